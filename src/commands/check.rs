@@ -1,0 +1,166 @@
+//! `bulletin check`: every problem with a bulletin, its list and the
+//! settings, listed at once, without sending or writing anything.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use super::{ListOptions, Outcome, describe_bulletin};
+use crate::config::{Settings, Source};
+use crate::content::{Block, Bulletin, Inline};
+use crate::message::{Composer, GMAIL_CLIP_BYTES};
+use crate::render::{Reader, Rendered};
+use crate::report::{Tally, describe};
+use crate::subscribers::{Audience, Row, SubscriberReader, Suppressions};
+
+/// Options of `bulletin check`.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub bulletin: PathBuf,
+    pub list: ListOptions,
+}
+
+#[derive(Default)]
+struct Findings {
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
+    let mut found = Findings::default();
+    let settings = match Settings::from_source(env) {
+        Ok(settings) => {
+            found.warnings.extend(settings.warnings());
+            settings
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            Settings::from_source(&Source::default()).expect("placeholders are valid")
+        }
+    };
+    let bulletin = match Bulletin::load(&options.bulletin) {
+        Ok(bulletin) => {
+            found.warnings.extend(lint(&bulletin));
+            Some(bulletin)
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            None
+        }
+    };
+
+    let (suppression_path, required) = options.list.suppression_path();
+    let suppressed = match if required { Suppressions::load(&suppression_path) } else { Suppressions::load_optional(&suppression_path) } {
+        Ok((suppressed, problems)) => {
+            let name = suppression_path.display().to_string();
+            found.warnings.extend(problems.iter().map(|p| format!("{} (this row suppresses nothing)", describe(&name, p))));
+            suppressed
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            Suppressions::default()
+        }
+    };
+
+    let list = options.list.subscribers.display().to_string();
+    let audience = Audience { suppressed, segment: bulletin.as_ref().and_then(|b| b.segment.clone()) };
+    let mut tally = Tally::keeping(usize::MAX);
+    match SubscriberReader::open(&options.list.subscribers, audience) {
+        Err(e) => found.errors.push(e.to_string()),
+        Ok(reader) => {
+            let rendered = bulletin.as_ref().and_then(|b| match Rendered::new(b, &settings, reader.columns()) {
+                Ok(rendered) => Some((b, rendered)),
+                Err(unknown) => {
+                    found.errors.extend(unknown.iter().map(ToString::to_string));
+                    None
+                }
+            });
+            let mut first = None;
+            for row in reader {
+                match row {
+                    Err(e) => {
+                        found.errors.push(e.to_string());
+                        break;
+                    }
+                    Ok(Row::Skipped(skip)) => tally.skip(skip),
+                    Ok(Row::Subscribed(s)) => {
+                        tally.recipients += 1;
+                        first.get_or_insert(s);
+                    }
+                }
+            }
+            found.errors.extend(tally.problems().iter().map(|p| describe(&list, p)));
+            if let (Some((bulletin, rendered)), Some(subscriber)) = (rendered, first) {
+                let composer = Composer::new(&settings, bulletin.campaign.clone());
+                let link = composer.unsubscribe_link(subscriber.email());
+                let content = rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
+                if content.html.len() > GMAIL_CLIP_BYTES {
+                    found.warnings.push(format!(
+                        "the HTML is {} KB; Gmail clips messages over {} KB",
+                        content.html.len() / 1024,
+                        GMAIL_CLIP_BYTES / 1024
+                    ));
+                }
+                if let Err(e) = composer.compose(&subscriber, &content, &link, SystemTime::UNIX_EPOCH) {
+                    found.errors.push(e.to_string());
+                }
+            }
+        }
+    }
+
+    for error in &found.errors {
+        println!("error: {error}");
+    }
+    for warning in &found.warnings {
+        println!("warning: {warning}");
+    }
+    let what = bulletin.as_ref().map_or_else(|| options.bulletin.display().to_string(), describe_bulletin);
+    println!(
+        "Checked {what} against {list}: {} would receive it ({} skipped); {} error(s), {} warning(s).",
+        tally.recipients,
+        tally.skipped(),
+        found.errors.len(),
+        found.warnings.len()
+    );
+    Ok(if found.errors.is_empty() { Outcome::Done } else { Outcome::Problems })
+}
+
+/// Things in a bulletin that work but hurt the reader or delivery.
+fn lint(bulletin: &Bulletin) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let path = bulletin.path.display();
+    visit_inlines(&bulletin.blocks, &mut |inline| match inline {
+        Inline::Image { url, alt } if alt.trim().is_empty() => {
+            warnings.push(format!("{path}: image {url} has no alt text; people who do not load images (or use a screen reader) will not know what it shows"));
+        }
+        Inline::Link { url, .. } | Inline::Image { url, .. } if url.starts_with("http://") => {
+            warnings.push(format!("{path}: {url} is not https; mail filters and browsers distrust plain http"));
+        }
+        _ => {}
+    });
+    warnings
+}
+
+fn visit_inlines(blocks: &[Block], f: &mut impl FnMut(&Inline)) {
+    fn inlines(content: &[Inline], f: &mut impl FnMut(&Inline)) {
+        for inline in content {
+            f(inline);
+            match inline {
+                Inline::Strong(c) | Inline::Emphasis(c) | Inline::Strikethrough(c) | Inline::Link { content: c, .. } => inlines(c, f),
+                _ => {}
+            }
+        }
+    }
+    for block in blocks {
+        match block {
+            Block::Heading { content, .. } | Block::Paragraph(content) => inlines(content, f),
+            Block::List { items, .. } => items.iter().for_each(|item| visit_inlines(item, f)),
+            Block::Quote { body, attribution } => {
+                visit_inlines(body, f);
+                if let Some(a) = attribution {
+                    inlines(a, f);
+                }
+            }
+            Block::Code(_) | Block::Rule => {}
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The commands: each strings the pipeline's stages together for one job.
+//! They take typed options (see `cli`) and return an [`Outcome`] or an error
+//! that says what stopped them.
+
+mod check;
+mod preview;
+mod send;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use crate::config::{Settings, Source};
+use crate::content::{Bulletin, ContentError};
+use crate::message::Composer;
+use crate::render::Rendered;
+use crate::subscribers::{Audience, Skip, SubscriberReader, Suppressions};
+
+pub use check::CheckOptions;
+pub use preview::PreviewOptions;
+pub use send::SendOptions;
+
+/// What to run.
+#[derive(Debug)]
+pub enum Command {
+    Send(SendOptions),
+    Preview(PreviewOptions),
+    Check(CheckOptions),
+}
+
+/// Where the list comes from.
+#[derive(Debug, Clone)]
+pub struct ListOptions {
+    /// The subscriber CSV.
+    pub subscribers: PathBuf,
+    /// The suppression CSV; `None` means `suppressed.csv` beside the
+    /// subscriber list, if it exists.
+    pub suppressed: Option<PathBuf>,
+}
+
+/// How a command ended, when it could run at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was done.
+    Done,
+    /// Some recipients failed, or a check found problems; all reported.
+    Problems,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Self::Done => ExitCode::SUCCESS,
+            Self::Problems => ExitCode::from(1),
+        }
+    }
+}
+
+/// Several errors, reported one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct Problems(pub Vec<String>);
+
+impl From<Vec<ContentError>> for Problems {
+    fn from(errors: Vec<ContentError>) -> Self {
+        Self(errors.iter().map(ToString::to_string).collect())
+    }
+}
+
+/// Runs `command` with settings from `env`; `now` dates the messages.
+pub fn run(command: Command, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Send(options) => send::run(&options, env, now),
+        Command::Preview(options) => preview::run(&options, env, now),
+        Command::Check(options) => check::run(&options, env),
+    }
+}
+
+/// Everything a run over the list needs, checked before the first message.
+struct Job {
+    bulletin: Bulletin,
+    reader: SubscriberReader,
+    rendered: Rendered,
+    composer: Composer,
+}
+
+impl ListOptions {
+    fn suppression_path(&self) -> (PathBuf, bool) {
+        match &self.suppressed {
+            Some(path) => (path.clone(), true),
+            None => {
+                let dir = self.subscribers.parent().unwrap_or(Path::new(""));
+                (dir.join("suppressed.csv"), false)
+            }
+        }
+    }
+
+    /// Reads the suppression list, reporting rows it cannot use.
+    fn suppressions(&self) -> anyhow::Result<Suppressions> {
+        let (path, required) = self.suppression_path();
+        let (suppressed, problems) = if required {
+            Suppressions::load(&path)?
+        } else {
+            Suppressions::load_optional(&path)?
+        };
+        warn_suppression_problems(&path, &problems);
+        Ok(suppressed)
+    }
+}
+
+fn warn_suppression_problems(path: &Path, problems: &[Skip]) {
+    for skip in problems {
+        warn(&format!("{} (this row suppresses nothing)", crate::report::describe(&path.display().to_string(), skip)));
+    }
+}
+
+/// Prints a warning on standard error.
+fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+/// Loads the settings and prints their warnings.
+fn settings(env: &Source) -> anyhow::Result<Settings> {
+    let settings = Settings::from_source(env)?;
+    for warning in settings.warnings() {
+        warn(&warning);
+    }
+    Ok(settings)
+}
+
+/// Reads and checks the bulletin, the settings and the list's header, and
+/// renders the bulletin: every error that would stop a run comes out here,
+/// before any message is made.
+fn prepare(bulletin: &Path, list: &ListOptions, env: &Source) -> anyhow::Result<Job> {
+    let settings = settings(env)?;
+    let bulletin = Bulletin::load(bulletin)?;
+    let audience = Audience { suppressed: list.suppressions()?, segment: bulletin.segment.clone() };
+    let reader = SubscriberReader::open(&list.subscribers, audience)?;
+    let rendered = Rendered::new(&bulletin, &settings, reader.columns()).map_err(Problems::from)?;
+    let composer = Composer::new(&settings, bulletin.campaign.clone());
+    Ok(Job { bulletin, reader, rendered, composer })
+}
+
+/// The subject of the bulletin as the list would see it, for headings.
+fn describe_bulletin(bulletin: &Bulletin) -> String {
+    let subject: String = bulletin
+        .subject
+        .0
+        .iter()
+        .map(|s| match s {
+            crate::merge::Segment::Literal(l) => l.clone(),
+            crate::merge::Segment::Field(f) => format!("{{{{ {} }}}}", f.name),
+        })
+        .collect();
+    format!("{} (subject: {subject})", bulletin.campaign)
+}

@@ -1,0 +1,73 @@
+//! `bulletin preview`: one recipient's message as HTML, text and `.eml`
+//! files, to look at before sending.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+
+use super::{ListOptions, Outcome, prepare};
+use crate::config::Source;
+use crate::deliver::{file_stem, prepare_preview_dir};
+use crate::render::Reader;
+use crate::subscribers::{EmailAddress, Row, Subscriber};
+
+/// Options of `bulletin preview`.
+#[derive(Debug, Clone)]
+pub struct PreviewOptions {
+    pub bulletin: PathBuf,
+    pub list: ListOptions,
+    /// Whose message to show; `None` for the first recipient.
+    pub subscriber: Option<String>,
+    /// Where to write the files.
+    pub out: PathBuf,
+}
+
+pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
+    let mut job = prepare(&options.bulletin, &options.list, env)?;
+    let list = options.list.subscribers.display().to_string();
+    let wanted = options.subscriber.as_deref().map(EmailAddress::key_of);
+    let subscriber = find(&mut job.reader, wanted.as_deref(), &list)?;
+
+    let link = job.composer.unsubscribe_link(subscriber.email());
+    let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
+    let message = job.composer.compose(&subscriber, &content, &link, now)?;
+
+    prepare_preview_dir(&options.out)?;
+    let stem = file_stem(1, subscriber.email().as_str());
+    let files = [
+        (format!("{stem}.html"), content.html.into_bytes()),
+        (format!("{stem}.txt"), content.text.into_bytes()),
+        (format!("{stem}.eml"), message.formatted()),
+    ];
+    println!("Preview of “{}” for {} (line {} of {list}):", content.subject, subscriber.email(), subscriber.line());
+    for (name, bytes) in files {
+        let path = options.out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  {}", path.display());
+    }
+    Ok(Outcome::Done)
+}
+
+/// The first recipient, or the one whose address key is `wanted`; says why
+/// when that person would not receive the bulletin.
+fn find(
+    rows: &mut impl Iterator<Item = Result<Row, crate::subscribers::SubscribersError>>,
+    wanted: Option<&str>,
+    list: &str,
+) -> anyhow::Result<Subscriber> {
+    for row in rows {
+        match (row?, wanted) {
+            (Row::Subscribed(s), None) => return Ok(s),
+            (Row::Subscribed(s), Some(key)) if s.email().key() == key => return Ok(s),
+            (Row::Skipped(skip), Some(key)) if skip.email.as_deref().map(EmailAddress::key_of).as_deref() == Some(key) => {
+                bail!("{list}:{}: {} would not receive this bulletin: {}", skip.line, skip.email.unwrap_or_default(), skip.reason)
+            }
+            _ => {}
+        }
+    }
+    match wanted {
+        Some(key) => bail!("{key} is not in {list}"),
+        None => bail!("nobody in {list} would receive this bulletin"),
+    }
+}

@@ -1,0 +1,369 @@
+//! Organisation settings: who the email is from and what its footer and list
+//! headers say, read from `.env` and the environment (the environment wins).
+//!
+//! Every setting has an example.org placeholder so the sample dry-runs on a
+//! fresh machine; a warning names the ones that fell back to it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use crate::subscribers::EmailAddress;
+
+/// A value that must never be printed: its `Debug` shows `[redacted]` and it
+/// has no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A checked https address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsUrl(url::Url);
+
+impl HttpsUrl {
+    fn parse(raw: &str) -> Result<Self, &'static str> {
+        let url = url::Url::parse(raw).map_err(|_| "not a web address")?;
+        if url.scheme() != "https" {
+            return Err("must start with https://");
+        }
+        if url.host_str().is_none_or(|h| !h.contains('.') && h != "localhost") {
+            return Err("has no host name");
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_url(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+/// The `List-Id` of RFC 2919: a name and a dotted identifier such as
+/// `prayer.example.org`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListId(String);
+
+impl ListId {
+    fn parse(raw: &str) -> Result<Self, &'static str> {
+        let ok = raw.contains('.')
+            && !raw.starts_with('.')
+            && !raw.ends_with('.')
+            && !raw.contains("..")
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+        if ok { Ok(Self(raw.to_ascii_lowercase())) } else { Err("must look like a domain name, such as prayer.example.org") }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the messages say about who sends them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `FROM_EMAIL`: the sender address. Defaults to `newsletter@example.org`.
+    pub from_email: EmailAddress,
+    /// `FROM_NAME`: the sender's display name. Defaults to `ORG_NAME`.
+    pub from_name: String,
+    /// `REPLY_TO`: where replies go, if not to the sender.
+    pub reply_to: Option<EmailAddress>,
+    /// `ORG_NAME`: the organisation named in the footer. Defaults to `Example Charity`.
+    pub org_name: String,
+    /// `ORG_ADDRESS`: the postal address the footer shows (required by
+    /// anti-spam law in many countries).
+    pub org_address: String,
+    /// `ORG_WEBSITE`: an https address linked from the footer, optional.
+    pub org_website: Option<HttpsUrl>,
+    /// `LIST_NAME`: what the list is called. Defaults to `<ORG_NAME> bulletin`.
+    pub list_name: String,
+    /// `LIST_ID`: the list's dotted identifier. Defaults to `bulletin.<from domain>`.
+    pub list_id: ListId,
+    /// `SUBSCRIPTION_REASON`: why the reader gets this email, for the footer.
+    pub subscription_reason: String,
+    /// `UNSUBSCRIBE_MAILTO`: address that takes unsubscribe requests by email.
+    /// Defaults to `unsubscribe@<from domain>`.
+    pub unsubscribe_mailto: EmailAddress,
+    /// `UNSUBSCRIBE_URL`: the https one-click unsubscribe endpoint, optional.
+    pub unsubscribe_url: Option<HttpsUrl>,
+    /// `UNSUBSCRIBE_SECRET`: the key that signs unsubscribe tokens.
+    pub unsubscribe_secret: Option<Secret>,
+    /// Settings that fell back to an example.org placeholder.
+    pub placeholders: Vec<&'static str>,
+}
+
+/// A setting with a bad value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read settings file {}: {source}", path.display())]
+    Read { path: std::path::PathBuf, source: dotenvy::Error },
+    #[error("setting {key} = {value:?} (from {origin}): {reason}")]
+    Invalid { key: &'static str, value: String, origin: String, reason: String },
+}
+
+/// Every setting this module reads, for `.env.example` and the docs.
+pub const KEYS: [&str; 12] = [
+    "FROM_EMAIL",
+    "FROM_NAME",
+    "REPLY_TO",
+    "ORG_NAME",
+    "ORG_ADDRESS",
+    "ORG_WEBSITE",
+    "LIST_NAME",
+    "LIST_ID",
+    "SUBSCRIPTION_REASON",
+    "UNSUBSCRIBE_MAILTO",
+    "UNSUBSCRIBE_URL",
+    "UNSUBSCRIBE_SECRET",
+];
+
+/// Where setting values come from: the `.env` file overlaid by the
+/// environment.
+#[derive(Debug, Default)]
+pub struct Source {
+    file: HashMap<String, String>,
+    file_name: Option<String>,
+    env: HashMap<String, String>,
+}
+
+impl Source {
+    /// Reads `env_file` (if it exists, or fails if `required`) and the
+    /// process environment.
+    pub fn load(env_file: &Path, required: bool) -> Result<Self, ConfigError> {
+        let mut source = Self {
+            env: std::env::vars().collect(),
+            ..Self::default()
+        };
+        if env_file.exists() || required {
+            let read_error = |source| ConfigError::Read {
+                path: env_file.to_owned(),
+                source,
+            };
+            for item in dotenvy::from_path_iter(env_file).map_err(read_error)? {
+                let (key, value) = item.map_err(read_error)?;
+                source.file.insert(key, value);
+            }
+            source.file_name = Some(env_file.display().to_string());
+        }
+        Ok(source)
+    }
+
+    /// A source from fixed values, as if they were in the environment.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self {
+            env: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The value of `key`, trimmed, with where it came from; empty counts as unset.
+    pub fn get(&self, key: &str) -> Option<(String, String)> {
+        let from_env = self.env.get(key).map(|v| (v, "the environment".to_owned()));
+        let from_file = || {
+            self.file
+                .get(key)
+                .map(|v| (v, self.file_name.clone().unwrap_or_default()))
+        };
+        from_env
+            .or_else(from_file)
+            .map(|(v, origin)| (v.trim().to_owned(), origin))
+            .filter(|(v, _)| !v.is_empty())
+    }
+
+    /// True when a settings file was found.
+    pub fn has_file(&self) -> bool {
+        self.file_name.is_some()
+    }
+}
+
+impl Settings {
+    /// Builds settings from `source`, using placeholders where a setting is
+    /// missing.
+    pub fn from_source(source: &Source) -> Result<Self, ConfigError> {
+        let mut placeholders = Vec::new();
+        let mut text = |key: &'static str, default: &dyn Fn() -> String| match source.get(key) {
+            Some((value, _)) => value,
+            None => {
+                placeholders.push(key);
+                default()
+            }
+        };
+        let org_name = text("ORG_NAME", &|| "Example Charity".to_owned());
+        let org_address = text("ORG_ADDRESS", &|| "1 Example Street, Exampletown, EX1 2MP".to_owned());
+        let from_email = parse_with(source, "FROM_EMAIL", EmailAddress::parse)?;
+        let from_email = from_email.unwrap_or_else(|| {
+            placeholders.push("FROM_EMAIL");
+            EmailAddress::parse("newsletter@example.org").expect("placeholder is valid")
+        });
+        let from_domain = from_email.as_lettre().domain().to_owned();
+        let optional = |key| source.get(key).map(|(v, _)| v);
+        let from_name = optional("FROM_NAME").unwrap_or_else(|| org_name.clone());
+        let list_name = optional("LIST_NAME").unwrap_or_else(|| format!("{org_name} bulletin"));
+        let subscription_reason = optional("SUBSCRIPTION_REASON")
+            .unwrap_or_else(|| format!("You are receiving this email because you signed up for the {list_name}."));
+        let list_id = parse_with(source, "LIST_ID", ListId::parse)?
+            .unwrap_or_else(|| ListId(format!("bulletin.{}", from_domain.to_ascii_lowercase())));
+        let unsubscribe_mailto = match parse_with(source, "UNSUBSCRIBE_MAILTO", EmailAddress::parse)? {
+            Some(address) => address,
+            None => EmailAddress::parse(&format!("unsubscribe@{from_domain}")).map_err(|e| ConfigError::Invalid {
+                key: "FROM_EMAIL",
+                value: from_email.to_string(),
+                origin: "the derived unsubscribe address".into(),
+                reason: e.to_string(),
+            })?,
+        };
+        Ok(Self {
+            from_name: clean_header_text(&from_name),
+            reply_to: parse_with(source, "REPLY_TO", EmailAddress::parse)?,
+            org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
+            unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
+            unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret(v)),
+            from_email,
+            org_name,
+            org_address,
+            list_name: clean_header_text(&list_name),
+            list_id,
+            subscription_reason,
+            unsubscribe_mailto,
+            placeholders,
+        })
+    }
+
+    /// Warnings worth printing before any run: placeholders in use, an
+    /// unsubscribe URL without a signing secret.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.placeholders.is_empty() {
+            warnings.push(format!(
+                "using example.org placeholders for {} (set them in .env; see .env.example) — fine for a dry run, not for sending",
+                self.placeholders.join(", ")
+            ));
+        }
+        if self.unsubscribe_url.is_some() && self.unsubscribe_secret.is_none() {
+            warnings.push(
+                "UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not: unsubscribe links are signed with a \
+                 development key that anyone could forge; set UNSUBSCRIBE_SECRET before sending"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+}
+
+fn parse_with<T, E: fmt::Display>(
+    source: &Source,
+    key: &'static str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Option<T>, ConfigError> {
+    let Some((value, origin)) = source.get(key) else {
+        return Ok(None);
+    };
+    parse(&value).map(Some).map_err(|reason| ConfigError::Invalid {
+        key,
+        value,
+        origin,
+        reason: reason.to_string(),
+    })
+}
+
+/// Collapses white space and control characters so text from a setting can
+/// stand in a header.
+fn clean_header_text(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_source(&Source::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn without_any_setting_every_placeholder_is_example_org_and_named() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.from_email.as_str(), "newsletter@example.org");
+        assert_eq!(s.unsubscribe_mailto.as_str(), "unsubscribe@example.org");
+        assert_eq!(s.list_id.as_str(), "bulletin.example.org");
+        assert_eq!(s.placeholders, ["ORG_NAME", "ORG_ADDRESS", "FROM_EMAIL"]);
+        assert!(s.warnings()[0].contains("placeholders for ORG_NAME, ORG_ADDRESS, FROM_EMAIL"));
+    }
+
+    #[test]
+    fn derived_defaults_follow_the_organisation() {
+        let s = settings(&[
+            ("ORG_NAME", "Hope Trust"),
+            ("ORG_ADDRESS", "2 High St"),
+            ("FROM_EMAIL", "news@hope.example.org"),
+        ])
+        .unwrap();
+        assert!(s.placeholders.is_empty());
+        assert_eq!(s.from_name, "Hope Trust");
+        assert_eq!(s.list_name, "Hope Trust bulletin");
+        assert_eq!(s.list_id.as_str(), "bulletin.hope.example.org");
+        assert_eq!(s.unsubscribe_mailto.as_str(), "unsubscribe@hope.example.org");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_setting() {
+        let err = settings(&[("FROM_EMAIL", "news at example.org")]).unwrap_err();
+        assert!(err.to_string().starts_with("setting FROM_EMAIL = \"news at example.org\" (from the environment)"), "{err}");
+        let err = settings(&[("UNSUBSCRIBE_URL", "http://example.org/u")]).unwrap_err();
+        assert!(err.to_string().contains("must start with https://"), "{err}");
+        let err = settings(&[("LIST_ID", "prayer list")]).unwrap_err();
+        assert!(err.to_string().contains("LIST_ID"), "{err}");
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "ORG_NAME=From File\nBULLETIN_TEST_ONLY_KEY=file\n").unwrap();
+        let mut source = Source::load(&path, true).unwrap();
+        assert_eq!(source.get("ORG_NAME").unwrap().0, "From File");
+        source.env.insert("ORG_NAME".into(), "From Env".into());
+        assert_eq!(source.get("ORG_NAME").unwrap(), ("From Env".into(), "the environment".into()));
+    }
+
+    #[test]
+    fn a_missing_required_settings_file_is_an_error() {
+        assert!(Source::load(Path::new("/nonexistent/.env"), true).is_err());
+        assert!(Source::load(Path::new("/nonexistent/.env"), false).is_ok());
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let s = settings(&[("UNSUBSCRIBE_SECRET", "hunter2-very-secret")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn header_text_loses_line_breaks() {
+        let s = settings(&[("FROM_NAME", "Hope\r\nBcc: x@example.org")]).unwrap();
+        assert_eq!(s.from_name, "Hope Bcc: x@example.org");
+    }
+
+    #[test]
+    fn an_unsubscribe_url_without_a_secret_warns() {
+        let s = settings(&[("UNSUBSCRIBE_URL", "https://example.org/unsubscribe")]).unwrap();
+        assert!(s.warnings().iter().any(|w| w.contains("UNSUBSCRIBE_SECRET")));
+    }
+}

@@ -1,0 +1,184 @@
+//! The TOML block between `+++` lines at the top of a bulletin.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{BulletinDate, ContentErrorKind};
+use crate::merge::Template;
+
+/// Front matter as written, before templates are parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    subject: Option<Spanned<String>>,
+    preheader: Option<Spanned<String>>,
+    date: Option<Spanned<toml::Value>>,
+    title: Option<Spanned<String>>,
+    segment: Option<Spanned<String>>,
+    lang: Option<Spanned<String>>,
+    campaign: Option<Spanned<String>>,
+}
+
+/// Checked front matter. Offsets are byte offsets into the front matter text.
+#[derive(Debug)]
+pub struct FrontMatter {
+    pub subject: Template,
+    pub preheader: Template,
+    pub date: BulletinDate,
+    pub title: Option<Template>,
+    pub segment: Option<String>,
+    pub lang: String,
+    pub campaign: Option<String>,
+    /// Every merge field in the templates above, with the byte offset of the
+    /// key it stands in.
+    pub field_offsets: Vec<(crate::merge::Field, usize)>,
+}
+
+/// An error at a byte offset of the front matter text.
+pub type Located = (usize, ContentErrorKind);
+
+pub fn parse(text: &str) -> Result<FrontMatter, Located> {
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        (offset, ContentErrorKind::FrontMatter(e.message().trim().to_owned()))
+    })?;
+    let required = |value: Option<Spanned<String>>, key: &'static str| {
+        value
+            .filter(|v| !v.get_ref().trim().is_empty())
+            .ok_or((0, ContentErrorKind::MissingKey(key)))
+    };
+    let mut field_offsets = Vec::new();
+    let mut template = |value: Spanned<String>| -> Result<Template, Located> {
+        let offset = value.span().start;
+        let template = Template::parse(value.get_ref().trim())
+            .map_err(|e| (offset, ContentErrorKind::MergeField(e.kind)))?;
+        field_offsets.extend(template.fields().map(|f| (f.clone(), offset)));
+        Ok(template)
+    };
+
+    let subject = required(raw.subject, "subject")?;
+    let subject_offset = subject.span().start;
+    let subject = template(subject)?;
+    let preheader = template(required(raw.preheader, "preheader")?)?;
+    let title = raw.title.map(&mut template).transpose()?;
+    let date = raw.date.ok_or((0, ContentErrorKind::MissingKey("date")))?;
+    let date = BulletinDate::from_toml(date.get_ref())
+        .ok_or((date.span().start, ContentErrorKind::BadDate))?;
+    if subject.0.iter().any(|s| matches!(s, crate::merge::Segment::Literal(l) if l.contains(['\r', '\n']))) {
+        return Err((subject_offset, ContentErrorKind::MultiLineSubject));
+    }
+    let segment = match raw.segment {
+        Some(s) if s.get_ref().trim().is_empty() || s.get_ref().contains(';') => {
+            return Err((s.span().start, ContentErrorKind::BadSegment));
+        }
+        Some(s) => Some(s.into_inner().trim().to_lowercase()),
+        None => None,
+    };
+    let lang = match raw.lang {
+        Some(l) if !is_language_tag(l.get_ref()) => {
+            return Err((l.span().start, ContentErrorKind::BadLang(l.into_inner())));
+        }
+        Some(l) => l.into_inner(),
+        None => "en".to_owned(),
+    };
+    let campaign = match raw.campaign {
+        Some(c) if super::slug(c.get_ref()).is_empty() => {
+            return Err((c.span().start, ContentErrorKind::BadCampaign));
+        }
+        Some(c) => Some(c.into_inner()),
+        None => None,
+    };
+    Ok(FrontMatter {
+        subject,
+        preheader,
+        date,
+        title,
+        segment,
+        lang,
+        campaign,
+        field_offsets,
+    })
+}
+
+/// A loose check for a BCP 47 tag such as `en`, `en-GB` or `pt-BR`.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "subject = \"Hi\"\npreheader = \"This week\"\ndate = 2025-10-16\n";
+
+    #[test]
+    fn minimal_front_matter_gets_english_and_no_segment() {
+        let fm = parse(MINIMAL).unwrap();
+        assert_eq!(fm.lang, "en");
+        assert_eq!(fm.segment, None);
+        assert_eq!(fm.date.to_string(), "2025-10-16");
+    }
+
+    #[test]
+    fn a_quoted_date_is_accepted() {
+        let fm = parse(&MINIMAL.replace("2025-10-16", "\"2025-10-16\"")).unwrap();
+        assert_eq!(fm.date.to_string(), "2025-10-16");
+    }
+
+    #[test]
+    fn a_date_with_a_time_or_nonsense_is_refused() {
+        for bad in ["2025-10-16T10:00:00", "\"next thursday\"", "2025-13-01"] {
+            let err = parse(&MINIMAL.replace("2025-10-16", bad)).unwrap_err();
+            assert!(
+                matches!(err.1, ContentErrorKind::BadDate | ContentErrorKind::FrontMatter(_)),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_required_key_is_named_when_missing() {
+        for (key, line) in [
+            ("subject", "subject = \"Hi\"\n"),
+            ("preheader", "preheader = \"This week\"\n"),
+            ("date", "date = 2025-10-16\n"),
+        ] {
+            let err = parse(&MINIMAL.replace(line, "")).unwrap_err();
+            assert_eq!(err.1, ContentErrorKind::MissingKey(key));
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_so_typos_are_caught() {
+        let err = parse(&format!("{MINIMAL}subjcet = \"x\"\n")).unwrap_err();
+        assert!(matches!(err.1, ContentErrorKind::FrontMatter(ref m) if m.contains("subjcet")), "{err:?}");
+        assert_eq!(err.0, MINIMAL.len());
+    }
+
+    #[test]
+    fn merge_fields_in_the_subject_are_recorded_with_their_offset() {
+        let text = MINIMAL.replace("\"Hi\"", "'Hi {{ first_name | default(\"friend\") }}'");
+        let fm = parse(&text).unwrap();
+        assert_eq!(fm.field_offsets.len(), 1);
+        assert_eq!(fm.field_offsets[0].1, "subject = ".len());
+    }
+
+    #[test]
+    fn segment_is_lower_cased_and_lang_checked() {
+        let fm = parse(&format!("{MINIMAL}segment = \"Volunteers\"\nlang = \"pt-BR\"\n")).unwrap();
+        assert_eq!(fm.segment.as_deref(), Some("volunteers"));
+        assert_eq!(fm.lang, "pt-BR");
+        let err = parse(&format!("{MINIMAL}lang = \"english please\"\n")).unwrap_err();
+        assert!(matches!(err.1, ContentErrorKind::BadLang(_)));
+    }
+
+    #[test]
+    fn a_subject_on_two_lines_is_refused() {
+        let err = parse(&MINIMAL.replace("\"Hi\"", "\"\"\"Hi\nthere\"\"\"")).unwrap_err();
+        assert_eq!(err.1, ContentErrorKind::MultiLineSubject);
+    }
+}

@@ -1,0 +1,157 @@
+//! The dry run's output folder: one `.eml` (the exact bytes that would be
+//! sent) and one `.html` per recipient, and an `index.html` listing them,
+//! written as the run goes so nothing waits in memory.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use maud::html;
+
+use crate::subscribers::Subscriber;
+
+/// Marks a folder as written by `bulletin`, so a re-run may empty it.
+const MARKER: &str = ".bulletin-output";
+
+/// Why the output folder cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("{} is not empty and was not written by bulletin; choose an empty or new folder for --out", dir.display())]
+    NotOurs { dir: PathBuf },
+    #[error("cannot write {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutboxError + '_ {
+    move |source| OutboxError::Io { path: path.to_owned(), source }
+}
+
+/// Writes messages into a folder.
+pub struct FileOutbox {
+    dir: PathBuf,
+    index_path: PathBuf,
+    index: BufWriter<File>,
+    count: u64,
+}
+
+impl FileOutbox {
+    /// Prepares `dir`: creates it, or empties it if an earlier run wrote it.
+    /// A folder with other files in it is refused rather than mixed into.
+    pub fn create(dir: &Path, title: &str) -> Result<Self, OutboxError> {
+        prepare_dir(dir)?;
+        let index_path = dir.join("index.html");
+        let file = File::create(&index_path).map_err(io(&index_path))?;
+        let mut index = BufWriter::new(file);
+        let head = html! {
+            (maud::DOCTYPE)
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { "Dry run: " (title) }
+            style { "body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2933}table{border-collapse:collapse}td,th{padding:4px 12px;border-bottom:1px solid #ddd;text-align:left}" }
+            h1 { "Dry run: " (title) }
+            p { "Each message exactly as it would be sent (.eml) and its HTML part." }
+        };
+        write!(index, "{}<table><thead><tr><th>#</th><th>To</th><th>Subject</th><th>Message</th></tr></thead><tbody>\n", head.into_string())
+            .map_err(io(&index_path))?;
+        Ok(Self { dir: dir.to_owned(), index_path, index, count: 0 })
+    }
+
+    /// Writes one recipient's message and HTML part and lists them.
+    pub fn write(&mut self, subscriber: &Subscriber, subject: &str, eml: &[u8], html_part: &str) -> Result<(), OutboxError> {
+        self.count += 1;
+        let stem = file_stem(self.count, subscriber.email().as_str());
+        let eml_path = self.dir.join(format!("{stem}.eml"));
+        let html_path = self.dir.join(format!("{stem}.html"));
+        fs::write(&eml_path, eml).map_err(io(&eml_path))?;
+        fs::write(&html_path, html_part).map_err(io(&html_path))?;
+        let to = match subscriber.display_name() {
+            Some(name) => format!("{name} <{}>", subscriber.email()),
+            None => subscriber.email().to_string(),
+        };
+        let row = html! {
+            tr {
+                td { (self.count) }
+                td { (to) }
+                td { a href={ (stem) ".html" } { (subject) } }
+                td { a href={ (stem) ".eml" } { ".eml" } }
+            }
+        };
+        writeln!(self.index, "{}", row.into_string()).map_err(io(&self.index_path))
+    }
+
+    /// Closes the index; returns its path.
+    pub fn finish(mut self) -> Result<PathBuf, OutboxError> {
+        write!(self.index, "</tbody></table>\n<p>{} messages.</p>\n", self.count).map_err(io(&self.index_path))?;
+        self.index.flush().map_err(io(&self.index_path))?;
+        Ok(self.index_path)
+    }
+}
+
+/// `00001-ana.silva_example.org`: numbered so names never collide, with the
+/// address made safe for any file system.
+pub fn file_stem(number: u64, email: &str) -> String {
+    let safe: String = email
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "@.+-_".contains(c) { c } else { '_' })
+        .take(80)
+        .collect();
+    format!("{number:05}-{safe}")
+}
+
+fn prepare_dir(dir: &Path) -> Result<(), OutboxError> {
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+    } else {
+        let entries: Vec<_> = fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
+        if !entries.is_empty() {
+            if !dir.join(MARKER).exists() {
+                return Err(OutboxError::NotOurs { dir: dir.to_owned() });
+            }
+            for entry in entries {
+                let path = entry.path();
+                let ours = path.extension().is_some_and(|e| e == "eml" || e == "html" || e == "txt");
+                if ours && path.is_file() {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                }
+            }
+        }
+    }
+    let marker = dir.join(MARKER);
+    fs::write(&marker, "This folder is written by `bulletin`; its .eml, .html and .txt files are replaced on each run.\n")
+        .map_err(io(&marker))
+}
+
+/// Prepares `dir` for single-recipient preview files the same way.
+pub(crate) fn prepare_preview_dir(dir: &Path) -> Result<(), OutboxError> {
+    prepare_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stems_are_numbered_and_safe() {
+        assert_eq!(file_stem(7, "ana.silva@example.org"), "00007-ana.silva@example.org");
+        assert_eq!(file_stem(1, "we/ird*name@example.org"), "00001-we_ird_name@example.org");
+    }
+
+    #[test]
+    fn a_folder_with_someone_elses_files_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("thesis.docx"), "precious").unwrap();
+        assert!(matches!(FileOutbox::create(dir.path(), "x"), Err(OutboxError::NotOurs { .. })));
+        assert!(dir.path().join("thesis.docx").exists());
+    }
+
+    #[test]
+    fn a_folder_from_an_earlier_run_is_emptied_of_old_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        FileOutbox::create(dir.path(), "x").unwrap().finish().unwrap();
+        fs::write(dir.path().join("00009-old@example.org.eml"), "old").unwrap();
+        fs::write(dir.path().join("notes.md"), "kept").unwrap();
+        FileOutbox::create(dir.path(), "x").unwrap().finish().unwrap();
+        assert!(!dir.path().join("00009-old@example.org.eml").exists());
+        assert!(dir.path().join("notes.md").exists());
+    }
+}

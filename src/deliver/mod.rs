@@ -1,0 +1,7 @@
+//! Delivery: where finished messages go. A dry run writes them to files for
+//! a person to look at; nothing here opens a network connection.
+
+mod files;
+
+pub use files::{FileOutbox, OutboxError, file_stem};
+pub(crate) use files::prepare_preview_dir;

@@ -1,0 +1,28 @@
+//! `bulletin` turns a Markdown bulletin into a personalised email for every
+//! supporter on a CSV list.
+//!
+//! The modules follow the road a bulletin travels: [`content`] (Markdown and
+//! front matter) → [`render`] (HTML and text, once per bulletin) → per
+//! [`subscribers`] row, personalised → [`message`] (headers, MIME) →
+//! [`deliver`] → [`report`]. [`commands`] strings them together.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod content;
+pub mod deliver;
+pub mod merge;
+pub mod message;
+pub mod render;
+pub mod report;
+pub mod subscribers;
+pub mod unsubscribe;
+
+pub use commands::Outcome;
+
+/// Runs the command line's command.
+pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
+    let (env_file, required) = cli.env_file();
+    let env = config::Source::load(&env_file, required)?;
+    commands::run(cli.into_command(), &env, std::time::SystemTime::now())
+}

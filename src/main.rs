@@ -1,0 +1,20 @@
+//! The `bulletin` command. All the work is in the library; this maps its
+//! outcome to an exit code: 0 all done, 1 some recipients failed or problems
+//! were found, 2 nothing could be done.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = bulletin::cli::Cli::parse();
+    match bulletin::run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(error) => {
+            for line in format!("{error:#}").lines() {
+                eprintln!("error: {line}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

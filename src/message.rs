@@ -1,0 +1,169 @@
+//! Messages: one reader's content wrapped in headers and MIME by lettre.
+//!
+//! Everything that must be the same when a message is sent twice (its
+//! `Message-ID`, its MIME boundary) is derived from the campaign and the
+//! address, so a dry run's `.eml` and a later send match byte for byte apart
+//! from `Date`.
+
+use std::time::SystemTime;
+
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::content::CampaignId;
+use crate::render::Personalised;
+use crate::subscribers::{EmailAddress, Subscriber};
+use crate::unsubscribe::Signer;
+
+/// Gmail hides everything after this many bytes of HTML behind a "View
+/// entire message" link.
+pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
+
+/// Builds the messages of one campaign.
+#[derive(Debug)]
+pub struct Composer {
+    campaign: CampaignId,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    list_id: String,
+    mailto: String,
+    unsubscribe_url: Option<crate::config::HttpsUrl>,
+    signer: Signer,
+}
+
+/// A message could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the message for {email}: {source}")]
+pub struct MessageError {
+    email: String,
+    source: lettre::error::Error,
+}
+
+impl Composer {
+    pub fn new(settings: &Settings, campaign: CampaignId) -> Self {
+        let mailto = format!("mailto:{}?subject=unsubscribe", settings.unsubscribe_mailto);
+        Self {
+            campaign,
+            from: Mailbox::new(Some(settings.from_name.clone()), settings.from_email.as_lettre().clone()),
+            reply_to: settings
+                .reply_to
+                .as_ref()
+                .map(|r| Mailbox::new(None, r.as_lettre().clone())),
+            list_id: format!("{} <{}>", settings.list_name, settings.list_id.as_str()),
+            mailto,
+            unsubscribe_url: settings.unsubscribe_url.clone(),
+            signer: Signer::from_settings(settings),
+        }
+    }
+
+    /// The link the reader follows to unsubscribe: the signed https address
+    /// when `UNSUBSCRIBE_URL` is set, else the mailto.
+    pub fn unsubscribe_link(&self, email: &EmailAddress) -> String {
+        match &self.unsubscribe_url {
+            Some(base) => self.signer.url(base, email),
+            None => self.mailto.clone(),
+        }
+    }
+
+    /// The `Message-ID` for `email` in this campaign: the same on every run.
+    pub fn message_id(&self, email: &EmailAddress) -> String {
+        let digest = self.digest(email);
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("<{}.{hex}@{}>", self.campaign, self.from.email.domain())
+    }
+
+    fn digest(&self, email: &EmailAddress) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        hash.update(self.campaign.as_str());
+        hash.update(b"\n");
+        hash.update(email.key());
+        hash.finalize().into()
+    }
+
+    /// The message for `subscriber` with `content`, dated `date`.
+    pub fn compose(
+        &self,
+        subscriber: &Subscriber,
+        content: &Personalised,
+        unsubscribe_link: &str,
+        date: SystemTime,
+    ) -> Result<Message, MessageError> {
+        let email = subscriber.email();
+        let to = Mailbox::new(subscriber.display_name().map(str::to_owned), email.as_lettre().clone());
+        let digest = self.digest(email);
+        let boundary: String = digest[12..28].iter().map(|b| format!("{b:02x}")).collect();
+
+        let mut list_unsubscribe = String::new();
+        if unsubscribe_link.starts_with("https:") {
+            list_unsubscribe.push_str(&format!("<{unsubscribe_link}>, "));
+        }
+        list_unsubscribe.push_str(&format!("<{}>", self.mailto));
+
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(content.subject.clone())
+            .date(date)
+            .message_id(Some(self.message_id(email)))
+            .raw_header(header("List-Id", self.list_id.clone()))
+            .raw_header(header("List-Unsubscribe", list_unsubscribe));
+        if unsubscribe_link.starts_with("https:") {
+            builder = builder.raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
+        }
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let body = MultiPart::alternative()
+            .boundary(format!("bulletin-{boundary}"))
+            .singlepart(SinglePart::plain(content.text.clone()))
+            .singlepart(SinglePart::html(content.html.clone()));
+        builder.multipart(body).map_err(|source| MessageError {
+            email: email.to_string(),
+            source,
+        })
+    }
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Source;
+
+    fn composer(pairs: &[(&str, &str)]) -> Composer {
+        let settings = Settings::from_source(&Source::from_pairs(pairs.iter().copied())).unwrap();
+        Composer::new(&settings, crate::content::CampaignId::for_tests("2025-10-16-prayer"))
+    }
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[test]
+    fn message_ids_are_stable_per_campaign_and_recipient() {
+        let c = composer(&[("FROM_EMAIL", "news@hope.example.org")]);
+        let a = c.message_id(&email("Ana@example.org"));
+        assert_eq!(a, c.message_id(&email("ana@example.org")));
+        assert_ne!(a, c.message_id(&email("bo@example.org")));
+        assert!(a.starts_with("<2025-10-16-prayer."), "{a}");
+        assert!(a.ends_with("@hope.example.org>"), "{a}");
+    }
+
+    #[test]
+    fn without_an_unsubscribe_url_the_link_is_the_mailto() {
+        let c = composer(&[("UNSUBSCRIBE_MAILTO", "leave@example.org")]);
+        assert_eq!(c.unsubscribe_link(&email("a@example.org")), "mailto:leave@example.org?subject=unsubscribe");
+    }
+
+    #[test]
+    fn with_an_unsubscribe_url_the_link_carries_a_token() {
+        let c = composer(&[("UNSUBSCRIBE_URL", "https://example.org/u"), ("UNSUBSCRIBE_SECRET", "k")]);
+        assert!(c.unsubscribe_link(&email("a@example.org")).starts_with("https://example.org/u?t="));
+    }
+}

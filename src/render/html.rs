@@ -1,0 +1,199 @@
+//! The HTML part, built with Maud in the shape email clients cope with:
+//! presentation tables, a 600px column that goes full width on phones,
+//! inline styles, and a `<style>` block only for media queries (phones, dark
+//! mode).
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::{Slot, Slots};
+use crate::config::Settings;
+use crate::content::{Block, Bulletin, Inline};
+
+const FONT: &str = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
+const PAGE_BG: &str = "#f2f4f7";
+const CARD_BG: &str = "#ffffff";
+const INK: &str = "#1f2933";
+const MUTED: &str = "#52606d";
+const ACCENT: &str = "#1d4f91";
+const LINK: &str = "#1a5fb4";
+
+/// Media queries: the only CSS that cannot be inline. Clients that drop it
+/// still get the light, fluid layout.
+const MEDIA_QUERIES: &str = "\
+@media screen and (max-width:620px){\
+.container{width:100%!important}\
+.pad{padding:24px 18px!important}\
+.h1{font-size:24px!important}}\
+@media (prefers-color-scheme:dark){\
+.bg{background-color:#111418!important}\
+.card{background-color:#1b1f24!important}\
+.ink,.ink p,.ink li,.ink h1,.ink h2,.ink h3{color:#e6e8eb!important}\
+.muted{color:#a9b1bb!important}\
+.accent{color:#8fb8ff!important}\
+.quote{background-color:#232a33!important;border-color:#5b7db1!important}\
+a{color:#8fb8ff!important}}\
+[data-ogsc] .ink,[data-ogsc] .ink p,[data-ogsc] .ink li{color:#e6e8eb!important}\
+[data-ogsc] a{color:#8fb8ff!important}";
+
+/// Fills the preview line after the preheader so clients do not pull body
+/// text into it.
+const PREHEADER_FILLER: &str = "&#847;&zwnj;&nbsp;&#8199;&#65279;";
+
+/// Outlook for Windows ignores `max-width`; a fixed-width table only it sees
+/// keeps the column at 600px there.
+const MSO_OPEN: &str = "<!--[if mso]><table role=\"presentation\" align=\"center\" width=\"600\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\"><tr><td><![endif]-->";
+const MSO_CLOSE: &str = "<!--[if mso]></td></tr></table><![endif]-->";
+
+/// The whole HTML document, with slot markers where reader values go.
+pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots) -> String {
+    let subject = slots.template(&bulletin.subject);
+    let preheader = slots.template(&bulletin.preheader);
+    let title = bulletin.title.as_ref().map(|t| slots.template(t));
+    let body = blocks(&bulletin.blocks, slots);
+    let email = slots.marker(Slot::Email);
+    let unsubscribe = slots.marker(Slot::UnsubscribeUrl);
+    let lang = bulletin.lang.as_str();
+
+    let document = html! {
+        (DOCTYPE)
+        html lang=(lang) xmlns="http://www.w3.org/1999/xhtml" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="X-UA-Compatible" content="IE=edge";
+                meta name="x-apple-disable-message-reformatting";
+                meta name="format-detection" content="telephone=no, date=no, address=no, email=no, url=no";
+                meta name="color-scheme" content="light dark";
+                meta name="supported-color-schemes" content="light dark";
+                title { (subject) }
+                style { (PreEscaped(MEDIA_QUERIES)) }
+            }
+            body class="bg" style={ "margin:0;padding:0;width:100%;background-color:" (PAGE_BG) ";" } {
+                div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;font-size:1px;line-height:1px;mso-hide:all;" {
+                    (preheader)
+                    (PreEscaped(PREHEADER_FILLER.repeat(30)))
+                }
+                div role="article" aria-roledescription="email" aria-label=(subject) lang=(lang) {
+                    table role="presentation" class="bg" width="100%" cellpadding="0" cellspacing="0" border="0"
+                        style={ "width:100%;background-color:" (PAGE_BG) ";" } {
+                        tr { td align="center" style="padding:24px 12px;" {
+                            (PreEscaped(MSO_OPEN))
+                            table role="presentation" class="container card" width="600" cellpadding="0" cellspacing="0" border="0"
+                                style={ "width:100%;max-width:600px;background-color:" (CARD_BG) ";border-radius:8px;" } {
+                                tr { td class="pad ink" style={ "padding:32px 40px;" (FONT) "font-size:16px;line-height:1.5;color:" (INK) ";text-align:left;" } {
+                                    @if let Some(title) = &title {
+                                        h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (title) }
+                                    }
+                                    (body)
+                                } }
+                            }
+                            table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:600px;" {
+                                tr { td class="muted" style={ "padding:24px 40px;" (FONT) "font-size:14px;line-height:1.5;color:" (MUTED) ";text-align:center;" } {
+                                    p style="margin:0 0 8px;" {
+                                        strong { (settings.org_name) }
+                                        br;
+                                        (settings.org_address)
+                                    }
+                                    p style="margin:0 0 8px;" {
+                                        (settings.subscription_reason) " "
+                                        "This email was sent to " (email) "."
+                                    }
+                                    p style="margin:0;" {
+                                        a href=(unsubscribe) style={ "color:" (LINK) ";text-decoration:underline;" } { "Unsubscribe" }
+                                        @if let Some(site) = &settings.org_website {
+                                            " · "
+                                            a href=(site.as_url().as_str()) style={ "color:" (LINK) ";text-decoration:underline;" } { (settings.org_name) " website" }
+                                        }
+                                    }
+                                } }
+                            }
+                            (PreEscaped(MSO_CLOSE))
+                        } }
+                    }
+                }
+            }
+        }
+    };
+    document.into_string()
+}
+
+fn blocks(blocks: &[Block], slots: &mut Slots) -> Markup {
+    html! {
+        @for block in blocks { (self::block(block, slots)) }
+    }
+}
+
+fn block(block: &Block, slots: &mut Slots) -> Markup {
+    match block {
+        Block::Heading { level, content } => {
+            let content = inlines(content, slots);
+            match level {
+                1 => html! { h1 class="h1 accent" style={ "margin:32px 0 16px;" (FONT) "font-size:26px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (content) } },
+                2 => html! { h2 class="accent" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid #d9e2ec;" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (ACCENT) ";" } { (content) } },
+                _ => html! { h3 style={ "margin:24px 0 8px;" (FONT) "font-size:18px;line-height:1.35;font-weight:700;color:" (INK) ";" } { (content) } },
+            }
+        }
+        Block::Paragraph(content) => html! { p style="margin:0 0 16px;" { (inlines(content, slots)) } },
+        Block::List { start, items } => {
+            let items: Vec<Markup> = items.iter().map(|item| list_item(item, slots)).collect();
+            let style = "margin:0 0 16px;padding:0 0 0 26px;";
+            match start {
+                None => html! { ul style=(style) { @for item in &items { (item) } } },
+                Some(1) => html! { ol style=(style) { @for item in &items { (item) } } },
+                Some(n) => html! { ol start=(n) style=(style) { @for item in &items { (item) } } },
+            }
+        }
+        Block::Quote { body, attribution } => {
+            let body = blocks(body, slots);
+            let attribution = attribution.as_ref().map(|a| inlines(a, slots));
+            html! {
+                blockquote class="quote" style={ "margin:0 0 24px;padding:16px 20px;background-color:#f3f6fa;border-left:4px solid " (ACCENT) ";font-size:17px;line-height:1.55;font-style:italic;" } {
+                    (body)
+                    @if let Some(attribution) = attribution {
+                        p class="muted" style={ "margin:0;font-style:normal;font-size:15px;text-align:right;color:" (MUTED) ";" } { "— " (attribution) }
+                    }
+                }
+            }
+        }
+        Block::Code(code) => html! {
+            pre style="margin:0 0 16px;padding:12px;background-color:#f3f6fa;font-family:Menlo,Consolas,monospace;font-size:14px;line-height:1.45;white-space:pre-wrap;word-wrap:break-word;" { (code) }
+        },
+        Block::Rule => html! {
+            hr style="margin:24px 0;border:0;border-top:1px solid #d9e2ec;height:0;";
+        },
+    }
+}
+
+/// A list item: a first paragraph sits in the `<li>` itself, so bullets line
+/// up with the text in every client.
+fn list_item(item: &[Block], slots: &mut Slots) -> Markup {
+    let (first, rest) = match item.split_first() {
+        Some((Block::Paragraph(content), rest)) => (Some(inlines(content, slots)), rest),
+        _ => (None, item),
+    };
+    let rest = blocks(rest, slots);
+    html! {
+        li style="margin:0 0 10px;" {
+            @if let Some(first) = first { (first) }
+            (rest)
+        }
+    }
+}
+
+fn inlines(content: &[Inline], slots: &mut Slots) -> Markup {
+    html! {
+        @for inline in content {
+            @match inline {
+                Inline::Text(text) => (text),
+                Inline::Field(field) => (slots.field(field)),
+                Inline::Strong(inner) => strong { (inlines(inner, slots)) },
+                Inline::Emphasis(inner) => em { (inlines(inner, slots)) },
+                Inline::Strikethrough(inner) => s { (inlines(inner, slots)) },
+                Inline::Code(code) => code style="font-family:Menlo,Consolas,monospace;font-size:15px;" { (code) },
+                Inline::Link { url, content } => a href=(url) style={ "color:" (LINK) ";text-decoration:underline;" } { (inlines(content, slots)) },
+                Inline::Image { url, alt } => img src=(url) alt=(alt) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
+                Inline::LineBreak => br;
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Rendering: a parsed bulletin into the HTML and plaintext of an email.
+//!
+//! All the work that is the same for every reader happens once, in
+//! [`Rendered::new`]: the Maud template runs, static paragraphs are wrapped,
+//! and what is left is a list of literal pieces and *slots* (a merge field,
+//! the reader's address, their unsubscribe link). [`Rendered::personalise`]
+//! only fills the slots, escaping each value for where it goes.
+
+mod html;
+mod text;
+
+use std::collections::HashMap;
+
+use crate::config::Settings;
+use crate::content::{Bulletin, ContentError, ContentErrorKind};
+use crate::merge::{Field, FieldName, Segment, Template};
+use crate::subscribers::{Columns, Subscriber};
+
+/// Where `{{ … }}` slots were put in rendered output: `OPEN index CLOSE`.
+/// Private-use characters, untouched by HTML escaping and text wrapping.
+const SLOT_OPEN: char = '\u{E002}';
+const SLOT_CLOSE: char = '\u{E003}';
+
+/// A value that differs per reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    /// A CSV column, with the text to use when it is empty.
+    Column { index: usize, name: FieldName, default: Option<String> },
+    /// The reader's address.
+    Email,
+    /// The reader's unsubscribe link.
+    UnsubscribeUrl,
+}
+
+/// The slots of a bulletin, numbered in the order they were met.
+#[derive(Debug, Default)]
+struct Slots {
+    slots: Vec<Slot>,
+    columns: HashMap<FieldName, usize>,
+}
+
+impl Slots {
+    /// The marker standing for `slot` in rendered output.
+    fn marker(&mut self, slot: Slot) -> String {
+        let index = self.slots.iter().position(|s| *s == slot).unwrap_or_else(|| {
+            self.slots.push(slot);
+            self.slots.len() - 1
+        });
+        format!("{SLOT_OPEN}{index}{SLOT_CLOSE}")
+    }
+
+    /// The marker for a merge field (already checked to have a column).
+    fn field(&mut self, field: &Field) -> String {
+        let index = self.columns[&field.name];
+        self.marker(Slot::Column {
+            index,
+            name: field.name.clone(),
+            default: field.default.clone(),
+        })
+    }
+
+    /// A template as text with markers.
+    fn template(&mut self, template: &Template) -> String {
+        template
+            .0
+            .iter()
+            .map(|segment| match segment {
+                Segment::Literal(text) => text.clone(),
+                Segment::Field(field) => self.field(field),
+            })
+            .collect()
+    }
+}
+
+/// Rendered output with slots left open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Slot(usize),
+}
+
+/// Splits text at slot markers.
+fn parts(text: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find(SLOT_OPEN) {
+        let after = &rest[open + SLOT_OPEN.len_utf8()..];
+        let close = after.find(SLOT_CLOSE).expect("markers come in pairs");
+        if open > 0 {
+            parts.push(Part::Literal(rest[..open].to_owned()));
+        }
+        parts.push(Part::Slot(after[..close].parse().expect("markers hold an index")));
+        rest = &after[close + SLOT_CLOSE.len_utf8()..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Literal(rest.to_owned()));
+    }
+    parts
+}
+
+/// What personalisation needs to know about a reader beyond their CSV row.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub subscriber: &'a Subscriber,
+    /// Their unsubscribe link (https with a token, or a mailto).
+    pub unsubscribe_url: &'a str,
+}
+
+/// One reader's email content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Personalised {
+    /// One line, no control characters.
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// A bulletin rendered once, ready to personalise for anyone on the list.
+#[derive(Debug)]
+pub struct Rendered {
+    slots: Vec<Slot>,
+    subject: Vec<Part>,
+    html: Vec<Part>,
+    text: text::Text,
+}
+
+/// A merge field that the subscriber file has no column for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    pub name: FieldName,
+    pub line: usize,
+}
+
+impl Rendered {
+    /// Checks every merge field of `bulletin` against `columns`: the error
+    /// lists each unknown field with its line (and the columns there are),
+    /// before anything is rendered.
+    pub fn check_fields(bulletin: &Bulletin, columns: &Columns) -> Vec<ContentError> {
+        let available: Vec<String> = columns.field_names().map(ToString::to_string).collect();
+        let mut reported = Vec::new();
+        bulletin
+            .field_uses
+            .iter()
+            .filter(|u| columns.index_of(&u.name).is_none())
+            .filter(|u| {
+                let first = !reported.contains(&(u.name.clone(), u.line));
+                reported.push((u.name.clone(), u.line));
+                first
+            })
+            .map(|u| ContentError::Invalid {
+                path: bulletin.path.clone(),
+                line: u.line,
+                kind: ContentErrorKind::UnknownField {
+                    name: u.name.to_string(),
+                    available: available.join(", "),
+                },
+            })
+            .collect()
+    }
+
+    /// Renders `bulletin` for readers from a file with `columns`. Fails with
+    /// every unknown merge field (see [`Rendered::check_fields`]).
+    pub fn new(bulletin: &Bulletin, settings: &Settings, columns: &Columns) -> Result<Self, Vec<ContentError>> {
+        let unknown = Self::check_fields(bulletin, columns);
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let mut slots = Slots {
+            slots: Vec::new(),
+            columns: bulletin
+                .field_uses
+                .iter()
+                .map(|u| (u.name.clone(), columns.index_of(&u.name).expect("checked above")))
+                .collect(),
+        };
+        let subject = parts(&slots.template(&bulletin.subject));
+        let html = parts(&html::render(bulletin, settings, &mut slots));
+        let text = text::render(bulletin, settings, &mut slots);
+        Ok(Self {
+            slots: slots.slots,
+            subject,
+            html,
+            text,
+        })
+    }
+
+    fn value<'a>(&'a self, slot: usize, reader: &Reader<'a>) -> &'a str {
+        match &self.slots[slot] {
+            Slot::Column { index, default, .. } => {
+                let value = reader.subscriber.value(*index).trim();
+                match default {
+                    Some(default) if value.is_empty() => default,
+                    _ => value,
+                }
+            }
+            Slot::Email => reader.subscriber.email().as_str(),
+            Slot::UnsubscribeUrl => reader.unsubscribe_url,
+        }
+    }
+
+    fn fill(&self, parts: &[Part], reader: &Reader<'_>, out: &mut String, escape: fn(&str, &mut String)) {
+        for part in parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Slot(slot) => escape(self.value(*slot, reader), out),
+            }
+        }
+    }
+
+    /// Fields this reader has no value for, where the bulletin gives no
+    /// default: the message would show nothing there.
+    pub fn empty_fields<'a>(&'a self, subscriber: &'a Subscriber) -> impl Iterator<Item = &'a FieldName> + 'a {
+        self.slots.iter().filter_map(move |slot| match slot {
+            Slot::Column { index, name, default: None } if subscriber.value(*index).trim().is_empty() => Some(name),
+            _ => None,
+        })
+    }
+
+    /// The subject, HTML and text for one reader.
+    pub fn personalise(&self, reader: &Reader<'_>) -> Personalised {
+        let mut subject = String::new();
+        self.fill(&self.subject, reader, &mut subject, |v, out| out.push_str(v));
+        let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+
+        let mut html = String::with_capacity(self.html.iter().map(|p| match p {
+            Part::Literal(l) => l.len(),
+            Part::Slot(_) => 32,
+        }).sum());
+        self.fill(&self.html, reader, &mut html, escape_html);
+
+        let text = self.text.personalise(|slot| self.value(slot, reader));
+        Personalised { subject, html, text }
+    }
+}
+
+/// Escapes `value` for HTML text or a quoted attribute.
+fn escape_html(value: &str, out: &mut String) {
+    use std::fmt::Write;
+    maud::Escaper::new(out).write_str(value).expect("writing to a String cannot fail");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,240 @@
+use std::io::Write;
+
+use pretty_assertions::assert_eq;
+
+use super::*;
+
+fn file(contents: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(contents).unwrap();
+    f
+}
+
+fn read(contents: &str) -> Vec<Row> {
+    read_with(contents.as_bytes(), Audience::default())
+}
+
+fn read_with(contents: &[u8], audience: Audience) -> Vec<Row> {
+    let f = file(contents);
+    SubscriberReader::open(f.path(), audience).unwrap().map(Result::unwrap).collect()
+}
+
+fn summary(rows: &[Row]) -> Vec<(u64, String)> {
+    rows.iter()
+        .map(|r| match r {
+            Row::Subscribed(s) => (s.line(), format!("ok {}", s.email())),
+            Row::Skipped(s) => (s.line, format!("skip {}", s.reason)),
+        })
+        .collect()
+}
+
+fn open_error(contents: &[u8]) -> SubscribersError {
+    let f = file(contents);
+    match SubscriberReader::open(f.path(), Audience::default()) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn valid_rows_become_subscribers_with_their_line() {
+    let rows = read("email,first_name,last_name\nana@example.org,Ana,Silva\nbo@example.com,,\n");
+    assert_eq!(summary(&rows), vec![(2, "ok ana@example.org".into()), (3, "ok bo@example.com".into())]);
+    let Row::Subscribed(ana) = &rows[0] else { panic!() };
+    assert_eq!(ana.display_name(), Some("Ana Silva"));
+    let Row::Subscribed(bo) = &rows[1] else { panic!() };
+    assert_eq!(bo.display_name(), None);
+}
+
+#[test]
+fn csv_row_without_email_is_rejected() {
+    let rows = read("email,first_name\n,Ana\n");
+    assert_eq!(summary(&rows), vec![(2, "skip no email address".into())]);
+}
+
+#[test]
+fn csv_row_with_invalid_email_is_rejected_with_the_value() {
+    let rows = read("email\nana(at)example.org\n");
+    assert_eq!(summary(&rows), vec![(2, "skip invalid email address \"ana(at)example.org\": no `@`".into())]);
+}
+
+#[test]
+fn duplicate_addresses_are_found_without_case() {
+    let rows = read("email\nana@example.org\nbo@example.org\nANA@Example.org\n");
+    assert_eq!(summary(&rows)[2], (4, "skip duplicate of line 2".into()));
+}
+
+#[test]
+fn an_unknown_status_is_rejected() {
+    let rows = read("email,status\nana@example.org,maybe\n");
+    assert_eq!(
+        summary(&rows),
+        vec![(2, "skip status \"maybe\" is neither `subscribed` nor `unsubscribed`".into())]
+    );
+}
+
+#[test]
+fn a_row_with_too_few_fields_is_rejected() {
+    let rows = read("email,first_name,town\nana@example.org,Ana\n");
+    assert_eq!(summary(&rows), vec![(2, "skip 2 fields where the header has 3".into())]);
+}
+
+#[test]
+fn unsubscribed_rows_are_skipped_and_win_over_a_later_subscribed_row() {
+    let rows = read("email,status\nana@example.org,subscribed\nbo@example.org,Unsubscribed\nANA@example.org,unsubscribed\n");
+    assert_eq!(
+        summary(&rows),
+        vec![
+            (2, "skip unsubscribed".into()),
+            (3, "skip unsubscribed".into()),
+            (4, "skip duplicate of line 2".into()),
+        ]
+    );
+}
+
+#[test]
+fn an_empty_status_means_subscribed() {
+    let rows = read("email,status\nana@example.org,\n");
+    assert_eq!(summary(&rows), vec![(2, "ok ana@example.org".into())]);
+}
+
+#[test]
+fn suppressed_addresses_are_skipped() {
+    let audience = Audience {
+        suppressed: ["ANA@example.org"].into_iter().collect(),
+        segment: None,
+    };
+    let rows = read_with(b"email\nana@example.org\nbo@example.org\n", audience);
+    assert_eq!(summary(&rows), vec![(2, "skip on the suppression list".into()), (3, "ok bo@example.org".into())]);
+}
+
+#[test]
+fn a_segment_keeps_only_tagged_subscribers() {
+    let audience = Audience {
+        suppressed: Suppressions::default(),
+        segment: Some("volunteers".into()),
+    };
+    let rows = read_with(b"email,tags\na@example.org,donors; Volunteers\nb@example.org,donors\n", audience);
+    assert_eq!(
+        summary(&rows),
+        vec![(2, "ok a@example.org".into()), (3, "skip not tagged `volunteers`, the bulletin's segment".into())]
+    );
+    let Row::Subscribed(a) = &rows[0] else { panic!() };
+    assert_eq!(a.tags(), ["donors", "volunteers"]);
+}
+
+#[test]
+fn a_byte_order_mark_crlf_and_blank_lines_are_handled() {
+    let rows = read_with(
+        b"\xEF\xBB\xBFemail,first_name\r\n\r\nana@example.org,Ana\r\n,\r\n\r\nbo@example.org,Bo\r\n",
+        Audience::default(),
+    );
+    assert_eq!(summary(&rows), vec![(3, "ok ana@example.org".into()), (6, "ok bo@example.org".into())]);
+}
+
+#[test]
+fn quoted_fields_with_commas_and_newlines_are_one_value() {
+    let rows = read("email,first_name,town\n\"ana@example.org\",\"Ana, the second\",\"Upper\nTown\"\nbo@example.org,Bo,X\n");
+    let Row::Subscribed(ana) = &rows[0] else { panic!() };
+    assert_eq!(ana.value(1), "Ana, the second");
+    assert_eq!(ana.value(2), "Upper Town", "line breaks become spaces");
+    assert_eq!(rows[1].clone().line(), 4, "the next row's line counts the embedded newline");
+}
+
+#[test]
+fn surrounding_white_space_is_trimmed() {
+    let rows = read("  email , first_name \n  ana@example.org ,  Ana  \n");
+    let Row::Subscribed(ana) = &rows[0] else { panic!() };
+    assert_eq!(ana.email().as_str(), "ana@example.org");
+    assert_eq!(ana.value(1), "Ana");
+}
+
+#[test]
+fn a_value_with_crlf_cannot_carry_a_header() {
+    let rows = read("email,first_name\nana@example.org,\"Ana\r\nBcc: evil@example.com\"\n");
+    let Row::Subscribed(ana) = &rows[0] else { panic!() };
+    assert_eq!(ana.display_name(), Some("Ana Bcc: evil@example.com"));
+}
+
+#[test]
+fn a_row_that_is_not_utf8_names_its_column() {
+    let rows = read_with(b"email,first_name\nana@example.org,\xff\xfe\n", Audience::default());
+    assert_eq!(summary(&rows), vec![(2, "skip column `first_name` is not UTF-8 text".into())]);
+}
+
+#[test]
+fn headers_are_matched_by_normalised_name() {
+    let f = file(b"Email Address,First Name,Favourite Hymn\nana@example.org,Ana,Amazing Grace\n");
+    let reader = SubscriberReader::open(f.path(), Audience::default()).unwrap();
+    let columns = reader.columns().clone();
+    let names: Vec<_> = columns.field_names().map(|n| n.as_str().to_owned()).collect();
+    assert_eq!(names, ["email_address", "first_name", "favourite_hymn"]);
+    let email = FieldName::normalise("email").unwrap();
+    assert_eq!(columns.index_of(&email), Some(0));
+    let rows: Vec<_> = reader.map(Result::unwrap).collect();
+    let Row::Subscribed(ana) = &rows[0] else { panic!() };
+    assert_eq!(ana.display_name(), Some("Ana"));
+}
+
+#[test]
+fn a_file_without_an_email_column_is_refused() {
+    let err = open_error(b"name,town\nAna,Lisbon\n");
+    assert!(matches!(err, SubscribersError::NoEmailColumn { .. }));
+    assert!(err.to_string().contains(":1: no `email` column (the header has: \"name\", \"town\")"), "{err}");
+}
+
+#[test]
+fn a_binary_file_is_not_a_csv() {
+    let err = open_error(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    assert!(matches!(err, SubscribersError::NotCsv { .. }), "{err}");
+}
+
+#[test]
+fn an_empty_file_is_refused() {
+    assert!(matches!(open_error(b""), SubscribersError::Empty { .. }));
+}
+
+#[test]
+fn a_repeated_column_is_refused() {
+    let err = open_error(b"email,First Name,first_name\n");
+    assert!(err.to_string().contains("column `first_name` appears twice (columns 2 and 3)"), "{err}");
+}
+
+#[test]
+fn the_suppression_file_reads_addresses_and_reports_bad_rows() {
+    let f = file(b"email\nANA@example.org\nnot-an-address\n");
+    let (suppressed, problems) = Suppressions::load(f.path()).unwrap();
+    assert_eq!(suppressed.len(), 1);
+    assert!(suppressed.contains(&EmailAddress::parse("ana@example.org").unwrap()));
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 3);
+}
+
+impl Row {
+    fn line(self) -> u64 {
+        match self {
+            Row::Subscribed(s) => s.line(),
+            Row::Skipped(s) => s.line,
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_row_is_either_a_subscriber_or_a_skip_with_a_line(
+        rows in proptest::collection::vec("[a-zA-Z0-9@., \"\n;]{0,30}", 0..8)
+    ) {
+        let mut text = String::from("email,first_name,tags\n");
+        for row in &rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        let f = file(text.as_bytes());
+        for row in SubscriberReader::open(f.path(), Audience::default()).unwrap() {
+            match row.unwrap() {
+                Row::Subscribed(s) => proptest::prop_assert!(s.line() >= 2 && s.email().as_str().contains('@')),
+                Row::Skipped(s) => proptest::prop_assert!(s.line >= 2),
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Unsubscribe links: a per-recipient token that names the recipient and the
+//! list and cannot be forged without the signing secret (HMAC-SHA256).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::config::{HttpsUrl, ListId, Secret, Settings};
+use crate::subscribers::EmailAddress;
+
+/// Stands in for `UNSUBSCRIBE_SECRET` when it is not set, so a dry run still
+/// shows real-looking links. `Settings::warnings` says so; sending refuses it.
+const DEVELOPMENT_SECRET: &str = "bulletin-development-secret-do-not-send-with-this";
+
+/// Signs and checks unsubscribe tokens for one list.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    key: Secret,
+    list_id: ListId,
+}
+
+impl Signer {
+    pub fn new(key: Secret, list_id: ListId) -> Self {
+        Self { key, list_id }
+    }
+
+    /// The signer the settings call for, falling back to the development key.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let key = settings
+            .unsubscribe_secret
+            .clone()
+            .unwrap_or_else(|| Secret::new(DEVELOPMENT_SECRET.to_owned()));
+        Self::new(key, settings.list_id.clone())
+    }
+
+    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose().as_bytes()).expect("HMAC takes any key length");
+        mac.update(payload);
+        mac
+    }
+
+    fn payload(&self, email_key: &str) -> String {
+        format!("{}\n{}", self.list_id.as_str(), email_key)
+    }
+
+    /// The token for `email`: URL-safe, the same every time.
+    pub fn token(&self, email: &EmailAddress) -> String {
+        let payload = self.payload(email.key());
+        let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The address a genuine token names, or `None` for anything forged,
+    /// altered or made for another list.
+    pub fn verify(&self, token: &str) -> Option<String> {
+        let (payload, tag) = token.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac(&payload).verify_slice(&tag).ok()?;
+        let payload = String::from_utf8(payload).ok()?;
+        let (list, email) = payload.split_once('\n')?;
+        (list == self.list_id.as_str()).then(|| email.to_owned())
+    }
+
+    /// `base` with this recipient's token added as the `t` query parameter.
+    pub fn url(&self, base: &HttpsUrl, email: &EmailAddress) -> String {
+        let mut url = base.as_url().clone();
+        url.query_pairs_mut().append_pair("t", &self.token(email));
+        url.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Source;
+
+    fn signer(secret: &str, list: &str) -> Signer {
+        let settings = Settings::from_source(&Source::from_pairs([
+            ("UNSUBSCRIBE_SECRET", secret),
+            ("LIST_ID", list),
+            ("UNSUBSCRIBE_URL", "https://example.org/unsubscribe?list=prayer"),
+        ]))
+        .unwrap();
+        Signer::from_settings(&settings)
+    }
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_token_verifies_back_to_its_address() {
+        let s = signer("s3cret", "prayer.example.org");
+        let token = s.token(&email("Ana@Example.org"));
+        assert_eq!(s.verify(&token).as_deref(), Some("ana@example.org"));
+    }
+
+    #[test]
+    fn a_token_is_the_same_every_time_and_differs_per_recipient() {
+        let s = signer("s3cret", "prayer.example.org");
+        assert_eq!(s.token(&email("a@example.org")), s.token(&email("A@example.org")));
+        assert_ne!(s.token(&email("a@example.org")), s.token(&email("b@example.org")));
+    }
+
+    #[test]
+    fn forged_altered_or_foreign_tokens_are_refused() {
+        let s = signer("s3cret", "prayer.example.org");
+        let token = s.token(&email("a@example.org"));
+        let (_, tag) = token.split_once('.').unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode("prayer.example.org\nb@example.org");
+        assert_eq!(s.verify(&format!("{forged_payload}.{tag}")), None);
+        assert_eq!(signer("other", "prayer.example.org").verify(&token), None);
+        assert_eq!(signer("s3cret", "news.example.org").verify(&token), None);
+        assert_eq!(s.verify("garbage"), None);
+        assert_eq!(s.verify(""), None);
+    }
+
+    #[test]
+    fn the_url_keeps_existing_query_parameters() {
+        let settings = Settings::from_source(&Source::from_pairs([
+            ("UNSUBSCRIBE_SECRET", "k"),
+            ("UNSUBSCRIBE_URL", "https://example.org/unsubscribe?list=prayer"),
+        ]))
+        .unwrap();
+        let s = Signer::from_settings(&settings);
+        let url = s.url(settings.unsubscribe_url.as_ref().unwrap(), &email("a@example.org"));
+        assert!(url.starts_with("https://example.org/unsubscribe?list=prayer&t="), "{url}");
+    }
+
+    #[test]
+    fn the_secret_is_not_in_the_token() {
+        let s = signer("correct-horse-battery-staple", "prayer.example.org");
+        let token = s.token(&email("a@example.org"));
+        let decoded = URL_SAFE_NO_PAD.decode(token.split_once('.').unwrap().0).unwrap();
+        assert!(!String::from_utf8_lossy(&decoded).contains("correct-horse"));
+    }
+}
