@@ -133,7 +133,9 @@ impl Cli {
                 subscriber: a.subscriber,
                 out: a.out,
             }),
-            CliCommand::Check(a) => Command::Check(CheckOptions { bulletin: a.bulletin, list: a.list.into() }),
+            CliCommand::Check(a) => {
+                Command::Check(CheckOptions { bulletin: a.bulletin, list: a.list.into() })
+            }
         }
     }
 }

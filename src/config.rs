@@ -65,7 +65,11 @@ impl ListId {
             && !raw.ends_with('.')
             && !raw.contains("..")
             && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
-        if ok { Ok(Self(raw.to_ascii_lowercase())) } else { Err("must look like a domain name, such as prayer.example.org") }
+        if ok {
+            Ok(Self(raw.to_ascii_lowercase()))
+        } else {
+            Err("must look like a domain name, such as prayer.example.org")
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -144,15 +148,9 @@ impl Source {
     /// Reads `env_file` (if it exists, or fails if `required`) and the
     /// process environment.
     pub fn load(env_file: &Path, required: bool) -> Result<Self, ConfigError> {
-        let mut source = Self {
-            env: std::env::vars().collect(),
-            ..Self::default()
-        };
+        let mut source = Self { env: std::env::vars().collect(), ..Self::default() };
         if env_file.exists() || required {
-            let read_error = |source| ConfigError::Read {
-                path: env_file.to_owned(),
-                source,
-            };
+            let read_error = |source| ConfigError::Read { path: env_file.to_owned(), source };
             for item in dotenvy::from_path_iter(env_file).map_err(read_error)? {
                 let (key, value) = item.map_err(read_error)?;
                 source.file.insert(key, value);
@@ -173,11 +171,7 @@ impl Source {
     /// The value of `key`, trimmed, with where it came from; empty counts as unset.
     pub fn get(&self, key: &str) -> Option<(String, String)> {
         let from_env = self.env.get(key).map(|v| (v, "the environment".to_owned()));
-        let from_file = || {
-            self.file
-                .get(key)
-                .map(|v| (v, self.file_name.clone().unwrap_or_default()))
-        };
+        let from_file = || self.file.get(key).map(|v| (v, self.file_name.clone().unwrap_or_default()));
         from_env
             .or_else(from_file)
             .map(|(v, origin)| (v.trim().to_owned(), origin))
@@ -213,17 +207,20 @@ impl Settings {
         let optional = |key| source.get(key).map(|(v, _)| v);
         let from_name = optional("FROM_NAME").unwrap_or_else(|| org_name.clone());
         let list_name = optional("LIST_NAME").unwrap_or_else(|| format!("{org_name} bulletin"));
-        let subscription_reason = optional("SUBSCRIPTION_REASON")
-            .unwrap_or_else(|| format!("You are receiving this email because you signed up for the {list_name}."));
+        let subscription_reason = optional("SUBSCRIPTION_REASON").unwrap_or_else(|| {
+            format!("You are receiving this email because you signed up for the {list_name}.")
+        });
         let list_id = parse_with(source, "LIST_ID", ListId::parse)?
             .unwrap_or_else(|| ListId(format!("bulletin.{}", from_domain.to_ascii_lowercase())));
         let unsubscribe_mailto = match parse_with(source, "UNSUBSCRIBE_MAILTO", EmailAddress::parse)? {
             Some(address) => address,
-            None => EmailAddress::parse(&format!("unsubscribe@{from_domain}")).map_err(|e| ConfigError::Invalid {
-                key: "FROM_EMAIL",
-                value: from_email.to_string(),
-                origin: "the derived unsubscribe address".into(),
-                reason: e.to_string(),
+            None => EmailAddress::parse(&format!("unsubscribe@{from_domain}")).map_err(|e| {
+                ConfigError::Invalid {
+                    key: "FROM_EMAIL",
+                    value: from_email.to_string(),
+                    origin: "the derived unsubscribe address".into(),
+                    reason: e.to_string(),
+                }
             })?,
         };
         Ok(Self {
@@ -325,7 +322,11 @@ mod tests {
     #[test]
     fn a_bad_value_names_the_setting() {
         let err = settings(&[("FROM_EMAIL", "news at example.org")]).unwrap_err();
-        assert!(err.to_string().starts_with("setting FROM_EMAIL = \"news at example.org\" (from the environment)"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("setting FROM_EMAIL = \"news at example.org\" (from the environment)"),
+            "{err}"
+        );
         let err = settings(&[("UNSUBSCRIBE_URL", "http://example.org/u")]).unwrap_err();
         assert!(err.to_string().contains("must start with https://"), "{err}");
         let err = settings(&[("LIST_ID", "prayer list")]).unwrap_err();
@@ -336,7 +337,7 @@ mod tests {
     fn the_environment_wins_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
-        std::fs::write(&path, "ORG_NAME=From File\nBULLETIN_TEST_ONLY_KEY=file\n").unwrap();
+        std::fs::write(&path, "ORG_NAME=\"From File\"\nBULLETIN_TEST_ONLY_KEY=file\n").unwrap();
         let mut source = Source::load(&path, true).unwrap();
         assert_eq!(source.get("ORG_NAME").unwrap().0, "From File");
         source.env.insert("ORG_NAME".into(), "From Env".into());

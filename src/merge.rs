@@ -135,9 +135,7 @@ pub enum SyntaxErrorKind {
     Unclosed,
     #[error("merge field `{0}` is not a valid field name (letters, digits, `_`, `-` and spaces)")]
     BadName(String),
-    #[error(
-        "unknown filter `{0}` in merge field (the only filter is `default(\"text\")`)"
-    )]
+    #[error("unknown filter `{0}` in merge field (the only filter is `default(\"text\")`)")]
     UnknownFilter(String),
 }
 
@@ -174,15 +172,10 @@ pub fn scan(text: &str) -> impl Iterator<Item = Result<Piece<'_>, SyntaxError>> 
         };
         let offset = rest_start + open;
         let inner_start = offset + 2;
-        let line_end = text[inner_start..]
-            .find('\n')
-            .map_or(text.len(), |i| inner_start + i);
+        let line_end = text[inner_start..].find('\n').map_or(text.len(), |i| inner_start + i);
         let Some(close) = text[inner_start..line_end].find("}}") else {
             done = true;
-            return Some(Err(SyntaxError {
-                offset,
-                kind: SyntaxErrorKind::Unclosed,
-            }));
+            return Some(Err(SyntaxError { offset, kind: SyntaxErrorKind::Unclosed }));
         };
         let inner = &text[inner_start..inner_start + close];
         rest_start = inner_start + close + 2;
@@ -315,10 +308,7 @@ mod tests {
 
     #[test]
     fn the_default_is_used_only_for_empty_values() {
-        let f = Field {
-            name: FieldName::normalise("first_name").unwrap(),
-            default: Some("friend".into()),
-        };
+        let f = Field { name: FieldName::normalise("first_name").unwrap(), default: Some("friend".into()) };
         assert_eq!(f.resolve(""), "friend");
         assert_eq!(f.resolve("   "), "friend");
         assert_eq!(f.resolve("Ana"), "Ana");
@@ -357,7 +347,8 @@ mod tests {
             let fields: Vec<_> = t.fields().collect();
             prop_assert_eq!(fields.len(), 1);
             prop_assert_eq!(fields[0].default.as_deref(), default.as_deref());
-            prop_assert_eq!(fields[0].name.as_str(), FieldName::normalise(&name).unwrap().as_str());
+            let expected = FieldName::normalise(&name).unwrap();
+            prop_assert_eq!(&fields[0].name, &expected);
         }
 
         #[test]

@@ -48,10 +48,7 @@ impl Composer {
         Self {
             campaign,
             from: Mailbox::new(Some(settings.from_name.clone()), settings.from_email.as_lettre().clone()),
-            reply_to: settings
-                .reply_to
-                .as_ref()
-                .map(|r| Mailbox::new(None, r.as_lettre().clone())),
+            reply_to: settings.reply_to.as_ref().map(|r| Mailbox::new(None, r.as_lettre().clone())),
             list_id: format!("{} <{}>", settings.list_name, settings.list_id.as_str()),
             mailto,
             unsubscribe_url: settings.unsubscribe_url.clone(),
@@ -111,7 +108,8 @@ impl Composer {
             .raw_header(header("List-Id", self.list_id.clone()))
             .raw_header(header("List-Unsubscribe", list_unsubscribe));
         if unsubscribe_link.starts_with("https:") {
-            builder = builder.raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
+            builder =
+                builder.raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
         }
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
@@ -120,10 +118,7 @@ impl Composer {
             .boundary(format!("bulletin-{boundary}"))
             .singlepart(SinglePart::plain(content.text.clone()))
             .singlepart(SinglePart::html(content.html.clone()));
-        builder.multipart(body).map_err(|source| MessageError {
-            email: email.to_string(),
-            source,
-        })
+        builder.multipart(body).map_err(|source| MessageError { email: email.to_string(), source })
     }
 }
 
@@ -158,7 +153,10 @@ mod tests {
     #[test]
     fn without_an_unsubscribe_url_the_link_is_the_mailto() {
         let c = composer(&[("UNSUBSCRIBE_MAILTO", "leave@example.org")]);
-        assert_eq!(c.unsubscribe_link(&email("a@example.org")), "mailto:leave@example.org?subject=unsubscribe");
+        assert_eq!(
+            c.unsubscribe_link(&email("a@example.org")),
+            "mailto:leave@example.org?subject=unsubscribe"
+        );
     }
 
     #[test]

@@ -106,7 +106,9 @@ impl Tally {
 /// `subscribers.csv:14: invalid email address "x": no `@``.
 pub fn describe(list: &str, skip: &Skip) -> String {
     match (&skip.reason, &skip.email) {
-        (SkipReason::Duplicate { .. }, Some(email)) => format!("{list}:{}: {} ({email})", skip.line, skip.reason),
+        (SkipReason::Duplicate { .. }, Some(email)) => {
+            format!("{list}:{}: {} ({email})", skip.line, skip.reason)
+        }
         _ => format!("{list}:{}: {}", skip.line, skip.reason),
     }
 }

@@ -27,15 +27,14 @@ impl Signer {
 
     /// The signer the settings call for, falling back to the development key.
     pub fn from_settings(settings: &Settings) -> Self {
-        let key = settings
-            .unsubscribe_secret
-            .clone()
-            .unwrap_or_else(|| Secret::new(DEVELOPMENT_SECRET.to_owned()));
+        let key =
+            settings.unsubscribe_secret.clone().unwrap_or_else(|| Secret::new(DEVELOPMENT_SECRET.to_owned()));
         Self::new(key, settings.list_id.clone())
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose().as_bytes()).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.key.expose().as_bytes()).expect("HMAC takes any key length");
         mac.update(payload);
         mac
     }

@@ -49,10 +49,16 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     };
 
     let (suppression_path, required) = options.list.suppression_path();
-    let suppressed = match if required { Suppressions::load(&suppression_path) } else { Suppressions::load_optional(&suppression_path) } {
+    let suppressed = match if required {
+        Suppressions::load(&suppression_path)
+    } else {
+        Suppressions::load_optional(&suppression_path)
+    } {
         Ok((suppressed, problems)) => {
             let name = suppression_path.display().to_string();
-            found.warnings.extend(problems.iter().map(|p| format!("{} (this row suppresses nothing)", describe(&name, p))));
+            found.warnings.extend(
+                problems.iter().map(|p| format!("{} (this row suppresses nothing)", describe(&name, p))),
+            );
             suppressed
         }
         Err(e) => {
@@ -67,13 +73,14 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     match SubscriberReader::open(&options.list.subscribers, audience) {
         Err(e) => found.errors.push(e.to_string()),
         Ok(reader) => {
-            let rendered = bulletin.as_ref().and_then(|b| match Rendered::new(b, &settings, reader.columns()) {
-                Ok(rendered) => Some((b, rendered)),
-                Err(unknown) => {
-                    found.errors.extend(unknown.iter().map(ToString::to_string));
-                    None
-                }
-            });
+            let rendered =
+                bulletin.as_ref().and_then(|b| match Rendered::new(b, &settings, reader.columns()) {
+                    Ok(rendered) => Some((b, rendered)),
+                    Err(unknown) => {
+                        found.errors.extend(unknown.iter().map(ToString::to_string));
+                        None
+                    }
+                });
             let mut first = None;
             for row in reader {
                 match row {
@@ -92,7 +99,8 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
             if let (Some((bulletin, rendered)), Some(subscriber)) = (rendered, first) {
                 let composer = Composer::new(&settings, bulletin.campaign.clone());
                 let link = composer.unsubscribe_link(subscriber.email());
-                let content = rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
+                let content =
+                    rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
                 if content.html.len() > GMAIL_CLIP_BYTES {
                     found.warnings.push(format!(
                         "the HTML is {} KB; Gmail clips messages over {} KB",
@@ -133,7 +141,8 @@ fn lint(bulletin: &Bulletin) -> Vec<String> {
             warnings.push(format!("{path}: image {url} has no alt text; people who do not load images (or use a screen reader) will not know what it shows"));
         }
         Inline::Link { url, .. } | Inline::Image { url, .. } if url.starts_with("http://") => {
-            warnings.push(format!("{path}: {url} is not https; mail filters and browsers distrust plain http"));
+            warnings
+                .push(format!("{path}: {url} is not https; mail filters and browsers distrust plain http"));
         }
         _ => {}
     });
@@ -145,7 +154,10 @@ fn visit_inlines(blocks: &[Block], f: &mut impl FnMut(&Inline)) {
         for inline in content {
             f(inline);
             match inline {
-                Inline::Strong(c) | Inline::Emphasis(c) | Inline::Strikethrough(c) | Inline::Link { content: c, .. } => inlines(c, f),
+                Inline::Strong(c)
+                | Inline::Emphasis(c)
+                | Inline::Strikethrough(c)
+                | Inline::Link { content: c, .. } => inlines(c, f),
                 _ => {}
             }
         }

@@ -98,11 +98,8 @@ impl ListOptions {
     /// Reads the suppression list, reporting rows it cannot use.
     fn suppressions(&self) -> anyhow::Result<Suppressions> {
         let (path, required) = self.suppression_path();
-        let (suppressed, problems) = if required {
-            Suppressions::load(&path)?
-        } else {
-            Suppressions::load_optional(&path)?
-        };
+        let (suppressed, problems) =
+            if required { Suppressions::load(&path)? } else { Suppressions::load_optional(&path)? };
         warn_suppression_problems(&path, &problems);
         Ok(suppressed)
     }
@@ -110,7 +107,10 @@ impl ListOptions {
 
 fn warn_suppression_problems(path: &Path, problems: &[Skip]) {
     for skip in problems {
-        warn(&format!("{} (this row suppresses nothing)", crate::report::describe(&path.display().to_string(), skip)));
+        warn(&format!(
+            "{} (this row suppresses nothing)",
+            crate::report::describe(&path.display().to_string(), skip)
+        ));
     }
 }
 

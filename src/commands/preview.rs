@@ -40,7 +40,12 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
         (format!("{stem}.txt"), content.text.into_bytes()),
         (format!("{stem}.eml"), message.formatted()),
     ];
-    println!("Preview of “{}” for {} (line {} of {list}):", content.subject, subscriber.email(), subscriber.line());
+    println!(
+        "Preview of “{}” for {} (line {} of {list}):",
+        content.subject,
+        subscriber.email(),
+        subscriber.line()
+    );
     for (name, bytes) in files {
         let path = options.out.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -60,8 +65,15 @@ fn find(
         match (row?, wanted) {
             (Row::Subscribed(s), None) => return Ok(s),
             (Row::Subscribed(s), Some(key)) if s.email().key() == key => return Ok(s),
-            (Row::Skipped(skip), Some(key)) if skip.email.as_deref().map(EmailAddress::key_of).as_deref() == Some(key) => {
-                bail!("{list}:{}: {} would not receive this bulletin: {}", skip.line, skip.email.unwrap_or_default(), skip.reason)
+            (Row::Skipped(skip), Some(key))
+                if skip.email.as_deref().map(EmailAddress::key_of).as_deref() == Some(key) =>
+            {
+                bail!(
+                    "{list}:{}: {} would not receive this bulletin: {}",
+                    skip.line,
+                    skip.email.unwrap_or_default(),
+                    skip.reason
+                )
             }
             _ => {}
         }

@@ -42,7 +42,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
     let mut tally = Tally::new();
     let mut clipped = 0u64;
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
-    while let Some(row) = job.reader.next() {
+    for row in job.reader.by_ref() {
         let subscriber = match row? {
             Row::Skipped(skip) => {
                 tally.skip(skip);
@@ -84,7 +84,10 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         ));
     }
     if clipped > 0 {
-        warn(&format!("{clipped} message(s) have more than {} KB of HTML: Gmail will clip them", GMAIL_CLIP_BYTES / 1024));
+        warn(&format!(
+            "{clipped} message(s) have more than {} KB of HTML: Gmail will clip them",
+            GMAIL_CLIP_BYTES / 1024
+        ));
     }
     if let Some(outbox) = outbox {
         let index = outbox.finish()?;

@@ -43,9 +43,7 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
         (offset, ContentErrorKind::FrontMatter(e.message().trim().to_owned()))
     })?;
     let required = |value: Option<Spanned<String>>, key: &'static str| {
-        value
-            .filter(|v| !v.get_ref().trim().is_empty())
-            .ok_or((0, ContentErrorKind::MissingKey(key)))
+        value.filter(|v| !v.get_ref().trim().is_empty()).ok_or((0, ContentErrorKind::MissingKey(key)))
     };
     let mut field_offsets = Vec::new();
     let mut template = |value: Spanned<String>| -> Result<Template, Located> {
@@ -62,8 +60,8 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
     let preheader = template(required(raw.preheader, "preheader")?)?;
     let title = raw.title.map(&mut template).transpose()?;
     let date = raw.date.ok_or((0, ContentErrorKind::MissingKey("date")))?;
-    let date = BulletinDate::from_toml(date.get_ref())
-        .ok_or((date.span().start, ContentErrorKind::BadDate))?;
+    let date =
+        BulletinDate::from_toml(date.get_ref()).ok_or((date.span().start, ContentErrorKind::BadDate))?;
     if subject.0.iter().any(|s| matches!(s, crate::merge::Segment::Literal(l) if l.contains(['\r', '\n']))) {
         return Err((subject_offset, ContentErrorKind::MultiLineSubject));
     }
@@ -88,16 +86,7 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
         Some(c) => Some(c.into_inner()),
         None => None,
     };
-    Ok(FrontMatter {
-        subject,
-        preheader,
-        date,
-        title,
-        segment,
-        lang,
-        campaign,
-        field_offsets,
-    })
+    Ok(FrontMatter { subject, preheader, date, title, segment, lang, campaign, field_offsets })
 }
 
 /// A loose check for a BCP 47 tag such as `en`, `en-GB` or `pt-BR`.

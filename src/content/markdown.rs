@@ -13,13 +13,22 @@ use crate::merge::Field;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     /// A heading; level 1 to 6.
-    Heading { level: u8, content: Vec<Inline> },
+    Heading {
+        level: u8,
+        content: Vec<Inline>,
+    },
     Paragraph(Vec<Inline>),
     /// A bullet list (`start` is `None`) or a numbered one.
-    List { start: Option<u64>, items: Vec<Vec<Block>> },
+    List {
+        start: Option<u64>,
+        items: Vec<Vec<Block>>,
+    },
     /// A block quote; a last paragraph starting with a dash (`— Psalm 12:7`)
     /// becomes its attribution, without the dash.
-    Quote { body: Vec<Block>, attribution: Option<Vec<Inline>> },
+    Quote {
+        body: Vec<Block>,
+        attribution: Option<Vec<Inline>>,
+    },
     /// Preformatted text, shown as written.
     Code(String),
     Rule,
@@ -117,7 +126,10 @@ impl Reader<'_> {
                             }
                             Some((Event::End(TagEnd::List(_)), _)) | None => break,
                             Some((_, range)) => {
-                                return Err((range.start, ContentErrorKind::Unsupported("this list content")));
+                                return Err((
+                                    range.start,
+                                    ContentErrorKind::Unsupported("this list content"),
+                                ));
                             }
                         }
                     }
@@ -255,7 +267,9 @@ pub fn plain_text(content: &[Inline]) -> String {
         match inline {
             Inline::Text(t) | Inline::Code(t) => out.push_str(t),
             Inline::Field(f) => out.push_str(f.name.as_str()),
-            Inline::Strong(c) | Inline::Emphasis(c) | Inline::Strikethrough(c) => out.push_str(&plain_text(c)),
+            Inline::Strong(c) | Inline::Emphasis(c) | Inline::Strikethrough(c) => {
+                out.push_str(&plain_text(c))
+            }
             Inline::Link { content, .. } => out.push_str(&plain_text(content)),
             Inline::Image { alt, .. } => out.push_str(alt),
             Inline::LineBreak => out.push(' '),
@@ -290,9 +304,7 @@ fn take_attribution(body: &mut Vec<Block>) -> Option<Vec<Inline>> {
     };
     let rest = ATTRIBUTION_DASHES.iter().find_map(|d| first.strip_prefix(d))?;
     let rest = rest.trim_start().to_owned();
-    let Some(Block::Paragraph(mut content)) = body.pop() else {
-        unreachable!("checked above")
-    };
+    let Some(Block::Paragraph(mut content)) = body.pop() else { unreachable!("checked above") };
     if rest.is_empty() {
         content.remove(0);
     } else {
@@ -455,15 +467,16 @@ mod tests {
 
     #[test]
     fn field_markers_become_fields() {
-        let field = Field {
-            name: crate::merge::FieldName::normalise("first_name").unwrap(),
-            default: None,
-        };
+        let field = Field { name: crate::merge::FieldName::normalise("first_name").unwrap(), default: None };
         let src = format!("Dear **{FIELD_OPEN}0{FIELD_CLOSE}**,\n");
         let blocks = parse(&src, std::slice::from_ref(&field)).unwrap();
         assert_eq!(
             blocks,
-            vec![Block::Paragraph(vec![text("Dear "), Inline::Strong(vec![Inline::Field(field)]), text(",")])]
+            vec![Block::Paragraph(vec![
+                text("Dear "),
+                Inline::Strong(vec![Inline::Field(field)]),
+                text(",")
+            ])]
         );
     }
 }

@@ -141,7 +141,9 @@ pub enum ContentError {
 /// What is wrong with a bulletin, at a line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContentErrorKind {
-    #[error("a bulletin starts with a `+++` line, then its front matter (subject, preheader, date), then `+++`")]
+    #[error(
+        "a bulletin starts with a `+++` line, then its front matter (subject, preheader, date), then `+++`"
+    )]
     NoFrontMatter,
     #[error("the front matter opened on line 1 is never closed by a `+++` line")]
     UnclosedFrontMatter,
@@ -182,10 +184,8 @@ pub enum ContentErrorKind {
 impl Bulletin {
     /// Reads and parses the bulletin at `path`.
     pub fn load(path: &Path) -> Result<Self, ContentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ContentError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ContentError::Read { path: path.to_owned(), source })?;
         Self::parse(path, &text)
     }
 
@@ -217,10 +217,7 @@ impl Bulletin {
 
         let body = &text[body_start..];
         let (marked, fields) = mark_fields(body, |offset, field| {
-            field_uses.push(FieldUse {
-                name: field.name.clone(),
-                line: lines.line_of(body_start + offset),
-            });
+            field_uses.push(FieldUse { name: field.name.clone(), line: lines.line_of(body_start + offset) });
         })
         .map_err(|e| invalid(body_start + e.offset, ContentErrorKind::MergeField(e.kind)))?;
         // Markers are longer than nothing but never hold a newline, so a
@@ -316,7 +313,8 @@ impl LineIndex {
 mod tests {
     use super::*;
 
-    const HEAD: &str = "+++\nsubject = \"Prayer requests\"\npreheader = \"This week\"\ndate = 2025-10-16\n+++\n";
+    const HEAD: &str =
+        "+++\nsubject = \"Prayer requests\"\npreheader = \"This week\"\ndate = 2025-10-16\n+++\n";
 
     fn parse(body: &str) -> Result<Bulletin, ContentError> {
         Bulletin::parse(Path::new("content/2025-10-16-prayer.md"), &format!("{HEAD}{body}"))
@@ -359,7 +357,8 @@ mod tests {
 
     #[test]
     fn raw_html_in_the_body_is_refused_with_its_line() {
-        let (line, kind) = error_line_and_kind(parse("Hello {{ first_name }}.\n\n<script>alert(1)</script>\n"));
+        let (line, kind) =
+            error_line_and_kind(parse("Hello {{ first_name }}.\n\n<script>alert(1)</script>\n"));
         assert_eq!(line, 8);
         assert!(matches!(kind, ContentErrorKind::RawHtml(_)));
     }

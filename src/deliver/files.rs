@@ -51,13 +51,23 @@ impl FileOutbox {
             h1 { "Dry run: " (title) }
             p { "Each message exactly as it would be sent (.eml) and its HTML part." }
         };
-        write!(index, "{}<table><thead><tr><th>#</th><th>To</th><th>Subject</th><th>Message</th></tr></thead><tbody>\n", head.into_string())
-            .map_err(io(&index_path))?;
+        writeln!(
+            index,
+            "{}<table><thead><tr><th>#</th><th>To</th><th>Subject</th><th>Message</th></tr></thead><tbody>",
+            head.into_string()
+        )
+        .map_err(io(&index_path))?;
         Ok(Self { dir: dir.to_owned(), index_path, index, count: 0 })
     }
 
     /// Writes one recipient's message and HTML part and lists them.
-    pub fn write(&mut self, subscriber: &Subscriber, subject: &str, eml: &[u8], html_part: &str) -> Result<(), OutboxError> {
+    pub fn write(
+        &mut self,
+        subscriber: &Subscriber,
+        subject: &str,
+        eml: &[u8],
+        html_part: &str,
+    ) -> Result<(), OutboxError> {
         self.count += 1;
         let stem = file_stem(self.count, subscriber.email().as_str());
         let eml_path = self.dir.join(format!("{stem}.eml"));
@@ -81,7 +91,8 @@ impl FileOutbox {
 
     /// Closes the index; returns its path.
     pub fn finish(mut self) -> Result<PathBuf, OutboxError> {
-        write!(self.index, "</tbody></table>\n<p>{} messages.</p>\n", self.count).map_err(io(&self.index_path))?;
+        writeln!(self.index, "</tbody></table>\n<p>{} messages.</p>", self.count)
+            .map_err(io(&self.index_path))?;
         self.index.flush().map_err(io(&self.index_path))?;
         Ok(self.index_path)
     }
@@ -102,7 +113,8 @@ fn prepare_dir(dir: &Path) -> Result<(), OutboxError> {
     if !dir.exists() {
         fs::create_dir_all(dir).map_err(io(dir))?;
     } else {
-        let entries: Vec<_> = fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
+        let entries: Vec<_> =
+            fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
         if !entries.is_empty() {
             if !dir.join(MARKER).exists() {
                 return Err(OutboxError::NotOurs { dir: dir.to_owned() });
@@ -117,8 +129,11 @@ fn prepare_dir(dir: &Path) -> Result<(), OutboxError> {
         }
     }
     let marker = dir.join(MARKER);
-    fs::write(&marker, "This folder is written by `bulletin`; its .eml, .html and .txt files are replaced on each run.\n")
-        .map_err(io(&marker))
+    fs::write(
+        &marker,
+        "This folder is written by `bulletin`; its .eml, .html and .txt files are replaced on each run.\n",
+    )
+    .map_err(io(&marker))
 }
 
 /// Prepares `dir` for single-recipient preview files the same way.

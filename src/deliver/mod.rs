@@ -3,5 +3,5 @@
 
 mod files;
 
-pub use files::{FileOutbox, OutboxError, file_stem};
 pub(crate) use files::prepare_preview_dir;
+pub use files::{FileOutbox, OutboxError, file_stem};

@@ -9,7 +9,8 @@ use super::{Slot, Slots};
 use crate::config::Settings;
 use crate::content::{Block, Bulletin, Inline};
 
-const FONT: &str = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
+const FONT: &str =
+    "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
 const PAGE_BG: &str = "#f2f4f7";
 const CARD_BG: &str = "#ffffff";
 const INK: &str = "#1f2933";
@@ -128,9 +129,15 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
         Block::Heading { level, content } => {
             let content = inlines(content, slots);
             match level {
-                1 => html! { h1 class="h1 accent" style={ "margin:32px 0 16px;" (FONT) "font-size:26px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (content) } },
-                2 => html! { h2 class="accent" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid #d9e2ec;" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (ACCENT) ";" } { (content) } },
-                _ => html! { h3 style={ "margin:24px 0 8px;" (FONT) "font-size:18px;line-height:1.35;font-weight:700;color:" (INK) ";" } { (content) } },
+                1 => {
+                    html! { h1 class="h1 accent" style={ "margin:32px 0 16px;" (FONT) "font-size:26px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (content) } }
+                }
+                2 => {
+                    html! { h2 class="accent" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid #d9e2ec;" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (ACCENT) ";" } { (content) } }
+                }
+                _ => {
+                    html! { h3 style={ "margin:24px 0 8px;" (FONT) "font-size:18px;line-height:1.35;font-weight:700;color:" (INK) ";" } { (content) } }
+                }
             }
         }
         Block::Paragraph(content) => html! { p style="margin:0 0 16px;" { (inlines(content, slots)) } },

@@ -52,11 +52,7 @@ impl Slots {
     /// The marker for a merge field (already checked to have a column).
     fn field(&mut self, field: &Field) -> String {
         let index = self.columns[&field.name];
-        self.marker(Slot::Column {
-            index,
-            name: field.name.clone(),
-            default: field.default.clone(),
-        })
+        self.marker(Slot::Column { index, name: field.name.clone(), default: field.default.clone() })
     }
 
     /// A template as text with markers.
@@ -160,7 +156,11 @@ impl Rendered {
 
     /// Renders `bulletin` for readers from a file with `columns`. Fails with
     /// every unknown merge field (see [`Rendered::check_fields`]).
-    pub fn new(bulletin: &Bulletin, settings: &Settings, columns: &Columns) -> Result<Self, Vec<ContentError>> {
+    pub fn new(
+        bulletin: &Bulletin,
+        settings: &Settings,
+        columns: &Columns,
+    ) -> Result<Self, Vec<ContentError>> {
         let unknown = Self::check_fields(bulletin, columns);
         if !unknown.is_empty() {
             return Err(unknown);
@@ -176,12 +176,7 @@ impl Rendered {
         let subject = parts(&slots.template(&bulletin.subject));
         let html = parts(&html::render(bulletin, settings, &mut slots));
         let text = text::render(bulletin, settings, &mut slots);
-        Ok(Self {
-            slots: slots.slots,
-            subject,
-            html,
-            text,
-        })
+        Ok(Self { slots: slots.slots, subject, html, text })
     }
 
     fn value<'a>(&'a self, slot: usize, reader: &Reader<'a>) -> &'a str {
@@ -209,9 +204,14 @@ impl Rendered {
 
     /// Fields this reader has no value for, where the bulletin gives no
     /// default: the message would show nothing there.
-    pub fn empty_fields<'a>(&'a self, subscriber: &'a Subscriber) -> impl Iterator<Item = &'a FieldName> + 'a {
+    pub fn empty_fields<'a>(
+        &'a self,
+        subscriber: &'a Subscriber,
+    ) -> impl Iterator<Item = &'a FieldName> + 'a {
         self.slots.iter().filter_map(move |slot| match slot {
-            Slot::Column { index, name, default: None } if subscriber.value(*index).trim().is_empty() => Some(name),
+            Slot::Column { index, name, default: None } if subscriber.value(*index).trim().is_empty() => {
+                Some(name)
+            }
             _ => None,
         })
     }
@@ -222,10 +222,15 @@ impl Rendered {
         self.fill(&self.subject, reader, &mut subject, |v, out| out.push_str(v));
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
 
-        let mut html = String::with_capacity(self.html.iter().map(|p| match p {
-            Part::Literal(l) => l.len(),
-            Part::Slot(_) => 32,
-        }).sum());
+        let mut html = String::with_capacity(
+            self.html
+                .iter()
+                .map(|p| match p {
+                    Part::Literal(l) => l.len(),
+                    Part::Slot(_) => 32,
+                })
+                .sum(),
+        );
         self.fill(&self.html, reader, &mut html, escape_html);
 
         let text = self.text.personalise(|slot| self.value(slot, reader));

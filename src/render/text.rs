@@ -168,8 +168,7 @@ impl Writer<'_> {
                 self.paragraph(text, layout);
             }
             Block::List { start, items } => {
-                let mut number = start.unwrap_or(1);
-                for (i, item) in items.iter().enumerate() {
+                for (number, (i, item)) in (start.unwrap_or(1)..).zip(items.iter().enumerate()) {
                     if i > 0 {
                         self.separate();
                     }
@@ -177,7 +176,6 @@ impl Writer<'_> {
                         None => "* ".to_owned(),
                         Some(_) => format!("{number}. "),
                     };
-                    number += 1;
                     let first = if i == 0 { layout.first_indent.clone() } else { layout.indent.clone() };
                     let inner = format!("{}{}", layout.indent, " ".repeat(display_width(&marker)));
                     self.list_item(item, format!("{first}{marker}"), &inner);

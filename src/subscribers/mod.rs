@@ -7,6 +7,7 @@
 //! far and the opted-out addresses are kept in memory.
 
 mod email;
+mod lines;
 mod suppression;
 
 use std::collections::{HashMap, HashSet};
@@ -17,6 +18,7 @@ pub use email::{AddressProblem, EmailAddress};
 pub use suppression::Suppressions;
 
 use crate::merge::FieldName;
+use lines::LineTracker;
 
 /// Header names (normalised) accepted for the address column, so exports
 /// from other tools ("Email Address") work as they are.
@@ -35,10 +37,8 @@ pub struct Columns {
 
 impl Columns {
     fn from_header(path: &Path, header: &csv::ByteRecord) -> Result<Self, SubscribersError> {
-        let not_csv = |reason: &str| SubscribersError::NotCsv {
-            path: path.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let not_csv =
+            |reason: &str| SubscribersError::NotCsv { path: path.to_owned(), reason: reason.to_owned() };
         let mut names = Vec::with_capacity(header.len());
         let mut raw_names = Vec::with_capacity(header.len());
         for field in header {
@@ -62,9 +62,7 @@ impl Columns {
             }
         }
         let find = |wanted: &[&str]| {
-            names
-                .iter()
-                .position(|n| n.as_ref().is_some_and(|n| wanted.contains(&n.as_str())))
+            names.iter().position(|n| n.as_ref().is_some_and(|n| wanted.contains(&n.as_str())))
         };
         let email = find(&EMAIL_HEADERS).ok_or_else(|| SubscribersError::NoEmailColumn {
             path: path.to_owned(),
@@ -213,7 +211,7 @@ pub struct Audience {
 /// Reads a subscriber file row by row.
 pub struct SubscriberReader {
     path: PathBuf,
-    csv: csv::Reader<File>,
+    csv: csv::Reader<LineTracker<File>>,
     columns: Columns,
     audience: Audience,
     unsubscribed: HashSet<String>,
@@ -261,13 +259,10 @@ impl SubscriberReader {
     }
 
     fn classify(&mut self) -> Row {
-        let line = self.record.position().map_or(0, csv::Position::line);
+        let byte = self.record.position().map_or(0, csv::Position::byte);
+        let line = self.csv.get_mut().line_at(byte);
         let skip = |email: Option<&str>, reason| {
-            Row::Skipped(Skip {
-                line,
-                email: email.map(str::to_owned),
-                reason,
-            })
+            Row::Skipped(Skip { line, email: email.map(str::to_owned), reason })
         };
         let columns = &self.columns;
         if self.record.len() != columns.names.len() {
@@ -284,7 +279,8 @@ impl SubscriberReader {
             match std::str::from_utf8(field) {
                 Ok(text) => values.push(clean(text)),
                 Err(_) => {
-                    let column = columns.names[i].as_ref().map_or_else(|| format!("#{}", i + 1), ToString::to_string);
+                    let column =
+                        columns.names[i].as_ref().map_or_else(|| format!("#{}", i + 1), ToString::to_string);
                     return skip(None, SkipReason::Invalid(RowProblem::NotUtf8(column)));
                 }
             }
@@ -320,11 +316,7 @@ impl SubscriberReader {
             return skip(email_ref, SkipReason::Suppressed);
         }
         let tags: Vec<String> = columns.tags.map_or_else(Vec::new, |i| {
-            values[i]
-                .split(';')
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect()
+            values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
         });
         if let Some(segment) = &self.audience.segment
             && !tags.contains(segment)
@@ -338,13 +330,7 @@ impl SubscriberReader {
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        Row::Subscribed(Subscriber {
-            line,
-            email,
-            name: Some(name).filter(|n| !n.is_empty()),
-            tags,
-            values,
-        })
+        Row::Subscribed(Subscriber { line, email, name: Some(name).filter(|n| !n.is_empty()), tags, values })
     }
 }
 
@@ -374,15 +360,10 @@ impl Iterator for SubscriberReader {
     }
 }
 
-fn open_csv(path: &Path) -> Result<(csv::Reader<File>, Columns), SubscribersError> {
-    let file = File::open(path).map_err(|source| SubscribersError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(file);
+fn open_csv(path: &Path) -> Result<(csv::Reader<LineTracker<File>>, Columns), SubscribersError> {
+    let file = File::open(path).map_err(|source| SubscribersError::Read { path: path.to_owned(), source })?;
+    let mut csv =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(LineTracker::new(file));
     let header = csv.byte_headers().map_err(|source| SubscribersError::Csv {
         path: path.to_owned(),
         line: 1,
@@ -395,11 +376,14 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<File>, Columns), SubscribersErro
     Ok((csv, columns))
 }
 
-fn read_record(path: &Path, csv: &mut csv::Reader<File>, record: &mut csv::ByteRecord) -> Result<bool, SubscribersError> {
-    csv.read_byte_record(record).map_err(|source| SubscribersError::Csv {
-        path: path.to_owned(),
-        line: source.position().map_or(0, csv::Position::line),
-        source,
+fn read_record(
+    path: &Path,
+    csv: &mut csv::Reader<LineTracker<File>>,
+    record: &mut csv::ByteRecord,
+) -> Result<bool, SubscribersError> {
+    csv.read_byte_record(record).map_err(|source| {
+        let byte = source.position().map_or(0, csv::Position::byte);
+        SubscribersError::Csv { path: path.to_owned(), line: csv.get_mut().line_at(byte), source }
     })
 }
 
@@ -410,11 +394,7 @@ fn clean(text: &str) -> String {
     if !text.chars().any(char::is_control) {
         return text.to_owned();
     }
-    text.split(char::is_control)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split(char::is_control).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

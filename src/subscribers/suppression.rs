@@ -25,12 +25,15 @@ impl Suppressions {
                 // The file's own status column, if any, does not matter here.
                 Row::Skipped(Skip {
                     email: Some(email),
-                    reason: SkipReason::Unsubscribed | SkipReason::Invalid(super::RowProblem::UnknownStatus(_)),
+                    reason:
+                        SkipReason::Unsubscribed | SkipReason::Invalid(super::RowProblem::UnknownStatus(_)),
                     ..
                 }) => {
                     set.insert(EmailAddress::key_of(&email));
                 }
-                Row::Skipped(skip) if skip.reason.is_problem() && !matches!(skip.reason, SkipReason::Duplicate { .. }) => {
+                Row::Skipped(skip)
+                    if skip.reason.is_problem() && !matches!(skip.reason, SkipReason::Duplicate { .. }) =>
+                {
                     problems.push(skip);
                 }
                 Row::Skipped(_) => {}

@@ -81,7 +81,9 @@ fn a_row_with_too_few_fields_is_rejected() {
 
 #[test]
 fn unsubscribed_rows_are_skipped_and_win_over_a_later_subscribed_row() {
-    let rows = read("email,status\nana@example.org,subscribed\nbo@example.org,Unsubscribed\nANA@example.org,unsubscribed\n");
+    let rows = read(
+        "email,status\nana@example.org,subscribed\nbo@example.org,Unsubscribed\nANA@example.org,unsubscribed\n",
+    );
     assert_eq!(
         summary(&rows),
         vec![
@@ -100,24 +102,24 @@ fn an_empty_status_means_subscribed() {
 
 #[test]
 fn suppressed_addresses_are_skipped() {
-    let audience = Audience {
-        suppressed: ["ANA@example.org"].into_iter().collect(),
-        segment: None,
-    };
+    let audience = Audience { suppressed: ["ANA@example.org"].into_iter().collect(), segment: None };
     let rows = read_with(b"email\nana@example.org\nbo@example.org\n", audience);
-    assert_eq!(summary(&rows), vec![(2, "skip on the suppression list".into()), (3, "ok bo@example.org".into())]);
+    assert_eq!(
+        summary(&rows),
+        vec![(2, "skip on the suppression list".into()), (3, "ok bo@example.org".into())]
+    );
 }
 
 #[test]
 fn a_segment_keeps_only_tagged_subscribers() {
-    let audience = Audience {
-        suppressed: Suppressions::default(),
-        segment: Some("volunteers".into()),
-    };
+    let audience = Audience { suppressed: Suppressions::default(), segment: Some("volunteers".into()) };
     let rows = read_with(b"email,tags\na@example.org,donors; Volunteers\nb@example.org,donors\n", audience);
     assert_eq!(
         summary(&rows),
-        vec![(2, "ok a@example.org".into()), (3, "skip not tagged `volunteers`, the bulletin's segment".into())]
+        vec![
+            (2, "ok a@example.org".into()),
+            (3, "skip not tagged `volunteers`, the bulletin's segment".into())
+        ]
     );
     let Row::Subscribed(a) = &rows[0] else { panic!() };
     assert_eq!(a.tags(), ["donors", "volunteers"]);
@@ -134,7 +136,9 @@ fn a_byte_order_mark_crlf_and_blank_lines_are_handled() {
 
 #[test]
 fn quoted_fields_with_commas_and_newlines_are_one_value() {
-    let rows = read("email,first_name,town\n\"ana@example.org\",\"Ana, the second\",\"Upper\nTown\"\nbo@example.org,Bo,X\n");
+    let rows = read(
+        "email,first_name,town\n\"ana@example.org\",\"Ana, the second\",\"Upper\nTown\"\nbo@example.org,Bo,X\n",
+    );
     let Row::Subscribed(ana) = &rows[0] else { panic!() };
     assert_eq!(ana.value(1), "Ana, the second");
     assert_eq!(ana.value(2), "Upper Town", "line breaks become spaces");

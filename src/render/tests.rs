@@ -1,0 +1,322 @@
+use std::io::Write;
+use std::path::Path;
+
+use pretty_assertions::assert_eq;
+use scraper::{Html, Selector};
+
+use super::*;
+use crate::config::Source;
+use crate::subscribers::{Audience, Row, SubscriberReader};
+
+const SAMPLE: &str = include_str!("../../content/ijm-prayer-requests.md");
+
+fn settings() -> Settings {
+    Settings::from_source(&Source::from_pairs([
+        ("ORG_NAME", "Hope & Justice Trust"),
+        ("ORG_ADDRESS", "12 Market Street, Bristol BS1 1AA"),
+        ("FROM_EMAIL", "prayer@hope.example.org"),
+        ("ORG_WEBSITE", "https://hope.example.org"),
+    ]))
+    .unwrap()
+}
+
+/// Subscribers read through the real CSV reader.
+fn list(csv: &str) -> (Columns, Vec<Subscriber>) {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(csv.as_bytes()).unwrap();
+    let reader = SubscriberReader::open(file.path(), Audience::default()).unwrap();
+    let columns = reader.columns().clone();
+    let subscribers = reader
+        .filter_map(|row| match row.unwrap() {
+            Row::Subscribed(s) => Some(s),
+            Row::Skipped(_) => None,
+        })
+        .collect();
+    (columns, subscribers)
+}
+
+fn bulletin(text: &str) -> Bulletin {
+    Bulletin::parse(Path::new("content/test.md"), text).unwrap()
+}
+
+fn personalise(text: &str, csv: &str) -> Vec<Personalised> {
+    let (columns, subscribers) = list(csv);
+    let rendered = Rendered::new(&bulletin(text), &settings(), &columns).unwrap();
+    subscribers
+        .iter()
+        .map(|s| {
+            rendered
+                .personalise(&Reader { subscriber: s, unsubscribe_url: "https://hope.example.org/u?t=TOKEN" })
+        })
+        .collect()
+}
+
+fn sample_for(csv: &str) -> Personalised {
+    personalise(SAMPLE, csv).remove(0)
+}
+
+fn ana() -> Personalised {
+    sample_for("email,first_name,last_name\nana.silva@example.org,Ana,Silva\n")
+}
+
+fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+    doc.select(&Selector::parse(css).unwrap()).collect()
+}
+
+const HEAD: &str = "+++\nsubject = \"Hello {{ first_name | default('friend') }}\"\npreheader = \"Pre\"\ndate = 2025-10-16\n+++\n";
+
+#[test]
+fn the_sample_html_matches_its_golden_file() {
+    insta::assert_snapshot!("sample_html", ana().html);
+}
+
+#[test]
+fn the_sample_text_matches_its_golden_file() {
+    insta::assert_snapshot!("sample_text", ana().text);
+}
+
+#[test]
+fn the_sample_html_has_the_email_safe_skeleton() {
+    let html = ana().html;
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let doc = Html::parse_document(&html);
+    assert_eq!(select(&doc, "html")[0].attr("lang"), Some("en"));
+    assert_eq!(select(&doc, "meta[charset]")[0].attr("charset"), Some("utf-8"));
+    assert_eq!(select(&doc, "meta[name=viewport]").len(), 1);
+    assert_eq!(select(&doc, "meta[name=color-scheme]")[0].attr("content"), Some("light dark"));
+    let tables = select(&doc, "table");
+    assert!(tables.len() >= 3);
+    assert!(tables.iter().all(|t| t.attr("role") == Some("presentation")));
+    let container = select(&doc, "table.card")[0];
+    assert_eq!(container.attr("width"), Some("600"));
+    assert!(container.attr("style").unwrap().contains("max-width:600px"));
+}
+
+#[test]
+fn the_only_style_block_holds_media_queries() {
+    let html = ana().html;
+    let doc = Html::parse_document(&html);
+    let styles = select(&doc, "style");
+    assert_eq!(styles.len(), 1);
+    let css: String = styles[0].text().collect();
+    // Every rule is inside an @media block or an Outlook dark-mode selector.
+    let outside_media = css.split("@media").next().unwrap();
+    assert!(outside_media.is_empty(), "{outside_media}");
+    assert!(css.contains("prefers-color-scheme:dark"));
+    assert!(css.contains("max-width:620px"));
+}
+
+#[test]
+fn every_text_element_has_an_inline_style_with_readable_type() {
+    let html = ana().html;
+    let doc = Html::parse_document(&html);
+    for el in select(&doc, "p, li, h1, h2, h3, td, blockquote, ul, ol, a") {
+        let has_own = el.attr("style").is_some();
+        assert!(
+            has_own || el.value().name() == "li" || el.value().name() == "td",
+            "{:?} has no inline style",
+            el.value()
+        );
+    }
+    // Every font size stated is at least 14px.
+    for size in html.split("font-size:").skip(1) {
+        let px: String = size.chars().take_while(char::is_ascii_digit).collect();
+        let px: u32 = px.parse().unwrap();
+        assert!(px >= 14 || px == 1, "font-size {px}px is too small");
+    }
+    let body_cell = select(&doc, "td.pad")[0].attr("style").unwrap();
+    assert!(body_cell.contains("font-size:16px") && body_cell.contains("line-height:1.5"), "{body_cell}");
+}
+
+#[test]
+fn the_preheader_is_hidden_and_first_in_the_body() {
+    let doc = Html::parse_document(&ana().html);
+    let first = select(&doc, "body > div")[0];
+    assert!(first.attr("style").unwrap().contains("display:none"));
+    let text: String = first.text().collect();
+    assert!(text.starts_with("Pray with us this week for Kenya"));
+}
+
+#[test]
+fn the_sample_has_a_heading_per_region_and_the_verse_as_a_quote() {
+    let doc = Html::parse_document(&ana().html);
+    let h2: Vec<String> = select(&doc, "h2").iter().map(|h| h.text().collect()).collect();
+    assert_eq!(h2, ["Latin America", "South Asia", "Southeast Asia", "IJM HQ & Global Partners"]);
+    let quote: String = select(&doc, "blockquote")[0].text().collect();
+    assert!(quote.contains("“You, LORD, will keep the needy safe"));
+    assert!(quote.contains("— Psalm 12:7-8"));
+    assert_eq!(select(&doc, "ul > li").len(), 5);
+}
+
+#[test]
+fn the_footer_names_the_organisation_reason_and_unsubscribe_link() {
+    let html = ana().html;
+    let doc = Html::parse_document(&html);
+    let footer: String = select(&doc, "td.muted")[0].text().collect();
+    assert!(footer.contains("Hope & Justice Trust"));
+    assert!(footer.contains("12 Market Street, Bristol BS1 1AA"));
+    assert!(footer.contains("because you signed up"));
+    assert!(footer.contains("sent to ana.silva@example.org"));
+    let links: Vec<_> = select(&doc, "td.muted a").iter().filter_map(|a| a.attr("href")).collect();
+    assert_eq!(links, ["https://hope.example.org/u?t=TOKEN", "https://hope.example.org/"]);
+}
+
+#[test]
+fn the_sample_is_far_under_gmails_clipping_limit() {
+    let html = ana().html;
+    assert!(html.len() < crate::message::GMAIL_CLIP_BYTES / 4, "{} bytes", html.len());
+}
+
+#[test]
+fn the_text_part_has_the_same_words_as_the_html() {
+    let p = ana();
+    let doc = Html::parse_document(&p.html);
+    let words = |s: &str| {
+        s.split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+    };
+    let body: String = select(&doc, "td.pad")[0].text().collect::<Vec<_>>().join(" ");
+    let html_words = words(&body);
+    let text_words = words(&p.text);
+    // The text part holds every word of the HTML body, in the same order.
+    let mut rest = text_words.iter();
+    for word in &html_words {
+        assert!(rest.any(|w| w == word), "`{word}` missing or out of order in the text part");
+    }
+}
+
+#[test]
+fn text_lines_are_at_most_78_columns() {
+    let p = personalise(
+        &format!(
+            "{HEAD}\n{}\n\n- {}\n  1. {}\n",
+            "word ".repeat(60),
+            "nested ".repeat(30),
+            "deeper ".repeat(30)
+        ),
+        "email,first_name\na@example.org,Ana\n",
+    )
+    .remove(0);
+    for line in p.text.lines() {
+        let is_one_token = !line.trim().contains(' ');
+        assert!(textwrap::core::display_width(line) <= text::WIDTH || is_one_token, "too long: {line:?}");
+    }
+}
+
+#[test]
+fn links_become_numbered_references_in_text() {
+    let p = personalise(
+        &format!("{HEAD}\nRead [our report](https://example.org/r) and [give](https://example.org/g), or visit <https://example.org>. [Again](https://example.org/r).\n"),
+        "email,first_name\na@example.org,Ana\n",
+    )
+    .remove(0);
+    assert!(
+        p.text.contains("Read our report [1] and give [2], or visit https://example.org. Again [1]."),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("Links:\n[1] https://example.org/r\n[2] https://example.org/g\n"), "{}", p.text);
+}
+
+#[test]
+fn numbered_and_nested_lists_render_in_both_parts() {
+    let p = personalise(
+        &format!("{HEAD}\n1. First\n   - inner\n2. Second\n"),
+        "email,first_name\na@example.org,Ana\n",
+    )
+    .remove(0);
+    assert!(p.text.contains("1. First\n\n   * inner\n\n2. Second\n"), "{}", p.text);
+    let doc = Html::parse_document(&p.html);
+    assert_eq!(select(&doc, "ol > li").len(), 2);
+    assert_eq!(select(&doc, "ol > li > ul > li").len(), 1);
+}
+
+#[test]
+fn images_keep_their_alt_text() {
+    let p = personalise(
+        &format!("{HEAD}\n![Children at school in Accra](https://example.org/a.jpg)\n"),
+        "email,first_name\na@example.org,Ana\n",
+    )
+    .remove(0);
+    let doc = Html::parse_document(&p.html);
+    assert_eq!(select(&doc, "img")[0].attr("alt"), Some("Children at school in Accra"));
+    assert!(p.text.contains("[image: Children at school in Accra]"));
+}
+
+#[test]
+fn subscriber_values_are_escaped_in_html_and_literal_in_text() {
+    let p = personalise(
+        &format!("{HEAD}\nDear {{{{ first_name }}}}, from **{{{{ town }}}}**.\n"),
+        "email,first_name,town\na@example.org,<script>alert(1)</script>,**Eve** & \"co\"\n",
+    )
+    .remove(0);
+    assert!(!p.html.contains("<script>"), "{}", p.html);
+    assert!(p.html.contains(
+        "Dear &lt;script&gt;alert(1)&lt;/script&gt;, from <strong>**Eve** &amp; &quot;co&quot;</strong>."
+    ));
+    assert!(p.text.contains("Dear <script>alert(1)</script>, from ***Eve** & \"co\"*."), "{}", p.text);
+}
+
+#[test]
+fn the_subject_is_personalised_on_one_line() {
+    let p = personalise(
+        HEAD.to_owned().as_str().to_owned().add_body(),
+        "email,first_name\na@example.org,\"Ana\nBcc: x@example.org\"\nb@example.org,\n",
+    );
+    assert_eq!(p[0].subject, "Hello Ana Bcc: x@example.org");
+    assert_eq!(p[1].subject, "Hello friend");
+}
+
+#[test]
+fn defaults_fill_empty_values_in_the_body() {
+    let texts = personalise(SAMPLE, "email,first_name\na@example.org,Ana\nb@example.org,  \n");
+    assert!(texts[0].text.contains("Dear Ana, thank you"));
+    assert!(texts[1].text.contains("Dear friend, thank you"));
+    assert!(texts[1].html.contains("Dear friend, thank you"));
+}
+
+#[test]
+fn a_long_name_rewraps_its_paragraph() {
+    let long = "Bartholomew-Maximilian Featherstonehaugh-Cholmondeley";
+    let p = sample_for(&format!("email,first_name\na@example.org,{long}\n"));
+    let first_para: Vec<&str> = p.text.split("\n\n").nth(1).unwrap().lines().collect();
+    assert_eq!(first_para.len(), 2, "{first_para:?}");
+    assert!(first_para.iter().all(|l| l.len() <= text::WIDTH));
+}
+
+#[test]
+fn unknown_merge_fields_are_reported_with_their_lines_before_rendering() {
+    let b = bulletin(&format!("{HEAD}\nHi {{{{ frist_name }}}} of {{{{ town }}}}\n"));
+    let (columns, _) = list("email,first_name\n");
+    let errors = Rendered::new(&b, &settings(), &columns).unwrap_err();
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "content/test.md:7: merge field `frist_name` is not a column of the subscriber list (its columns: email, first_name)",
+            "content/test.md:7: merge field `town` is not a column of the subscriber list (its columns: email, first_name)",
+        ]
+    );
+}
+
+#[test]
+fn empty_fields_without_a_default_are_reported() {
+    let b = bulletin(&format!("{HEAD}\nHi {{{{ first_name }}}}\n"));
+    let (columns, subs) = list("email,first_name\na@example.org,\nb@example.org,Bo\n");
+    let rendered = Rendered::new(&b, &settings(), &columns).unwrap();
+    let empty: Vec<_> = rendered.empty_fields(&subs[0]).map(ToString::to_string).collect();
+    assert_eq!(empty, ["first_name"]);
+    assert_eq!(rendered.empty_fields(&subs[1]).count(), 0);
+}
+
+trait AddBody {
+    fn add_body(self) -> &'static str;
+}
+
+impl AddBody for String {
+    fn add_body(self) -> &'static str {
+        Box::leak(format!("{self}\nBody\n").into_boxed_str())
+    }
+}

@@ -1,0 +1,119 @@
+//! Line numbers for CSV records. The `csv` crate's own positions skip blank
+//! lines and miscount CRLF files, and a person fixing a list needs the line
+//! their editor shows, so we count line breaks in the bytes as they are read.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+/// A reader that remembers where the line-break bytes it passed on were,
+/// until asked about them.
+pub struct LineTracker<R> {
+    inner: R,
+    consumed: u64,
+    /// Offsets of `\r` and `\n` bytes read but not yet counted; `true` for `\n`.
+    breaks: VecDeque<(u64, bool)>,
+    lines_before: u64,
+}
+
+impl<R: Read> LineTracker<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, consumed: 0, breaks: VecDeque::new(), lines_before: 0 }
+    }
+
+    /// The 1-based line of a record whose `csv` position is `byte`. That
+    /// position points just past the previous record's content, so the line
+    /// breaks (and blank lines) directly at it belong before the record.
+    /// Positions must be asked about in increasing order.
+    pub fn line_at(&mut self, byte: u64) -> u64 {
+        while let Some(&(offset, is_lf)) = self.breaks.front() {
+            if offset >= byte {
+                break;
+            }
+            self.lines_before += u64::from(is_lf);
+            self.breaks.pop_front();
+        }
+        let mut expected = byte;
+        while let Some(&(offset, is_lf)) = self.breaks.front() {
+            if offset != expected {
+                break;
+            }
+            self.lines_before += u64::from(is_lf);
+            self.breaks.pop_front();
+            expected += 1;
+        }
+        self.lines_before + 1
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, byte) in buf[..n].iter().enumerate() {
+            if *byte == b'\n' || *byte == b'\r' {
+                self.breaks.push_back((self.consumed + i as u64, *byte == b'\n'));
+            }
+        }
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line of each record of `input`, as the subscriber reader asks.
+    fn lines(input: &[u8]) -> Vec<u64> {
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(LineTracker::new(input));
+        csv.byte_headers().unwrap();
+        let mut record = csv::ByteRecord::new();
+        let mut lines = Vec::new();
+        while csv.read_byte_record(&mut record).unwrap() {
+            let byte = record.position().unwrap().byte();
+            lines.push(csv.get_mut().line_at(byte));
+        }
+        lines
+    }
+
+    #[test]
+    fn lf_lines_are_counted_from_one() {
+        assert_eq!(lines(b"email\na@x.org\nb@x.org\n"), [2, 3]);
+    }
+
+    #[test]
+    fn crlf_lines_count_once() {
+        assert_eq!(lines(b"email\r\na@x.org\r\nb@x.org\r\n"), [2, 3]);
+    }
+
+    #[test]
+    fn blank_lines_are_counted() {
+        assert_eq!(lines(b"email\n\na@x.org\n\n\nb@x.org"), [3, 6]);
+        assert_eq!(lines(b"email\r\n\r\na@x.org\r\n\r\nb@x.org\r\n"), [3, 5]);
+    }
+
+    #[test]
+    fn newlines_inside_quotes_move_later_records_down() {
+        assert_eq!(lines(b"email,note\na@x.org,\"one\ntwo\nthree\"\nb@x.org,x\n"), [2, 5]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_lines() {
+        assert_eq!(lines(b"\xEF\xBB\xBFemail\na@x.org\n"), [2]);
+    }
+
+    #[test]
+    fn long_files_across_many_buffers_keep_count() {
+        let mut input = b"email\n".to_vec();
+        for i in 0..20_000 {
+            input.extend_from_slice(format!("person{i}@example.org\r\n").as_bytes());
+            if i % 1000 == 0 {
+                input.extend_from_slice(b"\r\n");
+            }
+        }
+        let got = lines(&input);
+        assert_eq!(got.len(), 20_000);
+        assert_eq!(got[0], 2);
+        assert_eq!(got[1], 4);
+        assert_eq!(*got.last().unwrap(), 20_000 + 1 + 20);
+    }
+}
