@@ -363,6 +363,19 @@ mod tests {
     }
 
     #[test]
+    fn env_example_documents_every_setting_and_loads_cleanly() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.example");
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in KEYS {
+            assert!(text.contains(&format!("\n{key}=")), "{key} is not in .env.example");
+        }
+        let source = Source { env: HashMap::new(), ..Source::load(&path, true).unwrap() };
+        let settings = Settings::from_source(&source).unwrap();
+        assert!(settings.placeholders.is_empty());
+        assert_eq!(settings.from_name, "Hope & Justice Prayer Team");
+    }
+
+    #[test]
     fn an_unsubscribe_url_without_a_secret_warns() {
         let s = settings(&[("UNSUBSCRIBE_URL", "https://example.org/unsubscribe")]).unwrap();
         assert!(s.warnings().iter().any(|w| w.contains("UNSUBSCRIBE_SECRET")));

@@ -30,7 +30,8 @@ const MEDIA_QUERIES: &str = "\
 .card{background-color:#1b1f24!important}\
 .ink,.ink p,.ink li,.ink h1,.ink h2,.ink h3{color:#e6e8eb!important}\
 .muted{color:#a9b1bb!important}\
-.accent{color:#8fb8ff!important}\
+.ink .accent,.accent{color:#8fb8ff!important}\
+.section{border-color:#3a4350!important}\
 .quote{background-color:#232a33!important;border-color:#5b7db1!important}\
 a{color:#8fb8ff!important}}\
 [data-ogsc] .ink,[data-ogsc] .ink p,[data-ogsc] .ink li{color:#e6e8eb!important}\
@@ -133,7 +134,7 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
                     html! { h1 class="h1 accent" style={ "margin:32px 0 16px;" (FONT) "font-size:26px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (content) } }
                 }
                 2 => {
-                    html! { h2 class="accent" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid #d9e2ec;" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (ACCENT) ";" } { (content) } }
+                    html! { h2 class="accent section" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid #d9e2ec;" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (ACCENT) ";" } { (content) } }
                 }
                 _ => {
                     html! { h3 style={ "margin:24px 0 8px;" (FONT) "font-size:18px;line-height:1.35;font-weight:700;color:" (INK) ";" } { (content) } }
