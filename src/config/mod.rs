@@ -4,11 +4,14 @@
 //! Every setting has an example.org placeholder so the sample dry-runs on a
 //! fresh machine; a warning names the ones that fell back to it.
 
+mod smtp;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
 use crate::subscribers::EmailAddress;
+pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
 /// A value that must never be printed: its `Debug` shows `[redacted]` and it
 /// has no `Display`.
@@ -115,12 +118,14 @@ pub struct Settings {
 pub enum ConfigError {
     #[error("cannot read settings file {}: {source}", path.display())]
     Read { path: std::path::PathBuf, source: dotenvy::Error },
+    #[error("setting {key} is not set ({why})")]
+    Missing { key: &'static str, why: &'static str },
     #[error("setting {key} = {value:?} (from {origin}): {reason}")]
     Invalid { key: &'static str, value: String, origin: String, reason: String },
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 22] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -133,6 +138,16 @@ pub const KEYS: [&str; 12] = [
     "UNSUBSCRIBE_MAILTO",
     "UNSUBSCRIBE_URL",
     "UNSUBSCRIBE_SECRET",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_SECURITY",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_TIMEOUT",
+    "SMTP_RATE",
+    "SMTP_CONCURRENCY",
+    "SMTP_ATTEMPTS",
+    "SMTP_RETRY_DELAY",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the
@@ -261,7 +276,7 @@ impl Settings {
     }
 }
 
-fn parse_with<T, E: fmt::Display>(
+pub(crate) fn parse_with<T, E: fmt::Display>(
     source: &Source,
     key: &'static str,
     parse: impl Fn(&str) -> Result<T, E>,
