@@ -113,8 +113,9 @@ pub struct Settings {
 /// A setting with a bad value.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read settings file {}: {source}", path.display())]
-    Read { path: std::path::PathBuf, source: dotenvy::Error },
+    /// The reason never quotes the file, whose lines may hold secrets.
+    #[error("cannot read settings file {}: {reason}", path.display())]
+    Read { path: std::path::PathBuf, reason: String },
     #[error("setting {key} = {value:?} (from {origin}): {reason}")]
     Invalid { key: &'static str, value: String, origin: String, reason: String },
 }
@@ -150,7 +151,8 @@ impl Source {
     pub fn load(env_file: &Path, required: bool) -> Result<Self, ConfigError> {
         let mut source = Self { env: std::env::vars().collect(), ..Self::default() };
         if env_file.exists() || required {
-            let read_error = |source| ConfigError::Read { path: env_file.to_owned(), source };
+            let read_error =
+                |e| ConfigError::Read { path: env_file.to_owned(), reason: describe_env_error(env_file, e) };
             for item in dotenvy::from_path_iter(env_file).map_err(read_error)? {
                 let (key, value) = item.map_err(read_error)?;
                 source.file.insert(key, value);
@@ -261,6 +263,26 @@ impl Settings {
     }
 }
 
+/// Says what is wrong with a settings file without repeating its text.
+fn describe_env_error(path: &Path, error: dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(content, _) => {
+            let line = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.find(&content).map(|at| text[..at].matches('\n').count() + 1));
+            let place = line.map_or_else(|| "a line".to_owned(), |n| format!("line {n}"));
+            format!(
+                "{place} is not KEY=value (put quotes around a value with spaces, and close every quote); \
+                 its text is not shown in case it holds a secret"
+            )
+        }
+        dotenvy::Error::Io(e) => e.to_string(),
+        other => {
+            other.to_string().chars().take_while(|c| *c != '\'').collect::<String>().trim_end().to_owned()
+        }
+    }
+}
+
 fn parse_with<T, E: fmt::Display>(
     source: &Source,
     key: &'static str,
@@ -342,6 +364,16 @@ mod tests {
         assert_eq!(source.get("ORG_NAME").unwrap().0, "From File");
         source.env.insert("ORG_NAME".into(), "From Env".into());
         assert_eq!(source.get("ORG_NAME").unwrap(), ("From Env".into(), "the environment".into()));
+    }
+
+    #[test]
+    fn a_malformed_settings_line_is_named_by_number_without_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "ORG_NAME=\"Hope\"\n\nUNSUBSCRIBE_SECRET=\"s3cret-value\n").unwrap();
+        let err = Source::load(&path, true).unwrap_err().to_string();
+        assert!(err.contains("line 3 is not KEY=value"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]
