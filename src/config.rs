@@ -176,7 +176,11 @@ impl Source {
         let from_file = || self.file.get(key).map(|v| (v, self.file_name.clone().unwrap_or_default()));
         from_env
             .or_else(from_file)
-            .map(|(v, origin)| (v.trim().to_owned(), origin))
+            // U+E000..U+E003 mark merge-field slots inside rendering; a value
+            // never carries them in.
+            .map(|(v, origin)| {
+                (v.trim().replace(['\u{E000}', '\u{E001}', '\u{E002}', '\u{E003}'], ""), origin)
+            })
             .filter(|(v, _)| !v.is_empty())
     }
 
@@ -386,6 +390,12 @@ mod tests {
     fn secrets_do_not_debug_print() {
         let s = settings(&[("UNSUBSCRIBE_SECRET", "hunter2-very-secret")]).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn values_cannot_carry_the_characters_that_mark_slots() {
+        let s = settings(&[("ORG_NAME", "Hope\u{E002}0\u{E003} Trust")]).unwrap();
+        assert_eq!(s.org_name, "Hope0 Trust");
     }
 
     #[test]
