@@ -275,11 +275,12 @@ impl Journal {
             .conn
             .prepare("SELECT state, COUNT(*) FROM recipients WHERE campaign = ?1 GROUP BY state")
             .map_err(|e| self.fail(e))?;
-        let counts: Vec<(String, u64)> = stmt
+        let counts: Vec<(String, i64)> = stmt
             .query_map(params![self.campaign], |row| Ok((row.get(0)?, row.get(1)?)))
             .and_then(Iterator::collect)
             .map_err(|e| self.fail(e))?;
         for (state, count) in counts {
+            let count = u64::try_from(count).unwrap_or(0);
             match State::parse(&state) {
                 State::Sent => summary.sent = count,
                 State::Failed => summary.failed = count,

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod content;
 pub mod deliver;
+pub mod journal;
 pub mod merge;
 pub mod message;
 pub mod render;

@@ -41,10 +41,10 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
         (format!("{stem}.eml"), message.formatted()),
     ];
     println!(
-        "Preview of “{}” for {} (line {} of {list}):",
-        content.subject,
+        "Preview for {} (line {} of {list}), subject: {}",
         subscriber.email(),
-        subscriber.line()
+        subscriber.line(),
+        content.subject
     );
     for (name, bytes) in files {
         let path = options.out.join(name);

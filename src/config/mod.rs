@@ -116,8 +116,9 @@ pub struct Settings {
 /// A setting with a bad value.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read settings file {}: {source}", path.display())]
-    Read { path: std::path::PathBuf, source: dotenvy::Error },
+    /// The reason never quotes the file, whose lines may hold secrets.
+    #[error("cannot read settings file {}: {reason}", path.display())]
+    Read { path: std::path::PathBuf, reason: String },
     #[error("setting {key} is not set ({why})")]
     Missing { key: &'static str, why: &'static str },
     #[error("setting {key} = {value:?} (from {origin}): {reason}")]
@@ -165,7 +166,8 @@ impl Source {
     pub fn load(env_file: &Path, required: bool) -> Result<Self, ConfigError> {
         let mut source = Self { env: std::env::vars().collect(), ..Self::default() };
         if env_file.exists() || required {
-            let read_error = |source| ConfigError::Read { path: env_file.to_owned(), source };
+            let read_error =
+                |e| ConfigError::Read { path: env_file.to_owned(), reason: describe_env_error(env_file, e) };
             for item in dotenvy::from_path_iter(env_file).map_err(read_error)? {
                 let (key, value) = item.map_err(read_error)?;
                 source.file.insert(key, value);
@@ -189,7 +191,11 @@ impl Source {
         let from_file = || self.file.get(key).map(|v| (v, self.file_name.clone().unwrap_or_default()));
         from_env
             .or_else(from_file)
-            .map(|(v, origin)| (v.trim().to_owned(), origin))
+            // U+E000..U+E003 mark merge-field slots inside rendering; a value
+            // never carries them in.
+            .map(|(v, origin)| {
+                (v.trim().replace(['\u{E000}', '\u{E001}', '\u{E002}', '\u{E003}'], ""), origin)
+            })
             .filter(|(v, _)| !v.is_empty())
     }
 
@@ -273,6 +279,26 @@ impl Settings {
             );
         }
         warnings
+    }
+}
+
+/// Says what is wrong with a settings file without repeating its text.
+fn describe_env_error(path: &Path, error: dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(content, _) => {
+            let line = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.find(&content).map(|at| text[..at].matches('\n').count() + 1));
+            let place = line.map_or_else(|| "a line".to_owned(), |n| format!("line {n}"));
+            format!(
+                "{place} is not KEY=value (put quotes around a value with spaces, and close every quote); \
+                 its text is not shown in case it holds a secret"
+            )
+        }
+        dotenvy::Error::Io(e) => e.to_string(),
+        other => {
+            other.to_string().chars().take_while(|c| *c != '\'').collect::<String>().trim_end().to_owned()
+        }
     }
 }
 
@@ -360,6 +386,16 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_settings_line_is_named_by_number_without_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "ORG_NAME=\"Hope\"\n\nUNSUBSCRIBE_SECRET=\"s3cret-value\n").unwrap();
+        let err = Source::load(&path, true).unwrap_err().to_string();
+        assert!(err.contains("line 3 is not KEY=value"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
     fn a_missing_required_settings_file_is_an_error() {
         assert!(Source::load(Path::new("/nonexistent/.env"), true).is_err());
         assert!(Source::load(Path::new("/nonexistent/.env"), false).is_ok());
@@ -369,6 +405,12 @@ mod tests {
     fn secrets_do_not_debug_print() {
         let s = settings(&[("UNSUBSCRIBE_SECRET", "hunter2-very-secret")]).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn values_cannot_carry_the_characters_that_mark_slots() {
+        let s = settings(&[("ORG_NAME", "Hope\u{E002}0\u{E003} Trust")]).unwrap();
+        assert_eq!(s.org_name, "Hope0 Trust");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! a person to look at; nothing here opens a network connection.
 
 mod files;
+pub mod rate;
 
 pub(crate) use files::prepare_preview_dir;
 pub use files::{FileOutbox, OutboxError, file_stem};
