@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{CheckOptions, Command, ListOptions, PreviewOptions, SendOptions};
+use crate::commands::{CheckOptions, Command, ListOptions, PreviewOptions, SendOptions, StatusOptions, Ui};
+use crate::config::{Security, SmtpOverrides};
+use crate::deliver::rate::Rate;
 
 /// Turn a Markdown bulletin into a personalised email for every supporter on
 /// a CSV list.
@@ -21,23 +23,38 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     env_file: Option<PathBuf>,
 
+    /// Print only errors and the final summary: no progress, no warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Log each message as it is sent or fails.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
     #[command(subcommand)]
     command: CliCommand,
 }
 
 #[derive(Debug, Subcommand)]
 enum CliCommand {
-    /// Render the bulletin for every subscriber; with --dry-run, check and
-    /// write the messages instead of sending them.
+    /// Send the bulletin to every subscriber over SMTP; with --dry-run, make
+    /// and check every message (and write them with --out) instead.
     ///
     /// Unsubscribed, suppressed, invalid and duplicate rows are skipped and
     /// reported with their line; a problem with the bulletin itself stops
-    /// the run before any message is made.
+    /// the run before any message is made. Every step is recorded in the
+    /// journal, so running the same command again after a crash, Ctrl-C or
+    /// --limit resumes without sending anyone a second copy. Exit code: 0 all
+    /// sent, 1 some failed (see `bulletin status`), 2 nothing could be done.
     Send(SendArgs),
+    /// Show what the journal knows of a campaign: sent, failed (with the
+    /// relay's reasons), uncertain and pending recipients, and when it ran.
+    Status(StatusArgs),
     /// Write the HTML, plaintext and .eml of one recipient's message.
     Preview(PreviewArgs),
     /// Check the bulletin, its merge fields against the list, every row of
-    /// the list and the settings; exit 1 listing every problem.
+    /// the list and the settings (and with --smtp, the relay); exit 1
+    /// listing every problem.
     Check(CheckArgs),
 }
 
@@ -72,6 +89,112 @@ struct SendArgs {
     /// this folder. The folder must be new, empty, or from an earlier run.
     #[arg(long, value_name = "DIR", requires = "dry_run")]
     out: Option<PathBuf>,
+
+    #[command(flatten)]
+    relay: RelayArgs,
+
+    /// Send without asking for confirmation. Needed when not on a terminal.
+    #[arg(long, short = 'y')]
+    yes: bool,
+
+    /// Send a test copy to this address only (repeat for more), personalised
+    /// as the first subscriber, with "[TEST] " before the subject. The
+    /// journal is not touched.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["dry_run", "limit", "retry_failed"])]
+    to: Vec<String>,
+
+    /// Send to the next N pending recipients only; run again for the rest.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+
+    /// Also try again the recipients an earlier run failed to send to.
+    #[arg(long)]
+    retry_failed: bool,
+
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+struct StateArgs {
+    /// Folder holding the journal of what was sent to whom.
+    #[arg(long, value_name = "DIR", default_value = ".bulletin")]
+    state_dir: PathBuf,
+}
+
+/// Relay settings that win over SMTP_* in .env and the environment. The
+/// password is only ever read from SMTP_PASSWORD, never from the command
+/// line, where other users of the machine could see it.
+#[derive(Debug, Args)]
+struct RelayArgs {
+    /// Most messages submitted per second, minute or hour, across all
+    /// connections: 14/s, 600/min, 5000/h or unlimited. [default: SMTP_RATE,
+    /// else 10/s]
+    #[arg(long, value_name = "RATE")]
+    rate: Option<Rate>,
+
+    /// Connections used in parallel. [default: SMTP_CONCURRENCY, else 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    concurrency: Option<u16>,
+
+    /// Tries per message for temporary failures. [default: SMTP_ATTEMPTS, else 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: Option<u32>,
+
+    /// The relay's host name. [default: SMTP_HOST]
+    #[arg(long, value_name = "HOST")]
+    smtp_host: Option<String>,
+
+    /// The relay's port. [default: SMTP_PORT, else 465 for tls, 587 for
+    /// starttls, 25 for none]
+    #[arg(long, value_name = "PORT")]
+    smtp_port: Option<u16>,
+
+    /// tls, starttls or none. [default: SMTP_SECURITY, else starttls]
+    #[arg(long, value_name = "MODE")]
+    smtp_security: Option<Security>,
+
+    /// The relay login. [default: SMTP_USERNAME]
+    #[arg(long, value_name = "NAME")]
+    smtp_username: Option<String>,
+
+    /// Allow --smtp-security none to a relay that is not on this machine
+    /// (the password and messages then cross the network unencrypted).
+    #[arg(long)]
+    allow_insecure: bool,
+}
+
+impl From<RelayArgs> for SmtpOverrides {
+    fn from(a: RelayArgs) -> Self {
+        Self {
+            host: a.smtp_host,
+            port: a.smtp_port,
+            security: a.smtp_security,
+            username: a.smtp_username,
+            rate: a.rate,
+            concurrency: a.concurrency.map(usize::from),
+            attempts: a.attempts,
+            allow_insecure: a.allow_insecure,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The bulletin: a Markdown file with front matter.
+    #[arg(value_name = "BULLETIN")]
+    bulletin: PathBuf,
+
+    #[command(flatten)]
+    list: ListArgs,
+
+    #[command(flatten)]
+    state: StateArgs,
+
+    /// Also write a row per recipient (email, state, attempts, time,
+    /// Message-ID, the relay's reply) to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +224,14 @@ struct CheckArgs {
 
     #[command(flatten)]
     list: ListArgs,
+
+    /// Also connect to the relay, negotiate TLS and log in (sending
+    /// nothing), and report success or the relay's exact answer.
+    #[arg(long)]
+    smtp: bool,
+
+    #[command(flatten)]
+    relay: RelayArgs,
 }
 
 impl From<ListArgs> for ListOptions {
@@ -118,6 +249,11 @@ impl Cli {
         }
     }
 
+    /// How much to say.
+    pub fn ui(&self) -> Ui {
+        Ui { quiet: self.quiet, verbose: self.verbose }
+    }
+
     /// The command to run, in the commands' own types.
     pub fn into_command(self) -> Command {
         match self.command {
@@ -126,6 +262,18 @@ impl Cli {
                 list: a.list.into(),
                 dry_run: a.dry_run,
                 out: a.out,
+                smtp: a.relay.into(),
+                yes: a.yes,
+                state_dir: a.state.state_dir,
+                to: a.to,
+                limit: a.limit,
+                retry_failed: a.retry_failed,
+            }),
+            CliCommand::Status(a) => Command::Status(StatusOptions {
+                bulletin: a.bulletin,
+                list: a.list.into(),
+                state_dir: a.state.state_dir,
+                csv: a.csv,
             }),
             CliCommand::Preview(a) => Command::Preview(PreviewOptions {
                 bulletin: a.bulletin,
@@ -133,9 +281,11 @@ impl Cli {
                 subscriber: a.subscriber,
                 out: a.out,
             }),
-            CliCommand::Check(a) => {
-                Command::Check(CheckOptions { bulletin: a.bulletin, list: a.list.into() })
-            }
+            CliCommand::Check(a) => Command::Check(CheckOptions {
+                bulletin: a.bulletin,
+                list: a.list.into(),
+                smtp: a.smtp.then(|| a.relay.into()),
+            }),
         }
     }
 }

@@ -31,7 +31,7 @@ pub enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Sending => "sending",
             Self::Sent => "sent",
@@ -194,7 +194,10 @@ impl Journal {
     /// Records that a run went through the whole list.
     pub fn finished(&self) -> Result<(), JournalError> {
         self.conn
-            .execute("UPDATE campaigns SET finished_at = ?2 WHERE id = ?1", params![self.campaign, self.now()])
+            .execute(
+                "UPDATE campaigns SET finished_at = ?2 WHERE id = ?1",
+                params![self.campaign, self.now()],
+            )
             .map(drop)
             .map_err(|e| self.fail(e))
     }
@@ -238,7 +241,10 @@ impl Journal {
     /// Makes the recipient pending again: the message was never handed over.
     pub fn forget(&self, key: &str) -> Result<(), JournalError> {
         self.conn
-            .execute("DELETE FROM recipients WHERE campaign = ?1 AND email_key = ?2", params![self.campaign, key])
+            .execute(
+                "DELETE FROM recipients WHERE campaign = ?1 AND email_key = ?2",
+                params![self.campaign, key],
+            )
             .map(drop)
             .map_err(|e| self.fail(e))
     }

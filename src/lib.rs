@@ -24,6 +24,14 @@ pub use commands::Outcome;
 /// Runs the command line's command.
 pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
     let (env_file, required) = cli.env_file();
+    let ui = cli.ui();
+    if ui.verbose {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_max_level(tracing::Level::INFO)
+            .init();
+    }
     let env = config::Source::load(&env_file, required)?;
-    commands::run(cli.into_command(), &env, std::time::SystemTime::now())
+    commands::run(cli.into_command(), &env, std::time::SystemTime::now(), ui)
 }

@@ -91,6 +91,52 @@ impl Composer {
         let email = subscriber.email();
         let to = Mailbox::new(subscriber.display_name().map(str::to_owned), email.as_lettre().clone());
         let digest = self.digest(email);
+        self.build(
+            to,
+            self.message_id(email),
+            &digest,
+            content.subject.clone(),
+            content,
+            unsubscribe_link,
+            date,
+        )
+    }
+
+    /// A test copy of `subscriber`'s message for `to`: subject prefixed
+    /// `[TEST] `, and a `Message-ID` of its own, so the real message is not
+    /// taken for a copy already seen.
+    pub fn compose_test(
+        &self,
+        subscriber: &Subscriber,
+        content: &Personalised,
+        unsubscribe_link: &str,
+        date: SystemTime,
+        to: &EmailAddress,
+    ) -> Result<Message, MessageError> {
+        let mut hash = Sha256::new();
+        hash.update(self.digest(subscriber.email()));
+        hash.update(to.key());
+        hash.update(humantime::format_rfc3339_nanos(date).to_string());
+        let digest: [u8; 32] = hash.finalize().into();
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let message_id = format!("<test.{}.{hex}@{}>", self.campaign, self.from.email.domain());
+        let subject = format!("[TEST] {}", content.subject);
+        let to = Mailbox::new(None, to.as_lettre().clone());
+        self.build(to, message_id, &digest, subject, content, unsubscribe_link, date)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        &self,
+        to: Mailbox,
+        message_id: String,
+        digest: &[u8; 32],
+        subject: String,
+        content: &Personalised,
+        unsubscribe_link: &str,
+        date: SystemTime,
+    ) -> Result<Message, MessageError> {
+        let email = to.email.to_string();
         let boundary: String = digest[12..28].iter().map(|b| format!("{b:02x}")).collect();
 
         let mut list_unsubscribe = String::new();
@@ -102,9 +148,9 @@ impl Composer {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(content.subject.clone())
+            .subject(subject)
             .date(date)
-            .message_id(Some(self.message_id(email)))
+            .message_id(Some(message_id))
             .raw_header(header("List-Id", self.list_id.clone()))
             .raw_header(header("List-Unsubscribe", list_unsubscribe));
         if unsubscribe_link.starts_with("https:") {
@@ -118,7 +164,7 @@ impl Composer {
             .boundary(format!("bulletin-{boundary}"))
             .singlepart(SinglePart::plain(content.text.clone()))
             .singlepart(SinglePart::html(content.html.clone()));
-        builder.multipart(body).map_err(|source| MessageError { email: email.to_string(), source })
+        builder.multipart(body).map_err(|source| MessageError { email, source })
     }
 }
 

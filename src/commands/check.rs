@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::{ListOptions, Outcome, describe_bulletin};
-use crate::config::{Settings, Source};
+use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::content::{Block, Bulletin, Inline};
+use crate::deliver::smtp::Relay;
 use crate::message::{Composer, GMAIL_CLIP_BYTES};
 use crate::render::{Reader, Rendered};
 use crate::report::{Tally, describe};
@@ -17,6 +18,8 @@ use crate::subscribers::{Audience, Row, SubscriberReader, Suppressions};
 pub struct CheckOptions {
     pub bulletin: PathBuf,
     pub list: ListOptions,
+    /// Also try the relay, with these command-line settings.
+    pub smtp: Option<SmtpOverrides>,
 }
 
 #[derive(Default)]
@@ -115,6 +118,13 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         }
     }
 
+    if let Some(overrides) = &options.smtp {
+        match check_relay(env, overrides) {
+            Ok(line) => println!("{line}"),
+            Err(e) => found.errors.push(format!("{e:#}")),
+        }
+    }
+
     for error in &found.errors {
         println!("error: {error}");
     }
@@ -130,6 +140,26 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         found.warnings.len()
     );
     Ok(if found.errors.is_empty() { Outcome::Done } else { Outcome::Problems })
+}
+
+/// Connects, negotiates TLS and logs in to the relay without sending.
+fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<String> {
+    let smtp = SmtpSettings::from_source(env, overrides)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _inside = runtime.enter();
+    let relay = Relay::new(&smtp)?;
+    runtime
+        .block_on(async {
+            let result = relay.check().await;
+            relay.shutdown().await;
+            result
+        })
+        .map_err(|failure| anyhow::anyhow!("relay {}: {failure}", relay.name()))?;
+    let login = smtp
+        .credentials
+        .as_ref()
+        .map_or_else(|| "no login".to_owned(), |c| format!("logged in as {}", c.username));
+    Ok(format!("relay {}: connected, {login}", relay.name()))
 }
 
 /// Things in a bulletin that work but hurt the reader or delivery.

@@ -5,6 +5,7 @@
 mod check;
 mod preview;
 mod send;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,11 +20,13 @@ use crate::subscribers::{Audience, Skip, SubscriberReader, Suppressions};
 pub use check::CheckOptions;
 pub use preview::PreviewOptions;
 pub use send::SendOptions;
+pub use status::StatusOptions;
 
 /// What to run.
 #[derive(Debug)]
 pub enum Command {
     Send(SendOptions),
+    Status(StatusOptions),
     Preview(PreviewOptions),
     Check(CheckOptions),
 }
@@ -67,10 +70,21 @@ impl From<Vec<ContentError>> for Problems {
     }
 }
 
-/// Runs `command` with settings from `env`; `now` dates the messages.
-pub fn run(command: Command, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
+/// How much the commands say.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ui {
+    /// No progress display and no warnings; errors and the summary only.
+    pub quiet: bool,
+    /// A log line per message.
+    pub verbose: bool,
+}
+
+/// Runs `command` with settings from `env`; `now` dates the messages of a
+/// dry run or preview.
+pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
     match command {
-        Command::Send(options) => send::run(&options, env, now),
+        Command::Send(options) => send::run(&options, env, now, ui),
+        Command::Status(options) => status::run(&options, env),
         Command::Preview(options) => preview::run(&options, env, now),
         Command::Check(options) => check::run(&options, env),
     }
@@ -79,6 +93,8 @@ pub fn run(command: Command, env: &Source, now: SystemTime) -> anyhow::Result<Ou
 /// Everything a run over the list needs, checked before the first message.
 struct Job {
     bulletin: Bulletin,
+    /// Who the reader admits, for a second pass over the list.
+    audience: Audience,
     reader: SubscriberReader,
     rendered: Rendered,
     composer: Composer,
@@ -135,10 +151,10 @@ fn prepare(bulletin: &Path, list: &ListOptions, env: &Source) -> anyhow::Result<
     let settings = settings(env)?;
     let bulletin = Bulletin::load(bulletin)?;
     let audience = Audience { suppressed: list.suppressions()?, segment: bulletin.segment.clone() };
-    let reader = SubscriberReader::open(&list.subscribers, audience)?;
+    let reader = SubscriberReader::open(&list.subscribers, audience.clone())?;
     let rendered = Rendered::new(&bulletin, &settings, reader.columns()).map_err(Problems::from)?;
     let composer = Composer::new(&settings, bulletin.campaign.clone());
-    Ok(Job { bulletin, reader, rendered, composer })
+    Ok(Job { bulletin, audience, reader, rendered, composer })
 }
 
 /// The subject of the bulletin as the list would see it, for headings.

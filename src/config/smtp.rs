@@ -205,8 +205,9 @@ mod tests {
 
     #[test]
     fn the_port_follows_the_security() {
-        let s = smtp(&[("SMTP_HOST", "smtp.example.org"), ("SMTP_SECURITY", "tls")], &SmtpOverrides::default())
-            .unwrap();
+        let s =
+            smtp(&[("SMTP_HOST", "smtp.example.org"), ("SMTP_SECURITY", "tls")], &SmtpOverrides::default())
+                .unwrap();
         assert_eq!(s.port, 465);
     }
 
@@ -222,7 +223,9 @@ mod tests {
         assert!(smtp(&plain, &SmtpOverrides::default()).is_err());
         assert!(smtp(&plain, &SmtpOverrides { allow_insecure: true, ..Default::default() }).is_ok());
         for host in ["127.0.0.1", "localhost", "::1", "[::1]"] {
-            assert!(smtp(&[("SMTP_HOST", host), ("SMTP_SECURITY", "none")], &SmtpOverrides::default()).is_ok());
+            assert!(
+                smtp(&[("SMTP_HOST", host), ("SMTP_SECURITY", "none")], &SmtpOverrides::default()).is_ok()
+            );
         }
     }
 
@@ -250,9 +253,14 @@ mod tests {
 
     #[test]
     fn bad_numbers_and_durations_are_named() {
-        for (key, value) in [("SMTP_PORT", "smtp"), ("SMTP_TIMEOUT", "soon"), ("SMTP_RATE", "fast"), ("SMTP_CONCURRENCY", "0")]
-        {
-            let err = smtp(&[("SMTP_HOST", "h.example.org"), (key, value)], &SmtpOverrides::default()).unwrap_err();
+        for (key, value) in [
+            ("SMTP_PORT", "smtp"),
+            ("SMTP_TIMEOUT", "soon"),
+            ("SMTP_RATE", "fast"),
+            ("SMTP_CONCURRENCY", "0"),
+        ] {
+            let err =
+                smtp(&[("SMTP_HOST", "h.example.org"), (key, value)], &SmtpOverrides::default()).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
     }

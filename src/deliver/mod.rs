@@ -3,6 +3,7 @@
 
 mod files;
 pub mod rate;
+pub mod smtp;
 
 pub(crate) use files::prepare_preview_dir;
 pub use files::{FileOutbox, OutboxError, file_stem};

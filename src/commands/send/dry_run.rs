@@ -1,13 +1,11 @@
-//! `bulletin send`: every recipient's message, made and (for now) written by
-//! a dry run.
+//! `bulletin send --dry-run`: every recipient's message made and checked,
+//! and written to files if asked, with no network.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::SystemTime;
 
-use anyhow::bail;
-
-use super::{ListOptions, Outcome, describe_bulletin, prepare, warn};
+use super::SendOptions;
+use crate::commands::{Outcome, describe_bulletin, prepare, warn};
 use crate::config::Source;
 use crate::deliver::FileOutbox;
 use crate::message::GMAIL_CLIP_BYTES;
@@ -15,23 +13,7 @@ use crate::render::Reader;
 use crate::report::Tally;
 use crate::subscribers::Row;
 
-/// Options of `bulletin send`.
-#[derive(Debug, Clone)]
-pub struct SendOptions {
-    pub bulletin: PathBuf,
-    pub list: ListOptions,
-    /// Make and check every message but send nothing.
-    pub dry_run: bool,
-    /// Where a dry run writes its messages, if anywhere.
-    pub out: Option<PathBuf>,
-}
-
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
-    if !options.dry_run {
-        bail!(
-            "sending over SMTP is not built yet; run with --dry-run to make and check every message (add --out DIR to see them)"
-        );
-    }
     let mut job = prepare(&options.bulletin, &options.list, env)?;
     let list = options.list.subscribers.display().to_string();
     let mut outbox = match &options.out {

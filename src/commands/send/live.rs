@@ -1,0 +1,620 @@
+//! The real send: every pending recipient's message handed to the relay
+//! under one rate limit, with retries, and each step written to the journal
+//! before the next, so a re-run resumes where this one stopped.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use governor::DefaultDirectRateLimiter;
+use lettre::address::Envelope;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::SendOptions;
+use crate::commands::{Job, Outcome, Ui, describe_bulletin, prepare, warn};
+use crate::config::{Settings, SmtpSettings, Source};
+use crate::deliver::smtp::{Failure, Relay};
+use crate::journal::{Journal, State};
+use crate::render::Reader;
+use crate::report::Tally;
+use crate::subscribers::{EmailAddress, Row, SubscriberReader};
+
+/// How many first messages failing the same way, with nothing sent yet,
+/// stop the run: the fault is the relay's or the settings', not theirs.
+const EARLY_STOP_AFTER: usize = 3;
+
+/// Longest wait between two tries of one message.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
+    let job = prepare(&options.bulletin, &options.list, env)?;
+    let settings = Settings::from_source(env)?;
+    refuse_placeholders(&settings)?;
+    let smtp = SmtpSettings::from_source(env, &options.smtp)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // lettre's pool spawns its reaper on creation and drop: inside the runtime.
+    let _inside = runtime.enter();
+    let relay = Relay::new(&smtp)?;
+    if !options.to.is_empty() {
+        return runtime.block_on(test_copies(options, job, &relay));
+    }
+    let journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
+    let plan = plan(options, &job, &journal)?;
+    let uncertain = journal.entries(Some(State::Sending))?;
+    if !uncertain.is_empty() {
+        warn(&format!(
+            "{} recipient(s) were being sent to when the last run stopped, so the relay may or may not have \
+             taken their message; they are sent again with the same Message-ID, which mail programs use to \
+             show one copy",
+            uncertain.len()
+        ));
+    }
+    println!("Sending {}", describe_bulletin(&job.bulletin));
+    println!("  to        {} recipient(s){}", plan.to_send, plan.describe_skips());
+    println!("  via       {}", relay.name());
+    println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(&smtp), smtp.concurrency);
+    println!("  journal   {}", journal.path().display());
+    if plan.to_send == 0 {
+        println!("Nothing to send.");
+        return Ok(Outcome::Done);
+    }
+    confirm(options.yes)?;
+    runtime.block_on(send_all(options, job, journal, relay, smtp, ui, plan.to_send))
+}
+
+fn burst(smtp: &SmtpSettings) -> String {
+    match smtp.rate.per_second() {
+        None => "none".to_owned(),
+        Some(_) => smtp.rate.burst().to_string(),
+    }
+}
+
+/// A real send never goes out from the example.org placeholders, nor with
+/// unsubscribe links anyone could forge.
+fn refuse_placeholders(settings: &Settings) -> anyhow::Result<()> {
+    if !settings.placeholders.is_empty() {
+        bail!(
+            "refusing to send with example.org placeholders for {}: set them in .env (see .env.example)",
+            settings.placeholders.join(", ")
+        );
+    }
+    if settings.unsubscribe_url.is_some() && settings.unsubscribe_secret.is_none() {
+        bail!(
+            "refusing to send: UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not, so unsubscribe links could be forged"
+        );
+    }
+    Ok(())
+}
+
+/// Who this run will send to, counted before asking.
+#[derive(Debug, Default)]
+struct Plan {
+    to_send: u64,
+    already_sent: u64,
+    failed_before: u64,
+    left_for_later: u64,
+}
+
+impl Plan {
+    fn describe_skips(&self) -> String {
+        let mut parts = Vec::new();
+        if self.already_sent > 0 {
+            parts.push(format!("{} already sent", self.already_sent));
+        }
+        if self.failed_before > 0 {
+            parts.push(format!("{} failed before (--retry-failed to try them again)", self.failed_before));
+        }
+        if self.left_for_later > 0 {
+            parts.push(format!("{} left for later by --limit", self.left_for_later));
+        }
+        if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+    }
+}
+
+/// What the journal says to do with one recipient.
+enum Decision {
+    Send,
+    AlreadySent,
+    FailedBefore,
+}
+
+fn decide(journal: &Journal, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
+    Ok(match journal.state(key)? {
+        Some(State::Sent) => Decision::AlreadySent,
+        Some(State::Failed) if !retry_failed => Decision::FailedBefore,
+        _ => Decision::Send,
+    })
+}
+
+fn plan(options: &SendOptions, job: &Job, journal: &Journal) -> anyhow::Result<Plan> {
+    let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
+    let mut plan = Plan::default();
+    for row in reader {
+        let Row::Subscribed(subscriber) = row? else { continue };
+        match decide(journal, subscriber.email().key(), options.retry_failed)? {
+            Decision::AlreadySent => plan.already_sent += 1,
+            Decision::FailedBefore => plan.failed_before += 1,
+            Decision::Send if options.limit.is_some_and(|limit| plan.to_send >= limit) => {
+                plan.left_for_later += 1
+            }
+            Decision::Send => plan.to_send += 1,
+        }
+    }
+    Ok(plan)
+}
+
+/// Asks on the terminal; without one, only `--yes` goes ahead.
+fn confirm(yes: bool) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to send without confirmation: not on a terminal, so add --yes to send");
+    }
+    print!("Send now? Type yes to send: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") || answer.trim().eq_ignore_ascii_case("y") {
+        Ok(())
+    } else {
+        bail!("not sent: the answer was not yes")
+    }
+}
+
+/// `--to`: a test copy for each address, as the first recipient would get
+/// it. The journal is not touched.
+async fn test_copies(options: &SendOptions, mut job: Job, relay: &Relay) -> anyhow::Result<Outcome> {
+    let addresses = options
+        .to
+        .iter()
+        .map(|a| EmailAddress::parse(a).map_err(|e| anyhow::anyhow!("--to {a}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let subscriber = loop {
+        match job.reader.next().transpose()? {
+            Some(Row::Subscribed(s)) => break s,
+            Some(Row::Skipped(_)) => {}
+            None => bail!(
+                "nobody on the list would receive this bulletin, so there is no one to personalise the test as"
+            ),
+        }
+    };
+    let link = job.composer.unsubscribe_link(subscriber.email());
+    let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
+    relay.check().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
+    let mut failed = 0;
+    for to in &addresses {
+        let message = job.composer.compose_test(&subscriber, &content, &link, SystemTime::now(), to)?;
+        match relay.submit(message.envelope(), &message.formatted()).await {
+            Ok(reply) => println!("test copy sent to {to} (as {}): {reply}", subscriber.email()),
+            Err(failure) => {
+                failed += 1;
+                eprintln!("error: test copy to {to} failed: {failure}");
+            }
+        }
+    }
+    relay.shutdown().await;
+    Ok(if failed == 0 { Outcome::Done } else { Outcome::Problems })
+}
+
+/// One message ready to hand over.
+struct Outgoing {
+    key: String,
+    address: String,
+    message_id: String,
+    envelope: Envelope,
+    bytes: Vec<u8>,
+}
+
+/// Counts shared by the senders and the progress display.
+#[derive(Default)]
+struct Counts {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// Watches the first answers for one fault repeated with nothing sent.
+#[derive(Default)]
+struct EarlyStop {
+    any_sent: AtomicBool,
+    failures: Mutex<Vec<(String, String)>>,
+    reason: Mutex<Option<String>>,
+}
+
+impl EarlyStop {
+    /// Records a failure; true when the run should stop.
+    fn failed(&self, key: &str, text: &str) -> bool {
+        if self.any_sent.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut failures = self.failures.lock().expect("not poisoned");
+        failures.push((key.to_owned(), text.to_owned()));
+        let same = failures.len() >= EARLY_STOP_AFTER && failures.iter().all(|(_, t)| t == text);
+        if same {
+            self.reason.lock().expect("not poisoned").get_or_insert_with(|| text.to_owned());
+        }
+        same
+    }
+}
+
+struct Shared {
+    journal: Mutex<Journal>,
+    relay: Relay,
+    limiter: Option<DefaultDirectRateLimiter>,
+    smtp: SmtpSettings,
+    cancel: CancellationToken,
+    counts: Counts,
+    early_stop: EarlyStop,
+}
+
+impl Shared {
+    fn journal<T>(
+        &self,
+        f: impl FnOnce(&Journal) -> Result<T, crate::journal::JournalError>,
+    ) -> anyhow::Result<T> {
+        let journal = self.journal.lock().expect("not poisoned");
+        Ok(f(&journal)?)
+    }
+}
+
+/// What the reading side saw of the list.
+#[derive(Default)]
+struct Read {
+    tally: Tally,
+    already_sent: u64,
+    failed_before: u64,
+    left_for_later: u64,
+    whole_list: bool,
+}
+
+async fn send_all(
+    options: &SendOptions,
+    job: Job,
+    journal: Journal,
+    relay: Relay,
+    smtp: SmtpSettings,
+    ui: Ui,
+    total: u64,
+) -> anyhow::Result<Outcome> {
+    relay.check().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
+    journal.started(&job.bulletin.path, &describe_bulletin(&job.bulletin))?;
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    watch_interrupts(cancel.clone());
+
+    let shared = Arc::new(Shared {
+        journal: Mutex::new(journal),
+        relay,
+        limiter: smtp.rate.limiter(),
+        smtp: smtp.clone(),
+        cancel: cancel.clone(),
+        counts: Counts::default(),
+        early_stop: EarlyStop::default(),
+    });
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
+    let reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
+    let producer = {
+        let (cancel, options) = (cancel.clone(), options.clone());
+        std::thread::spawn(move || produce(job, &reader_journal, &options, &tx, &cancel))
+    };
+    let progress = Progress::start(total, ui, Arc::clone(&shared));
+
+    let permits = Arc::new(Semaphore::new(smtp.concurrency));
+    let mut senders = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            permit = Arc::clone(&permits).acquire_owned() => permit.expect("never closed"),
+        };
+        let outgoing = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            next = rx.recv() => match next { Some(o) => o, None => break },
+        };
+        let shared = Arc::clone(&shared);
+        senders.spawn(async move {
+            let result = deliver(&shared, outgoing).await;
+            drop(permit);
+            result
+        });
+    }
+    drop(rx);
+    let mut journal_error = None;
+    while let Some(result) = senders.join_next().await {
+        if let Err(e) = result.expect("a sender panicked") {
+            journal_error.get_or_insert(e);
+        }
+    }
+    let read = producer.join().expect("the reader panicked")?;
+    progress.finish();
+    shared.relay.shutdown().await;
+    if let Some(e) = journal_error {
+        return Err(e);
+    }
+
+    let early_stop = shared.early_stop.reason.lock().expect("not poisoned").clone();
+    if let Some(reason) = early_stop {
+        let failures = shared.early_stop.failures.lock().expect("not poisoned").clone();
+        for (key, _) in &failures {
+            shared.journal(|j| j.forget(key))?;
+        }
+        bail!(
+            "stopped: the first {} messages all failed the same way, so the fault is the relay's or the settings', \
+             not the recipients': {reason}\nNothing was sent; fix that and run the same command again.",
+            failures.len()
+        );
+    }
+    let interrupted = cancel.is_cancelled();
+    if read.whole_list && !interrupted {
+        shared.journal(Journal::finished)?;
+    }
+    let sent = shared.counts.sent.load(Ordering::SeqCst);
+    let failed = shared.counts.failed.load(Ordering::SeqCst);
+    let elapsed = started.elapsed();
+    report(
+        &read,
+        sent,
+        failed,
+        shared.counts.retries.load(Ordering::SeqCst),
+        elapsed,
+        &options.list.subscribers,
+    );
+    if interrupted {
+        println!(
+            "Interrupted: messages in flight were finished and recorded. Run the same command again to resume."
+        );
+    }
+    Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done })
+}
+
+fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, list: &std::path::Path) {
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 { sent as f64 / seconds } else { 0.0 };
+    println!("  sent      {sent}");
+    println!("  failed    {failed}{}", if failed > 0 { " (see `bulletin status`)" } else { "" });
+    if retries > 0 {
+        println!("  retried   {retries} time(s)");
+    }
+    let mut skipped = vec![];
+    if read.tally.skipped() > 0 {
+        skipped.push(read.tally.skipped_breakdown());
+    }
+    if read.already_sent > 0 {
+        skipped.push(format!("{} already sent", read.already_sent));
+    }
+    if read.failed_before > 0 {
+        skipped.push(format!("{} failed before", read.failed_before));
+    }
+    if read.left_for_later > 0 {
+        skipped.push(format!("{} left for later by --limit", read.left_for_later));
+    }
+    if !skipped.is_empty() {
+        println!("  skipped   {}", skipped.join(", "));
+    }
+    println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
+    print!("{}", read.tally.problem_lines(&list.display().to_string()));
+}
+
+/// Reads the list and makes each pending recipient's message, feeding the
+/// senders; stops when they stop listening.
+fn produce(
+    mut job: Job,
+    journal: &Journal,
+    options: &SendOptions,
+    tx: &mpsc::Sender<Outgoing>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Read> {
+    let mut read = Read { tally: Tally::new(), ..Read::default() };
+    let mut queued = 0u64;
+    for row in job.reader.by_ref() {
+        if cancel.is_cancelled() {
+            return Ok(read);
+        }
+        let subscriber = match row? {
+            Row::Skipped(skip) => {
+                read.tally.skip(skip);
+                continue;
+            }
+            Row::Subscribed(s) => s,
+        };
+        match decide(journal, subscriber.email().key(), options.retry_failed)? {
+            Decision::AlreadySent => {
+                read.already_sent += 1;
+                continue;
+            }
+            Decision::FailedBefore => {
+                read.failed_before += 1;
+                continue;
+            }
+            Decision::Send => {}
+        }
+        if options.limit.is_some_and(|limit| queued >= limit) {
+            read.left_for_later += 1;
+            continue;
+        }
+        let link = job.composer.unsubscribe_link(subscriber.email());
+        let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
+        let message = job.composer.compose(&subscriber, &content, &link, SystemTime::now())?;
+        let outgoing = Outgoing {
+            key: subscriber.email().key().to_owned(),
+            address: subscriber.email().to_string(),
+            message_id: job.composer.message_id(subscriber.email()),
+            envelope: message.envelope().clone(),
+            bytes: message.formatted(),
+        };
+        if tx.blocking_send(outgoing).is_err() {
+            return Ok(read);
+        }
+        queued += 1;
+        read.tally.recipients += 1;
+    }
+    read.whole_list = true;
+    Ok(read)
+}
+
+/// Hands one message over, trying again after temporary failures. Every
+/// step is in the journal before the next begins.
+async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
+    let Outgoing { key, address, message_id, envelope, bytes } = outgoing;
+    let mut backoff = ExponentialBuilder::default()
+        .with_min_delay(shared.smtp.retry_delay)
+        .with_max_delay(MAX_RETRY_DELAY)
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(shared.smtp.attempts.saturating_sub(1) as usize)
+        .build();
+    let mut attempt = 1;
+    loop {
+        if let Some(limiter) = &shared.limiter {
+            tokio::select! {
+                biased;
+                () = shared.cancel.cancelled() => {
+                    // Never handed over on this attempt: pending again.
+                    if attempt > 1 {
+                        shared.journal(|j| j.forget(&key))?;
+                    }
+                    return Ok(());
+                }
+                () = limiter.until_ready() => {}
+            }
+        } else if shared.cancel.is_cancelled() && attempt > 1 {
+            shared.journal(|j| j.forget(&key))?;
+            return Ok(());
+        }
+        shared.journal(|j| j.sending(&key, &address, &message_id))?;
+        let result = shared.relay.submit(&envelope, &bytes).await;
+        match result {
+            Ok(reply) => {
+                shared.journal(|j| j.answered(&key, State::Sent, &reply))?;
+                shared.early_stop.any_sent.store(true, Ordering::SeqCst);
+                shared.counts.sent.fetch_add(1, Ordering::SeqCst);
+                tracing::info!(to = %address, %reply, attempt, "sent");
+                return Ok(());
+            }
+            Err(Failure { transient: true, text }) => {
+                if let Some(delay) = backoff.next() {
+                    tracing::info!(to = %address, %text, attempt, retry_in = ?delay, "temporary failure");
+                    shared.counts.retries.fetch_add(1, Ordering::SeqCst);
+                    attempt += 1;
+                    tokio::select! {
+                        () = shared.cancel.cancelled() => {
+                            shared.journal(|j| j.forget(&key))?;
+                            return Ok(());
+                        }
+                        () = tokio::time::sleep(delay) => continue,
+                    }
+                }
+                let text = format!("{text} (gave up after {attempt} attempts)");
+                failed(shared, &key, &address, &text)?;
+                return Ok(());
+            }
+            Err(Failure { transient: false, text }) => {
+                failed(shared, &key, &address, &text)?;
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn failed(shared: &Shared, key: &str, address: &str, text: &str) -> anyhow::Result<()> {
+    shared.journal(|j| j.answered(key, State::Failed, text))?;
+    shared.counts.failed.fetch_add(1, Ordering::SeqCst);
+    tracing::warn!(to = %address, reason = %text, "failed");
+    if shared.early_stop.failed(key, text) {
+        shared.cancel.cancel();
+    }
+    Ok(())
+}
+
+/// First Ctrl-C: stop taking new messages and finish those in flight.
+/// Second: leave at once (every journal commit is whole, so it stays
+/// consistent).
+fn watch_interrupts(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("\nStopping: finishing the messages in flight (Ctrl-C again to quit at once)…");
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Quit. The journal is consistent; run the same command again to resume.");
+            std::process::exit(130);
+        }
+    });
+}
+
+/// A progress bar on a terminal, a line every few seconds elsewhere.
+struct Progress {
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(total: u64, ui: Ui, shared: Arc<Shared>) -> Self {
+        let stop = CancellationToken::new();
+        if ui.quiet {
+            return Self { stop, task: None };
+        }
+        let on_terminal = std::io::stderr().is_terminal();
+        let token = stop.clone();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let bar = on_terminal.then(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} sent {msg} {per_sec} eta {eta}",
+                    )
+                    .expect("template is valid"),
+                );
+                bar
+            });
+            let tick = if on_terminal { Duration::from_millis(200) } else { Duration::from_secs(5) };
+            loop {
+                let stopping = tokio::select! {
+                    () = token.cancelled() => true,
+                    () = tokio::time::sleep(tick) => false,
+                };
+                let sent = shared.counts.sent.load(Ordering::SeqCst);
+                let failed = shared.counts.failed.load(Ordering::SeqCst);
+                match &bar {
+                    Some(bar) => {
+                        bar.set_position(sent + failed);
+                        bar.set_message(format!("({failed} failed)"));
+                    }
+                    None if !stopping => {
+                        let rate = sent as f64 / started.elapsed().as_secs_f64().max(0.001);
+                        eprintln!("progress: {sent} sent, {failed} failed, {rate:.1}/s");
+                    }
+                    None => {}
+                }
+                if stopping {
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                    }
+                    return;
+                }
+            }
+        });
+        Self { stop, task: Some(task) }
+    }
+
+    fn finish(self) {
+        self.stop.cancel();
+        if let Some(task) = self.task {
+            // The task ends at its next wake-up; nothing waits on it.
+            drop(task);
+        }
+    }
+}

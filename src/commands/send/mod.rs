@@ -1,0 +1,37 @@
+//! `bulletin send`: the dry run, a test copy, or the real thing.
+
+mod dry_run;
+mod live;
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use super::{ListOptions, Outcome, Ui};
+use crate::config::{SmtpOverrides, Source};
+
+/// Options of `bulletin send`.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub bulletin: PathBuf,
+    pub list: ListOptions,
+    /// Make and check every message but send nothing.
+    pub dry_run: bool,
+    /// Where a dry run writes its messages, if anywhere.
+    pub out: Option<PathBuf>,
+    /// Relay settings from the command line.
+    pub smtp: SmtpOverrides,
+    /// Send without asking.
+    pub yes: bool,
+    /// Where the journal lives.
+    pub state_dir: PathBuf,
+    /// Send a test copy to these addresses only.
+    pub to: Vec<String>,
+    /// Send to at most this many pending recipients.
+    pub limit: Option<u64>,
+    /// Try again the recipients an earlier run failed.
+    pub retry_failed: bool,
+}
+
+pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
+    if options.dry_run { dry_run::run(options, env, now) } else { live::run(options, env, ui) }
+}

@@ -1,0 +1,101 @@
+//! `bulletin status`: what the journal knows of a campaign, and who on the
+//! list is still pending.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{ListOptions, Outcome, describe_bulletin};
+use crate::config::Source;
+use crate::content::Bulletin;
+use crate::journal::{Entry, Journal, State};
+use crate::subscribers::{Audience, Row, SubscriberReader};
+
+/// Options of `bulletin status`.
+#[derive(Debug, Clone)]
+pub struct StatusOptions {
+    pub bulletin: PathBuf,
+    pub list: ListOptions,
+    pub state_dir: PathBuf,
+    /// Write a row per recipient to this CSV file.
+    pub csv: Option<PathBuf>,
+}
+
+pub(super) fn run(options: &StatusOptions, _env: &Source) -> anyhow::Result<Outcome> {
+    let bulletin = Bulletin::load(&options.bulletin)?;
+    println!("Campaign {}", describe_bulletin(&bulletin));
+    let Some(journal) = Journal::open_existing(&options.state_dir, &bulletin.campaign)? else {
+        println!("  nothing sent yet (no journal in {})", options.state_dir.display());
+        return Ok(Outcome::Done);
+    };
+    let summary = journal.summary()?;
+    let entries = journal.entries(None)?;
+    let known: std::collections::HashSet<String> =
+        entries.iter().map(|e| crate::subscribers::EmailAddress::key_of(&e.address)).collect();
+
+    let audience = Audience { suppressed: options.list.suppressions()?, segment: bulletin.segment.clone() };
+    let mut pending = Vec::new();
+    for row in SubscriberReader::open(&options.list.subscribers, audience)? {
+        if let Row::Subscribed(s) = row?
+            && !known.contains(s.email().key())
+        {
+            pending.push(s.email().to_string());
+        }
+    }
+
+    println!("  journal    {}", journal.path().display());
+    match (&summary.first_started_at, &summary.last_started_at) {
+        (Some(first), Some(last)) if first != last => println!("  started    {first} (last run {last})"),
+        (Some(first), _) => println!("  started    {first}"),
+        _ => println!("  started    never"),
+    }
+    println!("  finished   {}", summary.finished_at.as_deref().unwrap_or("not yet"));
+    println!("  sent       {}", summary.sent);
+    println!("  failed     {}", summary.failed);
+    println!("  uncertain  {}", summary.sending);
+    println!("  pending    {}", pending.len());
+    let failures: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Failed).collect();
+    if !failures.is_empty() {
+        println!("Failures (run `bulletin send --retry-failed` to try them again):");
+        for entry in &failures {
+            println!("  {}: {}", entry.address, entry.reply);
+        }
+    }
+    if summary.sending > 0 {
+        println!(
+            "Uncertain (a run stopped while sending; the next run sends them again with the same Message-ID):"
+        );
+        for entry in entries.iter().filter(|e| e.state == State::Sending) {
+            println!("  {}", entry.address);
+        }
+    }
+    if let Some(path) = &options.csv {
+        write_csv(path, &entries, &pending).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("Wrote {}", path.display());
+    }
+    Ok(Outcome::Done)
+}
+
+fn write_csv(path: &std::path::Path, entries: &[Entry], pending: &[String]) -> anyhow::Result<()> {
+    let mut csv = csv::Writer::from_path(path)?;
+    csv.write_record(["email", "state", "attempts", "updated_at", "message_id", "reply"])?;
+    for e in entries {
+        let state = match e.state {
+            State::Sending => "uncertain",
+            other => other.as_str(),
+        };
+        csv.write_record([
+            &e.address,
+            state,
+            &e.attempts.to_string(),
+            &e.updated_at,
+            &e.message_id,
+            &e.reply,
+        ])?;
+    }
+    for address in pending {
+        csv.write_record([address.as_str(), "pending", "0", "", "", ""])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
