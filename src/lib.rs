@@ -29,6 +29,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_max_level(tracing::Level::INFO)
             .init();
     }

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""A real SMTP server on 127.0.0.1 for bulletin's tests, built on aiosmtpd,
+that can be told to misbehave for chosen recipients.
+
+    smtp_server.py --dir DIR [--faults FAULTS.json] [--lifetime SECONDS]
+
+Prints "PORT <n>" once listening. Every accepted message is written to
+DIR/<n>.eml (the bytes received) with DIR/<n>.json (envelope). Faults, by
+recipient address (lower case):
+
+    {"tempfail": {"a@example.org": 1},     first N RCPTs answered 451
+     "reject": {"b@example.org": "550 5.1.1 <b@example.org>: no such user"},
+     "drop_data": {"c@example.org": 1},    first N DATAs: connection closed, no reply
+     "reject_sender": "553 5.7.1 sender not allowed",   every MAIL FROM refused
+     "auth": {"username": "u", "password": "p"},        AUTH required, else 530/535
+     "slow_data": 0.2}                     seconds to wait before answering DATA
+
+Exits by itself after --lifetime seconds (default 300), or when its
+standard input closes, so a crashed test never leaves it behind.
+"""
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Handler:
+    def __init__(self, directory, faults):
+        self.directory = directory
+        self.faults = faults
+        self.lock = threading.Lock()
+        self.count = 0
+        self.seen = {}
+
+    def _bump(self, kind, address):
+        with self.lock:
+            key = (kind, address)
+            self.seen[key] = self.seen.get(key, 0) + 1
+            return self.seen[key]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        refusal = self.faults.get("reject_sender")
+        if refusal:
+            return refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        key = address.lower()
+        refusal = self.faults.get("reject", {}).get(key)
+        if refusal:
+            return refusal
+        tempfails = self.faults.get("tempfail", {}).get(key, 0)
+        if tempfails and self._bump("rcpt", key) <= tempfails:
+            return "451 4.3.0 Temporary failure, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for rcpt in envelope.rcpt_tos:
+            drops = self.faults.get("drop_data", {}).get(rcpt.lower(), 0)
+            if drops and self._bump("data", rcpt.lower()) <= drops:
+                server.transport.close()
+                return "421 4.4.2 connection dropped"
+        delay = self.faults.get("slow_data", 0)
+        if delay:
+            await asyncio.sleep(delay)
+        with self.lock:
+            self.count += 1
+            n = self.count
+        base = os.path.join(self.directory, "%06d" % n)
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content)
+        os.rename(base + ".eml.tmp", base + ".eml")
+        with open(base + ".json", "w") as f:
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "time": time.time()}, f)
+        return "250 2.0.0 Ok: queued as Q%06d" % n
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--faults")
+    parser.add_argument("--lifetime", type=float, default=300)
+    args = parser.parse_args()
+    faults = {}
+    if args.faults:
+        with open(args.faults) as f:
+            faults = json.load(f)
+    os.makedirs(args.dir, exist_ok=True)
+    handler = Handler(args.dir, faults)
+
+    kwargs = {}
+    auth = faults.get("auth")
+    if auth:
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword)
+                  and auth_data.login.decode() == auth["username"]
+                  and auth_data.password.decode() == auth["password"])
+            return AuthResult(success=ok)
+        kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True,
+                            decode_data=False, **kwargs)
+    controller.start()
+    print("PORT %d" % controller.port, flush=True)
+
+    stop = threading.Event()
+
+    def watch_stdin():
+        try:
+            sys.stdin.read()
+        finally:
+            stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    stop.wait(args.lifetime)
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
