@@ -11,6 +11,19 @@ for component in rustfmt clippy; do
   fi
 done
 
+# Real SMTP servers for the sending tests: Postfix's smtp-sink (as lettre's
+# own CI uses) and Python's aiosmtpd (for faults per recipient).
+if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
+  echo "installing postfix (for smtp-sink)…"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postfix >/dev/null
+fi
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "installing aiosmtpd…"
+  python3 -m pip install --quiet 'aiosmtpd==1.4.6'
+fi
+
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 log=$(mktemp)

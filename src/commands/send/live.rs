@@ -59,7 +59,9 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         ));
     }
     println!("Sending {}", describe_bulletin(&job.bulletin));
-    println!("  to        {} recipient(s){}", plan.to_send, plan.describe_skips());
+    let skips = plan.skips();
+    let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
+    println!("  to        {} recipient(s){skips}", plan.to_send);
     println!("  via       {}", relay.name());
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(&smtp), smtp.concurrency);
     println!("  journal   {}", journal.path().display());
@@ -95,29 +97,13 @@ fn refuse_placeholders(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Who this run will send to, counted before asking.
+/// Who this run sends to and who it leaves, by what the journal says.
 #[derive(Debug, Default)]
 struct Plan {
     to_send: u64,
     already_sent: u64,
     failed_before: u64,
     left_for_later: u64,
-}
-
-impl Plan {
-    fn describe_skips(&self) -> String {
-        let mut parts = Vec::new();
-        if self.already_sent > 0 {
-            parts.push(format!("{} already sent", self.already_sent));
-        }
-        if self.failed_before > 0 {
-            parts.push(format!("{} failed before (--retry-failed to try them again)", self.failed_before));
-        }
-        if self.left_for_later > 0 {
-            parts.push(format!("{} left for later by --limit", self.left_for_later));
-        }
-        if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
-    }
 }
 
 /// What the journal says to do with one recipient.
@@ -135,19 +121,42 @@ fn decide(journal: &Journal, key: &str, retry_failed: bool) -> anyhow::Result<De
     })
 }
 
+impl Plan {
+    /// Counts a recipient; true when this run sends to them.
+    fn admit(&mut self, decision: Decision, limit: Option<u64>) -> bool {
+        match decision {
+            Decision::AlreadySent => self.already_sent += 1,
+            Decision::FailedBefore => self.failed_before += 1,
+            Decision::Send if limit.is_some_and(|limit| self.to_send >= limit) => self.left_for_later += 1,
+            Decision::Send => {
+                self.to_send += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// "3 already sent, 1 failed before", leaving out zeros.
+    fn skips(&self) -> Vec<String> {
+        [
+            (self.already_sent, "already sent"),
+            (self.failed_before, "failed before (--retry-failed to try them again)"),
+            (self.left_for_later, "left for later by --limit"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
+    }
+}
+
+/// Counts the list against the journal before anything is sent.
 fn plan(options: &SendOptions, job: &Job, journal: &Journal) -> anyhow::Result<Plan> {
     let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
     let mut plan = Plan::default();
     for row in reader {
         let Row::Subscribed(subscriber) = row? else { continue };
-        match decide(journal, subscriber.email().key(), options.retry_failed)? {
-            Decision::AlreadySent => plan.already_sent += 1,
-            Decision::FailedBefore => plan.failed_before += 1,
-            Decision::Send if options.limit.is_some_and(|limit| plan.to_send >= limit) => {
-                plan.left_for_later += 1
-            }
-            Decision::Send => plan.to_send += 1,
-        }
+        plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit);
     }
     Ok(plan)
 }
@@ -271,9 +280,7 @@ impl Shared {
 #[derive(Default)]
 struct Read {
     tally: Tally,
-    already_sent: u64,
-    failed_before: u64,
-    left_for_later: u64,
+    plan: Plan,
     whole_list: bool,
 }
 
@@ -390,15 +397,7 @@ fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, 
     if read.tally.skipped() > 0 {
         skipped.push(read.tally.skipped_breakdown());
     }
-    if read.already_sent > 0 {
-        skipped.push(format!("{} already sent", read.already_sent));
-    }
-    if read.failed_before > 0 {
-        skipped.push(format!("{} failed before", read.failed_before));
-    }
-    if read.left_for_later > 0 {
-        skipped.push(format!("{} left for later by --limit", read.left_for_later));
-    }
+    skipped.extend(read.plan.skips());
     if !skipped.is_empty() {
         println!("  skipped   {}", skipped.join(", "));
     }
@@ -416,7 +415,6 @@ fn produce(
     cancel: &CancellationToken,
 ) -> anyhow::Result<Read> {
     let mut read = Read { tally: Tally::new(), ..Read::default() };
-    let mut queued = 0u64;
     for row in job.reader.by_ref() {
         if cancel.is_cancelled() {
             return Ok(read);
@@ -428,19 +426,7 @@ fn produce(
             }
             Row::Subscribed(s) => s,
         };
-        match decide(journal, subscriber.email().key(), options.retry_failed)? {
-            Decision::AlreadySent => {
-                read.already_sent += 1;
-                continue;
-            }
-            Decision::FailedBefore => {
-                read.failed_before += 1;
-                continue;
-            }
-            Decision::Send => {}
-        }
-        if options.limit.is_some_and(|limit| queued >= limit) {
-            read.left_for_later += 1;
+        if !read.plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit) {
             continue;
         }
         let link = job.composer.unsubscribe_link(subscriber.email());
@@ -456,7 +442,6 @@ fn produce(
         if tx.blocking_send(outgoing).is_err() {
             return Ok(read);
         }
-        queued += 1;
         read.tally.recipients += 1;
     }
     read.whole_list = true;
@@ -616,5 +601,49 @@ impl Progress {
             // The task ends at its next wake-up; nothing waits on it.
             drop(task);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_failure_three_times_before_any_success_stops_the_run() {
+        let watch = EarlyStop::default();
+        assert!(!watch.failed("a", "553 sender refused"));
+        assert!(!watch.failed("b", "553 sender refused"));
+        assert!(watch.failed("c", "553 sender refused"));
+        assert_eq!(watch.reason.lock().unwrap().as_deref(), Some("553 sender refused"));
+    }
+
+    #[test]
+    fn different_failures_or_an_earlier_success_do_not_stop_the_run() {
+        let watch = EarlyStop::default();
+        assert!(!watch.failed("a", "550 <a>: no such user"));
+        assert!(!watch.failed("b", "550 <b>: no such user"));
+        assert!(!watch.failed("c", "550 <c>: no such user"));
+        let watch = EarlyStop::default();
+        watch.any_sent.store(true, Ordering::SeqCst);
+        for key in ["a", "b", "c", "d"] {
+            assert!(!watch.failed(key, "553 sender refused"));
+        }
+    }
+
+    #[test]
+    fn a_limit_leaves_the_rest_for_later() {
+        let mut plan = Plan::default();
+        let sent: Vec<bool> = (0..4).map(|_| plan.admit(Decision::Send, Some(2))).collect();
+        assert_eq!(sent, [true, true, false, false]);
+        assert!(!plan.admit(Decision::AlreadySent, Some(2)));
+        assert!(!plan.admit(Decision::FailedBefore, Some(2)));
+        assert_eq!(
+            plan.skips(),
+            [
+                "1 already sent",
+                "1 failed before (--retry-failed to try them again)",
+                "2 left for later by --limit"
+            ]
+        );
     }
 }
