@@ -85,6 +85,7 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
                     }
                 });
             let mut first = None;
+            let mut international = Vec::new();
             for row in reader {
                 match row {
                     Err(e) => {
@@ -94,11 +95,21 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
                     Ok(Row::Skipped(skip)) => tally.skip(skip),
                     Ok(Row::Subscribed(s)) => {
                         tally.recipients += 1;
+                        if !s.email().as_lettre().user().is_ascii() {
+                            international.push(s.email().to_string());
+                        }
                         first.get_or_insert(s);
                     }
                 }
             }
             found.errors.extend(tally.problems().iter().map(|p| describe(&list, p)));
+            if let Some(example) = international.first() {
+                found.warnings.push(format!(
+                    "{} address(es), such as {example}, have non-ASCII letters before the @: only a relay \
+                     that supports SMTPUTF8 can take them; others will fail",
+                    international.len()
+                ));
+            }
             if let (Some((bulletin, rendered)), Some(subscriber)) = (rendered, first) {
                 let composer = Composer::new(&settings, bulletin.campaign.clone());
                 let link = composer.unsubscribe_link(subscriber.email());
