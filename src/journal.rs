@@ -311,6 +311,94 @@ impl Journal {
     }
 }
 
+/// One change to a recipient's row.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// See [`Journal::sending`].
+    Sending { key: String, address: String, message_id: String },
+    /// See [`Journal::answered`].
+    Answered { key: String, state: State, reply: String },
+    /// See [`Journal::forget`].
+    Forget { key: String },
+}
+
+impl Journal {
+    fn apply(&self, change: &Change) -> Result<(), JournalError> {
+        match change {
+            Change::Sending { key, address, message_id } => self.sending(key, address, message_id),
+            Change::Answered { key, state, reply } => self.answered(key, *state, reply),
+            Change::Forget { key } => self.forget(key),
+        }
+    }
+
+    /// Applies `changes` in one transaction: one sync to disk for all.
+    fn apply_all(&self, changes: &[Change]) -> Result<(), JournalError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.fail(e))?;
+        let result = changes.iter().try_for_each(|c| self.apply(c));
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute_batch(end).map_err(|e| self.fail(e))?;
+        result
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// Writes changes from many senders with group commit: whatever changes
+/// arrive while one transaction is being synced go together in the next, so
+/// N connections cost about one sync per round instead of N. Each caller
+/// still waits until its own change is on disk.
+pub struct Writer {
+    tx: std::sync::mpsc::Sender<(Change, Reply)>,
+    thread: Option<std::thread::JoinHandle<Journal>>,
+    path: PathBuf,
+}
+
+impl Writer {
+    /// Starts the writing thread, which owns `journal` until [`Writer::close`].
+    pub fn start(journal: Journal) -> Self {
+        let path = journal.path.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<(Change, Reply)>();
+        let thread = std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                let changes: Vec<Change> = batch.iter().map(|(c, _)| c.clone()).collect();
+                let result = journal.apply_all(&changes).map_err(|e| e.to_string());
+                for (_, reply) in batch {
+                    let _ = reply.send(result.clone());
+                }
+            }
+            journal
+        });
+        Self { tx, thread: Some(thread), path }
+    }
+
+    /// Records `change`; returns once it is committed.
+    pub async fn write(&self, change: Change) -> Result<(), JournalError> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let lost = || JournalError {
+            path: self.path.clone(),
+            source: JournalFault::Io(std::io::Error::other("the journal writer stopped")),
+        };
+        self.tx.send((change, reply)).map_err(|_| lost())?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(text)) => Err(JournalError {
+                path: self.path.clone(),
+                source: JournalFault::Io(std::io::Error::other(text)),
+            }),
+            Err(_) => Err(lost()),
+        }
+    }
+
+    /// Waits for every change sent so far and gives the journal back.
+    pub fn close(mut self) -> Journal {
+        let thread = self.thread.take().expect("closed once");
+        drop(self);
+        thread.join().expect("the journal writer panicked")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +468,36 @@ mod tests {
         assert_eq!(j.entries(None).unwrap()[0].attempts, 2);
         j.forget("a@example.org").unwrap();
         assert_eq!(j.state("a@example.org").unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_writer_commits_changes_from_many_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = std::sync::Arc::new(Writer::start(Journal::open(dir.path(), &campaign()).unwrap()));
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let writer = std::sync::Arc::clone(&writer);
+            tasks.push(tokio::spawn(async move {
+                let key = format!("p{i}@example.org");
+                let sending = Change::Sending {
+                    key: key.clone(),
+                    address: key.clone(),
+                    message_id: format!("<{i}@x>"),
+                };
+                writer.write(sending).await.unwrap();
+                writer
+                    .write(Change::Answered { key, state: State::Sent, reply: "250 ok".into() })
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let journal = std::sync::Arc::into_inner(writer).unwrap().close();
+        assert_eq!(journal.summary().unwrap().sent, 50);
+        let reopened = Journal::open(dir.path(), &campaign()).unwrap();
+        assert_eq!(reopened.summary().unwrap().sent, 50);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::SendOptions;
 use crate::commands::{Job, Outcome, Ui, describe_bulletin, prepare, warn};
 use crate::config::{Settings, SmtpSettings, Source};
 use crate::deliver::smtp::{Failure, Relay};
-use crate::journal::{Journal, State};
+use crate::journal::{Change, Journal, State, Writer};
 use crate::render::Reader;
 use crate::report::Tally;
 use crate::subscribers::{EmailAddress, Row, SubscriberReader};
@@ -257,7 +257,7 @@ impl EarlyStop {
 }
 
 struct Shared {
-    journal: Mutex<Journal>,
+    journal: Writer,
     relay: Relay,
     limiter: Option<DefaultDirectRateLimiter>,
     smtp: SmtpSettings,
@@ -267,12 +267,12 @@ struct Shared {
 }
 
 impl Shared {
-    fn journal<T>(
-        &self,
-        f: impl FnOnce(&Journal) -> Result<T, crate::journal::JournalError>,
-    ) -> anyhow::Result<T> {
-        let journal = self.journal.lock().expect("not poisoned");
-        Ok(f(&journal)?)
+    async fn record(&self, change: Change) -> anyhow::Result<()> {
+        Ok(self.journal.write(change).await?)
+    }
+
+    async fn forget(&self, key: &str) -> anyhow::Result<()> {
+        self.record(Change::Forget { key: key.to_owned() }).await
     }
 }
 
@@ -300,7 +300,7 @@ async fn send_all(
     watch_interrupts(cancel.clone());
 
     let shared = Arc::new(Shared {
-        journal: Mutex::new(journal),
+        journal: Writer::start(journal),
         relay,
         limiter: smtp.rate.limiter(),
         smtp: smtp.clone(),
@@ -344,8 +344,10 @@ async fn send_all(
         }
     }
     let read = producer.join().expect("the reader panicked")?;
-    progress.finish();
+    progress.finish().await;
     shared.relay.shutdown().await;
+    let shared = Arc::into_inner(shared).expect("every sender has finished");
+    let journal = shared.journal.close();
     if let Some(e) = journal_error {
         return Err(e);
     }
@@ -354,7 +356,7 @@ async fn send_all(
     if let Some(reason) = early_stop {
         let failures = shared.early_stop.failures.lock().expect("not poisoned").clone();
         for (key, _) in &failures {
-            shared.journal(|j| j.forget(key))?;
+            journal.forget(key)?;
         }
         bail!(
             "stopped: the first {} messages all failed the same way, so the fault is the relay's or the settings', \
@@ -364,7 +366,7 @@ async fn send_all(
     }
     let interrupted = cancel.is_cancelled();
     if read.whole_list && !interrupted {
-        shared.journal(Journal::finished)?;
+        journal.finished()?;
     }
     let sent = shared.counts.sent.load(Ordering::SeqCst);
     let failed = shared.counts.failed.load(Ordering::SeqCst);
@@ -467,21 +469,25 @@ async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
                 () = shared.cancel.cancelled() => {
                     // Never handed over on this attempt: pending again.
                     if attempt > 1 {
-                        shared.journal(|j| j.forget(&key))?;
+                        shared.forget(&key).await?;
                     }
                     return Ok(());
                 }
                 () = limiter.until_ready() => {}
             }
         } else if shared.cancel.is_cancelled() && attempt > 1 {
-            shared.journal(|j| j.forget(&key))?;
+            shared.forget(&key).await?;
             return Ok(());
         }
-        shared.journal(|j| j.sending(&key, &address, &message_id))?;
+        let sending =
+            Change::Sending { key: key.clone(), address: address.clone(), message_id: message_id.clone() };
+        shared.record(sending).await?;
         let result = shared.relay.submit(&envelope, &bytes).await;
         match result {
             Ok(reply) => {
-                shared.journal(|j| j.answered(&key, State::Sent, &reply))?;
+                shared
+                    .record(Change::Answered { key: key.clone(), state: State::Sent, reply: reply.clone() })
+                    .await?;
                 shared.early_stop.any_sent.store(true, Ordering::SeqCst);
                 shared.counts.sent.fetch_add(1, Ordering::SeqCst);
                 tracing::info!(to = %address, %reply, attempt, "sent");
@@ -494,26 +500,28 @@ async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
                     attempt += 1;
                     tokio::select! {
                         () = shared.cancel.cancelled() => {
-                            shared.journal(|j| j.forget(&key))?;
+                            shared.forget(&key).await?;
                             return Ok(());
                         }
                         () = tokio::time::sleep(delay) => continue,
                     }
                 }
                 let text = format!("{text} (gave up after {attempt} attempts)");
-                failed(shared, &key, &address, &text)?;
+                failed(shared, &key, &address, &text).await?;
                 return Ok(());
             }
             Err(Failure { transient: false, text }) => {
-                failed(shared, &key, &address, &text)?;
+                failed(shared, &key, &address, &text).await?;
                 return Ok(());
             }
         }
     }
 }
 
-fn failed(shared: &Shared, key: &str, address: &str, text: &str) -> anyhow::Result<()> {
-    shared.journal(|j| j.answered(key, State::Failed, text))?;
+async fn failed(shared: &Shared, key: &str, address: &str, text: &str) -> anyhow::Result<()> {
+    shared
+        .record(Change::Answered { key: key.to_owned(), state: State::Failed, reply: text.to_owned() })
+        .await?;
     shared.counts.failed.fetch_add(1, Ordering::SeqCst);
     tracing::warn!(to = %address, reason = %text, "failed");
     if shared.early_stop.failed(key, text) {
@@ -595,11 +603,10 @@ impl Progress {
         Self { stop, task: Some(task) }
     }
 
-    fn finish(self) {
+    async fn finish(self) {
         self.stop.cancel();
         if let Some(task) = self.task {
-            // The task ends at its next wake-up; nothing waits on it.
-            drop(task);
+            let _ = task.await;
         }
     }
 }
