@@ -1,6 +1,6 @@
 //! The `bulletin` command. All the work is in the library; this maps its
 //! outcome to an exit code: 0 all done, 1 some recipients failed or problems
-//! were found, 2 nothing could be done.
+//! were found, 2 nothing could be done, 130 interrupted by Ctrl-C (resumable).
 
 use std::process::ExitCode;
 

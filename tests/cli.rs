@@ -585,10 +585,10 @@ fn an_empty_or_missing_subscriber_list_stops_the_run() {
 }
 
 #[test]
-fn send_without_dry_run_refuses_and_writes_nothing() {
+fn a_real_send_with_placeholder_settings_refuses_and_writes_nothing() {
     let test = Test::with_sample();
     let run = test.run(&["send", SAMPLE_BULLETIN]).code(2);
-    assert!(run.error_lines().iter().any(|l| l.contains("--dry-run")), "{}", run.printed());
+    assert!(run.error_lines().iter().any(|l| l.contains("example.org placeholders")), "{}", run.printed());
     assert_eq!(test.all_files().len(), 3, "nothing but the sample's own files");
 }
 

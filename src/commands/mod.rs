@@ -48,6 +48,8 @@ pub enum Outcome {
     Done,
     /// Some recipients failed, or a check found problems; all reported.
     Problems,
+    /// Stopped by Ctrl-C before the list was done; resumable.
+    Interrupted,
 }
 
 impl Outcome {
@@ -55,6 +57,7 @@ impl Outcome {
         match self {
             Self::Done => ExitCode::SUCCESS,
             Self::Problems => ExitCode::from(1),
+            Self::Interrupted => ExitCode::from(130),
         }
     }
 }

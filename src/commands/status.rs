@@ -24,12 +24,11 @@ pub struct StatusOptions {
 pub(super) fn run(options: &StatusOptions, _env: &Source) -> anyhow::Result<Outcome> {
     let bulletin = Bulletin::load(&options.bulletin)?;
     println!("Campaign {}", describe_bulletin(&bulletin));
-    let Some(journal) = Journal::open_existing(&options.state_dir, &bulletin.campaign)? else {
-        println!("  nothing sent yet (no journal in {})", options.state_dir.display());
-        return Ok(Outcome::Done);
+    let journal = Journal::open_existing(&options.state_dir, &bulletin.campaign)?;
+    let (summary, entries) = match &journal {
+        Some(journal) => (journal.summary()?, journal.entries(None)?),
+        None => Default::default(),
     };
-    let summary = journal.summary()?;
-    let entries = journal.entries(None)?;
     let known: std::collections::HashSet<String> =
         entries.iter().map(|e| crate::subscribers::EmailAddress::key_of(&e.address)).collect();
 
@@ -43,7 +42,10 @@ pub(super) fn run(options: &StatusOptions, _env: &Source) -> anyhow::Result<Outc
         }
     }
 
-    println!("  journal    {}", journal.path().display());
+    match &journal {
+        Some(journal) => println!("  journal    {}", journal.path().display()),
+        None => println!("  journal    none yet in {} (nothing sent)", options.state_dir.display()),
+    }
     match (&summary.first_started_at, &summary.last_started_at) {
         (Some(first), Some(last)) if first != last => println!("  started    {first} (last run {last})"),
         (Some(first), _) => println!("  started    {first}"),

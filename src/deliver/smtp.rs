@@ -113,6 +113,9 @@ impl Relay {
     /// Hands one message over; returns the relay's reply (which usually
     /// holds its queue id).
     pub async fn submit(&self, envelope: &Envelope, bytes: &[u8]) -> Result<String, Failure> {
+        // lettre ends DATA with CRLF . CRLF itself; the message's own final
+        // line break is that CRLF, so the relay gets exactly `bytes`.
+        let bytes = bytes.strip_suffix(b"\r\n").unwrap_or(bytes);
         match self.transport.send_raw(envelope, bytes).await {
             Ok(response) => {
                 let code = response.code();

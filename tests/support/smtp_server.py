@@ -5,7 +5,11 @@ that can be told to misbehave for chosen recipients.
     smtp_server.py --dir DIR [--faults FAULTS.json] [--lifetime SECONDS]
 
 Prints "PORT <n>" once listening. Every accepted message is written to
-DIR/<n>.eml (the bytes received) with DIR/<n>.json (envelope). Faults, by
+DIR/<n>.eml (the bytes received) with its envelope twice: DIR/<n>.json and
+DIR/<n>.envelope, one "key value" per line (mail_from, rcpt_to per
+recipient, mail_time when MAIL FROM arrived, time when the message was
+accepted; times in seconds since the epoch). The .eml appears last, by
+rename, so once it exists its envelope files are complete. Faults, by
 recipient address (lower case):
 
     {"tempfail": {"a@example.org": 1},     first N RCPTs answered 451
@@ -13,7 +17,9 @@ recipient address (lower case):
      "drop_data": {"c@example.org": 1},    first N DATAs: connection closed, no reply
      "reject_sender": "553 5.7.1 sender not allowed",   every MAIL FROM refused
      "auth": {"username": "u", "password": "p"},        AUTH required, else 530/535
-     "slow_data": 0.2}                     seconds to wait before answering DATA
+     "slow_data": 0.2,                     seconds to wait before answering DATA
+     "slow_reply": {"d@example.org": 1.5}} seconds to wait after storing the
+                                           message to d, before answering 250
 
 Exits by itself after --lifetime seconds (default 300), or when its
 standard input closes, so a crashed test never leaves it behind.
@@ -51,6 +57,7 @@ class Handler:
             return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        envelope.mail_time = time.time()
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -77,11 +84,23 @@ class Handler:
             self.count += 1
             n = self.count
         base = os.path.join(self.directory, "%06d" % n)
+        now = time.time()
+        mail_time = getattr(envelope, "mail_time", now)
+        with open(base + ".json", "w") as f:
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                       "mail_time": mail_time, "time": now}, f)
+        with open(base + ".envelope", "w", encoding="utf-8") as f:
+            f.write("mail_from %s\n" % envelope.mail_from)
+            for rcpt in envelope.rcpt_tos:
+                f.write("rcpt_to %s\n" % rcpt)
+            f.write("mail_time %.6f\ntime %.6f\n" % (mail_time, now))
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content)
         os.rename(base + ".eml.tmp", base + ".eml")
-        with open(base + ".json", "w") as f:
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "time": time.time()}, f)
+        slow = self.faults.get("slow_reply", {})
+        delay = max([slow.get(rcpt.lower(), 0) for rcpt in envelope.rcpt_tos] or [0])
+        if delay:
+            await asyncio.sleep(delay)
         return "250 2.0.0 Ok: queued as Q%06d" % n
 
 
@@ -105,7 +124,8 @@ def main():
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == auth["username"]
                   and auth_data.password.decode() == auth["password"])
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd answers 535 itself when ok is False.
+            return AuthResult(success=ok, handled=False)
         kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
 
     probe = socket.socket()

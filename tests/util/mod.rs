@@ -93,6 +93,12 @@ impl Test {
         self
     }
 
+    /// Sets (or changes: the last value given wins) an environment
+    /// variable for every later run.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.into(), value.into()));
+    }
+
     /// The test's folder, the binary's working directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -106,7 +112,13 @@ impl Test {
     /// The command, ready to run in the test's folder with only the
     /// settings this test gave.
     pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+        assert_cmd::Command::from_std(self.std_command(args))
+    }
+
+    /// [`Test::command`] as a plain [`std::process::Command`], for runs a
+    /// test starts in the background and stops (or signals) itself.
+    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
         cmd.current_dir(self.dir.path()).env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);

@@ -47,9 +47,13 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     if !options.to.is_empty() {
         return runtime.block_on(test_copies(options, job, &relay));
     }
-    let journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
-    let plan = plan(options, &job, &journal)?;
-    let uncertain = journal.entries(Some(State::Sending))?;
+    // Nothing is created on disk until the send is confirmed.
+    let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
+    let plan = plan(options, &job, existing.as_ref())?;
+    let uncertain = match &existing {
+        Some(journal) => journal.entries(Some(State::Sending))?,
+        None => Vec::new(),
+    };
     if !uncertain.is_empty() {
         warn(&format!(
             "{} recipient(s) were being sent to when the last run stopped, so the relay may or may not have \
@@ -64,12 +68,16 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     println!("  to        {} recipient(s){skips}", plan.to_send);
     println!("  via       {}", relay.name());
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(&smtp), smtp.concurrency);
-    println!("  journal   {}", journal.path().display());
+    println!("  journal   {}", options.state_dir.join(crate::journal::FILE_NAME).display());
     if plan.to_send == 0 {
         println!("Nothing to send.");
         return Ok(Outcome::Done);
     }
     confirm(options.yes)?;
+    let journal = match existing {
+        Some(journal) => journal,
+        None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
+    };
     runtime.block_on(send_all(options, job, journal, relay, smtp, ui, plan.to_send))
 }
 
@@ -113,8 +121,12 @@ enum Decision {
     FailedBefore,
 }
 
-fn decide(journal: &Journal, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
-    Ok(match journal.state(key)? {
+fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
+    let state = match journal {
+        Some(journal) => journal.state(key)?,
+        None => None,
+    };
+    Ok(match state {
         Some(State::Sent) => Decision::AlreadySent,
         Some(State::Failed) if !retry_failed => Decision::FailedBefore,
         _ => Decision::Send,
@@ -151,7 +163,7 @@ impl Plan {
 }
 
 /// Counts the list against the journal before anything is sent.
-fn plan(options: &SendOptions, job: &Job, journal: &Journal) -> anyhow::Result<Plan> {
+fn plan(options: &SendOptions, job: &Job, journal: Option<&Journal>) -> anyhow::Result<Plan> {
     let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
     let mut plan = Plan::default();
     for row in reader {
@@ -241,9 +253,11 @@ struct EarlyStop {
 }
 
 impl EarlyStop {
-    /// Records a failure; true when the run should stop.
+    /// Records a failure; true when the run should stop. Refusals of the
+    /// recipient's own address or mailbox never count: three unknown users
+    /// at the top of a list say nothing about the relay.
     fn failed(&self, key: &str, text: &str) -> bool {
-        if self.any_sent.load(Ordering::SeqCst) {
+        if self.any_sent.load(Ordering::SeqCst) || is_about_the_recipient(text) {
             return false;
         }
         let mut failures = self.failures.lock().expect("not poisoned");
@@ -254,6 +268,25 @@ impl EarlyStop {
         }
         same
     }
+}
+
+/// True when a reply's enhanced status code (RFC 3463) blames the
+/// recipient's address (x.1.1 to x.1.6, x.1.9, x.1.10) or mailbox (x.2.*),
+/// as opposed to the sender, the relay or the message.
+fn is_about_the_recipient(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')').any(|word| {
+        let parts: Vec<&str> = word.split('.').collect();
+        let [class, subject, detail] = parts.as_slice() else { return false };
+        let numeric = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+        if !(matches!(*class, "4" | "5") && numeric(subject) && numeric(detail)) {
+            return false;
+        }
+        match *subject {
+            "2" => true,
+            "1" => matches!(*detail, "1" | "2" | "3" | "4" | "5" | "6" | "9" | "10"),
+            _ => false,
+        }
+    })
 }
 
 struct Shared {
@@ -383,6 +416,7 @@ async fn send_all(
         println!(
             "Interrupted: messages in flight were finished and recorded. Run the same command again to resume."
         );
+        return Ok(Outcome::Interrupted);
     }
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done })
 }
@@ -428,7 +462,10 @@ fn produce(
             }
             Row::Subscribed(s) => s,
         };
-        if !read.plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit) {
+        if !read
+            .plan
+            .admit(decide(Some(journal), subscriber.email().key(), options.retry_failed)?, options.limit)
+        {
             continue;
         }
         let link = job.composer.unsubscribe_link(subscriber.email());
@@ -635,6 +672,18 @@ mod tests {
         for key in ["a", "b", "c", "d"] {
             assert!(!watch.failed(key, "553 sender refused"));
         }
+    }
+
+    #[test]
+    fn refusals_of_the_recipients_address_never_stop_the_run() {
+        let watch = EarlyStop::default();
+        for key in ["a", "b", "c", "d"] {
+            assert!(!watch.failed(key, "permanent error (550): 5.1.1 User unknown"));
+        }
+        assert!(is_about_the_recipient("permanent error (552): 5.2.2 Mailbox full"));
+        assert!(!is_about_the_recipient("permanent error (553): 5.1.8 Bad sender's system address"));
+        assert!(!is_about_the_recipient("permanent error (554): 5.7.1 Relay access denied"));
+        assert!(!is_about_the_recipient("permanent error (550): Sender rejected"));
     }
 
     #[test]

@@ -1,0 +1,609 @@
+//! Real SMTP servers on 127.0.0.1 for the sending tests, and the binary run
+//! in the background so a test can interrupt or kill it.
+//!
+//! Two servers: Postfix's `smtp-sink` (a plain, fast sink, as lettre's own
+//! CI uses) and `tests/support/smtp_server.py` (aiosmtpd, which can be told
+//! to misbehave per recipient). Each listens on a free port of 127.0.0.1,
+//! writes what it accepts into a folder of its own, and is stopped when
+//! dropped; if the test process dies first, each also stops by itself
+//! (its standard input closes, and it has a lifetime). Every wait here has
+//! a deadline.
+
+#![allow(dead_code)] // Not every test binary uses every helper.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::util::{Eml, Run};
+
+/// The longest any test waits for something to happen.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// How long a server lives at most if nobody stops it.
+const SERVER_LIFETIME_SECS: u32 = 180;
+
+const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
+
+/// Polls `probe` every 20 ms until it gives a value; panics naming `what`
+/// after `limit`.
+#[track_caller]
+pub fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "gave up after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Fails the test, clearly, when a server the tests need is not installed.
+pub fn require_smtp_sink() {
+    assert!(
+        Path::new(SMTP_SINK).is_file(),
+        "{SMTP_SINK} is missing: the sending tests need Postfix's smtp-sink. Install postfix \
+         (scripts/test.sh does: apt-get install postfix)"
+    );
+}
+
+/// Fails the test, clearly, when Python's aiosmtpd cannot be imported.
+pub fn require_aiosmtpd() {
+    static FOUND: OnceLock<Result<(), String>> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        match Command::new("python3").args(["-c", "import aiosmtpd"]).stdin(Stdio::null()).output() {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+            Err(e) => Err(format!("cannot run python3: {e}")),
+        }
+    });
+    if let Err(why) = found {
+        panic!(
+            "python3 with aiosmtpd is missing: the sending tests need it. Install it with \
+             `python3 -m pip install aiosmtpd` (scripts/test.sh does).\n{why}"
+        );
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind 127.0.0.1:0");
+    listener.local_addr().expect("a bound socket has an address").port()
+}
+
+/// A temporary folder everyone may write to (smtp-sink drops to `nobody`).
+fn open_folder() -> TempDir {
+    let dir = tempfile::tempdir().expect("cannot make a temporary folder");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).expect("cannot chmod folder");
+    dir
+}
+
+/// Closes `stdin`, which tells the server to stop, then waits (bounded),
+/// killing it if it lingers.
+fn stop(child: &mut Child, stdin: &mut Option<ChildStdin>) {
+    drop(stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// One message a server accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The file it was stored in.
+    pub file: String,
+    /// The envelope sender and recipients, without angle brackets.
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    /// When MAIL FROM arrived and when the message was accepted, in seconds
+    /// since the epoch (aiosmtpd only).
+    pub mail_time: Option<f64>,
+    pub time: Option<f64>,
+    /// The message as the server stored it (smtp-sink's added lines removed).
+    pub raw: Vec<u8>,
+}
+
+impl Received {
+    /// The message as an [`Eml`], CRLF line ends restored if the server
+    /// stored LF.
+    pub fn eml(&self) -> Eml {
+        let raw = if self.raw.windows(2).any(|w| w == b"\r\n") {
+            self.raw.clone()
+        } else {
+            String::from_utf8_lossy(&self.raw).replace('\n', "\r\n").into_bytes()
+        };
+        Eml { name: self.file.clone(), raw }
+    }
+
+    /// The `Message-ID` header's value.
+    pub fn message_id(&self) -> String {
+        self.eml().header("Message-ID").unwrap_or_else(|| panic!("{}: no Message-ID", self.file))
+    }
+
+    /// The one envelope recipient.
+    #[track_caller]
+    pub fn recipient(&self) -> &str {
+        assert_eq!(self.rcpt_to.len(), 1, "{}: one recipient per message: {:?}", self.file, self.rcpt_to);
+        &self.rcpt_to[0]
+    }
+}
+
+/// What to make the aiosmtpd server do wrong.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    auth: Option<(String, String)>,
+    tempfail: Vec<(String, u32)>,
+    reject: Vec<(String, String)>,
+    drop_data: Vec<(String, u32)>,
+    reject_sender: Option<String>,
+    slow_reply: Vec<(String, f64)>,
+}
+
+impl Faults {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Require AUTH with this user name and password.
+    pub fn auth(mut self, username: &str, password: &str) -> Self {
+        self.auth = Some((username.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Answer the first `times` RCPTs to `address` with 451.
+    pub fn tempfail(mut self, address: &str, times: u32) -> Self {
+        self.tempfail.push((address.to_lowercase(), times));
+        self
+    }
+
+    /// Answer every RCPT to `address` with `reply` (a 5xx line).
+    pub fn reject(mut self, address: &str, reply: &str) -> Self {
+        self.reject.push((address.to_lowercase(), reply.to_owned()));
+        self
+    }
+
+    /// Close the connection, unanswered, at the end of the first `times`
+    /// DATAs to `address`.
+    pub fn drop_data(mut self, address: &str, times: u32) -> Self {
+        self.drop_data.push((address.to_lowercase(), times));
+        self
+    }
+
+    /// Refuse every MAIL FROM with `reply`.
+    pub fn reject_sender(mut self, reply: &str) -> Self {
+        self.reject_sender = Some(reply.to_owned());
+        self
+    }
+
+    /// Store each message to `address`, then wait `seconds` before
+    /// answering 250: a sender stopped meanwhile cannot know it was taken.
+    pub fn slow_reply(mut self, address: &str, seconds: f64) -> Self {
+        self.slow_reply.push((address.to_lowercase(), seconds));
+        self
+    }
+
+    fn to_json(&self) -> String {
+        fn string(s: &str) -> String {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if (c as u32) < 0x20 => {
+                        let _ = write!(out, "\\u{:04x}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        fn object<V>(pairs: &[(String, V)], value: impl Fn(&V) -> String) -> String {
+            let items: Vec<String> =
+                pairs.iter().map(|(k, v)| format!("{}: {}", string(k), value(v))).collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        let mut fields = vec![
+            format!("\"tempfail\": {}", object(&self.tempfail, u32::to_string)),
+            format!("\"reject\": {}", object(&self.reject, |v| string(v))),
+            format!("\"drop_data\": {}", object(&self.drop_data, u32::to_string)),
+            format!("\"slow_reply\": {}", object(&self.slow_reply, f64::to_string)),
+        ];
+        if let Some(reply) = &self.reject_sender {
+            fields.push(format!("\"reject_sender\": {}", string(reply)));
+        }
+        if let Some((username, password)) = &self.auth {
+            fields.push(format!(
+                "\"auth\": {{\"username\": {}, \"password\": {}}}",
+                string(username),
+                string(password)
+            ));
+        }
+        format!("{{{}}}", fields.join(", "))
+    }
+}
+
+/// `tests/support/smtp_server.py`: aiosmtpd with faults per recipient.
+pub struct PyServer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    port: u16,
+    // Holds the faults (which may hold a password) and the server's log,
+    // outside every test's own folder.
+    home: TempDir,
+}
+
+impl PyServer {
+    /// Starts the server with `faults` and waits (bounded) until it listens.
+    pub fn start(faults: &Faults) -> Self {
+        require_aiosmtpd();
+        let home = tempfile::tempdir().expect("cannot make a temporary folder");
+        let faults_path = home.path().join("faults.json");
+        fs::write(&faults_path, faults.to_json()).expect("cannot write faults");
+        let log = fs::File::create(home.path().join("server.log")).expect("cannot make the server log");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg("--dir")
+            .arg(home.path().join("mail"))
+            .arg("--faults")
+            .arg(&faults_path)
+            .arg("--lifetime")
+            .arg(SERVER_LIFETIME_SECS.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut server = Self { child, stdin, port: 0, home };
+        let line = rx.recv_timeout(DEADLINE).unwrap_or_default();
+        match line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()) {
+            Some(port) => server.port = port,
+            None => panic!("the test SMTP server did not start (said {line:?})\n{}", server.log()),
+        }
+        server
+    }
+
+    /// The port it listens on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What the server wrote on standard error.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.home.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn mail_dir(&self) -> PathBuf {
+        self.home.path().join("mail")
+    }
+
+    /// How many messages it has accepted so far.
+    pub fn count(&self) -> usize {
+        let Ok(entries) = fs::read_dir(self.mail_dir()) else { return 0 };
+        entries.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))).count()
+    }
+
+    /// Waits (bounded) until it has accepted at least `n` messages.
+    pub fn wait_for(&self, n: usize) {
+        wait_until(&format!("{n} messages at the test SMTP server"), DEADLINE, || {
+            (self.count() >= n).then_some(())
+        });
+    }
+
+    /// Waits (bounded) until a message to `address` has been stored.
+    pub fn wait_for_message_to(&self, address: &str) {
+        wait_until(&format!("a message to {address} at the test SMTP server"), DEADLINE, || {
+            self.messages()
+                .iter()
+                .any(|m| m.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(address)))
+                .then_some(())
+        });
+    }
+
+    /// Every message accepted so far, in order of arrival.
+    pub fn messages(&self) -> Vec<Received> {
+        let dir = self.mail_dir();
+        let Ok(entries) = fs::read_dir(&dir) else { return Vec::new() };
+        let mut emls: Vec<PathBuf> = entries
+            .map(|e| e.expect("cannot read folder entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        emls.sort();
+        emls.iter()
+            .map(|path| {
+                let envelope_path = path.with_extension("envelope");
+                let envelope = fs::read_to_string(&envelope_path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", envelope_path.display()));
+                let mut received = Received {
+                    file: path.file_name().unwrap().to_string_lossy().into_owned(),
+                    mail_from: String::new(),
+                    rcpt_to: Vec::new(),
+                    mail_time: None,
+                    time: None,
+                    raw: fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
+                };
+                for line in envelope.lines() {
+                    let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+                    match key {
+                        "mail_from" => received.mail_from = value.to_owned(),
+                        "rcpt_to" => received.rcpt_to.push(value.to_owned()),
+                        "mail_time" => received.mail_time = value.parse().ok(),
+                        "time" => received.time = value.parse().ok(),
+                        _ => {}
+                    }
+                }
+                received
+            })
+            .collect()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        stop(&mut self.child, &mut self.stdin);
+    }
+}
+
+/// Postfix's `smtp-sink`, accepting everything, one dump file per message.
+///
+/// It runs under a small shell that kills it when the shell's standard
+/// input closes (on drop, or when the test process dies) or after its
+/// lifetime.
+pub struct SinkServer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    port: u16,
+    dir: TempDir,
+}
+
+impl SinkServer {
+    /// Starts smtp-sink on a free port and waits (bounded) until it answers.
+    pub fn start() -> Self {
+        require_smtp_sink();
+        let mut dir = open_folder();
+        let mut last_failure = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let pattern = dir.path().join("%Y%m%d%H%M%S.");
+            let mut args = Vec::new();
+            if is_root() {
+                args.extend(["-u".to_owned(), "nobody".to_owned()]);
+            }
+            args.extend([
+                "-d".to_owned(),
+                pattern.display().to_string(),
+                format!("127.0.0.1:{port}"),
+                "100".to_owned(),
+            ]);
+            let script = format!(
+                "{SMTP_SINK} \"$@\" </dev/null & pid=$!; timeout {SERVER_LIFETIME_SECS} cat >/dev/null; \
+                 kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0"
+            );
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .arg("smtp-sink")
+                .args(&args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("cannot run sh to start smtp-sink");
+            let stdin = child.stdin.take();
+            let mut server = Self { child, stdin, port, dir };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return server;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            stop(&mut server.child, &mut server.stdin);
+            let mut stderr = String::new();
+            if let Some(mut err) = server.child.stderr.take() {
+                let _ = err.read_to_string(&mut stderr);
+            }
+            last_failure = stderr;
+            dir = std::mem::replace(&mut server.dir, open_folder());
+        }
+        panic!("smtp-sink did not start on 127.0.0.1:\n{last_failure}");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Every message dumped so far: smtp-sink's own lines (X-Client-Addr
+    /// ... Received and its continuation lines) taken off, and the one empty
+    /// line it adds at the end removed. It stores LF line ends.
+    pub fn messages(&self) -> Vec<Received> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.dir.path())
+            .expect("cannot list smtp-sink's folder")
+            .map(|e| e.expect("cannot read folder entry").path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        files.iter().map(|path| parse_sink_dump(path)).collect()
+    }
+}
+
+fn parse_sink_dump(path: &Path) -> Received {
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut received = Received {
+        file: file.clone(),
+        mail_from: String::new(),
+        rcpt_to: Vec::new(),
+        mail_time: None,
+        time: None,
+        raw: Vec::new(),
+    };
+    let mut offset = 0;
+    let mut in_received = false;
+    while offset < bytes.len() {
+        let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| offset + i + 1);
+        let line = String::from_utf8_lossy(&bytes[offset..end]);
+        let first_arg = |prefix: &str| {
+            line[prefix.len()..].split_whitespace().next().unwrap_or("").trim_matches(['<', '>']).to_owned()
+        };
+        if in_received && line.starts_with([' ', '\t']) {
+            // The Received header's continuation.
+        } else if in_received {
+            break;
+        } else if line.starts_with("X-Mail-Args: ") {
+            received.mail_from = first_arg("X-Mail-Args: ");
+        } else if line.starts_with("X-Rcpt-Args: ") {
+            received.rcpt_to.push(first_arg("X-Rcpt-Args: "));
+        } else if line.starts_with("Received: ") {
+            in_received = true;
+        } else if !line.starts_with("X-") {
+            panic!("{file}: unexpected line {line:?} before smtp-sink's Received header");
+        }
+        offset = end;
+    }
+    let message = &bytes[offset..];
+    assert!(message.ends_with(b"\n\n"), "{file}: smtp-sink's dump does not end with an empty line");
+    received.raw = message[..message.len() - 1].to_vec();
+    received
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+impl Drop for SinkServer {
+    fn drop(&mut self) {
+        stop(&mut self.child, &mut self.stdin);
+    }
+}
+
+/// The binary, started in the background.
+pub struct Background {
+    child: Child,
+    args: Vec<String>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl Background {
+    /// Starts `command` (from [`crate::util::Test::std_command`]) with its
+    /// output collected and no standard input.
+    pub fn start(mut command: Command, args: &[&str]) -> Self {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start bulletin");
+        let collect = |mut stream: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = stream.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = collect(Box::new(child.stdout.take().expect("piped")));
+        let stderr = collect(Box::new(child.stderr.take().expect("piped")));
+        Self {
+            child,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// True while it runs.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends it SIGKILL: it stops at once, wherever it was.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("cannot kill bulletin");
+    }
+
+    /// Sends it SIGINT, as Ctrl-C on a terminal does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("cannot run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Waits (at most `limit`) for it to end, and collects what it did.
+    #[track_caller]
+    pub fn wait(mut self, limit: Duration) -> Run {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for bulletin") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let run = self.collect(None);
+                panic!(
+                    "`bulletin {}` was still running after {limit:?}\n{}",
+                    run.args.join(" "),
+                    run.printed()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.collect(status.code())
+    }
+
+    fn collect(&mut self, code: Option<i32>) -> Run {
+        let text = |handle: Option<JoinHandle<Vec<u8>>>| {
+            String::from_utf8(handle.map(|h| h.join().expect("reader thread")).unwrap_or_default())
+                .expect("output is UTF-8")
+        };
+        Run {
+            args: self.args.clone(),
+            code,
+            stdout: text(self.stdout.take()),
+            stderr: text(self.stderr.take()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
