@@ -9,29 +9,9 @@ use std::collections::BTreeSet;
 use pretty_assertions::assert_eq;
 use unicode_width::UnicodeWidthStr;
 use util::{
-    Eml, SAMPLE_BULLETIN, SAMPLE_SUBJECT, SAMPLE_SUBSCRIBERS, Test, bulletin, bulletin_with, collapse,
-    visible_text,
+    Eml, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, SAMPLE_SUBJECT, SAMPLE_SUBSCRIBERS, Test, bulletin,
+    bulletin_with, collapse, visible_text,
 };
-
-/// The sample rows that are subscribed, valid, not duplicates and not
-/// suppressed, in file order.
-const SAMPLE_RECIPIENTS: [&str; 15] = [
-    "ana.silva@example.org",
-    "jose.nunez@example.com",
-    "grace.okafor@example.org",
-    "tom.obrien@example.com",
-    "lan.nguyen@example.com",
-    "siobhan@example.org",
-    "m.weber@example.com",
-    "priya.raman@example.org",
-    "sam.taylor@example.org",
-    "hannah.lee@example.com",
-    "peter.müller@example.org",
-    "li.wei@example.org",
-    "maria.garcia@example.com",
-    "fatima.haddad@example.com",
-    "emily.clarke@example.com",
-];
 
 const SECRET: &str = "some-long-secret-value";
 

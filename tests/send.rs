@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use send_util::{Background, DEADLINE, Faults, PyServer, Received, SinkServer};
-use util::{Eml, Run, SAMPLE_BULLETIN, Test};
+use util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
 /// The relay password in every test: unique enough that finding it
 /// anywhere means it leaked.
@@ -24,26 +24,6 @@ const PASSWORD: &str = "pw-Zx81q-relay-secret-never-printed-7f3c";
 const WRONG_PASSWORD: &str = "pw-Wr0ng9-relay-secret-never-printed-d1a2";
 const USERNAME: &str = "relay-user";
 const FROM_EMAIL: &str = "news@hope.example.org";
-
-/// The sample rows that are subscribed, valid, not duplicates and not
-/// suppressed, in file order.
-const SAMPLE_RECIPIENTS: [&str; 15] = [
-    "ana.silva@example.org",
-    "jose.nunez@example.com",
-    "grace.okafor@example.org",
-    "tom.obrien@example.com",
-    "lan.nguyen@example.com",
-    "siobhan@example.org",
-    "m.weber@example.com",
-    "priya.raman@example.org",
-    "sam.taylor@example.org",
-    "hannah.lee@example.com",
-    "peter.müller@example.org",
-    "li.wei@example.org",
-    "maria.garcia@example.com",
-    "fatima.haddad@example.com",
-    "emily.clarke@example.com",
-];
 
 // ---------------------------------------------------------------- helpers
 

@@ -15,19 +15,26 @@ use tempfile::TempDir;
 
 /// The settings the binary reads. Every one is removed from the child's
 /// environment unless a test sets it, so nothing leaks in from the shell.
-pub const SETTING_KEYS: [&str; 12] = [
-    "FROM_EMAIL",
-    "FROM_NAME",
-    "REPLY_TO",
-    "ORG_NAME",
-    "ORG_ADDRESS",
-    "ORG_WEBSITE",
-    "LIST_NAME",
-    "LIST_ID",
-    "SUBSCRIPTION_REASON",
-    "UNSUBSCRIBE_MAILTO",
-    "UNSUBSCRIBE_URL",
-    "UNSUBSCRIBE_SECRET",
+pub use bulletin::config::KEYS as SETTING_KEYS;
+
+/// The sample rows that are subscribed, valid, not duplicates and not
+/// suppressed, in file order.
+pub const SAMPLE_RECIPIENTS: [&str; 15] = [
+    "ana.silva@example.org",
+    "jose.nunez@example.com",
+    "grace.okafor@example.org",
+    "tom.obrien@example.com",
+    "lan.nguyen@example.com",
+    "siobhan@example.org",
+    "m.weber@example.com",
+    "priya.raman@example.org",
+    "sam.taylor@example.org",
+    "hannah.lee@example.com",
+    "peter.müller@example.org",
+    "li.wei@example.org",
+    "maria.garcia@example.com",
+    "fatima.haddad@example.com",
+    "emily.clarke@example.com",
 ];
 
 /// Where the sample bulletin and list live, relative to the repository and
