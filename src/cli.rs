@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{CheckOptions, Command, ListOptions, PreviewOptions, SendOptions, StatusOptions, Ui};
+use crate::commands::{
+    CheckOptions, Command, ListOptions, PreviewOptions, SendOptions, Serve, StatusOptions, Ui,
+};
 use crate::config::{Security, SmtpOverrides};
 use crate::deliver::rate::Rate;
 
@@ -50,7 +52,8 @@ enum CliCommand {
     /// Show what the journal knows of a campaign: sent, failed (with the
     /// relay's reasons), uncertain and pending recipients, and when it ran.
     Status(StatusArgs),
-    /// Write the HTML, plaintext and .eml of one recipient's message.
+    /// Write the HTML, plaintext and .eml of one recipient's message, or
+    /// with --serve, show it live in the browser as you edit.
     Preview(PreviewArgs),
     /// Check the bulletin, its merge fields against the list, every row of
     /// the list and the settings (and with --smtp, the relay); exit 1
@@ -212,8 +215,23 @@ struct PreviewArgs {
     subscriber: Option<String>,
 
     /// Folder to write the preview files to.
-    #[arg(long, value_name = "DIR", default_value = "preview")]
+    #[arg(long, value_name = "DIR", default_value = "preview", conflicts_with = "serve")]
     out: PathBuf,
+
+    /// Instead of writing files, serve a live preview on 127.0.0.1: the
+    /// email in desktop, phone, dark and inverted frames, its plaintext and
+    /// headers, a reader picker and the problems `check` finds. Saving the
+    /// bulletin, the list or .env reloads the page.
+    #[arg(long)]
+    serve: bool,
+
+    /// The port for --serve (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = crate::live::DEFAULT_PORT, requires = "serve")]
+    port: u16,
+
+    /// With --serve, open the page in the default browser.
+    #[arg(long, requires = "serve")]
+    open: bool,
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +274,7 @@ impl Cli {
 
     /// The command to run, in the commands' own types.
     pub fn into_command(self) -> Command {
+        let (env_file, env_required) = self.env_file();
         match self.command {
             CliCommand::Send(a) => Command::Send(SendOptions {
                 bulletin: a.bulletin,
@@ -280,6 +299,7 @@ impl Cli {
                 list: a.list.into(),
                 subscriber: a.subscriber,
                 out: a.out,
+                serve: a.serve.then_some(Serve { port: a.port, open: a.open, env_file, env_required }),
             }),
             CliCommand::Check(a) => Command::Check(CheckOptions {
                 bulletin: a.bulletin,

@@ -4,7 +4,8 @@
 //! The modules follow the road a bulletin travels: [`content`] (Markdown and
 //! front matter) → [`render`] (HTML and text, once per bulletin) → per
 //! [`subscribers`] row, personalised → [`message`] (headers, MIME) →
-//! [`deliver`] → [`report`]. [`commands`] strings them together.
+//! [`deliver`] → [`journal`] → [`report`]. [`commands`] strings them
+//! together; [`live`] serves a preview that follows the files as they change.
 
 pub mod cli;
 pub mod commands;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod content;
 pub mod deliver;
 pub mod journal;
+pub mod live;
 pub mod merge;
 pub mod message;
 pub mod render;

@@ -1,7 +1,7 @@
 //! `bulletin check`: every problem with a bulletin, its list and the
 //! settings, listed at once, without sending or writing anything.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::{ListOptions, Outcome, describe_bulletin};
@@ -22,13 +22,50 @@ pub struct CheckOptions {
     pub smtp: Option<SmtpOverrides>,
 }
 
-#[derive(Default)]
-struct Findings {
-    errors: Vec<String>,
-    warnings: Vec<String>,
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Problems that need fixing: each one line, naming file and line.
+    pub errors: Vec<String>,
+    /// Risks worth a look.
+    pub warnings: Vec<String>,
+    /// How many would receive the bulletin.
+    pub recipients: u64,
+    /// How many rows are not mailed.
+    pub skipped: u64,
+    /// The bulletin's campaign and subject, or its path if it did not parse.
+    pub what: String,
 }
 
 pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
+    let mut found = findings(&options.bulletin, &options.list, env);
+    if let Some(overrides) = &options.smtp {
+        match check_relay(env, overrides) {
+            Ok(line) => println!("{line}"),
+            Err(e) => found.errors.push(format!("{e:#}")),
+        }
+    }
+    for error in &found.errors {
+        println!("error: {error}");
+    }
+    for warning in &found.warnings {
+        println!("warning: {warning}");
+    }
+    println!(
+        "Checked {} against {}: {} would receive it ({} skipped); {} error(s), {} warning(s).",
+        found.what,
+        options.list.subscribers.display(),
+        found.recipients,
+        found.skipped,
+        found.errors.len(),
+        found.warnings.len()
+    );
+    Ok(if found.errors.is_empty() { Outcome::Done } else { Outcome::Problems })
+}
+
+/// Checks the bulletin, its merge fields against the list, every row of the
+/// list, the suppression list and the settings; prints nothing.
+pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) -> Findings {
     let mut found = Findings::default();
     let settings = match Settings::from_source(env) {
         Ok(settings) => {
@@ -40,7 +77,7 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
             Settings::from_source(&Source::default()).expect("placeholders are valid")
         }
     };
-    let bulletin = match Bulletin::load(&options.bulletin) {
+    let bulletin = match Bulletin::load(bulletin_path) {
         Ok(bulletin) => {
             found.warnings.extend(lint(&bulletin));
             Some(bulletin)
@@ -51,7 +88,7 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         }
     };
 
-    let (suppression_path, required) = options.list.suppression_path();
+    let (suppression_path, required) = list_options.suppression_path();
     let suppressed = match if required {
         Suppressions::load(&suppression_path)
     } else {
@@ -70,10 +107,10 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         }
     };
 
-    let list = options.list.subscribers.display().to_string();
+    let list = list_options.subscribers.display().to_string();
     let audience = Audience { suppressed, segment: bulletin.as_ref().and_then(|b| b.segment.clone()) };
     let mut tally = Tally::keeping(usize::MAX);
-    match SubscriberReader::open(&options.list.subscribers, audience) {
+    match SubscriberReader::open(&list_options.subscribers, audience) {
         Err(e) => found.errors.push(e.to_string()),
         Ok(reader) => {
             let rendered =
@@ -129,28 +166,10 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         }
     }
 
-    if let Some(overrides) = &options.smtp {
-        match check_relay(env, overrides) {
-            Ok(line) => println!("{line}"),
-            Err(e) => found.errors.push(format!("{e:#}")),
-        }
-    }
-
-    for error in &found.errors {
-        println!("error: {error}");
-    }
-    for warning in &found.warnings {
-        println!("warning: {warning}");
-    }
-    let what = bulletin.as_ref().map_or_else(|| options.bulletin.display().to_string(), describe_bulletin);
-    println!(
-        "Checked {what} against {list}: {} would receive it ({} skipped); {} error(s), {} warning(s).",
-        tally.recipients,
-        tally.skipped(),
-        found.errors.len(),
-        found.warnings.len()
-    );
-    Ok(if found.errors.is_empty() { Outcome::Done } else { Outcome::Problems })
+    found.recipients = tally.recipients;
+    found.skipped = tally.skipped();
+    found.what = bulletin.as_ref().map_or_else(|| bulletin_path.display().to_string(), describe_bulletin);
+    found
 }
 
 /// Connects, negotiates TLS and logs in to the relay without sending.

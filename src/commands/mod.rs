@@ -17,8 +17,8 @@ use crate::message::Composer;
 use crate::render::Rendered;
 use crate::subscribers::{Audience, Skip, SubscriberReader, Suppressions};
 
-pub use check::CheckOptions;
-pub use preview::PreviewOptions;
+pub use check::{CheckOptions, Findings, findings};
+pub use preview::{PreviewOptions, Serve};
 pub use send::SendOptions;
 pub use status::StatusOptions;
 
@@ -104,7 +104,7 @@ struct Job {
 }
 
 impl ListOptions {
-    fn suppression_path(&self) -> (PathBuf, bool) {
+    pub(crate) fn suppression_path(&self) -> (PathBuf, bool) {
         match &self.suppressed {
             Some(path) => (path.clone(), true),
             None => {

@@ -21,9 +21,32 @@ pub struct PreviewOptions {
     pub subscriber: Option<String>,
     /// Where to write the files.
     pub out: PathBuf,
+    /// Serve a live preview instead of writing files.
+    pub serve: Option<Serve>,
+}
+
+/// How to serve a live preview.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    pub port: u16,
+    /// Open the page in the default browser.
+    pub open: bool,
+    /// The settings file to read (again on each change), and whether it must exist.
+    pub env_file: PathBuf,
+    pub env_required: bool,
 }
 
 pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
+    if let Some(serve) = &options.serve {
+        let sources = crate::live::Sources {
+            bulletin: options.bulletin.clone(),
+            list: options.list.clone(),
+            env_file: serve.env_file.clone(),
+            env_required: serve.env_required,
+        };
+        crate::live::serve(sources, serve.port, serve.open)?;
+        return Ok(Outcome::Done);
+    }
     let mut job = prepare(&options.bulletin, &options.list, env)?;
     let list = options.list.subscribers.display().to_string();
     let wanted = options.subscriber.as_deref().map(EmailAddress::key_of);

@@ -1,0 +1,120 @@
+//! Live preview: a small web server on 127.0.0.1 that shows the bulletin as
+//! a chosen reader will get it, and reloads the page whenever the bulletin,
+//! the list or the settings file is saved.
+
+mod page;
+mod view;
+mod watch;
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+pub use view::Sources;
+
+/// The port `--serve` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8025;
+
+struct Shared {
+    sources: Sources,
+    changes: broadcast::Sender<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Params {
+    to: Option<String>,
+    scheme: Option<String>,
+}
+
+/// Serves the preview of `sources` on 127.0.0.1:`port` (0 for any free
+/// port) until Ctrl-C; opens it in the default browser when `open`.
+pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await.with_context(
+                || format!("cannot listen on 127.0.0.1:{port} (is another preview running? try --port)"),
+            )?;
+        let address = listener.local_addr()?;
+        let (changes, _) = broadcast::channel(16);
+        let (suppressed, _) = sources.list.suppression_path();
+        let files = [
+            sources.bulletin.clone(),
+            sources.list.subscribers.clone(),
+            suppressed,
+            sources.env_file.clone(),
+        ];
+        let _watch = watch::start(&files, changes.clone()).context("cannot watch the bulletin's files")?;
+        let url = format!("http://{address}/");
+        println!("Previewing {} at {url}", sources.bulletin.display());
+        println!("Edit and save the bulletin, the list or .env and the page reloads. Ctrl-C to stop.");
+        if open && let Err(e) = webbrowser::open(&url) {
+            eprintln!("warning: could not open a browser ({e}); open {url} yourself");
+        }
+        let shared = Arc::new(Shared { sources, changes });
+        let app = Router::new()
+            .route("/", get(page))
+            .route("/email", get(email))
+            .route("/events", get(events))
+            .with_state(shared);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the preview server stopped")
+    })
+}
+
+/// Renders on a blocking thread: it reads files and the whole list.
+async fn blocking<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&Sources) -> T + Send + 'static,
+) -> T {
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || f(&shared.sources)).await.expect("rendering panicked")
+}
+
+async fn page(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -> Html<String> {
+    let to = params.to.clone();
+    let view = blocking(&shared, move |s| s.view(to.as_deref())).await;
+    Html(page::render(&view, params.to.as_deref()).into_string())
+}
+
+async fn email(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -> Response {
+    let to = params.to.clone();
+    match blocking(&shared, move |s| s.html(to.as_deref())).await {
+        Ok(html) if params.scheme.as_deref() == Some("dark") => Html(view::dark(&html)).into_response(),
+        Ok(html) => Html(html).into_response(),
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            errors.join("\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn events(
+    State(shared): State<Arc<Shared>>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(shared.changes.subscribe())
+        .filter_map(|change| change.ok().map(|n| Ok(Event::default().data(n.to_string()))));
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

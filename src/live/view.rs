@@ -1,0 +1,176 @@
+//! One look at the bulletin as a chosen reader would get it, made afresh
+//! from the files on disk for every request.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::commands::{Findings, ListOptions, findings};
+use crate::config::{Settings, Source};
+use crate::content::Bulletin;
+use crate::message::Composer;
+use crate::render::{Reader, Rendered};
+use crate::subscribers::{Audience, EmailAddress, Row, SubscriberReader, Suppressions};
+
+/// How many readers the picker lists; the rest are reached by address.
+const PICKER_LIMIT: usize = 1000;
+
+/// Where the preview's files are.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub bulletin: PathBuf,
+    pub list: ListOptions,
+    pub env_file: PathBuf,
+    pub env_required: bool,
+}
+
+/// A reader the picker offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub email: String,
+    pub label: String,
+}
+
+/// A merge field as the chosen reader has it.
+#[derive(Debug, Clone)]
+pub struct FieldValue {
+    pub name: String,
+    /// `None` when the reader has no value, so the fallback shows.
+    pub value: Option<String>,
+}
+
+/// What the page shows.
+#[derive(Debug)]
+pub struct View {
+    pub title: String,
+    pub choices: Vec<Choice>,
+    /// How many readers there are in all.
+    pub readers: u64,
+    pub findings: Findings,
+    /// The chosen reader's message, or why there is none.
+    pub message: Result<Message, Vec<String>>,
+}
+
+/// One reader's message.
+#[derive(Debug)]
+pub struct Message {
+    pub email: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// The header block exactly as it would be sent.
+    pub headers: String,
+    pub fields: Vec<FieldValue>,
+}
+
+impl Sources {
+    fn env(&self) -> Result<Source, Vec<String>> {
+        Source::load(&self.env_file, self.env_required).map_err(|e| vec![e.to_string()])
+    }
+
+    /// The page for reader `to` (the first reader when `None`).
+    pub fn view(&self, to: Option<&str>) -> View {
+        let env = self.env();
+        let findings = match &env {
+            Ok(env) => findings(&self.bulletin, &self.list, env),
+            Err(errors) => Findings {
+                errors: errors.clone(),
+                what: self.bulletin.display().to_string(),
+                ..Findings::default()
+            },
+        };
+        let mut view = View {
+            title: findings.what.clone(),
+            choices: Vec::new(),
+            readers: findings.recipients,
+            findings,
+            message: Err(Vec::new()),
+        };
+        view.message = env.and_then(|env| self.message(&env, to, &mut view.choices));
+        view
+    }
+
+    /// Only the chosen reader's HTML, for the frames.
+    pub fn html(&self, to: Option<&str>) -> Result<String, Vec<String>> {
+        let env = self.env()?;
+        self.message(&env, to, &mut Vec::new()).map(|m| m.html)
+    }
+
+    fn message(
+        &self,
+        env: &Source,
+        to: Option<&str>,
+        choices: &mut Vec<Choice>,
+    ) -> Result<Message, Vec<String>> {
+        let one = |e: &dyn std::fmt::Display| vec![e.to_string()];
+        let settings = Settings::from_source(env).map_err(|e| one(&e))?;
+        let bulletin = Bulletin::load(&self.bulletin).map_err(|e| one(&e))?;
+        let (path, required) = self.list.suppression_path();
+        let suppressed =
+            if required { Suppressions::load(&path) } else { Suppressions::load_optional(&path) };
+        let (suppressed, _) = suppressed.map_err(|e| one(&e))?;
+        let audience = Audience { suppressed, segment: bulletin.segment.clone() };
+        let reader = SubscriberReader::open(&self.list.subscribers, audience).map_err(|e| one(&e))?;
+        let columns = reader.columns().clone();
+        let rendered = Rendered::new(&bulletin, &settings, &columns)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let wanted = to.map(EmailAddress::key_of);
+        let mut chosen = None;
+        for row in reader {
+            let Ok(Row::Subscribed(subscriber)) = row else { continue };
+            if choices.len() < PICKER_LIMIT {
+                let label = match subscriber.display_name() {
+                    Some(name) => format!("{name} <{}>", subscriber.email()),
+                    None => subscriber.email().to_string(),
+                };
+                choices.push(Choice { email: subscriber.email().to_string(), label });
+            }
+            let matches = wanted.as_deref().is_none_or(|key| key == subscriber.email().key());
+            if chosen.is_none() && matches {
+                chosen = Some(subscriber);
+            }
+            if chosen.is_some() && choices.len() >= PICKER_LIMIT {
+                break;
+            }
+        }
+        let subscriber = chosen.ok_or_else(|| match to {
+            Some(to) => vec![format!(
+                "{to} would not receive this bulletin (not on the list, unsubscribed, suppressed or invalid)"
+            )],
+            None => vec!["nobody on the list would receive this bulletin".to_owned()],
+        })?;
+
+        let composer = Composer::new(&settings, bulletin.campaign.clone());
+        let link = composer.unsubscribe_link(subscriber.email());
+        let content = rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
+        let message =
+            composer.compose(&subscriber, &content, &link, SystemTime::now()).map_err(|e| one(&e))?;
+        let bytes = message.formatted();
+        let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(bytes.len());
+        let headers = String::from_utf8_lossy(&bytes[..end]).replace("\r\n", "\n");
+
+        let mut names: Vec<_> = bulletin.field_uses.iter().map(|u| u.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        let fields = names
+            .iter()
+            .map(|name| {
+                let value = columns.index_of(name).map(|i| subscriber.value(i).trim().to_owned());
+                FieldValue { name: name.to_string(), value: value.filter(|v| !v.is_empty()) }
+            })
+            .collect();
+        Ok(Message {
+            email: subscriber.email().to_string(),
+            subject: content.subject,
+            html: content.html,
+            text: content.text,
+            headers,
+            fields,
+        })
+    }
+}
+
+/// The email as clients that honour `prefers-color-scheme: dark` show it,
+/// whatever the viewer's own setting.
+pub fn dark(html: &str) -> String {
+    html.replace("@media (prefers-color-scheme:dark)", "@media all")
+}
