@@ -11,14 +11,20 @@ for component in rustfmt clippy; do
   fi
 done
 
-# Real SMTP servers for the sending tests: Postfix's smtp-sink (as lettre's
-# own CI uses) and Python's aiosmtpd (for faults per recipient).
-if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
-  echo "installing postfix (for smtp-sink)…"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+# Real components the tests drive, from Debian: Postfix's smtp-sink (the SMTP
+# server lettre's own CI uses) and Chromium with its WebDriver (for the live
+# preview's browser tests).
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+[ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}…"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postfix >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Python's aiosmtpd, for an SMTP server that fails chosen recipients.
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "installing aiosmtpd…"
   python3 -m pip install --quiet 'aiosmtpd==1.4.6'

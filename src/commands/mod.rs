@@ -85,6 +85,7 @@ pub struct Ui {
 /// Runs `command` with settings from `env`; `now` dates the messages of a
 /// dry run or preview.
 pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
+    QUIET.store(ui.quiet, std::sync::atomic::Ordering::Relaxed);
     match command {
         Command::Send(options) => send::run(&options, env, now, ui),
         Command::Status(options) => status::run(&options, env),
@@ -135,8 +136,13 @@ fn warn_suppression_problems(path: &Path, problems: &[Skip]) {
 
 /// Prints a warning on standard error.
 fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("warning: {message}");
+    }
 }
+
+/// Set by `-q`: warnings are not printed.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Loads the settings and prints their warnings.
 fn settings(env: &Source) -> anyhow::Result<Settings> {

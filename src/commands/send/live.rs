@@ -62,23 +62,31 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
             uncertain.len()
         ));
     }
-    println!("Sending {}", describe_bulletin(&job.bulletin));
-    let skips = plan.skips();
-    let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
-    println!("  to        {} recipient(s){skips}", plan.to_send);
-    println!("  via       {}", relay.name());
-    println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(&smtp), smtp.concurrency);
-    println!("  journal   {}", options.state_dir.join(crate::journal::FILE_NAME).display());
+    if !ui.quiet || !options.yes {
+        // What is about to happen; -q leaves it out only when nobody is asked.
+        print_plan(&job, &plan, &relay, &smtp, options);
+    }
     if plan.to_send == 0 {
         println!("Nothing to send.");
         return Ok(Outcome::Done);
     }
     confirm(options.yes)?;
+
     let journal = match existing {
         Some(journal) => journal,
         None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
     };
     runtime.block_on(send_all(options, job, journal, relay, smtp, ui, plan.to_send))
+}
+
+fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
+    println!("Sending {}", describe_bulletin(&job.bulletin));
+    let skips = plan.skips();
+    let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
+    println!("  to        {} recipient(s){skips}", plan.to_send);
+    println!("  via       {}", relay.name());
+    println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(smtp), smtp.concurrency);
+    println!("  journal   {}", options.state_dir.join(crate::journal::FILE_NAME).display());
 }
 
 fn burst(smtp: &SmtpSettings) -> String {
