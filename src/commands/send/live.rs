@@ -3,8 +3,8 @@
 //! before the next, so a re-run resumes where this one stopped.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
@@ -16,17 +16,15 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::SendOptions;
+use super::plan::{Plan, decide, plan};
 use crate::commands::{Job, Outcome, Ui, describe_bulletin, prepare, warn};
 use crate::config::{Settings, SmtpSettings, Source};
+use crate::deliver::early_stop::EarlyStop;
 use crate::deliver::smtp::{Failure, Relay};
 use crate::journal::{Change, Journal, State, Writer};
 use crate::render::Reader;
-use crate::report::Tally;
-use crate::subscribers::{EmailAddress, Row, SubscriberReader};
-
-/// How many first messages failing the same way, with nothing sent yet,
-/// stop the run: the fault is the relay's or the settings', not theirs.
-const EARLY_STOP_AFTER: usize = 3;
+use crate::report::{Counts, Progress, Tally};
+use crate::subscribers::{EmailAddress, Row};
 
 /// Longest wait between two tries of one message.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
@@ -113,74 +111,6 @@ fn refuse_placeholders(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Who this run sends to and who it leaves, by what the journal says.
-#[derive(Debug, Default)]
-struct Plan {
-    to_send: u64,
-    already_sent: u64,
-    failed_before: u64,
-    left_for_later: u64,
-}
-
-/// What the journal says to do with one recipient.
-enum Decision {
-    Send,
-    AlreadySent,
-    FailedBefore,
-}
-
-fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
-    let state = match journal {
-        Some(journal) => journal.state(key)?,
-        None => None,
-    };
-    Ok(match state {
-        Some(State::Sent) => Decision::AlreadySent,
-        Some(State::Failed) if !retry_failed => Decision::FailedBefore,
-        _ => Decision::Send,
-    })
-}
-
-impl Plan {
-    /// Counts a recipient; true when this run sends to them.
-    fn admit(&mut self, decision: Decision, limit: Option<u64>) -> bool {
-        match decision {
-            Decision::AlreadySent => self.already_sent += 1,
-            Decision::FailedBefore => self.failed_before += 1,
-            Decision::Send if limit.is_some_and(|limit| self.to_send >= limit) => self.left_for_later += 1,
-            Decision::Send => {
-                self.to_send += 1;
-                return true;
-            }
-        }
-        false
-    }
-
-    /// "3 already sent, 1 failed before", leaving out zeros.
-    fn skips(&self) -> Vec<String> {
-        [
-            (self.already_sent, "already sent"),
-            (self.failed_before, "failed before (--retry-failed to try them again)"),
-            (self.left_for_later, "left for later by --limit"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect()
-    }
-}
-
-/// Counts the list against the journal before anything is sent.
-fn plan(options: &SendOptions, job: &Job, journal: Option<&Journal>) -> anyhow::Result<Plan> {
-    let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
-    let mut plan = Plan::default();
-    for row in reader {
-        let Row::Subscribed(subscriber) = row? else { continue };
-        plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit);
-    }
-    Ok(plan)
-}
-
 /// Asks on the terminal; without one, only `--yes` goes ahead.
 fn confirm(yes: bool) -> anyhow::Result<()> {
     if yes {
@@ -244,66 +174,13 @@ struct Outgoing {
     bytes: Vec<u8>,
 }
 
-/// Counts shared by the senders and the progress display.
-#[derive(Default)]
-struct Counts {
-    sent: AtomicU64,
-    failed: AtomicU64,
-    retries: AtomicU64,
-}
-
-/// Watches the first answers for one fault repeated with nothing sent.
-#[derive(Default)]
-struct EarlyStop {
-    any_sent: AtomicBool,
-    failures: Mutex<Vec<(String, String)>>,
-    reason: Mutex<Option<String>>,
-}
-
-impl EarlyStop {
-    /// Records a failure; true when the run should stop. Refusals of the
-    /// recipient's own address or mailbox never count: three unknown users
-    /// at the top of a list say nothing about the relay.
-    fn failed(&self, key: &str, text: &str) -> bool {
-        if self.any_sent.load(Ordering::SeqCst) || is_about_the_recipient(text) {
-            return false;
-        }
-        let mut failures = self.failures.lock().expect("not poisoned");
-        failures.push((key.to_owned(), text.to_owned()));
-        let same = failures.len() >= EARLY_STOP_AFTER && failures.iter().all(|(_, t)| t == text);
-        if same {
-            self.reason.lock().expect("not poisoned").get_or_insert_with(|| text.to_owned());
-        }
-        same
-    }
-}
-
-/// True when a reply's enhanced status code (RFC 3463) blames the
-/// recipient's address (x.1.1 to x.1.6, x.1.9, x.1.10) or mailbox (x.2.*),
-/// as opposed to the sender, the relay or the message.
-fn is_about_the_recipient(text: &str) -> bool {
-    text.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')').any(|word| {
-        let parts: Vec<&str> = word.split('.').collect();
-        let [class, subject, detail] = parts.as_slice() else { return false };
-        let numeric = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
-        if !(matches!(*class, "4" | "5") && numeric(subject) && numeric(detail)) {
-            return false;
-        }
-        match *subject {
-            "2" => true,
-            "1" => matches!(*detail, "1" | "2" | "3" | "4" | "5" | "6" | "9" | "10"),
-            _ => false,
-        }
-    })
-}
-
 struct Shared {
     journal: Writer,
     relay: Relay,
     limiter: Option<DefaultDirectRateLimiter>,
     smtp: SmtpSettings,
     cancel: CancellationToken,
-    counts: Counts,
+    counts: Arc<Counts>,
     early_stop: EarlyStop,
 }
 
@@ -346,7 +223,7 @@ async fn send_all(
         limiter: smtp.rate.limiter(),
         smtp: smtp.clone(),
         cancel: cancel.clone(),
-        counts: Counts::default(),
+        counts: Arc::new(Counts::default()),
         early_stop: EarlyStop::default(),
     });
     let (tx, mut rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
@@ -355,7 +232,7 @@ async fn send_all(
         let (cancel, options) = (cancel.clone(), options.clone());
         std::thread::spawn(move || produce(job, &reader_journal, &options, &tx, &cancel))
     };
-    let progress = Progress::start(total, ui, Arc::clone(&shared));
+    let progress = Progress::start(total, ui.quiet, Arc::clone(&shared.counts));
 
     let permits = Arc::new(Semaphore::new(smtp.concurrency));
     let mut senders = JoinSet::new();
@@ -393,10 +270,9 @@ async fn send_all(
         return Err(e);
     }
 
-    let early_stop = shared.early_stop.reason.lock().expect("not poisoned").clone();
-    if let Some(reason) = early_stop {
-        let failures = shared.early_stop.failures.lock().expect("not poisoned").clone();
-        for (key, _) in &failures {
+    if let Some(reason) = shared.early_stop.reason() {
+        let failures = shared.early_stop.failed_keys();
+        for key in &failures {
             journal.forget(key)?;
         }
         bail!(
@@ -533,7 +409,7 @@ async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
                 shared
                     .record(Change::Answered { key: key.clone(), state: State::Sent, reply: reply.clone() })
                     .await?;
-                shared.early_stop.any_sent.store(true, Ordering::SeqCst);
+                shared.early_stop.sent();
                 shared.counts.sent.fetch_add(1, Ordering::SeqCst);
                 tracing::info!(to = %address, %reply, attempt, "sent");
                 return Ok(());
@@ -590,124 +466,4 @@ fn watch_interrupts(cancel: CancellationToken) {
             std::process::exit(130);
         }
     });
-}
-
-/// A progress bar on a terminal, a line every few seconds elsewhere.
-struct Progress {
-    stop: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Progress {
-    fn start(total: u64, ui: Ui, shared: Arc<Shared>) -> Self {
-        let stop = CancellationToken::new();
-        if ui.quiet {
-            return Self { stop, task: None };
-        }
-        let on_terminal = std::io::stderr().is_terminal();
-        let token = stop.clone();
-        let task = tokio::spawn(async move {
-            let started = Instant::now();
-            let bar = on_terminal.then(|| {
-                let bar = indicatif::ProgressBar::new(total);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:30} {pos}/{len} sent {msg} {per_sec} eta {eta}",
-                    )
-                    .expect("template is valid"),
-                );
-                bar
-            });
-            let tick = if on_terminal { Duration::from_millis(200) } else { Duration::from_secs(5) };
-            loop {
-                let stopping = tokio::select! {
-                    () = token.cancelled() => true,
-                    () = tokio::time::sleep(tick) => false,
-                };
-                let sent = shared.counts.sent.load(Ordering::SeqCst);
-                let failed = shared.counts.failed.load(Ordering::SeqCst);
-                match &bar {
-                    Some(bar) => {
-                        bar.set_position(sent + failed);
-                        bar.set_message(format!("({failed} failed)"));
-                    }
-                    None if !stopping => {
-                        let rate = sent as f64 / started.elapsed().as_secs_f64().max(0.001);
-                        eprintln!("progress: {sent} sent, {failed} failed, {rate:.1}/s");
-                    }
-                    None => {}
-                }
-                if stopping {
-                    if let Some(bar) = bar {
-                        bar.finish_and_clear();
-                    }
-                    return;
-                }
-            }
-        });
-        Self { stop, task: Some(task) }
-    }
-
-    async fn finish(self) {
-        self.stop.cancel();
-        if let Some(task) = self.task {
-            let _ = task.await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_failure_three_times_before_any_success_stops_the_run() {
-        let watch = EarlyStop::default();
-        assert!(!watch.failed("a", "553 sender refused"));
-        assert!(!watch.failed("b", "553 sender refused"));
-        assert!(watch.failed("c", "553 sender refused"));
-        assert_eq!(watch.reason.lock().unwrap().as_deref(), Some("553 sender refused"));
-    }
-
-    #[test]
-    fn different_failures_or_an_earlier_success_do_not_stop_the_run() {
-        let watch = EarlyStop::default();
-        assert!(!watch.failed("a", "550 <a>: no such user"));
-        assert!(!watch.failed("b", "550 <b>: no such user"));
-        assert!(!watch.failed("c", "550 <c>: no such user"));
-        let watch = EarlyStop::default();
-        watch.any_sent.store(true, Ordering::SeqCst);
-        for key in ["a", "b", "c", "d"] {
-            assert!(!watch.failed(key, "553 sender refused"));
-        }
-    }
-
-    #[test]
-    fn refusals_of_the_recipients_address_never_stop_the_run() {
-        let watch = EarlyStop::default();
-        for key in ["a", "b", "c", "d"] {
-            assert!(!watch.failed(key, "permanent error (550): 5.1.1 User unknown"));
-        }
-        assert!(is_about_the_recipient("permanent error (552): 5.2.2 Mailbox full"));
-        assert!(!is_about_the_recipient("permanent error (553): 5.1.8 Bad sender's system address"));
-        assert!(!is_about_the_recipient("permanent error (554): 5.7.1 Relay access denied"));
-        assert!(!is_about_the_recipient("permanent error (550): Sender rejected"));
-    }
-
-    #[test]
-    fn a_limit_leaves_the_rest_for_later() {
-        let mut plan = Plan::default();
-        let sent: Vec<bool> = (0..4).map(|_| plan.admit(Decision::Send, Some(2))).collect();
-        assert_eq!(sent, [true, true, false, false]);
-        assert!(!plan.admit(Decision::AlreadySent, Some(2)));
-        assert!(!plan.admit(Decision::FailedBefore, Some(2)));
-        assert_eq!(
-            plan.skips(),
-            [
-                "1 already sent",
-                "1 failed before (--retry-failed to try them again)",
-                "2 left for later by --limit"
-            ]
-        );
-    }
 }

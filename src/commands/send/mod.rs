@@ -2,6 +2,7 @@
 
 mod dry_run;
 mod live;
+mod plan;
 
 use std::path::PathBuf;
 use std::time::SystemTime;

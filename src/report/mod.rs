@@ -1,6 +1,10 @@
 //! What happened to each row of the list, counted and told.
 
+mod progress;
+
 use std::fmt::Write;
+
+pub use progress::{Counts, Progress};
 
 use crate::subscribers::{Skip, SkipReason};
 

@@ -1,0 +1,97 @@
+//! Who a send goes to: the list read against the journal, so a re-run
+//! skips those already sent and `--limit` leaves the rest for later.
+
+use super::SendOptions;
+use crate::commands::Job;
+use crate::journal::{Journal, State};
+use crate::subscribers::{Row, SubscriberReader};
+
+/// Who this run sends to and who it leaves, by what the journal says.
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    pub(super) to_send: u64,
+    already_sent: u64,
+    failed_before: u64,
+    left_for_later: u64,
+}
+
+/// What the journal says to do with one recipient.
+pub(super) enum Decision {
+    Send,
+    AlreadySent,
+    FailedBefore,
+}
+
+pub(super) fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
+    let state = match journal {
+        Some(journal) => journal.state(key)?,
+        None => None,
+    };
+    Ok(match state {
+        Some(State::Sent) => Decision::AlreadySent,
+        Some(State::Failed) if !retry_failed => Decision::FailedBefore,
+        _ => Decision::Send,
+    })
+}
+
+impl Plan {
+    /// Counts a recipient; true when this run sends to them.
+    pub(super) fn admit(&mut self, decision: Decision, limit: Option<u64>) -> bool {
+        match decision {
+            Decision::AlreadySent => self.already_sent += 1,
+            Decision::FailedBefore => self.failed_before += 1,
+            Decision::Send if limit.is_some_and(|limit| self.to_send >= limit) => self.left_for_later += 1,
+            Decision::Send => {
+                self.to_send += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// "3 already sent, 1 failed before", leaving out zeros.
+    pub(super) fn skips(&self) -> Vec<String> {
+        [
+            (self.already_sent, "already sent"),
+            (self.failed_before, "failed before (--retry-failed to try them again)"),
+            (self.left_for_later, "left for later by --limit"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
+    }
+}
+
+/// Counts the list against the journal before anything is sent.
+pub(super) fn plan(options: &SendOptions, job: &Job, journal: Option<&Journal>) -> anyhow::Result<Plan> {
+    let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
+    let mut plan = Plan::default();
+    for row in reader {
+        let Row::Subscribed(subscriber) = row? else { continue };
+        plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit);
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_leaves_the_rest_for_later() {
+        let mut plan = Plan::default();
+        let sent: Vec<bool> = (0..4).map(|_| plan.admit(Decision::Send, Some(2))).collect();
+        assert_eq!(sent, [true, true, false, false]);
+        assert!(!plan.admit(Decision::AlreadySent, Some(2)));
+        assert!(!plan.admit(Decision::FailedBefore, Some(2)));
+        assert_eq!(
+            plan.skips(),
+            [
+                "1 already sent",
+                "1 failed before (--retry-failed to try them again)",
+                "2 left for later by --limit"
+            ]
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! Progress while sending: a bar on a terminal, a plain line every few
+//! seconds elsewhere (a log file, CI).
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+/// Counts shared by the senders and the progress display.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+/// A progress bar on a terminal, a line every few seconds elsewhere.
+pub struct Progress {
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts showing progress of `total` messages; shows nothing when `quiet`.
+    pub fn start(total: u64, quiet: bool, counts: Arc<Counts>) -> Self {
+        let stop = CancellationToken::new();
+        if quiet {
+            return Self { stop, task: None };
+        }
+        let on_terminal = std::io::stderr().is_terminal();
+        let token = stop.clone();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let bar = on_terminal.then(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} sent {msg} {per_sec} eta {eta}",
+                    )
+                    .expect("template is valid"),
+                );
+                bar
+            });
+            let tick = if on_terminal { Duration::from_millis(200) } else { Duration::from_secs(5) };
+            loop {
+                let stopping = tokio::select! {
+                    () = token.cancelled() => true,
+                    () = tokio::time::sleep(tick) => false,
+                };
+                let sent = counts.sent.load(Ordering::SeqCst);
+                let failed = counts.failed.load(Ordering::SeqCst);
+                match &bar {
+                    Some(bar) => {
+                        bar.set_position(sent + failed);
+                        bar.set_message(format!("({failed} failed)"));
+                    }
+                    None if !stopping => {
+                        let rate = sent as f64 / started.elapsed().as_secs_f64().max(0.001);
+                        eprintln!("progress: {sent} sent, {failed} failed, {rate:.1}/s");
+                    }
+                    None => {}
+                }
+                if stopping {
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                    }
+                    return;
+                }
+            }
+        });
+        Self { stop, task: Some(task) }
+    }
+
+    /// Stops and clears the display.
+    pub async fn finish(self) {
+        self.stop.cancel();
+        if let Some(task) = self.task {
+            let _ = task.await;
+        }
+    }
+}
