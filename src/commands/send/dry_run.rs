@@ -23,6 +23,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
 
     let mut tally = Tally::new();
     let mut clipped = 0u64;
+    let mut total_bytes = 0u64;
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
     for row in job.reader.by_ref() {
         let subscriber = match row? {
@@ -42,14 +43,24 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
             clipped += 1;
         }
         let message = job.composer.compose(&subscriber, &content, &link, now)?;
+        // Encoded as it would be sent, whether or not it is written.
+        let bytes = message.formatted();
+        total_bytes += bytes.len() as u64;
         if let Some(outbox) = &mut outbox {
-            outbox.write(&subscriber, &content.subject, &message.formatted(), &content.html)?;
+            outbox.write(&subscriber, &content.subject, &bytes, &content.html)?;
         }
         tally.recipients += 1;
     }
 
     println!("Dry run of {} to {list}", describe_bulletin(&job.bulletin));
-    print!("{}", tally.dry_run_summary(&list));
+    print!("{}", tally.dry_run_summary());
+    if tally.recipients > 0 {
+        println!(
+            "  size         {:.1} KB a message on average",
+            total_bytes as f64 / tally.recipients as f64 / 1024.0
+        );
+    }
+    print!("{}", tally.problem_lines(&list));
     for (name, count) in &empty_fields {
         let lines: Vec<String> = job
             .bulletin
