@@ -27,6 +27,9 @@ pub use view::Sources;
 /// The port `--serve` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8025;
 
+/// How long Ctrl-C waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 struct Shared {
     sources: Sources,
     changes: broadcast::Sender<u64>,
@@ -73,12 +76,22 @@ pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
             .route("/email", get(email))
             .route("/events", get(events))
             .with_state(shared);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("the preview server stopped")
+        let stop = tokio_util::sync::CancellationToken::new();
+        let on_interrupt = stop.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            on_interrupt.cancel();
+        });
+        let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+        tokio::select! {
+            result = server => result.context("the preview server stopped"),
+            // An open page holds its event stream forever: give requests in
+            // flight a moment, then stop anyway.
+            () = async {
+                stop.cancelled().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => Ok(()),
+        }
     })
 }
 

@@ -29,7 +29,7 @@ aside ul{padding-left:18px;margin:0 0 16px}
 .frames{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start}
 figure{margin:0}
 figcaption{font-size:13px;color:#52606d;margin-bottom:6px}
-iframe{border:1px solid #c8d1dc;border-radius:6px;background:#fff;display:block;height:900px}
+iframe{box-sizing:content-box;border:1px solid #c8d1dc;border-radius:6px;background:#fff;display:block;height:900px}
 #desktop,#dark,#inverted{width:680px}
 #phone{width:375px}
 #inverted{filter:invert(1) hue-rotate(180deg)}
@@ -48,11 +48,14 @@ if (tab && document.getElementById('tab-' + tab)) document.getElementById('tab-'
 for (const input of document.querySelectorAll('.tabs>input')) {
   input.addEventListener('change', () => history.replaceState(null, '', '#' + input.id.slice(4)));
 }
+function fit(frame) {
+  const doc = frame.contentDocument;
+  if (doc && doc.documentElement) frame.style.height = (doc.documentElement.scrollHeight + 20) + 'px';
+}
 for (const frame of document.querySelectorAll('iframe')) {
-  frame.addEventListener('load', () => {
-    const doc = frame.contentDocument;
-    if (doc) frame.style.height = (doc.documentElement.scrollHeight + 20) + 'px';
-  });
+  frame.addEventListener('load', () => fit(frame));
+  // A frame may have loaded before this script ran.
+  if (frame.contentDocument && frame.contentDocument.readyState === 'complete') fit(frame);
 }
 const live = document.getElementById('live');
 const events = new EventSource('/events');
@@ -89,6 +92,9 @@ pub fn render(view: &View, to: Option<&str>) -> Markup {
                     form method="get" action="/" {
                         label for="to" { "Preview as " }
                         select #to name="to" onchange="this.form.submit()" {
+                            @if !view.choices.iter().any(|c| Some(c.email.as_str()) == selected) {
+                                option value="" selected disabled { "Choose a reader…" }
+                            }
                             @for choice in &view.choices {
                                 option value=(choice.email) selected[Some(choice.email.as_str()) == selected] { (choice.label) }
                             }
@@ -171,5 +177,41 @@ fn frame(id: &str, caption: &str, src: &str) -> Markup {
             figcaption { (caption) }
             iframe id=(id) title=(caption) src=(src) {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::view::Choice;
+
+    fn view(message: Result<super::super::view::Message, Vec<String>>) -> View {
+        View {
+            title: "t".into(),
+            choices: vec![Choice { email: "ana@example.org".into(), label: "Ana <ana@example.org>".into() }],
+            readers: 1,
+            findings: crate::commands::Findings::default(),
+            message,
+        }
+    }
+
+    #[test]
+    fn a_reader_not_on_the_list_selects_no_one_in_the_picker() {
+        let page = render(
+            &view(Err(vec!["nobody@example.org would not receive this bulletin".into()])),
+            Some("nobody@example.org"),
+        )
+        .into_string();
+        assert!(page.contains(r#"<option value="" selected disabled>Choose a reader…</option>"#), "{page}");
+        assert!(page.contains(r#"<option value="ana@example.org">"#));
+        assert!(page.contains("section class=\"failed\" id=\"failed\"") || page.contains(r#"id="failed""#));
+    }
+
+    #[test]
+    fn errors_show_instead_of_frames() {
+        let page =
+            render(&view(Err(vec!["content/b.md:3: raw HTML is not allowed".into()])), None).into_string();
+        assert!(page.contains("content/b.md:3: raw HTML is not allowed"));
+        assert!(!page.contains("<iframe"));
     }
 }

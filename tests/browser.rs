@@ -1,0 +1,371 @@
+//! The live preview in a real browser: `bulletin preview --serve` on
+//! 127.0.0.1, looked at through Chromium (headless, driven by chromedriver)
+//! the way a writer uses it: the frames, the tabs, the reader picker, the
+//! problems, and the page reloading itself when a file is saved.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; fails (never skips)
+//! without them. Screenshots of the desktop, phone and dark views are left
+//! in `target/preview-screenshots/`.
+
+mod browser_util;
+mod util;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use browser_util::{Page, WAIT, eventually, png_size, run, screenshot_folder};
+use serde_json::json;
+use util::{SAMPLE_BULLETIN, SAMPLE_SUBSCRIBERS as SUBSCRIBERS, SAMPLE_SUPPRESSED as SUPPRESSED, Test};
+
+/// How soon a saved change must be on the page.
+const RELOAD_LIMIT: Duration = Duration::from_secs(2);
+
+/// The sample bulletin as it is in the repository.
+fn sample_bulletin() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE_BULLETIN);
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The sample bulletin with `from` replaced by `to` (which must be there).
+fn sample_with(from: &str, to: &str) -> String {
+    let sample = sample_bulletin();
+    assert!(sample.contains(from), "the sample bulletin no longer has {from:?}");
+    sample.replacen(from, to, 1)
+}
+
+/// The sample with its title changed.
+fn retitled(title: &str) -> String {
+    sample_with("title = \"IJM Prayer Requests\"", &format!("title = {title:?}"))
+}
+
+#[test]
+fn the_page_shows_the_email_in_desktop_and_phone_frames_and_the_phone_frame_does_not_scroll_sideways() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop", "phone"], &["IJM Prayer Requests", "Dear Ana,"], WAIT).await;
+        page.wait_for_frames_loaded().await;
+
+        let widths = page
+            .js(
+                "const width = id => {
+                   const frame = document.getElementById(id);
+                   const root = frame.contentDocument.documentElement;
+                   return { frame: frame.getBoundingClientRect().width, viewport: root.clientWidth,
+                            scroll: root.scrollWidth };
+                 };
+                 return { desktop: width('desktop'), phone: width('phone') };",
+                vec![],
+            )
+            .await;
+        // The frames' borders sit outside their width: the email gets all of it.
+        let viewport = |frame: &str| widths[frame]["viewport"].as_f64().expect("a width");
+        assert!(
+            (640.0..=680.0).contains(&viewport("desktop")),
+            "the desktop frame is desktop-sized: {widths}"
+        );
+        assert_eq!(viewport("phone"), 375.0, "the phone frame is 375px wide inside its border: {widths}");
+        let scroll = widths["phone"]["scroll"].as_f64().expect("a width");
+        assert!(
+            scroll <= viewport("phone"),
+            "the email is wider than the phone frame, so it scrolls sideways: {widths}"
+        );
+    });
+}
+
+#[test]
+fn every_image_has_alt_text_and_no_visible_text_is_smaller_than_14px() {
+    let bulletin = sample_with(
+        "## Latin America\n",
+        "![Children at school](https://example.org/a.jpg)\n\n\
+         ### A smaller heading\n\nSome `inline code` in a paragraph.\n\n## Latin America\n",
+    );
+    run(Test::with_sample().file(SAMPLE_BULLETIN, bulletin), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop", "phone"], &["A smaller heading", "Dear Ana,"], WAIT).await;
+        for frame in ["desktop", "phone", "dark"] {
+            let images = page
+                .js(
+                    "const doc = document.getElementById(arguments[0]).contentDocument;
+                     const images = [...doc.images];
+                     return { count: images.length,
+                              without_alt: images.filter(i => !(i.getAttribute('alt') || '').trim())
+                                                 .map(i => i.outerHTML) };",
+                    vec![json!(frame)],
+                )
+                .await;
+            assert_eq!(images["count"], json!(1), "#{frame} shows the bulletin's one image: {images}");
+            assert_eq!(images["without_alt"], json!([]), "#{frame} has images without alt text");
+
+            let text = page
+                .js(
+                    "const doc = document.getElementById(arguments[0]).contentDocument;
+                     const view = doc.defaultView;
+                     const found = { checked: 0, small: [] };
+                     for (const el of [doc.body, ...doc.body.querySelectorAll('*')]) {
+                       const hasText = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim() !== '');
+                       if (!hasText) continue;
+                       const style = view.getComputedStyle(el);
+                       const rendered = el.getClientRects().length > 0 && style.display !== 'none'
+                         && style.visibility !== 'hidden';
+                       if (!rendered) continue;
+                       found.checked++;
+                       const size = parseFloat(style.fontSize);
+                       if (!(size >= 14)) {
+                         found.small.push(`<${el.tagName.toLowerCase()}> ${style.fontSize}: ${el.textContent.trim().slice(0, 60)}`);
+                       }
+                     }
+                     return found;",
+                    vec![json!(frame)],
+                )
+                .await;
+            assert!(
+                text["checked"].as_u64().expect("a count") >= 15,
+                "#{frame}: too few text elements looked at: {text}"
+            );
+            assert_eq!(text["small"], json!([]), "#{frame} has visible text smaller than 14px");
+        }
+    });
+}
+
+#[test]
+fn saving_the_bulletin_updates_the_page_within_2_seconds_and_a_broken_save_shows_why_until_fixed() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop", "phone"], &["IJM Prayer Requests", "Dear Ana,"], WAIT).await;
+        // Gone after a reload: shows the page reloaded itself, not that the
+        // test reloaded it.
+        page.js("window.notReloaded = true;", vec![]).await;
+
+        let edited = retitled("IJM Prayer Requests — edited");
+        let saved = Instant::now();
+        page.save(SAMPLE_BULLETIN, &edited);
+        page.wait_for_frames(&["desktop", "phone"], &["IJM Prayer Requests — edited"], RELOAD_LIMIT).await;
+        let elapsed = saved.elapsed();
+        assert!(elapsed <= RELOAD_LIMIT, "the change took {elapsed:?} to show");
+        assert_eq!(page.js("return window.notReloaded ?? null;", vec![]).await, json!(null));
+        eprintln!("the edited title showed in both frames {elapsed:?} after saving");
+
+        // A broken bulletin: raw HTML in the body.
+        page.wait_until_live().await;
+        let broken = edited.replacen("IJM has partner offices", "<div>IJM has partner offices", 1);
+        let line = broken.lines().position(|l| l.starts_with("<div>")).expect("the broken line is there") + 1;
+        page.save(SAMPLE_BULLETIN, &broken);
+        let failed = eventually("the page to say the bulletin cannot be shown", RELOAD_LIMIT, async || {
+            match page.text_content("section#failed").await {
+                Some(text) => Ok(text),
+                None => Err(format!("no #failed; frames: {:?}", page.frame_text("desktop").await)),
+            }
+        })
+        .await;
+        let place = format!("{SAMPLE_BULLETIN}:{line}:");
+        assert!(failed.contains(&place), "the error names the file and line ({place}): {failed}");
+        assert!(failed.contains("raw HTML"), "the error says what is wrong: {failed}");
+        let frames = page.js("return document.querySelectorAll('iframe').length", vec![]).await;
+        assert_eq!(frames, json!(0), "a bulletin that cannot be shown shows no frames");
+
+        // Fixed again, saved the way many editors save: the frames come
+        // back, the error goes.
+        page.wait_until_live().await;
+        page.save_by_rename(SAMPLE_BULLETIN, &edited);
+        page.wait_for_frames(
+            &["desktop", "phone"],
+            &["IJM Prayer Requests — edited", "Dear Ana,"],
+            RELOAD_LIMIT,
+        )
+        .await;
+        assert_eq!(page.text_content("section#failed").await, None, "the error is gone once fixed");
+    });
+}
+
+#[test]
+fn saving_the_list_the_suppression_list_or_the_settings_file_updates_the_page_too() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop", "phone"], &["Dear Ana,"], WAIT).await;
+        let list = page.test.join(SUBSCRIBERS);
+        let list = fs::read_to_string(&list).expect("the sample list is there");
+
+        page.save(
+            SUBSCRIBERS,
+            &list.replacen("ana.silva@example.org,Ana,", "ana.silva@example.org,Anabel,", 1),
+        );
+        page.wait_for_frames(&["desktop", "phone"], &["Dear Anabel,"], RELOAD_LIMIT).await;
+
+        page.wait_until_live().await;
+        page.save(SUPPRESSED, "email\nnoah.brown@example.org\nana.silva@example.org\n");
+        page.wait_for_frames(&["desktop", "phone"], &["Dear José,"], RELOAD_LIMIT).await;
+
+        // There was no .env: making one counts as saving it.
+        page.wait_until_live().await;
+        page.save(".env", "ORG_NAME=\"Hope Street Trust\"\n");
+        page.wait_for_frames(&["desktop", "phone"], &["Hope Street Trust", "Dear José,"], RELOAD_LIMIT).await;
+    });
+}
+
+#[test]
+fn choosing_another_reader_changes_the_greeting_and_the_headers() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop"], &["Dear Ana,"], WAIT).await;
+
+        for (email, greeting) in [
+            ("jose.nunez@example.com", "Dear José,"),
+            ("sam.taylor@example.org", "Dear friend,"),
+            ("peter.müller@example.org", "Dear Peter,"),
+        ] {
+            let picker = page.find("select#to").await;
+            picker.select_by_value(email).await.unwrap_or_else(|e| panic!("cannot choose {email}: {e}"));
+            eventually(&format!("the page to be for {email}"), WAIT, async || {
+                let url = page.client.current_url().await.expect("the browser knows where it is");
+                let to = url.query_pairs().find(|(key, _)| key == "to").map(|(_, value)| value.into_owned());
+                if to.as_deref() == Some(email) { Ok(()) } else { Err(url.to_string()) }
+            })
+            .await;
+            page.wait_for_frames(&["desktop", "phone"], &[greeting], WAIT).await;
+            let chosen = page.js("return document.getElementById('to').value", vec![]).await;
+            assert_eq!(chosen, json!(email), "the picker shows who is being previewed");
+
+            page.find("label[for=tab-headers]").await.click().await.expect("the Headers tab can be clicked");
+            let headers = page.find("#headers").await.text().await.expect("the headers have text");
+            let to = headers.lines().find(|l| l.starts_with("To:"));
+            assert!(
+                to.is_some_and(|to| to.contains(email)),
+                "the headers are to {email}; they say {to:?}\n{headers}"
+            );
+        }
+    });
+}
+
+#[test]
+fn the_plaintext_and_headers_tabs_show_the_message_and_no_secret_is_anywhere_on_the_page() {
+    const UNSUBSCRIBE_SECRET: &str = "unsubscribe-secret-4f1c9a7e2b";
+    const SMTP_PASSWORD: &str = "smtp-password-8d2e6b0c5a";
+    let test = Test::with_sample()
+        .env("UNSUBSCRIBE_URL", "https://example.org/unsubscribe")
+        .env("UNSUBSCRIBE_SECRET", UNSUBSCRIBE_SECRET)
+        .env("SMTP_HOST", "smtp.example.org")
+        .env("SMTP_USERNAME", "bulletin")
+        .env("SMTP_PASSWORD", SMTP_PASSWORD);
+    run(test, async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop", "phone", "dark", "inverted"], &["Dear Ana,"], WAIT).await;
+        let shown = async |css: &str| page.find(css).await.is_displayed().await.expect("can tell if shown");
+        assert!(shown("#panel-preview").await && !shown("#text").await && !shown("#headers").await);
+
+        page.find("label[for=tab-text]").await.click().await.expect("the Plaintext tab can be clicked");
+        assert!(shown("#text").await, "the Plaintext tab shows the plaintext");
+        assert!(!shown("#panel-preview").await && !shown("#headers").await, "and only the plaintext");
+        let text = page.text_content("#text").await.expect("there is a plaintext");
+        assert!(text.contains("Latin America\n-------------"), "the plaintext has its headings:\n{text}");
+        assert!(text.contains("Dear Ana,"), "the plaintext is Ana's:\n{text}");
+
+        page.find("label[for=tab-headers]").await.click().await.expect("the Headers tab can be clicked");
+        assert!(shown("#headers").await, "the Headers tab shows the headers");
+        assert!(!shown("#text").await && !shown("#panel-preview").await, "and only the headers");
+        let headers = page.text_content("#headers").await.expect("there are headers");
+        for field in ["Message-ID:", "List-Unsubscribe:"] {
+            assert!(headers.lines().any(|l| l.starts_with(field)), "the headers have {field}\n{headers}");
+        }
+        assert!(page.current_url().await.ends_with("#headers"), "the chosen tab is kept in the address");
+
+        let mut everything =
+            vec![("the page".to_owned(), page.client.source().await.expect("the page's source"))];
+        for frame in ["desktop", "phone", "dark", "inverted"] {
+            let html = page
+                .js(
+                    "return document.getElementById(arguments[0]).contentDocument.documentElement.outerHTML",
+                    vec![json!(frame)],
+                )
+                .await;
+            everything.push((format!("#{frame}"), html.as_str().expect("the frame has HTML").to_owned()));
+        }
+        assert!(
+            everything[1].1.contains("/unsubscribe"),
+            "the settings were read: the unsubscribe link is used"
+        );
+        for (place, html) in &everything {
+            for secret in [UNSUBSCRIBE_SECRET, SMTP_PASSWORD] {
+                assert!(!html.contains(secret), "{place} shows the secret {secret:?}");
+            }
+        }
+    });
+}
+
+#[test]
+fn the_problems_list_shows_the_samples_invalid_rows() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        let problems = page
+            .js(
+                "return [...document.querySelectorAll('ul#problems > li')]
+                   .map(li => li.className + ' ' + li.textContent)",
+                vec![],
+            )
+            .await;
+        let problems: Vec<&str> =
+            problems.as_array().expect("a list").iter().filter_map(|p| p.as_str()).collect();
+        for line in [12, 16, 18] {
+            let place = format!("subscribers/subscribers.csv:{line}:");
+            assert!(
+                problems.iter().any(|p| p.starts_with("error Error: ") && p.contains(&place)),
+                "the problems list row {line} as an error: {problems:#?}"
+            );
+        }
+        let errors = problems.iter().filter(|p| p.starts_with("error ")).count();
+        assert_eq!(errors, 3, "only the three bad rows are errors: {problems:#?}");
+        assert!(page.find("ul#problems").await.is_displayed().await.expect("can tell if shown"));
+    });
+}
+
+#[test]
+fn screenshots_of_the_desktop_phone_and_dark_views_are_saved() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.wait_for_frames(&["desktop", "phone", "dark"], &["Dear Ana,"], WAIT).await;
+        page.wait_for_frames_loaded().await;
+        // A window as tall as the page, so each frame is photographed whole.
+        let height = page.js("return document.documentElement.scrollHeight", vec![]).await;
+        let height = u32::try_from(height.as_u64().expect("a height")).expect("a sane height").min(12_000);
+        page.client.set_window_size(1600, height + 200).await.expect("the window can be resized");
+        let dark = page
+            .js(
+                "const doc = document.getElementById('dark').contentDocument;
+                 return doc.defaultView.getComputedStyle(doc.body).backgroundColor",
+                vec![],
+            )
+            .await;
+        assert_eq!(dark, json!("rgb(17, 20, 24)"), "the dark view uses the email's dark colours");
+
+        let folder = screenshot_folder();
+        for frame in ["desktop", "phone", "dark"] {
+            let element = page.find(&format!("iframe#{frame}")).await;
+            let png =
+                element.screenshot().await.unwrap_or_else(|e| panic!("cannot screenshot #{frame}: {e}"));
+            let (w, h) = png_size(&png);
+            let rect = page
+                .js(
+                    "const rect = document.getElementById(arguments[0]).getBoundingClientRect();
+                     return [Math.round(rect.width), Math.round(rect.height)]",
+                    vec![json!(frame)],
+                )
+                .await;
+            assert_eq!(json!([w, h]), rect, "the {frame} screenshot shows the whole frame");
+            assert!(h >= 1000, "the {frame} screenshot shows the email, not a sliver ({w}x{h})");
+            let path = folder.join(format!("{frame}.png"));
+            fs::write(&path, &png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            let written = fs::read(&path).expect("the screenshot was written");
+            assert_eq!(png_size(&written), (w, h));
+        }
+    });
+}
+
+#[test]
+fn ctrl_c_stops_the_server_even_with_the_page_open() {
+    run(Test::with_sample(), async |page: &Page<'_>| {
+        page.open("/").await;
+        page.server.interrupt();
+        let exit = page.server.wait_for_exit(Duration::from_secs(5)).await;
+        assert_eq!(exit, Some(Some(0)), "the server should stop at once on Ctrl-C\n{}", page.server.output());
+    });
+}
