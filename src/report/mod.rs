@@ -66,17 +66,13 @@ impl Tally {
 
     /// "3 unsubscribed, 1 invalid", leaving out zeros.
     pub fn skipped_breakdown(&self) -> String {
-        [
+        counted(&[
             (self.unsubscribed, "unsubscribed"),
             (self.suppressed, "suppressed"),
             (self.not_in_segment, "not in the segment"),
             (self.invalid, "invalid"),
             (self.duplicate, "duplicate"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect::<Vec<_>>()
+        ])
         .join(", ")
     }
 
@@ -104,6 +100,11 @@ impl Tally {
         }
         out
     }
+}
+
+/// "3 unsubscribed" for each count that is not zero.
+pub fn counted(counts: &[(u64, &str)]) -> Vec<String> {
+    counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect()
 }
 
 /// `subscribers.csv:14: invalid email address "x": no `@``.

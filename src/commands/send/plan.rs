@@ -51,15 +51,11 @@ impl Plan {
 
     /// "3 already sent, 1 failed before", leaving out zeros.
     pub(super) fn skips(&self) -> Vec<String> {
-        [
+        crate::report::counted(&[
             (self.already_sent, "already sent"),
             (self.failed_before, "failed before (--retry-failed to try them again)"),
             (self.left_for_later, "left for later by --limit"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect()
+        ])
     }
 }
 
