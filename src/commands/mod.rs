@@ -96,6 +96,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
 
 /// Everything a run over the list needs, checked before the first message.
 struct Job {
+    settings: Settings,
     bulletin: Bulletin,
     /// Who the reader admits, for a second pass over the list.
     audience: Audience,
@@ -163,7 +164,7 @@ fn prepare(bulletin: &Path, list: &ListOptions, env: &Source) -> anyhow::Result<
     let reader = SubscriberReader::open(&list.subscribers, audience.clone())?;
     let rendered = Rendered::new(&bulletin, &settings, reader.columns()).map_err(Problems::from)?;
     let composer = Composer::new(&settings, bulletin.campaign.clone());
-    Ok(Job { bulletin, audience, reader, rendered, composer })
+    Ok(Job { settings, bulletin, audience, reader, rendered, composer })
 }
 
 /// The subject of the bulletin as the list would see it, for headings.

@@ -31,8 +31,7 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
     let job = prepare(&options.bulletin, &options.list, env)?;
-    let settings = Settings::from_source(env)?;
-    refuse_placeholders(&settings)?;
+    refuse_placeholders(&job.settings)?;
     let smtp = SmtpSettings::from_source(env, &options.smtp)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
