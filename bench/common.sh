@@ -1,0 +1,25 @@
+# Shared by the bench scripts: build the release binary once and make
+# subscriber lists of any size. Source it; do not run it.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin="$root/target/release/bulletin"
+sample="$root/content/ijm-prayer-requests.md"
+
+build() {
+  (cd "$root" && cargo build --release --locked --quiet)
+}
+
+# subscribers N FILE: N supporters with names, tags and a merge column.
+subscribers() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    f.write("email,first_name,last_name,status,tags,town\n")
+    for i in range(n):
+        f.write(f"supporter{i}@example.org,First{i},Last{i},subscribed,prayer-team,Town {i % 97}\n")
+PY
+}
+
+# The organisation settings a real send needs (a dry run does without).
+export FROM_EMAIL=news@hope.example.org ORG_NAME="Hope Trust" ORG_ADDRESS="12 Market Street, Bristol"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Send N messages of the sample bulletin to Postfix's smtp-sink on
+# 127.0.0.1 (--rate unlimited --concurrency 8, journal on), then let
+# Postfix's own load generator smtp-source send N messages of the same size
+# over 8 sessions to the same sink: messages per second for each.
+#     bench/send.sh [N]           (default 20000)
+source "$(dirname "$0")/common.sh"
+n=${1:-20000}
+work=$(mktemp -d)
+chmod 755 "$work"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+smtp-sink -u nobody "127.0.0.1:$port" 256 &
+sink=$!
+trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
+build
+subscribers "$n" "$work/list.csv"
+cd "$work"
+sleep 0.3
+
+start=$(date +%s.%N)
+SMTP_HOST=127.0.0.1 SMTP_PORT=$port SMTP_SECURITY=none \
+  "$bin" send "$sample" --subscribers "$work/list.csv" --rate unlimited --concurrency 8 --yes -q >/dev/null
+end=$(date +%s.%N)
+ours=$(python3 -c "print(f'{$n / ($end - $start):.0f}')")
+
+size=$("$bin" send "$sample" --subscribers "$work/list.csv" --dry-run -q | awk '/size/ { printf "%d", $2 * 1024 }')
+start=$(date +%s.%N)
+smtp-source -s 8 -m "$n" -l "$size" -f news@hope.example.org -t reader@example.org "127.0.0.1:$port"
+end=$(date +%s.%N)
+theirs=$(python3 -c "print(f'{$n / ($end - $start):.0f}')")
+
+echo "bulletin:     $ours messages/s ($n messages, 8 connections, journal on)"
+echo "smtp-source:  $theirs messages/s ($n messages of $size bytes, 8 sessions)"
+python3 -c "print(f'ratio:        {$ours / $theirs:.0%} of smtp-source')"
