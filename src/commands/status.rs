@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{ListOptions, Outcome, describe_bulletin};
-use crate::config::Source;
 use crate::content::Bulletin;
 use crate::journal::{Entry, Journal, State};
 use crate::subscribers::{Audience, Row, SubscriberReader};
@@ -21,7 +20,7 @@ pub struct StatusOptions {
     pub csv: Option<PathBuf>,
 }
 
-pub(super) fn run(options: &StatusOptions, _env: &Source) -> anyhow::Result<Outcome> {
+pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     let bulletin = Bulletin::load(&options.bulletin)?;
     println!("Campaign {}", describe_bulletin(&bulletin));
     let journal = Journal::open_existing(&options.state_dir, &bulletin.campaign)?;
