@@ -21,5 +21,27 @@ with open(path, "w") as f:
 PY
 }
 
+# A scratch folder, removed on exit with any server started below.
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_sink [smtp-sink options]: Postfix's smtp-sink on 127.0.0.1:$port.
+start_sink() {
+  port=$(free_port)
+  smtp-sink -u nobody "$@" "127.0.0.1:$port" 256 &
+  pids+=($!)
+  sleep 0.3
+}
+
 # The organisation settings a real send needs (a dry run does without).
 export FROM_EMAIL=news@hope.example.org ORG_NAME="Hope Trust" ORG_ADDRESS="12 Market Street, Bristol"

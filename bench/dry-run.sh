@@ -4,8 +4,6 @@
 #     bench/dry-run.sh [N]        (default 100000)
 source "$(dirname "$0")/common.sh"
 n=${1:-100000}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 build
 subscribers "$n" "$work/list.csv"
 cd "$work"

@@ -6,15 +6,13 @@
 #     bench/first-message.sh [N]
 source "$(dirname "$0")/common.sh"
 n=${1:-100000}
-work=$(mktemp -d)
 build
 subscribers "$n" "$work/list.csv"
 # The server stops when its standard input closes: hold a pipe open to it.
 mkfifo "$work/stdin"
 python3 "$root/tests/support/smtp_server.py" --dir "$work/received" --lifetime 120 < "$work/stdin" > "$work/port" &
-server=$!
+pids+=($!)
 exec 3>"$work/stdin"
-trap 'exec 3>&-; kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do grep -q PORT "$work/port" 2>/dev/null && break; sleep 0.1; done
 port=$(awk '/PORT/ { print $2 }' "$work/port")
 cd "$work"

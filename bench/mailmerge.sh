@@ -6,14 +6,9 @@
 source "$(dirname "$0")/common.sh"
 n=${1:-2000}
 python3 -c 'import mailmerge' 2>/dev/null || python3 -m pip install --quiet 'mailmerge==2.3.0'
-work=$(mktemp -d)
-chmod 755 "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-smtp-sink -u nobody "127.0.0.1:$port" 256 &
-sink=$!
-trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
 build
 subscribers "$n" "$work/list.csv"
+start_sink
 cd "$work"
 "$bin" send "$sample" --subscribers list.csv --dry-run --out out -q >/dev/null
 

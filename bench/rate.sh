@@ -6,18 +6,13 @@
 source "$(dirname "$0")/common.sh"
 rate=${1:-200}
 n=${2:-2000}
-work=$(mktemp -d)
 mkdir "$work/dump"
-chmod 777 "$work" "$work/dump"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# One file per message, named after the second the sink took it.
-smtp-sink -u nobody -d "$work/dump/%Y%m%d%H%M%S." "127.0.0.1:$port" 256 &
-sink=$!
-trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
+chmod 777 "$work/dump"
 build
 subscribers "$n" "$work/list.csv"
+# One file per message, named after the second the sink took it.
+start_sink -d "$work/dump/%Y%m%d%H%M%S."
 cd "$work"
-sleep 0.3
 start=$(date +%s.%N)
 SMTP_HOST=127.0.0.1 SMTP_PORT=$port SMTP_SECURITY=none \
   "$bin" send "$sample" --subscribers "$work/list.csv" --rate "$rate/s" --concurrency 8 --yes -q >/dev/null

@@ -6,16 +6,10 @@
 #     bench/send.sh [N]           (default 20000)
 source "$(dirname "$0")/common.sh"
 n=${1:-20000}
-work=$(mktemp -d)
-chmod 755 "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-smtp-sink -u nobody "127.0.0.1:$port" 256 &
-sink=$!
-trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
 build
 subscribers "$n" "$work/list.csv"
+start_sink
 cd "$work"
-sleep 0.3
 
 start=$(date +%s.%N)
 SMTP_HOST=127.0.0.1 SMTP_PORT=$port SMTP_SECURITY=none \
