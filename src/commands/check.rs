@@ -88,17 +88,9 @@ pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) 
         }
     };
 
-    let (suppression_path, required) = list_options.suppression_path();
-    let suppressed = match if required {
-        Suppressions::load(&suppression_path)
-    } else {
-        Suppressions::load_optional(&suppression_path)
-    } {
+    let suppressed = match list_options.read_suppressions() {
         Ok((suppressed, problems)) => {
-            let name = suppression_path.display().to_string();
-            found.warnings.extend(
-                problems.iter().map(|p| format!("{} (this row suppresses nothing)", describe(&name, p))),
-            );
+            found.warnings.extend(problems);
             suppressed
         }
         Err(e) => {

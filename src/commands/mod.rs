@@ -15,7 +15,7 @@ use crate::config::{Settings, Source};
 use crate::content::{Bulletin, ContentError};
 use crate::message::Composer;
 use crate::render::Rendered;
-use crate::subscribers::{Audience, Skip, SubscriberReader, Suppressions};
+use crate::subscribers::{Audience, SubscriberReader, SubscribersError, Suppressions};
 
 pub use check::{CheckOptions, Findings, findings};
 pub use preview::{PreviewOptions, Serve};
@@ -116,22 +116,25 @@ impl ListOptions {
         }
     }
 
-    /// Reads the suppression list, reporting rows it cannot use.
-    fn suppressions(&self) -> anyhow::Result<Suppressions> {
+    /// Reads the suppression list (a missing default file is an empty
+    /// list), with one line for each row it cannot use.
+    pub(crate) fn read_suppressions(&self) -> Result<(Suppressions, Vec<String>), SubscribersError> {
         let (path, required) = self.suppression_path();
         let (suppressed, problems) =
             if required { Suppressions::load(&path)? } else { Suppressions::load_optional(&path)? };
-        warn_suppression_problems(&path, &problems);
-        Ok(suppressed)
+        let name = path.display().to_string();
+        let problems = problems
+            .iter()
+            .map(|skip| format!("{} (this row suppresses nothing)", crate::report::describe(&name, skip)))
+            .collect();
+        Ok((suppressed, problems))
     }
-}
 
-fn warn_suppression_problems(path: &Path, problems: &[Skip]) {
-    for skip in problems {
-        warn(&format!(
-            "{} (this row suppresses nothing)",
-            crate::report::describe(&path.display().to_string(), skip)
-        ));
+    /// Reads the suppression list, warning of rows it cannot use.
+    fn suppressions(&self) -> anyhow::Result<Suppressions> {
+        let (suppressed, problems) = self.read_suppressions()?;
+        problems.iter().for_each(|p| warn(p));
+        Ok(suppressed)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::config::{Settings, Source};
 use crate::content::Bulletin;
 use crate::message::Composer;
 use crate::render::{Reader, Rendered};
-use crate::subscribers::{Audience, EmailAddress, Row, SubscriberReader, Suppressions};
+use crate::subscribers::{Audience, EmailAddress, Row, SubscriberReader};
 
 /// How many readers the picker lists; the rest are reached by address.
 const PICKER_LIMIT: usize = 1000;
@@ -104,10 +104,7 @@ impl Sources {
         let one = |e: &dyn std::fmt::Display| vec![e.to_string()];
         let settings = Settings::from_source(env).map_err(|e| one(&e))?;
         let bulletin = Bulletin::load(&self.bulletin).map_err(|e| one(&e))?;
-        let (path, required) = self.list.suppression_path();
-        let suppressed =
-            if required { Suppressions::load(&path) } else { Suppressions::load_optional(&path) };
-        let (suppressed, _) = suppressed.map_err(|e| one(&e))?;
+        let (suppressed, _) = self.list.read_suppressions().map_err(|e| one(&e))?;
         let audience = Audience { suppressed, segment: bulletin.segment.clone() };
         let reader = SubscriberReader::open(&self.list.subscribers, audience).map_err(|e| one(&e))?;
         let columns = reader.columns().clone();
