@@ -9,6 +9,7 @@
 mod email;
 mod lines;
 mod suppression;
+mod suppression_file;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use email::{AddressProblem, EmailAddress};
 pub use suppression::Suppressions;
+pub use suppression_file::{Added, Entry, Reason, SuppressionFile, SuppressionFileError};
 
 use crate::merge::FieldName;
 use lines::LineTracker;

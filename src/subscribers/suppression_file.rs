@@ -1,0 +1,422 @@
+//! Writing the suppression list: adding people who unsubscribed or bounced,
+//! and taking back someone who asked to be mailed again.
+//!
+//! Several writers may meet on the same file (the unsubscribe server
+//! answering two clicks at once, an import of bounces, someone typing
+//! `bulletin unsubscribe`), so every change holds an exclusive lock on a
+//! `.lock` file beside it. Additions are appended and flushed to disk before
+//! the call returns; a removal writes a new file beside the old one and
+//! renames it over, so a crash leaves either the old list or the new one,
+//! never half of one. An address already on the list is not added again.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::EmailAddress;
+
+/// Why an address is on the suppression list; written in its `reason`
+/// column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The reader used the unsubscribe link or their mail program's
+    /// one-click unsubscribe button.
+    Unsubscribed,
+    /// Added by hand, for example after a "please remove me" reply.
+    Requested,
+    /// The address does not exist or refuses mail for good.
+    HardBounce,
+    /// Temporary failures too many times in a row.
+    SoftBounces,
+    /// The reader marked a message as spam.
+    Complaint,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unsubscribed => "unsubscribed",
+            Self::Requested => "requested",
+            Self::HardBounce => "hard-bounce",
+            Self::SoftBounces => "soft-bounces",
+            Self::Complaint => "complaint",
+        }
+    }
+}
+
+/// One address to add, and why.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub email: EmailAddress,
+    pub reason: Reason,
+    /// Anything worth keeping with it: the relay's reply for a bounce, say.
+    /// Empty when there is nothing to add.
+    pub detail: String,
+}
+
+impl Entry {
+    pub fn new(email: EmailAddress, reason: Reason) -> Self {
+        Self { email, reason, detail: String::new() }
+    }
+}
+
+/// The columns of a suppression file that `bulletin` creates.
+const HEADER: [&str; 4] = ["email", "reason", "date", "detail"];
+
+/// The suppression list on disk, for changing it.
+#[derive(Debug, Clone)]
+pub struct SuppressionFile {
+    path: PathBuf,
+}
+
+/// What an addition did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Added {
+    /// Addresses written to the file.
+    pub added: Vec<String>,
+    /// Addresses that were on it already, untouched.
+    pub already: Vec<String>,
+}
+
+/// The suppression file could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SuppressionFileError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("{}: the header has no `email` column, so addresses cannot be added to it", path.display())]
+    NoEmailColumn { path: PathBuf },
+}
+
+/// The file's header and the keys of the addresses on it.
+struct Contents {
+    header: Option<csv::StringRecord>,
+    records: Vec<csv::StringRecord>,
+    email_column: Option<usize>,
+}
+
+impl SuppressionFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> SuppressionFileError + '_ {
+        move |source| SuppressionFileError::Io { action, path: self.path.clone(), source }
+    }
+
+    /// Holds the lock on the list until dropped.
+    fn lock(&self) -> Result<File, SuppressionFileError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(".lock");
+        let lock_path = self.path.with_file_name(name);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(self.io("create the lock file for"))?;
+        lock.lock().map_err(self.io("lock"))?;
+        Ok(lock)
+    }
+
+    fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), SuppressionFileError> {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(self.io("read"))?;
+        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(&bytes[..]);
+        let mut records = reader.records();
+        let header = records.next().transpose().map_err(|source| self.csv(source))?;
+        let email_column =
+            header.as_ref().and_then(|h| h.iter().position(|c| c.trim().eq_ignore_ascii_case("email")));
+        let records = records.collect::<Result<Vec<_>, _>>().map_err(|source| self.csv(source))?;
+        Ok((Contents { header, records, email_column }, bytes))
+    }
+
+    fn csv(&self, source: csv::Error) -> SuppressionFileError {
+        SuppressionFileError::Csv { path: self.path.clone(), source }
+    }
+
+    /// Adds every entry not already on the list, creating the file (with a
+    /// header) if there is none. Returns once the new lines are on disk.
+    pub fn add(&self, entries: &[Entry], now: SystemTime) -> Result<Added, SuppressionFileError> {
+        let _lock = self.lock()?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(self.io("open"))?;
+        let (contents, bytes) = self.read(&mut file)?;
+        let header = contents.header.clone().unwrap_or_else(|| HEADER.iter().copied().collect());
+        let email_column = match (&contents.header, contents.email_column) {
+            (None, _) => 0,
+            (Some(_), Some(column)) => column,
+            (Some(_), None) => return Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }),
+        };
+        let mut present: std::collections::HashSet<String> =
+            contents.records.iter().filter_map(|r| r.get(email_column)).map(EmailAddress::key_of).collect();
+
+        let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+        if contents.header.is_none() {
+            out.write_record(&header).map_err(|source| self.csv(source))?;
+        }
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        let mut added = Added::default();
+        for entry in entries {
+            if !present.insert(entry.email.key().to_owned()) {
+                added.already.push(entry.email.to_string());
+                continue;
+            }
+            let row: Vec<&str> = header
+                .iter()
+                .enumerate()
+                .map(|(i, column)| match column.trim().to_ascii_lowercase().as_str() {
+                    _ if i == email_column => entry.email.as_str(),
+                    "reason" => entry.reason.as_str(),
+                    "date" => &date,
+                    "detail" => &entry.detail,
+                    _ => "",
+                })
+                .collect();
+            out.write_record(&row).map_err(|source| self.csv(source))?;
+            added.added.push(entry.email.to_string());
+        }
+        let mut new = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        if new.is_empty() {
+            return Ok(added);
+        }
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            new.splice(0..0, *b"\r\n");
+        }
+        file.write_all(&new).map_err(self.io("write to"))?;
+        file.sync_all().map_err(self.io("flush"))?;
+        if bytes.is_empty() {
+            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+        }
+        Ok(added)
+    }
+
+    /// Takes `email` off the list (every row naming it). Returns whether it
+    /// was there.
+    pub fn remove(&self, email: &EmailAddress) -> Result<bool, SuppressionFileError> {
+        let _lock = self.lock()?;
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(self.io("open")(e)),
+        };
+        let (contents, _) = self.read(&mut file)?;
+        let (Some(header), Some(column)) = (&contents.header, contents.email_column) else {
+            return Ok(false);
+        };
+        let keep: Vec<_> = contents
+            .records
+            .iter()
+            .filter(|r| r.get(column).is_none_or(|e| EmailAddress::key_of(e) != email.key()))
+            .collect();
+        if keep.len() == contents.records.len() {
+            return Ok(false);
+        }
+        let mut temp_name = self.path.file_name().unwrap_or_default().to_owned();
+        temp_name.push(".new");
+        let temp = self.path.with_file_name(temp_name);
+        let mut out = csv::WriterBuilder::new()
+            .flexible(true)
+            .terminator(csv::Terminator::CRLF)
+            .from_path(&temp)
+            .map_err(|source| self.csv(source))?;
+        out.write_record(header).map_err(|source| self.csv(source))?;
+        for record in keep {
+            out.write_record(record).map_err(|source| self.csv(source))?;
+        }
+        let written = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        written.sync_all().map_err(self.io("flush"))?;
+        drop(written);
+        fs::rename(&temp, &self.path).map_err(self.io("replace"))?;
+        sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+        Ok(true)
+    }
+}
+
+/// Makes a new or renamed entry in `path`'s folder survive a crash.
+fn sync_dir(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribers::Suppressions;
+
+    fn entry(email: &str, reason: Reason) -> Entry {
+        Entry::new(EmailAddress::parse(email).unwrap(), reason)
+    }
+
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000)
+    }
+
+    #[test]
+    fn a_new_file_gets_a_header_and_one_row_per_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        let added = file
+            .add(
+                &[
+                    entry("Ana@Example.org", Reason::Unsubscribed),
+                    entry("bo@example.org", Reason::HardBounce),
+                ],
+                now(),
+            )
+            .unwrap();
+        assert_eq!(added.added, ["Ana@Example.org", "bo@example.org"]);
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert_eq!(
+            text,
+            "email,reason,date,detail\r\nAna@Example.org,unsubscribed,2026-09-21T14:13:20Z,\r\n\
+             bo@example.org,hard-bounce,2026-09-21T14:13:20Z,\r\n"
+        );
+        let (set, problems) = Suppressions::load(file.path()).unwrap();
+        assert!(problems.is_empty());
+        assert!(set.contains(&EmailAddress::parse("ana@example.org").unwrap()));
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn an_address_already_listed_in_any_case_is_not_added_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("ana@example.org", Reason::Requested)], now()).unwrap();
+        let added = file
+            .add(
+                &[entry("ANA@example.org", Reason::Unsubscribed), entry("cy@example.org", Reason::Requested)],
+                now(),
+            )
+            .unwrap();
+        assert_eq!(added.added, ["cy@example.org"]);
+        assert_eq!(added.already, ["ANA@example.org"]);
+        let added = file
+            .add(
+                &[entry("cy@example.org", Reason::Requested), entry("CY@example.org", Reason::Requested)],
+                now(),
+            )
+            .unwrap();
+        assert!(added.added.is_empty());
+        assert_eq!(fs::read_to_string(file.path()).unwrap().lines().count(), 3);
+    }
+
+    #[test]
+    fn a_hand_made_file_keeps_its_own_columns_and_gains_rows_that_fit_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "name,Email\nOld Friend,old@example.org").unwrap();
+        let file = SuppressionFile::new(&path);
+        file.add(&[entry("new@example.org", Reason::Requested)], now()).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "name,Email\nOld Friend,old@example.org\r\n,new@example.org\r\n"
+        );
+        let (set, _) = Suppressions::load(&path).unwrap();
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn a_file_without_an_email_column_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "address\nold@example.org\n").unwrap();
+        let err = SuppressionFile::new(&path)
+            .add(&[entry("new@example.org", Reason::Requested)], now())
+            .unwrap_err();
+        assert!(matches!(err, SuppressionFileError::NoEmailColumn { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "address\nold@example.org\n");
+    }
+
+    #[test]
+    fn removing_takes_every_row_of_that_address_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "email,reason\nana@example.org,a\nbo@example.org,b\nANA@example.org,c\n").unwrap();
+        let file = SuppressionFile::new(&path);
+        assert!(file.remove(&EmailAddress::parse("Ana@example.org").unwrap()).unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "email,reason\r\nbo@example.org,b\r\n");
+        assert!(!file.remove(&EmailAddress::parse("ana@example.org").unwrap()).unwrap());
+        assert!(
+            !SuppressionFile::new(dir.path().join("none.csv"))
+                .remove(&EmailAddress::parse("a@b.org").unwrap())
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn concurrent_writers_lose_and_duplicate_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let file = file.clone();
+                scope.spawn(move || {
+                    for i in 0..25 {
+                        // Every thread also adds a shared address.
+                        let mine = entry(&format!("t{t}-{i}@example.org"), Reason::Unsubscribed);
+                        let shared = entry(&format!("shared{i}@example.org"), Reason::Unsubscribed);
+                        file.add(&[mine, shared], now()).unwrap();
+                        if i % 5 == 0 {
+                            file.remove(&EmailAddress::parse(&format!("nobody{t}@example.org")).unwrap())
+                                .unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let text = fs::read_to_string(file.path()).unwrap();
+        let rows: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+        let unique: std::collections::HashSet<_> = rows.iter().collect();
+        assert_eq!(rows.len(), 8 * 25 + 25);
+        assert_eq!(unique.len(), rows.len());
+    }
+
+    #[test]
+    fn removing_under_concurrent_additions_loses_no_addition() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("gone@example.org", Reason::Requested)], now()).unwrap();
+        std::thread::scope(|scope| {
+            let adder = file.clone();
+            scope.spawn(move || {
+                for i in 0..50 {
+                    adder.add(&[entry(&format!("a{i}@example.org"), Reason::Unsubscribed)], now()).unwrap();
+                }
+            });
+            let remover = file.clone();
+            scope.spawn(move || {
+                for i in 0..50 {
+                    let address =
+                        if i == 0 { "gone@example.org".to_owned() } else { format!("x{i}@example.org") };
+                    remover.remove(&EmailAddress::parse(&address).unwrap()).unwrap();
+                }
+            });
+        });
+        let (set, _) = Suppressions::load(file.path()).unwrap();
+        assert_eq!(set.len(), 50);
+        assert!(!set.contains(&EmailAddress::parse("gone@example.org").unwrap()));
+    }
+}
