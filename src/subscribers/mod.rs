@@ -26,6 +26,14 @@ use lines::LineTracker;
 /// from other tools ("Email Address") work as they are.
 const EMAIL_HEADERS: [&str; 3] = ["email", "email_address", "e_mail"];
 
+/// True when `raw`, a header cell, names the address column (`email`,
+/// `Email Address`, `e-mail`…, a byte-order mark allowed): the one rule for
+/// the subscriber list and the suppression list alike.
+pub(crate) fn is_email_header(raw: &str) -> bool {
+    FieldName::normalise(raw.trim_start_matches('\u{feff}'))
+        .is_some_and(|name| EMAIL_HEADERS.contains(&name.as_str()))
+}
+
 /// The columns of a subscriber file, by normalised header name.
 #[derive(Debug, Clone)]
 pub struct Columns {

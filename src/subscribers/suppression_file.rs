@@ -124,12 +124,15 @@ impl SuppressionFile {
         let mut name = self.path.file_name().unwrap_or_default().to_owned();
         name.push(".lock");
         let lock_path = self.path.with_file_name(name);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(self.io("create the lock file for"))?;
+        let lock = match OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path) {
+            // Made by another user (the unsubscribe server's, say): a lock
+            // needs no write access to the file that carries it.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && lock_path.exists() => {
+                File::open(&lock_path)
+            }
+            other => other,
+        }
+        .map_err(self.io("create the lock file for"))?;
         lock.lock().map_err(self.io("lock"))?;
         Ok(lock)
     }
@@ -140,8 +143,7 @@ impl SuppressionFile {
         let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(&bytes[..]);
         let mut records = reader.records();
         let header = records.next().transpose().map_err(|source| self.csv(source))?;
-        let email_column =
-            header.as_ref().and_then(|h| h.iter().position(|c| c.trim().eq_ignore_ascii_case("email")));
+        let email_column = header.as_ref().and_then(|h| h.iter().position(super::is_email_header));
         let records = records.collect::<Result<Vec<_>, _>>().map_err(|source| self.csv(source))?;
         Ok((Contents { header, records, email_column }, bytes))
     }
@@ -219,6 +221,7 @@ impl SuppressionFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.io("open")(e)),
         };
+        let permissions = file.metadata().map_err(self.io("read the permissions of"))?.permissions();
         let (contents, _) = self.read(&mut file)?;
         let (Some(header), Some(column)) = (&contents.header, contents.email_column) else {
             return Ok(false);
@@ -234,21 +237,50 @@ impl SuppressionFile {
         let mut temp_name = self.path.file_name().unwrap_or_default().to_owned();
         temp_name.push(".new");
         let temp = self.path.with_file_name(temp_name);
+        let replaced = self.write_replacement(&temp, header, &keep, permissions);
+        if replaced.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        replaced?;
+        sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+        Ok(true)
+    }
+
+    /// Writes `header` and `records` to `temp`, with the list's own
+    /// permissions (so a list shared by a group stays writable by the
+    /// group, whoever removed the address), and renames it over the list.
+    fn write_replacement(
+        &self,
+        temp: &Path,
+        header: &csv::StringRecord,
+        records: &[&csv::StringRecord],
+        permissions: fs::Permissions,
+    ) -> Result<(), SuppressionFileError> {
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
             .terminator(csv::Terminator::CRLF)
-            .from_path(&temp)
+            .from_path(temp)
             .map_err(|source| self.csv(source))?;
         out.write_record(header).map_err(|source| self.csv(source))?;
-        for record in keep {
-            out.write_record(record).map_err(|source| self.csv(source))?;
+        for record in records {
+            out.write_record(*record).map_err(|source| self.csv(source))?;
         }
         let written = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        written.set_permissions(permissions).map_err(self.io("set the permissions of"))?;
         written.sync_all().map_err(self.io("flush"))?;
         drop(written);
-        fs::rename(&temp, &self.path).map_err(self.io("replace"))?;
-        sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
-        Ok(true)
+        fs::rename(temp, &self.path).map_err(self.io("replace"))
+    }
+
+    /// Fails now, rather than at the first unsubscribe, when the list could
+    /// not be changed: its folder or lock file cannot be made, or the list
+    /// cannot be opened for writing. Changes nothing on the list.
+    pub fn check_writable(&self) -> Result<(), SuppressionFileError> {
+        let _lock = self.lock()?;
+        if self.path.exists() {
+            OpenOptions::new().append(true).open(&self.path).map_err(self.io("open for writing"))?;
+        }
+        Ok(())
     }
 }
 
@@ -336,6 +368,57 @@ mod tests {
         );
         let (set, _) = Suppressions::load(&path).unwrap();
         assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn a_spreadsheet_export_with_a_byte_order_mark_and_an_email_address_column_is_added_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "\u{feff}Email Address,Reason\r\nold@example.org,asked\r\n").unwrap();
+        let file = SuppressionFile::new(&path);
+        let added = file
+            .add(
+                &[entry("OLD@example.org", Reason::Requested), entry("new@example.org", Reason::Requested)],
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            (added.added, added.already),
+            (vec!["new@example.org".to_owned()], vec!["OLD@example.org".to_owned()])
+        );
+        assert!(
+            fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("old@example.org,asked\r\nnew@example.org,requested\r\n")
+        );
+        assert!(file.remove(&EmailAddress::parse("old@example.org").unwrap()).unwrap());
+        let (set, _) = Suppressions::load(&path).unwrap();
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn removing_keeps_the_list_s_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "email\na@example.org\nb@example.org\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o660)).unwrap();
+        SuppressionFile::new(&path).remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
+        assert!(!dir.path().join("suppressed.csv.new").exists());
+    }
+
+    #[test]
+    fn checking_that_the_list_is_writable_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        missing.check_writable().unwrap();
+        assert!(!missing.path().exists());
+        fs::write(missing.path(), "email\n").unwrap();
+        missing.check_writable().unwrap();
+        assert_eq!(fs::read_to_string(missing.path()).unwrap(), "email\n");
+        let nowhere = SuppressionFile::new(dir.path().join("no-such-folder/suppressed.csv"));
+        assert!(nowhere.check_writable().unwrap_err().to_string().contains("no-such-folder"));
     }
 
     #[test]
