@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    CheckOptions, Command, ListOptions, PreviewOptions, SendOptions, Serve, StatusOptions, Ui,
+    CheckOptions, Command, ListOptions, PreviewOptions, ResubscribeOptions, SendOptions, Serve,
+    StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
 use crate::config::{Security, SmtpOverrides};
 use crate::deliver::rate::Rate;
@@ -59,6 +60,70 @@ enum CliCommand {
     /// the list and the settings (and with --smtp, the relay); exit 1
     /// listing every problem.
     Check(CheckArgs),
+    /// Add addresses to the suppression list by hand, for people who reply
+    /// "please remove me": they are never mailed again, whatever the
+    /// subscriber list says.
+    ///
+    /// Prints each address added or already there. Invalid addresses are
+    /// reported (with their file and line) and skipped, and the command
+    /// exits 1; the valid ones are still added.
+    Unsubscribe(UnsubscribeArgs),
+    /// Take an address off the suppression list (only when its owner asked
+    /// to be mailed again), and say whether it was there.
+    Resubscribe(ResubscribeArgs),
+    /// Serve the one-click unsubscribe links (UNSUBSCRIBE_URL) behind your
+    /// HTTPS reverse proxy, adding each reader who unsubscribes to the
+    /// suppression list.
+    ///
+    /// Answers on the path of UNSUBSCRIBE_URL: a POST with
+    /// List-Unsubscribe=One-Click (what mail programs' unsubscribe buttons
+    /// send, RFC 8058) unsubscribes at once; a GET shows a page with a
+    /// button and changes nothing. Links with a bad or forged token get 400.
+    /// Needs UNSUBSCRIBE_SECRET (the same as the sends use). Runs until
+    /// Ctrl-C or SIGTERM. Logs one line per event on standard error.
+    UnsubscribeServer(UnsubscribeServerArgs),
+}
+
+#[derive(Debug, Args)]
+struct UnsubscribeArgs {
+    /// Addresses to suppress (`ana@example.org` or `Ana Silva <ana@example.org>`).
+    #[arg(value_name = "EMAIL", required_unless_present = "from_file")]
+    addresses: Vec<String>,
+
+    /// Also read addresses from this file: a CSV file with an `email`
+    /// column, or else one address per line (blank lines and lines starting
+    /// with # are skipped).
+    #[arg(long, value_name = "PATH")]
+    from_file: Option<PathBuf>,
+
+    /// A note kept with each address in the suppression list's `detail`
+    /// column, e.g. "replied 2025-10-20".
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Args)]
+struct ResubscribeArgs {
+    /// The address to take off the suppression list.
+    #[arg(value_name = "EMAIL")]
+    address: String,
+
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Args)]
+struct UnsubscribeServerArgs {
+    /// The address and port to listen on, plain HTTP (port 0 picks a free
+    /// one). Keep it on 127.0.0.1 and let the reverse proxy reach it.
+    #[arg(long, value_name = "ADDR", default_value = crate::unsubscribe::server::DEFAULT_LISTEN)]
+    listen: std::net::SocketAddr,
+
+    #[command(flatten)]
+    list: ListArgs,
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +371,18 @@ impl Cli {
                 list: a.list.into(),
                 smtp: a.smtp.then(|| a.relay.into()),
             }),
+            CliCommand::Unsubscribe(a) => Command::Unsubscribe(UnsubscribeOptions {
+                list: a.list.into(),
+                addresses: a.addresses,
+                from_file: a.from_file,
+                note: a.note,
+            }),
+            CliCommand::Resubscribe(a) => {
+                Command::Resubscribe(ResubscribeOptions { list: a.list.into(), address: a.address })
+            }
+            CliCommand::UnsubscribeServer(a) => {
+                Command::UnsubscribeServer(UnsubscribeServerOptions { list: a.list.into(), listen: a.listen })
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ mod check;
 mod preview;
 mod send;
 mod status;
+mod suppress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ pub use check::{CheckOptions, Findings, findings};
 pub use preview::{PreviewOptions, Serve};
 pub use send::SendOptions;
 pub use status::StatusOptions;
+pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
 
 /// What to run.
 #[derive(Debug)]
@@ -29,6 +31,9 @@ pub enum Command {
     Status(StatusOptions),
     Preview(PreviewOptions),
     Check(CheckOptions),
+    Unsubscribe(UnsubscribeOptions),
+    Resubscribe(ResubscribeOptions),
+    UnsubscribeServer(UnsubscribeServerOptions),
 }
 
 /// Where the list comes from.
@@ -91,6 +96,9 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Status(options) => status::run(&options),
         Command::Preview(options) => preview::run(&options, env, now),
         Command::Check(options) => check::run(&options, env),
+        Command::Unsubscribe(options) => suppress::unsubscribe(&options),
+        Command::Resubscribe(options) => suppress::resubscribe(&options),
+        Command::UnsubscribeServer(options) => suppress::serve(&options, env),
     }
 }
 

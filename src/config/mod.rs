@@ -272,11 +272,12 @@ impl Settings {
             ));
         }
         if self.unsubscribe_url.is_some() && self.unsubscribe_secret.is_none() {
-            warnings.push(
+            warnings.push(format!(
                 "UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not: unsubscribe links are signed with a \
-                 development key that anyone could forge; set UNSUBSCRIBE_SECRET before sending"
-                    .to_owned(),
-            );
+                 development key that anyone could forge and the unsubscribe server rejects; a send to more \
+                 than {} recipients refuses until UNSUBSCRIBE_SECRET is set",
+                crate::unsubscribe::UNSIGNED_RECIPIENTS_MAX
+            ));
         }
         warnings
     }

@@ -25,6 +25,7 @@ use crate::journal::{Change, Journal, State, Writer};
 use crate::render::Reader;
 use crate::report::{Counts, Progress, Tally};
 use crate::subscribers::{EmailAddress, Row};
+use crate::unsubscribe::UNSIGNED_RECIPIENTS_MAX;
 
 /// Longest wait between two tries of one message.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
@@ -47,6 +48,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
     let plan = plan(options, &job, existing.as_ref())?;
+    refuse_unsigned_links(&job.settings, plan.audience())?;
     let uncertain = match &existing {
         Some(journal) => journal.entries(Some(State::Sending))?,
         None => Vec::new(),
@@ -93,8 +95,7 @@ fn burst(smtp: &SmtpSettings) -> String {
     }
 }
 
-/// A real send never goes out from the example.org placeholders, nor with
-/// unsubscribe links anyone could forge.
+/// A real send never goes out from the example.org placeholders.
 fn refuse_placeholders(settings: &Settings) -> anyhow::Result<()> {
     if !settings.placeholders.is_empty() {
         bail!(
@@ -102,9 +103,25 @@ fn refuse_placeholders(settings: &Settings) -> anyhow::Result<()> {
             settings.placeholders.join(", ")
         );
     }
-    if settings.unsubscribe_url.is_some() && settings.unsubscribe_secret.is_none() {
+    Ok(())
+}
+
+/// Unsubscribe links signed with the development key (no
+/// `UNSUBSCRIBE_SECRET`) could be forged by anyone and do not work on the
+/// unsubscribe server: fine for a trial to a handful of people, refused
+/// for a list of `audience` recipients beyond that.
+fn refuse_unsigned_links(settings: &Settings, audience: u64) -> anyhow::Result<()> {
+    if settings.unsubscribe_url.is_none() || settings.unsubscribe_secret.is_some() {
+        return Ok(());
+    }
+    if audience > UNSIGNED_RECIPIENTS_MAX {
         bail!(
-            "refusing to send: UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not, so unsubscribe links could be forged"
+            "refusing to send to {audience} recipients: UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not, \
+             so the unsubscribe links would be signed with bulletin's public development key: anyone could \
+             unsubscribe anyone, and the unsubscribe server rejects them. Make a secret with \
+             `openssl rand -hex 32`, set UNSUBSCRIBE_SECRET to it here and on the unsubscribe server, and run \
+             the same command again (without a secret, only lists of at most {UNSIGNED_RECIPIENTS_MAX} and \
+             --to test copies are sent)"
         );
     }
     Ok(())

@@ -49,6 +49,11 @@ impl Plan {
         false
     }
 
+    /// Everyone on the list the bulletin is for, sent to or not.
+    pub(super) fn audience(&self) -> u64 {
+        self.to_send + self.already_sent + self.failed_before + self.left_for_later
+    }
+
     /// "3 already sent, 1 failed before", leaving out zeros.
     pub(super) fn skips(&self) -> Vec<String> {
         crate::report::counted(&[

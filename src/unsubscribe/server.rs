@@ -1,0 +1,348 @@
+//! The one-click unsubscribe service (`bulletin unsubscribe-server`): a
+//! small plain-HTTP server meant to sit behind the organisation's HTTPS
+//! reverse proxy, answering on the path of `UNSUBSCRIBE_URL`.
+//!
+//! * `POST` with `List-Unsubscribe=One-Click` in the body (form-urlencoded
+//!   or multipart, RFC 8058), as mail programs send from their
+//!   "Unsubscribe" button and as the confirmation page's button sends:
+//!   the token in the query string is checked and the address added to the
+//!   suppression list before the answer, 200 with no redirect.
+//! * `GET` shows a confirmation page with that button and changes nothing,
+//!   so a link scanner following every link unsubscribes nobody.
+//! * A missing, damaged or forged token gets 400 and changes nothing.
+//!
+//! Ends where the suppression list begins: writing it is
+//! [`SuppressionFile`]'s job, which makes concurrent additions safe.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::Markup;
+
+use super::page::{self, Texts};
+use super::{DEVELOPMENT_SECRET, Signer};
+use crate::config::Settings;
+use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+
+/// The address `--listen` takes unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The shortest `UNSUBSCRIBE_SECRET` the server accepts: a short key can be
+/// found by trying keys against any token from any message.
+pub const MIN_SECRET_CHARS: usize = 16;
+
+/// The largest request body read. A one-click body is 26 bytes; a
+/// multipart one a few hundred.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// The field and value of an RFC 8058 one-click request.
+const ONE_CLICK: (&str, &str) = ("List-Unsubscribe", "One-Click");
+
+/// Where the server listens and what it writes to.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The address and port to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The suppression list the sends read.
+    pub suppressed: SuppressionFile,
+}
+
+struct Service {
+    signer: Signer,
+    file: SuppressionFile,
+    texts: Texts,
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> {
+    let (signer, path) = checked(settings)?;
+    options
+        .suppressed
+        .check_writable()
+        .context("the unsubscribe server cannot write the suppression list")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", options.listen))?;
+        let address = listener.local_addr()?;
+        let public = settings.unsubscribe_url.as_ref().expect("checked above").as_url();
+        println!("Unsubscribe server for {} ({})", settings.list_name, settings.org_name);
+        println!("  listening on http://{address}{path}");
+        println!("  public URL   {public} (your HTTPS reverse proxy forwards it here)");
+        println!("  suppression  {}", options.suppressed.path().display());
+        println!("Ctrl-C or SIGTERM to stop.");
+        if !address.ip().is_loopback() {
+            eprintln!(
+                "warning: {address} can be reached from other machines over plain HTTP; listen on 127.0.0.1 \
+                 and let the HTTPS reverse proxy take the outside world"
+            );
+        }
+        let service = Arc::new(Service { signer, file: options.suppressed, texts: Texts::from(settings) });
+        axum::serve(listener, router(&path, service))
+            .with_graceful_shutdown(stop_signal())
+            .await
+            .context("the unsubscribe server stopped")?;
+        println!("Stopped.");
+        Ok(())
+    })
+}
+
+/// The signer and the path to answer on, or why the server must not run.
+fn checked(settings: &Settings) -> anyhow::Result<(Signer, String)> {
+    let Some(url) = &settings.unsubscribe_url else {
+        bail!(
+            "UNSUBSCRIBE_URL is not set, so no message links to this server: set it to the public https \
+             address your reverse proxy forwards here, e.g. https://example.org/unsubscribe"
+        );
+    };
+    let Some(secret) = &settings.unsubscribe_secret else {
+        bail!(
+            "UNSUBSCRIBE_SECRET is not set: the server checks every unsubscribe link with it, and will not run \
+             with the development key, which anyone could use to unsubscribe anyone. Make one with \
+             `openssl rand -hex 32` and put the same value in the settings of the server and of every send"
+        );
+    };
+    if secret.expose() == DEVELOPMENT_SECRET {
+        bail!(
+            "UNSUBSCRIBE_SECRET is bulletin's public development key: make a secret one with `openssl rand -hex 32`"
+        );
+    }
+    if secret.expose().chars().count() < MIN_SECRET_CHARS {
+        bail!(
+            "UNSUBSCRIBE_SECRET is shorter than {MIN_SECRET_CHARS} characters, short enough to be guessed from \
+             any unsubscribe link: make a longer one with `openssl rand -hex 32`"
+        );
+    }
+    if !settings.placeholders.is_empty() {
+        bail!(
+            "refusing to serve with example.org placeholders for {}: set them in .env (see .env.example)",
+            settings.placeholders.join(", ")
+        );
+    }
+    let path = url.as_url().path().to_owned();
+    if path == "/healthz" {
+        bail!("UNSUBSCRIBE_URL's path cannot be /healthz, which the server keeps for health checks");
+    }
+    Ok((Signer::from_settings(settings), path))
+}
+
+fn router(path: &str, service: Arc<Service>) -> Router {
+    Router::new()
+        .route(path, get(confirm).post(unsubscribe))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(service)
+}
+
+/// Ctrl-C or SIGTERM (what `systemctl stop` sends).
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    eprintln!("{} stopping: finishing the requests in flight", now());
+}
+
+impl Service {
+    /// The address a genuine token in `query` names.
+    fn reader(&self, query: Option<&str>) -> Option<EmailAddress> {
+        let token = url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "t")?.1;
+        EmailAddress::parse(&self.signer.verify(&token)?).ok()
+    }
+
+    fn refuse(&self, method: &str, why: &str) -> Response {
+        eprintln!("{} refused {method}: {why}", now());
+        respond(StatusCode::BAD_REQUEST, page::invalid_link(&self.texts))
+    }
+}
+
+/// `GET`: the confirmation page, with a button that sends the one-click
+/// `POST`. Changes nothing.
+async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
+    match service.reader(query.as_deref()) {
+        Some(email) => respond(StatusCode::OK, page::confirm(&service.texts, &email)),
+        None => service.refuse("GET", "no valid token"),
+    }
+}
+
+/// `POST`: the one-click unsubscribe itself.
+async fn unsubscribe(
+    State(service): State<Arc<Service>>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let Some(email) = service.reader(query.as_deref()) else {
+        return service.refuse("POST", "no valid token");
+    };
+    match is_one_click(request).await {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!(
+                "{} refused POST for {}: no List-Unsubscribe=One-Click in the body",
+                now(),
+                mask(&email)
+            );
+            return respond(StatusCode::BAD_REQUEST, page::not_one_click(&service.texts, &email));
+        }
+        Err(response) => return response,
+    }
+    let entry = Entry::new(email.clone(), Reason::Unsubscribed);
+    let file = service.file.clone();
+    let added = tokio::task::spawn_blocking(move || file.add(&[entry], SystemTime::now())).await;
+    match added {
+        Ok(Ok(added)) => {
+            let what = if added.added.is_empty() { "already on the suppression list" } else { "added" };
+            eprintln!("{} unsubscribed {} ({what})", now(), mask(&email));
+            respond(StatusCode::OK, page::done(&service.texts, &email))
+        }
+        Ok(Err(error)) => {
+            eprintln!("{} error: could not unsubscribe {}: {error}", now(), mask(&email));
+            respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
+        }
+        Err(panic) => {
+            eprintln!("{} error: could not unsubscribe {}: {panic}", now(), mask(&email));
+            respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
+        }
+    }
+}
+
+/// Whether the body holds `List-Unsubscribe=One-Click`, as form-urlencoded
+/// or multipart/form-data; the response to send instead when the body
+/// cannot be read.
+async fn is_one_click(request: Request) -> Result<bool, Response> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match content_type.as_str() {
+        "application/x-www-form-urlencoded" => {
+            let body = Bytes::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
+            Ok(url::form_urlencoded::parse(&body).any(|(k, v)| k == ONE_CLICK.0 && v == ONE_CLICK.1))
+        }
+        "multipart/form-data" => {
+            let mut form =
+                Multipart::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
+            while let Some(field) = form.next_field().await.map_err(IntoResponse::into_response)? {
+                if field.name() == Some(ONE_CLICK.0) {
+                    let value = field.text().await.map_err(IntoResponse::into_response)?;
+                    return Ok(value.trim() == ONE_CLICK.1);
+                }
+            }
+            Ok(false)
+        }
+        _ => Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected application/x-www-form-urlencoded or multipart/form-data\n",
+        )
+            .into_response()),
+    }
+}
+
+/// A page with headers that keep it out of caches, frames, search engines
+/// and other sites' `Referer` (its address holds the reader's token).
+fn respond(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, axum::response::Html(markup.into_string())).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'",
+        ),
+        (header::HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The time, for log lines.
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// `a***@example.org`: enough to tell events apart and see which provider
+/// sends them, without copying whole addresses into logs that may be kept
+/// for long. The suppression list holds the addresses themselves.
+pub fn mask(email: &EmailAddress) -> String {
+    let (user, domain) = email.as_str().rsplit_once('@').unwrap_or(("", email.as_str()));
+    let first: String = user.chars().take(1).collect();
+    format!("{first}***@{domain}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Source;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let mut all = vec![
+            ("FROM_EMAIL", "news@hope.example.org"),
+            ("ORG_NAME", "Hope Trust"),
+            ("ORG_ADDRESS", "2 High Street"),
+            ("UNSUBSCRIBE_URL", "https://hope.example.org/u/leave?list=prayer"),
+            ("UNSUBSCRIBE_SECRET", "a-long-enough-secret-for-tests"),
+        ];
+        all.retain(|(k, _)| !pairs.iter().any(|(p, _)| p == k));
+        all.extend(pairs.iter().filter(|(_, v)| !v.is_empty()));
+        Settings::from_source(&Source::from_pairs(all)).unwrap()
+    }
+
+    fn refusal(pairs: &[(&str, &str)]) -> String {
+        checked(&settings(pairs)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_server_answers_on_the_path_of_the_unsubscribe_url() {
+        let (_, path) = checked(&settings(&[])).unwrap();
+        assert_eq!(path, "/u/leave");
+    }
+
+    #[test]
+    fn the_server_refuses_to_run_without_a_real_secret() {
+        assert!(refusal(&[("UNSUBSCRIBE_SECRET", "")]).contains("UNSUBSCRIBE_SECRET is not set"));
+        assert!(refusal(&[("UNSUBSCRIBE_SECRET", DEVELOPMENT_SECRET)]).contains("development key"));
+        let short = refusal(&[("UNSUBSCRIBE_SECRET", "hunter2")]);
+        assert!(short.contains("shorter than 16"), "{short}");
+        assert!(!short.contains("hunter2"), "{short}");
+    }
+
+    #[test]
+    fn the_server_refuses_to_run_without_an_unsubscribe_url_or_with_placeholders() {
+        assert!(refusal(&[("UNSUBSCRIBE_URL", "")]).contains("UNSUBSCRIBE_URL is not set"));
+        assert!(refusal(&[("ORG_NAME", "")]).contains("placeholders for ORG_NAME"));
+    }
+
+    #[test]
+    fn logged_addresses_are_masked() {
+        assert_eq!(mask(&EmailAddress::parse("Ana.Silva@example.org").unwrap()), "A***@example.org");
+    }
+}
