@@ -725,7 +725,19 @@ fn check_reports_every_unknown_merge_field_and_exits_1() {
 fn help_of_every_subcommand_exits_0_and_shows_its_defaults() {
     let test = Test::new();
     for (args, needles) in [
-        (&["--help"][..], &["send", "preview", "check", ".env", "example.org"][..]),
+        (
+            &["--help"][..],
+            &[
+                "send",
+                "preview",
+                "check",
+                "unsubscribe",
+                "resubscribe",
+                "unsubscribe-server",
+                ".env",
+                "example.org",
+            ][..],
+        ),
         (
             &["send", "--help"],
             &[
@@ -746,6 +758,18 @@ fn help_of_every_subcommand_exits_0_and_shows_its_defaults() {
             ],
         ),
         (&["check", "--help"], &["[default: subscribers/subscribers.csv]", "--suppressed"]),
+        (&["unsubscribe", "--help"], &["--from-file", "--note", "--suppressed", "please remove me"]),
+        (&["resubscribe", "--help"], &["--suppressed", "[default: subscribers/subscribers.csv]"]),
+        (
+            &["unsubscribe-server", "--help"],
+            &[
+                "[default: 127.0.0.1:8080]",
+                "UNSUBSCRIBE_URL",
+                "UNSUBSCRIBE_SECRET",
+                "--suppressed",
+                "SIGTERM",
+            ],
+        ),
         (&["help", "send"], &["--dry-run"]),
     ] {
         let run = test.run(args).code(0);

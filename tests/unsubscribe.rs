@@ -575,3 +575,29 @@ fn without_a_secret_a_send_to_more_than_a_handful_refuses_and_sends_nothing() {
     test.run(&args).code(0).stdout_has("sent      5");
     assert_eq!(sink.messages().len(), 6);
 }
+
+#[test]
+fn a_test_copys_link_unsubscribes_the_test_address_not_the_subscriber_it_is_personalised_as() {
+    let sink = SinkServer::start();
+    let (mut test, _) = list_test(2);
+    test.set_env("SMTP_HOST", "127.0.0.1");
+    test.set_env("SMTP_PORT", &sink.port().to_string());
+    test.set_env("SMTP_SECURITY", "none");
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--to", "me@hope.example.org"])
+        .code(0)
+        .stdout_has("test copy sent to me@hope.example.org (as reader01@example.org)");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let eml = messages[0].eml();
+    let message = eml.parse();
+    let link = message
+        .list_unsubscribe()
+        .as_address()
+        .and_then(|a| a.iter().filter_map(|a| a.address()).find(|u| u.starts_with("https://")))
+        .expect("an https link")
+        .to_owned();
+    assert!(eml.text().contains(&link), "the footer's link is the header's");
+    let server = Server::start(&test);
+    assert_eq!(one_click(&server.local(&link)).status, 200);
+    assert_eq!(suppressed(&test), ["me@hope.example.org"]);
+}

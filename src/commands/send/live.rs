@@ -163,11 +163,13 @@ async fn test_copies(options: &SendOptions, mut job: Job, relay: &Relay) -> anyh
             ),
         }
     };
-    let link = job.composer.unsubscribe_link(subscriber.email());
-    let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
     relay.check().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
     let mut failed = 0;
     for to in &addresses {
+        // The unsubscribe link is the test address's own: trying it out
+        // must not unsubscribe the subscriber the copy is personalised as.
+        let link = job.composer.unsubscribe_link(to);
+        let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
         let message = job.composer.compose_test(&subscriber, &content, &link, SystemTime::now(), to)?;
         match relay.submit(message.envelope(), &message.formatted()).await {
             Ok(reply) => println!("test copy sent to {to} (as {}): {reply}", subscriber.email()),
