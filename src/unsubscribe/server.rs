@@ -43,6 +43,10 @@ pub const MIN_SECRET_CHARS: usize = 16;
 /// multipart one a few hundred.
 const BODY_LIMIT: usize = 16 * 1024;
 
+/// How long a stop waits for requests in flight. A write to the
+/// suppression list takes milliseconds.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The field and value of an RFC 8058 one-click request.
 const ONE_CLICK: (&str, &str) = ("List-Unsubscribe", "One-Click");
 
@@ -91,10 +95,23 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
             );
         }
         let service = Arc::new(Service { signer, file: options.suppressed, texts: Texts::from(settings) });
-        axum::serve(listener, router(&path, service))
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .context("the unsubscribe server stopped")?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            on_signal.cancel();
+        });
+        let server = axum::serve(listener, router(&path, service))
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        tokio::select! {
+            result = server => result.context("the unsubscribe server stopped")?,
+            // A client that never finishes its request cannot hold the
+            // server up for ever.
+            () = async {
+                stop.cancelled().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => eprintln!("{} stopping without waiting any longer for unfinished requests", now()),
+        }
         println!("Stopped.");
         Ok(())
     })
