@@ -145,6 +145,7 @@ impl Composer {
         }
         list_unsubscribe.push_str(&format!("<{}>", self.mailto));
 
+        let names = [plain_name_header("From", &self.from), plain_name_header("To", &to)];
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -160,6 +161,9 @@ impl Composer {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
+        for name in names.into_iter().flatten() {
+            builder = builder.raw_header(name);
+        }
         let body = MultiPart::alternative()
             .boundary(format!("bulletin-{boundary}"))
             .singlepart(SinglePart::plain(content.text.clone()))
@@ -170,6 +174,45 @@ impl Composer {
 
 fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+/// A `From` or `To` field whose display name is plain ASCII, written as a
+/// quoted string (`"Hope & Justice" <news@hope.org>`). lettre base64-encodes
+/// any name holding a character such as `&`, `'` or `,`, which spam filters
+/// score as needless encoding (SpamAssassin's `FROM_EXCESS_BASE64`). `None`
+/// when lettre's own encoding is right: no name, or one beyond ASCII.
+fn plain_name_header(field: &'static str, mailbox: &Mailbox) -> Option<HeaderValue> {
+    let name = mailbox.name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
+    if !name.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+        return None;
+    }
+    // Fold before a space once a line passes 78 columns; a quoted string
+    // may hold folding white space.
+    let mut encoded = String::from("\"");
+    let mut column = field.len() + ": \"".len();
+    for (i, word) in name.split(' ').enumerate() {
+        let word = word.replace('\\', "\\\\").replace('"', "\\\"");
+        if i > 0 {
+            if column + 1 + word.len() > 78 {
+                encoded.push_str("\r\n");
+                column = 0;
+            }
+            encoded.push(' ');
+            column += 1;
+        }
+        encoded.push_str(&word);
+        column += word.len();
+    }
+    let address = mailbox.email.to_string();
+    let fits = column + "\" <".len() + address.len() + ">".len() <= 78;
+    encoded.push_str(if fits { "\" <" } else { "\"\r\n <" });
+    encoded.push_str(&address);
+    encoded.push('>');
+    Some(HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(field),
+        mailbox.to_string(),
+        encoded,
+    ))
 }
 
 #[cfg(test)]
@@ -203,6 +246,60 @@ mod tests {
             c.unsubscribe_link(&email("a@example.org")),
             "mailto:leave@example.org?subject=unsubscribe"
         );
+    }
+
+    /// The header block of a message whose `field` is `name <address>`,
+    /// written by [`plain_name_header`] when it applies.
+    fn written(field: &'static str, name: &str) -> (String, Option<Mailbox>) {
+        let mailbox = Mailbox::new(Some(name.to_owned()), "ana@example.org".parse().unwrap());
+        let other = Mailbox::new(None, "bo@example.org".parse().unwrap());
+        let (from, to) = if field == "From" { (mailbox.clone(), other) } else { (other, mailbox.clone()) };
+        let mut builder = Message::builder().from(from).to(to).subject("x");
+        if let Some(header) = plain_name_header(field, &mailbox) {
+            builder = builder.raw_header(header);
+        }
+        let message = builder.body(String::from("x")).unwrap();
+        let text = String::from_utf8(message.formatted()).unwrap();
+        let headers = text[..text.find("\r\n\r\n").unwrap()].to_owned();
+        // The field as a receiver reads it: unfolded, then parsed.
+        let unfolded = headers.replace("\r\n ", " ");
+        let value = unfolded.lines().find_map(|l| l.strip_prefix(&format!("{field}: "))).unwrap();
+        (headers, value.parse().ok())
+    }
+
+    #[test]
+    fn an_ascii_display_name_with_punctuation_is_a_quoted_string_not_base64() {
+        let (headers, parsed) = written("From", "Hope & Justice Prayer Team");
+        assert!(headers.contains("From: \"Hope & Justice Prayer Team\" <ana@example.org>\r\n"), "{headers}");
+        assert_eq!(parsed.unwrap().name.as_deref(), Some("Hope & Justice Prayer Team"));
+        let (headers, _) = written("To", "Tom O'Brien, Jr.");
+        assert!(headers.contains("To: \"Tom O'Brien, Jr.\" <ana@example.org>\r\n"), "{headers}");
+    }
+
+    #[test]
+    fn quotes_and_backslashes_in_a_display_name_are_escaped() {
+        let (headers, parsed) = written("To", r#"Ana "Nan" O\Brien"#);
+        assert!(headers.contains(r#"To: "Ana \"Nan\" O\\Brien" <ana@example.org>"#), "{headers}");
+        assert_eq!(parsed.unwrap().name.as_deref(), Some(r#"Ana "Nan" O\Brien"#));
+    }
+
+    #[test]
+    fn a_long_display_name_is_folded_at_spaces_within_78_columns() {
+        let name =
+            "The Very Long Name of a Charity & Trust for Prayer, Justice and Hope in Every Town of the Land";
+        let (headers, parsed) = written("From", name);
+        assert!(headers.lines().all(|l| l.len() <= 78), "{headers}");
+        assert_eq!(parsed.unwrap().name.as_deref(), Some(name));
+        assert!(!headers.contains("=?utf-8?"), "{headers}");
+    }
+
+    #[test]
+    fn a_name_beyond_ascii_is_left_to_lettres_rfc_2047_encoding() {
+        let mailbox = Mailbox::new(Some("Peter Müller".into()), "p@example.org".parse().unwrap());
+        assert!(plain_name_header("To", &mailbox).is_none());
+        assert!(plain_name_header("To", &Mailbox::new(None, "p@example.org".parse().unwrap())).is_none());
+        let (headers, _) = written("To", "Peter Müller");
+        assert!(headers.contains("To: =?utf-8?b?"), "{headers}");
     }
 
     #[test]
