@@ -71,7 +71,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                 style { (PreEscaped(MEDIA_QUERIES)) }
             }
             body class="bg" style={ "margin:0;padding:0;width:100%;background-color:" (PAGE_BG) ";" } {
-                div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;font-size:1px;line-height:1px;mso-hide:all;" {
+                div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;mso-hide:all;" {
                     (preheader)
                     (PreEscaped(PREHEADER_FILLER.repeat(30)))
                 }

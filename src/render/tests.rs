@@ -139,6 +139,19 @@ fn the_preheader_is_hidden_and_first_in_the_body() {
 }
 
 #[test]
+fn the_preheader_is_hidden_without_the_tiny_font_that_spam_filters_score() {
+    // SpamAssassin reads `font-size:0px`/`1px` before words as invisible
+    // text (__FONT_INVIS, __HTML_FONT_TINY_01, __AC_TINY_FONT; with them
+    // FONT_INVIS_MSGID scored the sample 1.0). display:none and a zero
+    // height hide the preheader in every client without it.
+    let html = ana().html;
+    let doc = Html::parse_document(&html);
+    let style = select(&doc, "body > div")[0].attr("style").unwrap().to_owned();
+    assert!(style.contains("display:none") && style.contains("max-height:0"), "{style}");
+    assert!(!html.contains("font-size:0") && !html.contains("font-size:1px"), "{style}");
+}
+
+#[test]
 fn the_sample_has_a_heading_per_region_and_the_verse_as_a_quote() {
     let doc = Html::parse_document(&ana().html);
     let h2: Vec<String> = select(&doc, "h2").iter().map(|h| h.text().collect()).collect();

@@ -117,7 +117,8 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     let unsubscribe = w.slots.marker(Slot::UnsubscribeUrl);
     w.paragraph(format!("Unsubscribe: {unsubscribe}"), Layout::indented(""));
     if let Some(site) = &settings.org_website {
-        w.literal(&format!("Website: {}", site.as_url()));
+        // Worded as the HTML's link is, so both parts hold the same words.
+        w.literal(&format!("{} website: {}", settings.org_name, site.as_url()));
     }
     Text(w.chunks)
 }
