@@ -5,7 +5,8 @@
 //! front matter) → [`render`] (HTML and text, once per bulletin) → per
 //! [`subscribers`] row, personalised → [`message`] (headers, MIME) →
 //! [`deliver`] → [`journal`] → [`report`]. [`commands`] strings them
-//! together; [`live`] serves a preview that follows the files as they change.
+//! together; [`lint`] finds what would hurt delivery, for `check`; [`live`]
+//! serves a preview that follows the files as they change.
 
 pub mod cli;
 pub mod commands;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod content;
 pub mod deliver;
 pub mod journal;
+pub mod lint;
 pub mod live;
 pub mod merge;
 pub mod message;

@@ -6,9 +6,10 @@ use std::time::SystemTime;
 
 use super::{ListOptions, Outcome, describe_bulletin};
 use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
-use crate::content::{Block, Bulletin, Inline};
+use crate::content::Bulletin;
 use crate::deliver::smtp::Relay;
-use crate::message::{Composer, GMAIL_CLIP_BYTES};
+use crate::lint;
+use crate::message::Composer;
 use crate::render::{Reader, Rendered};
 use crate::report::{Tally, describe};
 use crate::subscribers::{Audience, Row, SubscriberReader, Suppressions};
@@ -70,6 +71,7 @@ pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) 
     let settings = match Settings::from_source(env) {
         Ok(settings) => {
             found.warnings.extend(settings.warnings());
+            found.warnings.extend(lint::settings(&settings));
             settings
         }
         Err(e) => {
@@ -79,7 +81,7 @@ pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) 
     };
     let bulletin = match Bulletin::load(bulletin_path) {
         Ok(bulletin) => {
-            found.warnings.extend(lint(&bulletin));
+            found.warnings.extend(lint::bulletin(&bulletin));
             Some(bulletin)
         }
         Err(e) => {
@@ -144,13 +146,7 @@ pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) 
                 let link = composer.unsubscribe_link(subscriber.email());
                 let content =
                     rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
-                if content.html.len() > GMAIL_CLIP_BYTES {
-                    found.warnings.push(format!(
-                        "the HTML is {} KB; Gmail clips messages over {} KB",
-                        content.html.len() / 1024,
-                        GMAIL_CLIP_BYTES / 1024
-                    ));
-                }
+                found.warnings.extend(lint::message(bulletin, &content));
                 if let Err(e) = composer.compose(&subscriber, &content, &link, SystemTime::UNIX_EPOCH) {
                     found.errors.push(e.to_string());
                 }
@@ -182,49 +178,4 @@ fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<String
         .as_ref()
         .map_or_else(|| "no login".to_owned(), |c| format!("logged in as {}", c.username));
     Ok(format!("relay {}: connected, {login}", relay.name()))
-}
-
-/// Things in a bulletin that work but hurt the reader or delivery.
-fn lint(bulletin: &Bulletin) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let path = bulletin.path.display();
-    visit_inlines(&bulletin.blocks, &mut |inline| match inline {
-        Inline::Image { url, alt } if alt.trim().is_empty() => {
-            warnings.push(format!("{path}: image {url} has no alt text; people who do not load images (or use a screen reader) will not know what it shows"));
-        }
-        Inline::Link { url, .. } | Inline::Image { url, .. } if url.starts_with("http://") => {
-            warnings
-                .push(format!("{path}: {url} is not https; mail filters and browsers distrust plain http"));
-        }
-        _ => {}
-    });
-    warnings
-}
-
-fn visit_inlines(blocks: &[Block], f: &mut impl FnMut(&Inline)) {
-    fn inlines(content: &[Inline], f: &mut impl FnMut(&Inline)) {
-        for inline in content {
-            f(inline);
-            match inline {
-                Inline::Strong(c)
-                | Inline::Emphasis(c)
-                | Inline::Strikethrough(c)
-                | Inline::Link { content: c, .. } => inlines(c, f),
-                _ => {}
-            }
-        }
-    }
-    for block in blocks {
-        match block {
-            Block::Heading { content, .. } | Block::Paragraph(content) => inlines(content, f),
-            Block::List { items, .. } => items.iter().for_each(|item| visit_inlines(item, f)),
-            Block::Quote { body, attribution } => {
-                visit_inlines(body, f);
-                if let Some(a) = attribution {
-                    inlines(a, f);
-                }
-            }
-            Block::Code(_) | Block::Rule => {}
-        }
-    }
 }

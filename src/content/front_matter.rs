@@ -23,6 +23,8 @@ struct Raw {
 #[derive(Debug)]
 pub struct FrontMatter {
     pub subject: Template,
+    /// Where the subject's value starts.
+    pub subject_offset: usize,
     pub preheader: Template,
     pub date: BulletinDate,
     pub title: Option<Template>,
@@ -86,7 +88,17 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
         Some(c) => Some(c.into_inner()),
         None => None,
     };
-    Ok(FrontMatter { subject, preheader, date, title, segment, lang, campaign, field_offsets })
+    Ok(FrontMatter {
+        subject,
+        subject_offset,
+        preheader,
+        date,
+        title,
+        segment,
+        lang,
+        campaign,
+        field_offsets,
+    })
 }
 
 /// A loose check for a BCP 47 tag such as `en`, `en-GB` or `pt-BR`.

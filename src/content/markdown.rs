@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
-use super::ContentErrorKind;
+use super::{ContentErrorKind, LineIndex};
 use crate::merge::Field;
 
 /// A block of the body.
@@ -17,7 +17,11 @@ pub enum Block {
         level: u8,
         content: Vec<Inline>,
     },
-    Paragraph(Vec<Inline>),
+    /// A paragraph; `line` is the bulletin line it starts on.
+    Paragraph {
+        content: Vec<Inline>,
+        line: usize,
+    },
     /// A bullet list (`start` is `None`) or a numbered one.
     List {
         start: Option<u64>,
@@ -43,8 +47,18 @@ pub enum Inline {
     Emphasis(Vec<Inline>),
     Strikethrough(Vec<Inline>),
     Code(String),
-    Link { url: String, content: Vec<Inline> },
-    Image { url: String, alt: String },
+    /// A link; `line` is the bulletin line it starts on.
+    Link {
+        url: String,
+        content: Vec<Inline>,
+        line: usize,
+    },
+    /// An image; `line` is the bulletin line it stands on.
+    Image {
+        url: String,
+        alt: String,
+        line: usize,
+    },
     LineBreak,
 }
 
@@ -57,17 +71,20 @@ pub const FIELD_CLOSE: char = '\u{E001}';
 type Events<'a> = Peekable<pulldown_cmark::OffsetIter<'a>>;
 
 /// Parses `source` (merge fields already replaced by markers naming indexes
-/// into `fields`). Errors carry a byte offset into `source`.
-pub fn parse(source: &str, fields: &[Field]) -> Result<Vec<Block>> {
+/// into `fields`), whose first line is line `first_line` of the bulletin.
+/// Errors carry a byte offset into `source`.
+pub fn parse(source: &str, fields: &[Field], first_line: usize) -> Result<Vec<Block>> {
     let options = Options::ENABLE_STRIKETHROUGH;
     let mut events = Parser::new_ext(source, options).into_offset_iter().peekable();
-    let mut reader = Reader { fields };
+    let mut reader = Reader { fields, lines: LineIndex::new(source), first_line };
     let blocks = reader.blocks(&mut events, None)?;
     Ok(blocks)
 }
 
 struct Reader<'f> {
     fields: &'f [Field],
+    lines: LineIndex,
+    first_line: usize,
 }
 
 type Result<T> = std::result::Result<T, (usize, ContentErrorKind)>;
@@ -87,11 +104,17 @@ fn is_inline(event: &Event<'_>) -> bool {
 }
 
 impl Reader<'_> {
+    /// The bulletin line of byte `offset` of the source.
+    fn line(&self, offset: usize) -> usize {
+        self.first_line + self.lines.line_of(offset) - 1
+    }
+
     fn blocks(&mut self, events: &mut Events<'_>, end: Option<TagEnd>) -> Result<Vec<Block>> {
         let mut blocks = Vec::new();
         while let Some((event, range)) = events.next() {
             if is_inline(&event) {
                 // Tight list items hold inline content with no paragraph.
+                let line = self.line(range.start);
                 let mut content = Vec::new();
                 let mut pending = String::new();
                 self.inline(event, range, events, &mut content, &mut pending)?;
@@ -100,13 +123,15 @@ impl Reader<'_> {
                     self.inline(event, range, events, &mut content, &mut pending)?;
                 }
                 self.flush(&mut pending, &mut content);
-                blocks.push(Block::Paragraph(content));
+                blocks.push(Block::Paragraph { content, line });
                 continue;
             }
             match event {
                 Event::End(tag) if Some(tag) == end => return Ok(blocks),
                 Event::Start(Tag::Paragraph) => {
-                    blocks.push(Block::Paragraph(self.inlines(events, TagEnd::Paragraph)?));
+                    let line = self.line(range.start);
+                    let content = self.inlines(events, TagEnd::Paragraph)?;
+                    blocks.push(Block::Paragraph { content, line });
                 }
                 Event::Start(Tag::Heading { level, .. }) => {
                     let content = self.inlines(events, TagEnd::Heading(level))?;
@@ -213,13 +238,14 @@ impl Reader<'_> {
             }
             Event::Start(Tag::Link { link_type, dest_url, .. }) => {
                 let url = check_url(&dest_url, link_type).map_err(|kind| (range.start, kind))?;
-                Inline::Link { url, content: self.inlines(events, TagEnd::Link)? }
+                let line = self.line(range.start);
+                Inline::Link { url, content: self.inlines(events, TagEnd::Link)?, line }
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 let url = check_image_url(&dest_url).map_err(|kind| (range.start, kind))?;
                 let alt = plain_text(&self.inlines(events, TagEnd::Image)?);
                 self.refuse_markers(&alt, range.start)?;
-                Inline::Image { url, alt }
+                Inline::Image { url, alt, line: self.line(range.start) }
             }
             Event::InlineHtml(html) | Event::Html(html) => {
                 return Err((range.start, ContentErrorKind::RawHtml(first_line(&html))));
@@ -296,7 +322,7 @@ fn take_attribution(body: &mut Vec<Block>) -> Option<Vec<Inline>> {
     if body.len() < 2 {
         return None;
     }
-    let Some(Block::Paragraph(content)) = body.last() else {
+    let Some(Block::Paragraph { content, .. }) = body.last() else {
         return None;
     };
     let Some(Inline::Text(first)) = content.first() else {
@@ -304,7 +330,7 @@ fn take_attribution(body: &mut Vec<Block>) -> Option<Vec<Inline>> {
     };
     let rest = ATTRIBUTION_DASHES.iter().find_map(|d| first.strip_prefix(d))?;
     let rest = rest.trim_start().to_owned();
-    let Some(Block::Paragraph(mut content)) = body.pop() else { unreachable!("checked above") };
+    let Some(Block::Paragraph { mut content, .. }) = body.pop() else { unreachable!("checked above") };
     if rest.is_empty() {
         content.remove(0);
     } else {
@@ -366,11 +392,15 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn parse_ok(src: &str) -> Vec<Block> {
-        parse(src, &[]).unwrap()
+        parse(src, &[], 1).unwrap()
     }
 
     fn text(s: &str) -> Inline {
         Inline::Text(s.into())
+    }
+
+    fn paragraph(content: Vec<Inline>, line: usize) -> Block {
+        Block::Paragraph { content, line }
     }
 
     #[test]
@@ -380,7 +410,7 @@ mod tests {
             blocks,
             vec![
                 Block::Heading { level: 1, content: vec![text("Title")] },
-                Block::Paragraph(vec![text("Some "), Inline::Emphasis(vec![text("words")]), text(" here.")]),
+                paragraph(vec![text("Some "), Inline::Emphasis(vec![text("words")]), text(" here.")], 3),
                 Block::Rule,
                 Block::Heading { level: 2, content: vec![text("Asia")] },
             ]
@@ -395,8 +425,8 @@ mod tests {
             vec![Block::List {
                 start: None,
                 items: vec![
-                    vec![Block::Paragraph(vec![text("one")])],
-                    vec![Block::Paragraph(vec![Inline::Strong(vec![text("two")])])],
+                    vec![paragraph(vec![text("one")], 1)],
+                    vec![paragraph(vec![Inline::Strong(vec![text("two")])], 2)],
                 ],
             }]
         );
@@ -417,7 +447,7 @@ mod tests {
         assert_eq!(
             blocks,
             vec![Block::Quote {
-                body: vec![Block::Paragraph(vec![text("“Keep the needy safe.”")])],
+                body: vec![paragraph(vec![text("“Keep the needy safe.”")], 1)],
                 attribution: Some(vec![text("Psalm 12:7-8")]),
             }]
         );
@@ -431,36 +461,43 @@ mod tests {
 
     #[test]
     fn links_and_images_keep_address_and_alt_text() {
-        let blocks = parse_ok("[Give](https://example.org/give) ![A well](https://example.org/w.jpg)\n");
+        let blocks = parse_ok("[Give](https://example.org/give)\n![A well](https://example.org/w.jpg)\n");
         assert_eq!(
             blocks,
-            vec![Block::Paragraph(vec![
-                Inline::Link { url: "https://example.org/give".into(), content: vec![text("Give")] },
-                text(" "),
-                Inline::Image { url: "https://example.org/w.jpg".into(), alt: "A well".into() },
-            ])]
+            vec![paragraph(
+                vec![
+                    Inline::Link {
+                        url: "https://example.org/give".into(),
+                        content: vec![text("Give")],
+                        line: 1
+                    },
+                    text(" "),
+                    Inline::Image { url: "https://example.org/w.jpg".into(), alt: "A well".into(), line: 2 },
+                ],
+                1
+            )]
         );
     }
 
     #[test]
     fn raw_html_is_refused_with_its_offset() {
-        let err = parse("Fine.\n\n<div>hi</div>\n", &[]).unwrap_err();
+        let err = parse("Fine.\n\n<div>hi</div>\n", &[], 1).unwrap_err();
         assert_eq!(err.0, 7);
         assert!(matches!(err.1, ContentErrorKind::RawHtml(ref h) if h == "<div>hi</div>"));
-        let err = parse("Click <a href=\"x\">here</a>\n", &[]).unwrap_err();
+        let err = parse("Click <a href=\"x\">here</a>\n", &[], 1).unwrap_err();
         assert!(matches!(err.1, ContentErrorKind::RawHtml(ref h) if h == "<a href=\"x\">"));
     }
 
     #[test]
     fn escaped_angle_brackets_are_just_text() {
         let blocks = parse_ok("1 \\< 2 and &lt;b&gt;\n");
-        assert_eq!(blocks, vec![Block::Paragraph(vec![text("1 < 2 and <b>")])]);
+        assert_eq!(blocks, vec![paragraph(vec![text("1 < 2 and <b>")], 1)]);
     }
 
     #[test]
     fn script_and_relative_links_are_refused() {
         for src in ["[x](javascript:alert(1))", "[x](/local/page)", "![x](images/a.png)"] {
-            let err = parse(src, &[]).unwrap_err();
+            let err = parse(src, &[], 1).unwrap_err();
             assert!(matches!(err.1, ContentErrorKind::BadLink { .. }), "{src}: {err:?}");
         }
     }
@@ -469,14 +506,23 @@ mod tests {
     fn field_markers_become_fields() {
         let field = Field { name: crate::merge::FieldName::normalise("first_name").unwrap(), default: None };
         let src = format!("Dear **{FIELD_OPEN}0{FIELD_CLOSE}**,\n");
-        let blocks = parse(&src, std::slice::from_ref(&field)).unwrap();
+        let blocks = parse(&src, std::slice::from_ref(&field), 7).unwrap();
         assert_eq!(
             blocks,
-            vec![Block::Paragraph(vec![
-                text("Dear "),
-                Inline::Strong(vec![Inline::Field(field)]),
-                text(",")
-            ])]
+            vec![paragraph(vec![text("Dear "), Inline::Strong(vec![Inline::Field(field)]), text(",")], 7)]
         );
+    }
+
+    #[test]
+    fn paragraphs_links_and_images_know_their_bulletin_line() {
+        let src = "Intro.\n\n- a list item with\n  a [link](https://example.org) on its second line\n\n> ![A well](https://example.org/w.jpg)\n";
+        let blocks = parse(src, &[], 10).unwrap();
+        let Block::List { items, .. } = &blocks[1] else { panic!("{blocks:?}") };
+        let Block::Paragraph { content, line: 12 } = &items[0][0] else { panic!("{items:?}") };
+        assert!(matches!(content[1], Inline::Link { line: 13, .. }), "{content:?}");
+        let Block::Quote { body, .. } = &blocks[2] else { panic!("{blocks:?}") };
+        let Block::Paragraph { content, line: 15 } = &body[0] else { panic!("{body:?}") };
+        assert!(matches!(content[0], Inline::Image { line: 15, .. }), "{content:?}");
+        assert!(matches!(blocks[0], Block::Paragraph { line: 10, .. }));
     }
 }

@@ -20,6 +20,8 @@ pub struct Bulletin {
     pub path: PathBuf,
     /// The email subject.
     pub subject: Template,
+    /// The line the subject is on.
+    pub subject_line: usize,
     /// The line inbox lists show after the subject.
     pub preheader: Template,
     /// An optional heading shown at the top of the email.
@@ -223,10 +225,13 @@ impl Bulletin {
         // Markers are longer than nothing but never hold a newline, so a
         // marked offset's line is found by counting newlines in `marked`.
         let marked_lines = LineIndex::new(&marked);
-        let blocks = markdown::parse(&marked, &fields).map_err(|(offset, kind)| ContentError::Invalid {
-            path: path.to_owned(),
-            line: lines.line_of(body_start) + marked_lines.line_of(offset) - 1,
-            kind,
+        let first_line = lines.line_of(body_start);
+        let blocks = markdown::parse(&marked, &fields, first_line).map_err(|(offset, kind)| {
+            ContentError::Invalid {
+                path: path.to_owned(),
+                line: first_line + marked_lines.line_of(offset) - 1,
+                kind,
+            }
         })?;
         if blocks.is_empty() {
             return Err(invalid(body_start, ContentErrorKind::EmptyBody));
@@ -239,6 +244,7 @@ impl Bulletin {
             path: path.to_owned(),
             campaign: CampaignId::new(front.date, &name),
             subject: front.subject,
+            subject_line: lines.line_of(front_start + front.subject_offset),
             preheader: front.preheader,
             title: front.title,
             date: front.date,
@@ -376,6 +382,12 @@ mod tests {
         let b = Bulletin::parse(Path::new("b.md"), text).unwrap();
         let uses: Vec<_> = b.field_uses.iter().map(|u| (u.name.as_str(), u.line)).collect();
         assert_eq!(uses, vec![("first_name", 2), ("first_name", 7), ("town", 9)]);
+    }
+
+    #[test]
+    fn the_subject_knows_its_line() {
+        let text = "\n+++\n# a comment\npreheader = \"x\"\nsubject = \"Hi\"\ndate = 2025-10-16\n+++\nBody\n";
+        assert_eq!(Bulletin::parse(Path::new("b.md"), text).unwrap().subject_line, 5);
     }
 
     #[test]

@@ -141,7 +141,9 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
                 }
             }
         }
-        Block::Paragraph(content) => html! { p style="margin:0 0 16px;" { (inlines(content, slots)) } },
+        Block::Paragraph { content, .. } => {
+            html! { p style="margin:0 0 16px;" { (inlines(content, slots)) } }
+        }
         Block::List { start, items } => {
             let items: Vec<Markup> = items.iter().map(|item| list_item(item, slots)).collect();
             let style = "margin:0 0 16px;padding:0 0 0 26px;";
@@ -176,7 +178,7 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
 /// up with the text in every client.
 fn list_item(item: &[Block], slots: &mut Slots) -> Markup {
     let (first, rest) = match item.split_first() {
-        Some((Block::Paragraph(content), rest)) => (Some(inlines(content, slots)), rest),
+        Some((Block::Paragraph { content, .. }, rest)) => (Some(inlines(content, slots)), rest),
         _ => (None, item),
     };
     let rest = blocks(rest, slots);
@@ -198,8 +200,8 @@ fn inlines(content: &[Inline], slots: &mut Slots) -> Markup {
                 Inline::Emphasis(inner) => em { (inlines(inner, slots)) },
                 Inline::Strikethrough(inner) => s { (inlines(inner, slots)) },
                 Inline::Code(code) => code style="font-family:Menlo,Consolas,monospace;font-size:15px;" { (code) },
-                Inline::Link { url, content } => a href=(url) style={ "color:" (LINK) ";text-decoration:underline;" } { (inlines(content, slots)) },
-                Inline::Image { url, alt } => img src=(url) alt=(alt) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
+                Inline::Link { url, content, .. } => a href=(url) style={ "color:" (LINK) ";text-decoration:underline;" } { (inlines(content, slots)) },
+                Inline::Image { url, alt, .. } => img src=(url) alt=(alt) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
                 Inline::LineBreak => br;
             }
         }

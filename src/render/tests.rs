@@ -152,6 +152,21 @@ fn the_preheader_is_hidden_without_the_tiny_font_that_spam_filters_score() {
 }
 
 #[test]
+fn the_sample_parts_agree_by_the_measure_check_uses() {
+    let p = ana();
+    let d = crate::lint::difference(&p.html, &p.text);
+    assert!(d.html_words > 400, "{d}");
+    assert_eq!((d.missing_from_text, d.missing_from_html), (0, 0), "{d}");
+    let p = personalise(
+        &format!("{HEAD}\n# Title\n\n**Bold**, _it_, ~~gone~~ and `code`; [a link](https://example.org/a).\n\n1. one\n   - two\n\n> quoted\n>\n> — someone\n\n![A well in Kenya](https://example.org/w.jpg)\n\n---\n\n    preformatted text\n"),
+        "email,first_name\na@example.org,Ana\n",
+    )
+    .remove(0);
+    let d = crate::lint::difference(&p.html, &p.text);
+    assert_eq!((d.missing_from_text, d.missing_from_html), (0, 0), "{d}\n{}", p.text);
+}
+
+#[test]
 fn the_sample_has_a_heading_per_region_and_the_verse_as_a_quote() {
     let doc = Html::parse_document(&ana().html);
     let h2: Vec<String> = select(&doc, "h2").iter().map(|h| h.text().collect()).collect();

@@ -164,7 +164,7 @@ impl Writer<'_> {
                 };
                 self.paragraph(text, layout);
             }
-            Block::Paragraph(content) => {
+            Block::Paragraph { content, .. } => {
                 let text = self.inlines(content);
                 self.paragraph(text, layout);
             }
@@ -240,7 +240,7 @@ impl Writer<'_> {
                 }
                 Inline::Strikethrough(inner) => out.push_str(&self.inlines(inner)),
                 Inline::Code(code) => out.push_str(code),
-                Inline::Link { url, content } => {
+                Inline::Link { url, content, .. } => {
                     let words = plain_text(content);
                     let shown = url.strip_prefix("mailto:").unwrap_or(url);
                     out.push_str(&self.inlines(content));

@@ -1,0 +1,50 @@
+//! Lints of the settings: what the law and the big mailbox providers expect
+//! every bulk message to carry.
+
+use crate::config::Settings;
+
+/// Words that mark an address as a stand-in rather than a real one.
+const PLACEHOLDER_WORDS: [&str; 9] =
+    ["example", "todo", "tbd", "tba", "xxx", "lorem", "your address", "changeme", "change me"];
+
+/// What in `settings` hurts delivery, one line each, naming the setting.
+pub fn settings(settings: &Settings) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(problem) = org_address(settings) {
+        warnings.push(format!(
+            "setting ORG_ADDRESS {problem}; the footer must show your organisation's postal address: US \
+             (CAN-SPAM) and Canadian (CASL) law require a valid one in bulk email, and mail without one \
+             looks anonymous to readers and spam filters; set ORG_ADDRESS in .env to the full address \
+             (street, town, postal code, country)"
+        ));
+    }
+    if settings.unsubscribe_url.is_none() {
+        warnings.push(
+            "setting UNSUBSCRIBE_URL is not set, so messages offer no one-click unsubscribe \
+             (List-Unsubscribe-Post, RFC 8058), only an email to UNSUBSCRIBE_MAILTO; Gmail and Yahoo \
+             require one-click unsubscribe of anyone sending them 5,000 or more messages a day, and \
+             readers who cannot leave easily report spam instead; set UNSUBSCRIBE_URL to your unsubscribe \
+             page and UNSUBSCRIBE_SECRET to a long random key (see .env.example)"
+                .to_owned(),
+        );
+    }
+    warnings
+}
+
+/// Why the postal address is not usable, if it is not.
+fn org_address(settings: &Settings) -> Option<String> {
+    let address = settings.org_address.as_str();
+    if settings.placeholders.contains(&"ORG_ADDRESS") {
+        return Some(format!("is not set, so the footer shows the placeholder \"{address}\""));
+    }
+    let lower = address.to_lowercase();
+    if let Some(word) = PLACEHOLDER_WORDS.iter().find(|w| lower.contains(*w)) {
+        return Some(format!("= \"{address}\" looks like a placeholder (\"{word}\")"));
+    }
+    if !address.chars().any(|c| c.is_ascii_digit()) {
+        return Some(format!(
+            "= \"{address}\" does not look like a full postal address (no house number, PO box or postal code)"
+        ));
+    }
+    None
+}
