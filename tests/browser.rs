@@ -211,7 +211,7 @@ fn choosing_another_reader_changes_the_greeting_and_the_headers() {
 
         for (email, greeting) in [
             ("jose.nunez@example.com", "Dear José,"),
-            ("sam.taylor@example.org", "Dear friend,"),
+            ("sam.taylor@example.org", "Dear prayer partner,"),
             ("peter.müller@example.org", "Dear Peter,"),
         ] {
             let picker = page.find("select#to").await;

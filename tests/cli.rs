@@ -194,7 +194,7 @@ fn the_recipient_name_is_in_the_to_header_and_the_greeting() {
 }
 
 #[test]
-fn a_subscriber_without_a_first_name_is_greeted_as_friend() {
+fn a_subscriber_without_a_first_name_is_greeted_by_the_default() {
     let test = Test::with_sample();
     let emls = sample_dry_run(&test);
     let sam = message_for(&emls, "sam.taylor@example.org");
@@ -203,8 +203,8 @@ fn a_subscriber_without_a_first_name_is_greeted_as_friend() {
         None,
         "no name, just the address"
     );
-    assert!(sam.text().contains("Dear friend, thank you"), "{}", sam.text());
-    assert!(visible_text(&sam.html()).contains("Dear friend, thank you"), "{}", sam.html());
+    assert!(sam.text().contains("Dear prayer partner, thank you"), "{}", sam.text());
+    assert!(visible_text(&sam.html()).contains("Dear prayer partner, thank you"), "{}", sam.html());
 }
 
 #[test]

@@ -302,8 +302,8 @@ fn the_subject_is_personalised_on_one_line() {
 fn defaults_fill_empty_values_in_the_body() {
     let texts = personalise(SAMPLE, "email,first_name\na@example.org,Ana\nb@example.org,  \n");
     assert!(texts[0].text.contains("Dear Ana, thank you"));
-    assert!(texts[1].text.contains("Dear friend, thank you"));
-    assert!(texts[1].html.contains("Dear friend, thank you"));
+    assert!(texts[1].text.contains("Dear prayer partner, thank you"));
+    assert!(texts[1].html.contains("Dear prayer partner, thank you"));
 }
 
 #[test]
