@@ -12,13 +12,15 @@ for component in rustfmt clippy; do
 done
 
 # Real components the tests drive, from Debian: Postfix's smtp-sink (the SMTP
-# server lettre's own CI uses) and Chromium with its WebDriver (for the live
-# preview's browser tests).
+# server lettre's own CI uses), Chromium with its WebDriver (for the live
+# preview's browser tests) and SpamAssassin (tests/spam.rs scores the sample's
+# messages with it, offline).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -x /usr/bin/spamassassin ] || missing+=(spamassassin)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq
