@@ -719,6 +719,109 @@ fn check_reports_every_unknown_merge_field_and_exits_1() {
     run.stdout_has("error: b.md:7: merge field `frist_name`").stdout_has("error: b.md:9: merge field `twon`");
 }
 
+/// Settings with nothing for `check` to warn about.
+fn with_complete_settings(test: Test) -> Test {
+    with_settings(test)
+        .env("UNSUBSCRIBE_URL", "https://hope.example.net/unsubscribe")
+        .env("UNSUBSCRIBE_SECRET", SECRET)
+}
+
+/// A bulletin like [`bulletin`]'s (body from line 7) with this subject.
+fn with_subject(subject: &str, body: &str) -> String {
+    format!("+++\nsubject = \"{subject}\"\npreheader = \"This week\"\ndate = 2025-10-16\n+++\n\n{body}")
+}
+
+/// The lines of standard output that start with `warning: `.
+fn warnings(run: &util::Run) -> Vec<&str> {
+    run.stdout.lines().filter(|l| l.starts_with("warning: ")).collect()
+}
+
+#[test]
+fn check_names_the_file_and_line_of_each_content_risk_and_still_exits_0() {
+    let body = "Dear {{ first_name | default(\"friend\") }}, hello.\n\n\
+                ![](https://example.org/a.jpg)\n\n\
+                Read [the report](http://example.org/r) or <https://example.org/news>.\n";
+    let test = with_complete_settings(Test::new())
+        .file("b.md", with_subject("URGENT PRAYER NEWS!!", body))
+        .file("list.csv", "email,first_name\nana@example.org,Ana\n");
+    let run = test.run(&["check", "b.md", "--subscribers", "list.csv"]).code(0);
+    let found: Vec<String> = warnings(&run).iter().map(|w| w.split(';').next().unwrap().to_owned()).collect();
+    assert_eq!(
+        found,
+        [
+            "warning: b.md:2: the subject is all in capitals",
+            "warning: b.md:2: the subject has 2 exclamation marks",
+            "warning: b.md:7: readers without a first_name read \"Dear friend\"",
+            "warning: b.md:9: the image https://example.org/a.jpg has no alt text",
+            "warning: b.md:11: http://example.org/r is plain http",
+            "warning: b.md:11: the link's text is its bare address https://example.org/news",
+        ],
+        "{}",
+        run.printed()
+    );
+    assert!(
+        warnings(&run).iter().all(|w| w.contains("; ")),
+        "each says why and what to do\n{}",
+        run.printed()
+    );
+    run.stdout_has("1 would receive it").stdout_has("0 error(s), 6 warning(s).");
+}
+
+#[test]
+fn check_names_the_settings_a_bulk_sender_needs() {
+    let test = with_settings(Test::new())
+        .env("ORG_ADDRESS", "TBD")
+        .file("b.md", bulletin("Hello.\n"))
+        .file("list.csv", "email,first_name\nana@example.org,Ana\n");
+    let run = test.run(&["check", "b.md", "--subscribers", "list.csv"]).code(0);
+    let found = warnings(&run);
+    assert_eq!(found.len(), 2, "{}", run.printed());
+    assert!(
+        found[0].starts_with("warning: setting ORG_ADDRESS = \"TBD\" looks like a placeholder"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("CAN-SPAM"), "{}", found[0]);
+    assert!(
+        found[1].starts_with(
+            "warning: setting UNSUBSCRIBE_URL is not set, so messages offer no one-click unsubscribe"
+        ),
+        "{}",
+        found[1]
+    );
+    assert!(found[1].contains("RFC 8058"), "{}", found[1]);
+}
+
+#[test]
+fn check_of_the_sample_with_complete_settings_finds_no_deliverability_risk() {
+    let test = with_complete_settings(Test::with_sample());
+    let run = test.run(&["check", SAMPLE_BULLETIN]).code(1);
+    assert_eq!(
+        warnings(&run),
+        [
+            "warning: 1 address(es), such as peter.müller@example.org, have non-ASCII letters before the @: only a relay that supports SMTPUTF8 can take them; others will fail"
+        ],
+        "{}",
+        run.printed()
+    );
+    run.stdout_has("3 error(s), 1 warning(s).");
+}
+
+#[test]
+fn check_warns_of_a_subject_longer_than_inboxes_show() {
+    let subject = "Prayer requests for Kenya, the Dominican Republic and South Asia this week";
+    let test = with_complete_settings(Test::new())
+        .file("b.md", with_subject(subject, "Hello.\n"))
+        .file("list.csv", "email\nana@example.org\n");
+    let run = test.run(&["check", "b.md", "--subscribers", "list.csv"]).code(0);
+    assert_eq!(warnings(&run).len(), 1, "{}", run.printed());
+    assert!(
+        warnings(&run)[0].starts_with("warning: b.md:2: the subject is 74 characters long; phones show"),
+        "{}",
+        run.printed()
+    );
+}
+
 // ---------------------------------------------------------------- help
 
 #[test]
