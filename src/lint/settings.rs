@@ -23,8 +23,9 @@ pub fn settings(settings: &Settings) -> Vec<String> {
             "setting UNSUBSCRIBE_URL is not set, so messages offer no one-click unsubscribe \
              (List-Unsubscribe-Post, RFC 8058), only an email to UNSUBSCRIBE_MAILTO; Gmail and Yahoo \
              require one-click unsubscribe of anyone sending them 5,000 or more messages a day, and \
-             readers who cannot leave easily report spam instead; set UNSUBSCRIBE_URL to your unsubscribe \
-             page and UNSUBSCRIBE_SECRET to a long random key (see .env.example)"
+             readers who cannot leave easily report spam instead; set UNSUBSCRIBE_URL and \
+             UNSUBSCRIBE_SECRET and run `bulletin unsubscribe-server` (see README, \"One-click \
+             unsubscribe\")"
                 .to_owned(),
         );
     }
