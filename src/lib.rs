@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod content;
 pub mod deliver;
+pub mod dkim;
 pub mod journal;
 pub mod lint;
 pub mod live;

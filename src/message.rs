@@ -32,14 +32,16 @@ pub struct Composer {
     mailto: String,
     unsubscribe_url: Option<crate::config::HttpsUrl>,
     signer: Signer,
+    /// Signs each message when DKIM is set up.
+    dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
 }
 
-/// A message could not be built.
+/// A message could not be built (or signed).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the message for {email}: {source}")]
 pub struct MessageError {
     email: String,
-    source: lettre::error::Error,
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl Composer {
@@ -53,6 +55,7 @@ impl Composer {
             mailto,
             unsubscribe_url: settings.unsubscribe_url.clone(),
             signer: Signer::from_settings(settings),
+            dkim: settings.dkim.clone(),
         }
     }
 
@@ -168,7 +171,14 @@ impl Composer {
             .boundary(format!("bulletin-{boundary}"))
             .singlepart(SinglePart::plain(content.text.clone()))
             .singlepart(SinglePart::html(content.html.clone()));
-        builder.multipart(body).map_err(|source| MessageError { email, source })
+        let fail =
+            |source: Box<dyn std::error::Error + Send + Sync>| MessageError { email: email.clone(), source };
+        let mut message = builder.multipart(body).map_err(|e| fail(e.into()))?;
+        // Signed last, over the exact bytes that will be sent or written.
+        if let Some(dkim) = &self.dkim {
+            dkim.sign_message(&mut message).map_err(|e| fail(e.into()))?;
+        }
+        Ok(message)
     }
 }
 

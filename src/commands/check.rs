@@ -36,6 +36,8 @@ pub struct Findings {
     pub skipped: u64,
     /// The bulletin's campaign and subject, or its path if it did not parse.
     pub what: String,
+    /// The DKIM signer, when set up: its DNS record is printed.
+    pub dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
 }
 
 pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
@@ -45,6 +47,9 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
             Ok(line) => println!("{line}"),
             Err(e) => found.errors.push(format!("{e:#}")),
         }
+    }
+    if let Some(dkim) = &found.dkim {
+        print_dkim(dkim);
     }
     for error in &found.errors {
         println!("error: {error}");
@@ -72,6 +77,7 @@ pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) 
         Ok(settings) => {
             found.warnings.extend(settings.warnings());
             found.warnings.extend(lint::settings(&settings));
+            found.dkim = settings.dkim.clone();
             settings
         }
         Err(e) => {
@@ -158,6 +164,26 @@ pub fn findings(bulletin_path: &Path, list_options: &ListOptions, env: &Source) 
     found.skipped = tally.skipped();
     found.what = bulletin.as_ref().map_or_else(|| bulletin_path.display().to_string(), describe_bulletin);
     found
+}
+
+/// What DKIM signs with, and the DNS record to publish for it.
+fn print_dkim(dkim: &crate::dkim::Dkim) {
+    let record = dkim.dns_record();
+    println!(
+        "DKIM: messages are signed as {} with selector {} ({}, key file {})",
+        dkim.domain(),
+        dkim.selector(),
+        dkim.algorithm(),
+        dkim.key_path().display()
+    );
+    println!(
+        "Publish this TXT record in the DNS of {} (once; again only when the key changes):",
+        dkim.domain()
+    );
+    println!("  name   {}", record.name);
+    println!("  value  {}", record.value);
+    println!("  as a zone-file line, the value in quoted strings of at most 255 characters:");
+    println!("  {}", record.zone_file_line());
 }
 
 /// Connects, negotiates TLS and logs in to the relay without sending.

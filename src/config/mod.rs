@@ -4,13 +4,16 @@
 //! Every setting has an example.org placeholder so the sample dry-runs on a
 //! fresh machine; a warning names the ones that fell back to it.
 
+mod dkim;
 mod smtp;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::subscribers::EmailAddress;
+pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
 /// A value that must never be printed: its `Debug` shows `[redacted]` and it
@@ -109,6 +112,9 @@ pub struct Settings {
     pub unsubscribe_url: Option<HttpsUrl>,
     /// `UNSUBSCRIBE_SECRET`: the key that signs unsubscribe tokens.
     pub unsubscribe_secret: Option<Secret>,
+    /// `DKIM_DOMAIN`, `DKIM_SELECTOR`, `DKIM_PRIVATE_KEY`: the DKIM signer,
+    /// its key read and checked. Default: none, messages are not signed.
+    pub dkim: Option<Arc<crate::dkim::Dkim>>,
     /// Settings that fell back to an example.org placeholder.
     pub placeholders: Vec<&'static str>,
 }
@@ -123,10 +129,32 @@ pub enum ConfigError {
     Missing { key: &'static str, why: &'static str },
     #[error("setting {key} = {value:?} (from {origin}): {reason}")]
     Invalid { key: &'static str, value: String, origin: String, reason: String },
+    /// For a value that must not be echoed.
+    #[error("setting {key} (from {origin}) {reason}; its value is not shown")]
+    NotShown { key: &'static str, origin: String, reason: String },
+    /// Some settings of a group that only works whole.
+    #[error("{group} needs {} too ({}); set them all or none", and_list(missing), set_phrase(set))]
+    Incomplete { group: &'static str, set: Vec<&'static str>, missing: Vec<&'static str> },
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn set_phrase(set: &[&str]) -> String {
+    match set {
+        [one] => format!("only {one} is set"),
+        _ => format!("{} are set", and_list(set)),
+    }
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 22] = [
+pub const KEYS: [&str; 25] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -149,6 +177,9 @@ pub const KEYS: [&str; 22] = [
     "SMTP_CONCURRENCY",
     "SMTP_ATTEMPTS",
     "SMTP_RETRY_DELAY",
+    "DKIM_DOMAIN",
+    "DKIM_SELECTOR",
+    "DKIM_PRIVATE_KEY",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the
@@ -157,6 +188,8 @@ pub const KEYS: [&str; 22] = [
 pub struct Source {
     file: HashMap<String, String>,
     file_name: Option<String>,
+    /// The settings file's folder, which relative paths in it start from.
+    file_dir: Option<PathBuf>,
     env: HashMap<String, String>,
 }
 
@@ -173,6 +206,7 @@ impl Source {
                 source.file.insert(key, value);
             }
             source.file_name = Some(env_file.display().to_string());
+            source.file_dir = env_file.parent().map(Path::to_owned);
         }
         Ok(source)
     }
@@ -250,6 +284,7 @@ impl Settings {
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
             unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret(v)),
+            dkim: dkim::from_source(source)?,
             from_email,
             org_name,
             org_address,

@@ -29,6 +29,13 @@ pub fn settings(settings: &Settings) -> Vec<String> {
                 .to_owned(),
         );
     }
+    if let Some(dkim) = &settings.dkim {
+        warnings.extend(dkim.warnings());
+        // A placeholder sender has its own warning; no need to say it does not align.
+        if !settings.placeholders.contains(&"FROM_EMAIL") {
+            warnings.extend(dkim.alignment_warning(settings.from_email.as_lettre().domain()));
+        }
+    }
     warnings
 }
 

@@ -1,0 +1,219 @@
+//! DKIM signing (RFC 6376; Ed25519 keys by RFC 8463): every message is
+//! signed with the organisation's key when `DKIM_DOMAIN`, `DKIM_SELECTOR`
+//! and `DKIM_PRIVATE_KEY` are set, so receivers can check it really comes
+//! from that domain and was not changed on the way.
+//!
+//! The signature is made by `mail-auth` over the exact bytes that are sent
+//! (or written to a dry run's `.eml`), with relaxed/relaxed
+//! canonicalisation. This module holds the key, chooses the signed header
+//! fields and makes the DNS record to publish; it ends where the signed
+//! message is handed back to `message`.
+
+mod dns;
+mod key;
+
+use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256, SigningKey};
+use mail_auth::common::headers::{HeaderWriter, Writable};
+use mail_auth::dkim::{Canonicalization, DkimSigner};
+
+pub use dns::{Alignment, DnsName, DnsRecord, alignment};
+pub use key::{Algorithm, KeyError, MAX_PORTABLE_RSA_BITS, MIN_RSA_BITS, PrivateKey};
+
+/// The header fields signed, each where present: those RFC 8058 section 4
+/// requires for one-click unsubscribing, the ones a reader sees, and the
+/// MIME fields that say how to read the body. Each one present is also
+/// signed once more as absent ("over-signed"), and each one absent is signed
+/// as absent, so none can be added on the way without breaking the
+/// signature.
+pub const SIGNED_HEADERS: [&str; 12] = [
+    "From",
+    "Reply-To",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+];
+
+/// Signs messages as one domain with one key. `Debug` never shows the key.
+#[derive(Debug)]
+pub struct Dkim {
+    domain: DnsName,
+    selector: DnsName,
+    key: PrivateKey,
+}
+
+/// A signature could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot DKIM-sign the message: {0}")]
+pub struct SignError(mail_auth::Error);
+
+impl Dkim {
+    pub fn new(domain: DnsName, selector: DnsName, key: PrivateKey) -> Self {
+        Self { domain, selector, key }
+    }
+
+    /// `d=`: the domain that signs.
+    pub fn domain(&self) -> &DnsName {
+        &self.domain
+    }
+
+    /// `s=`: the selector naming the key under the domain.
+    pub fn selector(&self) -> &DnsName {
+        &self.selector
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.key.algorithm()
+    }
+
+    /// The key file.
+    pub fn key_path(&self) -> &std::path::Path {
+        self.key.path()
+    }
+
+    /// The TXT record that publishes the public key.
+    pub fn dns_record(&self) -> DnsRecord {
+        let k = match self.algorithm() {
+            Algorithm::Rsa { .. } => "rsa",
+            Algorithm::Ed25519 => "ed25519",
+        };
+        DnsRecord::new(&self.domain, &self.selector, k, &self.key.public_base64())
+    }
+
+    /// A warning when DMARC would not count this signature for mail from
+    /// `from_domain` (RFC 7489 section 3.1.1).
+    pub fn alignment_warning(&self, from_domain: &str) -> Option<String> {
+        if alignment(self.domain.as_str(), from_domain) != Alignment::None {
+            return None;
+        }
+        let from_domain = from_domain.to_ascii_lowercase();
+        let parent = psl::domain_str(&from_domain)
+            .filter(|org| *org != from_domain)
+            .map(|org| format!(" (or its organisational domain {org})"))
+            .unwrap_or_default();
+        Some(format!(
+            "DKIM_DOMAIN {} does not align with FROM_EMAIL's domain {from_domain}: DMARC counts only a \
+             signature by the sender's domain or its organisational domain, so receivers will treat these \
+             messages as unsigned; set DKIM_DOMAIN to {from_domain}{parent} and publish the key there",
+            self.domain
+        ))
+    }
+
+    /// Risks worth a warning in `bulletin check`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let path = self.key.path().display();
+        match self.algorithm() {
+            Algorithm::Ed25519 => warnings.push(format!(
+                "DKIM_PRIVATE_KEY {path} is an Ed25519 key: many receivers do not verify Ed25519 \
+                 signatures yet (RFC 8463) and treat the message as unsigned; an RSA key of 2048 bits \
+                 is understood everywhere"
+            )),
+            Algorithm::Rsa { bits } if bits > MAX_PORTABLE_RSA_BITS => warnings.push(format!(
+                "DKIM_PRIVATE_KEY {path} is an RSA key of {bits} bits: receivers need only verify keys up to \
+                 {MAX_PORTABLE_RSA_BITS} bits (RFC 8301), so some may not; 2048 bits is the usual choice"
+            )),
+            Algorithm::Rsa { .. } => {}
+        }
+        if self.key.shared_file {
+            warnings.push(format!(
+                "DKIM_PRIVATE_KEY {path} can be read by other users of this computer; \
+                 make it private with `chmod 600 {path}`"
+            ));
+        }
+        warnings
+    }
+
+    /// The `DKIM-Signature` field for `message` (the whole message, CRLF
+    /// line ends, as it will be sent), ending in CRLF, to add to its
+    /// header. Where it goes in the header does not matter to receivers.
+    pub fn sign(&self, message: &[u8]) -> Result<String, SignError> {
+        let present = header_names(message);
+        let mut signed = Vec::with_capacity(SIGNED_HEADERS.len() * 2);
+        for name in SIGNED_HEADERS {
+            signed.push(name);
+            if present.iter().any(|p| p.eq_ignore_ascii_case(name.as_bytes())) {
+                signed.push(name);
+            }
+        }
+        let signature = DkimSigner::from_key(KeyRef(&self.key))
+            .domain(self.domain.as_str())
+            .selector(self.selector.as_str())
+            .headers(signed)
+            .header_canonicalization(Canonicalization::Relaxed)
+            .body_canonicalization(Canonicalization::Relaxed)
+            .sign(message)
+            .map_err(SignError)?;
+        Ok(signature.to_header())
+    }
+
+    /// Signs `message` in place: adds its `DKIM-Signature` field after the
+    /// others (lettre writes the multipart `Content-Type` after that).
+    pub fn sign_message(&self, message: &mut lettre::Message) -> Result<(), SignError> {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        let field = self.sign(&message.formatted())?;
+        let folded = field
+            .strip_prefix("DKIM-Signature: ")
+            .and_then(|f| f.strip_suffix("\r\n"))
+            .expect("mail-auth writes DKIM-Signature: …CRLF")
+            .to_owned();
+        let unfolded = folded.replace("\r\n\t", " ");
+        // Already folded and plain ASCII (tags, names and base64): lettre
+        // must write it exactly so, or the signature would not match what
+        // was hashed.
+        message.headers_mut().insert_raw(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("DKIM-Signature"),
+            unfolded,
+            folded,
+        ));
+        Ok(())
+    }
+}
+
+/// The names of the header fields of `message`, in order.
+fn header_names(message: &[u8]) -> Vec<&[u8]> {
+    let mut names = Vec::new();
+    for line in message.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if !line.starts_with(b" ")
+            && !line.starts_with(b"\t")
+            && let Some(colon) = line.iter().position(|b| *b == b':')
+        {
+            names.push(line[..colon].trim_ascii());
+        }
+    }
+    names
+}
+
+/// The key lent to `mail-auth` for one signature.
+struct KeyRef<'a>(&'a PrivateKey);
+
+impl SigningKey for KeyRef<'_> {
+    type Hasher = Sha256;
+
+    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
+        match &self.0.inner {
+            key::Inner::Rsa(rsa, _) => <RsaKey<Sha256> as SigningKey>::sign(rsa, input),
+            key::Inner::Ed25519(ed) => <Ed25519Key as SigningKey>::sign(ed, input),
+        }
+    }
+
+    fn algorithm(&self) -> mail_auth::common::crypto::Algorithm {
+        match &self.0.inner {
+            key::Inner::Rsa(rsa, _) => rsa.algorithm(),
+            key::Inner::Ed25519(ed) => ed.algorithm(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
