@@ -21,6 +21,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/bin/spamassassin ] || missing+=(spamassassin)
+# openssl makes the DKIM tests' keys, as the README tells users to.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq
@@ -30,6 +32,11 @@ fi
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "installing aiosmtpd…"
   python3 -m pip install --quiet 'aiosmtpd==1.4.6'
+fi
+# Python's dkimpy (with PyNaCl for Ed25519): an independent DKIM verifier.
+if ! python3 -c 'import dkim, nacl' >/dev/null 2>&1; then
+  echo "installing dkimpy…"
+  python3 -m pip install --quiet 'dkimpy==1.1.8' 'PyNaCl==1.6.2'
 fi
 
 cargo fmt --check
