@@ -12,12 +12,12 @@
 mod dns;
 mod key;
 
-use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256, SigningKey};
+use mail_auth::common::crypto::{CryptoError, Ed25519Key, Sha256, SigningKey};
 use mail_auth::common::headers::{HeaderWriter, Writable};
 use mail_auth::dkim::{Canonicalization, DkimSigner};
 
 pub use dns::{Alignment, DnsName, DnsRecord, alignment};
-pub use key::{Algorithm, KeyError, MAX_PORTABLE_RSA_BITS, MIN_RSA_BITS, PrivateKey};
+pub use key::{Algorithm, KeyError, MAX_RSA_BITS, MIN_RSA_BITS, PrivateKey};
 
 /// The header fields signed, each where present: those RFC 8058 section 4
 /// requires for one-click unsubscribing, the ones a reader sees, and the
@@ -115,10 +115,6 @@ impl Dkim {
                  signatures yet (RFC 8463) and treat the message as unsigned; an RSA key of 2048 bits \
                  is understood everywhere"
             )),
-            Algorithm::Rsa { bits } if bits > MAX_PORTABLE_RSA_BITS => warnings.push(format!(
-                "DKIM_PRIVATE_KEY {path} is an RSA key of {bits} bits: receivers need only verify keys up to \
-                 {MAX_PORTABLE_RSA_BITS} bits (RFC 8301), so some may not; 2048 bits is the usual choice"
-            )),
             Algorithm::Rsa { .. } => {}
         }
         if self.key.shared_file {
@@ -202,14 +198,24 @@ impl SigningKey for KeyRef<'_> {
 
     fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
         match &self.0.inner {
-            key::Inner::Rsa(rsa, _) => <RsaKey<Sha256> as SigningKey>::sign(rsa, input),
+            key::Inner::Rsa(rsa, _) => {
+                // ring hashes what it signs: give it the bytes mail-auth
+                // would have hashed.
+                let mut data = Vec::with_capacity(2048);
+                input.write(&mut data);
+                let mut signature = vec![0; rsa.public().modulus_len()];
+                let rng = ring::rand::SystemRandom::new();
+                rsa.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, &data, &mut signature)
+                    .map_err(|e| mail_auth::Error::Crypto(CryptoError::Library(e.to_string())))?;
+                Ok(signature)
+            }
             key::Inner::Ed25519(ed) => <Ed25519Key as SigningKey>::sign(ed, input),
         }
     }
 
     fn algorithm(&self) -> mail_auth::common::crypto::Algorithm {
         match &self.0.inner {
-            key::Inner::Rsa(rsa, _) => rsa.algorithm(),
+            key::Inner::Rsa(..) => mail_auth::common::crypto::Algorithm::RsaSha256,
             key::Inner::Ed25519(ed) => ed.algorithm(),
         }
     }

@@ -117,6 +117,15 @@ fn an_rsa_key_shorter_than_2048_bits_is_refused_by_name() {
 }
 
 #[test]
+fn an_rsa_key_longer_than_4096_bits_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rsa(&dir, "long.pem", 4608);
+    let err = PrivateKey::load(&key).unwrap_err();
+    assert!(matches!(err, KeyError::TooLong { bits: 4608, .. }), "{err:?}");
+    assert!(err.to_string().contains("long.pem"), "{err}");
+}
+
+#[test]
 fn files_that_hold_no_usable_private_key_are_named_and_never_quoted() {
     let dir = tempfile::tempdir().unwrap();
     let good = rsa(&dir, "rsa.pem", 2048);
