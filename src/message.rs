@@ -3,7 +3,7 @@
 //! Everything that must be the same when a message is sent twice (its
 //! `Message-ID`, its MIME boundary) is derived from the campaign and the
 //! address, so a dry run's `.eml` and a later send match byte for byte apart
-//! from `Date`.
+//! from `Date` (and the DKIM signature, when there is one, which covers it).
 
 use std::time::SystemTime;
 

@@ -293,7 +293,12 @@ fn messages_received_over_smtp_verify(key: Key) {
     }
     let (record, _) = published_record(&test);
     test.run(&["send", SAMPLE_BULLETIN, "--to", "editor@hope.example.org", "--yes"]).code(0);
-    test.run(&["send", SAMPLE_BULLETIN, "--yes", "--rate", "unlimited"]).code(0);
+    let run = test.run(&["send", SAMPLE_BULLETIN, "--yes", "--rate", "unlimited"]).code(0);
+    let what = match key {
+        Key::Rsa(bits) => format!("RSA {bits} bits"),
+        Key::Ed25519 => "Ed25519".to_owned(),
+    };
+    run.stdout_has(&format!("  dkim      signed as {DOMAIN} (selector {SELECTOR}, {what})"));
 
     let received = server.messages();
     assert_eq!(received.len(), 1 + SAMPLE_RECIPIENTS.len(), "the test copy and every recipient's message");

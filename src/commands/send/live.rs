@@ -86,6 +86,14 @@ fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, option
     println!("  via       {}", relay.name());
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(smtp), smtp.concurrency);
     println!("  journal   {}", options.state_dir.join(crate::journal::FILE_NAME).display());
+    if let Some(dkim) = &job.settings.dkim {
+        println!(
+            "  dkim      signed as {} (selector {}, {})",
+            dkim.domain(),
+            dkim.selector(),
+            dkim.algorithm()
+        );
+    }
 }
 
 fn burst(smtp: &SmtpSettings) -> String {
