@@ -347,13 +347,28 @@ fn dkim_settings_given_in_part_stop_the_run_naming_what_is_missing() {
 fn check_warns_when_the_signing_domain_does_not_align_with_the_sender() {
     let test = signing(Key::Rsa(2048)).env("DKIM_DOMAIN", "example.net");
     test.run(&["check", SAMPLE_BULLETIN]).stdout_has(
-        "warning: DKIM_DOMAIN example.net does not align with FROM_EMAIL's domain hope.example.org",
+        "warning: setting DKIM_DOMAIN = \"example.net\" does not align with FROM_EMAIL's domain hope.example.org",
     );
     // A parent domain aligns (DMARC's relaxed mode), so no warning.
     let test = signing(Key::Rsa(2048)).env("DKIM_DOMAIN", "example.org");
     let (record, run) = published_record(&test);
     assert_eq!(record.name, format!("{SELECTOR}._domainkey.example.org"));
     assert!(!run.stdout.contains("does not align"), "{}", run.printed());
+}
+
+#[test]
+fn check_warns_of_an_ed25519_key_and_of_a_key_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = signing(Key::Ed25519);
+    let key = test.join(KEY_FILE);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run =
+        test.run(&["check", SAMPLE_BULLETIN]).stdout_has("is an Ed25519 key; many receivers do not verify");
+    assert!(!run.stdout.contains("can be read by other users"), "{}", run.printed());
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    test.run(&["check", SAMPLE_BULLETIN])
+        .stdout_has("can be read by other users of this computer, and anyone holding it can sign mail as");
 }
 
 #[test]

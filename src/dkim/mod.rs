@@ -98,7 +98,7 @@ impl Dkim {
             .map(|org| format!(" (or its organisational domain {org})"))
             .unwrap_or_default();
         Some(format!(
-            "DKIM_DOMAIN {} does not align with FROM_EMAIL's domain {from_domain}: DMARC counts only a \
+            "setting DKIM_DOMAIN = \"{}\" does not align with FROM_EMAIL's domain {from_domain}: DMARC counts only a \
              signature by the sender's domain or its organisational domain, so receivers will treat these \
              messages as unsigned; set DKIM_DOMAIN to {from_domain}{parent} and publish the key there",
             self.domain
@@ -109,18 +109,18 @@ impl Dkim {
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         let path = self.key.path().display();
-        match self.algorithm() {
-            Algorithm::Ed25519 => warnings.push(format!(
-                "DKIM_PRIVATE_KEY {path} is an Ed25519 key: many receivers do not verify Ed25519 \
-                 signatures yet (RFC 8463) and treat the message as unsigned; an RSA key of 2048 bits \
-                 is understood everywhere"
-            )),
-            Algorithm::Rsa { .. } => {}
+        if self.algorithm() == Algorithm::Ed25519 {
+            warnings.push(format!(
+                "setting DKIM_PRIVATE_KEY: {path} is an Ed25519 key; many receivers do not verify Ed25519 \
+                 signatures yet (RFC 8463) and treat such messages as unsigned; an RSA key of 2048 bits \
+                 is understood everywhere (see README, \"DKIM\")"
+            ));
         }
         if self.key.shared_file {
             warnings.push(format!(
-                "DKIM_PRIVATE_KEY {path} can be read by other users of this computer; \
-                 make it private with `chmod 600 {path}`"
+                "setting DKIM_PRIVATE_KEY: {path} can be read by other users of this computer, and \
+                 anyone holding it can sign mail as {}; make it private with `chmod 600 {path}`",
+                self.domain
             ));
         }
         warnings
