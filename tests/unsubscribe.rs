@@ -448,6 +448,23 @@ fn the_server_refuses_to_start_without_a_real_secret_and_says_why() {
 }
 
 #[test]
+fn the_server_starts_without_the_dkim_key_it_never_uses() {
+    // The key signs messages; it need not be on the web server.
+    let (test, _) = list_test(1);
+    let test = test
+        .env("DKIM_DOMAIN", "hope.example.org")
+        .env("DKIM_SELECTOR", "bulletin2025")
+        .env("DKIM_PRIVATE_KEY", "keys/not-on-this-server.pem");
+    let server = Server::start(&test);
+    let (code, stdout, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    // A command that makes messages does need it.
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run"])
+        .code(2)
+        .stderr_has("cannot read keys/not-on-this-server.pem");
+}
+
+#[test]
 fn the_server_refuses_to_start_when_it_could_not_write_the_suppression_list() {
     let (test, _) = list_test(1);
     test.run(&[

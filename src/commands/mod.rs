@@ -158,7 +158,15 @@ static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 
 /// Loads the settings and prints their warnings.
 fn settings(env: &Source) -> anyhow::Result<Settings> {
-    let settings = Settings::from_source(env)?;
+    announce(Settings::from_source(env)?)
+}
+
+/// Loads the settings but not the DKIM key, and prints their warnings.
+fn settings_without_dkim(env: &Source) -> anyhow::Result<Settings> {
+    announce(Settings::without_dkim(env)?)
+}
+
+fn announce(settings: Settings) -> anyhow::Result<Settings> {
     for warning in settings.warnings() {
         warn(&warning);
     }

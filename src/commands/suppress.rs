@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
-use super::{ListOptions, Outcome, settings, warn};
+use super::{ListOptions, Outcome, settings_without_dkim, warn};
 use crate::config::Source;
 use crate::subscribers::{
     AddressProblem, Audience, EmailAddress, Entry, Reason, Row, RowProblem, SkipReason, SubscriberReader,
@@ -215,7 +215,8 @@ fn find(subscribers: &Path, email: &EmailAddress) -> anyhow::Result<Option<(u64,
 }
 
 pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow::Result<Outcome> {
-    let settings = settings(env)?;
+    // It makes no message, so it needs no DKIM key on the web server.
+    let settings = settings_without_dkim(env)?;
     let suppressed = options.list.suppression_file()?;
     server::serve(&settings, ServerOptions { listen: options.listen, suppressed })?;
     Ok(Outcome::Done)

@@ -241,8 +241,16 @@ impl Source {
 
 impl Settings {
     /// Builds settings from `source`, using placeholders where a setting is
-    /// missing.
+    /// missing; reads and checks the DKIM key, if there is one.
     pub fn from_source(source: &Source) -> Result<Self, ConfigError> {
+        let settings = Self::without_dkim(source)?;
+        Ok(Self { dkim: dkim::from_source(source)?, ..settings })
+    }
+
+    /// [`Settings::from_source`] without the DKIM settings, for what never
+    /// makes a message (the unsubscribe server): the private key need not be
+    /// on that machine.
+    pub fn without_dkim(source: &Source) -> Result<Self, ConfigError> {
         let mut placeholders = Vec::new();
         let mut text = |key: &'static str, default: &dyn Fn() -> String| match source.get(key) {
             Some((value, _)) => value,
@@ -284,7 +292,7 @@ impl Settings {
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
             unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret(v)),
-            dkim: dkim::from_source(source)?,
+            dkim: None,
             from_email,
             org_name,
             org_address,
