@@ -467,6 +467,15 @@ fn the_server_starts_without_the_dkim_key_it_never_uses() {
 }
 
 #[test]
+fn a_stop_sent_as_soon_as_the_server_says_where_it_listens_ends_it_cleanly() {
+    let (test, _) = list_test(1);
+    let server = Server::start(&test);
+    let (code, stdout, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("Stopped."), "{stdout}");
+}
+
+#[test]
 fn the_server_refuses_to_start_when_it_could_not_write_the_suppression_list() {
     let (test, _) = list_test(1);
     test.run(&[

@@ -82,6 +82,9 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;
         let address = listener.local_addr()?;
+        // Listen for the stop signals before saying we are up, so a stop
+        // sent as soon as the banner shows is not fatal.
+        let stopped = stop_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
         let public = settings.unsubscribe_url.as_ref().expect("checked above").as_url();
         println!("Unsubscribe server for {} ({})", settings.list_name, settings.org_name);
         println!("  listening on http://{address}{path}");
@@ -98,7 +101,7 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         let stop = tokio_util::sync::CancellationToken::new();
         let on_signal = stop.clone();
         tokio::spawn(async move {
-            stop_signal().await;
+            stopped.await;
             on_signal.cancel();
         });
         let server = axum::serve(listener, router(&path, service))
@@ -164,21 +167,19 @@ fn router(path: &str, service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// Ctrl-C or SIGTERM (what `systemctl stop` sends).
-async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Ctrl-C or SIGTERM (what `systemctl stop` sends): both are caught from
+/// the moment this returns.
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    eprintln!("{} stopping: finishing the requests in flight", now());
+        eprintln!("{} stopping: finishing the requests in flight", now());
+    })
 }
 
 impl Service {
