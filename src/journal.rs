@@ -131,25 +131,33 @@ CREATE TABLE IF NOT EXISTS recipients (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (campaign, email_key)
 );
+CREATE INDEX IF NOT EXISTS recipients_by_email ON recipients (email_key);
+CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
 PRAGMA user_version = 1;
 ";
+
+/// Opens (creating if needed) the journal file in `state_dir`.
+fn connect(state_dir: &Path) -> Result<(PathBuf, Connection), JournalError> {
+    let path = state_dir.join(FILE_NAME);
+    let fail = |source: JournalFault| JournalError { path: path.clone(), source };
+    std::fs::create_dir_all(state_dir).map_err(|e| fail(e.into()))?;
+    let conn = Connection::open(&path).map_err(|e| fail(e.into()))?;
+    let setup = || -> rusqlite::Result<()> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit is on disk before the message it covers is
+        // handed to the relay, even if the machine loses power.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)
+    };
+    setup().map_err(|e| fail(e.into()))?;
+    Ok((path, conn))
+}
 
 impl Journal {
     /// Opens (creating if needed) the journal in `state_dir` for `campaign`.
     pub fn open(state_dir: &Path, campaign: &CampaignId) -> Result<Self, JournalError> {
-        let path = state_dir.join(FILE_NAME);
-        let fail = |source: JournalFault| JournalError { path: path.clone(), source };
-        std::fs::create_dir_all(state_dir).map_err(|e| fail(e.into()))?;
-        let conn = Connection::open(&path).map_err(|e| fail(e.into()))?;
-        let setup = || -> rusqlite::Result<()> {
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            // FULL: a commit is on disk before the message it covers is
-            // handed to the relay, even if the machine loses power.
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.execute_batch(SCHEMA)
-        };
-        setup().map_err(|e| fail(e.into()))?;
+        let (path, conn) = connect(state_dir)?;
         Ok(Self { path, conn, campaign: campaign.to_string(), clock: SystemTime::now })
     }
 
@@ -308,6 +316,83 @@ impl Journal {
             summary.finished_at = finished;
         }
         Ok(summary)
+    }
+}
+
+/// A message the journal knows of, in any campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub campaign: String,
+    /// The address as written in the list.
+    pub address: String,
+    pub message_id: String,
+    pub state: State,
+    /// The relay's last answer.
+    pub reply: String,
+    /// When the row last changed (for a sent message, when the relay took
+    /// it), RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// Every campaign's rows, for questions that cross campaigns: which
+/// message a bounce report is about, and what was sent to an address.
+pub struct Archive {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl fmt::Debug for Archive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Archive").field("path", &self.path).finish()
+    }
+}
+
+impl Archive {
+    /// Opens the journal in `state_dir`, if there is one.
+    pub fn open_existing(state_dir: &Path) -> Result<Option<Self>, JournalError> {
+        if !state_dir.join(FILE_NAME).exists() {
+            return Ok(None);
+        }
+        let (path, conn) = connect(state_dir)?;
+        Ok(Some(Self { path, conn }))
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn query(&self, condition: &str, value: &str) -> Result<Vec<Sent>, JournalError> {
+        let sql = format!(
+            "SELECT campaign, address, message_id, state, reply, updated_at FROM recipients
+             WHERE {condition} = ?1 ORDER BY updated_at, rowid"
+        );
+        let fail = |source: rusqlite::Error| JournalError { path: self.path.clone(), source: source.into() };
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(fail)?;
+        stmt.query_map(params![value], |row| {
+            Ok(Sent {
+                campaign: row.get(0)?,
+                address: row.get(1)?,
+                message_id: row.get(2)?,
+                state: State::parse(&row.get::<_, String>(3)?),
+                reply: row.get(4)?,
+                updated_at: row.get(5)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(fail)
+    }
+
+    /// The message whose `Message-ID` is `id` (with or without angle
+    /// brackets).
+    pub fn message(&self, id: &str) -> Result<Option<Sent>, JournalError> {
+        let id = format!("<{}>", id.trim().trim_start_matches('<').trim_end_matches('>'));
+        Ok(self.query("message_id", &id)?.into_iter().next())
+    }
+
+    /// Every message to the address whose key is `key`, oldest first.
+    pub fn messages_to(&self, key: &str) -> Result<Vec<Sent>, JournalError> {
+        self.query("email_key", key)
     }
 }
 
@@ -498,6 +583,25 @@ mod tests {
         assert_eq!(journal.summary().unwrap().sent, 50);
         let reopened = Journal::open(dir.path(), &campaign()).unwrap();
         assert_eq!(reopened.summary().unwrap().sent, 50);
+    }
+
+    #[test]
+    fn the_archive_finds_a_message_by_its_id_and_every_message_to_an_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Journal::open(dir.path(), &campaign()).unwrap().with_clock(fixed_clock);
+        let b = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-23-prayer")).unwrap();
+        a.sending("ana@example.org", "Ana@example.org", "<1@x>").unwrap();
+        a.answered("ana@example.org", State::Sent, "250 ok").unwrap();
+        b.sending("ana@example.org", "Ana@example.org", "<2@x>").unwrap();
+        b.answered("ana@example.org", State::Failed, "452 4.2.2 full").unwrap();
+        let archive = Archive::open_existing(dir.path()).unwrap().unwrap();
+        let found = archive.message("1@x").unwrap().unwrap();
+        assert_eq!((found.campaign.as_str(), found.address.as_str()), ("2025-10-16-prayer", "Ana@example.org"));
+        assert_eq!(archive.message("<2@x>").unwrap().unwrap().state, State::Failed);
+        assert_eq!(archive.message("3@x").unwrap(), None);
+        let all = archive.messages_to("ana@example.org").unwrap();
+        assert_eq!(all.iter().map(|s| s.message_id.as_str()).collect::<Vec<_>>(), ["<1@x>", "<2@x>"]);
+        assert!(Archive::open_existing(&dir.path().join("none")).unwrap().is_none());
     }
 
     #[test]

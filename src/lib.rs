@@ -8,6 +8,7 @@
 //! together; [`lint`] finds what would hurt delivery, for `check`; [`live`]
 //! serves a preview that follows the files as they change.
 
+pub mod bounce;
 pub mod cli;
 pub mod commands;
 pub mod config;

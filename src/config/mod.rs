@@ -4,6 +4,7 @@
 //! Every setting has an example.org placeholder so the sample dry-runs on a
 //! fresh machine; a warning names the ones that fell back to it.
 
+mod bounce;
 mod dkim;
 mod smtp;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::subscribers::EmailAddress;
+pub use bounce::BounceSettings;
 pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
@@ -154,7 +156,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 26] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -180,6 +182,7 @@ pub const KEYS: [&str; 25] = [
     "DKIM_DOMAIN",
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
+    "BOUNCE_SOFT_LIMIT",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the

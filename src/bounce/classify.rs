@@ -1,0 +1,510 @@
+//! Why a message was not delivered, and what that means for the address:
+//! hard (it will never take mail: suppress it), soft (it may again: count
+//! it), blocked (the receiving side refused *the sender*: the address is
+//! not at fault, never suppress it), or unknown.
+//!
+//! Sources, in the order they are trusted:
+//! * RFC 3463 (enhanced status codes): `X.1.x` address status, `X.2.x`
+//!   mailbox status, `X.3.x` mail system, `X.4.x` network and routing,
+//!   `X.5.x` protocol, `X.6.x` content, `X.7.x` security or policy. Class 4
+//!   is "persistent transient": the same message may be delivered later.
+//! * RFC 7505 (`5.1.10`: the domain publishes a null MX and takes no mail)
+//!   and RFC 7372 (`5.7.20`–`5.7.26`: DKIM, SPF and DMARC failures).
+//! * RFC 5321 §4.2 reply codes when a server gives no enhanced code: 550
+//!   "mailbox unavailable" covers unknown users and policy refusals alike,
+//!   so it is decided by the words; 551 "user not local", 552 "exceeded
+//!   storage allocation" (RFC 5321 §4.5.3.1.10 says to treat it as
+//!   temporary), 553 "mailbox name not allowed".
+//! * The words big providers use:
+//!   Gmail, <https://support.google.com/a/answer/3726730> ("550 5.1.1 The
+//!   email account that you tried to reach does not exist", "550 5.2.1 …
+//!   is disabled", "552 5.2.2 … is over quota", "550 5.7.1 … unsolicited
+//!   mail", "550 5.7.26 … DMARC");
+//!   Microsoft 365 / Outlook.com,
+//!   <https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online>
+//!   ("5.1.10 RESOLVER.ADR.RecipientNotFound", "5.1.1
+//!   RESOLVER.ADR.RecipNotFound", "5.4.1 Recipient address rejected:
+//!   Access denied" for an address the tenant does not have, "5.7.606
+//!   Access denied, banned sending IP", "550 5.5.0 Requested action not
+//!   taken: mailbox unavailable");
+//!   Yahoo, <https://senders.yahooinc.com/smtp-error-codes/> ("554 delivery
+//!   error: dd This user doesn't have a yahoo.com account", "… This mailbox
+//!   is disabled", "421 4.7.0 [TSS04] … temporarily deferred", "553 5.7.1
+//!   [BL21] … Spamhaus");
+//!   Sisimai's reason tables (<https://libsisimai.org/en/reason/>) for the
+//!   wording of Postfix, Exim, qmail and Sendmail.
+//!
+//! When in doubt the answer is never "hard": a wrongly suppressed reader is
+//! lost silently, while an unknown bounce is only listed.
+
+use std::fmt;
+
+use super::status::{ReplyCode, StatusCode};
+
+/// What a failure means for the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    /// The address does not exist or refuses mail for good: suppress it.
+    Hard,
+    /// A temporary condition (a full mailbox, a server down for days):
+    /// counted, and suppressed after `BOUNCE_SOFT_LIMIT` in a row.
+    Soft,
+    /// The receiving side refused the sender (spam filter, reputation,
+    /// SPF/DKIM/DMARC, policy, content): not the address's fault, never
+    /// suppressed. Look at the sending domain's setup and reputation.
+    Blocked,
+    /// Not enough to tell; never suppressed.
+    Unknown,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hard => "hard",
+            Self::Soft => "soft",
+            Self::Blocked => "blocked",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The inverse of [`Class::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Hard, Self::Soft, Self::Blocked, Self::Unknown].into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a message was not delivered, in a few words; each belongs to one
+/// [`Class`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cause {
+    NoSuchMailbox,
+    NoSuchDomain,
+    MailboxDisabled,
+    MailboxMoved,
+    BadAddress,
+    MailboxFull,
+    Temporary,
+    Network,
+    SpamOrReputation,
+    Authentication,
+    Policy,
+    Content,
+    SenderRefused,
+    Unrecognised,
+}
+
+impl Cause {
+    pub fn class(self) -> Class {
+        match self {
+            Self::NoSuchMailbox | Self::NoSuchDomain | Self::MailboxDisabled | Self::MailboxMoved | Self::BadAddress => {
+                Class::Hard
+            }
+            Self::MailboxFull | Self::Temporary | Self::Network => Class::Soft,
+            Self::SpamOrReputation | Self::Authentication | Self::Policy | Self::Content | Self::SenderRefused => {
+                Class::Blocked
+            }
+            Self::Unrecognised => Class::Unknown,
+        }
+    }
+
+    /// A few words for listings.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::NoSuchMailbox => "no such mailbox",
+            Self::NoSuchDomain => "no such domain",
+            Self::MailboxDisabled => "mailbox disabled",
+            Self::MailboxMoved => "mailbox moved",
+            Self::BadAddress => "malformed address",
+            Self::MailboxFull => "mailbox full",
+            Self::Temporary => "temporary failure",
+            Self::Network => "network or routing failure",
+            Self::SpamOrReputation => "spam filter or sender reputation",
+            Self::Authentication => "sender authentication (SPF/DKIM/DMARC)",
+            Self::Policy => "refused by policy",
+            Self::Content => "message refused (content or size)",
+            Self::SenderRefused => "sender address refused",
+            Self::Unrecognised => "not recognised",
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Classifies a reply or diagnostic text on its own, taking the codes from
+/// the text (a relay's reply as the journal keeps it, a DSN's
+/// `Diagnostic-Code`, a line of a text bounce).
+pub fn classify_text(text: &str) -> Cause {
+    classify(StatusCode::find(text), ReplyCode::find(text), text)
+}
+
+/// Classifies a failure from its enhanced status code, its reply code and
+/// its words; see the module documentation for the sources.
+pub fn classify(status: Option<StatusCode>, reply: Option<ReplyCode>, text: &str) -> Cause {
+    let lower = text.to_lowercase();
+    let words = Words(&lower);
+    let class = status.map(StatusCode::class).or(reply.map(ReplyCode::class));
+    match class {
+        Some(5 | 4) => {}
+        // A success, or nothing to go by at all.
+        _ => return Cause::Unrecognised,
+    }
+    let permanent = class == Some(5);
+
+    // X.7.x is security or policy (RFC 3463 §3.8); 5.7.20 to 5.7.26 are the
+    // DKIM, SPF and DMARC failures of RFC 7372.
+    if let Some(code) = status.filter(|c| c.subject() == 7) {
+        return match code.detail() {
+            20..=26 => Cause::Authentication,
+            _ if words.any(AUTHENTICATION) => Cause::Authentication,
+            _ if words.any(SPAM) => Cause::SpamOrReputation,
+            _ => Cause::Policy,
+        };
+    }
+    // Microsoft's directory-based edge blocking answers an address the
+    // tenant does not have with "Access denied", and RFC 5321's own words
+    // for 553 are "mailbox name not allowed": both would otherwise read as
+    // a policy refusal.
+    if permanent && words.any(&["recipient address rejected: access denied"]) {
+        return Cause::NoSuchMailbox;
+    }
+    if permanent && words.any(&["mailbox name not allowed"]) {
+        return Cause::BadAddress;
+    }
+    // A refusal of the sender can come with any code; it never makes the
+    // address bad.
+    if let Some(cause) = blocked_by_words(&words) {
+        return cause;
+    }
+    if let Some(code) = status.filter(|c| !c.is_generic())
+        && let Some(cause) = by_code(code, &words)
+    {
+        return cause;
+    }
+    if !permanent {
+        return if words.any(FULL) { Cause::MailboxFull } else { Cause::Temporary };
+    }
+    if words.any(DISABLED) {
+        return Cause::MailboxDisabled;
+    }
+    if words.any(NO_DOMAIN) {
+        return Cause::NoSuchDomain;
+    }
+    if words.any(NO_MAILBOX) {
+        return Cause::NoSuchMailbox;
+    }
+    if words.any(FULL) {
+        return Cause::MailboxFull;
+    }
+    match reply.map(ReplyCode::value) {
+        Some(551) => Cause::MailboxMoved,
+        Some(552) => Cause::MailboxFull,
+        Some(553) => Cause::BadAddress,
+        _ => Cause::Unrecognised,
+    }
+}
+
+/// What a specific enhanced status code says, when it says enough.
+fn by_code(code: StatusCode, words: &Words) -> Option<Cause> {
+    let permanent = code.is_permanent();
+    let hard_or_temporary = |hard: Cause| if permanent { hard } else { Cause::Temporary };
+    Some(match (code.subject(), code.detail()) {
+        // X.1.1 bad destination mailbox, X.1.3 bad syntax, X.1.4 ambiguous,
+        // X.1.0 other address status.
+        (1, 1 | 4 | 0) => hard_or_temporary(Cause::NoSuchMailbox),
+        (1, 3) => hard_or_temporary(Cause::BadAddress),
+        // X.1.2 bad destination system: the domain does not exist.
+        (1, 2) => hard_or_temporary(Cause::NoSuchDomain),
+        // X.1.10: RFC 7505 null MX; Microsoft uses it for unknown recipients.
+        (1, 10) if words.any(&["null mx", "does not accept mail"]) => hard_or_temporary(Cause::NoSuchDomain),
+        (1, 10) => hard_or_temporary(Cause::NoSuchMailbox),
+        // X.1.6 destination mailbox has moved, no forwarding address.
+        (1, 6) => hard_or_temporary(Cause::MailboxMoved),
+        // X.1.7 and X.1.8: the sender's address is the problem.
+        (1, 7 | 8) => Cause::SenderRefused,
+        // X.2.1 mailbox disabled (Gmail's 4.2.1 is "receiving mail too
+        // quickly", which passes).
+        (2, 1) => hard_or_temporary(Cause::MailboxDisabled),
+        // X.2.2 mailbox full, X.3.1 mail system full: they can empty.
+        (2, 2) | (3, 1) => Cause::MailboxFull,
+        // X.2.3 and X.3.4 message too big, X.6.x content.
+        (2, 3) | (3, 4) | (6, _) => Cause::Content,
+        // X.4.4 unable to route: no MX or A record for the domain.
+        (4, 4) if permanent && words.any(NO_DOMAIN) => Cause::NoSuchDomain,
+        // Other routing and network trouble: time outs, loops, refused
+        // connections. Repeated, the soft count catches it.
+        (4, _) => Cause::Network,
+        (3, _) if !permanent => Cause::Temporary,
+        _ => return None,
+    })
+}
+
+fn blocked_by_words(words: &Words) -> Option<Cause> {
+    if words.any(AUTHENTICATION) {
+        Some(Cause::Authentication)
+    } else if words.any(SPAM) {
+        Some(Cause::SpamOrReputation)
+    } else if words.any(SENDER) {
+        Some(Cause::SenderRefused)
+    } else if words.any(CONTENT) {
+        Some(Cause::Content)
+    } else if words.any(POLICY) {
+        Some(Cause::Policy)
+    } else {
+        None
+    }
+}
+
+/// Lower-case text to look for phrases in.
+struct Words<'a>(&'a str);
+
+impl Words<'_> {
+    fn any(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|p| self.0.contains(p))
+    }
+}
+
+// Phrases, lower case. Each list is what servers say in their own words
+// when the enhanced code is missing or generic (5.0.0, qmail's #5.5.0).
+
+/// The address does not exist (Postfix "User unknown in virtual mailbox
+/// table", Exim "Unrouteable address"/"unknown local part", qmail "no
+/// mailbox here by that name", Gmail "does not exist"/"Address not found",
+/// Microsoft "RecipientNotFound"/"RecipNotFound"/"wasn't found at",
+/// Outlook.com "mailbox unavailable", Yahoo "doesn't have a yahoo.com
+/// account").
+const NO_MAILBOX: &[&str] = &[
+    "user unknown",
+    "unknown user",
+    "no such user",
+    "no such mailbox",
+    "no such recipient",
+    "no such account",
+    "unknown recipient",
+    "recipient unknown",
+    "recipient not found",
+    "recipientnotfound",
+    "recipnotfound",
+    "unknown local part",
+    "unknown local-part",
+    "user not found",
+    "mailbox not found",
+    "mailbox does not exist",
+    "address does not exist",
+    "does not exist",
+    "doesn't exist",
+    "invalid recipient",
+    "invalid mailbox",
+    "not a valid mailbox",
+    "no mailbox here by that name",
+    "address not found",
+    "couldn't be found",
+    "wasn't found at",
+    "was not found in",
+    "mailbox unavailable",
+    "addressee unknown",
+    "doesn't have a yahoo",
+    "unrouteable address",
+    "unroutable address",
+];
+
+/// The domain does not exist or takes no mail (Postfix "Host or domain
+/// name not found. Name service error", RFC 7505 null MX).
+const NO_DOMAIN: &[&str] = &[
+    "host or domain name not found",
+    "domain not found",
+    "domain name not found",
+    "no such domain",
+    "domain does not exist",
+    "host not found",
+    "host unknown",
+    "nxdomain",
+    "null mx",
+    "domain does not accept mail",
+];
+
+/// The mailbox exists but is switched off (Gmail "is disabled", Yahoo
+/// "This mailbox is disabled").
+const DISABLED: &[&str] = &[
+    "mailbox is disabled",
+    "mailbox disabled",
+    "account is disabled",
+    "account has been disabled",
+    "account disabled",
+    "you tried to reach is disabled",
+    "deactivated",
+];
+
+/// The mailbox is full (Gmail "over quota", Microsoft "Mailbox full").
+const FULL: &[&str] = &[
+    "mailbox full",
+    "mailbox is full",
+    "over quota",
+    "overquota",
+    "quota exceeded",
+    "exceeded storage",
+    "exceeds storage",
+    "storage allocation",
+    "insufficient storage",
+    "mailfolder is full",
+    "inbox is full",
+    "out of storage",
+];
+
+/// SPF, DKIM or DMARC (Gmail "Unauthenticated email … DMARC policy").
+const AUTHENTICATION: &[&str] = &["dmarc", "dkim", " spf", "spf ", "spf=", "unauthenticated", "sender policy framework"];
+
+/// Spam filters, block lists and reputation (Gmail "unsolicited mail",
+/// Microsoft "banned sending IP"/"block list", Yahoo "[TSS04]", Spamhaus).
+const SPAM: &[&str] = &[
+    "spam",
+    "blocked",
+    "blacklist",
+    "black list",
+    "blocklist",
+    "block list",
+    "denylist",
+    "spamhaus",
+    "spamcop",
+    "barracuda",
+    "dnsbl",
+    " rbl",
+    "reputation",
+    "unsolicited",
+    "banned",
+    "junk",
+    "rate limit",
+    "ratelimit",
+    "too many messages",
+    "throttl",
+    "user complaints",
+    "listed at",
+    "listed on",
+    "listed in",
+];
+
+/// The sender's address or domain was refused.
+const SENDER: &[&str] = &["sender address rejected", "sender rejected", "sender domain", "sender verify failed"];
+
+/// The message itself was refused.
+const CONTENT: &[&str] = &["virus", "malware", "message too large", "message size exceeds", "too big", "header error"];
+
+/// Other refusals on the receiving side's rules.
+const POLICY: &[&str] = &[
+    "policy",
+    "not allowed",
+    "not permitted",
+    "prohibited",
+    "relay access denied",
+    "relaying denied",
+    "unable to relay",
+    "relay not permitted",
+    "access denied",
+    "client host rejected",
+    "reverse dns",
+    "ptr record",
+    "greylist",
+    "tls required",
+    "use the smtp server of your isp",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn class(text: &str) -> Class {
+        classify_text(text).class()
+    }
+
+    #[test]
+    fn enhanced_codes_decide_when_they_are_specific() {
+        let table = [
+            ("550 5.1.1 <a@example.org>: Recipient address rejected: User unknown", Class::Hard),
+            ("550 5.1.2 bad destination system", Class::Hard),
+            ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", Class::Hard),
+            ("556 5.1.10 Recipient address has null MX", Class::Hard),
+            ("550 5.2.1 The email account that you tried to reach is disabled", Class::Hard),
+            ("550 5.1.6 mailbox has moved", Class::Hard),
+            ("552 5.2.2 The email account that you tried to reach is over quota", Class::Soft),
+            ("450 4.2.1 The user you are trying to contact is receiving mail too quickly", Class::Soft),
+            ("451 4.3.0 Temporary failure, try again later", Class::Soft),
+            ("450 4.1.1 <a@b.org>: Recipient address rejected: unverified address", Class::Soft),
+            ("550 5.7.1 Message rejected as spam", Class::Blocked),
+            ("550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's DMARC policy", Class::Blocked),
+            ("550 5.7.606 Access denied, banned sending IP [198.51.100.1]", Class::Blocked),
+            ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints", Class::Blocked),
+            ("553 5.1.8 Bad sender's system address", Class::Blocked),
+            ("554 5.6.0 Message content rejected", Class::Blocked),
+            ("552 5.3.4 Message size exceeds fixed limit", Class::Blocked),
+            ("550 5.4.1 Recipient address rejected: Access denied", Class::Hard),
+            ("554 5.4.14 Hop count exceeded - possible mail loop", Class::Soft),
+        ];
+        for (reply, want) in table {
+            assert_eq!(class(reply), want, "{reply}");
+        }
+    }
+
+    #[test]
+    fn without_a_specific_code_the_words_decide() {
+        let table = [
+            ("550 Unknown user kijitora@example.ne.jp. (#5.5.0)", Class::Hard),
+            ("550 5.5.0 Requested action not taken: mailbox unavailable", Class::Hard),
+            ("554 delivery error: dd This user doesn't have a yahoo.com account", Class::Hard),
+            ("550 5.0.0 <a@b.org>: User unknown in virtual alias table", Class::Hard),
+            ("Host or domain name not found. Name service error for name=x.example type=A: Host not found", Class::Unknown),
+            ("550 Host or domain name not found", Class::Hard),
+            ("550 Mailbox full", Class::Soft),
+            ("550 you are not allowed to send mail to <a@b.org>", Class::Blocked),
+            ("554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", Class::Blocked),
+            ("550 Requested action not taken", Class::Unknown),
+            ("551 User not local; please try <x@y.org>", Class::Hard),
+            ("552 Requested mail action aborted: exceeded storage allocation", Class::Soft),
+            ("553 Requested action not taken: mailbox name not allowed", Class::Hard),
+            ("553 sorry, mailbox name invalid", Class::Hard),
+            ("452 Too many recipients", Class::Soft),
+            ("network error: Connection refused (os error 111)", Class::Unknown),
+            ("", Class::Unknown),
+        ];
+        for (reply, want) in table {
+            assert_eq!(class(reply), want, "{reply}");
+        }
+    }
+
+    #[test]
+    fn a_dsn_status_with_postfix_words_for_a_missing_domain_is_hard() {
+        let text = "Host or domain name not found. Name service error for name=x.example type=A: Host not found";
+        assert_eq!(classify(StatusCode::parse("5.4.4"), None, text), Cause::NoSuchDomain);
+        assert_eq!(classify(StatusCode::parse("4.4.3"), None, text), Cause::Network);
+    }
+
+    #[test]
+    fn a_block_never_reads_as_a_bad_address_whatever_the_code() {
+        assert_eq!(classify_text("550 5.1.1 blocked using Spamhaus; see https://www.spamhaus.org"), Cause::SpamOrReputation);
+        assert_eq!(class("554 5.7.1 <a@b.org>: user unknown"), Class::Blocked);
+    }
+
+    #[test]
+    fn journal_replies_as_lettre_words_them_are_classified() {
+        assert_eq!(class("permanent error (550): 5.1.1 <r6@example.org>: Recipient address rejected: no such user"), Class::Hard);
+        assert_eq!(class("transient error (452): 4.2.2 Mailbox full (gave up after 3 attempts)"), Class::Soft);
+        assert_eq!(class("permanent error (554): 5.7.1 Relay access denied"), Class::Blocked);
+    }
+
+    #[test]
+    fn classes_read_back_from_their_names() {
+        for c in [Class::Hard, Class::Soft, Class::Blocked, Class::Unknown] {
+            assert_eq!(Class::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Class::parse("complaint"), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! Bounces: why a message was not delivered and what that means for the
+//! address, from a relay's reply during a send or from a report that
+//! arrived later by email.
+//!
+//! [`classify`] turns status codes and words into a [`Class`] (hard, soft,
+//! blocked, unknown); [`notice`] reads one message from the bounce mailbox
+//! (a delivery status notification, a bounce in words, a complaint, or
+//! something else); [`mailbox`] finds those messages in a Maildir, an mbox
+//! file or `.eml` files; [`ledger`] remembers what was imported so that
+//! nothing counts twice and soft bounces can be counted in a row. Changing
+//! the suppression list is left to [`crate::subscribers::SuppressionFile`].
+
+pub mod classify;
+pub mod fields;
+pub mod ledger;
+pub mod mailbox;
+pub mod notice;
+pub mod status;
+pub mod streak;
+pub mod text;
+
+pub use classify::{Cause, Class, classify, classify_text};
+pub use status::{ReplyCode, StatusCode};
