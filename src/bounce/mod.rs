@@ -21,3 +21,6 @@ pub mod text;
 
 pub use classify::{Cause, Class, classify, classify_text};
 pub use status::{ReplyCode, StatusCode};
+
+#[cfg(test)]
+mod tests;

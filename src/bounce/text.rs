@@ -28,27 +28,33 @@ const SEPARATORS: &[&str] = &[
     "headers of the original",
 ];
 
-/// Where the returned message starts in a notification's text, if it is
-/// there: the line after a separator.
-pub fn returned_message_start(text: &str) -> Option<usize> {
+/// The separator line before the returned message, if there is one: where
+/// it starts and where the line after it starts.
+fn separator(text: &str) -> Option<(usize, usize)> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let lower = line.trim().to_lowercase();
         let dashed = lower.starts_with("--") || lower.starts_with("==") || lower.starts_with("**");
         let is_separator = SEPARATORS.iter().any(|s| lower.contains(s))
             && (dashed || lower.ends_with(':') || lower.starts_with("original message headers"));
-        offset += line.len();
         if is_separator {
-            return Some(offset);
+            return Some((offset, offset + line.len()));
         }
+        offset += line.len();
     }
     None
 }
 
-/// The notification without the returned message.
+/// Where the returned message starts in a notification's text, if it is
+/// there: the line after a separator.
+pub fn returned_message_start(text: &str) -> Option<usize> {
+    separator(text).map(|(_, after)| after)
+}
+
+/// The notification without the returned message and its separator.
 pub fn notification(text: &str) -> &str {
-    match returned_message_start(text) {
-        Some(at) => &text[..at],
+    match separator(text) {
+        Some((at, _)) => &text[..at],
         None => text,
     }
 }
@@ -208,6 +214,7 @@ mod tests {
         let start = returned_message_start(EXIM).unwrap();
         assert!(EXIM[start..].trim_start().starts_with("Return-path:"));
         assert!(!notification(EXIM).contains("Return-path"));
+        assert!(!notification(EXIM).contains("copy of the message"));
         assert_eq!(returned_message_start("no separator here\n"), None);
         let ms = "Diagnostic information for administrators:\n\nOriginal message headers:\n\nReceived: x\n";
         assert!(ms[returned_message_start(ms).unwrap()..].trim_start().starts_with("Received"));
