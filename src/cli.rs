@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    CheckOptions, Command, ListOptions, PreviewOptions, ResubscribeOptions, SendOptions, Serve,
-    StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
+    BouncesOptions, CheckOptions, Command, ImportOptions, ListOptions, PreviewOptions, ResubscribeOptions,
+    SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
 use crate::config::{Security, SmtpOverrides};
 use crate::deliver::rate::Rate;
@@ -82,6 +82,15 @@ enum CliCommand {
     /// Needs UNSUBSCRIBE_SECRET (the same as the sends use). Runs until
     /// Ctrl-C or SIGTERM. Logs one line per event on standard error.
     UnsubscribeServer(UnsubscribeServerArgs),
+    /// List the recipients of a campaign that bounced, each hard, soft,
+    /// blocked or unknown with the server's words (`bounces BULLETIN`), or
+    /// read bounce reports that came back by email (`bounces import PATH`).
+    ///
+    /// Hard bounces (no such address) and complaints are suppressed with
+    /// --suppress or by an import; soft ones (a full mailbox) after
+    /// BOUNCE_SOFT_LIMIT in a row; blocked ones (spam filters, SPF, DKIM,
+    /// DMARC) never, as they are not the address's fault.
+    Bounces(BouncesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +257,66 @@ impl From<RelayArgs> for SmtpOverrides {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct BouncesArgs {
+    #[command(subcommand)]
+    command: Option<BouncesCommand>,
+
+    /// The bulletin whose bounces to list (write ./import for a file named
+    /// import).
+    #[arg(value_name = "BULLETIN", required = true)]
+    bulletin: Option<PathBuf>,
+
+    #[command(flatten)]
+    list: ListArgs,
+
+    #[command(flatten)]
+    state: StateArgs,
+
+    /// Add the hard bounces, complaints and addresses with BOUNCE_SOFT_LIMIT
+    /// soft bounces in a row to the suppression list, and say how many
+    /// were added and how many were there already.
+    #[arg(long)]
+    suppress: bool,
+
+    /// Also write a row per bounce (email, class, why, via, status, reply,
+    /// date) to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    csv: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum BouncesCommand {
+    /// Read bounce reports from a Maildir, an mbox file, .eml files or a
+    /// folder of them, record each once, and suppress hard bounces,
+    /// complaints and addresses with too many soft bounces in a row.
+    ///
+    /// Auto-replies and other mail are counted and ignored. A message that
+    /// cannot be read is listed with the reason and the import goes on;
+    /// the exit code is then 1. Importing the same mailbox again changes
+    /// nothing.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// Maildir folders (with cur/ and new/), mbox files, message files or
+    /// folders of message files. Nothing in them is changed.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    list: ListArgs,
+
+    #[command(flatten)]
+    state: StateArgs,
+
+    /// Read everything and say what would be suppressed, writing nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 struct StatusArgs {
     /// The bulletin: a Markdown file with front matter.
     #[arg(value_name = "BULLETIN")]
@@ -366,6 +435,21 @@ impl Cli {
                 out: a.out,
                 serve: a.serve.then_some(Serve { port: a.port, open: a.open, env_file, env_required }),
             }),
+            CliCommand::Bounces(BouncesArgs { command: Some(BouncesCommand::Import(a)), .. }) => {
+                Command::ImportBounces(ImportOptions {
+                    paths: a.paths,
+                    list: a.list.into(),
+                    state_dir: a.state.state_dir,
+                    dry_run: a.dry_run,
+                })
+            }
+            CliCommand::Bounces(a) => Command::Bounces(BouncesOptions {
+                bulletin: a.bulletin.expect("clap requires BULLETIN when there is no subcommand"),
+                list: a.list.into(),
+                state_dir: a.state.state_dir,
+                csv: a.csv,
+                suppress: a.suppress,
+            }),
             CliCommand::Check(a) => Command::Check(CheckOptions {
                 bulletin: a.bulletin,
                 list: a.list.into(),
@@ -395,6 +479,45 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn command(args: &[&str]) -> Command {
+        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}")).into_command()
+    }
+
+    #[test]
+    fn bounces_takes_a_bulletin_or_the_import_subcommand() {
+        let Command::Bounces(o) = command(&["bulletin", "bounces", "b.md", "--suppress", "--csv", "x.csv"])
+        else {
+            panic!("not a listing")
+        };
+        assert_eq!((o.bulletin.to_str(), o.suppress, o.csv.is_some()), (Some("b.md"), true, true));
+        let Command::ImportBounces(o) =
+            command(&["bulletin", "bounces", "import", "Maildir", "x.mbox", "--dry-run"])
+        else {
+            panic!("not an import")
+        };
+        assert_eq!(o.paths, [PathBuf::from("Maildir"), PathBuf::from("x.mbox")]);
+        assert!(o.dry_run);
+        // A bulletin that happens to be called "import" is reached by its path.
+        let Command::Bounces(o) = command(&["bulletin", "bounces", "./import"]) else {
+            panic!("not a listing")
+        };
+        assert_eq!(o.bulletin, PathBuf::from("./import"));
+        let Command::Bounces(o) = command(&["bulletin", "bounces", "import.md"]) else {
+            panic!("not a listing")
+        };
+        assert_eq!(o.bulletin, PathBuf::from("import.md"));
+    }
+
+    #[test]
+    fn bounces_refuses_what_does_not_fit_either_form() {
+        let kind = |args: &[&str]| Cli::try_parse_from(args).unwrap_err().kind();
+        use clap::error::ErrorKind;
+        assert_eq!(kind(&["bulletin", "bounces"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(kind(&["bulletin", "bounces", "import"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(kind(&["bulletin", "bounces", "import", "x", "--suppress"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["bulletin", "bounces", "b.md", "--dry-run"]), ErrorKind::UnknownArgument);
     }
 
     #[test]

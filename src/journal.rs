@@ -596,7 +596,10 @@ mod tests {
         b.answered("ana@example.org", State::Failed, "452 4.2.2 full").unwrap();
         let archive = Archive::open_existing(dir.path()).unwrap().unwrap();
         let found = archive.message("1@x").unwrap().unwrap();
-        assert_eq!((found.campaign.as_str(), found.address.as_str()), ("2025-10-16-prayer", "Ana@example.org"));
+        assert_eq!(
+            (found.campaign.as_str(), found.address.as_str()),
+            ("2025-10-16-prayer", "Ana@example.org")
+        );
         assert_eq!(archive.message("<2@x>").unwrap().unwrap().state, State::Failed);
         assert_eq!(archive.message("3@x").unwrap(), None);
         let all = archive.messages_to("ana@example.org").unwrap();

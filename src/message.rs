@@ -75,6 +75,17 @@ impl Composer {
         format!("<{}.{hex}@{}>", self.campaign, self.from.email.domain())
     }
 
+    /// The campaign named in a `Message-ID` that [`Composer::message_id`]
+    /// made (`<campaign.24 hex digits@domain>`, brackets optional), for
+    /// telling which campaign a bounce report is about.
+    pub fn campaign_in(message_id: &str) -> Option<&str> {
+        let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+        let (local, _domain) = id.rsplit_once('@')?;
+        let (campaign, hex) = local.rsplit_once('.')?;
+        let ours = hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        (ours && !campaign.is_empty() && !campaign.starts_with("test.")).then_some(campaign)
+    }
+
     fn digest(&self, email: &EmailAddress) -> [u8; 32] {
         let mut hash = Sha256::new();
         hash.update(self.campaign.as_str());
@@ -247,6 +258,16 @@ mod tests {
         assert_ne!(a, c.message_id(&email("bo@example.org")));
         assert!(a.starts_with("<2025-10-16-prayer."), "{a}");
         assert!(a.ends_with("@hope.example.org>"), "{a}");
+    }
+
+    #[test]
+    fn the_campaign_reads_back_from_a_message_id_and_only_from_ours() {
+        let c = composer(&[("FROM_EMAIL", "news@hope.example.org")]);
+        let id = c.message_id(&email("ana@example.org"));
+        assert_eq!(Composer::campaign_in(&id), Some("2025-10-16-prayer"));
+        assert_eq!(Composer::campaign_in(id.trim_matches(['<', '>'])), Some("2025-10-16-prayer"));
+        assert_eq!(Composer::campaign_in("<E1X58pB-0004bW-2s@marutamachi.example.org>"), None);
+        assert_eq!(Composer::campaign_in("<x.0123456789abcdef01234567>"), None);
     }
 
     #[test]

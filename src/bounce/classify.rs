@@ -102,13 +102,17 @@ pub enum Cause {
 impl Cause {
     pub fn class(self) -> Class {
         match self {
-            Self::NoSuchMailbox | Self::NoSuchDomain | Self::MailboxDisabled | Self::MailboxMoved | Self::BadAddress => {
-                Class::Hard
-            }
+            Self::NoSuchMailbox
+            | Self::NoSuchDomain
+            | Self::MailboxDisabled
+            | Self::MailboxMoved
+            | Self::BadAddress => Class::Hard,
             Self::MailboxFull | Self::Temporary | Self::Network => Class::Soft,
-            Self::SpamOrReputation | Self::Authentication | Self::Policy | Self::Content | Self::SenderRefused => {
-                Class::Blocked
-            }
+            Self::SpamOrReputation
+            | Self::Authentication
+            | Self::Policy
+            | Self::Content
+            | Self::SenderRefused => Class::Blocked,
             Self::Unrecognised => Class::Unknown,
         }
     }
@@ -361,7 +365,8 @@ const FULL: &[&str] = &[
 ];
 
 /// SPF, DKIM or DMARC (Gmail "Unauthenticated email … DMARC policy").
-const AUTHENTICATION: &[&str] = &["dmarc", "dkim", " spf", "spf ", "spf=", "unauthenticated", "sender policy framework"];
+const AUTHENTICATION: &[&str] =
+    &["dmarc", "dkim", " spf", "spf ", "spf=", "unauthenticated", "sender policy framework"];
 
 /// Spam filters, block lists and reputation (Gmail "unsolicited mail",
 /// Microsoft "banned sending IP"/"block list", Yahoo "[TSS04]", Spamhaus).
@@ -393,10 +398,12 @@ const SPAM: &[&str] = &[
 ];
 
 /// The sender's address or domain was refused.
-const SENDER: &[&str] = &["sender address rejected", "sender rejected", "sender domain", "sender verify failed"];
+const SENDER: &[&str] =
+    &["sender address rejected", "sender rejected", "sender domain", "sender verify failed"];
 
 /// The message itself was refused.
-const CONTENT: &[&str] = &["virus", "malware", "message too large", "message size exceeds", "too big", "header error"];
+const CONTENT: &[&str] =
+    &["virus", "malware", "message too large", "message size exceeds", "too big", "header error"];
 
 /// Other refusals on the receiving side's rules.
 const POLICY: &[&str] = &[
@@ -431,7 +438,10 @@ mod tests {
         let table = [
             ("550 5.1.1 <a@example.org>: Recipient address rejected: User unknown", Class::Hard),
             ("550 5.1.2 bad destination system", Class::Hard),
-            ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", Class::Hard),
+            (
+                "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+                Class::Hard,
+            ),
             ("556 5.1.10 Recipient address has null MX", Class::Hard),
             ("550 5.2.1 The email account that you tried to reach is disabled", Class::Hard),
             ("550 5.1.6 mailbox has moved", Class::Hard),
@@ -440,9 +450,15 @@ mod tests {
             ("451 4.3.0 Temporary failure, try again later", Class::Soft),
             ("450 4.1.1 <a@b.org>: Recipient address rejected: unverified address", Class::Soft),
             ("550 5.7.1 Message rejected as spam", Class::Blocked),
-            ("550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's DMARC policy", Class::Blocked),
+            (
+                "550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's DMARC policy",
+                Class::Blocked,
+            ),
             ("550 5.7.606 Access denied, banned sending IP [198.51.100.1]", Class::Blocked),
-            ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints", Class::Blocked),
+            (
+                "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+                Class::Blocked,
+            ),
             ("553 5.1.8 Bad sender's system address", Class::Blocked),
             ("554 5.6.0 Message content rejected", Class::Blocked),
             ("552 5.3.4 Message size exceeds fixed limit", Class::Blocked),
@@ -461,11 +477,17 @@ mod tests {
             ("550 5.5.0 Requested action not taken: mailbox unavailable", Class::Hard),
             ("554 delivery error: dd This user doesn't have a yahoo.com account", Class::Hard),
             ("550 5.0.0 <a@b.org>: User unknown in virtual alias table", Class::Hard),
-            ("Host or domain name not found. Name service error for name=x.example type=A: Host not found", Class::Unknown),
+            (
+                "Host or domain name not found. Name service error for name=x.example type=A: Host not found",
+                Class::Unknown,
+            ),
             ("550 Host or domain name not found", Class::Hard),
             ("550 Mailbox full", Class::Soft),
             ("550 you are not allowed to send mail to <a@b.org>", Class::Blocked),
-            ("554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", Class::Blocked),
+            (
+                "554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+                Class::Blocked,
+            ),
             ("550 Requested action not taken", Class::Unknown),
             ("551 User not local; please try <x@y.org>", Class::Hard),
             ("552 Requested mail action aborted: exceeded storage allocation", Class::Soft),
@@ -482,21 +504,31 @@ mod tests {
 
     #[test]
     fn a_dsn_status_with_postfix_words_for_a_missing_domain_is_hard() {
-        let text = "Host or domain name not found. Name service error for name=x.example type=A: Host not found";
+        let text =
+            "Host or domain name not found. Name service error for name=x.example type=A: Host not found";
         assert_eq!(classify(StatusCode::parse("5.4.4"), None, text), Cause::NoSuchDomain);
         assert_eq!(classify(StatusCode::parse("4.4.3"), None, text), Cause::Network);
     }
 
     #[test]
     fn a_block_never_reads_as_a_bad_address_whatever_the_code() {
-        assert_eq!(classify_text("550 5.1.1 blocked using Spamhaus; see https://www.spamhaus.org"), Cause::SpamOrReputation);
+        assert_eq!(
+            classify_text("550 5.1.1 blocked using Spamhaus; see https://www.spamhaus.org"),
+            Cause::SpamOrReputation
+        );
         assert_eq!(class("554 5.7.1 <a@b.org>: user unknown"), Class::Blocked);
     }
 
     #[test]
     fn journal_replies_as_lettre_words_them_are_classified() {
-        assert_eq!(class("permanent error (550): 5.1.1 <r6@example.org>: Recipient address rejected: no such user"), Class::Hard);
-        assert_eq!(class("transient error (452): 4.2.2 Mailbox full (gave up after 3 attempts)"), Class::Soft);
+        assert_eq!(
+            class("permanent error (550): 5.1.1 <r6@example.org>: Recipient address rejected: no such user"),
+            Class::Hard
+        );
+        assert_eq!(
+            class("transient error (452): 4.2.2 Mailbox full (gave up after 3 attempts)"),
+            Class::Soft
+        );
         assert_eq!(class("permanent error (554): 5.7.1 Relay access denied"), Class::Blocked);
     }
 

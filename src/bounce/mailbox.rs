@@ -105,7 +105,10 @@ fn files_in(dir: &Path) -> Vec<Result<PathBuf, Item>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            return vec![Err(Item { origin: dir.display().to_string(), bytes: Err(format!("cannot list it: {e}")) })];
+            return vec![Err(Item {
+                origin: dir.display().to_string(),
+                bytes: Err(format!("cannot list it: {e}")),
+            })];
         }
     };
     let mut found: Vec<Result<PathBuf, Item>> = Vec::new();
@@ -113,7 +116,10 @@ fn files_in(dir: &Path) -> Vec<Result<PathBuf, Item>> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                found.push(Err(Item { origin: dir.display().to_string(), bytes: Err(format!("cannot list it: {e}")) }));
+                found.push(Err(Item {
+                    origin: dir.display().to_string(),
+                    bytes: Err(format!("cannot list it: {e}")),
+                }));
                 continue;
             }
         };
@@ -136,7 +142,12 @@ fn mbox_items(path: &Path) -> Box<dyn Iterator<Item = Item>> {
     let name = path.display().to_string();
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) => return Box::new(std::iter::once(Item { origin: name, bytes: Err(format!("cannot read it: {e}")) })),
+        Err(e) => {
+            return Box::new(std::iter::once(Item {
+                origin: name,
+                bytes: Err(format!("cannot read it: {e}")),
+            }));
+        }
     };
     let messages = mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(file));
     let mut failed = false;
@@ -164,14 +175,25 @@ mod tests {
     fn contents(source: &Source) -> Vec<(String, String)> {
         source
             .items()
-            .map(|item| (item.origin, item.bytes.map_or_else(|e| format!("error: {e}"), |b| String::from_utf8(b).unwrap())))
+            .map(|item| {
+                (
+                    item.origin,
+                    item.bytes.map_or_else(|e| format!("error: {e}"), |b| String::from_utf8(b).unwrap()),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn a_maildir_is_read_from_cur_then_new_without_tmp_or_hidden_files() {
         let dir = tempfile::tempdir().unwrap();
-        for (sub, name, text) in [("cur", "2:2,S", "two"), ("cur", "1:2,S", "one"), ("new", "3", "three"), ("tmp", "4", "partial"), ("new", ".hidden", "x")] {
+        for (sub, name, text) in [
+            ("cur", "2:2,S", "two"),
+            ("cur", "1:2,S", "one"),
+            ("new", "3", "three"),
+            ("tmp", "4", "partial"),
+            ("new", ".hidden", "x"),
+        ] {
             fs::create_dir_all(dir.path().join(sub)).unwrap();
             fs::write(dir.path().join(sub).join(name), text).unwrap();
         }

@@ -100,7 +100,12 @@ pub enum NotBounce {
 
 impl Notice {
     fn unusable(why: &str) -> Self {
-        Self { id: None, date: None, original: Original::default(), finding: Finding::Unusable(why.to_owned()) }
+        Self {
+            id: None,
+            date: None,
+            original: Original::default(),
+            finding: Finding::Unusable(why.to_owned()),
+        }
     }
 }
 
@@ -113,7 +118,9 @@ pub fn read(raw: &[u8]) -> Notice {
     let Some(message) = MessageParser::default().parse(raw) else {
         return Notice::unusable("not an email message: it has no header lines");
     };
-    if !message.headers().iter().any(|h| !h.name().is_empty()) || message.from().is_none() && message.date().is_none() && message.subject().is_none() {
+    if !message.headers().iter().any(|h| !h.name().is_empty())
+        || message.from().is_none() && message.date().is_none() && message.subject().is_none()
+    {
         return Notice::unusable("not an email message: no From, Date or Subject header");
     }
     let parts = Parts::of(&message);
@@ -152,7 +159,9 @@ impl<'a> Parts<'a> {
         }
         for part in &message.parts {
             let (ctype, subtype) = match part.content_type() {
-                Some(ct) => (ct.ctype().to_ascii_lowercase(), ct.subtype().unwrap_or("").to_ascii_lowercase()),
+                Some(ct) => {
+                    (ct.ctype().to_ascii_lowercase(), ct.subtype().unwrap_or("").to_ascii_lowercase())
+                }
                 None => ("text".to_owned(), "plain".to_owned()),
             };
             match (ctype.as_str(), subtype.as_str(), &part.body) {
@@ -179,7 +188,9 @@ impl<'a> Parts<'a> {
                 let part = message.parts.get(id as usize)?;
                 let plain_or_html = part.content_type().is_none_or(|ct| {
                     ct.ctype().eq_ignore_ascii_case("text")
-                        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html"))
+                        && ct.subtype().is_some_and(|s| {
+                            s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html")
+                        })
                 });
                 plain_or_html.then_some(part)
             })
@@ -227,7 +238,8 @@ fn original(message: &Message<'_>, parts: &Parts<'_>) -> Original {
         let rest = parts.full_text[start..].trim_start();
         MessageParser::default().parse_headers(rest.as_bytes()).map(Message::into_owned)
     };
-    let text_headers = if parts.returned.is_none() && parts.returned_headers.is_none() { from_text() } else { None };
+    let text_headers =
+        if parts.returned.is_none() && parts.returned_headers.is_none() { from_text() } else { None };
     let returned: Option<&Message<'_>> =
         parts.returned.or(parts.returned_headers.as_ref()).or(text_headers.as_ref());
 
@@ -238,7 +250,8 @@ fn original(message: &Message<'_>, parts: &Parts<'_>) -> Original {
         original.to = addresses_of(returned.to());
     }
     if let Some(dsn) = &parts.delivery_status
-        && let Some(id) = fields::groups(dsn).iter().find_map(|g| g.get("X-Original-Message-ID").map(without_brackets))
+        && let Some(id) =
+            fields::groups(dsn).iter().find_map(|g| g.get("X-Original-Message-ID").map(without_brackets))
     {
         original.message_ids.push(id);
     }
@@ -276,22 +289,29 @@ fn find(message: &Message<'_>, parts: &Parts<'_>, original: &Original) -> Findin
 
     let lower_subject = subject.to_lowercase();
     if (daemon || delivery_report)
-        && ["(success)", "successful mail delivery", "delivered:", "relayed:", "delivery notification: delivered"]
-            .iter()
-            .any(|p| lower_subject.contains(p))
+        && [
+            "(success)",
+            "successful mail delivery",
+            "delivered:",
+            "relayed:",
+            "delivery notification: delivered",
+        ]
+        .iter()
+        .any(|p| lower_subject.contains(p))
     {
         return Finding::NotBounce(NotBounce::DeliveryReport);
     }
-    let bounce = failed_header.is_some() || delivery_report || ((daemon || null_sender) && (subject_says || text_says));
+    let bounce = failed_header.is_some()
+        || delivery_report
+        || ((daemon || null_sender) && (subject_says || text_says));
     if bounce {
         if failed_header.is_none() && text::says_delay(subject, &parts.notification) && !text_says {
             return Finding::Delayed;
         }
         return from_text(message, parts, failed_header, original);
     }
-    let auto_submitted = message
-        .header_raw("Auto-Submitted")
-        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
+    let auto_submitted =
+        message.header_raw("Auto-Submitted").is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
     let auto_reply = auto_submitted
         || ["X-Autoreply", "X-Autorespond", "X-Auto-Reply"].iter().any(|h| message.header_raw(*h).is_some())
         || message.header_raw("Precedence").is_some_and(|p| p.trim().eq_ignore_ascii_case("auto_reply"))
@@ -305,7 +325,11 @@ fn from_dsn(dsn: &str, notification: &str) -> Option<Finding> {
     let groups = fields::groups(dsn);
     let recipients: Vec<&Group> = groups
         .iter()
-        .filter(|g| g.get("Final-Recipient").is_some() || g.get("Original-Recipient").is_some() || g.get("Action").is_some())
+        .filter(|g| {
+            g.get("Final-Recipient").is_some()
+                || g.get("Original-Recipient").is_some()
+                || g.get("Action").is_some()
+        })
         .collect();
     if recipients.is_empty() {
         return None;
@@ -313,7 +337,8 @@ fn from_dsn(dsn: &str, notification: &str) -> Option<Finding> {
     let (mut bounces, mut delayed, mut delivered) = (Vec::new(), false, false);
     for group in recipients {
         let status = group.get("Status").and_then(StatusCode::parse);
-        let action = group.get("Action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
+        let action =
+            group.get("Action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
         let failed = match action.as_deref() {
             Some("failed") => true,
             Some("delayed") => {
@@ -358,7 +383,8 @@ fn dsn_bounce(group: &Group, status: Option<StatusCode>, notification: &str) -> 
     let address = original.clone().or(last.clone());
     let diagnostic = text::collapse(fields::without_type(group.get("Diagnostic-Code").unwrap_or("")));
     let mentioned: Vec<String> = [original, last].into_iter().flatten().collect();
-    let about = text::about_each(notification, &mentioned).into_iter().find(|t| !t.is_empty()).unwrap_or_default();
+    let about =
+        text::about_each(notification, &mentioned).into_iter().find(|t| !t.is_empty()).unwrap_or_default();
     let words = if diagnostic.is_empty() { about.as_str() } else { diagnostic.as_str() };
     // A generic Status (5.0.0) gives way to a specific code in the words.
     let status = match (status, StatusCode::find(words)) {
@@ -371,13 +397,19 @@ fn dsn_bounce(group: &Group, status: Option<StatusCode>, notification: &str) -> 
     if cause == Cause::Unrecognised && !about.is_empty() {
         cause = classify(status, ReplyCode::find(&about), &about);
     }
-    let detail = if words.is_empty() { status.map(|s| s.to_string()).unwrap_or_default() } else { words.to_owned() };
+    let detail =
+        if words.is_empty() { status.map(|s| s.to_string()).unwrap_or_default() } else { words.to_owned() };
     Bounce { address, status, detail, cause }
 }
 
 /// Bounces from the text of a notification that has no usable
 /// `message/delivery-status` part.
-fn from_text(message: &Message<'_>, parts: &Parts<'_>, failed_header: Option<&str>, original: &Original) -> Finding {
+fn from_text(
+    message: &Message<'_>,
+    parts: &Parts<'_>,
+    failed_header: Option<&str>,
+    original: &Original,
+) -> Finding {
     let notification = &parts.notification;
     let mut not_recipients: Vec<String> = Vec::new();
     for header in [message.from(), message.to(), message.reply_to(), message.sender()] {
@@ -420,7 +452,10 @@ fn from_text(message: &Message<'_>, parts: &Parts<'_>, failed_header: Option<&st
             if cause == Cause::Unrecognised {
                 cause = classify(status, reply, notification);
             }
-            Bounce { address: Some(address), status, detail: text::collapse(words), cause }
+            // The server's own words, from its reply code on, say more
+            // than the MTA's introduction to them.
+            let from_reply = ReplyCode::locate(words).map_or(words, |(_, at)| &words[at..]);
+            Bounce { address: Some(address), status, detail: text::collapse(from_reply), cause }
         })
         .collect();
     Finding::Bounces(bounces)
@@ -447,7 +482,10 @@ fn complaints(parts: &Parts<'_>, original: &Original) -> Finding {
     let complaints = if addresses.is_empty() {
         vec![Complaint { address: None, feedback_type }]
     } else {
-        addresses.into_iter().map(|address| Complaint { address: Some(address), feedback_type: feedback_type.clone() }).collect()
+        addresses
+            .into_iter()
+            .map(|address| Complaint { address: Some(address), feedback_type: feedback_type.clone() })
+            .collect()
     };
     Finding::Complaints(complaints)
 }

@@ -114,20 +114,29 @@ impl ReplyCode {
     /// (lettre's `permanent error (550)`), never part of a longer number,
     /// an IP address or a word.
     pub fn find(text: &str) -> Option<Self> {
+        Self::locate(text).map(|(code, _)| code)
+    }
+
+    /// [`ReplyCode::find`], with the byte offset where the code starts.
+    pub fn locate(text: &str) -> Option<(Self, usize)> {
         let bytes = text.as_bytes();
         (0..bytes.len().saturating_sub(2)).find_map(|i| {
             let digits = &bytes[i..i + 3];
             if !(b'2'..=b'5').contains(&digits[0]) || !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let before_ok = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'(' | b'#' | b'\'' | b'"' | b':' | b'[' | b';');
+            let before_ok = i == 0
+                || matches!(
+                    bytes[i - 1],
+                    b' ' | b'\t' | b'\n' | b'\r' | b'(' | b'#' | b'\'' | b'"' | b':' | b'[' | b';'
+                );
             let after_ok = match bytes.get(i + 3) {
                 None => true,
                 Some(b' ' | b'\t' | b'\n' | b'\r' | b'-' | b')' | b'\'' | b',') => true,
                 Some(_) => false,
             };
             let value: u16 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-            (before_ok && after_ok).then_some(Self(value))
+            (before_ok && after_ok).then_some((Self(value), i))
         })
     }
 

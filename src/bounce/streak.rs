@@ -112,7 +112,8 @@ mod tests {
             (&[SOFT, SOFT, Fate::Bounced(Class::Unknown)], 2),
         ];
         for (fates, want) in cases {
-            let steps: Vec<Step> = fates.iter().enumerate().map(|(i, f)| step(&format!("2025-10-{:02}", i + 1), *f)).collect();
+            let steps: Vec<Step> =
+                fates.iter().enumerate().map(|(i, f)| step(&format!("2025-10-{:02}", i + 1), *f)).collect();
             assert_eq!(soft_in_a_row(&steps), want, "{fates:?}");
         }
     }
@@ -149,7 +150,12 @@ mod tests {
     fn the_timeline_joins_the_journal_and_the_reports_in_the_order_sent() {
         let journal = [
             sent("1@x", State::Sent, "250 ok", "2025-10-02T10:00:00Z"),
-            sent("2@x", State::Failed, "transient error (452): 4.2.2 full (gave up after 4 attempts)", "2025-10-09T10:00:00Z"),
+            sent(
+                "2@x",
+                State::Failed,
+                "transient error (452): 4.2.2 full (gave up after 4 attempts)",
+                "2025-10-09T10:00:00Z",
+            ),
             sent("3@x", State::Sent, "250 ok", "2025-10-16T10:00:00Z"),
             sent("4@x", State::Sending, "", "2025-10-23T10:00:00Z"),
         ];

@@ -54,7 +54,10 @@ fn table() -> Vec<(&'static str, Expect)> {
         ("qmail-user-unknown.eml", bounces(&[("kijitora@example.ne.jp", Hard)])),
         ("sendmail-user-unknown.eml", bounces(&[("userunknown@bouncehammer.jp", Hard)])),
         // ARF complaints (RFC 5965), one naming no reader.
-        ("arf-abuse-two-recipients.eml", complaints(&[Some("fake.rcpt@example.com"), Some("fake.rcpt2@example.net")])),
+        (
+            "arf-abuse-two-recipients.eml",
+            complaints(&[Some("fake.rcpt@example.com"), Some("fake.rcpt2@example.net")]),
+        ),
         ("arf-abuse-no-recipient.eml", complaints(&[None])),
         // Not bounces.
         ("auto-reply-away.eml", Expect::NotBounce(NotBounce::AutoReply)),
@@ -71,7 +74,9 @@ fn reading(raw: &[u8]) -> Expect {
         Finding::Bounces(bounces) => Expect::Bounces(
             bounces.iter().map(|b| (b.address.clone().unwrap_or_default(), b.cause.class())).collect(),
         ),
-        Finding::Complaints(complaints) => Expect::Complaints(complaints.iter().map(|c| c.address.clone()).collect()),
+        Finding::Complaints(complaints) => {
+            Expect::Complaints(complaints.iter().map(|c| c.address.clone()).collect())
+        }
         Finding::Delayed => Expect::Delayed,
         Finding::NotBounce(kind) => Expect::NotBounce(kind),
         Finding::Unusable(why) => panic!("unusable: {why}"),
@@ -80,7 +85,11 @@ fn reading(raw: &[u8]) -> Expect {
 
 fn swap_line_ends(raw: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(raw);
-    if text.contains("\r\n") { text.replace("\r\n", "\n").into_bytes() } else { text.replace('\n', "\r\n").into_bytes() }
+    if text.contains("\r\n") {
+        text.replace("\r\n", "\n").into_bytes()
+    } else {
+        text.replace('\n', "\r\n").into_bytes()
+    }
 }
 
 #[test]

@@ -98,17 +98,21 @@ pub fn about_each(text: &str, addresses: &[String]) -> Vec<String> {
         if !about[index].is_empty() {
             about[index].push(' ');
         }
-        about[index].push_str(&collapse(&text[start..end]));
+        about[index].push_str(&squeeze(&text[start..end]));
         i = j;
     }
     about
 }
 
-/// Runs of white space as one space, trimmed, at most `LIMIT` characters.
+/// Runs of white space as one space, trimmed.
+pub fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`squeeze`]d, at most `LIMIT` characters.
 pub fn collapse(text: &str) -> String {
     const LIMIT: usize = 600;
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut out = words.join(" ");
+    let mut out = squeeze(text);
     if out.chars().count() > LIMIT {
         out = out.chars().take(LIMIT).collect::<String>() + "…";
     }
@@ -173,10 +177,7 @@ const DELAY_PHRASES: &[&str] = &[
 pub fn says_bounce(subject: &str, text: &str) -> (bool, bool) {
     let subject = subject.to_lowercase();
     let text: String = text.chars().take(4000).collect::<String>().to_lowercase();
-    (
-        BOUNCE_SUBJECTS.iter().any(|p| subject.contains(p)),
-        BOUNCE_PHRASES.iter().any(|p| text.contains(p)),
-    )
+    (BOUNCE_SUBJECTS.iter().any(|p| subject.contains(p)), BOUNCE_PHRASES.iter().any(|p| text.contains(p)))
 }
 
 pub fn says_delay(subject: &str, text: &str) -> bool {
@@ -188,9 +189,23 @@ pub fn says_delay(subject: &str, text: &str) -> bool {
 /// Subject lines of out-of-office and other automatic replies.
 pub fn says_auto_reply(subject: &str) -> bool {
     let subject = subject.trim().to_lowercase();
-    ["auto:", "automatic reply", "autoreply", "auto-reply", "auto reply", "out of office", "out of the office", "away", "vacation", "abwesenheit", "réponse automatique", "respuesta automática", "risposta automatica"]
-        .iter()
-        .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")))
+    [
+        "auto:",
+        "automatic reply",
+        "autoreply",
+        "auto-reply",
+        "auto reply",
+        "out of office",
+        "out of the office",
+        "away",
+        "vacation",
+        "abwesenheit",
+        "réponse automatique",
+        "respuesta automática",
+        "risposta automatica",
+    ]
+    .iter()
+    .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! They take typed options (see `cli`) and return an [`Outcome`] or an error
 //! that says what stopped them.
 
+mod bounces;
 mod check;
 mod preview;
 mod send;
@@ -18,6 +19,7 @@ use crate::message::Composer;
 use crate::render::Rendered;
 use crate::subscribers::{Audience, SubscriberReader, SubscribersError, Suppressions};
 
+pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::{CheckOptions, Findings, findings};
 pub use preview::{PreviewOptions, Serve};
 pub use send::SendOptions;
@@ -34,6 +36,8 @@ pub enum Command {
     Unsubscribe(UnsubscribeOptions),
     Resubscribe(ResubscribeOptions),
     UnsubscribeServer(UnsubscribeServerOptions),
+    Bounces(BouncesOptions),
+    ImportBounces(ImportOptions),
 }
 
 /// Where the list comes from.
@@ -99,6 +103,8 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Unsubscribe(options) => suppress::unsubscribe(&options),
         Command::Resubscribe(options) => suppress::resubscribe(&options),
         Command::UnsubscribeServer(options) => suppress::serve(&options, env),
+        Command::Bounces(options) => bounces::list(&options, env, now),
+        Command::ImportBounces(options) => bounces::import(&options, env, now, ui),
     }
 }
 

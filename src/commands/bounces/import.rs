@@ -1,0 +1,348 @@
+//! `bulletin bounces import PATH...`: reads the bounce mailbox, records
+//! each bounce and complaint once in the ledger, and suppresses hard
+//! bounces, complaints, and addresses with `BOUNCE_SOFT_LIMIT` soft bounces
+//! in a row. A message that cannot be read or used is listed with the
+//! reason and the import goes on; it then exits 1 so that a script notices.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+use super::{Suppress, print_suppressed, soft_in_a_row, timestamp, write_suppressions};
+use crate::bounce::Class;
+use crate::bounce::ledger::{self, Kind, Ledger};
+use crate::bounce::mailbox::Source;
+use crate::bounce::notice::{self, Finding, NotBounce, Notice};
+use crate::commands::{ListOptions, Outcome, Ui};
+use crate::config::{BounceSettings, Source as EnvSource};
+use crate::journal::{Archive, Sent};
+use crate::message::Composer;
+use crate::subscribers::{EmailAddress, Reason};
+
+/// Options of `bulletin bounces import`.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Maildirs, mbox files, message files or folders of them.
+    pub paths: Vec<PathBuf>,
+    pub list: ListOptions,
+    pub state_dir: PathBuf,
+    /// Read and report everything, write nothing.
+    pub dry_run: bool,
+}
+
+/// What the import found.
+#[derive(Debug, Default)]
+struct Tally {
+    messages: u64,
+    hard: u64,
+    soft: u64,
+    blocked: u64,
+    unknown: u64,
+    complaints: u64,
+    delayed: u64,
+    auto_replies: u64,
+    not_bounces: u64,
+    /// Reports recorded by an earlier import.
+    seen_before: u64,
+    /// Messages that could not be used, and why.
+    unusable: Vec<(String, String)>,
+}
+
+struct Import {
+    archive: Option<Archive>,
+    ledger: Ledger,
+    now: SystemTime,
+    tally: Tally,
+    /// Reports recorded by this import, in the order read.
+    recorded: Vec<ledger::Entry>,
+}
+
+pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
+    let limit = BounceSettings::from_source(env)?.soft_limit.get();
+    let sources = options
+        .paths
+        .iter()
+        .map(|path| Source::detect(path).with_context(|| format!("cannot read {}", path.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ledger = match (options.dry_run, Ledger::open_existing(&options.state_dir)?) {
+        (_, Some(ledger)) => ledger,
+        (true, None) => Ledger::in_memory()?,
+        (false, None) => Ledger::open(&options.state_dir)?,
+    };
+    ledger.begin()?;
+    let mut import = Import {
+        archive: Archive::open_existing(&options.state_dir)?,
+        ledger,
+        now,
+        tally: Tally::default(),
+        recorded: Vec::new(),
+    };
+    for source in &sources {
+        for item in source.items() {
+            import.tally.messages += 1;
+            match item.bytes {
+                Ok(bytes) => import.message(&item.origin, &bytes)?,
+                Err(why) => import.tally.unusable.push((item.origin, why)),
+            }
+        }
+    }
+
+    let mut suppress = Suppress::default();
+    let mut soft_counts = Vec::new();
+    for entry in &import.recorded {
+        let Ok(email) = EmailAddress::parse(&entry.address) else { continue };
+        match entry.kind {
+            Kind::Bounce(Class::Hard) => suppress.add(email, Reason::HardBounce, super::detail_of(entry)),
+            Kind::Complaint => suppress.add(email, Reason::Complaint, super::detail_of(entry)),
+            Kind::Bounce(Class::Soft) => {
+                let count = soft_in_a_row(import.archive.as_ref(), Some(&import.ledger), &entry.email_key)?;
+                if count >= limit {
+                    let detail = format!("{count} soft bounces in a row; last: {}", super::detail_of(entry));
+                    suppress.add(email, Reason::SoftBounces, detail);
+                }
+                soft_counts.push((entry.address.clone(), count));
+            }
+            Kind::Bounce(_) => {}
+        }
+    }
+
+    let names: Vec<String> = sources.iter().map(Source::describe).collect();
+    let dry = if options.dry_run { " (dry run: nothing is written)" } else { "" };
+    println!("Read {} message(s) from {}{dry}", import.tally.messages, names.join(", "));
+    print_tally(&import.tally);
+    if !ui.quiet {
+        print_recorded(&import.recorded, &soft_counts, limit);
+    }
+    // The suppression list first: a crash before the ledger commits means
+    // the next import finds these reports new again and adds nothing twice.
+    let suppressed = write_suppressions(&options.list, suppress, now, options.dry_run);
+    let suppressed = match suppressed {
+        Ok(s) => s,
+        Err(e) => {
+            import.ledger.rollback()?;
+            return Err(e);
+        }
+    };
+    if options.dry_run {
+        import.ledger.rollback()?;
+    } else {
+        import.ledger.commit()?;
+    }
+    print_suppressed(&suppressed, options.dry_run);
+    if !import.tally.unusable.is_empty() {
+        println!("Could not use {} message(s):", import.tally.unusable.len());
+        for (origin, why) in &import.tally.unusable {
+            println!("  {origin}: {why}");
+        }
+    }
+    Ok(if import.tally.unusable.is_empty() { Outcome::Done } else { Outcome::Problems })
+}
+
+impl Import {
+    fn message(&mut self, origin: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let notice = notice::read(bytes);
+        match &notice.finding {
+            Finding::Unusable(why) => self.tally.unusable.push((origin.to_owned(), why.clone())),
+            Finding::Delayed => self.tally.delayed += 1,
+            Finding::NotBounce(kind) => {
+                self.tally.not_bounces += 1;
+                if *kind == NotBounce::AutoReply {
+                    self.tally.auto_replies += 1;
+                }
+            }
+            Finding::Bounces(bounces) => {
+                let sent = self.sent_message(&notice)?;
+                for bounce in bounces {
+                    let address = match (&sent, &bounce.address) {
+                        // Each of our messages goes to one address: what the
+                        // journal says it was sent to is the one to act on,
+                        // even if it was forwarded to another.
+                        (Some(sent), _) if bounces.len() == 1 => Some(sent.address.clone()),
+                        (_, Some(address)) => Some(address.clone()),
+                        (Some(sent), None) => Some(sent.address.clone()),
+                        (None, None) => None,
+                    };
+                    let Some(address) = address else {
+                        self.unusable(
+                            origin,
+                            "a bounce that names no address, about a message the journal does not know",
+                        );
+                        continue;
+                    };
+                    let status = bounce.status.map(|s| s.to_string()).unwrap_or_default();
+                    let kind = Kind::Bounce(bounce.cause.class());
+                    let why = bounce.cause.describe();
+                    self.record(
+                        origin,
+                        bytes,
+                        &notice,
+                        sent.as_ref(),
+                        &address,
+                        kind,
+                        why,
+                        &status,
+                        &bounce.detail,
+                    );
+                }
+            }
+            Finding::Complaints(complaints) => {
+                let sent = self.sent_message(&notice)?;
+                for complaint in complaints {
+                    let address =
+                        sent.as_ref().map(|s| s.address.clone()).or_else(|| complaint.address.clone());
+                    let Some(address) = address else {
+                        self.unusable(
+                            origin,
+                            "a complaint that does not say which address it is about (the report hides it)",
+                        );
+                        continue;
+                    };
+                    let detail = format!("feedback report: {}", complaint.feedback_type);
+                    self.record(
+                        origin,
+                        bytes,
+                        &notice,
+                        sent.as_ref(),
+                        &address,
+                        Kind::Complaint,
+                        "complaint",
+                        "",
+                        &detail,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unusable(&mut self, origin: &str, why: &str) {
+        self.tally.unusable.push((origin.to_owned(), why.to_owned()));
+    }
+
+    /// Our message the notice is about, if the journal knows it.
+    fn sent_message(&self, notice: &Notice) -> anyhow::Result<Option<Sent>> {
+        let Some(archive) = &self.archive else { return Ok(None) };
+        for id in &notice.original.message_ids {
+            if let Some(sent) = archive.message(id)? {
+                return Ok(Some(sent));
+            }
+        }
+        Ok(None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        origin: &str,
+        bytes: &[u8],
+        notice: &Notice,
+        sent: Option<&Sent>,
+        address: &str,
+        kind: Kind,
+        why: &str,
+        status: &str,
+        detail: &str,
+    ) {
+        if let Err(problem) = EmailAddress::parse(address) {
+            self.unusable(
+                origin,
+                &format!("a report about {address:?}, which is not a usable address ({problem})"),
+            );
+            return;
+        }
+        let original_id = match sent {
+            Some(sent) => Some(sent.message_id.trim_matches(['<', '>']).to_owned()),
+            None => notice.original.message_ids.first().cloned(),
+        };
+        let key = match (&original_id, &notice.id) {
+            (Some(id), _) => format!("message:{id}"),
+            (None, Some(id)) => format!("notice:{id}"),
+            (None, None) => {
+                let hex: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                format!("sha256:{hex}")
+            }
+        };
+        let campaign = sent.map(|s| s.campaign.clone()).or_else(|| {
+            notice.original.message_ids.iter().find_map(|id| Composer::campaign_in(id)).map(str::to_owned)
+        });
+        let sent_at = match sent {
+            Some(sent) => sent.updated_at.clone(),
+            None => timestamp(notice.original.date.or(notice.date).unwrap_or(self.now)),
+        };
+        let entry = ledger::Entry {
+            key,
+            address: address.to_owned(),
+            email_key: EmailAddress::key_of(address),
+            kind,
+            why: why.to_owned(),
+            status: status.to_owned(),
+            detail: detail.to_owned(),
+            campaign,
+            message_id: original_id,
+            sent_at,
+            source: origin.to_owned(),
+            imported_at: timestamp(self.now),
+        };
+        match self.ledger.record(&entry) {
+            Ok(true) => {
+                let counter = match kind {
+                    Kind::Bounce(Class::Hard) => &mut self.tally.hard,
+                    Kind::Bounce(Class::Soft) => &mut self.tally.soft,
+                    Kind::Bounce(Class::Blocked) => &mut self.tally.blocked,
+                    Kind::Bounce(Class::Unknown) => &mut self.tally.unknown,
+                    Kind::Complaint => &mut self.tally.complaints,
+                };
+                *counter += 1;
+                self.recorded.push(entry);
+            }
+            Ok(false) => self.tally.seen_before += 1,
+            Err(e) => self.unusable(origin, &format!("cannot record it: {e}")),
+        }
+    }
+}
+
+fn print_tally(t: &Tally) {
+    let line = |label: &str, n: u64, note: &str| {
+        let note = if n > 0 && !note.is_empty() { format!(" ({note})") } else { String::new() };
+        println!("  {label:<13}{n}{note}");
+    };
+    line("hard", t.hard, "");
+    line("soft", t.soft, "");
+    line("blocked", t.blocked, super::blocked_advice());
+    line("unknown", t.unknown, "not acted on");
+    line("complaints", t.complaints, "");
+    line("delayed", t.delayed, "warnings: still being tried, not counted");
+    let auto = match t.auto_replies {
+        0 => "ignored".to_owned(),
+        1 => "ignored, 1 of them an auto-reply".to_owned(),
+        n => format!("ignored, {n} of them auto-replies"),
+    };
+    line("not bounces", t.not_bounces, &auto);
+    line("seen before", t.seen_before, "imported earlier, not counted again");
+    line("unusable", t.unusable.len() as u64, "listed below");
+}
+
+fn print_recorded(recorded: &[ledger::Entry], soft_counts: &[(String, u32)], limit: u32) {
+    if recorded.is_empty() {
+        return;
+    }
+    println!("New:");
+    let width = recorded.iter().map(|e| e.address.chars().count()).max().unwrap_or(0);
+    for entry in recorded {
+        let kind = match entry.kind {
+            Kind::Bounce(Class::Soft) => {
+                let count = soft_counts.iter().find(|(a, _)| a == &entry.address).map_or(0, |(_, n)| *n);
+                format!("soft, {count} of {limit} in a row")
+            }
+            other => other.to_string(),
+        };
+        println!(
+            "  {:width$}  {kind}: {} ({})",
+            entry.address,
+            super::one_line(&entry.detail, 90),
+            entry.source
+        );
+    }
+}
