@@ -155,6 +155,10 @@ impl SuppressionFile {
     /// Adds every entry not already on the list, creating the file (with a
     /// header) if there is none. Returns once the new lines are on disk.
     pub fn add(&self, entries: &[Entry], now: SystemTime) -> Result<Added, SuppressionFileError> {
+        // Nothing to add: no file, lock file or header is made.
+        if entries.is_empty() {
+            return Ok(Added::default());
+        }
         let _lock = self.lock()?;
         let mut file = OpenOptions::new()
             .create(true)
@@ -330,6 +334,14 @@ mod tests {
         assert!(problems.is_empty());
         assert!(set.contains(&EmailAddress::parse("ana@example.org").unwrap()));
         assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn adding_nothing_makes_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        assert_eq!(file.add(&[], now()).unwrap(), Added::default());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "no list and no lock file");
     }
 
     #[test]
