@@ -130,7 +130,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
     } else {
         import.ledger.commit()?;
     }
-    print_suppressed(&suppressed, options.dry_run);
+    print_suppressed(&suppressed, options.dry_run, ui.quiet);
     if !import.tally.unusable.is_empty() {
         println!("Could not use {} message(s):", import.tally.unusable.len());
         for (origin, why) in &import.tally.unusable {

@@ -131,7 +131,7 @@ pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::R
             }
         }
         let suppressed = write_suppressions(&options.list, suppress, now, false)?;
-        print_suppressed(&suppressed, false);
+        print_suppressed(&suppressed, false, false);
     } else if rows.iter().any(|r| r.kind == Kind::Bounce(Class::Hard)) {
         println!("Run again with --suppress to add the hard bounces to the suppression list.");
     }

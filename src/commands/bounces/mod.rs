@@ -100,15 +100,15 @@ fn write_suppressions(
     Ok(Suppressed { path, added, already: outcome.already.len() })
 }
 
-fn print_suppressed(s: &Suppressed, dry_run: bool) {
+/// Says how many were (or would be) added and, unless `quiet`, which.
+fn print_suppressed(s: &Suppressed, dry_run: bool, quiet: bool) {
     let verb = if dry_run { "Would suppress" } else { "Suppressed" };
     let already = if s.already > 0 { format!(" ({} already there)", s.already) } else { String::new() };
-    println!(
-        "{verb} {} address(es) in {}{already}{}",
-        s.added.len(),
-        s.path.display(),
-        if s.added.is_empty() { "." } else { ":" }
-    );
+    let colon = if s.added.is_empty() || quiet { "." } else { ":" };
+    println!("{verb} {} address(es) in {}{already}{colon}", s.added.len(), s.path.display());
+    if quiet {
+        return;
+    }
     let width = s.added.iter().map(|e| e.email.as_str().chars().count()).max().unwrap_or(0);
     for entry in &s.added {
         println!(
