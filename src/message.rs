@@ -27,6 +27,8 @@ pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
 pub struct Composer {
     campaign: CampaignId,
     from: Mailbox,
+    /// The envelope sender, where bounce reports go.
+    bounce: lettre::Address,
     reply_to: Option<Mailbox>,
     list_id: String,
     mailto: String,
@@ -50,6 +52,7 @@ impl Composer {
         Self {
             campaign,
             from: Mailbox::new(Some(settings.from_name.clone()), settings.from_email.as_lettre().clone()),
+            bounce: settings.envelope_sender().as_lettre().clone(),
             reply_to: settings.reply_to.as_ref().map(|r| Mailbox::new(None, r.as_lettre().clone())),
             list_id: format!("{} <{}>", settings.list_name, settings.list_id.as_str()),
             mailto,
@@ -160,7 +163,12 @@ impl Composer {
         list_unsubscribe.push_str(&format!("<{}>", self.mailto));
 
         let names = [plain_name_header("From", &self.from), plain_name_header("To", &to)];
+        // The envelope sender is BOUNCE_ADDRESS (else From): bounce reports
+        // go to the mailbox `bulletin bounces import` reads.
+        let envelope = lettre::address::Envelope::new(Some(self.bounce.clone()), vec![to.email.clone()])
+            .map_err(|source| MessageError { email: email.clone(), source: source.into() })?;
         let mut builder = Message::builder()
+            .envelope(envelope)
             .from(self.from.clone())
             .to(to)
             .subject(subject)

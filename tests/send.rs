@@ -321,6 +321,26 @@ fn the_sample_list_with_a_non_ascii_address_arrives_byte_for_byte_through_aiosmt
     assert_password_kept(&test);
 }
 
+#[test]
+fn with_a_bounce_address_the_envelope_sender_is_it_and_the_from_header_is_unchanged() {
+    let server = relay(Faults::new());
+    let (csv, addresses) = list(3);
+    let test = sending_to_list(server.port(), &csv).env("BOUNCE_ADDRESS", "bounces@hope.example.org");
+
+    run(&test, &send_list(&["--rate", "unlimited"]))
+        .code(0)
+        .stdout_has("bounces   to bounces@hope.example.org")
+        .stdout_has("sent      3");
+
+    let messages = server.messages();
+    assert_each_got_one(&messages, &addresses);
+    for message in &messages {
+        assert_eq!(message.mail_from, "bounces@hope.example.org", "{}: the envelope sender", message.file);
+        let from = message.eml().header("From").unwrap();
+        assert!(from.contains(FROM_EMAIL), "{}: From is still the sender: {from}", message.file);
+    }
+}
+
 // ---------------------------------------------------------------- the rate
 
 #[test]

@@ -94,6 +94,10 @@ pub struct Settings {
     pub from_name: String,
     /// `REPLY_TO`: where replies go, if not to the sender.
     pub reply_to: Option<EmailAddress>,
+    /// `BOUNCE_ADDRESS`: the envelope sender (`MAIL FROM`, which receivers
+    /// record as `Return-Path`), where bounce reports go, if not to the
+    /// sender.
+    pub bounce_address: Option<EmailAddress>,
     /// `ORG_NAME`: the organisation named in the footer. Defaults to `Example Charity`.
     pub org_name: String,
     /// `ORG_ADDRESS`: the postal address the footer shows (required by
@@ -156,10 +160,11 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 26] = [
+pub const KEYS: [&str; 27] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
+    "BOUNCE_ADDRESS",
     "ORG_NAME",
     "ORG_ADDRESS",
     "ORG_WEBSITE",
@@ -292,6 +297,7 @@ impl Settings {
         Ok(Self {
             from_name: clean_header_text(&from_name),
             reply_to: parse_with(source, "REPLY_TO", EmailAddress::parse)?,
+            bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
             unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret(v)),
@@ -309,6 +315,11 @@ impl Settings {
 
     /// Warnings worth printing before any run: placeholders in use, an
     /// unsubscribe URL without a signing secret.
+    /// The envelope sender: where bounce reports go.
+    pub fn envelope_sender(&self) -> &EmailAddress {
+        self.bounce_address.as_ref().unwrap_or(&self.from_email)
+    }
+
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         if !self.placeholders.is_empty() {

@@ -36,7 +36,25 @@ pub fn settings(settings: &Settings) -> Vec<String> {
             warnings.extend(dkim.alignment_warning(settings.from_email.as_lettre().domain()));
         }
     }
+    warnings.extend(bounce_alignment(settings));
     warnings
+}
+
+/// SPF vouches for the envelope sender's domain; DMARC counts it only when
+/// that domain aligns with `From`'s. Without an aligned DKIM signature
+/// (bulletin's, or one the relay adds), a bounce address elsewhere leaves
+/// DMARC nothing to pass on.
+fn bounce_alignment(settings: &Settings) -> Option<String> {
+    let bounce = settings.bounce_address.as_ref()?;
+    let from = settings.from_email.as_lettre().domain();
+    if crate::dkim::alignment(bounce.as_lettre().domain(), from) != crate::dkim::Alignment::None {
+        return None;
+    }
+    Some(format!(
+        "setting BOUNCE_ADDRESS ({bounce}) is not on FROM_EMAIL's domain ({from}) or its organisational \
+         domain, so the SPF check receivers make on it cannot align with the From address: DMARC then \
+         passes only on a DKIM signature by {from} (set up DKIM, or use a bounce address under {from})"
+    ))
 }
 
 /// Why the postal address is not usable, if it is not.

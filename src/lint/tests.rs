@@ -238,6 +238,25 @@ fn an_unsubscribe_url_without_its_secret_is_reported_by_the_settings_themselves(
     assert_eq!(with_real(&[("UNSUBSCRIBE_SECRET", "")]), Vec::<String>::new());
 }
 
+#[test]
+fn a_bounce_address_under_the_senders_organisation_aligns_and_passes() {
+    assert_eq!(with_real(&[("BOUNCE_ADDRESS", "bounces@hope.example.org")]), Vec::<String>::new());
+    assert_eq!(with_real(&[("BOUNCE_ADDRESS", "bounces@mail.hope.example.org")]), Vec::<String>::new());
+}
+
+#[test]
+fn a_bounce_address_on_another_domain_is_reported_as_breaking_spf_alignment() {
+    let found = with_real(&[("BOUNCE_ADDRESS", "bounces@esp-bounces.net")]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .starts_with("setting BOUNCE_ADDRESS (bounces@esp-bounces.net) is not on FROM_EMAIL's domain"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("DMARC"), "{}", found[0]);
+}
+
 // ---------------------------------------------------------------- message
 
 fn message_of(subject: &str, html: &str, text: &str) -> Vec<String> {

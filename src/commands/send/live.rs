@@ -84,6 +84,7 @@ fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, option
     let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
     println!("  to        {} recipient(s){skips}", plan.to_send);
     println!("  via       {}", relay.name());
+    println!("  bounces   to {}", job.settings.envelope_sender());
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(smtp), smtp.concurrency);
     println!("  journal   {}", options.state_dir.join(crate::journal::FILE_NAME).display());
     if let Some(dkim) = &job.settings.dkim {
