@@ -245,7 +245,7 @@ fn a_one_click_post_unsubscribes_exactly_that_reader_and_the_next_send_skips_the
     let sent = test
         .run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--yes", "--rate", "unlimited"])
         .code(0)
-        .stdout_has("to        5 recipient(s)")
+        .stdout_has("to        5 recipient(s) (1 suppressed)")
         .stdout_has("sent      5")
         .stdout_has("skipped   1 suppressed");
     let got: BTreeSet<String> = sink.messages().iter().map(|m| m.recipient().to_lowercase()).collect();

@@ -4,7 +4,7 @@
 use super::SendOptions;
 use crate::commands::Job;
 use crate::journal::{Journal, State};
-use crate::subscribers::{Row, SubscriberReader};
+use crate::subscribers::{Row, SkipReason, SubscriberReader};
 
 /// Who this run sends to and who it leaves, by what the journal says.
 #[derive(Debug, Default)]
@@ -13,6 +13,10 @@ pub(super) struct Plan {
     already_sent: u64,
     failed_before: u64,
     left_for_later: u64,
+    /// Rows never mailed, counted for the plan: on the suppression list,
+    /// or marked unsubscribed in the list itself.
+    suppressed: u64,
+    unsubscribed: u64,
 }
 
 /// What the journal says to do with one recipient.
@@ -54,9 +58,11 @@ impl Plan {
         self.to_send + self.already_sent + self.failed_before + self.left_for_later
     }
 
-    /// "3 already sent, 1 failed before", leaving out zeros.
+    /// "3 already sent, 1 failed before, 2 suppressed", leaving out zeros.
     pub(super) fn skips(&self) -> Vec<String> {
         crate::report::counted(&[
+            (self.suppressed, "suppressed"),
+            (self.unsubscribed, "unsubscribed"),
             (self.already_sent, "already sent"),
             (self.failed_before, "failed before (--retry-failed to try them again)"),
             (self.left_for_later, "left for later by --limit"),
@@ -69,8 +75,16 @@ pub(super) fn plan(options: &SendOptions, job: &Job, journal: Option<&Journal>) 
     let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
     let mut plan = Plan::default();
     for row in reader {
-        let Row::Subscribed(subscriber) = row? else { continue };
-        plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit);
+        match row? {
+            Row::Subscribed(subscriber) => {
+                plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit);
+            }
+            Row::Skipped(skip) => match skip.reason {
+                SkipReason::Suppressed => plan.suppressed += 1,
+                SkipReason::Unsubscribed => plan.unsubscribed += 1,
+                _ => {}
+            },
+        }
     }
     Ok(plan)
 }
