@@ -13,15 +13,15 @@ done
 
 # Real components the tests drive, from Debian: Postfix's smtp-sink (the SMTP
 # server lettre's own CI uses), Chromium with its WebDriver (for the live
-# preview's browser tests) and SpamAssassin (tests/spam.rs scores the sample's
-# messages with it, offline).
+# preview's browser tests), SpamAssassin (tests/spam.rs scores the sample's
+# messages with it, offline) and openssl (keys for the DKIM tests, as the README
+# tells users to make them, and a certificate for the TLS relay tests).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/bin/spamassassin ] || missing+=(spamassassin)
-# openssl makes the DKIM tests' keys, as the README tells users to.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"

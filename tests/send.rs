@@ -489,6 +489,82 @@ fn a_connection_dropped_during_data_is_retried_and_the_message_arrives_once() {
     assert_password_kept(&test);
 }
 
+// ------------------------------------------------------------ connections
+
+#[test]
+fn one_connection_carries_a_hundred_messages_without_waiting_on_delayed_acknowledgements() {
+    // Regression test for issue 6: lettre's own sockets keep Nagle's
+    // algorithm on, so the five bytes that end each message waited for the
+    // relay's delayed ACK, 40 ms here: 100 messages took 4.4 s on one
+    // connection. Without the stall they take a few milliseconds each.
+    const N: usize = 100;
+    let sink = SinkServer::start();
+    let (csv, addresses) = list(N);
+    let test = sending_to_list(sink.port(), &csv);
+    let sent = run(&test, &send_list(&["--rate", "unlimited", "--concurrency", "1"])).code(0);
+    let sent = sent.stdout_has("sent      100");
+    let seconds: f64 = sent
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("elapsed")?.trim().split('s').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the run says how long it took\n{}", sent.printed()));
+    assert!(seconds < 2.0, "{N} messages on one connection took {seconds}s (40 ms each would be 4 s)");
+    assert_each_got_one(&sink.messages(), &addresses);
+}
+
+#[test]
+fn a_refused_recipient_leaves_the_connection_open_for_the_next_messages() {
+    let (csv, addresses) = list(6);
+    let server = relay(Faults::new().reject("reader03@example.org", "550 5.1.1 User unknown"));
+    let test = sending_to_list(server.port(), &csv);
+    run(&test, &send_list(&["--rate", "unlimited", "--concurrency", "1"])).code(1).stdout_has("sent      5");
+
+    let messages = server.messages();
+    assert_each_got_one(&messages, &all_but(&addresses, "reader03@example.org"));
+    let sessions: BTreeSet<u16> = messages.iter().map(|m| m.session.expect("aiosmtpd names it")).collect();
+    assert_eq!(sessions.len(), 1, "one connection carried all five, before and after the refusal");
+}
+
+#[test]
+fn a_relay_that_closes_each_connection_after_three_messages_costs_no_retries() {
+    let (csv, addresses) = list(10);
+    let server = relay(Faults::new().session_limit(3));
+    let test = sending_to_list(server.port(), &csv);
+    let sent = run(&test, &send_list(&["--rate", "unlimited", "--concurrency", "2"])).code(0);
+    let sent = sent.stdout_has("sent      10");
+    assert!(!sent.stdout.contains("retried"), "nothing counts as a retry\n{}", sent.printed());
+
+    let messages = server.messages();
+    assert_each_got_one(&messages, &addresses);
+    let sessions: BTreeSet<u16> = messages.iter().map(|m| m.session.expect("aiosmtpd names it")).collect();
+    assert!(sessions.len() >= 4, "ten messages, three a session: {sessions:?}");
+    let rows = status_csv(&test, "list.csv");
+    assert!(rows.values().all(|r| r.attempts == 1), "{rows:?}");
+    assert_password_kept(&test);
+}
+
+#[test]
+fn a_relay_whose_certificate_no_authority_signed_is_refused_before_any_login() {
+    for (faults, security) in [(Faults::new().implicit_tls(), "tls"), (Faults::new().starttls(), "starttls")]
+    {
+        let server = relay(faults);
+        let (csv, _) = list(3);
+        let test = sending_to_list(server.port(), &csv).env("SMTP_SECURITY", security);
+        let refused = run(&test, &send_list(&["--rate", "unlimited"])).code(2);
+        let errors = refused.error_lines();
+        assert_eq!(errors.len(), 1, "{security}: one clear error\n{}", refused.printed());
+        assert!(
+            errors[0].contains(&format!("127.0.0.1:{} ({security})", server.port()))
+                && errors[0].contains("certificate"),
+            "{security}: the error names the relay and the certificate: {}",
+            errors[0]
+        );
+        assert_eq!(server.count(), 0);
+        assert!(!server.log().contains("AUTH attempt"), "{security}: no login was tried\n{}", server.log());
+        assert_password_kept(&test);
+    }
+}
+
 // ------------------------------------------------------ the relay's refusals
 
 #[test]

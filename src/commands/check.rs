@@ -190,14 +190,9 @@ fn print_dkim(dkim: &crate::dkim::Dkim) {
 fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<String> {
     let smtp = SmtpSettings::from_source(env, overrides)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let _inside = runtime.enter();
     let relay = Relay::new(&smtp)?;
     runtime
-        .block_on(async {
-            let result = relay.check().await;
-            relay.shutdown().await;
-            result
-        })
+        .block_on(relay.check())
         .map_err(|failure| anyhow::anyhow!("relay {}: {failure}", relay.name()))?;
     let login = smtp
         .credentials

@@ -116,6 +116,8 @@ pub struct Received {
     /// since the epoch (aiosmtpd only).
     pub mail_time: Option<f64>,
     pub time: Option<f64>,
+    /// The connection it came on: the client's port (aiosmtpd only).
+    pub session: Option<u16>,
     /// The message as the server stored it (smtp-sink's added lines removed).
     pub raw: Vec<u8>,
 }
@@ -154,6 +156,8 @@ pub struct Faults {
     drop_data: Vec<(String, u32)>,
     reject_sender: Option<String>,
     slow_reply: Vec<(String, f64)>,
+    session_limit: Option<u32>,
+    tls: Option<&'static str>,
 }
 
 impl Faults {
@@ -199,6 +203,25 @@ impl Faults {
         self
     }
 
+    /// Close each session, unanswered, at the first MAIL FROM after it has
+    /// carried `messages` messages.
+    pub fn session_limit(mut self, messages: u32) -> Self {
+        self.session_limit = Some(messages);
+        self
+    }
+
+    /// TLS from the first byte, with a self-signed certificate.
+    pub fn implicit_tls(mut self) -> Self {
+        self.tls = Some("implicit");
+        self
+    }
+
+    /// STARTTLS required, with a self-signed certificate.
+    pub fn starttls(mut self) -> Self {
+        self.tls = Some("starttls");
+        self
+    }
+
     fn to_json(&self) -> String {
         fn string(s: &str) -> String {
             let mut out = String::from("\"");
@@ -226,6 +249,12 @@ impl Faults {
             format!("\"drop_data\": {}", object(&self.drop_data, u32::to_string)),
             format!("\"slow_reply\": {}", object(&self.slow_reply, f64::to_string)),
         ];
+        if let Some(limit) = self.session_limit {
+            fields.push(format!("\"session_limit\": {limit}"));
+        }
+        if let Some(tls) = self.tls {
+            fields.push(format!("\"tls\": {}", string(tls)));
+        }
         if let Some(reply) = &self.reject_sender {
             fields.push(format!("\"reject_sender\": {}", string(reply)));
         }
@@ -346,6 +375,7 @@ impl PyServer {
                     rcpt_to: Vec::new(),
                     mail_time: None,
                     time: None,
+                    session: None,
                     raw: fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
                 };
                 for line in envelope.lines() {
@@ -355,6 +385,7 @@ impl PyServer {
                         "rcpt_to" => received.rcpt_to.push(value.to_owned()),
                         "mail_time" => received.mail_time = value.parse().ok(),
                         "time" => received.time = value.parse().ok(),
+                        "session" => received.session = value.parse().ok(),
                         _ => {}
                     }
                 }
@@ -462,6 +493,7 @@ fn parse_sink_dump(path: &Path) -> Received {
         rcpt_to: Vec::new(),
         mail_time: None,
         time: None,
+        session: None,
         raw: Vec::new(),
     };
     let mut offset = 0;

@@ -18,8 +18,16 @@ recipient address (lower case):
      "reject_sender": "553 5.7.1 sender not allowed",   every MAIL FROM refused
      "auth": {"username": "u", "password": "p"},        AUTH required, else 530/535
      "slow_data": 0.2,                     seconds to wait before answering DATA
-     "slow_reply": {"d@example.org": 1.5}} seconds to wait after storing the
+     "slow_reply": {"d@example.org": 1.5}, seconds to wait after storing the
                                            message to d, before answering 250
+     "session_limit": 3,                   a session that has had 3 messages is
+                                           closed, unanswered, at its next MAIL FROM
+     "tls": "implicit" or "starttls"}      TLS from the first byte, or STARTTLS
+                                           required, with a self-signed certificate
+
+Each message's envelope also names its session (the client's port), so a
+test can tell which messages shared a connection. Every AUTH attempt is
+logged on standard error.
 
 Exits by itself after --lifetime seconds (default 300), or when its
 standard input closes, so a crashed test never leaves it behind.
@@ -29,6 +37,8 @@ import asyncio
 import json
 import os
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -52,6 +62,10 @@ class Handler:
             return self.seen[key]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        limit = self.faults.get("session_limit")
+        if limit and getattr(session, "messages", 0) >= limit:
+            server.transport.close()
+            return "421 4.7.0 closing: too many messages in this session"
         refusal = self.faults.get("reject_sender")
         if refusal:
             return refusal
@@ -83,17 +97,20 @@ class Handler:
         with self.lock:
             self.count += 1
             n = self.count
+        session.messages = getattr(session, "messages", 0) + 1
+        client_port = session.peer[1] if session.peer else 0
         base = os.path.join(self.directory, "%06d" % n)
         now = time.time()
         mail_time = getattr(envelope, "mail_time", now)
         with open(base + ".json", "w") as f:
             json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-                       "mail_time": mail_time, "time": now}, f)
+                       "mail_time": mail_time, "time": now, "session": client_port}, f)
         with open(base + ".envelope", "w", encoding="utf-8") as f:
             f.write("mail_from %s\n" % envelope.mail_from)
             for rcpt in envelope.rcpt_tos:
                 f.write("rcpt_to %s\n" % rcpt)
             f.write("mail_time %.6f\ntime %.6f\n" % (mail_time, now))
+            f.write("session %d\n" % client_port)
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content)
         os.rename(base + ".eml.tmp", base + ".eml")
@@ -102,6 +119,23 @@ class Handler:
         if delay:
             await asyncio.sleep(delay)
         return "250 2.0.0 Ok: queued as Q%06d" % n
+
+
+def tls_context(directory, mode):
+    """A self-signed certificate for 127.0.0.1, made with openssl, as the
+    Controller arguments for `mode`."""
+    cert = os.path.join(directory, "..", "cert.pem")
+    key = os.path.join(directory, "..", "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-addext", "basicConstraints=critical,CA:FALSE",
+                    "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    if mode == "implicit":
+        return {"ssl_context": context}
+    return {"tls_context": context, "require_starttls": True}
 
 
 def main():
@@ -121,12 +155,17 @@ def main():
     auth = faults.get("auth")
     if auth:
         def authenticator(server, session, envelope, mechanism, auth_data):
+            print("AUTH attempt (%s)" % mechanism, file=sys.stderr, flush=True)
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == auth["username"]
                   and auth_data.password.decode() == auth["password"])
             # handled=False: aiosmtpd answers 535 itself when ok is False.
             return AuthResult(success=ok, handled=False)
         kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+
+    tls = faults.get("tls")
+    if tls:
+        kwargs.update(tls_context(args.dir, tls))
 
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))

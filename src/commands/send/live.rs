@@ -1,6 +1,7 @@
 //! The real send: every pending recipient's message handed to the relay
-//! under one rate limit, with retries, and each step written to the journal
-//! before the next, so a re-run resumes where this one stopped.
+//! by `--concurrency` senders, each with a connection of its own, under one
+//! rate limit, with retries, and each step written to the journal, so a
+//! re-run resumes where this one stopped.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use anyhow::{Context, bail};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::DefaultDirectRateLimiter;
 use lettre::address::Envelope;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -20,7 +21,7 @@ use super::plan::{Plan, decide, plan};
 use crate::commands::{Job, Outcome, Ui, describe_bulletin, prepare, warn};
 use crate::config::{Settings, SmtpSettings, Source};
 use crate::deliver::early_stop::EarlyStop;
-use crate::deliver::smtp::{Failure, Relay};
+use crate::deliver::smtp::{Connection, Failure, Relay};
 use crate::journal::{Change, Journal, State, Writer};
 use crate::render::Reader;
 use crate::report::{Counts, Progress, Tally};
@@ -39,8 +40,6 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // lettre's pool spawns its reaper on creation and drop: inside the runtime.
-    let _inside = runtime.enter();
     let relay = Relay::new(&smtp)?;
     if !options.to.is_empty() {
         return runtime.block_on(test_copies(options, job, &relay));
@@ -172,7 +171,8 @@ async fn test_copies(options: &SendOptions, mut job: Job, relay: &Relay) -> anyh
             ),
         }
     };
-    relay.check().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
+    let mut connection =
+        relay.connect().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
     let mut failed = 0;
     for to in &addresses {
         // The unsubscribe link is the test address's own: trying it out
@@ -180,7 +180,7 @@ async fn test_copies(options: &SendOptions, mut job: Job, relay: &Relay) -> anyh
         let link = job.composer.unsubscribe_link(to);
         let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
         let message = job.composer.compose_test(&subscriber, &content, &link, SystemTime::now(), to)?;
-        match relay.submit(message.envelope(), &message.formatted()).await {
+        match connection.submit(message.envelope(), &message.formatted()).await {
             Ok(reply) => println!("test copy sent to {to} (as {}): {reply}", subscriber.email()),
             Err(failure) => {
                 failed += 1;
@@ -188,7 +188,7 @@ async fn test_copies(options: &SendOptions, mut job: Job, relay: &Relay) -> anyh
             }
         }
     }
-    relay.shutdown().await;
+    connection.close().await;
     Ok(if failed == 0 { Outcome::Done } else { Outcome::Problems })
 }
 
@@ -203,7 +203,6 @@ struct Outgoing {
 
 struct Shared {
     journal: Writer,
-    relay: Relay,
     limiter: Option<DefaultDirectRateLimiter>,
     smtp: SmtpSettings,
     cancel: CancellationToken,
@@ -212,12 +211,20 @@ struct Shared {
 }
 
 impl Shared {
+    /// Records a change and waits until it is on disk: for `sending`,
+    /// which must be before the message is handed over.
     async fn record(&self, change: Change) -> anyhow::Result<()> {
         Ok(self.journal.write(change).await?)
     }
 
-    async fn forget(&self, key: &str) -> anyhow::Result<()> {
-        self.record(Change::Forget { key: key.to_owned() }).await
+    /// Records a change without waiting: for answers, which are on disk
+    /// before this sender's next `sending` is (see [`Writer`]).
+    fn queue(&self, change: Change) -> anyhow::Result<()> {
+        Ok(self.journal.queue(change)?)
+    }
+
+    fn forget(&self, key: &str) -> anyhow::Result<()> {
+        self.queue(Change::Forget { key: key.to_owned() })
     }
 }
 
@@ -238,7 +245,10 @@ async fn send_all(
     ui: Ui,
     total: u64,
 ) -> anyhow::Result<Outcome> {
-    relay.check().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
+    // The first connection is the check that the relay takes us; the first
+    // sender keeps it.
+    let first =
+        relay.connect().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
     journal.started(&job.bulletin.path, &describe_bulletin(&job.bulletin))?;
     let started = Instant::now();
     let cancel = CancellationToken::new();
@@ -246,14 +256,13 @@ async fn send_all(
 
     let shared = Arc::new(Shared {
         journal: Writer::start(journal),
-        relay,
         limiter: smtp.rate.limiter(),
         smtp: smtp.clone(),
         cancel: cancel.clone(),
         counts: Arc::new(Counts::default()),
         early_stop: EarlyStop::default(),
     });
-    let (tx, mut rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
+    let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
     let producer = {
         let (cancel, options) = (cancel.clone(), options.clone());
@@ -261,27 +270,16 @@ async fn send_all(
     };
     let progress = Progress::start(total, ui.quiet, Arc::clone(&shared.counts));
 
-    let permits = Arc::new(Semaphore::new(smtp.concurrency));
+    // --concurrency senders, each with a connection of its own, take the
+    // messages in turn.
+    let queue = Arc::new(Mutex::new(rx));
     let mut senders = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            biased;
-            () = cancel.cancelled() => break,
-            permit = Arc::clone(&permits).acquire_owned() => permit.expect("never closed"),
-        };
-        let outgoing = tokio::select! {
-            biased;
-            () = cancel.cancelled() => break,
-            next = rx.recv() => match next { Some(o) => o, None => break },
-        };
-        let shared = Arc::clone(&shared);
-        senders.spawn(async move {
-            let result = deliver(&shared, outgoing).await;
-            drop(permit);
-            result
-        });
+    let mut first = Some(first);
+    for _ in 0..smtp.concurrency {
+        let connection = first.take().unwrap_or_else(|| relay.connection());
+        senders.spawn(sender(Arc::clone(&shared), Arc::clone(&queue), connection));
     }
-    drop(rx);
+    drop(queue);
     let mut journal_error = None;
     while let Some(result) = senders.join_next().await {
         if let Err(e) = result.expect("a sender panicked") {
@@ -290,12 +288,12 @@ async fn send_all(
     }
     let read = producer.join().expect("the reader panicked")?;
     progress.finish().await;
-    shared.relay.shutdown().await;
     let shared = Arc::into_inner(shared).expect("every sender has finished");
     let journal = shared.journal.close();
     if let Some(e) = journal_error {
         return Err(e);
     }
+    let journal = journal?;
 
     if let Some(reason) = shared.early_stop.reason() {
         let failures = shared.early_stop.failed_keys();
@@ -398,9 +396,32 @@ fn produce(
     Ok(read)
 }
 
-/// Hands one message over, trying again after temporary failures. Every
-/// step is in the journal before the next begins.
-async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
+/// One sender: takes the next message until there are none or the run
+/// stops, then closes its connection.
+async fn sender(
+    shared: Arc<Shared>,
+    queue: Arc<Mutex<mpsc::Receiver<Outgoing>>>,
+    mut connection: Connection,
+) -> anyhow::Result<()> {
+    let result = loop {
+        let next = tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => break Ok(()),
+            next = async { queue.lock().await.recv().await } => next,
+        };
+        let Some(outgoing) = next else { break Ok(()) };
+        if let Err(e) = deliver(&shared, &mut connection, outgoing).await {
+            break Err(e);
+        }
+    };
+    connection.close().await;
+    result
+}
+
+/// Hands one message over, trying again after temporary failures. Each
+/// attempt's `sending` is on disk before the message is handed over; the
+/// answer is queued, and on disk before this sender's next `sending`.
+async fn deliver(shared: &Shared, connection: &mut Connection, outgoing: Outgoing) -> anyhow::Result<()> {
     let Outgoing { key, address, message_id, envelope, bytes } = outgoing;
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(shared.smtp.retry_delay)
@@ -417,25 +438,27 @@ async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
                 () = shared.cancel.cancelled() => {
                     // Never handed over on this attempt: pending again.
                     if attempt > 1 {
-                        shared.forget(&key).await?;
+                        shared.forget(&key)?;
                     }
                     return Ok(());
                 }
                 () = limiter.until_ready() => {}
             }
         } else if shared.cancel.is_cancelled() && attempt > 1 {
-            shared.forget(&key).await?;
+            shared.forget(&key)?;
             return Ok(());
         }
         let sending =
             Change::Sending { key: key.clone(), address: address.clone(), message_id: message_id.clone() };
         shared.record(sending).await?;
-        let result = shared.relay.submit(&envelope, &bytes).await;
+        let result = connection.submit(&envelope, &bytes).await;
         match result {
             Ok(reply) => {
-                shared
-                    .record(Change::Answered { key: key.clone(), state: State::Sent, reply: reply.clone() })
-                    .await?;
+                shared.queue(Change::Answered {
+                    key: key.clone(),
+                    state: State::Sent,
+                    reply: reply.clone(),
+                })?;
                 shared.early_stop.sent();
                 shared.counts.sent.fetch_add(1, Ordering::SeqCst);
                 tracing::info!(to = %address, %reply, attempt, "sent");
@@ -448,28 +471,26 @@ async fn deliver(shared: &Shared, outgoing: Outgoing) -> anyhow::Result<()> {
                     attempt += 1;
                     tokio::select! {
                         () = shared.cancel.cancelled() => {
-                            shared.forget(&key).await?;
+                            shared.forget(&key)?;
                             return Ok(());
                         }
                         () = tokio::time::sleep(delay) => continue,
                     }
                 }
                 let text = format!("{text} (gave up after {attempt} attempts)");
-                failed(shared, &key, &address, &text).await?;
+                failed(shared, &key, &address, &text)?;
                 return Ok(());
             }
             Err(Failure { transient: false, text }) => {
-                failed(shared, &key, &address, &text).await?;
+                failed(shared, &key, &address, &text)?;
                 return Ok(());
             }
         }
     }
 }
 
-async fn failed(shared: &Shared, key: &str, address: &str, text: &str) -> anyhow::Result<()> {
-    shared
-        .record(Change::Answered { key: key.to_owned(), state: State::Failed, reply: text.to_owned() })
-        .await?;
+fn failed(shared: &Shared, key: &str, address: &str, text: &str) -> anyhow::Result<()> {
+    shared.queue(Change::Answered { key: key.to_owned(), state: State::Failed, reply: text.to_owned() })?;
     shared.counts.failed.fetch_add(1, Ordering::SeqCst);
     tracing::warn!(to = %address, reason = %text, "failed");
     if shared.early_stop.failed(key, text) {
