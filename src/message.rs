@@ -5,6 +5,8 @@
 //! address, so a dry run's `.eml` and a later send match byte for byte apart
 //! from `Date` (and the DKIM signature, when there is one, which covers it).
 
+mod transfer;
+
 use std::time::SystemTime;
 
 use lettre::Message;
@@ -188,8 +190,8 @@ impl Composer {
         }
         let body = MultiPart::alternative()
             .boundary(format!("bulletin-{boundary}"))
-            .singlepart(SinglePart::plain(content.text.clone()))
-            .singlepart(SinglePart::html(content.html.clone()));
+            .singlepart(SinglePart::plain(transfer::text_body(&content.text)))
+            .singlepart(SinglePart::html(transfer::text_body(&content.html)));
         let fail =
             |source: Box<dyn std::error::Error + Send + Sync>| MessageError { email: email.clone(), source };
         let mut message = builder.multipart(body).map_err(|e| fail(e.into()))?;
