@@ -89,6 +89,41 @@ fn dry_run_of_the_sample_reports_each_problem_row_with_its_line() {
 }
 
 #[test]
+fn a_dry_run_made_on_every_core_keeps_list_order_and_the_problem_lines_across_batches() {
+    // More rows than one batch of the parallel dry run (256), with
+    // problems in the second and third.
+    let mut csv = String::from("email,first_name\n");
+    let mut expected = Vec::new();
+    for i in 1..=700 {
+        match i {
+            300 => csv.push_str("not-an-address,Nobody\n"),
+            600 => csv.push_str("reader00001@example.org,Again\n"),
+            _ => {
+                csv.push_str(&format!("reader{i:05}@example.org,Reader{i}\n"));
+                expected.push(format!("reader{i:05}@example.org"));
+            }
+        }
+    }
+    let test = Test::with_sample().file("list.csv", csv);
+    let run = test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run", "--out", "out"]);
+    let run = run.code(0).stdout_has("would send   698");
+    let problems: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("list.csv:")).collect();
+    assert_eq!(
+        problems,
+        [
+            "list.csv:301: invalid email address \"not-an-address\": no `@`",
+            "list.csv:601: duplicate of line 2 (reader00001@example.org)",
+        ]
+    );
+    let emls = test.emls("out");
+    let to: Vec<String> = emls.iter().map(Eml::to_address).collect();
+    assert_eq!(to, expected, "numbered in list order");
+    for (i, eml) in emls.iter().enumerate() {
+        assert!(eml.name.starts_with(&format!("{:05}-{}", i + 1, expected[i])), "{}", eml.name);
+    }
+}
+
+#[test]
 fn every_message_is_multipart_alternative_with_utf8_text_then_html() {
     let test = Test::with_sample();
     for eml in sample_dry_run(&test) {
