@@ -90,7 +90,7 @@ fn quoted_printable(text: &[u8]) -> (Vec<u8>, usize) {
                 w.hard_break();
                 continue;
             }
-            w.append(b"=0D");
+            w.append(*b"=0D");
         }
         if LITERAL[usize::from(byte)] {
             if LIMIT - w.on_line >= 3 {
@@ -98,18 +98,18 @@ fn quoted_printable(text: &[u8]) -> (Vec<u8>, usize) {
                 // the limit so a soft break always fits.
                 let start = i - 1;
                 let max = (start + LIMIT - w.on_line - 2).min(text.len());
-                let end = text[i..max].iter().position(|&b| !LITERAL[usize::from(b)]).map_or(max, |n| i + n);
+                let end = i + literal_run(&text[i..max]);
                 w.out.extend_from_slice(&text[start..end]);
                 w.on_line += end - start;
                 w.backup = w.out.len();
                 i = end;
             } else {
-                w.append(&[byte]);
+                w.append([byte]);
             }
             continue;
         }
         match byte {
-            b'=' => w.append(b"=3D"),
+            b'=' => w.append(*b"=3D"),
             b'\r' => {
                 against += 1;
                 was_cr = true;
@@ -121,16 +121,37 @@ fn quoted_printable(text: &[u8]) -> (Vec<u8>, usize) {
             }
             _ => {
                 against += 1;
-                w.append(&hex(byte));
+                w.append(hex(byte));
             }
         }
     }
     if was_cr {
-        w.append(b"=0D");
+        w.append(*b"=0D");
     } else {
         w.escape_trailing_blank();
     }
     (w.out, against)
+}
+
+/// How many bytes at the start of `bytes` are written as they are: eight
+/// at a time while no byte of a word is a control, `=` or beyond ASCII
+/// (the classic bit tricks of "Bit Twiddling Hacks": each test is exact
+/// for "any byte"), then one at a time.
+fn literal_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(n..n + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+        let above_tilde = w.wrapping_add(ONES) | w;
+        let equals = (w ^ (ONES * u64::from(b'='))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'=')));
+        if (below_space | above_tilde | equals) & HIGH != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + bytes[n..].iter().position(|&b| !LITERAL[usize::from(b)]).unwrap_or(bytes.len() - n)
 }
 
 fn hex(byte: u8) -> [u8; 3] {
@@ -148,24 +169,31 @@ struct Writer {
 }
 
 impl Writer {
+    /// Appends one byte or one `=XX` (sized at compile time: this runs a
+    /// few hundred times a message).
     #[inline]
-    fn append(&mut self, bytes: &[u8]) {
-        if self.on_line + bytes.len() > LIMIT {
+    fn append<const N: usize>(&mut self, bytes: [u8; N]) {
+        if self.on_line + N > LIMIT {
             self.soft_break();
         }
-        self.out.extend_from_slice(bytes);
-        self.on_line += bytes.len();
-        self.backup = self.out.len() - bytes.len();
+        self.backup = self.out.len();
+        self.out.extend_from_slice(&bytes);
+        self.on_line += N;
     }
 
-    #[cold]
     fn soft_break(&mut self) {
-        self.out.extend_from_slice(b"=\r\n");
         if self.on_line == LIMIT {
-            // Full: the break goes before the last thing appended.
-            self.out[self.backup..].rotate_right(3);
-            self.on_line = self.out.len() - self.backup - 3;
+            // Full: the break goes before the last thing appended (one
+            // byte or one `=XX`).
+            let mut last = [0; 3];
+            let n = self.out.len() - self.backup;
+            last[..n].copy_from_slice(&self.out[self.backup..]);
+            self.out.truncate(self.backup);
+            self.out.extend_from_slice(b"=\r\n");
+            self.out.extend_from_slice(&last[..n]);
+            self.on_line = n;
         } else {
+            self.out.extend_from_slice(b"=\r\n");
             self.on_line = 0;
         }
     }
@@ -178,9 +206,9 @@ impl Writer {
 
     /// A space or tab must not end an encoded line (RFC 2045 6.7 (3)).
     fn escape_trailing_blank(&mut self) {
-        let escaped: &[u8] = match self.out.last() {
-            Some(b' ') => b"=20",
-            Some(b'\t') => b"=09",
+        let escaped = match self.out.last() {
+            Some(b' ') => *b"=20",
+            Some(b'\t') => *b"=09",
             _ => return,
         };
         self.out.pop();
@@ -248,6 +276,22 @@ mod tests {
         same_as_lettre("");
         same_as_lettre("\r");
         same_as_lettre("a\rb\r\r\nc\n\r");
+    }
+
+    #[test]
+    fn a_literal_run_stops_at_the_first_byte_that_needs_escaping() {
+        for (text, run) in [
+            ("", 0),
+            ("plain text, eight+ bytes long", 29),
+            ("abcdefgh=ijkl", 8),
+            ("abcdefghijk\tl", 13),
+            ("abcdefghijkl\r\n", 12),
+            ("abc\u{7f}defghijkl", 3),
+            ("abcdefghijklmnoé", 15),
+            ("~~~~~~~~ ~~~~~~~\u{1f}", 16),
+        ] {
+            assert_eq!(literal_run(text.as_bytes()), run, "{text:?}");
+        }
     }
 
     proptest! {
