@@ -7,6 +7,9 @@ sample="$root/content/ijm-prayer-requests.md"
 
 build() {
   (cd "$root" && cargo build --release --locked --quiet)
+  # The machine may be shared: say how busy it was, so a slow run can be
+  # told from a slow program. Measure when the load is well under the cores.
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 }
 
 # subscribers N FILE: N supporters with names, tags and a merge column.
