@@ -4,20 +4,19 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use rayon::prelude::*;
-
 use super::SendOptions;
+use super::batches::{Flow, Next, make_in_order};
 use crate::commands::{Outcome, describe_bulletin, prepare, warn};
 use crate::config::Source;
 use crate::deliver::FileOutbox;
 use crate::message::{Composer, GMAIL_CLIP_BYTES, MessageError};
 use crate::render::{Reader, Rendered};
 use crate::report::Tally;
-use crate::subscribers::{Row, Subscriber, SubscriberReader};
+use crate::subscribers::{Row, Subscriber};
 
 /// How many subscribers are made into messages at once, on every core:
 /// enough to keep each core busy between hand-overs, few enough that memory
-/// stays flat (two batches at most, about 6 MB with `--out`).
+/// stays flat (two batches at most, about 12 MB with `--out`).
 const BATCH: usize = 256;
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
@@ -34,14 +33,21 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
     let maker = Maker { rendered: &job.rendered, composer: &job.composer, now, keep: outbox.is_some() };
     let reader = &mut job.reader;
-    let mut batch = read_batch(reader, &mut tally);
-    loop {
-        // Read the next batch while every core makes this one.
-        let (next, made) = rayon::join(
-            || if batch.error.is_none() { Some(read_batch(reader, &mut tally)) } else { None },
-            || batch.subscribers.par_iter().map(|s| maker.make(s)).collect::<Vec<_>>(),
-        );
-        for (subscriber, made) in batch.subscribers.iter().zip(made) {
+    make_in_order(
+        BATCH,
+        &mut tally,
+        |tally| {
+            Ok(match reader.next().transpose()? {
+                None => Next::End,
+                Some(Row::Skipped(skip)) => {
+                    tally.skip(skip);
+                    Next::Nothing
+                }
+                Some(Row::Subscribed(subscriber)) => Next::Item(subscriber),
+            })
+        },
+        |subscriber| maker.make(subscriber),
+        |tally, subscriber, made| {
             let made = made?;
             total_bytes += made.size as u64;
             clipped += u64::from(made.clipped);
@@ -49,18 +55,12 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
                 *empty_fields.entry(name).or_default() += 1;
             }
             if let (Some(outbox), Some((bytes, subject, html))) = (&mut outbox, made.files) {
-                outbox.write(subscriber, &subject, &bytes, &html)?;
+                outbox.write(&subscriber, &subject, &bytes, &html)?;
             }
             tally.recipients += 1;
-        }
-        if let Some(error) = batch.error {
-            return Err(error);
-        }
-        match next {
-            Some(next) if !next.subscribers.is_empty() || next.error.is_some() => batch = next,
-            _ => break,
-        }
-    }
+            Ok(Flow::Continue)
+        },
+    )?;
 
     println!("Dry run of {} to {list}", describe_bulletin(&job.bulletin));
     print!("{}", tally.dry_run_summary());
@@ -135,23 +135,4 @@ struct Made {
     empty_fields: Vec<String>,
     /// The message, its subject and its HTML part, kept only to be written.
     files: Option<(Vec<u8>, String, String)>,
-}
-
-/// The next batch of subscribers, and the error that ended it early.
-struct Batch {
-    subscribers: Vec<Subscriber>,
-    error: Option<anyhow::Error>,
-}
-
-fn read_batch(reader: &mut SubscriberReader, tally: &mut Tally) -> Batch {
-    let mut subscribers = Vec::with_capacity(BATCH);
-    while subscribers.len() < BATCH {
-        match reader.next() {
-            None => break,
-            Some(Err(e)) => return Batch { subscribers, error: Some(e.into()) },
-            Some(Ok(Row::Skipped(skip))) => tally.skip(skip),
-            Some(Ok(Row::Subscribed(subscriber))) => subscribers.push(subscriber),
-        }
-    }
-    Batch { subscribers, error: None }
 }

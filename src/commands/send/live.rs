@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::SendOptions;
+use super::batches::{Flow, Next, make_in_order};
 use super::plan::{Plan, decide, plan};
 use crate::commands::{Job, Outcome, Ui, describe_bulletin, prepare, warn};
 use crate::config::{Settings, SmtpSettings, Source};
@@ -263,10 +264,10 @@ async fn send_all(
         early_stop: EarlyStop::default(),
     });
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
-    let reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
+    let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
     let producer = {
         let (cancel, options) = (cancel.clone(), options.clone());
-        std::thread::spawn(move || produce(job, &reader_journal, &options, &tx, &cancel))
+        std::thread::spawn(move || produce(job, &mut reader_journal, &options, &tx, &cancel))
     };
     let progress = Progress::start(total, ui.quiet, Arc::clone(&shared.counts));
 
@@ -350,49 +351,80 @@ fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, 
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
 }
 
+/// How many pending recipients' messages are made at once, on every core
+/// (see [`make_in_order`]): small, so the first goes out at once and at
+/// most two batches wait in memory.
+const BATCH: usize = 64;
+
+/// What the reading side keeps while it reads the list.
+struct Reading<'a> {
+    read: Read,
+    journal: &'a mut Journal,
+    /// Every row was read.
+    exhausted: bool,
+}
+
 /// Reads the list and makes each pending recipient's message, feeding the
-/// senders; stops when they stop listening.
+/// senders in list order; stops when they stop listening.
 fn produce(
-    mut job: Job,
-    journal: &Journal,
+    job: Job,
+    journal: &mut Journal,
     options: &SendOptions,
     tx: &mpsc::Sender<Outgoing>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Read> {
-    let mut read = Read { tally: Tally::new(), ..Read::default() };
-    for row in job.reader.by_ref() {
-        if cancel.is_cancelled() {
-            return Ok(read);
-        }
-        let subscriber = match row? {
-            Row::Skipped(skip) => {
-                read.tally.skip(skip);
-                continue;
+    let Job { mut reader, rendered, composer, .. } = job;
+    let mut state =
+        Reading { read: Read { tally: Tally::new(), ..Read::default() }, journal, exhausted: false };
+    let mut stopped = false;
+    make_in_order(
+        BATCH,
+        &mut state,
+        |state| {
+            if cancel.is_cancelled() {
+                return Ok(Next::End);
             }
-            Row::Subscribed(s) => s,
-        };
-        if !read
-            .plan
-            .admit(decide(Some(journal), subscriber.email().key(), options.retry_failed)?, options.limit)
-        {
-            continue;
-        }
-        let link = job.composer.unsubscribe_link(subscriber.email());
-        let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
-        let message = job.composer.compose(&subscriber, &content, &link, SystemTime::now())?;
-        let outgoing = Outgoing {
-            key: subscriber.email().key().to_owned(),
-            address: subscriber.email().to_string(),
-            message_id: job.composer.message_id(subscriber.email()),
-            envelope: message.envelope().clone(),
-            bytes: message.formatted(),
-        };
-        if tx.blocking_send(outgoing).is_err() {
-            return Ok(read);
-        }
-        read.tally.recipients += 1;
-    }
-    read.whole_list = true;
+            let subscriber = match reader.next().transpose()? {
+                None => {
+                    state.exhausted = true;
+                    return Ok(Next::End);
+                }
+                Some(Row::Skipped(skip)) => {
+                    state.read.tally.skip(skip);
+                    return Ok(Next::Nothing);
+                }
+                Some(Row::Subscribed(s)) => s,
+            };
+            let decision = decide(Some(&*state.journal), subscriber.email().key(), options.retry_failed)?;
+            Ok(if state.read.plan.admit(decision, options.limit) {
+                Next::Item(subscriber)
+            } else {
+                Next::Nothing
+            })
+        },
+        |subscriber| -> anyhow::Result<Outgoing> {
+            let link = composer.unsubscribe_link(subscriber.email());
+            let content = rendered.personalise(&Reader { subscriber, unsubscribe_url: &link });
+            let message = composer.compose(subscriber, &content, &link, SystemTime::now())?;
+            Ok(Outgoing {
+                key: subscriber.email().key().to_owned(),
+                address: subscriber.email().to_string(),
+                message_id: composer.message_id(subscriber.email()),
+                envelope: message.envelope().clone(),
+                bytes: message.formatted(),
+            })
+        },
+        |state, _, outgoing| {
+            if tx.blocking_send(outgoing?).is_err() {
+                stopped = true;
+                return Ok(Flow::Stop);
+            }
+            state.read.tally.recipients += 1;
+            Ok(Flow::Continue)
+        },
+    )?;
+    let mut read = state.read;
+    read.whole_list = state.exhausted && !stopped;
     Ok(read)
 }
 

@@ -1,5 +1,6 @@
 //! `bulletin send`: the dry run, a test copy, or the real thing.
 
+mod batches;
 mod dry_run;
 mod live;
 mod plan;
