@@ -1,7 +1,6 @@
 //! The DKIM settings: `DKIM_DOMAIN`, `DKIM_SELECTOR` and `DKIM_PRIVATE_KEY`,
 //! all three or none. The key file is read and checked here, once per run.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{ConfigError, Source, parse_with};
@@ -32,7 +31,7 @@ pub(super) fn from_source(source: &Source) -> Result<Option<Arc<Dkim>>, ConfigEr
                 .into(),
         });
     }
-    let path = resolve(source, &raw);
+    let path = source.path("DKIM_PRIVATE_KEY", &raw);
     let key = PrivateKey::load(&path).map_err(|e| ConfigError::Invalid {
         key: "DKIM_PRIVATE_KEY",
         value: raw.clone(),
@@ -48,19 +47,10 @@ fn looks_like_key_material(value: &str) -> bool {
     value.contains("-----") || value.contains('\n') || value.len() > 1024
 }
 
-/// A relative path is taken from the folder of the settings file that sets
-/// it, or from the current folder when it comes from the environment.
-fn resolve(source: &Source, raw: &str) -> PathBuf {
-    let path = Path::new(raw);
-    let from_file = !source.env.contains_key("DKIM_PRIVATE_KEY");
-    match (&source.file_dir, from_file) {
-        (Some(dir), true) if path.is_relative() => dir.join(path),
-        _ => path.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -128,9 +118,9 @@ mod tests {
         std::fs::write(&env, "DKIM_PRIVATE_KEY=keys/dkim.pem\n").unwrap();
         let mut source = Source::load(&env, true).unwrap();
         source.env.clear();
-        assert_eq!(resolve(&source, "keys/dkim.pem"), dir.path().join("conf/keys/dkim.pem"));
-        assert_eq!(resolve(&source, "/abs/dkim.pem"), Path::new("/abs/dkim.pem"));
+        assert_eq!(source.path("DKIM_PRIVATE_KEY", "keys/dkim.pem"), dir.path().join("conf/keys/dkim.pem"));
+        assert_eq!(source.path("DKIM_PRIVATE_KEY", "/abs/dkim.pem"), Path::new("/abs/dkim.pem"));
         source.env.insert("DKIM_PRIVATE_KEY".into(), "keys/dkim.pem".into());
-        assert_eq!(resolve(&source, "keys/dkim.pem"), Path::new("keys/dkim.pem"));
+        assert_eq!(source.path("DKIM_PRIVATE_KEY", "keys/dkim.pem"), Path::new("keys/dkim.pem"));
     }
 }

@@ -5,6 +5,7 @@
 //! fresh machine; a warning names the ones that fell back to it.
 
 mod bounce;
+mod ca_file;
 mod dkim;
 mod smtp;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use crate::subscribers::EmailAddress;
 pub use bounce::BounceSettings;
+pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
@@ -160,7 +162,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 28] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -177,6 +179,7 @@ pub const KEYS: [&str; 27] = [
     "SMTP_HOST",
     "SMTP_PORT",
     "SMTP_SECURITY",
+    "SMTP_CA_FILE",
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
     "SMTP_TIMEOUT",
@@ -244,6 +247,18 @@ impl Source {
     /// True when a settings file was found.
     pub fn has_file(&self) -> bool {
         self.file_name.is_some()
+    }
+
+    /// The path `raw`, the value of `key`: a relative path is taken from
+    /// the folder of the settings file that sets it, or from the current
+    /// folder when it comes from the environment.
+    pub(crate) fn path(&self, key: &str, raw: &str) -> PathBuf {
+        let path = Path::new(raw);
+        let from_file = !self.env.contains_key(key);
+        match (&self.file_dir, from_file) {
+            (Some(dir), true) if path.is_relative() => dir.join(path),
+            _ => path.to_owned(),
+        }
     }
 }
 

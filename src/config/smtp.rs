@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{ConfigError, Secret, Source};
+use super::{CaFile, ConfigError, Secret, Source};
 use crate::deliver::rate::{DEFAULT_RATE, Rate};
 
 /// How the connection to the relay is protected.
@@ -82,6 +82,10 @@ pub struct SmtpSettings {
     pub port: u16,
     /// `SMTP_SECURITY`: `tls`, `starttls` (default) or `none`.
     pub security: Security,
+    /// `SMTP_CA_FILE`: authorities trusted for the relay's certificate
+    /// besides Mozilla's roots, for a relay whose certificate comes from an
+    /// organisation's own authority. Default: none, Mozilla's roots alone.
+    pub ca_file: Option<CaFile>,
     /// `SMTP_USERNAME` and `SMTP_PASSWORD`, when the relay wants a login.
     pub credentials: Option<Credentials>,
     /// `SMTP_TIMEOUT`: for connecting and for each command. Default 30s.
@@ -156,6 +160,7 @@ impl SmtpSettings {
             host,
             port,
             security,
+            ca_file: CaFile::from_source(source)?,
             credentials,
             timeout: parse(source, "SMTP_TIMEOUT", duration)?.unwrap_or(Duration::from_secs(30)),
             rate,
