@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::{ListOptions, Outcome, describe_bulletin};
-use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
+use crate::config::{Security, Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::content::Bulletin;
 use crate::deliver::smtp::Relay;
 use crate::lint;
@@ -44,7 +44,10 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     let mut found = findings(&options.bulletin, &options.list, env);
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
-            Ok(line) => println!("{line}"),
+            Ok((line, warning)) => {
+                println!("{line}");
+                found.warnings.extend(warning);
+            }
             Err(e) => found.errors.push(format!("{e:#}")),
         }
     }
@@ -186,8 +189,9 @@ fn print_dkim(dkim: &crate::dkim::Dkim) {
     println!("  {}", record.zone_file_line());
 }
 
-/// Connects, negotiates TLS and logs in to the relay without sending.
-fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<String> {
+/// Connects, negotiates TLS and logs in to the relay without sending; says
+/// so, and warns of an `SMTP_CA_FILE` that no TLS uses.
+fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<(String, Option<String>)> {
     let smtp = SmtpSettings::from_source(env, overrides)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let relay = Relay::new(&smtp)?;
@@ -198,5 +202,24 @@ fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<String
         .credentials
         .as_ref()
         .map_or_else(|| "no login".to_owned(), |c| format!("logged in as {}", c.username));
-    Ok(format!("relay {}: connected, {login}", relay.name()))
+    let (trust, warning) = match (&smtp.ca_file, smtp.security) {
+        (None, _) => (String::new(), None),
+        (Some(ca), Security::None) => (
+            String::new(),
+            Some(format!(
+                "SMTP_CA_FILE ({}) is set but SMTP_SECURITY is none: without TLS no certificate is checked",
+                ca.path().display()
+            )),
+        ),
+        (Some(ca), _) => (
+            format!(
+                "; trusting {} authorit{} of {} besides Mozilla's roots",
+                ca.certificates().len(),
+                if ca.certificates().len() == 1 { "y" } else { "ies" },
+                ca.path().display()
+            ),
+            None,
+        ),
+    };
+    Ok((format!("relay {}: connected, {login}{trust}", relay.name()), warning))
 }

@@ -9,6 +9,7 @@
 
 mod session;
 mod stream;
+mod trust;
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use lettre::transport::smtp::extension::ClientId;
 use crate::config::{Security, SmtpSettings};
 use session::{Refused, Session};
 use stream::ImplicitTls;
+use trust::Trust;
 
 /// How to reach one relay. Cheap to clone; opens nothing by itself.
 #[derive(Clone)]
@@ -35,6 +37,9 @@ struct Endpoint {
     port: u16,
     implicit_tls: Option<ImplicitTls>,
     starttls: Option<TlsParameters>,
+    /// Whose certificates the relay may present, and what to say when its
+    /// own is refused.
+    trust: Trust,
     credentials: Option<Credentials>,
     /// The EHLO name: this machine's host name, as lettre gives it.
     hello: ClientId,
@@ -100,11 +105,13 @@ impl Relay {
     pub fn new(settings: &SmtpSettings) -> Result<Self, RelayError> {
         let host = settings.host.trim_start_matches('[').trim_end_matches(']').to_owned();
         let refused = |reason: String| RelayError { host: host.clone(), reason };
+        let trust = Trust::new(settings.ca_file.as_ref());
         let (implicit_tls, starttls) = match settings.security {
-            Security::Tls => (Some(ImplicitTls::new(&host).map_err(refused)?), None),
-            Security::StartTls => {
-                (None, Some(TlsParameters::new(host.clone()).map_err(|e| refused(describe(&e)))?))
+            Security::Tls => {
+                let roots = trust.roots().map_err(refused)?;
+                (Some(ImplicitTls::new(&host, roots).map_err(refused)?), None)
             }
+            Security::StartTls => (None, Some(trust.starttls(&host).map_err(refused)?)),
             Security::None => (None, None),
         };
         let credentials = settings
@@ -115,6 +122,7 @@ impl Relay {
             port: settings.port,
             implicit_tls,
             starttls,
+            trust,
             credentials,
             hello: ClientId::default(),
             timeout: settings.timeout,

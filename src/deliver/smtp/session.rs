@@ -92,7 +92,7 @@ impl Session {
         let timeout = endpoint.timeout;
         let stream = stream::open(&endpoint.host, endpoint.port, endpoint.implicit_tls.as_ref(), timeout)
             .await
-            .map_err(|e| Failure { transient: true, text: e.to_string() })?;
+            .map_err(|e| Failure { transient: true, text: endpoint.trust.explain(e.to_string(), &e) })?;
         let greeted = within(
             timeout,
             "the greeting",
@@ -105,7 +105,13 @@ impl Session {
             let upgraded =
                 within(timeout, "STARTTLS", session.conn.starttls(tls.clone(), &endpoint.hello)).await;
             // Never go on in plain text: without TLS the session ends here.
-            upgraded.map_err(|e| e.failure(timeout))?;
+            if let Err(e) = upgraded {
+                let mut failure = e.failure(timeout);
+                if let StepError::Smtp(error) = &e {
+                    failure.text = endpoint.trust.explain(failure.text, error);
+                }
+                return Err(failure);
+            }
         }
         if let Some(credentials) = &endpoint.credentials {
             let auth = within(timeout, "AUTH", session.conn.auth(DEFAULT_MECHANISMS, credentials)).await;

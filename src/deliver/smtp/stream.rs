@@ -23,9 +23,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-/// Implicit TLS settings: whom the certificate must name, and the roots and
-/// protocol versions lettre itself uses (Mozilla's roots from
-/// `webpki-roots`, TLS 1.2 and 1.3, the `ring` provider).
+/// Implicit TLS settings: whom the certificate must name, the roots it may
+/// chain to (see `trust`), and the protocol versions and provider lettre
+/// itself uses (TLS 1.2 and 1.3, `ring`).
 #[derive(Clone)]
 pub(super) struct ImplicitTls {
     connector: TlsConnector,
@@ -33,11 +33,10 @@ pub(super) struct ImplicitTls {
 }
 
 impl ImplicitTls {
-    pub(super) fn new(host: &str) -> Result<Self, String> {
+    pub(super) fn new(host: &str, roots: rustls::RootCertStore) -> Result<Self, String> {
         let server_name = ServerName::try_from(host.to_owned())
             .map_err(|_| format!("{host} is neither a host name nor an IP address"))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(rustls::ALL_VERSIONS)
             .map_err(|e| e.to_string())?
