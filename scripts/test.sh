@@ -15,7 +15,8 @@ done
 # server lettre's own CI uses), Chromium with its WebDriver (for the live
 # preview's browser tests), SpamAssassin (tests/spam.rs scores the sample's
 # messages with it, offline) and openssl (keys for the DKIM tests, as the README
-# tells users to make them, and a certificate for the TLS relay tests).
+# tells users to make them, and a certificate authority of the tests' own with
+# the certificates it signs for the TLS relay tests).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
-use send_util::{Background, DEADLINE, Faults, PyServer, Received, SinkServer};
+use send_util::{Background, DEADLINE, Faults, PyServer, Received, SinkServer, TestCa};
 use util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
 /// The relay password in every test: unique enough that finding it
@@ -543,26 +543,178 @@ fn a_relay_that_closes_each_connection_after_three_messages_costs_no_retries() {
     assert_password_kept(&test);
 }
 
+// -------------------------------------------------------------------- TLS
+
+/// The test's settings for a relay on `localhost:port` speaking TLS as
+/// `security` says (`tls` or `starttls`): `SMTP_HOST` is a name the
+/// relay's certificate holds.
+fn over_tls(test: Test, security: &str) -> Test {
+    test.env("SMTP_HOST", "localhost").env("SMTP_SECURITY", security)
+}
+
+/// A relay whose certificate our own authority signed (as an organisation's
+/// internal Postfix has) is refused over `security` while only Mozilla's
+/// roots are trusted, before any login; trusted through SMTP_CA_FILE, it
+/// gets every message exactly as the dry run made it, the login only after
+/// TLS.
+fn a_relay_certified_by_our_own_authority_needs_smtp_ca_file(security: &str) {
+    let ca = TestCa::new();
+    let server = relay(Faults::new().tls(security, &ca.issue(&["localhost", "127.0.0.1"])));
+    let (csv, addresses) = list(12);
+    let mut test = over_tls(sending_to_list(server.port(), &csv), security);
+    let expected = dry_run(&test, "list.csv");
+
+    let refused = run(&test, &send_list(&["--rate", "unlimited"])).code(2);
+    let errors = refused.error_lines();
+    assert_eq!(errors.len(), 1, "{security}: one clear error\n{}", refused.printed());
+    assert!(
+        errors[0].contains(&format!("localhost:{} ({security})", server.port()))
+            && errors[0].contains("UnknownIssuer")
+            && errors[0].contains("set SMTP_CA_FILE to that authority's certificate"),
+        "{security}: the error names the relay, the certificate's fault and the remedy: {}",
+        errors[0]
+    );
+    assert_eq!(server.count(), 0, "{security}: nothing was sent");
+    assert!(!server.log().contains("AUTH attempt"), "{security}: no login was tried\n{}", server.log());
+    assert_eq!(status(&test, "list.csv").counts(), (0, 0, 0, 12), "{security}: everyone is still pending");
+
+    test.set_env("SMTP_CA_FILE", ca.cert_file().to_str().unwrap());
+    run(&test, &send_list(&["--rate", "unlimited", "--concurrency", "3"])).code(0).stdout_has("sent      12");
+    let messages = server.messages();
+    assert_each_got_one(&messages, &addresses);
+    for message in &messages {
+        let recipient = message.recipient().to_lowercase();
+        assert_same_message(
+            &recipient,
+            &without_date(&message.raw),
+            &without_date(&expected[&recipient].raw),
+            "\r\n",
+        );
+    }
+    let log = server.log();
+    assert!(
+        log.contains("over TLS") && !log.contains("in plain text"),
+        "{security}: AUTH only over TLS\n{log}"
+    );
+    assert_eq!(status(&test, "list.csv").counts(), (12, 0, 0, 0));
+    assert_password_kept(&test);
+}
+
 #[test]
-fn a_relay_whose_certificate_no_authority_signed_is_refused_before_any_login() {
-    for (faults, security) in [(Faults::new().implicit_tls(), "tls"), (Faults::new().starttls(), "starttls")]
-    {
-        let server = relay(faults);
+fn over_implicit_tls_a_relay_certified_by_our_own_authority_is_refused_until_smtp_ca_file_trusts_it() {
+    a_relay_certified_by_our_own_authority_needs_smtp_ca_file("tls");
+}
+
+#[test]
+fn over_starttls_a_relay_certified_by_our_own_authority_is_refused_until_smtp_ca_file_trusts_it() {
+    a_relay_certified_by_our_own_authority_needs_smtp_ca_file("starttls");
+}
+
+#[test]
+fn a_certificate_for_another_host_is_refused_even_from_a_trusted_authority() {
+    let ca = TestCa::new();
+    let elsewhere = ca.issue(&["relay.example.org"]);
+    for security in ["tls", "starttls"] {
+        let server = relay(Faults::new().tls(security, &elsewhere));
         let (csv, _) = list(3);
-        let test = sending_to_list(server.port(), &csv).env("SMTP_SECURITY", security);
+        let test = over_tls(sending_to_list(server.port(), &csv), security)
+            .env("SMTP_CA_FILE", ca.cert_file().to_str().unwrap());
         let refused = run(&test, &send_list(&["--rate", "unlimited"])).code(2);
         let errors = refused.error_lines();
         assert_eq!(errors.len(), 1, "{security}: one clear error\n{}", refused.printed());
         assert!(
-            errors[0].contains(&format!("127.0.0.1:{} ({security})", server.port()))
-                && errors[0].contains("certificate"),
-            "{security}: the error names the relay and the certificate: {}",
+            errors[0].contains("certificate not valid for name \"localhost\"")
+                && errors[0].contains("relay.example.org")
+                && errors[0].contains("set SMTP_HOST to a name the relay's certificate holds"),
+            "{security}: the error says whom the certificate is for: {}",
             errors[0]
         );
-        assert_eq!(server.count(), 0);
+        assert_eq!(server.count(), 0, "{security}: nothing was sent");
         assert!(!server.log().contains("AUTH attempt"), "{security}: no login was tried\n{}", server.log());
         assert_password_kept(&test);
     }
+}
+
+#[test]
+fn check_smtp_verifies_the_relays_certificate_with_smtp_ca_file_from_the_settings_files_folder() {
+    let ca = TestCa::new();
+    // By address this time: the certificate holds IP:127.0.0.1 too.
+    let server = relay(Faults::new().starttls(&ca.issue(&["localhost", "127.0.0.1"])));
+    let (csv, _) = list(3);
+    let ca_pem = std::fs::read(ca.cert_file()).unwrap();
+    // SMTP_CA_FILE in a settings file elsewhere, relative to its folder.
+    let mut test = sending_to_list(server.port(), &csv)
+        .env("SMTP_SECURITY", "starttls")
+        .file("conf/settings.env", "SMTP_CA_FILE=certs/hope-ca.pem\n")
+        .file("conf/certs/hope-ca.pem", &ca_pem);
+    let args =
+        ["check", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--smtp", "--env-file", "conf/settings.env"];
+    let port = server.port();
+    let ca_path = "conf/certs/hope-ca.pem";
+    run(&test, &args)
+        .code(0)
+        .stdout_has(&format!(
+            "relay 127.0.0.1:{port} (starttls): connected, logged in as {USERNAME}; trusting 1 authority of {ca_path} \
+             besides Mozilla's roots",
+        ))
+        .stdout_has("0 error(s)");
+    assert!(server.log().contains("over TLS"), "{}", server.log());
+
+    // Without it, the relay's certificate is refused.
+    let without = ["check", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--smtp"];
+    let refused = run(&test, &without).code(1).stdout_has("1 error(s)");
+    assert!(
+        refused.stdout.lines().any(|l| l.starts_with("error: relay 127.0.0.1:")
+            && l.contains("UnknownIssuer")
+            && l.contains("SMTP_CA_FILE")),
+        "{}",
+        refused.printed()
+    );
+
+    // A file that holds no certificate is a settings error naming both.
+    test = test.file("conf/certs/hope-ca.pem", "not a certificate\n");
+    let bad = run(&test, &args).code(1).stdout_has("1 error(s)");
+    assert!(
+        bad.stdout.lines().any(|l| l.starts_with("error: setting SMTP_CA_FILE = \"certs/hope-ca.pem\"")
+            && l.contains(&format!("{ca_path} holds no certificate"))),
+        "{}",
+        bad.printed()
+    );
+    assert_eq!(server.count(), 0, "a check sends nothing");
+}
+
+#[test]
+fn check_smtp_warns_that_smtp_ca_file_is_unused_without_tls() {
+    let ca = TestCa::new();
+    let server = relay(Faults::new());
+    let (csv, _) = list(3);
+    let test = sending_to_list(server.port(), &csv).env("SMTP_CA_FILE", ca.cert_file().to_str().unwrap());
+    let checked = run(&test, &["check", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--smtp"]).code(0);
+    let port = server.port();
+    checked
+        .stdout_has(&format!("relay 127.0.0.1:{port} (none): connected, logged in as {USERNAME}\n"))
+        .stdout_has(&format!(
+            "warning: SMTP_CA_FILE ({}) is set but SMTP_SECURITY is none: without TLS no certificate is checked",
+            ca.cert_file().display()
+        ));
+}
+
+#[test]
+fn a_missing_smtp_ca_file_stops_the_send_before_it_connects() {
+    let server = relay(Faults::new());
+    let (csv, _) = list(3);
+    let test = sending_to_list(server.port(), &csv).env("SMTP_CA_FILE", "no-such-ca.pem");
+    let refused = run(&test, &send_list(&["--rate", "unlimited"])).code(2);
+    let errors = refused.error_lines();
+    assert_eq!(errors.len(), 1, "one clear error\n{}", refused.printed());
+    assert!(
+        errors[0].contains("setting SMTP_CA_FILE = \"no-such-ca.pem\"")
+            && errors[0].contains("cannot read no-such-ca.pem"),
+        "the error names the setting and the file: {}",
+        errors[0]
+    );
+    assert_eq!(server.count(), 0);
+    assert!(!server.log().contains("AUTH attempt"), "nothing connected\n{}", server.log());
 }
 
 // ------------------------------------------------------ the relay's refusals

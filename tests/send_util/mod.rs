@@ -3,7 +3,8 @@
 //!
 //! Two servers: Postfix's `smtp-sink` (a plain, fast sink, as lettre's own
 //! CI uses) and `tests/support/smtp_server.py` (aiosmtpd, which can be told
-//! to misbehave per recipient). Each listens on a free port of 127.0.0.1,
+//! to misbehave per recipient, or to speak TLS with a certificate from
+//! [`TestCa`]). Each listens on a free port of 127.0.0.1,
 //! writes what it accepts into a folder of its own, and is stopped when
 //! dropped; if the test process dies first, each also stops by itself
 //! (its standard input closes, and it has a lifetime). Every wait here has
@@ -157,7 +158,8 @@ pub struct Faults {
     reject_sender: Option<String>,
     slow_reply: Vec<(String, f64)>,
     session_limit: Option<u32>,
-    tls: Option<&'static str>,
+    /// The TLS mode, and the certificate and key files.
+    tls: Option<(&'static str, ServerCertificate)>,
 }
 
 impl Faults {
@@ -210,16 +212,25 @@ impl Faults {
         self
     }
 
-    /// TLS from the first byte, with a self-signed certificate.
-    pub fn implicit_tls(mut self) -> Self {
-        self.tls = Some("implicit");
+    /// TLS from the first byte, with `certificate`.
+    pub fn implicit_tls(mut self, certificate: &ServerCertificate) -> Self {
+        self.tls = Some(("implicit", certificate.clone()));
         self
     }
 
-    /// STARTTLS required, with a self-signed certificate.
-    pub fn starttls(mut self) -> Self {
-        self.tls = Some("starttls");
+    /// STARTTLS required, with `certificate`, and AUTH only after it.
+    pub fn starttls(mut self, certificate: &ServerCertificate) -> Self {
+        self.tls = Some(("starttls", certificate.clone()));
         self
+    }
+
+    /// TLS as `security` (an `SMTP_SECURITY` value, `tls` or `starttls`) says.
+    pub fn tls(self, security: &str, certificate: &ServerCertificate) -> Self {
+        match security {
+            "tls" => self.implicit_tls(certificate),
+            "starttls" => self.starttls(certificate),
+            other => panic!("no TLS mode is called {other:?}"),
+        }
     }
 
     fn to_json(&self) -> String {
@@ -252,8 +263,14 @@ impl Faults {
         if let Some(limit) = self.session_limit {
             fields.push(format!("\"session_limit\": {limit}"));
         }
-        if let Some(tls) = self.tls {
-            fields.push(format!("\"tls\": {}", string(tls)));
+        if let Some((mode, certificate)) = &self.tls {
+            let path = |p: &Path| string(p.to_str().expect("temporary paths are UTF-8"));
+            fields.push(format!(
+                "\"tls\": {{\"mode\": {}, \"cert\": {}, \"key\": {}}}",
+                string(mode),
+                path(&certificate.cert),
+                path(&certificate.key)
+            ));
         }
         if let Some(reply) = &self.reject_sender {
             fields.push(format!("\"reject_sender\": {}", string(reply)));
@@ -266,6 +283,101 @@ impl Faults {
             ));
         }
         format!("{{{}}}", fields.join(", "))
+    }
+}
+
+/// A certificate authority of the tests' own, made with `openssl` at test
+/// time (as an organisation makes its internal one), and the server
+/// certificates it signs. Its files live as long as it does.
+pub struct TestCa {
+    dir: TempDir,
+    issued: std::cell::Cell<u32>,
+}
+
+/// A server certificate and its private key, as PEM files.
+#[derive(Debug, Clone)]
+pub struct ServerCertificate {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Runs `openssl` with `command`'s words as arguments, in `dir`; panics
+/// with what it said if it fails.
+fn openssl(dir: &Path, command: &str) {
+    let args: Vec<&str> = command.split_whitespace().collect();
+    let output = Command::new("openssl")
+        .args(&args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run openssl ({e}): the TLS tests make certificates with it (scripts/test.sh installs it)")
+        });
+    assert!(
+        output.status.success(),
+        "openssl {command} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A new EC P-256 key, without a passphrase.
+const NEW_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+
+impl TestCa {
+    /// A new authority: a key and a self-signed CA certificate.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("cannot make a temporary folder");
+        openssl(
+            dir.path(),
+            &format!(
+                "req -x509 {NEW_KEY} -days 2 -subj /O=HopeTrust/CN=HopeTrust-internal-CA \
+                 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+                 -keyout ca.key -out ca.pem"
+            ),
+        );
+        Self { dir, issued: std::cell::Cell::new(0) }
+    }
+
+    /// The authority's certificate (PEM), for `SMTP_CA_FILE`.
+    pub fn cert_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A server certificate signed by this authority for `names` (host
+    /// names or IP addresses, all in its subjectAltName).
+    pub fn issue(&self, names: &[&str]) -> ServerCertificate {
+        let n = self.issued.get() + 1;
+        self.issued.set(n);
+        let dir = self.dir.path();
+        let san: Vec<String> = names
+            .iter()
+            .map(|name| match name.parse::<std::net::IpAddr>() {
+                Ok(_) => format!("IP:{name}"),
+                Err(_) => format!("DNS:{name}"),
+            })
+            .collect();
+        let extensions = format!(
+            "subjectAltName={}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\n",
+            san.join(",")
+        );
+        fs::write(dir.join(format!("server{n}.ext")), extensions).expect("cannot write the extensions file");
+        openssl(
+            dir,
+            &format!("req -new {NEW_KEY} -subj /CN={} -keyout server{n}.key -out server{n}.csr", names[0]),
+        );
+        openssl(
+            dir,
+            &format!(
+                "x509 -req -in server{n}.csr -CA ca.pem -CAkey ca.key -set_serial {} -days 2 \
+                 -extfile server{n}.ext -out server{n}.pem",
+                1000 + n
+            ),
+        );
+        ServerCertificate {
+            cert: dir.join(format!("server{n}.pem")),
+            key: dir.join(format!("server{n}.key")),
+        }
     }
 }
 
@@ -318,7 +430,8 @@ impl PyServer {
         server
     }
 
-    /// The port it listens on, on 127.0.0.1.
+    /// The port it listens on, on 127.0.0.1 and every other address of
+    /// `localhost`.
     pub fn port(&self) -> u16 {
         self.port
     }

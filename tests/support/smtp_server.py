@@ -22,12 +22,17 @@ recipient address (lower case):
                                            message to d, before answering 250
      "session_limit": 3,                   a session that has had 3 messages is
                                            closed, unanswered, at its next MAIL FROM
-     "tls": "implicit" or "starttls"}      TLS from the first byte, or STARTTLS
-                                           required, with a self-signed certificate
+     "tls": {"mode": "implicit" or "starttls",   TLS from the first byte, or
+             "cert": PEM, "key": PEM}}     STARTTLS required (and AUTH only after
+                                           it), with this certificate and key
+
+It listens on every address `localhost` has (127.0.0.1, and ::1 where that
+name has it), so a client connecting by that name finds it whichever address
+it tries first; on 127.0.0.1 alone where one of them cannot be bound.
 
 Each message's envelope also names its session (the client's port), so a
 test can tell which messages shared a connection. Every AUTH attempt is
-logged on standard error.
+logged on standard error, saying whether it came over TLS.
 
 Exits by itself after --lifetime seconds (default 300), or when its
 standard input closes, so a crashed test never leaves it behind.
@@ -38,7 +43,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -121,21 +125,38 @@ class Handler:
         return "250 2.0.0 Ok: queued as Q%06d" % n
 
 
-def tls_context(directory, mode):
-    """A self-signed certificate for 127.0.0.1, made with openssl, as the
-    Controller arguments for `mode`."""
-    cert = os.path.join(directory, "..", "cert.pem")
-    key = os.path.join(directory, "..", "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-addext", "basicConstraints=critical,CA:FALSE",
-                    "-keyout", key, "-out", cert],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def tls_arguments(tls):
+    """The Controller arguments for TLS as `tls` says (see the module's doc)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    if mode == "implicit":
+    context.load_cert_chain(tls["cert"], tls["key"])
+    if tls["mode"] == "implicit":
         return {"ssl_context": context}
-    return {"tls_context": context, "require_starttls": True}
+    return {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+
+
+def listen_host():
+    """"localhost" when every address that name has is a loopback address
+    this machine can bind, 127.0.0.1 among them; else "127.0.0.1"."""
+    try:
+        infos = socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)
+    except OSError:
+        return "127.0.0.1"
+    addresses = {info[4][0] for info in infos}
+    if "127.0.0.1" not in addresses or not addresses <= {"127.0.0.1", "::1"}:
+        return "127.0.0.1"
+    for family, _, _, _, address in infos:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(address)
+            except OSError:
+                return "127.0.0.1"
+    return "localhost"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def main():
@@ -155,7 +176,8 @@ def main():
     auth = faults.get("auth")
     if auth:
         def authenticator(server, session, envelope, mechanism, auth_data):
-            print("AUTH attempt (%s)" % mechanism, file=sys.stderr, flush=True)
+            over = "over TLS" if server.transport.get_extra_info("ssl_object") else "in plain text"
+            print("AUTH attempt (%s) %s" % (mechanism, over), file=sys.stderr, flush=True)
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == auth["username"]
                   and auth_data.password.decode() == auth["password"])
@@ -165,15 +187,20 @@ def main():
 
     tls = faults.get("tls")
     if tls:
-        kwargs.update(tls_context(args.dir, tls))
+        kwargs.update(tls_arguments(tls))
 
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True,
-                            decode_data=False, **kwargs)
-    controller.start()
+    # A port free on 127.0.0.1 may be taken on ::1: then try another.
+    host = listen_host()
+    for attempt in range(5):
+        controller = Controller(handler, hostname=host, port=free_port(), enable_SMTPUTF8=True,
+                                decode_data=False, **kwargs)
+        try:
+            controller.start()
+            break
+        except OSError:
+            controller.stop()
+            if attempt == 4:
+                raise
     print("PORT %d" % controller.port, flush=True)
 
     stop = threading.Event()
