@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    sigpipe::reset();
     let cli = bulletin::cli::Cli::parse();
     match bulletin::run(cli) {
         Ok(outcome) => outcome.exit_code(),

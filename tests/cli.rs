@@ -1136,3 +1136,34 @@ fn preview_names_the_real_line_of_a_row_after_a_quoted_line_break() {
         .code(0);
     run.stdout_has("(line 2 of export.csv)");
 }
+
+#[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly_like_any_unix_tool() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    // Thousands of bad rows: `check` lists them all, far more than a pipe
+    // holds.
+    let mut csv = String::from("email,first_name\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("not-an-address-{i},X\n"));
+    }
+    csv.push_str("ana@example.org,Ana\n");
+    let test = Test::with_sample().file("list.csv", csv);
+    let mut child = test
+        .std_command(&["check", SAMPLE_BULLETIN, "--subscribers", "list.csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `bulletin … | head -n 1`: read one line, then stop reading.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(!first.is_empty());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.signal(), Some(13), "ended by SIGPIPE, as `head` expects: {status:?}\n{stderr}");
+}
