@@ -3,7 +3,8 @@
 //! reverse proxy, answering on the path of `UNSUBSCRIBE_URL`.
 //!
 //! * `POST` with `List-Unsubscribe=One-Click` in the body (form-urlencoded
-//!   or multipart, RFC 8058), as mail programs send from their
+//!   or multipart, RFC 8058; a form-urlencoded body labelled `text/plain`
+//!   or not labelled at all is read too), as mail programs send from their
 //!   "Unsubscribe" button and as the confirmation page's button sends:
 //!   the token in the query string is checked and the address added to the
 //!   suppression list before the answer, 200 with no redirect.
@@ -185,8 +186,12 @@ fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
 impl Service {
     /// The address a genuine token in `query` names.
     fn reader(&self, query: Option<&str>) -> Option<EmailAddress> {
-        let token = url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "t")?.1;
-        EmailAddress::parse(&self.signer.verify(&token)?).ok()
+        // Every `t` is tried: the links add theirs after the query of
+        // `UNSUBSCRIBE_URL`, which may hold a `t` of its own.
+        url::form_urlencoded::parse(query?.as_bytes())
+            .filter(|(k, _)| k == "t")
+            .find_map(|(_, token)| self.signer.verify(&token))
+            .and_then(|email| EmailAddress::parse(&email).ok())
     }
 
     fn refuse(&self, method: &str, why: &str) -> Response {
@@ -245,9 +250,11 @@ async fn unsubscribe(
     }
 }
 
-/// Whether the body holds `List-Unsubscribe=One-Click`, as form-urlencoded
-/// or multipart/form-data; the response to send instead when the body
-/// cannot be read.
+/// Whether the body holds `List-Unsubscribe=One-Click`, as multipart/form-data
+/// or form-urlencoded; the response to send instead when the body cannot be
+/// read. RFC 8058 asks for one of those two types, but some mail programs
+/// send the form-urlencoded pair as `text/plain` or with no type at all, so
+/// any body that is not multipart is read as form-urlencoded.
 async fn is_one_click(request: Request) -> Result<bool, Response> {
     let content_type = request
         .headers()
@@ -256,28 +263,20 @@ async fn is_one_click(request: Request) -> Result<bool, Response> {
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    match content_type.as_str() {
-        "application/x-www-form-urlencoded" => {
-            let body = Bytes::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
-            Ok(url::form_urlencoded::parse(&body).any(|(k, v)| k == ONE_CLICK.0 && v == ONE_CLICK.1))
-        }
-        "multipart/form-data" => {
-            let mut form =
-                Multipart::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
-            while let Some(field) = form.next_field().await.map_err(IntoResponse::into_response)? {
-                if field.name() == Some(ONE_CLICK.0) {
-                    let value = field.text().await.map_err(IntoResponse::into_response)?;
-                    return Ok(value.trim() == ONE_CLICK.1);
-                }
+    if content_type == "multipart/form-data" {
+        let mut form = Multipart::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
+        while let Some(field) = form.next_field().await.map_err(IntoResponse::into_response)? {
+            if field.name() == Some(ONE_CLICK.0) {
+                let value = field.text().await.map_err(IntoResponse::into_response)?;
+                return Ok(value.trim() == ONE_CLICK.1);
             }
-            Ok(false)
         }
-        _ => Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected application/x-www-form-urlencoded or multipart/form-data\n",
-        )
-            .into_response()),
+        return Ok(false);
     }
+    let body = Bytes::from_request(request, &()).await.map_err(IntoResponse::into_response)?;
+    // Trimmed like the multipart value: a body typed or piped in by hand
+    // ends in a line break.
+    Ok(url::form_urlencoded::parse(&body).any(|(k, v)| k.trim() == ONE_CLICK.0 && v.trim() == ONE_CLICK.1))
 }
 
 /// A page with headers that keep it out of caches, frames, search engines
@@ -357,6 +356,60 @@ mod tests {
     fn the_server_refuses_to_run_without_an_unsubscribe_url_or_with_placeholders() {
         assert!(refusal(&[("UNSUBSCRIBE_URL", "")]).contains("UNSUBSCRIBE_URL is not set"));
         assert!(refusal(&[("ORG_NAME", "")]).contains("placeholders for ORG_NAME"));
+    }
+
+    fn service(pairs: &[(&str, &str)]) -> (Service, Settings) {
+        let settings = settings(pairs);
+        let (signer, _) = checked(&settings).unwrap();
+        let service =
+            Service { signer, file: SuppressionFile::new("unused.csv"), texts: Texts::from(&settings) };
+        (service, settings)
+    }
+
+    #[test]
+    fn a_link_still_works_when_the_unsubscribe_url_has_a_t_parameter_of_its_own() {
+        let (service, settings) = service(&[("UNSUBSCRIBE_URL", "https://hope.example.org/leave?t=prayer")]);
+        let email = EmailAddress::parse("ana@example.org").unwrap();
+        let link = service.signer.url(settings.unsubscribe_url.as_ref().unwrap(), &email);
+        let query = url::Url::parse(&link).unwrap().query().map(str::to_owned);
+        assert_eq!(service.reader(query.as_deref()), Some(email));
+    }
+
+    fn one_click(content_type: Option<&str>, body: &str) -> Result<bool, StatusCode> {
+        let mut request = Request::builder().method("POST").uri("/leave");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = request.body(axum::body::Body::from(body.to_owned())).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(is_one_click(request)).map_err(|response| response.status())
+    }
+
+    #[test]
+    fn one_click_bodies_as_mail_programs_really_send_them_are_accepted() {
+        let form = Some("application/x-www-form-urlencoded");
+        assert_eq!(one_click(form, "List-Unsubscribe=One-Click"), Ok(true));
+        assert_eq!(
+            one_click(Some("application/x-www-form-urlencoded; charset=utf-8"), "List-Unsubscribe=One-Click"),
+            Ok(true)
+        );
+        assert_eq!(one_click(form, "foo=bar&List-Unsubscribe=One-Click"), Ok(true));
+        assert_eq!(one_click(form, "List-Unsubscribe=One-Click\r\n"), Ok(true));
+        // A fetch() with a string body and no explicit type (as some mail
+        // program add-ons do) says text/plain; curl -X POST with
+        // --data-binary from a pipe may say nothing.
+        assert_eq!(one_click(Some("text/plain;charset=UTF-8"), "List-Unsubscribe=One-Click"), Ok(true));
+        assert_eq!(one_click(None, "List-Unsubscribe=One-Click"), Ok(true));
+    }
+
+    #[test]
+    fn bodies_without_the_one_click_pair_are_still_refused() {
+        let form = Some("application/x-www-form-urlencoded");
+        assert_eq!(one_click(form, ""), Ok(false));
+        assert_eq!(one_click(form, "List-Unsubscribe=Later"), Ok(false));
+        assert_eq!(one_click(Some("text/plain"), "hello"), Ok(false));
+        assert_eq!(one_click(None, ""), Ok(false));
+        assert_eq!(one_click(Some("application/json"), "{\"List-Unsubscribe\":\"One-Click\"}"), Ok(false));
     }
 
     #[test]
