@@ -34,11 +34,15 @@ pub enum Source {
 impl Source {
     /// Looks at `path`: a folder with `cur` or `new` is a Maildir, another
     /// folder holds message files; a file starting `From ` is an mbox.
+    /// Anything else (a pipe, a device) is an error.
     pub fn detect(path: &Path) -> io::Result<Self> {
         let meta = fs::metadata(path)?;
         if meta.is_dir() {
             let maildir = path.join("cur").is_dir() || path.join("new").is_dir();
             return Ok(if maildir { Self::Maildir(path.into()) } else { Self::Folder(path.into()) });
+        }
+        if !meta.is_file() {
+            return Err(io::Error::other(NOT_A_FILE));
         }
         let mut start = [0u8; 5];
         let mut file = File::open(path)?;
@@ -92,12 +96,32 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// The largest message file read: above what mail servers accept (25 to
+/// 50 MB), so only something that is not a message is refused.
+const MAX_MESSAGE_BYTES: u64 = 64 * 1024 * 1024;
+
 fn file_item(path: &Path) -> Item {
-    Item {
-        origin: path.display().to_string(),
-        bytes: fs::read(path).map_err(|e| format!("cannot read it: {e}")),
-    }
+    Item { origin: path.display().to_string(), bytes: read_message(path) }
 }
+
+/// A message file's bytes; never opens a pipe or device (which could wait
+/// for ever or never end) nor reads a file too large to be a message.
+fn read_message(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err(NOT_A_FILE.to_owned());
+    }
+    if meta.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "it is {} MB, larger than any mail message ({} MB at most), so not read",
+            meta.len() / 1_000_000,
+            MAX_MESSAGE_BYTES / 1_000_000
+        ));
+    }
+    fs::read(path).map_err(|e| format!("cannot read it: {e}"))
+}
+
+const NOT_A_FILE: &str = "not a regular file (a pipe, device or socket), so not read";
 
 /// The files (not folders, not hidden files) in `dir`, sorted by name;
 /// an entry that cannot be looked at is an [`Item`] saying so.
@@ -233,6 +257,72 @@ mod tests {
         assert_eq!(read.len(), 3);
         assert!(read[0].1.contains("Subject: a") && read[1].1.contains("Subject: b"));
         assert!(read[2].0.ends_with("c.eml") && read[2].1.starts_with("error: cannot read it"), "{read:?}");
+    }
+
+    /// `source`'s contents, or `None` if reading them takes more than a few
+    /// seconds (it hangs).
+    fn contents_within_seconds(source: Source) -> Option<Vec<(String, String)>> {
+        let (done, read) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(
+                source
+                    .items()
+                    .map(|item| {
+                        (
+                            item.origin,
+                            item.bytes.map_or_else(|e| format!("error: {e}"), |b| b.len().to_string()),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        });
+        read.recv_timeout(std::time::Duration::from_secs(5)).ok()
+    }
+
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(made.success());
+    }
+
+    #[test]
+    fn a_pipe_among_the_messages_is_reported_instead_of_waited_on_for_ever() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.eml"), "Subject: a\n\na").unwrap();
+        mkfifo(&dir.path().join("b.eml"));
+        let read =
+            contents_within_seconds(Source::detect(dir.path()).unwrap()).expect("reading hung on the pipe");
+        assert_eq!(read.len(), 2, "{read:?}");
+        assert!(read[1].0.ends_with("b.eml") && read[1].1.contains("not a regular file"), "{read:?}");
+
+        let maildir = tempfile::tempdir().unwrap();
+        fs::create_dir(maildir.path().join("new")).unwrap();
+        mkfifo(&maildir.path().join("new").join("1"));
+        let read = contents_within_seconds(Source::detect(maildir.path()).unwrap())
+            .expect("reading hung on the pipe");
+        assert!(read[0].1.contains("not a regular file"), "{read:?}");
+    }
+
+    #[test]
+    fn a_pipe_given_as_the_path_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = dir.path().join("bounces");
+        mkfifo(&pipe);
+        let (done, detected) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(Source::detect(&pipe).map_err(|e| e.to_string()));
+        });
+        let detected =
+            detected.recv_timeout(std::time::Duration::from_secs(5)).expect("detect hung on the pipe");
+        assert!(detected.as_ref().is_err_and(|e| e.contains("not a regular file")), "{detected:?}");
+    }
+
+    #[test]
+    fn a_message_file_far_larger_than_any_bounce_is_reported_not_read_into_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let huge = File::create(dir.path().join("huge.eml")).unwrap();
+        huge.set_len(MAX_MESSAGE_BYTES + 1).unwrap();
+        let read = contents(&Source::Message(dir.path().join("huge.eml")));
+        assert!(read[0].1.contains("larger than"), "{:?}", &read[0].1[..read[0].1.len().min(200)]);
     }
 
     #[test]
