@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 pub use email::{AddressProblem, EmailAddress};
 pub use suppression::Suppressions;
-pub use suppression_file::{Added, Entry, Reason, SuppressionFile, SuppressionFileError};
+pub use suppression_file::{
+    Added, Entry, Reason, SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
+};
 
 use crate::merge::FieldName;
 use lines::LineTracker;

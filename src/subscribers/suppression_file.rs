@@ -187,6 +187,7 @@ impl SuppressionFile {
                 added.already.push(entry.email.to_string());
                 continue;
             }
+            let detail = inert_in_spreadsheets(&entry.detail);
             let row: Vec<&str> = header
                 .iter()
                 .enumerate()
@@ -194,7 +195,7 @@ impl SuppressionFile {
                     _ if i == email_column => entry.email.as_str(),
                     "reason" => entry.reason.as_str(),
                     "date" => &date,
-                    "detail" => &entry.detail,
+                    "detail" => &detail,
                     _ => "",
                 })
                 .collect();
@@ -288,6 +289,15 @@ impl SuppressionFile {
     }
 }
 
+/// `text` as a spreadsheet cell that shows as text: Excel, LibreOffice and
+/// Google Sheets run a cell starting with `=`, `+`, `-` or `@` (or a tab or
+/// carriage return before one) as a formula, and a bounce's words come from
+/// whoever wrote the bounce. Such a cell gets a leading `'`, as OWASP
+/// advises. Only for free text: an address must stay as it is to match.
+pub fn inert_in_spreadsheets(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
+}
+
 /// Makes a new or renamed entry in `path`'s folder survive a crash.
 fn sync_dir(path: &Path) -> io::Result<()> {
     let dir = match path.parent() {
@@ -334,6 +344,33 @@ mod tests {
         assert!(problems.is_empty());
         assert!(set.contains(&EmailAddress::parse("ana@example.org").unwrap()));
         assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn a_detail_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        let mut forged = entry("ana@example.org", Reason::HardBounce);
+        forged.detail = "=HYPERLINK(\"http://evil.example/\",\"5.1.1 user unknown\")".to_owned();
+        let mut plain = entry("bo@example.org", Reason::HardBounce);
+        plain.detail = "5.1.1 user unknown".to_owned();
+        file.add(&[forged, plain], now()).unwrap();
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"5.1.1 user unknown\"\")\"\r\n"),
+            "{text}"
+        );
+        assert!(text.contains(",5.1.1 user unknown\r\n"), "{text}");
+    }
+
+    #[test]
+    fn only_cells_starting_like_a_formula_are_changed() {
+        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(inert_in_spreadsheets(risky), format!("'{risky}"));
+        }
+        for safe in ["", "550 5.1.1 no such user", "user unknown = gone", "'quoted"] {
+            assert_eq!(inert_in_spreadsheets(safe), safe);
+        }
     }
 
     #[test]

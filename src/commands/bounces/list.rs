@@ -21,6 +21,7 @@ use crate::commands::{ListOptions, Outcome, describe_bulletin};
 use crate::config::{BounceSettings, Source};
 use crate::content::Bulletin;
 use crate::journal::{Archive, Journal, State};
+use crate::subscribers::inert_in_spreadsheets;
 use crate::subscribers::{EmailAddress, Reason};
 
 /// Options of `bulletin bounces BULLETIN`.
@@ -186,10 +187,34 @@ fn write_csv(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
             &row.why,
             row.via,
             &row.status,
-            &row.reply,
+            &inert_in_spreadsheets(&row.reply),
             &row.at,
         ])?;
     }
     csv.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounce_reply_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bounces.csv");
+        let row = Row {
+            address: "ana@example.org".to_owned(),
+            kind: Kind::Bounce(Class::Hard),
+            why: "no such address".to_owned(),
+            via: "report",
+            status: "5.1.1".to_owned(),
+            reply: "=HYPERLINK(\"http://evil.example/\") 5.1.1".to_owned(),
+            at: "2026-09-21T14:13:20Z".to_owned(),
+            in_a_row: None,
+        };
+        write_csv(&path, &[row]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(",\"'=HYPERLINK(\"\"http://evil.example/\"\") 5.1.1\","), "{text}");
+    }
 }
