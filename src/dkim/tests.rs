@@ -243,3 +243,19 @@ fn lettre_writes_the_signature_field_exactly_as_made() {
     let without = format!("{}{}", &signed[..start], &signed[end..]);
     assert_eq!(without.as_bytes(), unsigned.as_slice());
 }
+
+#[test]
+fn the_readme_names_exactly_the_header_fields_that_are_signed() {
+    let readme = include_str!("../../README.md");
+    let start =
+        readme.find("signature (relaxed/relaxed) covers").expect("the README says what the signature covers");
+    let sentence = &readme[start..];
+    let sentence = &sentence[..sentence.find(", and signs each").expect("the sentence goes on")];
+    // The field names are the words in backticks.
+    let mut named: Vec<&str> = sentence.split('`').skip(1).step_by(2).collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut signed = SIGNED_HEADERS.to_vec();
+    signed.sort_unstable();
+    assert_eq!(named, signed);
+}
