@@ -226,7 +226,7 @@ impl SuppressionFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.io("open")(e)),
         };
-        let permissions = file.metadata().map_err(self.io("read the permissions of"))?.permissions();
+        let meta = file.metadata().map_err(self.io("read the permissions of"))?;
         let (contents, _) = self.read(&mut file)?;
         let (Some(header), Some(column)) = (&contents.header, contents.email_column) else {
             return Ok(false);
@@ -242,7 +242,7 @@ impl SuppressionFile {
         let mut temp_name = self.path.file_name().unwrap_or_default().to_owned();
         temp_name.push(".new");
         let temp = self.path.with_file_name(temp_name);
-        let replaced = self.write_replacement(&temp, header, &keep, permissions);
+        let replaced = self.write_replacement(&temp, header, &keep, &meta);
         if replaced.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -251,16 +251,19 @@ impl SuppressionFile {
         Ok(true)
     }
 
-    /// Writes `header` and `records` to `temp`, with the list's own
-    /// permissions (so a list shared by a group stays writable by the
-    /// group, whoever removed the address), and renames it over the list.
+    /// Writes `header` and `records` to `temp`, with the list's own owner,
+    /// group and permissions (so the unsubscribe server's user, or a group
+    /// sharing the list, can still write it, whoever removed the address;
+    /// only root can keep another user as owner), and renames it over the
+    /// list.
     fn write_replacement(
         &self,
         temp: &Path,
         header: &csv::StringRecord,
         records: &[&csv::StringRecord],
-        permissions: fs::Permissions,
+        original: &fs::Metadata,
     ) -> Result<(), SuppressionFileError> {
+        use std::os::unix::fs::{MetadataExt, fchown};
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
             .terminator(csv::Terminator::CRLF)
@@ -271,7 +274,12 @@ impl SuppressionFile {
             out.write_record(*record).map_err(|source| self.csv(source))?;
         }
         let written = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
-        written.set_permissions(permissions).map_err(self.io("set the permissions of"))?;
+        // Giving the file away takes root, and changing its group takes
+        // membership of it; without either the new file is the remover's.
+        if fchown(&written, Some(original.uid()), Some(original.gid())).is_err() {
+            let _ = fchown(&written, None, Some(original.gid()));
+        }
+        written.set_permissions(original.permissions()).map_err(self.io("set the permissions of"))?;
         written.sync_all().map_err(self.io("flush"))?;
         drop(written);
         fs::rename(temp, &self.path).map_err(self.io("replace"))
@@ -455,6 +463,27 @@ mod tests {
         SuppressionFile::new(&path).remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
         assert!(!dir.path().join("suppressed.csv.new").exists());
+    }
+
+    #[test]
+    fn removing_as_root_leaves_the_list_owned_by_the_server_s_user_so_it_can_still_write_it() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "email\na@example.org\nb@example.org\n").unwrap();
+        // As root (as in CI), the list is given to another user, as an
+        // unsubscribe server running as its own user would own it; as
+        // anyone else it stays ours, and must stay so.
+        let (uid, gid) = if fs::metadata("/proc/self").unwrap().uid() == 0 {
+            std::os::unix::fs::chown(&path, Some(4242), Some(4243)).unwrap();
+            (4242, 4243)
+        } else {
+            let meta = fs::metadata(&path).unwrap();
+            (meta.uid(), meta.gid())
+        };
+        SuppressionFile::new(&path).remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
     }
 
     #[test]
