@@ -161,7 +161,11 @@ fn checked(settings: &Settings) -> anyhow::Result<(Signer, String)> {
 }
 
 fn router(path: &str, service: Arc<Service>) -> Router {
+    // The path is matched as it is: a segment starting with `:` or `*` is
+    // text, not axum 0.7's capture syntax (which would panic here). The
+    // URL parser has already escaped `{` and `}`, the captures of 0.8.
     Router::new()
+        .without_v07_checks()
         .route(path, get(confirm).post(unsubscribe))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -410,6 +414,43 @@ mod tests {
         assert_eq!(one_click(Some("text/plain"), "hello"), Ok(false));
         assert_eq!(one_click(None, ""), Ok(false));
         assert_eq!(one_click(Some("application/json"), "{\"List-Unsubscribe\":\"One-Click\"}"), Ok(false));
+    }
+
+    #[test]
+    fn the_server_answers_on_a_path_with_a_segment_starting_with_a_colon_or_a_star_taken_literally() {
+        for (url, other) in [
+            ("https://hope.example.org/:leave", "/leave"),
+            ("https://hope.example.org/u/*/leave", "/u/x/leave"),
+        ] {
+            let (service, settings) = service(&[("UNSUBSCRIBE_URL", url)]);
+            let (_, path) = checked(&settings).unwrap();
+            let link = service.signer.url(
+                settings.unsubscribe_url.as_ref().unwrap(),
+                &EmailAddress::parse("ana@example.org").unwrap(),
+            );
+            let query = url::Url::parse(&link).unwrap().query().unwrap().to_owned();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+            let origin = format!("http://{}", listener.local_addr().unwrap());
+            let app = router(&path, Arc::new(service));
+            runtime.spawn(async move { axum::serve(listener, app).await });
+            let status = |path: &str| {
+                let agent = ureq::Agent::new_with_config(
+                    ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(std::time::Duration::from_secs(5)))
+                        .build(),
+                );
+                let request = agent.get(format!("{origin}{path}?{query}"));
+                runtime
+                    .block_on(async { tokio::task::spawn_blocking(move || request.call()).await })
+                    .unwrap()
+                    .unwrap()
+                    .status()
+            };
+            assert_eq!(status(&path), 200, "{path}");
+            assert_eq!(status(other), 404, "{other}");
+        }
     }
 
     #[test]
