@@ -75,7 +75,12 @@ impl Composer {
 
     /// The `Message-ID` for `email` in this campaign: the same on every run.
     pub fn message_id(&self, email: &EmailAddress) -> String {
-        let digest = self.digest(email);
+        self.message_id_of(&self.digest(email))
+    }
+
+    /// The `Message-ID` of the recipient whose [`Composer::digest`] is
+    /// `digest`.
+    fn message_id_of(&self, digest: &[u8; 32]) -> String {
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         format!("<{}.{hex}@{}>", self.campaign, self.from.email.domain())
     }
@@ -112,7 +117,7 @@ impl Composer {
         let digest = self.digest(email);
         self.build(
             to,
-            self.message_id(email),
+            self.message_id_of(&digest),
             &digest,
             content.subject.clone(),
             content,

@@ -409,7 +409,11 @@ fn produce(
             Ok(Outgoing {
                 key: subscriber.email().key().to_owned(),
                 address: subscriber.email().to_string(),
-                message_id: composer.message_id(subscriber.email()),
+                // Read back rather than hashed again: it is per message.
+                message_id: message
+                    .headers()
+                    .get_raw("Message-ID")
+                    .map_or_else(|| composer.message_id(subscriber.email()), str::to_owned),
                 envelope: message.envelope().clone(),
                 bytes: message.formatted(),
             })
