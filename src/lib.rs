@@ -42,3 +42,14 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
     let env = config::Source::load(&env_file, required)?;
     commands::run(cli.into_command(), &env, std::time::SystemTime::now(), ui)
 }
+
+/// The async runtime the sending and serving commands run on: two worker
+/// threads, one for each core of the machines we measure on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

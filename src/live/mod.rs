@@ -44,11 +44,7 @@ struct Params {
 /// Serves the preview of `sources` on 127.0.0.1:`port` (0 for any free
 /// port) until Ctrl-C; opens it in the default browser when `open`.
 pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await.with_context(

@@ -73,11 +73,7 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         .suppressed
         .check_writable()
         .context("the unsubscribe server cannot write the suppression list")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::DefaultDirectRateLimiter;
 use lettre::address::Envelope;
@@ -36,11 +36,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     let job = prepare(&options.bulletin, &options.list, env)?;
     refuse_placeholders(&job.settings)?;
     let smtp = SmtpSettings::from_source(env, &options.smtp)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::runtime()?;
     let relay = Relay::new(&smtp)?;
     if !options.to.is_empty() {
         return runtime.block_on(test_copies(options, job, &relay));
