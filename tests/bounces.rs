@@ -13,26 +13,15 @@ use std::fs;
 use std::path::Path;
 
 use pretty_assertions::assert_eq;
-use send_util::{Faults, PyServer, Received};
+use send_util::{FROM_EMAIL, Faults, PyServer, Received, to_relay};
 use util::{Run, SAMPLE_BULLETIN, Test, bulletin_with};
-
-const FROM_EMAIL: &str = "news@hope.example.org";
 
 // ---------------------------------------------------------------- helpers
 
 /// The sample, settings for a real send to 127.0.0.1:`port`, and `csv` at
 /// `list.csv`. Retries wait 50 ms.
 fn sending(port: u16, csv: &str) -> Test {
-    Test::with_sample()
-        .file("list.csv", csv)
-        .env("FROM_EMAIL", FROM_EMAIL)
-        .env("ORG_NAME", "Hope Trust")
-        .env("ORG_ADDRESS", "2 High Street, Hopeton, HO1 2PE")
-        .env("SMTP_HOST", "127.0.0.1")
-        .env("SMTP_PORT", &port.to_string())
-        .env("SMTP_SECURITY", "none")
-        .env("SMTP_RETRY_DELAY", "50ms")
-        .env("SMTP_TIMEOUT", "10s")
+    to_relay(Test::with_sample().file("list.csv", csv), port)
 }
 
 /// `reader01@example.org`… as a CSV list, and the addresses.

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
-use send_util::{Background, DEADLINE, Faults, PyServer, Received, SinkServer, TestCa};
+use send_util::{Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, to_relay};
 use util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
 /// The relay password in every test: unique enough that finding it
@@ -23,7 +23,6 @@ const PASSWORD: &str = "pw-Zx81q-relay-secret-never-printed-7f3c";
 /// A wrong password, as unique.
 const WRONG_PASSWORD: &str = "pw-Wr0ng9-relay-secret-never-printed-d1a2";
 const USERNAME: &str = "relay-user";
-const FROM_EMAIL: &str = "news@hope.example.org";
 
 // ---------------------------------------------------------------- helpers
 
@@ -31,16 +30,7 @@ const FROM_EMAIL: &str = "news@hope.example.org";
 /// placeholders), and the relay at 127.0.0.1:`port` with a login. Retries
 /// wait 50 ms, not seconds.
 fn sending(test: Test, port: u16) -> Test {
-    test.env("FROM_EMAIL", FROM_EMAIL)
-        .env("ORG_NAME", "Hope Trust")
-        .env("ORG_ADDRESS", "2 High Street, Hopeton, HO1 2PE")
-        .env("SMTP_HOST", "127.0.0.1")
-        .env("SMTP_PORT", &port.to_string())
-        .env("SMTP_SECURITY", "none")
-        .env("SMTP_RETRY_DELAY", "50ms")
-        .env("SMTP_TIMEOUT", "10s")
-        .env("SMTP_USERNAME", USERNAME)
-        .env("SMTP_PASSWORD", PASSWORD)
+    to_relay(test, port).env("SMTP_USERNAME", USERNAME).env("SMTP_PASSWORD", PASSWORD)
 }
 
 /// The sample and a generated list at `list.csv`, ready to send to `port`.

@@ -29,6 +29,23 @@ use tempfile::TempDir;
 use crate::util::{Eml, Run};
 
 /// The longest any test waits for something to happen.
+/// The sender of the test sends.
+pub const FROM_EMAIL: &str = "news@hope.example.org";
+
+/// `test` with the settings for a real send to the relay on
+/// 127.0.0.1:`port`: a real-looking organisation, no TLS (this machine
+/// only), retries after 50 ms.
+pub fn to_relay(test: super::util::Test, port: u16) -> super::util::Test {
+    test.env("FROM_EMAIL", FROM_EMAIL)
+        .env("ORG_NAME", "Hope Trust")
+        .env("ORG_ADDRESS", "2 High Street, Hopeton, HO1 2PE")
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", &port.to_string())
+        .env("SMTP_SECURITY", "none")
+        .env("SMTP_RETRY_DELAY", "50ms")
+        .env("SMTP_TIMEOUT", "10s")
+}
+
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// How long a server lives at most if nobody stops it.
