@@ -13,7 +13,7 @@ done
 
 # Real components the tests drive, from Debian: Postfix's smtp-sink (the SMTP
 # server lettre's own CI uses), Chromium with its WebDriver (for the live
-# preview's browser tests), SpamAssassin (tests/spam.rs scores the sample's
+# preview's browser tests), SpamAssassin (tests/it/spam.rs scores the sample's
 # messages with it, offline) and openssl (keys for the DKIM tests, as the README
 # tells users to make them, and a certificate authority of the tests' own with
 # the certificates it signs for the TLS relay tests).

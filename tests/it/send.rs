@@ -7,15 +7,15 @@
 //! Every test that logs in uses [`PASSWORD`], and checks that it never shows
 //! in anything the binary prints or writes.
 
-mod send_util;
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
-use send_util::{Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, to_relay};
-use util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
+
+use crate::send_util::{
+    Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, to_relay,
+};
+use crate::util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
 /// The relay password in every test: unique enough that finding it
 /// anywhere means it leaked.

@@ -2,14 +2,13 @@
 //! a temporary folder with explicit settings and reads what it wrote back
 //! with an independent MIME parser (mail-parser) and HTML parser (scraper).
 
-mod util;
-
 use std::collections::BTreeSet;
 
 use pretty_assertions::assert_eq;
 use unicode_width::UnicodeWidthStr;
-use util::{
-    Eml, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, SAMPLE_SUBJECT, SAMPLE_SUBSCRIBERS, Test, bulletin,
+
+use crate::util::{
+    self, Eml, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, SAMPLE_SUBJECT, SAMPLE_SUBSCRIBERS, Test, bulletin,
     bulletin_with, collapse, visible_text,
 };
 

@@ -14,15 +14,14 @@
 //! run and must hit them, which shows the scoring works offline and the
 //! rule names are real.
 
-mod util;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
-use util::{SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
+
+use crate::util::{SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
 /// The highest score a message may get.
 const MAX_SCORE: f64 = 1.0;

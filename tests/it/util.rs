@@ -2,8 +2,6 @@
 //! temporary folder per test, files written into it, settings given
 //! explicitly, and the developer's own environment kept out.
 
-#![allow(dead_code)] // Not every test binary uses every helper.
-
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;

@@ -10,8 +10,6 @@
 //! (its standard input closes, and it has a lifetime). Every wait here has
 //! a deadline.
 
-#![allow(dead_code)] // Not every test binary uses every helper.
-
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -35,7 +33,7 @@ pub const FROM_EMAIL: &str = "news@hope.example.org";
 /// `test` with the settings for a real send to the relay on
 /// 127.0.0.1:`port`: a real-looking organisation, no TLS (this machine
 /// only), retries after 50 ms.
-pub fn to_relay(test: super::util::Test, port: u16) -> super::util::Test {
+pub fn to_relay(test: crate::util::Test, port: u16) -> crate::util::Test {
     test.env("FROM_EMAIL", FROM_EMAIL)
         .env("ORG_NAME", "Hope Trust")
         .env("ORG_ADDRESS", "2 High Street, Hopeton, HO1 2PE")

@@ -7,8 +7,6 @@
 //! one at a time (two Chromiums at once on a small machine make the timing
 //! checks meaningless), and every wait has a deadline.
 
-#![allow(dead_code)] // Not every helper is used by every test.
-
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};

@@ -7,16 +7,16 @@
 //! without them. Screenshots of the desktop, phone and dark views are left
 //! in `target/preview-screenshots/`.
 
-mod browser_util;
-mod util;
-
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use browser_util::{Page, WAIT, eventually, png_size, run, screenshot_folder};
 use serde_json::json;
-use util::{SAMPLE_BULLETIN, SAMPLE_SUBSCRIBERS as SUBSCRIBERS, SAMPLE_SUPPRESSED as SUPPRESSED, Test};
+
+use crate::browser_util::{Page, WAIT, eventually, png_size, run, screenshot_folder};
+use crate::util::{
+    SAMPLE_BULLETIN, SAMPLE_SUBSCRIBERS as SUBSCRIBERS, SAMPLE_SUPPRESSED as SUPPRESSED, Test,
+};
 
 /// How soon a saved change must be on the page.
 const RELOAD_LIMIT: Duration = Duration::from_secs(2);

@@ -6,9 +6,6 @@
 //! `unsubscribe` and `resubscribe` commands and the send's refusal of
 //! unsigned links.
 
-mod send_util;
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -16,8 +13,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
-use send_util::{DEADLINE, SinkServer};
-use util::{SAMPLE_BULLETIN, Test};
+
+use crate::send_util::{DEADLINE, SinkServer};
+use crate::util::{self, SAMPLE_BULLETIN, Test};
 
 /// The signing key in every test: unique enough that finding it anywhere
 /// means it leaked.

@@ -5,16 +5,14 @@
 //! mbox file, single files and folders, with the suppression list and the
 //! ledger checked after each run.
 
-mod send_util;
-mod util;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use pretty_assertions::assert_eq;
-use send_util::{FROM_EMAIL, Faults, PyServer, Received, to_relay};
-use util::{Run, SAMPLE_BULLETIN, Test, bulletin_with};
+
+use crate::send_util::{FROM_EMAIL, Faults, PyServer, Received, to_relay};
+use crate::util::{Run, SAMPLE_BULLETIN, Test, bulletin_with};
 
 // ---------------------------------------------------------------- helpers
 

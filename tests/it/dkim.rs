@@ -4,16 +4,14 @@
 //! implementation, Python's dkimpy (`tests/support/dkim_verify.py`), against
 //! the DNS record that `bulletin check` prints, in place of a DNS lookup.
 
-mod send_util;
-mod util;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use pretty_assertions::assert_eq;
-use send_util::{Faults, PyServer};
-use util::{Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
+
+use crate::send_util::{Faults, PyServer};
+use crate::util::{Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
 const DOMAIN: &str = "hope.example.org";
 const SELECTOR: &str = "bulletin2025";

@@ -1,0 +1,21 @@
+//! The integration tests, as one test binary: each module below drives the
+//! real `bulletin` binary (and real SMTP servers, HTTP clients, Chromium,
+//! SpamAssassin or dkimpy) on 127.0.0.1, and the helpers they share are
+//! compiled once.
+//!
+//! `cargo test --test it` runs them all; `cargo test --test it send::` runs
+//! one module's.
+
+// Shared helpers.
+mod browser_util;
+mod send_util;
+mod util;
+
+// The tests.
+mod bounces;
+mod browser;
+mod cli;
+mod dkim;
+mod send;
+mod spam;
+mod unsubscribe;
