@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    BouncesOptions, CheckOptions, Command, ImportOptions, ListOptions, PreviewOptions, ResubscribeOptions,
-    SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
+    BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions, SendOptions,
+    Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
 use crate::config::{Security, SmtpOverrides};
-use crate::deliver::rate::Rate;
+use crate::domain::Rate;
+use crate::subscribers::Lists;
 
 /// Turn a Markdown bulletin into a personalised email for every supporter on
 /// a CSV list.
@@ -386,7 +387,7 @@ struct CheckArgs {
     relay: RelayArgs,
 }
 
-impl From<ListArgs> for ListOptions {
+impl From<ListArgs> for Lists {
     fn from(args: ListArgs) -> Self {
         Self { subscribers: args.subscribers, suppressed: args.suppressed }
     }

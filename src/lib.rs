@@ -15,6 +15,8 @@ pub mod config;
 pub mod content;
 pub mod deliver;
 pub mod dkim;
+pub mod domain;
+pub mod job;
 pub mod journal;
 pub mod lint;
 pub mod live;

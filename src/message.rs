@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::content::CampaignId;
+use crate::domain::MessageId;
 use crate::render::Personalised;
 use crate::subscribers::{EmailAddress, Subscriber};
 use crate::unsubscribe::Signer;
@@ -74,8 +75,9 @@ impl Composer {
     }
 
     /// The `Message-ID` for `email` in this campaign: the same on every run.
-    pub fn message_id(&self, email: &EmailAddress) -> String {
-        self.message_id_of(&self.digest(email))
+    pub fn message_id(&self, email: &EmailAddress) -> MessageId {
+        MessageId::parse(&self.message_id_of(&self.digest(email)))
+            .expect("ours has a local part and a domain")
     }
 
     /// The `Message-ID` of the recipient whose [`Composer::digest`] is
@@ -271,16 +273,16 @@ mod tests {
         let a = c.message_id(&email("Ana@example.org"));
         assert_eq!(a, c.message_id(&email("ana@example.org")));
         assert_ne!(a, c.message_id(&email("bo@example.org")));
-        assert!(a.starts_with("<2025-10-16-prayer."), "{a}");
-        assert!(a.ends_with("@hope.example.org>"), "{a}");
+        assert!(a.as_str().starts_with("<2025-10-16-prayer."), "{a}");
+        assert!(a.as_str().ends_with("@hope.example.org>"), "{a}");
     }
 
     #[test]
     fn the_campaign_reads_back_from_a_message_id_and_only_from_ours() {
         let c = composer(&[("FROM_EMAIL", "news@hope.example.org")]);
         let id = c.message_id(&email("ana@example.org"));
-        assert_eq!(Composer::campaign_in(&id), Some("2025-10-16-prayer"));
-        assert_eq!(Composer::campaign_in(id.trim_matches(['<', '>'])), Some("2025-10-16-prayer"));
+        assert_eq!(Composer::campaign_in(id.as_str()), Some("2025-10-16-prayer"));
+        assert_eq!(Composer::campaign_in(id.inner()), Some("2025-10-16-prayer"));
         assert_eq!(Composer::campaign_in("<E1X58pB-0004bW-2s@marutamachi.example.org>"), None);
         assert_eq!(Composer::campaign_in("<x.0123456789abcdef01234567>"), None);
     }

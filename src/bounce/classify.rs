@@ -39,7 +39,7 @@
 
 use std::fmt;
 
-use super::status::{ReplyCode, StatusCode};
+use crate::domain::{Reply, ReplyCode, StatusCode};
 
 /// What a failure means for the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,6 +142,11 @@ impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.describe())
     }
+}
+
+/// Classifies a relay's reply, by the codes it came with.
+pub fn classify_reply(reply: &Reply) -> Cause {
+    classify(reply.status(), reply.code(), reply.text())
 }
 
 /// Classifies a reply or diagnostic text on its own, taking the codes from

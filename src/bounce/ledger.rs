@@ -102,7 +102,7 @@ enum LedgerFault {
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
-    Io(#[from] std::io::Error),
+    Open(crate::journal::sqlite::OpenError),
 }
 
 const SCHEMA: &str = "
@@ -143,16 +143,8 @@ impl Ledger {
     /// Opens (creating if needed) the ledger in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Self, LedgerError> {
         let path = state_dir.join(FILE_NAME);
-        let fail = |source: LedgerFault| LedgerError { path: path.clone(), source };
-        std::fs::create_dir_all(state_dir).map_err(|e| fail(e.into()))?;
-        let conn = Connection::open(&path).map_err(|e| fail(e.into()))?;
-        let setup = || -> rusqlite::Result<()> {
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.execute_batch(SCHEMA)
-        };
-        setup().map_err(|e| fail(e.into()))?;
+        let conn = crate::journal::sqlite::open(state_dir, FILE_NAME, SCHEMA)
+            .map_err(|e| LedgerError { path: path.clone(), source: LedgerFault::Open(e) })?;
         Ok(Self { path, conn })
     }
 

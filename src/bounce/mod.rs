@@ -15,12 +15,11 @@ pub mod fields;
 pub mod ledger;
 pub mod mailbox;
 pub mod notice;
-pub mod status;
 pub mod streak;
 pub mod text;
 
-pub use classify::{Cause, Class, classify, classify_text};
-pub use status::{ReplyCode, StatusCode};
+pub use crate::domain::{ReplyCode, StatusCode};
+pub use classify::{Cause, Class, classify, classify_reply, classify_text};
 
 #[cfg(test)]
 mod tests;

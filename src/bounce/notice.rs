@@ -23,8 +23,8 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 use super::classify::{Cause, classify, classify_text};
 use super::fields::{self, Group};
-use super::status::{ReplyCode, StatusCode};
 use super::text;
+use crate::domain::{ReplyCode, StatusCode};
 
 /// What one message says.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@
 //! delivered between two soft bounces starts the count again.
 
 use super::Class;
-use super::classify::classify_text;
+use super::classify::classify_reply;
 use super::ledger::{Entry, Kind};
 use crate::journal::{Sent, State};
 
@@ -54,13 +54,13 @@ pub fn timeline(sent: &[Sent], reports: &[Entry]) -> Vec<Step> {
         known_ids.insert(id.clone());
         let fate = match message.state {
             State::Sending => continue,
-            State::Failed => Fate::Bounced(classify_text(&message.reply).class()),
+            State::Failed => Fate::Bounced(classify_reply(&message.reply).class()),
             State::Sent => bounces
                 .iter()
                 .find(|(r, _)| r.message_id.as_deref() == Some(id.as_str()))
                 .map_or(Fate::NoBounce, |(_, class)| Fate::Bounced(*class)),
         };
-        steps.push(Step { at: message.updated_at.clone(), fate });
+        steps.push(Step { at: message.updated_at.to_string(), fate });
     }
     for (report, class) in bounces {
         if report.message_id.as_ref().is_none_or(|id| !known_ids.contains(id)) {
@@ -124,8 +124,8 @@ mod tests {
             address: "a@example.org".into(),
             message_id: format!("<{id}>"),
             state,
-            reply: reply.into(),
-            updated_at: at.into(),
+            reply: crate::domain::Reply::from_text(reply),
+            updated_at: crate::domain::Timestamp::parse(at).expect("a test time"),
         }
     }
 

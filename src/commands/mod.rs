@@ -9,18 +9,15 @@ mod send;
 mod status;
 mod suppress;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use crate::config::{Settings, Source};
-use crate::content::{Bulletin, ContentError};
-use crate::message::Composer;
-use crate::render::Rendered;
-use crate::subscribers::{Audience, SubscriberReader, SubscribersError, Suppressions};
+use crate::content::ContentError;
+use crate::subscribers::{Lists, Suppressions};
 
 pub use bounces::{BouncesOptions, ImportOptions};
-pub use check::{CheckOptions, Findings, findings};
+pub use check::CheckOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use send::SendOptions;
 pub use status::StatusOptions;
@@ -38,16 +35,6 @@ pub enum Command {
     UnsubscribeServer(UnsubscribeServerOptions),
     Bounces(BouncesOptions),
     ImportBounces(ImportOptions),
-}
-
-/// Where the list comes from.
-#[derive(Debug, Clone)]
-pub struct ListOptions {
-    /// The subscriber CSV.
-    pub subscribers: PathBuf,
-    /// The suppression CSV; `None` means `suppressed.csv` beside the
-    /// subscriber list, if it exists.
-    pub suppressed: Option<PathBuf>,
 }
 
 /// How a command ended, when it could run at all.
@@ -108,50 +95,6 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
     }
 }
 
-/// Everything a run over the list needs, checked before the first message.
-struct Job {
-    settings: Settings,
-    bulletin: Bulletin,
-    /// Who the reader admits, for a second pass over the list.
-    audience: Audience,
-    reader: SubscriberReader,
-    rendered: Rendered,
-    composer: Composer,
-}
-
-impl ListOptions {
-    pub(crate) fn suppression_path(&self) -> (PathBuf, bool) {
-        match &self.suppressed {
-            Some(path) => (path.clone(), true),
-            None => {
-                let dir = self.subscribers.parent().unwrap_or(Path::new(""));
-                (dir.join("suppressed.csv"), false)
-            }
-        }
-    }
-
-    /// Reads the suppression list (a missing default file is an empty
-    /// list), with one line for each row it cannot use.
-    pub(crate) fn read_suppressions(&self) -> Result<(Suppressions, Vec<String>), SubscribersError> {
-        let (path, required) = self.suppression_path();
-        let (suppressed, problems) =
-            if required { Suppressions::load(&path)? } else { Suppressions::load_optional(&path)? };
-        let name = path.display().to_string();
-        let problems = problems
-            .iter()
-            .map(|skip| format!("{} (this row suppresses nothing)", crate::report::describe(&name, skip)))
-            .collect();
-        Ok((suppressed, problems))
-    }
-
-    /// Reads the suppression list, warning of rows it cannot use.
-    fn suppressions(&self) -> anyhow::Result<Suppressions> {
-        let (suppressed, problems) = self.read_suppressions()?;
-        problems.iter().for_each(|p| warn(p));
-        Ok(suppressed)
-    }
-}
-
 /// Prints a warning on standard error.
 fn warn(message: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
@@ -161,11 +104,6 @@ fn warn(message: &str) {
 
 /// Set by `-q`: warnings are not printed.
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Loads the settings and prints their warnings.
-fn settings(env: &Source) -> anyhow::Result<Settings> {
-    announce(Settings::from_source(env)?)
-}
 
 /// Loads the settings but not the DKIM key, and prints their warnings.
 fn settings_without_dkim(env: &Source) -> anyhow::Result<Settings> {
@@ -179,29 +117,21 @@ fn announce(settings: Settings) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
-/// Reads and checks the bulletin, the settings and the list's header, and
-/// renders the bulletin: every error that would stop a run comes out here,
-/// before any message is made.
-fn prepare(bulletin: &Path, list: &ListOptions, env: &Source) -> anyhow::Result<Job> {
-    let settings = settings(env)?;
-    let bulletin = Bulletin::load(bulletin)?;
-    let audience = Audience { suppressed: list.suppressions()?, segment: bulletin.segment.clone() };
-    let reader = SubscriberReader::open(&list.subscribers, audience.clone())?;
-    let rendered = Rendered::new(&bulletin, &settings, reader.columns()).map_err(Problems::from)?;
-    let composer = Composer::new(&settings, bulletin.campaign.clone());
-    Ok(Job { settings, bulletin, audience, reader, rendered, composer })
+/// Reads the suppression list, warning of rows it cannot use.
+fn suppressions(lists: &Lists) -> anyhow::Result<Suppressions> {
+    let (suppressed, problems) = lists.read_suppressions()?;
+    problems.iter().for_each(|p| warn(p));
+    Ok(suppressed)
 }
 
-/// The subject of the bulletin as the list would see it, for headings.
-fn describe_bulletin(bulletin: &Bulletin) -> String {
-    let subject: String = bulletin
-        .subject
-        .0
-        .iter()
-        .map(|s| match s {
-            crate::merge::Segment::Literal(l) => l.clone(),
-            crate::merge::Segment::Field(f) => format!("{{{{ {} }}}}", f.name),
-        })
-        .collect();
-    format!("{} (subject: {subject})", bulletin.campaign)
+/// Prepares the job, printing its warnings: every error that would stop a
+/// run comes out here, before any message is made.
+fn prepare(
+    bulletin: &std::path::Path,
+    lists: &Lists,
+    env: &Source,
+) -> anyhow::Result<(crate::job::Job, crate::subscribers::SubscriberReader)> {
+    let (job, rows) = crate::job::Job::prepare(bulletin, lists, env)?;
+    job.warnings.iter().for_each(|w| warn(w));
+    Ok((job, rows))
 }

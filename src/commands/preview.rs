@@ -6,17 +6,18 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
-use super::{ListOptions, Outcome, prepare};
+use super::{Outcome, prepare};
 use crate::config::Source;
 use crate::deliver::{file_stem, prepare_preview_dir};
-use crate::render::Reader;
+use crate::job::Made;
+use crate::subscribers::Lists;
 use crate::subscribers::{EmailAddress, Row, Subscriber};
 
 /// Options of `bulletin preview`.
 #[derive(Debug, Clone)]
 pub struct PreviewOptions {
     pub bulletin: PathBuf,
-    pub list: ListOptions,
+    pub list: Lists,
     /// Whose message to show; `None` for the first recipient.
     pub subscriber: Option<String>,
     /// Where to write the files.
@@ -43,18 +44,16 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
             list: options.list.clone(),
             env_file: serve.env_file.clone(),
             env_required: serve.env_required,
+            clock: std::sync::Arc::new(crate::domain::SystemClock),
         };
         crate::live::serve(sources, serve.port, serve.open)?;
         return Ok(Outcome::Done);
     }
-    let mut job = prepare(&options.bulletin, &options.list, env)?;
+    let (job, mut rows) = prepare(&options.bulletin, &options.list, env)?;
     let list = options.list.subscribers.display().to_string();
     let wanted = options.subscriber.as_deref().map(EmailAddress::key_of);
-    let subscriber = find(&mut job.reader, wanted.as_deref(), &list)?;
-
-    let link = job.composer.unsubscribe_link(subscriber.email());
-    let content = job.rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
-    let message = job.composer.compose(&subscriber, &content, &link, now)?;
+    let subscriber = find(&mut rows, wanted.as_deref(), &list)?;
+    let Made { content, message } = job.message_for(&subscriber, now)?;
 
     prepare_preview_dir(&options.out)?;
     let stem = file_stem(1, subscriber.email().as_str());

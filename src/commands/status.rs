@@ -5,16 +5,17 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{ListOptions, Outcome, describe_bulletin};
+use super::Outcome;
 use crate::content::Bulletin;
 use crate::journal::{Entry, Journal, State};
+use crate::subscribers::Lists;
 use crate::subscribers::{Audience, Row, SubscriberReader};
 
 /// Options of `bulletin status`.
 #[derive(Debug, Clone)]
 pub struct StatusOptions {
     pub bulletin: PathBuf,
-    pub list: ListOptions,
+    pub list: Lists,
     pub state_dir: PathBuf,
     /// Write a row per recipient to this CSV file.
     pub csv: Option<PathBuf>,
@@ -22,7 +23,7 @@ pub struct StatusOptions {
 
 pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     let bulletin = Bulletin::load(&options.bulletin)?;
-    println!("Campaign {}", describe_bulletin(&bulletin));
+    println!("Campaign {}", bulletin.describe());
     let journal = Journal::open_existing(&options.state_dir, &bulletin.campaign)?;
     let (summary, entries) = match &journal {
         Some(journal) => (journal.summary()?, journal.entries(None)?),
@@ -31,7 +32,8 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     let known: std::collections::HashSet<String> =
         entries.iter().map(|e| crate::subscribers::EmailAddress::key_of(&e.address)).collect();
 
-    let audience = Audience { suppressed: options.list.suppressions()?, segment: bulletin.segment.clone() };
+    let audience =
+        Audience { suppressed: super::suppressions(&options.list)?, segment: bulletin.segment.clone() };
     let mut pending = Vec::new();
     for row in SubscriberReader::open(&options.list.subscribers, audience)? {
         if let Row::Subscribed(s) = row?
@@ -50,7 +52,7 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
         (Some(first), _) => println!("  started    {first}"),
         _ => println!("  started    never"),
     }
-    println!("  finished   {}", summary.finished_at.as_deref().unwrap_or("not yet"));
+    println!("  finished   {}", summary.finished_at.map_or_else(|| "not yet".to_owned(), |t| t.to_string()));
     println!("  sent       {}", summary.sent);
     println!("  failed     {}", summary.failed);
     println!("  uncertain  {}", summary.sending);
@@ -89,9 +91,9 @@ fn write_csv(path: &std::path::Path, entries: &[Entry], pending: &[String]) -> a
             &e.address,
             state,
             &e.attempts.to_string(),
-            &e.updated_at,
+            &e.updated_at.to_string(),
             &e.message_id,
-            &e.reply,
+            e.reply.text(),
         ])?;
     }
     for address in pending {

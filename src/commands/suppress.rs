@@ -8,8 +8,9 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
-use super::{ListOptions, Outcome, settings_without_dkim, warn};
+use super::{Outcome, settings_without_dkim, warn};
 use crate::config::Source;
+use crate::subscribers::Lists;
 use crate::subscribers::{
     AddressProblem, Audience, EmailAddress, Entry, Reason, Row, RowProblem, SkipReason, SubscriberReader,
     SuppressionFile,
@@ -19,7 +20,7 @@ use crate::unsubscribe::server::{self, ServerOptions};
 /// Options of `bulletin unsubscribe`.
 #[derive(Debug, Clone)]
 pub struct UnsubscribeOptions {
-    pub list: ListOptions,
+    pub list: Lists,
     /// Addresses given on the command line.
     pub addresses: Vec<String>,
     /// A file of addresses: one per line, or a CSV file with an `email`
@@ -32,31 +33,29 @@ pub struct UnsubscribeOptions {
 /// Options of `bulletin resubscribe`.
 #[derive(Debug, Clone)]
 pub struct ResubscribeOptions {
-    pub list: ListOptions,
+    pub list: Lists,
     pub address: String,
 }
 
 /// Options of `bulletin unsubscribe-server`.
 #[derive(Debug, Clone)]
 pub struct UnsubscribeServerOptions {
-    pub list: ListOptions,
+    pub list: Lists,
     pub listen: SocketAddr,
 }
 
-impl ListOptions {
-    /// The suppression list to change, whose folder must exist.
-    fn suppression_file(&self) -> anyhow::Result<SuppressionFile> {
-        let (path, _) = self.suppression_path();
-        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !folder.is_dir() {
-            bail!(
-                "the folder of the suppression list {} does not exist (give the list's place with --suppressed \
+/// The suppression list to change, whose folder must exist.
+fn suppression_file(lists: &Lists) -> anyhow::Result<SuppressionFile> {
+    let (path, _) = lists.suppression_path();
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        bail!(
+            "the folder of the suppression list {} does not exist (give the list's place with --suppressed \
                  PATH, or the subscriber list's with --subscribers PATH)",
-                path.display()
-            );
-        }
-        Ok(SuppressionFile::new(path))
+            path.display()
+        );
     }
+    Ok(SuppressionFile::new(path))
 }
 
 /// `Ana Silva <ana@example.org>` or `ana@example.org`, as pasted from a
@@ -71,7 +70,7 @@ fn parse_address(raw: &str) -> Result<EmailAddress, AddressProblem> {
 }
 
 pub(super) fn unsubscribe(options: &UnsubscribeOptions) -> anyhow::Result<Outcome> {
-    let file = options.list.suppression_file()?;
+    let file = suppression_file(&options.list)?;
     let mut addresses = Vec::new();
     let mut problems = Vec::new();
     for raw in &options.addresses {
@@ -165,7 +164,7 @@ fn read_addresses(
             Row::Skipped(skip)
                 if skip.reason.is_problem() && !matches!(skip.reason, SkipReason::Duplicate { .. }) =>
             {
-                problems.push(crate::report::describe(&name, &skip));
+                problems.push(skip.located(&name));
             }
             Row::Skipped(_) => {}
         }
@@ -176,7 +175,7 @@ fn read_addresses(
 pub(super) fn resubscribe(options: &ResubscribeOptions) -> anyhow::Result<Outcome> {
     let email = parse_address(&options.address)
         .map_err(|e| anyhow::anyhow!("invalid email address {:?}: {e}", options.address))?;
-    let file = options.list.suppression_file()?;
+    let file = suppression_file(&options.list)?;
     let list = file.path().display();
     if !file.remove(&email)? {
         println!("{email} was not on the suppression list {list}; nothing changed.");
@@ -217,7 +216,7 @@ fn find(subscribers: &Path, email: &EmailAddress) -> anyhow::Result<Option<(u64,
 pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow::Result<Outcome> {
     // It makes no message, so it needs no DKIM key on the web server.
     let settings = settings_without_dkim(env)?;
-    let suppressed = options.list.suppression_file()?;
+    let suppressed = suppression_file(&options.list)?;
     server::serve(&settings, ServerOptions { listen: options.listen, suppressed })?;
     Ok(Outcome::Done)
 }

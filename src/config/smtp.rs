@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::{CaFile, ConfigError, Secret, Source};
-use crate::deliver::rate::{DEFAULT_RATE, Rate};
+use crate::domain::{DEFAULT_RATE, Rate};
 
 /// How the connection to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

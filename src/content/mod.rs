@@ -184,6 +184,21 @@ pub enum ContentErrorKind {
 }
 
 impl Bulletin {
+    /// The campaign and the subject as the list would see it, for headings:
+    /// `2025-10-16-prayer (subject: Pray with us, {{ first_name }})`.
+    pub fn describe(&self) -> String {
+        let subject: String = self
+            .subject
+            .0
+            .iter()
+            .map(|s| match s {
+                merge::Segment::Literal(l) => l.clone(),
+                merge::Segment::Field(f) => format!("{{{{ {} }}}}", f.name),
+            })
+            .collect();
+        format!("{} (subject: {subject})", self.campaign)
+    }
+
     /// Reads and parses the bulletin at `path`.
     pub fn load(path: &Path) -> Result<Self, ContentError> {
         let text = std::fs::read_to_string(path)

@@ -1,10 +1,22 @@
-//! Delivery: where finished messages go. A dry run writes them to files for
-//! a person to look at; nothing here opens a network connection.
+//! Delivery: finished messages carried on. The send loop ([`senders`])
+//! takes messages from the [`feed`] and hands each to a [`Transport`] (the
+//! relay over [`smtp`]) under one rate limit, with retries, writing every
+//! step to the journal first; [`plan`] counts who a run will send to. A
+//! dry run's messages go to [`FileOutbox`] files for a person to look at.
 
+mod batches;
 pub mod early_stop;
+mod feed;
 mod files;
-pub mod rate;
+mod limiter;
+pub mod plan;
+mod senders;
 pub mod smtp;
+mod transport;
 
+pub use batches::{Flow, Next, make_in_order};
+pub use feed::{Read, feed};
 pub(crate) use files::prepare_preview_dir;
 pub use files::{FileOutbox, OutboxError, file_stem};
+pub use senders::{Counts, Finished, Policy, send_all};
+pub use transport::{Failure, Outgoing, Transport};

@@ -1,7 +1,7 @@
 //! Keys are made fresh by the `openssl` command for each test, as the README
 //! tells users to make theirs; none is kept in the repository. The
 //! signatures themselves are verified by an independent implementation
-//! (Python's dkimpy) in `tests/dkim.rs`.
+//! (Python's dkimpy) in `tests/it/dkim.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

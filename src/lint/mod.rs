@@ -6,10 +6,12 @@
 //! them as warnings; none of them stops a run.
 
 mod content;
+mod findings;
 mod parts;
 mod settings;
 
 pub use content::bulletin;
+pub use findings::{Findings, findings};
 pub use parts::{PartsDifference, difference};
 pub use settings::settings;
 

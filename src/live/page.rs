@@ -190,7 +190,7 @@ mod tests {
             title: "t".into(),
             choices: vec![Choice { email: "ana@example.org".into(), label: "Ana <ana@example.org>".into() }],
             readers: 1,
-            findings: crate::commands::Findings::default(),
+            findings: crate::lint::Findings::default(),
             message,
         }
     }

@@ -2,14 +2,14 @@
 //! from the files on disk for every request.
 
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::sync::Arc;
 
-use crate::commands::{Findings, ListOptions, findings};
-use crate::config::{Settings, Source};
-use crate::content::Bulletin;
-use crate::message::Composer;
-use crate::render::{Reader, Rendered};
-use crate::subscribers::{Audience, EmailAddress, Row, SubscriberReader};
+use crate::config::Source;
+use crate::domain::{Clock, EmailAddress};
+use crate::job::{Job, JobError, Made};
+use crate::lint::{Findings, findings};
+use crate::subscribers::Lists;
+use crate::subscribers::Row;
 
 /// How many readers the picker lists; the rest are reached by address.
 const PICKER_LIMIT: usize = 1000;
@@ -18,9 +18,11 @@ const PICKER_LIMIT: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub bulletin: PathBuf,
-    pub list: ListOptions,
+    pub list: Lists,
     pub env_file: PathBuf,
     pub env_required: bool,
+    /// Dates the messages shown.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// A reader the picker offers.
@@ -102,14 +104,10 @@ impl Sources {
         choices: &mut Vec<Choice>,
     ) -> Result<Message, Vec<String>> {
         let one = |e: &dyn std::fmt::Display| vec![e.to_string()];
-        let settings = Settings::from_source(env).map_err(|e| one(&e))?;
-        let bulletin = Bulletin::load(&self.bulletin).map_err(|e| one(&e))?;
-        let (suppressed, _) = self.list.read_suppressions().map_err(|e| one(&e))?;
-        let audience = Audience { suppressed, segment: bulletin.segment.clone() };
-        let reader = SubscriberReader::open(&self.list.subscribers, audience).map_err(|e| one(&e))?;
-        let columns = reader.columns().clone();
-        let rendered = Rendered::new(&bulletin, &settings, &columns)
-            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let (job, reader) = Job::prepare(&self.bulletin, &self.list, env).map_err(|e| match e {
+            JobError::Fields(errors) => errors.iter().map(ToString::to_string).collect(),
+            e => one(&e),
+        })?;
         let wanted = to.map(EmailAddress::key_of);
         let mut chosen = None;
         for row in reader {
@@ -136,22 +134,19 @@ impl Sources {
             None => vec!["nobody on the list would receive this bulletin".to_owned()],
         })?;
 
-        let composer = Composer::new(&settings, bulletin.campaign.clone());
-        let link = composer.unsubscribe_link(subscriber.email());
-        let content = rendered.personalise(&Reader { subscriber: &subscriber, unsubscribe_url: &link });
-        let message =
-            composer.compose(&subscriber, &content, &link, SystemTime::now()).map_err(|e| one(&e))?;
+        let Made { content, message } =
+            job.message_for(&subscriber, self.clock.now().as_system_time()).map_err(|e| one(&e))?;
         let bytes = message.formatted();
         let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(bytes.len());
         let headers = String::from_utf8_lossy(&bytes[..end]).replace("\r\n", "\n");
 
-        let mut names: Vec<_> = bulletin.field_uses.iter().map(|u| u.name.clone()).collect();
+        let mut names: Vec<_> = job.bulletin.field_uses.iter().map(|u| u.name.clone()).collect();
         names.sort();
         names.dedup();
         let fields = names
             .iter()
             .map(|name| {
-                let value = columns.index_of(name).map(|i| subscriber.value(i).trim().to_owned());
+                let value = job.columns.index_of(name).map(|i| subscriber.value(i).trim().to_owned());
                 FieldValue { name: name.to_string(), value: value.filter(|v| !v.is_empty()) }
             })
             .collect();

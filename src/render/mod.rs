@@ -96,7 +96,7 @@ fn parts(text: &str) -> Vec<Part> {
 
 /// What personalisation needs to know about a reader beyond their CSV row.
 #[derive(Debug, Clone, Copy)]
-pub struct Reader<'a> {
+pub struct Addressee<'a> {
     pub subscriber: &'a Subscriber,
     /// Their unsubscribe link (https with a token, or a mailto).
     pub unsubscribe_url: &'a str,
@@ -179,7 +179,7 @@ impl Rendered {
         Ok(Self { slots: slots.slots, subject, html, text })
     }
 
-    fn value<'a>(&'a self, slot: usize, reader: &Reader<'a>) -> &'a str {
+    fn value<'a>(&'a self, slot: usize, reader: &Addressee<'a>) -> &'a str {
         match &self.slots[slot] {
             Slot::Column { index, default, .. } => {
                 let value = reader.subscriber.value(*index).trim();
@@ -193,7 +193,7 @@ impl Rendered {
         }
     }
 
-    fn fill(&self, parts: &[Part], reader: &Reader<'_>, out: &mut String, escape: fn(&str, &mut String)) {
+    fn fill(&self, parts: &[Part], reader: &Addressee<'_>, out: &mut String, escape: fn(&str, &mut String)) {
         for part in parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
@@ -217,7 +217,7 @@ impl Rendered {
     }
 
     /// The subject, HTML and text for one reader.
-    pub fn personalise(&self, reader: &Reader<'_>) -> Personalised {
+    pub fn personalise(&self, reader: &Addressee<'_>) -> Personalised {
         let mut subject = String::new();
         self.fill(&self.subject, reader, &mut subject, |v, out| out.push_str(v));
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -45,8 +45,10 @@ fn personalise(text: &str, csv: &str) -> Vec<Personalised> {
     subscribers
         .iter()
         .map(|s| {
-            rendered
-                .personalise(&Reader { subscriber: s, unsubscribe_url: "https://hope.example.org/u?t=TOKEN" })
+            rendered.personalise(&Addressee {
+                subscriber: s,
+                unsubscribe_url: "https://hope.example.org/u?t=TOKEN",
+            })
         })
         .collect()
 }

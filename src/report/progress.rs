@@ -3,18 +3,12 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-/// Counts shared by the senders and the progress display.
-#[derive(Debug, Default)]
-pub struct Counts {
-    pub sent: AtomicU64,
-    pub failed: AtomicU64,
-    pub retries: AtomicU64,
-}
+use crate::deliver::Counts;
 
 /// A progress bar on a terminal, a line every few seconds elsewhere.
 pub struct Progress {

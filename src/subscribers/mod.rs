@@ -6,20 +6,23 @@
 //! duplicate), with its line. Only the file's header, the addresses seen so
 //! far and the opted-out addresses are kept in memory.
 
-mod email;
 mod lines;
+mod lists;
 mod suppression;
 mod suppression_file;
+mod tally;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub use email::{AddressProblem, EmailAddress};
+pub use crate::domain::{AddressProblem, EmailAddress};
+pub use lists::Lists;
 pub use suppression::Suppressions;
 pub use suppression_file::{
     Added, Entry, Reason, SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
 };
+pub use tally::{PROBLEMS_SHOWN, Tally, counted};
 
 use crate::merge::FieldName;
 use lines::LineTracker;

@@ -15,10 +15,12 @@ use crate::bounce::Class;
 use crate::bounce::ledger::{self, Kind, Ledger};
 use crate::bounce::mailbox::Source;
 use crate::bounce::notice::{self, Finding, NotBounce, Notice};
-use crate::commands::{ListOptions, Outcome, Ui};
+use crate::commands::{Outcome, Ui};
 use crate::config::{BounceSettings, Source as EnvSource};
+use crate::domain::MessageId;
 use crate::journal::{Archive, Sent};
 use crate::message::Composer;
+use crate::subscribers::Lists;
 use crate::subscribers::{EmailAddress, Reason};
 
 /// Options of `bulletin bounces import`.
@@ -26,7 +28,7 @@ use crate::subscribers::{EmailAddress, Reason};
 pub struct ImportOptions {
     /// Maildirs, mbox files, message files or folders of them.
     pub paths: Vec<PathBuf>,
-    pub list: ListOptions,
+    pub list: Lists,
     pub state_dir: PathBuf,
     /// Read and report everything, write nothing.
     pub dry_run: bool,
@@ -224,8 +226,8 @@ impl Import {
     /// Our message the notice is about, if the journal knows it.
     fn sent_message(&self, notice: &Notice) -> anyhow::Result<Option<Sent>> {
         let Some(archive) = &self.archive else { return Ok(None) };
-        for id in &notice.original.message_ids {
-            if let Some(sent) = archive.message(id)? {
+        for id in notice.original.message_ids.iter().filter_map(|id| MessageId::parse(id)) {
+            if let Some(sent) = archive.message(&id)? {
                 return Ok(Some(sent));
             }
         }
@@ -268,7 +270,7 @@ impl Import {
             notice.original.message_ids.iter().find_map(|id| Composer::campaign_in(id)).map(str::to_owned)
         });
         let sent_at = match sent {
-            Some(sent) => sent.updated_at.clone(),
+            Some(sent) => sent.updated_at.to_string(),
             None => timestamp(notice.original.date.or(notice.date).unwrap_or(self.now)),
         };
         let entry = ledger::Entry {

@@ -16,11 +16,12 @@ use anyhow::Context;
 
 use super::{Suppress, kind_of, kind_rank, one_line, print_suppressed, soft_in_a_row, write_suppressions};
 use crate::bounce::ledger::{Kind, Ledger};
-use crate::bounce::{Class, StatusCode, classify_text};
-use crate::commands::{ListOptions, Outcome, describe_bulletin};
+use crate::bounce::{Class, classify_reply};
+use crate::commands::Outcome;
 use crate::config::{BounceSettings, Source};
 use crate::content::Bulletin;
 use crate::journal::{Archive, Journal, State};
+use crate::subscribers::Lists;
 use crate::subscribers::inert_in_spreadsheets;
 use crate::subscribers::{EmailAddress, Reason};
 
@@ -28,7 +29,7 @@ use crate::subscribers::{EmailAddress, Reason};
 #[derive(Debug, Clone)]
 pub struct BouncesOptions {
     pub bulletin: PathBuf,
-    pub list: ListOptions,
+    pub list: Lists,
     pub state_dir: PathBuf,
     /// Also write a row per bounce to this CSV file.
     pub csv: Option<PathBuf>,
@@ -55,7 +56,7 @@ struct Row {
 pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
     let limit = BounceSettings::from_source(env)?.soft_limit.get();
     let bulletin = Bulletin::load(&options.bulletin)?;
-    println!("Bounces of {}", describe_bulletin(&bulletin));
+    println!("Bounces of {}", bulletin.describe());
     let campaign = bulletin.campaign.to_string();
     let journal = Journal::open_existing(&options.state_dir, &bulletin.campaign)?;
     let ledger = Ledger::open_existing(&options.state_dir)?;
@@ -68,15 +69,15 @@ pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::R
     let mut rows = Vec::new();
     if let Some(journal) = &journal {
         for entry in journal.entries(Some(State::Failed))? {
-            let cause = classify_text(&entry.reply);
+            let cause = classify_reply(&entry.reply);
             rows.push(Row {
                 address: entry.address,
                 kind: kind_of(cause),
                 why: cause.describe().to_owned(),
                 via: "send",
-                status: StatusCode::find(&entry.reply).map(|s| s.to_string()).unwrap_or_default(),
-                reply: entry.reply,
-                at: entry.updated_at,
+                status: entry.reply.status().map(|s| s.to_string()).unwrap_or_default(),
+                reply: entry.reply.text().to_owned(),
+                at: entry.updated_at.to_string(),
                 in_a_row: None,
             });
         }

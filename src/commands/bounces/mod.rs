@@ -9,11 +9,11 @@ mod list;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use super::ListOptions;
 use crate::bounce::ledger::{self, Kind, Ledger};
 use crate::bounce::streak;
 use crate::bounce::{Cause, Class};
 use crate::journal::Archive;
+use crate::subscribers::Lists;
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
 
 pub use import::ImportOptions;
@@ -80,7 +80,7 @@ struct Suppressed {
 /// Adds `suppress` to the suppression list (or, for a dry run, says what
 /// would be added).
 fn write_suppressions(
-    list: &ListOptions,
+    list: &Lists,
     suppress: Suppress,
     now: SystemTime,
     dry_run: bool,

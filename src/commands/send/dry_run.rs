@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use super::SendOptions;
-use super::batches::{Flow, Next, make_in_order};
-use crate::commands::{Outcome, describe_bulletin, prepare, warn};
+use crate::commands::{Outcome, prepare, warn};
 use crate::config::Source;
 use crate::deliver::FileOutbox;
-use crate::message::{Composer, GMAIL_CLIP_BYTES, MessageError};
-use crate::render::{Reader, Rendered};
-use crate::report::Tally;
+use crate::deliver::{Flow, Next, make_in_order};
+use crate::job::{Job, Made};
+use crate::message::{GMAIL_CLIP_BYTES, MessageError};
+use crate::subscribers::Tally;
 use crate::subscribers::{Row, Subscriber};
 
 /// How many subscribers are made into messages at once, on every core:
@@ -20,10 +20,10 @@ use crate::subscribers::{Row, Subscriber};
 const BATCH: usize = 256;
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
-    let mut job = prepare(&options.bulletin, &options.list, env)?;
+    let (job, mut reader) = prepare(&options.bulletin, &options.list, env)?;
     let list = options.list.subscribers.display().to_string();
     let mut outbox = match &options.out {
-        Some(dir) => Some(FileOutbox::create(dir, &describe_bulletin(&job.bulletin))?),
+        Some(dir) => Some(FileOutbox::create(dir, &job.bulletin.describe())?),
         None => None,
     };
 
@@ -31,8 +31,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
     let mut clipped = 0u64;
     let mut total_bytes = 0u64;
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
-    let maker = Maker { rendered: &job.rendered, composer: &job.composer, now, keep: outbox.is_some() };
-    let reader = &mut job.reader;
+    let maker = Maker { job: &job, now, keep: outbox.is_some() };
     make_in_order(
         BATCH,
         &mut tally,
@@ -62,7 +61,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         },
     )?;
 
-    println!("Dry run of {} to {list}", describe_bulletin(&job.bulletin));
+    println!("Dry run of {} to {list}", job.bulletin.describe());
     print!("{}", tally.dry_run_summary());
     if tally.recipients > 0 {
         println!(
@@ -104,21 +103,18 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
 
 /// What making a message needs, shared by every core.
 struct Maker<'a> {
-    rendered: &'a Rendered,
-    composer: &'a Composer,
+    job: &'a Job,
     now: SystemTime,
     keep: bool,
 }
 
 impl Maker<'_> {
-    fn make(&self, subscriber: &Subscriber) -> Result<Made, MessageError> {
-        let link = self.composer.unsubscribe_link(subscriber.email());
-        let content = self.rendered.personalise(&Reader { subscriber, unsubscribe_url: &link });
-        let empty_fields = self.rendered.empty_fields(subscriber).map(ToString::to_string).collect();
-        let message = self.composer.compose(subscriber, &content, &link, self.now)?;
+    fn make(&self, subscriber: &Subscriber) -> Result<Checked, MessageError> {
+        let Made { content, message } = self.job.message_for(subscriber, self.now)?;
+        let empty_fields = self.job.rendered.empty_fields(subscriber).map(ToString::to_string).collect();
         // Encoded as it would be sent, whether or not it is written.
         let bytes = message.formatted();
-        Ok(Made {
+        Ok(Checked {
             size: bytes.len(),
             clipped: content.html.len() > GMAIL_CLIP_BYTES,
             empty_fields,
@@ -128,7 +124,7 @@ impl Maker<'_> {
 }
 
 /// One subscriber's message, made and encoded.
-struct Made {
+struct Checked {
     size: usize,
     clipped: bool,
     /// Merge fields this subscriber has no value for.

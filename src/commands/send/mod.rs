@@ -1,21 +1,20 @@
 //! `bulletin send`: the dry run, a test copy, or the real thing.
 
-mod batches;
 mod dry_run;
 mod live;
-mod plan;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use super::{ListOptions, Outcome, Ui};
+use super::{Outcome, Ui};
 use crate::config::{SmtpOverrides, Source};
+use crate::subscribers::Lists;
 
 /// Options of `bulletin send`.
 #[derive(Debug, Clone)]
 pub struct SendOptions {
     pub bulletin: PathBuf,
-    pub list: ListOptions,
+    pub list: Lists,
     /// Make and check every message but send nothing.
     pub dry_run: bool,
     /// Where a dry run writes its messages, if anywhere.

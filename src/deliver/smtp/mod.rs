@@ -20,7 +20,9 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::TlsParameters;
 use lettre::transport::smtp::extension::ClientId;
 
+use super::transport::{Failure, Transport};
 use crate::config::{Security, SmtpSettings};
+use crate::domain::{Reply, ReplyCode};
 use session::{Refused, Session};
 use stream::ImplicitTls;
 use trust::Trust;
@@ -54,22 +56,13 @@ impl fmt::Debug for Relay {
     }
 }
 
-/// What the relay said, or why it could not be asked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text}")]
-pub struct Failure {
-    /// Worth another try later (4xx, a dropped connection, a timeout).
-    pub transient: bool,
-    /// The relay's reply, or what went wrong on the way to it.
-    pub text: String,
-}
-
 impl Failure {
     fn from_lettre(error: &lettre::transport::smtp::Error) -> Self {
         // A reply starting 5 is final; so is a message lettre itself refuses
         // to send. Everything else (4xx, network, TLS, timeouts) may pass.
         let transient = !(error.is_permanent() || error.is_client());
-        Self { transient, text: describe(error) }
+        let code = error.status().and_then(|code| ReplyCode::new(code.to_string().parse().ok()?));
+        Self { transient, reply: Reply::coded(code, describe(error)) }
     }
 }
 
@@ -171,7 +164,7 @@ pub struct Connection {
 impl Connection {
     /// Hands one message over; returns the relay's reply (which usually
     /// holds its queue id).
-    pub async fn submit(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<String, Failure> {
+    pub async fn submit(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<Reply, Failure> {
         let mut retried_stale = false;
         loop {
             let session = match &mut self.session {
@@ -197,5 +190,15 @@ impl Connection {
         if let Some(session) = self.session.take() {
             session.quit().await;
         }
+    }
+}
+
+impl Transport for Connection {
+    async fn submit(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<Reply, Failure> {
+        Connection::submit(self, envelope, bytes).await
+    }
+
+    async fn close(self) {
+        Connection::close(self).await;
     }
 }

@@ -17,6 +17,7 @@ use lettre::transport::smtp::response::{Category, Detail, Severity};
 
 use super::stream;
 use super::{Endpoint, Failure};
+use crate::domain::{Reply, ReplyCode};
 
 /// An open session with the relay.
 pub(super) struct Session {
@@ -48,13 +49,10 @@ impl StepError {
     fn failure(&self, timeout: Duration) -> Failure {
         match self {
             Self::Smtp(e) => Failure::from_lettre(e),
-            Self::TimedOut(what) => Failure {
-                transient: true,
-                text: format!(
-                    "the relay did not answer {what} within {}",
-                    humantime::format_duration(timeout)
-                ),
-            },
+            Self::TimedOut(what) => Failure::transient(Reply::local(format!(
+                "the relay did not answer {what} within {}",
+                humantime::format_duration(timeout)
+            ))),
         }
     }
 
@@ -92,7 +90,7 @@ impl Session {
         let timeout = endpoint.timeout;
         let stream = stream::open(&endpoint.host, endpoint.port, endpoint.implicit_tls.as_ref(), timeout)
             .await
-            .map_err(|e| Failure { transient: true, text: endpoint.trust.explain(e.to_string(), &e) })?;
+            .map_err(|e| Failure::transient(Reply::local(endpoint.trust.explain(e.to_string(), &e))))?;
         let greeted = within(
             timeout,
             "the greeting",
@@ -106,11 +104,18 @@ impl Session {
                 within(timeout, "STARTTLS", session.conn.starttls(tls.clone(), &endpoint.hello)).await;
             // Never go on in plain text: without TLS the session ends here.
             if let Err(e) = upgraded {
-                let mut failure = e.failure(timeout);
-                if let StepError::Smtp(error) = &e {
-                    failure.text = endpoint.trust.explain(failure.text, error);
-                }
-                return Err(failure);
+                let failure = e.failure(timeout);
+                return Err(match &e {
+                    StepError::Smtp(error) => Failure {
+                        transient: failure.transient,
+                        reply: Reply::new(
+                            failure.reply.code(),
+                            failure.reply.status(),
+                            endpoint.trust.explain(failure.reply.text().to_owned(), error),
+                        ),
+                    },
+                    StepError::TimedOut(_) => failure,
+                });
             }
         }
         if let Some(credentials) = &endpoint.credentials {
@@ -139,7 +144,7 @@ impl Session {
 
     /// One transaction: MAIL, RCPT for each recipient, DATA, the message.
     /// Returns the relay's last reply (which usually holds its queue id).
-    pub(super) async fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<String, Refused> {
+    pub(super) async fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<Reply, Refused> {
         let options =
             self.mail_options(envelope, bytes).map_err(|failure| Refused { failure, stale: false })?;
         let reused = self.transactions > 0;
@@ -166,7 +171,8 @@ impl Session {
         match within(timeout, "the message", self.conn.message(content)).await {
             Ok(response) => {
                 let text: Vec<&str> = response.message().collect();
-                Ok(format!("{} {}", response.code(), text.join(" ")))
+                let code = ReplyCode::new(response.code().to_string().parse().unwrap_or_default());
+                Ok(Reply::coded(code, format!("{} {}", response.code(), text.join(" "))))
             }
             Err(e) => Err(Refused { failure: self.fail(e).await, stale: false }),
         }
@@ -181,20 +187,17 @@ impl Session {
             envelope.from().into_iter().chain(envelope.to()).any(|a| !AsRef::<str>::as_ref(a).is_ascii());
         if non_ascii {
             if !info.supports_feature(Extension::SmtpUtfEight) {
-                return Err(Failure {
-                    transient: false,
-                    text: "the address has non-ASCII letters but the relay does not offer SMTPUTF8"
-                        .to_owned(),
-                });
+                return Err(Failure::permanent(Reply::local(
+                    "the address has non-ASCII letters but the relay does not offer SMTPUTF8",
+                )));
             }
             options.push(MailParameter::SmtpUtfEight);
         }
         if !bytes.is_ascii() {
             if !info.supports_feature(Extension::EightBitMime) {
-                return Err(Failure {
-                    transient: false,
-                    text: "the message has 8-bit bytes but the relay does not offer 8BITMIME".to_owned(),
-                });
+                return Err(Failure::permanent(Reply::local(
+                    "the message has 8-bit bytes but the relay does not offer 8BITMIME",
+                )));
             }
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }

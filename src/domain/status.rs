@@ -109,6 +109,11 @@ impl fmt::Display for StatusCode {
 pub struct ReplyCode(u16);
 
 impl ReplyCode {
+    /// The code `value`, when it is one (200 to 599).
+    pub fn new(value: u16) -> Option<Self> {
+        (200..600).contains(&value).then_some(Self(value))
+    }
+
     /// The first reply code in free text: three digits starting 2 to 5,
     /// standing alone or followed by `-` (a continued reply line) or `)`
     /// (lettre's `permanent error (550)`), never part of a longer number,

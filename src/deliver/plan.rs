@@ -1,15 +1,22 @@
 //! Who a send goes to: the list read against the journal, so a re-run
 //! skips those already sent and `--limit` leaves the rest for later.
 
-use super::SendOptions;
-use crate::commands::Job;
 use crate::journal::{Journal, State};
 use crate::subscribers::{Row, SkipReason, SubscriberReader};
 
+/// Whom a send may take from the list, beyond what the journal says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choice {
+    /// Send to at most this many pending recipients.
+    pub limit: Option<u64>,
+    /// Try again the recipients an earlier run failed.
+    pub retry_failed: bool,
+}
+
 /// Who this run sends to and who it leaves, by what the journal says.
 #[derive(Debug, Default)]
-pub(super) struct Plan {
-    pub(super) to_send: u64,
+pub struct Plan {
+    pub to_send: u64,
     already_sent: u64,
     failed_before: u64,
     left_for_later: u64,
@@ -20,13 +27,13 @@ pub(super) struct Plan {
 }
 
 /// What the journal says to do with one recipient.
-pub(super) enum Decision {
+pub enum Decision {
     Send,
     AlreadySent,
     FailedBefore,
 }
 
-pub(super) fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
+pub fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
     let state = match journal {
         Some(journal) => journal.state(key)?,
         None => None,
@@ -40,7 +47,7 @@ pub(super) fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -
 
 impl Plan {
     /// Counts a recipient; true when this run sends to them.
-    pub(super) fn admit(&mut self, decision: Decision, limit: Option<u64>) -> bool {
+    pub fn admit(&mut self, decision: Decision, limit: Option<u64>) -> bool {
         match decision {
             Decision::AlreadySent => self.already_sent += 1,
             Decision::FailedBefore => self.failed_before += 1,
@@ -54,13 +61,13 @@ impl Plan {
     }
 
     /// Everyone on the list the bulletin is for, sent to or not.
-    pub(super) fn audience(&self) -> u64 {
+    pub fn audience(&self) -> u64 {
         self.to_send + self.already_sent + self.failed_before + self.left_for_later
     }
 
     /// "3 already sent, 1 failed before, 2 suppressed", leaving out zeros.
-    pub(super) fn skips(&self) -> Vec<String> {
-        crate::report::counted(&[
+    pub fn skips(&self) -> Vec<String> {
+        crate::subscribers::counted(&[
             (self.suppressed, "suppressed"),
             (self.unsubscribed, "unsubscribed"),
             (self.already_sent, "already sent"),
@@ -71,13 +78,12 @@ impl Plan {
 }
 
 /// Counts the list against the journal before anything is sent.
-pub(super) fn plan(options: &SendOptions, job: &Job, journal: Option<&Journal>) -> anyhow::Result<Plan> {
-    let reader = SubscriberReader::open(&options.list.subscribers, job.audience.clone())?;
+pub fn plan(rows: SubscriberReader, journal: Option<&Journal>, choice: Choice) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
-    for row in reader {
+    for row in rows {
         match row? {
             Row::Subscribed(subscriber) => {
-                plan.admit(decide(journal, subscriber.email().key(), options.retry_failed)?, options.limit);
+                plan.admit(decide(journal, subscriber.email().key(), choice.retry_failed)?, choice.limit);
             }
             Row::Skipped(skip) => match skip.reason {
                 SkipReason::Suppressed => plan.suppressed += 1,

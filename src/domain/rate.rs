@@ -6,8 +6,6 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-
 /// How many messages may be submitted per period, or no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rate {
@@ -24,7 +22,7 @@ pub enum Period {
 }
 
 impl Period {
-    fn duration(self) -> Duration {
+    pub fn duration(self) -> Duration {
         match self {
             Self::Second => Duration::from_secs(1),
             Self::Minute => Duration::from_secs(60),
@@ -55,15 +53,6 @@ impl Rate {
             None => u32::MAX,
             Some(per_second) => ((per_second / 10.0).floor() as u32).max(1),
         }
-    }
-
-    /// A limiter for this rate, or `None` when unlimited.
-    pub fn limiter(self) -> Option<DefaultDirectRateLimiter> {
-        let Self::Limited { count, period } = self else { return None };
-        let interval = period.duration() / count.get();
-        let burst = NonZeroU32::new(self.burst()).expect("burst is at least one");
-        let quota = Quota::with_period(interval).expect("a rate has a period").allow_burst(burst);
-        Some(RateLimiter::direct(quota))
     }
 }
 
@@ -137,17 +126,5 @@ mod tests {
         assert_eq!("200/s".parse::<Rate>().unwrap().burst(), 20);
         assert_eq!("10/s".parse::<Rate>().unwrap().burst(), 1);
         assert_eq!("600/min".parse::<Rate>().unwrap().burst(), 1);
-    }
-
-    #[test]
-    fn a_limiter_admits_the_burst_then_refuses() {
-        let limiter = "100/s".parse::<Rate>().unwrap().limiter().unwrap();
-        let admitted = (0..50).filter(|_| limiter.check().is_ok()).count();
-        assert_eq!(admitted, 10);
-    }
-
-    #[test]
-    fn unlimited_has_no_limiter() {
-        assert!(Rate::Unlimited.limiter().is_none());
     }
 }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 /// What one call of `read` found.
 #[derive(Debug)]
-pub(super) enum Next<T> {
+pub enum Next<T> {
     /// An item to make.
     Item(T),
     /// A row that makes nothing (skipped, already sent, past `--limit`).
@@ -24,7 +24,7 @@ const PATIENCE: usize = 8;
 
 /// Whether to go on after an item is handed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Flow {
+pub enum Flow {
     Continue,
     Stop,
 }
@@ -70,7 +70,7 @@ fn fill<S, T>(
 /// each item and what was made of it to `take` (which may change `state`
 /// too), in the order read. An error from `read` is returned once the items
 /// read before it have been taken; an error from `take` at once.
-pub(super) fn make_in_order<S, T, U>(
+pub fn make_in_order<S, T, U>(
     size: usize,
     state: &mut S,
     mut read: impl FnMut(&mut S) -> anyhow::Result<Next<T>> + Send,

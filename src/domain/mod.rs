@@ -1,0 +1,18 @@
+//! The values the pipeline passes along, each of which can only hold what
+//! is valid: an [`EmailAddress`], a [`MessageId`], an SMTP [`ReplyCode`] and
+//! enhanced [`StatusCode`], a [`Timestamp`] and the one [`Clock`] that makes
+//! them. Nothing here reads files, opens sockets or knows a command.
+
+mod email;
+mod message_id;
+mod rate;
+mod reply;
+mod status;
+mod time;
+
+pub use email::{AddressProblem, EmailAddress};
+pub use message_id::MessageId;
+pub use rate::{BadRate, DEFAULT_RATE, Period, Rate};
+pub use reply::Reply;
+pub use status::{ReplyCode, StatusCode};
+pub use time::{Clock, SystemClock, Timestamp};

@@ -1,0 +1,167 @@
+//! The job: one bulletin going to one list, and the one door from the files
+//! on disk to messages. Every command that makes messages (send, the dry
+//! run, a test copy, preview, check and the live preview) comes through
+//! here: [`Inputs::load`] reads the settings, the bulletin and the
+//! suppression list; [`Job::prepare`] opens the subscriber list and renders
+//! the bulletin once; [`Job::message_for`] personalises and composes one
+//! subscriber's message. Delivering the messages is `deliver`'s; nothing
+//! here opens the network or prints.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use lettre::Message;
+
+use crate::config::{ConfigError, Settings, Source};
+use crate::content::{Bulletin, ContentError};
+use crate::domain::EmailAddress;
+use crate::message::{Composer, MessageError};
+use crate::render::{Addressee, Personalised, Rendered};
+use crate::subscribers::{
+    Audience, Columns, Lists, Subscriber, SubscriberReader, SubscribersError, Suppressions,
+};
+
+/// What a job is made from, each read on its own so that `check` can
+/// report every problem at once while a send stops at the first.
+#[derive(Debug)]
+pub struct Inputs {
+    pub settings: Result<Settings, ConfigError>,
+    pub bulletin: Result<Bulletin, ContentError>,
+    /// The suppression list, with a line for each row it cannot use.
+    pub suppressed: Result<(Suppressions, Vec<String>), SubscribersError>,
+}
+
+impl Inputs {
+    /// Reads the settings (with the DKIM key), the bulletin and the
+    /// suppression list.
+    pub fn load(bulletin: &Path, lists: &Lists, env: &Source) -> Self {
+        Self {
+            settings: Settings::from_source(env),
+            bulletin: Bulletin::load(bulletin),
+            suppressed: lists.read_suppressions(),
+        }
+    }
+}
+
+/// Everything a run over the list needs, checked before the first message.
+#[derive(Debug)]
+pub struct Job {
+    pub settings: Settings,
+    pub bulletin: Bulletin,
+    /// Who the reader admits, for a second pass over the list.
+    pub audience: Audience,
+    /// The subscriber list's columns.
+    pub columns: Columns,
+    pub rendered: Rendered,
+    pub composer: Composer,
+    subscribers: PathBuf,
+    /// Risks found while preparing (settings, unusable suppression rows),
+    /// for the command to show.
+    pub warnings: Vec<String>,
+}
+
+/// One subscriber's message: what they read, and the message that carries it.
+#[derive(Debug)]
+pub struct Made {
+    pub content: Personalised,
+    pub message: Message,
+}
+
+/// The job could not be prepared: nothing was made.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Content(#[from] ContentError),
+    #[error(transparent)]
+    Subscribers(#[from] SubscribersError),
+    /// Merge fields the list has no column for, one line each.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Fields(Vec<ContentError>),
+}
+
+impl Job {
+    /// Reads and checks the bulletin, the settings and the list's header,
+    /// and renders the bulletin: every error that would stop a run comes
+    /// out here, before any message is made. Returns the job and the list,
+    /// open at its first row.
+    pub fn prepare(
+        bulletin: &Path,
+        lists: &Lists,
+        env: &Source,
+    ) -> Result<(Self, SubscriberReader), JobError> {
+        let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin, lists, env);
+        let (settings, bulletin, (suppressed, problems)) = (settings?, bulletin?, suppressed?);
+        let mut warnings = settings.warnings();
+        warnings.extend(problems);
+        let audience = Audience { suppressed, segment: bulletin.segment.clone() };
+        let reader = SubscriberReader::open(&lists.subscribers, audience.clone())?;
+        let columns = reader.columns().clone();
+        let job = Self::new(settings, bulletin, audience, columns, &lists.subscribers, warnings)?;
+        Ok((job, reader))
+    }
+
+    /// The job from inputs already read, for a list whose header has
+    /// `columns`; see [`Job::prepare`].
+    pub fn new(
+        settings: Settings,
+        bulletin: Bulletin,
+        audience: Audience,
+        columns: Columns,
+        subscribers: &Path,
+        warnings: Vec<String>,
+    ) -> Result<Self, JobError> {
+        let rendered = Rendered::new(&bulletin, &settings, &columns).map_err(JobError::Fields)?;
+        let composer = Composer::new(&settings, bulletin.campaign.clone());
+        Ok(Self {
+            settings,
+            bulletin,
+            audience,
+            columns,
+            rendered,
+            composer,
+            subscribers: subscribers.to_owned(),
+            warnings,
+        })
+    }
+
+    /// The list again from its first row, for a second pass (the plan's
+    /// count before a send).
+    pub fn rows(&self) -> Result<SubscriberReader, SubscribersError> {
+        SubscriberReader::open(&self.subscribers, self.audience.clone())
+    }
+
+    /// The subscriber list's path.
+    pub fn subscribers(&self) -> &Path {
+        &self.subscribers
+    }
+
+    /// What `subscriber` reads, and their unsubscribe link.
+    pub fn content_for(&self, subscriber: &Subscriber) -> (Personalised, String) {
+        let link = self.composer.unsubscribe_link(subscriber.email());
+        (self.rendered.personalise(&Addressee { subscriber, unsubscribe_url: &link }), link)
+    }
+
+    /// `subscriber`'s message, dated `now`.
+    pub fn message_for(&self, subscriber: &Subscriber, now: SystemTime) -> Result<Made, MessageError> {
+        let (content, link) = self.content_for(subscriber);
+        let message = self.composer.compose(subscriber, &content, &link, now)?;
+        Ok(Made { content, message })
+    }
+
+    /// A test copy of `subscriber`'s message for `to`. Its unsubscribe link
+    /// is the test address's own: trying it out must not unsubscribe the
+    /// subscriber the copy is personalised as.
+    pub fn test_copy_for(
+        &self,
+        subscriber: &Subscriber,
+        to: &EmailAddress,
+        now: SystemTime,
+    ) -> Result<Made, MessageError> {
+        let link = self.composer.unsubscribe_link(to);
+        let content = self.rendered.personalise(&Addressee { subscriber, unsubscribe_url: &link });
+        let message = self.composer.compose_test(subscriber, &content, &link, now, to)?;
+        Ok(Made { content, message })
+    }
+}

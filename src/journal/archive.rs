@@ -1,0 +1,86 @@
+//! The archive: every campaign's rows of the journal, for questions that
+//! cross campaigns (which message a bounce report is about, what was sent
+//! to an address). Read only.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+
+use super::{FILE_NAME, JournalError, State, connect, reply_at, time_at};
+use crate::domain::{MessageId, Reply, Timestamp};
+
+/// A message the journal knows of, in any campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub campaign: String,
+    /// The address as written in the list.
+    pub address: String,
+    pub message_id: String,
+    pub state: State,
+    /// The relay's last answer.
+    pub reply: Reply,
+    /// When the row last changed (for a sent message, when the relay took
+    /// it).
+    pub updated_at: Timestamp,
+}
+
+/// Every campaign's rows, for questions that cross campaigns: which
+/// message a bounce report is about, and what was sent to an address.
+pub struct Archive {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl fmt::Debug for Archive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Archive").field("path", &self.path).finish()
+    }
+}
+
+impl Archive {
+    /// Opens the journal in `state_dir`, if there is one.
+    pub fn open_existing(state_dir: &Path) -> Result<Option<Self>, JournalError> {
+        if !state_dir.join(FILE_NAME).exists() {
+            return Ok(None);
+        }
+        let (path, conn) = connect(state_dir)?;
+        Ok(Some(Self { path, conn }))
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn query(&self, condition: &str, value: &str) -> Result<Vec<Sent>, JournalError> {
+        let sql = format!(
+            "SELECT campaign, address, message_id, state, reply, reply_code, reply_status, updated_at
+             FROM recipients WHERE {condition} = ?1 ORDER BY updated_at, rowid"
+        );
+        let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(fail)?;
+        stmt.query_map(params![value], |row| {
+            Ok(Sent {
+                campaign: row.get(0)?,
+                address: row.get(1)?,
+                message_id: row.get(2)?,
+                state: row.get(3)?,
+                reply: reply_at(row, 4)?,
+                updated_at: time_at(row, 7)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(fail)
+    }
+
+    /// The message whose `Message-ID` is `id`.
+    pub fn message(&self, id: &MessageId) -> Result<Option<Sent>, JournalError> {
+        Ok(self.query("message_id", id.as_str())?.into_iter().next())
+    }
+
+    /// Every message to the address whose key is `key`, oldest first.
+    pub fn messages_to(&self, key: &str) -> Result<Vec<Sent>, JournalError> {
+        self.query("email_key", key)
+    }
+}

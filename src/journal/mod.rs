@@ -1,0 +1,423 @@
+//! The journal: what happened to whom, for each campaign, kept in SQLite
+//! (write-ahead log, every commit synced) under the state directory, so a
+//! run killed at any instant can be resumed without sending anyone the same
+//! issue twice. It is the store beneath `deliver`, which writes it through
+//! the group-committing [`Writer`]; `status`, `bounces` and the bounce
+//! import read it ([`Archive`] for questions across campaigns).
+//!
+//! A recipient with no row is pending. `sending` is written, and committed,
+//! before a message is handed to the relay; `sent` or `failed` after the
+//! relay answers. A `sending` row found when a run starts is *uncertain*: the
+//! relay may or may not have taken the message.
+
+mod archive;
+pub mod sqlite;
+mod writer;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::content::CampaignId;
+use crate::domain::{Clock, EmailAddress, MessageId, Reply, ReplyCode, StatusCode, SystemClock, Timestamp};
+pub use archive::{Archive, Sent};
+pub use writer::{Change, Writer};
+
+/// The journal file inside the state directory.
+pub const FILE_NAME: &str = "journal.sqlite3";
+
+/// What is known of one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum State {
+    /// Handed to the relay (or about to be) with no answer recorded.
+    Sending,
+    /// Accepted by the relay.
+    Sent,
+    /// Refused for good, or out of attempts.
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl ToSql for State {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+/// A state the schema's CHECK would refuse is an error, never a guess.
+impl FromSql for State {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value.as_str()?.parse().map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// Whom a journal row is about: the address as written in the list, and the
+/// key that compares addresses without case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub key: String,
+    pub address: String,
+}
+
+impl From<&EmailAddress> for Recipient {
+    fn from(email: &EmailAddress) -> Self {
+        Self { key: email.key().to_owned(), address: email.to_string() }
+    }
+}
+
+/// One recipient's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The address as written in the list.
+    pub address: String,
+    pub message_id: String,
+    pub state: State,
+    pub attempts: u32,
+    /// The relay's last answer (its queue id for a sent message, the
+    /// refusal for a failed one), with its codes.
+    pub reply: Reply,
+    /// When the row last changed.
+    pub updated_at: Timestamp,
+}
+
+/// The campaign's counts and times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub sent: u64,
+    pub failed: u64,
+    /// Rows left `sending` by a run that stopped without an answer.
+    pub sending: u64,
+    pub first_started_at: Option<Timestamp>,
+    pub last_started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("journal {}: {source}", path.display())]
+pub struct JournalError {
+    path: PathBuf,
+    source: JournalFault,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum JournalFault {
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Open(#[from] sqlite::OpenError),
+    #[error("{0}")]
+    Writer(String),
+}
+
+impl JournalError {
+    fn new(path: &Path, source: impl Into<JournalFault>) -> Self {
+        Self { path: path.to_owned(), source: source.into() }
+    }
+}
+
+/// One campaign's view of the journal.
+pub struct Journal {
+    path: PathBuf,
+    conn: Connection,
+    campaign: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).field("campaign", &self.campaign).finish()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS campaigns (
+    id TEXT PRIMARY KEY,
+    bulletin TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    first_started_at TEXT,
+    last_started_at TEXT,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    campaign TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reply TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (campaign, email_key)
+);
+CREATE INDEX IF NOT EXISTS recipients_by_email ON recipients (email_key);
+CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
+";
+
+/// The schema's version now: 2 keeps the relay's reply code and enhanced
+/// status code beside its words.
+const VERSION: i64 = 2;
+
+/// Opens (creating if needed) the journal file in `state_dir`, bringing an
+/// older one up to [`VERSION`].
+fn connect(state_dir: &Path) -> Result<(PathBuf, Connection), JournalError> {
+    let path = state_dir.join(FILE_NAME);
+    let conn = sqlite::open(state_dir, FILE_NAME, SCHEMA).map_err(|e| JournalError::new(&path, e))?;
+    migrate(&conn).map_err(|e| JournalError::new(&path, e))?;
+    Ok((path, conn))
+}
+
+/// Version 1 → 2: two columns for the reply's codes, filled for rows
+/// written before from the words they kept. One transaction, so a second
+/// process opening the same journal waits and then finds it done.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version >= VERSION {
+            return Ok(());
+        }
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('recipients')")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !columns.iter().any(|c| c == "reply_code") {
+            conn.execute_batch(
+                "ALTER TABLE recipients ADD COLUMN reply_code INTEGER;
+                 ALTER TABLE recipients ADD COLUMN reply_status TEXT;",
+            )?;
+        }
+        let old: Vec<(i64, String)> = conn
+            .prepare("SELECT rowid, reply FROM recipients WHERE reply <> '' AND reply_code IS NULL")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut update =
+            conn.prepare("UPDATE recipients SET reply_code = ?2, reply_status = ?3 WHERE rowid = ?1")?;
+        for (rowid, text) in old {
+            let reply = Reply::from_text(text);
+            update.execute(params![
+                rowid,
+                reply.code().map(ReplyCode::value),
+                reply.status().map(|s| s.to_string())
+            ])?;
+        }
+        conn.pragma_update(None, "user_version", VERSION)
+    })();
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    result
+}
+
+/// The reply kept in a row's `reply`, `reply_code` and `reply_status`.
+fn reply_at(row: &Row<'_>, first: usize) -> rusqlite::Result<Reply> {
+    let text: String = row.get(first)?;
+    let code: Option<u16> = row.get(first + 1)?;
+    let status: Option<String> = row.get(first + 2)?;
+    Ok(Reply::new(code.and_then(ReplyCode::new), status.as_deref().and_then(StatusCode::parse), text))
+}
+
+/// A time the journal wrote; text it did not write reads as an error.
+fn time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
+    let text: String = row.get(index)?;
+    Timestamp::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, text.into())
+    })
+}
+
+fn optional_time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Timestamp>> {
+    let text: Option<String> = row.get(index)?;
+    Ok(text.as_deref().and_then(Timestamp::parse))
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in `state_dir` for `campaign`.
+    pub fn open(state_dir: &Path, campaign: &CampaignId) -> Result<Self, JournalError> {
+        let (path, conn) = connect(state_dir)?;
+        Ok(Self { path, conn, campaign: campaign.to_string(), clock: Arc::new(SystemClock) })
+    }
+
+    /// Opens the journal only if `state_dir` has one.
+    pub fn open_existing(state_dir: &Path, campaign: &CampaignId) -> Result<Option<Self>, JournalError> {
+        if state_dir.join(FILE_NAME).exists() { Self::open(state_dir, campaign).map(Some) } else { Ok(None) }
+    }
+
+    /// The journal with `clock` dating its rows (the system clock by default).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn now(&self) -> String {
+        self.clock.now().to_string()
+    }
+
+    fn fail(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::new(&self.path, source)
+    }
+
+    /// Records that a run of the campaign started.
+    pub fn started(&self, bulletin: &Path, subject: &str) -> Result<(), JournalError> {
+        let now = self.now();
+        self.conn
+            .execute(
+                "INSERT INTO campaigns (id, bulletin, subject, first_started_at, last_started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (id) DO UPDATE SET bulletin = ?2, subject = ?3, last_started_at = ?4, finished_at = NULL",
+                params![self.campaign, bulletin.display().to_string(), subject, now],
+            )
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records that a run went through the whole list.
+    pub fn finished(&self) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "UPDATE campaigns SET finished_at = ?2 WHERE id = ?1",
+                params![self.campaign, self.now()],
+            )
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// What is known of the recipient whose address key is `key`.
+    pub fn state(&self, key: &str) -> Result<Option<State>, JournalError> {
+        self.conn
+            .prepare_cached("SELECT state FROM recipients WHERE campaign = ?1 AND email_key = ?2")
+            .and_then(|mut stmt| stmt.query_row(params![self.campaign, key], |row| row.get(0)).optional())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records, durably, that `message_id` is about to be handed over for
+    /// `recipient`.
+    pub fn sending(&self, recipient: &Recipient, message_id: &MessageId) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO recipients (campaign, email_key, address, message_id, state, attempts, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'sending', 1, ?5)
+                 ON CONFLICT (campaign, email_key) DO UPDATE
+                 SET state = 'sending', attempts = attempts + 1, address = ?3, message_id = ?4, updated_at = ?5",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    self.campaign,
+                    recipient.key,
+                    recipient.address,
+                    message_id.as_str(),
+                    self.now()
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records the relay's final answer.
+    pub fn answered(&self, key: &str, state: State, reply: &Reply) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE recipients SET state = ?3, reply = ?4, reply_code = ?5, reply_status = ?6, updated_at = ?7
+                 WHERE campaign = ?1 AND email_key = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    self.campaign,
+                    key,
+                    state,
+                    reply.text(),
+                    reply.code().map(ReplyCode::value),
+                    reply.status().map(|s| s.to_string()),
+                    self.now()
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Makes the recipient pending again: the message was never handed over.
+    pub fn forget(&self, key: &str) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "DELETE FROM recipients WHERE campaign = ?1 AND email_key = ?2",
+                params![self.campaign, key],
+            )
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Every row of the campaign in `state` (all rows when `None`), oldest first.
+    pub fn entries(&self, state: Option<State>) -> Result<Vec<Entry>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT address, message_id, state, attempts, reply, reply_code, reply_status, updated_at
+                 FROM recipients WHERE campaign = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY updated_at, rowid",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(params![self.campaign, state], |row| {
+                Ok(Entry {
+                    address: row.get(0)?,
+                    message_id: row.get(1)?,
+                    state: row.get(2)?,
+                    attempts: row.get(3)?,
+                    reply: reply_at(row, 4)?,
+                    updated_at: time_at(row, 7)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.fail(e))?;
+        Ok(rows)
+    }
+
+    /// Counts by state and the campaign's times.
+    pub fn summary(&self) -> Result<Summary, JournalError> {
+        let mut summary = Summary::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM recipients WHERE campaign = ?1 GROUP BY state")
+            .map_err(|e| self.fail(e))?;
+        let counts: Vec<(State, i64)> = stmt
+            .query_map(params![self.campaign], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.fail(e))?;
+        for (state, count) in counts {
+            let count = u64::try_from(count).unwrap_or(0);
+            match state {
+                State::Sent => summary.sent = count,
+                State::Failed => summary.failed = count,
+                State::Sending => summary.sending = count,
+            }
+        }
+        let times = self
+            .conn
+            .query_row(
+                "SELECT first_started_at, last_started_at, finished_at FROM campaigns WHERE id = ?1",
+                params![self.campaign],
+                |row| Ok((optional_time_at(row, 0)?, optional_time_at(row, 1)?, optional_time_at(row, 2)?)),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        if let Some((first, last, finished)) = times {
+            summary.first_started_at = first;
+            summary.last_started_at = last;
+            summary.finished_at = finished;
+        }
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+
+fn campaign() -> CampaignId {
+    CampaignId::for_tests("2025-10-16-prayer")
+}
+
+fn fixed_clock() -> Arc<dyn Clock> {
+    Arc::new(Timestamp::from_unix(1_760_000_000))
+}
+
+/// `sending` for `key`, written as in the list as `address`.
+fn sending(j: &Journal, key: &str, address: &str, id: &str) {
+    let recipient = Recipient { key: key.to_owned(), address: address.to_owned() };
+    j.sending(&recipient, &MessageId::parse(id).unwrap()).unwrap();
+}
+
+fn answered(j: &Journal, key: &str, state: State, reply: &str) {
+    j.answered(key, state, &Reply::from_text(reply)).unwrap();
+}
+
+#[test]
+fn a_recipient_moves_from_pending_to_sending_to_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), &campaign()).unwrap().with_clock(fixed_clock());
+    assert_eq!(j.state("a@example.org").unwrap(), None);
+    sending(&j, "a@example.org", "A@example.org", "<id@x>");
+    assert_eq!(j.state("a@example.org").unwrap(), Some(State::Sending));
+    answered(&j, "a@example.org", State::Sent, "250 2.0.0 Ok: queued as 4ABC");
+    let entries = j.entries(None).unwrap();
+    assert_eq!(
+        entries,
+        [Entry {
+            address: "A@example.org".into(),
+            message_id: "<id@x>".into(),
+            state: State::Sent,
+            attempts: 1,
+            reply: Reply::from_text("250 2.0.0 Ok: queued as 4ABC"),
+            updated_at: Timestamp::parse("2025-10-09T08:53:20Z").unwrap(),
+        }]
+    );
+}
+
+#[test]
+fn what_was_committed_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let j = Journal::open(dir.path(), &campaign()).unwrap();
+        j.started(Path::new("content/x.md"), "Subject").unwrap();
+        sending(&j, "a@example.org", "a@example.org", "<1@x>");
+        sending(&j, "b@example.org", "b@example.org", "<2@x>");
+        answered(&j, "b@example.org", State::Failed, "550 no such user");
+    }
+    let j = Journal::open_existing(dir.path(), &campaign()).unwrap().unwrap();
+    let s = j.summary().unwrap();
+    assert_eq!((s.sent, s.failed, s.sending), (0, 1, 1));
+    assert!(s.first_started_at.is_some() && s.finished_at.is_none());
+    assert_eq!(j.entries(Some(State::Sending)).unwrap()[0].address, "a@example.org");
+}
+
+#[test]
+fn campaigns_do_not_see_each_others_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Journal::open(dir.path(), &campaign()).unwrap();
+    let b = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-23-prayer")).unwrap();
+    sending(&a, "x@example.org", "x@example.org", "<1@x>");
+    assert_eq!(b.state("x@example.org").unwrap(), None);
+}
+
+#[test]
+fn a_retry_counts_attempts_and_forget_makes_pending_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    sending(&j, "a@example.org", "a@example.org", "<1@x>");
+    sending(&j, "a@example.org", "a@example.org", "<1@x>");
+    assert_eq!(j.entries(None).unwrap()[0].attempts, 2);
+    j.forget("a@example.org").unwrap();
+    assert_eq!(j.state("a@example.org").unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_writer_commits_changes_from_many_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = std::sync::Arc::new(Writer::start(Journal::open(dir.path(), &campaign()).unwrap()));
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let writer = std::sync::Arc::clone(&writer);
+        tasks.push(tokio::spawn(async move {
+            let key = format!("p{i}@example.org");
+            let sending = Change::Sending {
+                recipient: Recipient { key: key.clone(), address: key.clone() },
+                message_id: MessageId::parse(&format!("<{i}@x>")).unwrap(),
+            };
+            writer.write(sending).await.unwrap();
+            writer
+                .queue(Change::Answered { key, state: State::Sent, reply: Reply::from_text("250 ok") })
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let journal = std::sync::Arc::into_inner(writer).unwrap().close().unwrap();
+    assert_eq!(journal.summary().unwrap().sent, 50);
+    let reopened = Journal::open(dir.path(), &campaign()).unwrap();
+    assert_eq!(reopened.summary().unwrap().sent, 50);
+}
+
+#[tokio::test]
+async fn a_queued_answer_is_on_disk_once_a_later_write_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = Writer::start(Journal::open(dir.path(), &campaign()).unwrap());
+    let sending = |key: &str| Change::Sending {
+        recipient: Recipient { key: key.to_owned(), address: key.to_owned() },
+        message_id: MessageId::parse(key).unwrap(),
+    };
+    writer.write(sending("a@example.org")).await.unwrap();
+    writer
+        .queue(Change::Answered {
+            key: "a@example.org".into(),
+            state: State::Sent,
+            reply: Reply::from_text("250 ok"),
+        })
+        .unwrap();
+    writer.write(sending("b@example.org")).await.unwrap();
+    // Another connection, as a rerun after a crash here would see it.
+    let reader = Journal::open(dir.path(), &campaign()).unwrap();
+    assert_eq!(reader.state("a@example.org").unwrap(), Some(State::Sent));
+    assert_eq!(reader.state("b@example.org").unwrap(), Some(State::Sending));
+    writer.close().unwrap();
+}
+
+#[test]
+fn the_archive_finds_a_message_by_its_id_and_every_message_to_an_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Journal::open(dir.path(), &campaign()).unwrap().with_clock(fixed_clock());
+    let b = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-23-prayer")).unwrap();
+    sending(&a, "ana@example.org", "Ana@example.org", "<1@x>");
+    answered(&a, "ana@example.org", State::Sent, "250 ok");
+    sending(&b, "ana@example.org", "Ana@example.org", "<2@x>");
+    answered(&b, "ana@example.org", State::Failed, "452 4.2.2 full");
+    let archive = Archive::open_existing(dir.path()).unwrap().unwrap();
+    let found = archive.message(&MessageId::parse("1@x").unwrap()).unwrap().unwrap();
+    assert_eq!((found.campaign.as_str(), found.address.as_str()), ("2025-10-16-prayer", "Ana@example.org"));
+    assert_eq!(archive.message(&MessageId::parse("<2@x>").unwrap()).unwrap().unwrap().state, State::Failed);
+    assert_eq!(archive.message(&MessageId::parse("3@x").unwrap()).unwrap(), None);
+    let all = archive.messages_to("ana@example.org").unwrap();
+    assert_eq!(all.iter().map(|s| s.message_id.as_str()).collect::<Vec<_>>(), ["<1@x>", "<2@x>"]);
+    assert!(Archive::open_existing(&dir.path().join("none")).unwrap().is_none());
+}
+
+#[test]
+fn no_journal_means_none() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Journal::open_existing(dir.path(), &campaign()).unwrap().is_none());
+}
+
+#[test]
+fn a_version_1_journal_gains_the_reply_codes_read_from_its_words() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(FILE_NAME)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE recipients (campaign TEXT NOT NULL, email_key TEXT NOT NULL, address TEXT NOT NULL,
+                 message_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+                 attempts INTEGER NOT NULL DEFAULT 0, reply TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL,
+                 PRIMARY KEY (campaign, email_key));
+             INSERT INTO recipients VALUES ('2025-10-16-prayer', 'a@example.org', 'a@example.org', '<1@x>',
+                 'failed', 1, 'permanent error (550): 5.1.1 User unknown', '2025-10-09T08:53:20Z');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    let entry = &j.entries(None).unwrap()[0];
+    assert_eq!(entry.reply.code().map(ReplyCode::value), Some(550));
+    assert_eq!(entry.reply.status().map(|s| s.to_string()).as_deref(), Some("5.1.1"));
+    assert_eq!(entry.reply.text(), "permanent error (550): 5.1.1 User unknown");
+    // Opening it again changes nothing.
+    drop(j);
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    assert_eq!(j.entries(None).unwrap()[0].reply.code().map(ReplyCode::value), Some(550));
+}
+
+#[test]
+fn a_state_the_journal_never_writes_is_an_error_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    sending(&j, "a@example.org", "a@example.org", "<1@x>");
+    j.conn
+        .execute_batch("PRAGMA ignore_check_constraints = ON; UPDATE recipients SET state = 'lost'")
+        .unwrap();
+    assert!(j.entries(None).is_err());
+    assert!(j.state("a@example.org").is_err());
+}

@@ -1,0 +1,132 @@
+//! Findings: every problem with a bulletin, its list and the settings,
+//! gathered at once without sending or writing anything, for `check` and
+//! the live preview. The inputs come through the same door as a send's
+//! ([`crate::job`]), so what `check` passes, a send accepts.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use crate::config::{Settings, Source};
+use crate::job::{Inputs, Job, JobError};
+use crate::subscribers::{Audience, Lists, Row, SubscriberReader, Suppressions};
+
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Problems that need fixing: each one line, naming file and line.
+    pub errors: Vec<String>,
+    /// Risks worth a look.
+    pub warnings: Vec<String>,
+    /// How many would receive the bulletin.
+    pub recipients: u64,
+    /// How many rows are not mailed.
+    pub skipped: u64,
+    /// The bulletin's campaign and subject, or its path if it did not parse.
+    pub what: String,
+    /// The DKIM signer, when set up: its DNS record is printed.
+    pub dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
+}
+
+/// Checks the bulletin, its merge fields against the list, every row of the
+/// list, the suppression list and the settings; prints nothing.
+pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
+    let mut found = Findings::default();
+    let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin_path, lists, env);
+    let settings = match settings {
+        Ok(settings) => {
+            found.warnings.extend(settings.warnings());
+            found.warnings.extend(super::settings(&settings));
+            found.dkim = settings.dkim.clone();
+            settings
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            Settings::from_source(&Source::default()).expect("placeholders are valid")
+        }
+    };
+    let bulletin = match bulletin {
+        Ok(bulletin) => {
+            found.warnings.extend(super::bulletin(&bulletin));
+            Some(bulletin)
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            None
+        }
+    };
+    let suppressed = match suppressed {
+        Ok((suppressed, problems)) => {
+            found.warnings.extend(problems);
+            suppressed
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            Suppressions::default()
+        }
+    };
+    found.what = bulletin.as_ref().map_or_else(|| bulletin_path.display().to_string(), |b| b.describe());
+
+    let list = &lists.subscribers;
+    let audience = Audience { suppressed, segment: bulletin.as_ref().and_then(|b| b.segment.clone()) };
+    let rows = match SubscriberReader::open(list, audience.clone()) {
+        Ok(rows) => rows,
+        Err(e) => {
+            found.errors.push(e.to_string());
+            return found;
+        }
+    };
+    let columns = rows.columns().clone();
+    let job = bulletin.and_then(|b| match Job::new(settings, b, audience, columns, list, Vec::new()) {
+        Ok(job) => Some(job),
+        Err(JobError::Fields(unknown)) => {
+            found.errors.extend(unknown.iter().map(ToString::to_string));
+            None
+        }
+        Err(e) => {
+            found.errors.push(e.to_string());
+            None
+        }
+    });
+    check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string());
+    found
+}
+
+/// Reads every row, then makes the first recipient's message and looks at it.
+fn check_rows(found: &mut Findings, job: Option<&Job>, rows: SubscriberReader, list: &str) {
+    let mut tally = crate::subscribers::Tally::keeping(usize::MAX);
+    let mut first = None;
+    let mut international = Vec::new();
+    for row in rows {
+        match row {
+            Err(e) => {
+                found.errors.push(e.to_string());
+                break;
+            }
+            Ok(Row::Skipped(skip)) => tally.skip(skip),
+            Ok(Row::Subscribed(s)) => {
+                tally.recipients += 1;
+                if !s.email().as_lettre().user().is_ascii() {
+                    international.push(s.email().to_string());
+                }
+                first.get_or_insert(s);
+            }
+        }
+    }
+    found.errors.extend(tally.problems().iter().map(|p| p.located(list)));
+    if let Some(example) = international.first() {
+        found.warnings.push(format!(
+            "{} address(es), such as {example}, have non-ASCII letters before the @: only a relay \
+             that supports SMTPUTF8 can take them; others will fail",
+            international.len()
+        ));
+    }
+    if let (Some(job), Some(subscriber)) = (job, first) {
+        let (content, _) = job.content_for(&subscriber);
+        found.warnings.extend(super::message(&job.bulletin, &content));
+        if let Err(e) = job.message_for(&subscriber, SystemTime::UNIX_EPOCH) {
+            found.errors.push(e.to_string());
+        }
+    }
+    found.recipients = tally.recipients;
+    found.skipped = tally.skipped();
+}
