@@ -1,0 +1,87 @@
+//! The journal's tables, and bringing an older journal file up to date
+//! when it is opened. Version 1 kept a reply's words only; version 2 keeps
+//! its reply code and enhanced status code beside them.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+
+use super::{FILE_NAME, JournalError, sqlite};
+use crate::domain::{Reply, ReplyCode};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS campaigns (
+    id TEXT PRIMARY KEY,
+    bulletin TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    first_started_at TEXT,
+    last_started_at TEXT,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    campaign TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reply TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (campaign, email_key)
+);
+CREATE INDEX IF NOT EXISTS recipients_by_email ON recipients (email_key);
+CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
+";
+
+/// The schema's version now: 2 keeps the relay's reply code and enhanced
+/// status code beside its words.
+const VERSION: i64 = 2;
+
+/// Opens (creating if needed) the journal file in `state_dir`, bringing an
+/// older one up to [`VERSION`].
+pub(super) fn connect(state_dir: &Path) -> Result<(PathBuf, Connection), JournalError> {
+    let path = state_dir.join(FILE_NAME);
+    let conn = sqlite::open(state_dir, FILE_NAME, SCHEMA).map_err(|e| JournalError::new(&path, e))?;
+    migrate(&conn).map_err(|e| JournalError::new(&path, e))?;
+    Ok((path, conn))
+}
+
+/// Version 1 → 2: two columns for the reply's codes, filled for rows
+/// written before from the words they kept. One transaction, so a second
+/// process opening the same journal waits and then finds it done.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version >= VERSION {
+            return Ok(());
+        }
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('recipients')")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !columns.iter().any(|c| c == "reply_code") {
+            conn.execute_batch(
+                "ALTER TABLE recipients ADD COLUMN reply_code INTEGER;
+                 ALTER TABLE recipients ADD COLUMN reply_status TEXT;",
+            )?;
+        }
+        let old: Vec<(i64, String)> = conn
+            .prepare("SELECT rowid, reply FROM recipients WHERE reply <> '' AND reply_code IS NULL")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut update =
+            conn.prepare("UPDATE recipients SET reply_code = ?2, reply_status = ?3 WHERE rowid = ?1")?;
+        for (rowid, text) in old {
+            let reply = Reply::from_text(text);
+            update.execute(params![
+                rowid,
+                reply.code().map(ReplyCode::value),
+                reply.status().map(|s| s.to_string())
+            ])?;
+        }
+        conn.pragma_update(None, "user_version", VERSION)
+    })();
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    result
+}
