@@ -42,7 +42,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
             .init();
     }
     let env = config::Source::load(&env_file, required)?;
-    commands::run(cli.into_command(), &env, std::time::SystemTime::now(), ui)
+    let now = domain::Clock::now(&domain::SystemClock).as_system_time();
+    commands::run(cli.into_command(), &env, now, ui)
 }
 
 /// The async runtime the sending and serving commands run on: two worker
