@@ -18,8 +18,10 @@ use std::time::SystemTime;
 use super::EmailAddress;
 
 /// Why an address is on the suppression list; written in its `reason`
-/// column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces` or
+/// `complaint` (`Display`, `AsRef<str>` and `&'static str::from` give it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Reason {
     /// The reader used the unsubscribe link or their mail program's
     /// one-click unsubscribe button.
@@ -35,14 +37,9 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason's name in the `reason` column.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unsubscribed => "unsubscribed",
-            Self::Requested => "requested",
-            Self::HardBounce => "hard-bounce",
-            Self::SoftBounces => "soft-bounces",
-            Self::Complaint => "complaint",
-        }
+        self.into()
     }
 }
 
@@ -378,6 +375,19 @@ mod tests {
         }
         for safe in ["", "550 5.1.1 no such user", "user unknown = gone", "'quoted"] {
             assert_eq!(inert_in_spreadsheets(safe), safe);
+        }
+    }
+
+    #[test]
+    fn each_reason_has_its_column_name() {
+        for (reason, name) in [
+            (Reason::Unsubscribed, "unsubscribed"),
+            (Reason::Requested, "requested"),
+            (Reason::HardBounce, "hard-bounce"),
+            (Reason::SoftBounces, "soft-bounces"),
+            (Reason::Complaint, "complaint"),
+        ] {
+            assert_eq!((reason.as_str(), reason.as_ref(), reason.to_string().as_str()), (name, name, name));
         }
     }
 
