@@ -83,7 +83,7 @@ impl Composer {
     /// The `Message-ID` of the recipient whose [`Composer::digest`] is
     /// `digest`.
     fn message_id_of(&self, digest: &[u8; 32]) -> String {
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(&digest[..12]);
         format!("<{}.{hex}@{}>", self.campaign, self.from.email.domain())
     }
 
@@ -144,7 +144,7 @@ impl Composer {
         hash.update(to.key());
         hash.update(humantime::format_rfc3339_nanos(date).to_string());
         let digest: [u8; 32] = hash.finalize().into();
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(&digest[..12]);
         let message_id = format!("<test.{}.{hex}@{}>", self.campaign, self.from.email.domain());
         let subject = format!("[TEST] {}", content.subject);
         let to = Mailbox::new(None, to.as_lettre().clone());
@@ -163,7 +163,7 @@ impl Composer {
         date: SystemTime,
     ) -> Result<Message, MessageError> {
         let email = to.email.to_string();
-        let boundary: String = digest[12..28].iter().map(|b| format!("{b:02x}")).collect();
+        let boundary = hex::encode(&digest[12..28]);
 
         let mut list_unsubscribe = String::new();
         if unsubscribe_link.starts_with("https:") {
@@ -275,6 +275,14 @@ mod tests {
         assert_ne!(a, c.message_id(&email("bo@example.org")));
         assert!(a.as_str().starts_with("<2025-10-16-prayer."), "{a}");
         assert!(a.as_str().ends_with("@hope.example.org>"), "{a}");
+    }
+
+    #[test]
+    fn a_message_id_carries_the_first_twelve_bytes_of_the_digest_in_lower_case_hex() {
+        let c = composer(&[("FROM_EMAIL", "news@hope.example.org")]);
+        let ana = email("ana@example.org");
+        let hex: String = c.digest(&ana)[..12].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(c.message_id(&ana).as_str(), format!("<2025-10-16-prayer.{hex}@hope.example.org>"));
     }
 
     #[test]

@@ -41,8 +41,24 @@ use std::fmt;
 
 use crate::domain::{Reply, ReplyCode, StatusCode};
 
-/// What a failure means for the address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What a failure means for the address. Its name (`hard`, `soft`,
+/// `blocked`, `unknown`) is what the ledger stores and listings show:
+/// `Display`, `AsRef<str>`, `&'static str::from` and `FromStr` all use it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::AsRefStr,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Class {
     /// The address does not exist or refuses mail for good: suppress it.
     Hard,
@@ -58,24 +74,15 @@ pub enum Class {
 }
 
 impl Class {
+    /// The class's name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hard => "hard",
-            Self::Soft => "soft",
-            Self::Blocked => "blocked",
-            Self::Unknown => "unknown",
-        }
+        self.into()
     }
 
-    /// The inverse of [`Class::as_str`].
+    /// The inverse of [`Class::as_str`]: `None` for any other text (exact,
+    /// lower case).
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Hard, Self::Soft, Self::Blocked, Self::Unknown].into_iter().find(|c| c.as_str() == text)
-    }
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        text.parse().ok()
     }
 }
 
@@ -543,5 +550,20 @@ mod tests {
             assert_eq!(Class::parse(c.as_str()), Some(c));
         }
         assert_eq!(Class::parse("complaint"), None);
+    }
+
+    #[test]
+    fn a_class_s_name_is_the_same_every_way_and_read_back_exactly() {
+        for (c, name) in [
+            (Class::Hard, "hard"),
+            (Class::Soft, "soft"),
+            (Class::Blocked, "blocked"),
+            (Class::Unknown, "unknown"),
+        ] {
+            assert_eq!((c.as_str(), c.as_ref(), c.to_string().as_str()), (name, name, name));
+        }
+        assert_eq!(Class::parse("Hard"), None);
+        assert_eq!(Class::parse(" hard"), None);
+        assert_eq!(Class::parse(""), None);
     }
 }

@@ -35,11 +35,14 @@ impl Kind {
         }
     }
 
+    /// The inverse of [`Kind::as_str`]. Text that names no kind (a ledger
+    /// written by another version, or edited by hand) reads as an unknown
+    /// bounce, which is listed but never suppresses anyone.
     fn parse(text: &str) -> Self {
-        match Class::parse(text) {
-            Some(class) => Self::Bounce(class),
-            None if text == "complaint" => Self::Complaint,
-            None => Self::Bounce(Class::Unknown),
+        match text.parse::<Class>() {
+            Ok(class) => Self::Bounce(class),
+            Err(_) if text == "complaint" => Self::Complaint,
+            Err(_) => Self::Bounce(Class::Unknown),
         }
     }
 

@@ -14,25 +14,43 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::subscribers::EmailAddress;
 pub use bounce::BounceSettings;
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
-/// A value that must never be printed: its `Debug` shows `[redacted]` and it
-/// has no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A value that must never be printed: a `secrecy::SecretString` (wiped
+/// from memory when dropped, read only through [`ExposeSecret`]) whose
+/// `Debug` shows `[redacted]`, as the DKIM key's does, and which has no
+/// `Display`.
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     pub fn new(value: String) -> Self {
-        Self(value)
+        Self(SecretString::from(value))
     }
 
-    /// The secret itself, for the one place that needs it.
+    /// The secret itself, for the few places that need it. Also here as
+    /// well as through [`ExposeSecret`], so a caller needs no `use` of the
+    /// trait.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The same as [`Secret::expose_secret`], the older name, kept while
+    /// the unsubscribe module still calls it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.expose_secret()
+    }
+}
+
+impl ExposeSecret<str> for Secret {
+    fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
     }
 }
 
@@ -315,7 +333,7 @@ impl Settings {
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
-            unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret(v)),
+            unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret::new(v)),
             dkim: None,
             from_email,
             org_name,
@@ -478,6 +496,10 @@ mod tests {
     fn secrets_do_not_debug_print() {
         let s = settings(&[("UNSUBSCRIBE_SECRET", "hunter2-very-secret")]).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+        let secret = s.unsubscribe_secret.unwrap();
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(ExposeSecret::expose_secret(&secret), "hunter2-very-secret");
+        assert_eq!(secret.expose_secret(), secret.expose());
     }
 
     #[test]

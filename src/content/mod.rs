@@ -49,11 +49,7 @@ pub struct FieldUse {
 
 /// A calendar date, as in `date = 2025-10-16`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct BulletinDate {
-    year: u16,
-    month: u8,
-    day: u8,
-}
+pub struct BulletinDate(jiff::civil::Date);
 
 impl BulletinDate {
     fn from_toml(value: &toml::Value) -> Option<Self> {
@@ -66,24 +62,17 @@ impl BulletinDate {
             return None;
         }
         let date = datetime.date?;
-        let days_in_month = match date.month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if date.year % 4 == 0 && (date.year % 100 != 0 || date.year % 400 == 0) => 29,
-            2 => 28,
-            _ => return None,
-        };
-        (1..=days_in_month).contains(&date.day).then_some(Self {
-            year: date.year,
-            month: date.month,
-            day: date.day,
-        })
+        // jiff refuses a day the month does not have (2025-02-29, 2025-04-31).
+        let (year, month, day) =
+            (i16::try_from(date.year).ok()?, i8::try_from(date.month).ok()?, i8::try_from(date.day).ok()?);
+        jiff::civil::Date::new(year, month, day).ok().map(Self)
     }
 }
 
 impl fmt::Display for BulletinDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        // Always four digits of year, as the front matter writes it.
+        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
     }
 }
 
@@ -346,6 +335,26 @@ mod tests {
             ContentError::Invalid { line, kind, .. } => (line, kind),
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn a_day_the_month_does_not_have_is_refused_and_leap_days_follow_the_gregorian_calendar() {
+        let with_date = |date: &str| {
+            Bulletin::parse(Path::new("x.md"), &format!("{}Body\n", HEAD.replace("2025-10-16", date)))
+        };
+        for good in ["2024-02-29", "2000-02-29", "2025-01-31", "2025-04-30", "2025-12-31", "0099-01-01"] {
+            let bulletin = with_date(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(bulletin.date.to_string(), good);
+        }
+        for bad in ["2025-02-29", "1900-02-29", "2025-04-31", "2025-06-31", "2025-02-30"] {
+            // A bare TOML date is checked by the TOML parser too.
+            let (line, _) = error_line_and_kind(with_date(bad));
+            assert_eq!(line, 4, "{bad}");
+            let quoted = format!("\"{bad}\"");
+            assert_eq!(error_line_and_kind(with_date(&quoted)), (4, ContentErrorKind::BadDate), "{bad}");
+        }
+        let err = with_date("\"2025-02-29\"").unwrap_err().to_string();
+        assert!(err.ends_with("`date` must be a calendar date such as 2025-10-16"), "{err}");
     }
 
     #[test]

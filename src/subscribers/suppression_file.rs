@@ -5,9 +5,10 @@
 //! answering two clicks at once, an import of bounces, someone typing
 //! `bulletin unsubscribe`), so every change holds an exclusive lock on a
 //! `.lock` file beside it. Additions are appended and flushed to disk before
-//! the call returns; a removal writes a new file beside the old one and
-//! renames it over, so a crash leaves either the old list or the new one,
-//! never half of one. An address already on the list is not added again.
+//! the call returns; a removal writes a new file beside the old one (a
+//! `tempfile` temporary file) and renames it over, so a crash leaves either
+//! the old list or the new one, never half of one. An address already on the
+//! list is not added again.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -17,8 +18,10 @@ use std::time::SystemTime;
 use super::EmailAddress;
 
 /// Why an address is on the suppression list; written in its `reason`
-/// column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces` or
+/// `complaint` (`Display`, `AsRef<str>` and `&'static str::from` give it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Reason {
     /// The reader used the unsubscribe link or their mail program's
     /// one-click unsubscribe button.
@@ -34,14 +37,9 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason's name in the `reason` column.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unsubscribed => "unsubscribed",
-            Self::Requested => "requested",
-            Self::HardBounce => "hard-bounce",
-            Self::SoftBounces => "soft-bounces",
-            Self::Complaint => "complaint",
-        }
+        self.into()
     }
 }
 
@@ -239,50 +237,45 @@ impl SuppressionFile {
         if keep.len() == contents.records.len() {
             return Ok(false);
         }
-        let mut temp_name = self.path.file_name().unwrap_or_default().to_owned();
-        temp_name.push(".new");
-        let temp = self.path.with_file_name(temp_name);
-        let replaced = self.write_replacement(&temp, header, &keep, &meta);
-        if replaced.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        replaced?;
+        self.write_replacement(header, &keep, &meta)?;
+        // tempfile's persist is a rename and does not sync the folder: until
+        // the folder is on disk a crash could bring the old list back.
         sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
         Ok(true)
     }
 
-    /// Writes `header` and `records` to `temp`, with the list's own owner,
-    /// group and permissions (so the unsubscribe server's user, or a group
-    /// sharing the list, can still write it, whoever removed the address;
-    /// only root can keep another user as owner), and renames it over the
-    /// list.
+    /// Writes `header` and `records` to a temporary file in the list's
+    /// folder, with the list's own owner, group and permissions (so the
+    /// unsubscribe server's user, or a group sharing the list, can still
+    /// write it, whoever removed the address; only root can keep another
+    /// user as owner), flushes it to disk and renames it over the list. The
+    /// temporary file is removed if anything fails.
     fn write_replacement(
         &self,
-        temp: &Path,
         header: &csv::StringRecord,
         records: &[&csv::StringRecord],
         original: &fs::Metadata,
     ) -> Result<(), SuppressionFileError> {
         use std::os::unix::fs::{MetadataExt, fchown};
-        let mut out = csv::WriterBuilder::new()
-            .flexible(true)
-            .terminator(csv::Terminator::CRLF)
-            .from_path(temp)
-            .map_err(|source| self.csv(source))?;
+        let temp = tempfile::NamedTempFile::new_in(folder_of(&self.path))
+            .map_err(self.io("create a temporary file beside"))?;
+        let mut out =
+            csv::WriterBuilder::new().flexible(true).terminator(csv::Terminator::CRLF).from_writer(temp);
         out.write_record(header).map_err(|source| self.csv(source))?;
         for record in records {
             out.write_record(*record).map_err(|source| self.csv(source))?;
         }
-        let written = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        let temp = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        let written = temp.as_file();
         // Giving the file away takes root, and changing its group takes
         // membership of it; without either the new file is the remover's.
-        if fchown(&written, Some(original.uid()), Some(original.gid())).is_err() {
-            let _ = fchown(&written, None, Some(original.gid()));
+        if fchown(written, Some(original.uid()), Some(original.gid())).is_err() {
+            let _ = fchown(written, None, Some(original.gid()));
         }
         written.set_permissions(original.permissions()).map_err(self.io("set the permissions of"))?;
         written.sync_all().map_err(self.io("flush"))?;
-        drop(written);
-        fs::rename(temp, &self.path).map_err(self.io("replace"))
+        temp.persist(&self.path).map_err(|e| self.io("replace")(e.error))?;
+        Ok(())
     }
 
     /// Fails now, rather than at the first unsubscribe, when the list could
@@ -306,13 +299,17 @@ pub fn inert_in_spreadsheets(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
 }
 
-/// Makes a new or renamed entry in `path`'s folder survive a crash.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
+/// The folder `path` is in.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    }
+}
+
+/// Makes a new or renamed entry in `path`'s folder survive a crash.
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(folder_of(path))?.sync_all()
 }
 
 #[cfg(test)]
@@ -378,6 +375,19 @@ mod tests {
         }
         for safe in ["", "550 5.1.1 no such user", "user unknown = gone", "'quoted"] {
             assert_eq!(inert_in_spreadsheets(safe), safe);
+        }
+    }
+
+    #[test]
+    fn each_reason_has_its_column_name() {
+        for (reason, name) in [
+            (Reason::Unsubscribed, "unsubscribed"),
+            (Reason::Requested, "requested"),
+            (Reason::HardBounce, "hard-bounce"),
+            (Reason::SoftBounces, "soft-bounces"),
+            (Reason::Complaint, "complaint"),
+        ] {
+            assert_eq!((reason.as_str(), reason.as_ref(), reason.to_string().as_str()), (name, name, name));
         }
     }
 
@@ -463,6 +473,22 @@ mod tests {
         SuppressionFile::new(&path).remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
         assert!(!dir.path().join("suppressed.csv.new").exists());
+    }
+
+    #[test]
+    fn removing_leaves_no_temporary_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "email\na@example.org\nb@example.org\n").unwrap();
+        let file = SuppressionFile::new(&path);
+        assert!(file.remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap());
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["suppressed.csv", "suppressed.csv.lock"]);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "email\r\nb@example.org\r\n");
     }
 
     #[test]

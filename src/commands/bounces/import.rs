@@ -262,8 +262,7 @@ impl Import {
             (Some(id), _) => format!("message:{id}"),
             (None, Some(id)) => format!("notice:{id}"),
             (None, None) => {
-                let hex: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-                format!("sha256:{hex}")
+                format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
             }
         };
         let campaign = sent.map(|s| s.campaign.clone()).or_else(|| {

@@ -110,7 +110,7 @@ impl Relay {
         let credentials = settings
             .credentials
             .as_ref()
-            .map(|c| Credentials::new(c.username.clone(), c.password.expose().to_owned()));
+            .map(|c| Credentials::new(c.username.clone(), c.password.expose_secret().to_owned()));
         let endpoint = Endpoint {
             port: settings.port,
             implicit_tls,
