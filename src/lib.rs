@@ -16,16 +16,15 @@ pub mod content;
 pub mod deliver;
 pub mod dkim;
 pub mod domain;
+pub mod http;
 pub mod job;
 pub mod journal;
 pub mod lint;
-pub mod live;
 pub mod merge;
 pub mod message;
 pub mod render;
 pub mod report;
 pub mod subscribers;
-pub mod unsubscribe;
 
 pub use commands::Outcome;
 

@@ -10,12 +10,12 @@ use anyhow::{Context, bail};
 
 use super::{Outcome, settings_without_dkim, warn};
 use crate::config::Source;
+use crate::http::unsubscribe::{self as server, ServerOptions};
 use crate::subscribers::Lists;
 use crate::subscribers::{
     AddressProblem, Audience, EmailAddress, Entry, Reason, Row, RowProblem, SkipReason, SubscriberReader,
     SuppressionFile,
 };
-use crate::unsubscribe::server::{self, ServerOptions};
 
 /// Options of `bulletin unsubscribe`.
 #[derive(Debug, Clone)]
@@ -42,6 +42,11 @@ pub struct ResubscribeOptions {
 pub struct UnsubscribeServerOptions {
     pub list: Lists,
     pub listen: SocketAddr,
+}
+
+impl UnsubscribeServerOptions {
+    /// The address `--listen` takes unless told otherwise.
+    pub const DEFAULT_LISTEN: &str = server::DEFAULT_LISTEN;
 }
 
 /// The suppression list to change, whose folder must exist.

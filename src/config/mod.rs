@@ -20,6 +20,13 @@ pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
+/// Without `UNSUBSCRIBE_SECRET`, a send whose messages carry
+/// `UNSUBSCRIBE_URL` goes to at most this many recipients (a trial to
+/// oneself and a colleague or two); test copies (`--to`) always go. Their
+/// links are signed with the development key, which the unsubscribe server
+/// refuses.
+pub const UNSIGNED_RECIPIENTS_MAX: u64 = 5;
+
 /// A value that must never be printed: its `Debug` shows `[redacted]` and it
 /// has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -348,7 +355,7 @@ impl Settings {
                 "UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not: unsubscribe links are signed with a \
                  development key that anyone could forge and the unsubscribe server rejects; a send to more \
                  than {} recipients refuses until UNSUBSCRIBE_SECRET is set",
-                crate::unsubscribe::UNSIGNED_RECIPIENTS_MAX
+                UNSIGNED_RECIPIENTS_MAX
             ));
         }
         warnings

@@ -183,7 +183,7 @@ fn frame(id: &str, caption: &str, src: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::view::Choice;
+    use crate::http::preview::view::Choice;
 
     fn view(message: Result<super::super::view::Message, Vec<String>>) -> View {
         View {

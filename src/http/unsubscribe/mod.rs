@@ -15,6 +15,8 @@
 //! Ends where the suppression list begins: writing it is
 //! [`SuppressionFile`]'s job, which makes concurrent additions safe.
 
+mod page;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -28,10 +30,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::Markup;
 
-use super::page::{self, Texts};
-use super::{DEVELOPMENT_SECRET, Signer};
 use crate::config::Settings;
+use crate::message::unsubscribe::{DEVELOPMENT_SECRET, Signer};
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+use page::Texts;
 
 /// The address `--listen` takes unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

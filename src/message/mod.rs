@@ -6,6 +6,7 @@
 //! from `Date` (and the DKIM signature, when there is one, which covers it).
 
 mod transfer;
+pub mod unsubscribe;
 
 use std::time::SystemTime;
 
@@ -19,7 +20,7 @@ use crate::content::CampaignId;
 use crate::domain::MessageId;
 use crate::render::Personalised;
 use crate::subscribers::{EmailAddress, Subscriber};
-use crate::unsubscribe::Signer;
+use unsubscribe::Signer;
 
 /// Gmail hides everything after this many bytes of HTML behind a "View
 /// entire message" link.
