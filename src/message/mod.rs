@@ -4,6 +4,10 @@
 //! `Message-ID`, its MIME boundary) is derived from the campaign and the
 //! address, so a dry run's `.eml` and a later send match byte for byte apart
 //! from `Date` (and the DKIM signature, when there is one, which covers it).
+//!
+//! The unsubscribe link each message carries is signed by [`unsubscribe`];
+//! the parts' transfer encoding is `transfer`'s. Ends at the finished
+//! message, DKIM-signed when there is a key: sending it is `deliver`'s.
 
 mod transfer;
 pub mod unsubscribe;

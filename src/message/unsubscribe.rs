@@ -1,8 +1,8 @@
 //! Unsubscribe tokens: makes and checks the per-recipient token each
 //! message's unsubscribe link carries. It names the recipient and the list
 //! and cannot be forged without the signing secret (HMAC-SHA256). Ends at the
-//! token: the server that takes the requests those links make is
-//! `crate::http::unsubscribe`.
+//! token: the server that takes the requests those links make is under
+//! `http`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
