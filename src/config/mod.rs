@@ -20,13 +20,6 @@ pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
-/// Without `UNSUBSCRIBE_SECRET`, a send whose messages carry
-/// `UNSUBSCRIBE_URL` goes to at most this many recipients (a trial to
-/// oneself and a colleague or two); test copies (`--to`) always go. Their
-/// links are signed with the development key, which the unsubscribe server
-/// refuses.
-pub const UNSIGNED_RECIPIENTS_MAX: u64 = 5;
-
 /// A value that must never be printed: its `Debug` shows `[redacted]` and it
 /// has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -93,6 +86,13 @@ impl ListId {
         &self.0
     }
 }
+
+/// Without `UNSUBSCRIBE_SECRET`, a send whose messages carry
+/// `UNSUBSCRIBE_URL` goes to at most this many recipients (a trial to
+/// oneself and a colleague or two); test copies (`--to`) always go. Their
+/// links are signed with the development key, which the unsubscribe server
+/// refuses.
+pub const UNSIGNED_RECIPIENTS_MAX: u64 = 5;
 
 /// What the messages say about who sends them.
 #[derive(Debug, Clone)]
