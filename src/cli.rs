@@ -129,7 +129,7 @@ struct ResubscribeArgs {
 struct UnsubscribeServerArgs {
     /// The address and port to listen on, plain HTTP (port 0 picks a free
     /// one). Keep it on 127.0.0.1 and let the reverse proxy reach it.
-    #[arg(long, value_name = "ADDR", default_value = crate::unsubscribe::server::DEFAULT_LISTEN)]
+    #[arg(long, value_name = "ADDR", default_value = crate::commands::UnsubscribeServerOptions::DEFAULT_LISTEN)]
     listen: std::net::SocketAddr,
 
     #[command(flatten)]
@@ -361,7 +361,7 @@ struct PreviewArgs {
     serve: bool,
 
     /// The port for --serve (0 picks a free one).
-    #[arg(long, value_name = "PORT", default_value_t = crate::live::DEFAULT_PORT, requires = "serve")]
+    #[arg(long, value_name = "PORT", default_value_t = crate::commands::Serve::DEFAULT_PORT, requires = "serve")]
     port: u16,
 
     /// With --serve, open the page in the default browser.

@@ -5,8 +5,9 @@
 //! front matter) → [`render`] (HTML and text, once per bulletin) → per
 //! [`subscribers`] row, personalised → [`message`] (headers, MIME) →
 //! [`deliver`] → [`journal`] → [`report`]. [`commands`] strings them
-//! together; [`lint`] finds what would hurt delivery, for `check`; [`live`]
-//! serves a preview that follows the files as they change.
+//! together; [`lint`] finds what would hurt delivery, for `check`; [`http`]
+//! holds the two web servers on top: the preview that follows the files as
+//! they change, and the one-click unsubscribe server.
 
 pub mod bounce;
 pub mod cli;
@@ -16,16 +17,15 @@ pub mod content;
 pub mod deliver;
 pub mod dkim;
 pub mod domain;
+pub mod http;
 pub mod job;
 pub mod journal;
 pub mod lint;
-pub mod live;
 pub mod merge;
 pub mod message;
 pub mod render;
 pub mod report;
 pub mod subscribers;
-pub mod unsubscribe;
 
 pub use commands::Outcome;
 

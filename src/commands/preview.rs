@@ -37,16 +37,21 @@ pub struct Serve {
     pub env_required: bool,
 }
 
+impl Serve {
+    /// The port `--serve` listens on unless told otherwise.
+    pub const DEFAULT_PORT: u16 = crate::http::preview::DEFAULT_PORT;
+}
+
 pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> anyhow::Result<Outcome> {
     if let Some(serve) = &options.serve {
-        let sources = crate::live::Sources {
+        let sources = crate::http::preview::Sources {
             bulletin: options.bulletin.clone(),
             list: options.list.clone(),
             env_file: serve.env_file.clone(),
             env_required: serve.env_required,
             clock: std::sync::Arc::new(crate::domain::SystemClock),
         };
-        crate::live::serve(sources, serve.port, serve.open)?;
+        crate::http::preview::serve(sources, serve.port, serve.open)?;
         return Ok(Outcome::Done);
     }
     let (job, mut rows) = prepare(&options.bulletin, &options.list, env)?;

@@ -4,18 +4,19 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
 use super::{Outcome, settings_without_dkim, warn};
 use crate::config::Source;
+use crate::domain::{Clock, SystemClock};
+use crate::http::unsubscribe::{self as server, ServerOptions};
 use crate::subscribers::Lists;
 use crate::subscribers::{
     AddressProblem, Audience, EmailAddress, Entry, Reason, Row, RowProblem, SkipReason, SubscriberReader,
     SuppressionFile,
 };
-use crate::unsubscribe::server::{self, ServerOptions};
 
 /// Options of `bulletin unsubscribe`.
 #[derive(Debug, Clone)]
@@ -42,6 +43,11 @@ pub struct ResubscribeOptions {
 pub struct UnsubscribeServerOptions {
     pub list: Lists,
     pub listen: SocketAddr,
+}
+
+impl UnsubscribeServerOptions {
+    /// The address `--listen` takes unless told otherwise.
+    pub const DEFAULT_LISTEN: &str = server::DEFAULT_LISTEN;
 }
 
 /// The suppression list to change, whose folder must exist.
@@ -90,7 +96,7 @@ pub(super) fn unsubscribe(options: &UnsubscribeOptions) -> anyhow::Result<Outcom
         .into_iter()
         .map(|email| Entry { email, reason: Reason::Requested, detail: detail.to_owned() })
         .collect();
-    let added = file.add(&entries, SystemTime::now())?;
+    let added = file.add(&entries, SystemClock.now().as_system_time())?;
     for email in &added.added {
         println!("  added          {email}");
     }
@@ -217,7 +223,8 @@ pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow:
     // It makes no message, so it needs no DKIM key on the web server.
     let settings = settings_without_dkim(env)?;
     let suppressed = suppression_file(&options.list)?;
-    server::serve(&settings, ServerOptions { listen: options.listen, suppressed })?;
+    let clock = Arc::new(SystemClock);
+    server::serve(&settings, ServerOptions { listen: options.listen, suppressed, clock })?;
     Ok(Outcome::Done)
 }
 

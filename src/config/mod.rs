@@ -105,6 +105,13 @@ impl ListId {
     }
 }
 
+/// Without `UNSUBSCRIBE_SECRET`, a send whose messages carry
+/// `UNSUBSCRIBE_URL` goes to at most this many recipients (a trial to
+/// oneself and a colleague or two); test copies (`--to`) always go. Their
+/// links are signed with the development key, which the unsubscribe server
+/// refuses.
+pub const UNSIGNED_RECIPIENTS_MAX: u64 = 5;
+
 /// What the messages say about who sends them.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -366,7 +373,7 @@ impl Settings {
                 "UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not: unsubscribe links are signed with a \
                  development key that anyone could forge and the unsubscribe server rejects; a send to more \
                  than {} recipients refuses until UNSUBSCRIBE_SECRET is set",
-                crate::unsubscribe::UNSIGNED_RECIPIENTS_MAX
+                UNSIGNED_RECIPIENTS_MAX
             ));
         }
         warnings

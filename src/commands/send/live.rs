@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SendOptions;
 use crate::commands::{Outcome, Ui, prepare, warn};
+use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
 use crate::deliver::plan::{Choice, Plan, plan};
 use crate::deliver::smtp::{Connection, Relay};
@@ -23,7 +24,6 @@ use crate::job::Job;
 use crate::journal::{Journal, State};
 use crate::report::Progress;
 use crate::subscribers::{Row, SubscriberReader};
-use crate::unsubscribe::UNSIGNED_RECIPIENTS_MAX;
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
     let (job, rows) = prepare(&options.bulletin, &options.list, env)?;

@@ -15,9 +15,10 @@
 //! Ends where the suppression list begins: writing it is
 //! [`SuppressionFile`]'s job, which makes concurrent additions safe.
 
+mod page;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 use axum::Router;
@@ -28,10 +29,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::Markup;
 
-use super::page::{self, Texts};
-use super::{DEVELOPMENT_SECRET, Signer};
+use super::Server;
 use crate::config::Settings;
+use crate::domain::Clock;
+use crate::message::unsubscribe::{DEVELOPMENT_SECRET, Signer};
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+use page::Texts;
 
 /// The address `--listen` takes unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -58,12 +61,15 @@ pub struct ServerOptions {
     pub listen: SocketAddr,
     /// The suppression list the sends read.
     pub suppressed: SuppressionFile,
+    /// Dates the log lines and the rows added to the suppression list.
+    pub clock: Arc<dyn Clock>,
 }
 
 struct Service {
     signer: Signer,
     file: SuppressionFile,
     texts: Texts,
+    clock: Arc<dyn Clock>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
@@ -73,20 +79,20 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         .suppressed
         .check_writable()
         .context("the unsubscribe server cannot write the suppression list")?;
-    let runtime = crate::runtime()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(options.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", options.listen))?;
-        let address = listener.local_addr()?;
-        // Listen for the stop signals before saying we are up, so a stop
-        // sent as soon as the banner shows is not fatal.
-        let stopped = stop_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
+    let ServerOptions { listen, suppressed, clock } = options;
+    let server = Server {
+        name: "the unsubscribe server",
+        listen,
+        busy_hint: "",
+        grace: SHUTDOWN_GRACE,
+        log_stop: Some(Arc::clone(&clock)),
+    };
+    server.serve(|address| {
         let public = settings.unsubscribe_url.as_ref().expect("checked above").as_url();
         println!("Unsubscribe server for {} ({})", settings.list_name, settings.org_name);
         println!("  listening on http://{address}{path}");
         println!("  public URL   {public} (your HTTPS reverse proxy forwards it here)");
-        println!("  suppression  {}", options.suppressed.path().display());
+        println!("  suppression  {}", suppressed.path().display());
         println!("Ctrl-C or SIGTERM to stop.");
         if !address.ip().is_loopback() {
             eprintln!(
@@ -94,26 +100,8 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
                  and let the HTTPS reverse proxy take the outside world"
             );
         }
-        let service = Arc::new(Service { signer, file: options.suppressed, texts: Texts::from(settings) });
-        let stop = tokio_util::sync::CancellationToken::new();
-        let on_signal = stop.clone();
-        tokio::spawn(async move {
-            stopped.await;
-            on_signal.cancel();
-        });
-        let server = axum::serve(listener, router(&path, service))
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
-        tokio::select! {
-            result = server => result.context("the unsubscribe server stopped")?,
-            // A client that never finishes its request cannot hold the
-            // server up for ever.
-            () = async {
-                stop.cancelled().await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => eprintln!("{} stopping without waiting any longer for unfinished requests", now()),
-        }
-        println!("Stopped.");
-        Ok(())
+        let service = Service { signer, file: suppressed, texts: Texts::from(settings), clock };
+        Ok(router(&path, Arc::new(service)))
     })
 }
 
@@ -168,21 +156,6 @@ fn router(path: &str, service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// Ctrl-C or SIGTERM (what `systemctl stop` sends): both are caught from
-/// the moment this returns.
-fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        eprintln!("{} stopping: finishing the requests in flight", now());
-    })
-}
-
 impl Service {
     /// The address a genuine token in `query` names.
     fn reader(&self, query: Option<&str>) -> Option<EmailAddress> {
@@ -195,7 +168,7 @@ impl Service {
     }
 
     fn refuse(&self, method: &str, why: &str) -> Response {
-        eprintln!("{} refused {method}: {why}", now());
+        eprintln!("{} refused {method}: {why}", self.clock.now());
         respond(StatusCode::BAD_REQUEST, page::invalid_link(&self.texts))
     }
 }
@@ -223,7 +196,7 @@ async fn unsubscribe(
         Ok(false) => {
             eprintln!(
                 "{} refused POST for {}: no List-Unsubscribe=One-Click in the body",
-                now(),
+                service.clock.now(),
                 mask(&email)
             );
             return respond(StatusCode::BAD_REQUEST, page::not_one_click(&service.texts, &email));
@@ -232,19 +205,20 @@ async fn unsubscribe(
     }
     let entry = Entry::new(email.clone(), Reason::Unsubscribed);
     let file = service.file.clone();
-    let added = tokio::task::spawn_blocking(move || file.add(&[entry], SystemTime::now())).await;
+    let now = service.clock.now().as_system_time();
+    let added = tokio::task::spawn_blocking(move || file.add(&[entry], now)).await;
     match added {
         Ok(Ok(added)) => {
             let what = if added.added.is_empty() { "already on the suppression list" } else { "added" };
-            eprintln!("{} unsubscribed {} ({what})", now(), mask(&email));
+            eprintln!("{} unsubscribed {} ({what})", service.clock.now(), mask(&email));
             respond(StatusCode::OK, page::done(&service.texts, &email))
         }
         Ok(Err(error)) => {
-            eprintln!("{} error: could not unsubscribe {}: {error}", now(), mask(&email));
+            eprintln!("{} error: could not unsubscribe {}: {error}", service.clock.now(), mask(&email));
             respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
         }
         Err(panic) => {
-            eprintln!("{} error: could not unsubscribe {}: {panic}", now(), mask(&email));
+            eprintln!("{} error: could not unsubscribe {}: {panic}", service.clock.now(), mask(&email));
             respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
         }
     }
@@ -299,11 +273,6 @@ fn respond(status: StatusCode, markup: Markup) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
-}
-
-/// The time, for log lines.
-fn now() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// `a***@example.org`: enough to tell events apart and see which provider
@@ -361,8 +330,12 @@ mod tests {
     fn service(pairs: &[(&str, &str)]) -> (Service, Settings) {
         let settings = settings(pairs);
         let (signer, _) = checked(&settings).unwrap();
-        let service =
-            Service { signer, file: SuppressionFile::new("unused.csv"), texts: Texts::from(&settings) };
+        let service = Service {
+            signer,
+            file: SuppressionFile::new("unused.csv"),
+            texts: Texts::from(&settings),
+            clock: Arc::new(crate::domain::Timestamp::from_unix(1_760_000_000)),
+        };
         (service, settings)
     }
 

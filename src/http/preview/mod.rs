@@ -1,6 +1,8 @@
-//! Live preview: a small web server on 127.0.0.1 that shows the bulletin as
-//! a chosen reader will get it, and reloads the page whenever the bulletin,
-//! the list or the settings file is saved.
+//! The preview server (`bulletin preview --serve`): a small web server on
+//! 127.0.0.1 that shows the bulletin as a chosen reader will get it, and
+//! reloads the page whenever the bulletin, the list or the settings file is
+//! saved. Sends nothing: the `page` shows what `view` makes from
+//! the files with `job` and `lint`, afresh for every request.
 
 mod page;
 mod view;
@@ -24,15 +26,20 @@ use tokio_stream::wrappers::BroadcastStream;
 
 pub use view::Sources;
 
+use super::Server;
+
 /// The port `--serve` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8025;
 
-/// How long Ctrl-C waits for requests in flight.
+/// How long a stop waits for requests in flight: an open page holds its
+/// event stream for ever, so not long.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 struct Shared {
     sources: Sources,
     changes: broadcast::Sender<u64>,
+    /// Watches while the server serves.
+    _watch: watch::Watch,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,15 +49,17 @@ struct Params {
 }
 
 /// Serves the preview of `sources` on 127.0.0.1:`port` (0 for any free
-/// port) until Ctrl-C; opens it in the default browser when `open`.
+/// port) until Ctrl-C or SIGTERM; opens it in the default browser when
+/// `open`.
 pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
-    let runtime = crate::runtime()?;
-    runtime.block_on(async move {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await.with_context(
-                || format!("cannot listen on 127.0.0.1:{port} (is another preview running? try --port)"),
-            )?;
-        let address = listener.local_addr()?;
+    let server = Server {
+        name: "the preview server",
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        busy_hint: " (is another preview running? try --port)",
+        grace: SHUTDOWN_GRACE,
+        log_stop: None,
+    };
+    server.serve(|address| {
         let (changes, _) = broadcast::channel(16);
         let (suppressed, _) = sources.list.suppression_path();
         let files = [
@@ -59,35 +68,19 @@ pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
             suppressed,
             sources.env_file.clone(),
         ];
-        let _watch = watch::start(&files, changes.clone()).context("cannot watch the bulletin's files")?;
+        let watch = watch::start(&files, changes.clone()).context("cannot watch the bulletin's files")?;
         let url = format!("http://{address}/");
         println!("Previewing {} at {url}", sources.bulletin.display());
         println!("Edit and save the bulletin, the list or .env and the page reloads. Ctrl-C to stop.");
         if open && let Err(e) = webbrowser::open(&url) {
             eprintln!("warning: could not open a browser ({e}); open {url} yourself");
         }
-        let shared = Arc::new(Shared { sources, changes });
-        let app = Router::new()
+        let shared = Arc::new(Shared { sources, changes, _watch: watch });
+        Ok(Router::new()
             .route("/", get(page))
             .route("/email", get(email))
             .route("/events", get(events))
-            .with_state(shared);
-        let stop = tokio_util::sync::CancellationToken::new();
-        let on_interrupt = stop.clone();
-        tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            on_interrupt.cancel();
-        });
-        let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
-        tokio::select! {
-            result = server => result.context("the preview server stopped"),
-            // An open page holds its event stream forever: give requests in
-            // flight a moment, then stop anyway.
-            () = async {
-                stop.cancelled().await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => Ok(()),
-        }
+            .with_state(shared))
     })
 }
 

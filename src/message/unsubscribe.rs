@@ -1,9 +1,8 @@
-//! Unsubscribe links: a per-recipient token that names the recipient and the
-//! list and cannot be forged without the signing secret (HMAC-SHA256), and
-//! the [`server`] that takes the one-click requests those links make.
-
-mod page;
-pub mod server;
+//! Unsubscribe tokens: makes and checks the per-recipient token each
+//! message's unsubscribe link carries. It names the recipient and the list
+//! and cannot be forged without the signing secret (HMAC-SHA256). Ends at the
+//! token: the server that takes the requests those links make is under
+//! `http`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,13 +14,7 @@ use crate::subscribers::EmailAddress;
 
 /// Stands in for `UNSUBSCRIBE_SECRET` when it is not set, so a dry run still
 /// shows real-looking links. `Settings::warnings` says so; sending refuses it.
-const DEVELOPMENT_SECRET: &str = "bulletin-development-secret-do-not-send-with-this";
-
-/// Without `UNSUBSCRIBE_SECRET`, a send whose messages carry
-/// `UNSUBSCRIBE_URL` goes to at most this many recipients (a trial to
-/// oneself and a colleague or two); test copies (`--to`) always go. Their
-/// links are signed with the development key, which the server refuses.
-pub const UNSIGNED_RECIPIENTS_MAX: u64 = 5;
+pub(crate) const DEVELOPMENT_SECRET: &str = "bulletin-development-secret-do-not-send-with-this";
 
 /// Signs and checks unsubscribe tokens for one list.
 #[derive(Debug, Clone)]

@@ -4,8 +4,13 @@
 //! `Message-ID`, its MIME boundary) is derived from the campaign and the
 //! address, so a dry run's `.eml` and a later send match byte for byte apart
 //! from `Date` (and the DKIM signature, when there is one, which covers it).
+//!
+//! The unsubscribe link each message carries is signed by [`unsubscribe`];
+//! the parts' transfer encoding is `transfer`'s. Ends at the finished
+//! message, DKIM-signed when there is a key: sending it is `deliver`'s.
 
 mod transfer;
+pub mod unsubscribe;
 
 use std::time::SystemTime;
 
@@ -19,7 +24,7 @@ use crate::content::CampaignId;
 use crate::domain::MessageId;
 use crate::render::Personalised;
 use crate::subscribers::{EmailAddress, Subscriber};
-use crate::unsubscribe::Signer;
+use unsubscribe::Signer;
 
 /// Gmail hides everything after this many bytes of HTML behind a "View
 /// entire message" link.

@@ -1,5 +1,6 @@
 //! One look at the bulletin as a chosen reader would get it, made afresh
-//! from the files on disk for every request.
+//! from the files on disk for every request. Ends at the data: the page
+//! lays it out.
 
 use std::path::PathBuf;
 use std::sync::Arc;

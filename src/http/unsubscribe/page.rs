@@ -1,14 +1,16 @@
 //! The unsubscribe server's pages: small, self-contained (no scripts, no
 //! fonts, no images, nothing fetched from elsewhere), readable on a phone
-//! and with a screen reader, light or dark.
+//! and with a screen reader, light or dark, in the servers' shared
+//! `layout`. Ends at the markup: the server adds the headers.
 //!
 //! The pages show the reader's whole address: the link that brought them
 //! here already carries it, and seeing it lets someone with several
 //! addresses tell which one is leaving.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use crate::config::Settings;
+use crate::http::layout::{self, Head};
 use crate::subscribers::EmailAddress;
 
 /// What the pages say about the list.
@@ -42,22 +44,10 @@ button{font:inherit;font-weight:600;color:var(--on-accent);background:var(--acce
 padding:.75rem 1.5rem;margin:.5rem 0 1.5rem;cursor:pointer}\
 button:focus-visible,a:focus-visible{outline:3px solid var(--fg);outline-offset:3px}";
 
+/// A page in the common layout, kept out of search engines, its content in
+/// one narrow column.
 fn layout(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex, nofollow";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
-                main { (body) }
-            }
-        }
-    }
+    layout::page(&Head { title, style: STYLE, noindex: true }, html! { main { (body) } })
 }
 
 fn write_to(texts: &Texts) -> Markup {

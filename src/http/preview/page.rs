@@ -2,9 +2,10 @@
 //! its plaintext and headers in tabs, a reader picker, and what `check`
 //! finds, reloading itself when a source file is saved.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::view::View;
+use crate::http::layout::{self, Head};
 
 const STYLE: &str = "
 *{box-sizing:border-box}
@@ -76,99 +77,90 @@ pub fn render(view: &View, to: Option<&str>) -> Markup {
         }
         format!("/email?{}", url.finish())
     };
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Preview: " (view.title) }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
-                header {
-                    h1 { "Preview: " (view.title) }
-                    span #live { "○ connecting…" }
-                    form method="get" action="/" {
-                        label for="to" { "Preview as " }
-                        select #to name="to" onchange="this.form.submit()" {
-                            @if !view.choices.iter().any(|c| Some(c.email.as_str()) == selected) {
-                                option value="" selected disabled { "Choose a reader…" }
-                            }
-                            @for choice in &view.choices {
-                                option value=(choice.email) selected[Some(choice.email.as_str()) == selected] { (choice.label) }
-                            }
-                        }
-                        noscript { button type="submit" { "Show" } }
+    let title = format!("Preview: {}", view.title);
+    let body = html! {
+        header {
+            h1 { "Preview: " (view.title) }
+            span #live { "○ connecting…" }
+            form method="get" action="/" {
+                label for="to" { "Preview as " }
+                select #to name="to" onchange="this.form.submit()" {
+                    @if !view.choices.iter().any(|c| Some(c.email.as_str()) == selected) {
+                        option value="" selected disabled { "Choose a reader…" }
+                    }
+                    @for choice in &view.choices {
+                        option value=(choice.email) selected[Some(choice.email.as_str()) == selected] { (choice.label) }
                     }
                 }
-                main {
-                    div.content {
-                        @match &view.message {
-                            Err(errors) => {
-                                section.failed #failed {
-                                    h2 { "This bulletin cannot be shown" }
-                                    ul { @for e in errors { li { (e) } } }
-                                    p { "Fix it and save: this page reloads by itself." }
-                                }
-                            }
-                            Ok(message) => {
-                                div.tabs {
-                                    input type="radio" name="tab" #tab-preview checked;
-                                    label for="tab-preview" { "Preview" }
-                                    input type="radio" name="tab" #tab-text;
-                                    label for="tab-text" { "Plaintext" }
-                                    input type="radio" name="tab" #tab-headers;
-                                    label for="tab-headers" { "Headers" }
-                                    section.panel #panel-preview {
-                                        p { strong { "Subject: " } span #subject { (message.subject) } }
-                                        div.frames {
-                                            (frame("desktop", "Desktop", &query(None)))
-                                            (frame("phone", "Phone (375px)", &query(None)))
-                                            (frame("dark", "Dark mode (prefers-color-scheme: dark)", &query(Some("dark"))))
-                                            (frame("inverted", "Forced inversion, as some clients do", &query(None)))
-                                        }
-                                    }
-                                    section.panel #panel-text { pre #text { (message.text) } }
-                                    section.panel #panel-headers { pre #headers { (message.headers) } }
-                                }
-                            }
-                        }
-                    }
-                    aside {
-                        h2 { "Problems" }
-                        @if view.findings.errors.is_empty() && view.findings.warnings.is_empty() {
-                            p #no-problems { "None found." }
-                        }
-                        ul #problems {
-                            @for e in &view.findings.errors { li.error { "Error: " (e) } }
-                            @for w in &view.findings.warnings { li.warning { "Warning: " (w) } }
-                        }
-                        p { (view.readers) " reader(s) would receive this bulletin." }
-                        @if let Ok(message) = &view.message {
-                            @if !message.fields.is_empty() {
-                                h2 { "Merge fields for " (message.email) }
-                                table.fields {
-                                    @for field in &message.fields {
-                                        tr {
-                                            td { code { (field.name) } }
-                                            td {
-                                                @match &field.value {
-                                                    Some(value) => (value),
-                                                    None => span.fallback { "empty: the default shows, or nothing" },
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                script { (PreEscaped(SCRIPT)) }
+                noscript { button type="submit" { "Show" } }
             }
         }
-    }
+        main {
+            div.content {
+                @match &view.message {
+                    Err(errors) => {
+                        section.failed #failed {
+                            h2 { "This bulletin cannot be shown" }
+                            ul { @for e in errors { li { (e) } } }
+                            p { "Fix it and save: this page reloads by itself." }
+                        }
+                    }
+                    Ok(message) => {
+                        div.tabs {
+                            input type="radio" name="tab" #tab-preview checked;
+                            label for="tab-preview" { "Preview" }
+                            input type="radio" name="tab" #tab-text;
+                            label for="tab-text" { "Plaintext" }
+                            input type="radio" name="tab" #tab-headers;
+                            label for="tab-headers" { "Headers" }
+                            section.panel #panel-preview {
+                                p { strong { "Subject: " } span #subject { (message.subject) } }
+                                div.frames {
+                                    (frame("desktop", "Desktop", &query(None)))
+                                    (frame("phone", "Phone (375px)", &query(None)))
+                                    (frame("dark", "Dark mode (prefers-color-scheme: dark)", &query(Some("dark"))))
+                                    (frame("inverted", "Forced inversion, as some clients do", &query(None)))
+                                }
+                            }
+                            section.panel #panel-text { pre #text { (message.text) } }
+                            section.panel #panel-headers { pre #headers { (message.headers) } }
+                        }
+                    }
+                }
+            }
+            aside {
+                h2 { "Problems" }
+                @if view.findings.errors.is_empty() && view.findings.warnings.is_empty() {
+                    p #no-problems { "None found." }
+                }
+                ul #problems {
+                    @for e in &view.findings.errors { li.error { "Error: " (e) } }
+                    @for w in &view.findings.warnings { li.warning { "Warning: " (w) } }
+                }
+                p { (view.readers) " reader(s) would receive this bulletin." }
+                @if let Ok(message) = &view.message {
+                    @if !message.fields.is_empty() {
+                        h2 { "Merge fields for " (message.email) }
+                        table.fields {
+                            @for field in &message.fields {
+                                tr {
+                                    td { code { (field.name) } }
+                                    td {
+                                        @match &field.value {
+                                            Some(value) => (value),
+                                            None => span.fallback { "empty: the default shows, or nothing" },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        script { (PreEscaped(SCRIPT)) }
+    };
+    layout::page(&Head { title: &title, style: STYLE, noindex: false }, body)
 }
 
 fn frame(id: &str, caption: &str, src: &str) -> Markup {
@@ -183,9 +175,9 @@ fn frame(id: &str, caption: &str, src: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::view::Choice;
+    use crate::http::preview::view::{Choice, Message};
 
-    fn view(message: Result<super::super::view::Message, Vec<String>>) -> View {
+    fn view(message: Result<Message, Vec<String>>) -> View {
         View {
             title: "t".into(),
             choices: vec![Choice { email: "ana@example.org".into(), label: "Ana <ana@example.org>".into() }],
