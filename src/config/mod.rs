@@ -40,12 +40,6 @@ impl Secret {
     pub fn expose_secret(&self) -> &str {
         self.0.expose_secret()
     }
-
-    /// The same as [`Secret::expose_secret`], the older name, kept while
-    /// the unsubscribe module still calls it.
-    pub fn expose(&self) -> &str {
-        self.expose_secret()
-    }
 }
 
 impl ExposeSecret<str> for Secret {
@@ -506,7 +500,6 @@ mod tests {
         let secret = s.unsubscribe_secret.unwrap();
         assert_eq!(format!("{secret:?}"), "[redacted]");
         assert_eq!(ExposeSecret::expose_secret(&secret), "hunter2-very-secret");
-        assert_eq!(secret.expose_secret(), secret.expose());
     }
 
     #[test]

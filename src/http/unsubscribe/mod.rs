@@ -120,12 +120,12 @@ fn checked(settings: &Settings) -> anyhow::Result<(Signer, String)> {
              `openssl rand -hex 32` and put the same value in the settings of the server and of every send"
         );
     };
-    if secret.expose() == DEVELOPMENT_SECRET {
+    if secret.expose_secret() == DEVELOPMENT_SECRET {
         bail!(
             "UNSUBSCRIBE_SECRET is bulletin's public development key: make a secret one with `openssl rand -hex 32`"
         );
     }
-    if secret.expose().chars().count() < MIN_SECRET_CHARS {
+    if secret.expose_secret().chars().count() < MIN_SECRET_CHARS {
         bail!(
             "UNSUBSCRIBE_SECRET is shorter than {MIN_SECRET_CHARS} characters, short enough to be guessed from \
              any unsubscribe link: make a longer one with `openssl rand -hex 32`"
