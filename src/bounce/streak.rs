@@ -19,6 +19,7 @@
 use super::Class;
 use super::classify::classify_reply;
 use super::ledger::{Entry, Kind};
+use crate::domain::MessageId;
 use crate::journal::{Sent, State};
 
 /// What became of one message.
@@ -39,7 +40,8 @@ pub struct Step {
 /// The messages to one address, oldest first, from the journal's rows for
 /// it and the bounce reports about it.
 pub fn timeline(sent: &[Sent], reports: &[Entry]) -> Vec<Step> {
-    let bare = |id: &str| id.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
+    // The ledger keeps report ids without their angle brackets.
+    let bare = |id: &str| MessageId::parse(id).map_or_else(|| id.to_owned(), |id| id.inner().to_owned());
     let bounces: Vec<(&Entry, Class)> = reports
         .iter()
         .filter_map(|r| match r.kind {

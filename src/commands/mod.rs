@@ -9,12 +9,13 @@ mod send;
 mod status;
 mod suppress;
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use crate::config::{Settings, Source};
-use crate::content::ContentError;
-use crate::subscribers::{Lists, Suppressions};
+use crate::job::Job;
+use crate::subscribers::{Lists, SubscriberReader, Suppressions};
 
 pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::CheckOptions;
@@ -55,17 +56,6 @@ impl Outcome {
             Self::Problems => ExitCode::from(1),
             Self::Interrupted => ExitCode::from(130),
         }
-    }
-}
-
-/// Several errors, reported one per line.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .0.join("\n"))]
-pub struct Problems(pub Vec<String>);
-
-impl From<Vec<ContentError>> for Problems {
-    fn from(errors: Vec<ContentError>) -> Self {
-        Self(errors.iter().map(ToString::to_string).collect())
     }
 }
 
@@ -126,12 +116,8 @@ fn suppressions(lists: &Lists) -> anyhow::Result<Suppressions> {
 
 /// Prepares the job, printing its warnings: every error that would stop a
 /// run comes out here, before any message is made.
-fn prepare(
-    bulletin: &std::path::Path,
-    lists: &Lists,
-    env: &Source,
-) -> anyhow::Result<(crate::job::Job, crate::subscribers::SubscriberReader)> {
-    let (job, rows) = crate::job::Job::prepare(bulletin, lists, env)?;
+fn prepare(bulletin: &Path, lists: &Lists, env: &Source) -> anyhow::Result<(Job, SubscriberReader)> {
+    let (job, rows) = Job::prepare(bulletin, lists, env)?;
     job.warnings.iter().for_each(|w| warn(w));
     Ok((job, rows))
 }

@@ -93,11 +93,10 @@ impl Composer {
     }
 
     /// The campaign named in a `Message-ID` that [`Composer::message_id`]
-    /// made (`<campaign.24 hex digits@domain>`, brackets optional), for
-    /// telling which campaign a bounce report is about.
-    pub fn campaign_in(message_id: &str) -> Option<&str> {
-        let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
-        let (local, _domain) = id.rsplit_once('@')?;
+    /// made (`<campaign.24 hex digits@domain>`), for telling which campaign
+    /// a bounce report is about.
+    pub fn campaign_in(message_id: &MessageId) -> Option<&str> {
+        let (local, _domain) = message_id.inner().rsplit_once('@')?;
         let (campaign, hex) = local.rsplit_once('.')?;
         let ours = hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         (ours && !campaign.is_empty() && !campaign.starts_with("test.")).then_some(campaign)
@@ -294,10 +293,13 @@ mod tests {
     fn the_campaign_reads_back_from_a_message_id_and_only_from_ours() {
         let c = composer(&[("FROM_EMAIL", "news@hope.example.org")]);
         let id = c.message_id(&email("ana@example.org"));
-        assert_eq!(Composer::campaign_in(id.as_str()), Some("2025-10-16-prayer"));
-        assert_eq!(Composer::campaign_in(id.inner()), Some("2025-10-16-prayer"));
-        assert_eq!(Composer::campaign_in("<E1X58pB-0004bW-2s@marutamachi.example.org>"), None);
-        assert_eq!(Composer::campaign_in("<x.0123456789abcdef01234567>"), None);
+        assert_eq!(Composer::campaign_in(&id), Some("2025-10-16-prayer"));
+        let bare = MessageId::parse(id.inner()).unwrap();
+        assert_eq!(Composer::campaign_in(&bare), Some("2025-10-16-prayer"));
+        let campaign =
+            |text: &str| MessageId::parse(text).and_then(|id| Composer::campaign_in(&id).map(str::to_owned));
+        assert_eq!(campaign("<E1X58pB-0004bW-2s@marutamachi.example.org>"), None);
+        assert_eq!(campaign("<x.0123456789abcdef01234567>"), None);
     }
 
     #[test]

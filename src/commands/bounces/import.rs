@@ -266,7 +266,12 @@ impl Import {
             }
         };
         let campaign = sent.map(|s| s.campaign.clone()).or_else(|| {
-            notice.original.message_ids.iter().find_map(|id| Composer::campaign_in(id)).map(str::to_owned)
+            notice
+                .original
+                .message_ids
+                .iter()
+                .filter_map(|id| MessageId::parse(id))
+                .find_map(|id| Composer::campaign_in(&id).map(str::to_owned))
         });
         let sent_at = match sent {
             Some(sent) => sent.updated_at.to_string(),
