@@ -8,6 +8,7 @@
 //! same message, counts once. Together with the journal it tells how many
 //! soft bounces an address had in a row (see [`super::streak`]).
 
+use crate::domain::EmailKey;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -69,7 +70,7 @@ pub struct Entry {
     /// The address, as the report or the journal gives it.
     pub address: String,
     /// The address's comparison key.
-    pub email_key: String,
+    pub email_key: EmailKey,
     pub kind: Kind,
     /// A few words on why (see [`super::Cause::describe`]).
     pub why: String,
@@ -202,7 +203,7 @@ impl Ledger {
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     entry.key,
-                    entry.email_key,
+                    entry.email_key.as_str(),
                     entry.kind.report(),
                     entry.address,
                     entry.kind.as_str(),
@@ -231,7 +232,7 @@ impl Ledger {
             Ok(Entry {
                 key: row.get(0)?,
                 address: row.get(1)?,
-                email_key: row.get(2)?,
+                email_key: EmailKey::stored(row.get(2)?),
                 kind: Kind::parse(&row.get::<_, String>(3)?),
                 why: row.get(4)?,
                 status: row.get(5)?,
@@ -253,8 +254,8 @@ impl Ledger {
     }
 
     /// Every report about the address whose key is `key`.
-    pub fn for_address(&self, key: &str) -> Result<Vec<Entry>, LedgerError> {
-        self.select("email_key", key)
+    pub fn for_address(&self, key: &EmailKey) -> Result<Vec<Entry>, LedgerError> {
+        self.select("email_key", key.as_str())
     }
 }
 
@@ -267,7 +268,7 @@ mod tests {
         Entry {
             key: key.into(),
             address: address.into(),
-            email_key: address.to_lowercase(),
+            email_key: EmailKey::of(address),
             kind,
             why: String::new(),
             status: String::new(),
@@ -290,7 +291,7 @@ mod tests {
         let complaint = Entry { kind: Kind::Complaint, ..hard.clone() };
         assert!(ledger.record(&complaint).unwrap(), "a complaint about the same message is another report");
         let reopened = Ledger::open_existing(dir.path()).unwrap().unwrap();
-        let found = reopened.for_address("ana@example.org").unwrap();
+        let found = reopened.for_address(&EmailKey::of("ana@example.org")).unwrap();
         assert_eq!(found, [hard, complaint]);
         assert_eq!(reopened.for_campaign("2025-10-16-prayer").unwrap().len(), 2);
     }
@@ -301,9 +302,9 @@ mod tests {
         let ledger = Ledger::open(dir.path()).unwrap();
         ledger.begin().unwrap();
         ledger.record(&entry("message:1@x", "a@example.org", Kind::Bounce(Class::Soft), "t")).unwrap();
-        assert_eq!(ledger.for_address("a@example.org").unwrap().len(), 1);
+        assert_eq!(ledger.for_address(&EmailKey::of("a@example.org")).unwrap().len(), 1);
         ledger.rollback().unwrap();
-        assert!(ledger.for_address("a@example.org").unwrap().is_empty());
+        assert!(ledger.for_address(&EmailKey::of("a@example.org")).unwrap().is_empty());
         assert!(Ledger::open_existing(&dir.path().join("none")).unwrap().is_none());
         let memory = Ledger::in_memory().unwrap();
         assert!(memory.record(&entry("k", "a@example.org", Kind::Complaint, "t")).unwrap());

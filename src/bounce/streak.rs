@@ -91,6 +91,7 @@ pub fn soft_in_a_row(steps: &[Step]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::EmailKey;
     use pretty_assertions::assert_eq;
 
     fn step(at: &str, fate: Fate) -> Step {
@@ -135,7 +136,7 @@ mod tests {
         Entry {
             key: format!("message:{id:?}"),
             address: "a@example.org".into(),
-            email_key: "a@example.org".into(),
+            email_key: EmailKey::of("a@example.org"),
             kind: Kind::Bounce(class),
             why: String::new(),
             status: String::new(),

@@ -9,9 +9,10 @@ use anyhow::{Context, bail};
 use super::{Outcome, prepare};
 use crate::config::Source;
 use crate::deliver::{file_stem, prepare_preview_dir};
+use crate::domain::EmailKey;
 use crate::job::Made;
 use crate::subscribers::Lists;
-use crate::subscribers::{EmailAddress, Row, Subscriber};
+use crate::subscribers::{Row, Subscriber};
 
 /// Options of `bulletin preview`.
 #[derive(Debug, Clone)]
@@ -56,8 +57,8 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
     }
     let (job, mut rows) = prepare(&options.bulletin, &options.list, env)?;
     let list = options.list.subscribers.display().to_string();
-    let wanted = options.subscriber.as_deref().map(EmailAddress::key_of);
-    let subscriber = find(&mut rows, wanted.as_deref(), &list)?;
+    let wanted = options.subscriber.as_deref().map(EmailKey::of);
+    let subscriber = find(&mut rows, wanted.as_ref(), &list)?;
     let Made { content, message } = job.message_for(&subscriber, now)?;
 
     prepare_preview_dir(&options.out)?;
@@ -85,7 +86,7 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
 /// when that person would not receive the bulletin.
 fn find(
     rows: &mut impl Iterator<Item = Result<Row, crate::subscribers::SubscribersError>>,
-    wanted: Option<&str>,
+    wanted: Option<&EmailKey>,
     list: &str,
 ) -> anyhow::Result<Subscriber> {
     for row in rows {
@@ -93,7 +94,7 @@ fn find(
             (Row::Subscribed(s), None) => return Ok(s),
             (Row::Subscribed(s), Some(key)) if s.email().key() == key => return Ok(s),
             (Row::Skipped(skip), Some(key))
-                if skip.email.as_deref().map(EmailAddress::key_of).as_deref() == Some(key) =>
+                if skip.email.as_deref().map(EmailKey::of).as_ref() == Some(key) =>
             {
                 bail!(
                     "{list}:{}: {} would not receive this bulletin: {}",

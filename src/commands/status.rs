@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::Outcome;
 use crate::content::Bulletin;
+use crate::domain::EmailKey;
 use crate::journal::{Entry, Journal, State};
 use crate::subscribers::Lists;
 use crate::subscribers::{Audience, Row, SubscriberReader};
@@ -29,8 +30,8 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
         Some(journal) => (journal.summary()?, journal.entries(None)?),
         None => Default::default(),
     };
-    let known: std::collections::HashSet<String> =
-        entries.iter().map(|e| crate::subscribers::EmailAddress::key_of(&e.address)).collect();
+    let known: std::collections::HashSet<EmailKey> =
+        entries.iter().map(|e| EmailKey::of(&e.address)).collect();
 
     let audience =
         Audience { suppressed: super::suppressions(&options.list)?, segment: bulletin.segment.clone() };

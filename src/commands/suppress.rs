@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 
 use super::{Outcome, settings_without_dkim, warn};
 use crate::config::Source;
-use crate::domain::{Clock, SystemClock};
+use crate::domain::{Clock, EmailKey, SystemClock};
 use crate::http::unsubscribe::{self as server, ServerOptions};
 use crate::subscribers::Lists;
 use crate::subscribers::{
@@ -208,7 +208,7 @@ fn find(subscribers: &Path, email: &EmailAddress) -> anyhow::Result<Option<(u64,
         match row? {
             Row::Subscribed(s) if s.email().key() == email.key() => return Ok(Some((s.line(), true))),
             Row::Skipped(skip)
-                if skip.email.as_deref().is_some_and(|e| EmailAddress::key_of(e) == email.key())
+                if skip.email.as_deref().is_some_and(|e| &EmailKey::of(e) == email.key())
                     && !matches!(skip.reason, SkipReason::Duplicate { .. }) =>
             {
                 return Ok(Some((skip.line, !matches!(skip.reason, SkipReason::Unsubscribed))));

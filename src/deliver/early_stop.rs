@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::domain::Reply;
+use crate::domain::{EmailKey, Reply};
 
 /// How many first messages failing the same way, with nothing sent yet,
 /// stop the run.
@@ -15,7 +15,7 @@ pub const EARLY_STOP_AFTER: usize = 3;
 #[derive(Default)]
 pub struct EarlyStop {
     any_sent: AtomicBool,
-    failures: Mutex<Vec<(String, Reply)>>,
+    failures: Mutex<Vec<(EmailKey, Reply)>>,
     reason: Mutex<Option<Reply>>,
 }
 
@@ -23,12 +23,12 @@ impl EarlyStop {
     /// Records a failure; true when the run should stop. Refusals of the
     /// recipient's own address or mailbox never count: three unknown users
     /// at the top of a list say nothing about the relay.
-    pub fn failed(&self, key: &str, reply: &Reply) -> bool {
+    pub fn failed(&self, key: &EmailKey, reply: &Reply) -> bool {
         if self.any_sent.load(Ordering::SeqCst) || reply.is_about_the_recipient() {
             return false;
         }
         let mut failures = self.failures.lock().expect("not poisoned");
-        failures.push((key.to_owned(), reply.clone()));
+        failures.push((key.clone(), reply.clone()));
         let same = failures.len() >= EARLY_STOP_AFTER && failures.iter().all(|(_, r)| r == reply);
         if same {
             self.reason.lock().expect("not poisoned").get_or_insert_with(|| reply.clone());
@@ -47,7 +47,7 @@ impl EarlyStop {
     }
 
     /// The recipients whose failure stopped the run, to make pending again.
-    pub fn failed_keys(&self) -> Vec<String> {
+    pub fn failed_keys(&self) -> Vec<EmailKey> {
         self.failures.lock().expect("not poisoned").iter().map(|(key, _)| key.clone()).collect()
     }
 }
@@ -56,6 +56,10 @@ impl EarlyStop {
 mod tests {
     use super::*;
 
+    fn key(address: &str) -> EmailKey {
+        EmailKey::of(address)
+    }
+
     fn reply(text: &str) -> Reply {
         Reply::from_text(text)
     }
@@ -63,22 +67,22 @@ mod tests {
     #[test]
     fn the_same_failure_three_times_before_any_success_stops_the_run() {
         let watch = EarlyStop::default();
-        assert!(!watch.failed("a", &reply("553 sender refused")));
-        assert!(!watch.failed("b", &reply("553 sender refused")));
-        assert!(watch.failed("c", &reply("553 sender refused")));
+        assert!(!watch.failed(&key("a"), &reply("553 sender refused")));
+        assert!(!watch.failed(&key("b"), &reply("553 sender refused")));
+        assert!(watch.failed(&key("c"), &reply("553 sender refused")));
         assert_eq!(watch.reason().map(|r| r.to_string()).as_deref(), Some("553 sender refused"));
     }
 
     #[test]
     fn different_failures_or_an_earlier_success_do_not_stop_the_run() {
         let watch = EarlyStop::default();
-        assert!(!watch.failed("a", &reply("550 <a>: no such user")));
-        assert!(!watch.failed("b", &reply("550 <b>: no such user")));
-        assert!(!watch.failed("c", &reply("550 <c>: no such user")));
+        assert!(!watch.failed(&key("a"), &reply("550 <a>: no such user")));
+        assert!(!watch.failed(&key("b"), &reply("550 <b>: no such user")));
+        assert!(!watch.failed(&key("c"), &reply("550 <c>: no such user")));
         let watch = EarlyStop::default();
         watch.sent();
         for key in ["a", "b", "c", "d"] {
-            assert!(!watch.failed(key, &reply("553 sender refused")));
+            assert!(!watch.failed(&self::key(key), &reply("553 sender refused")));
         }
     }
 
@@ -86,7 +90,7 @@ mod tests {
     fn refusals_of_the_recipients_address_never_stop_the_run() {
         let watch = EarlyStop::default();
         for key in ["a", "b", "c", "d"] {
-            assert!(!watch.failed(key, &reply("permanent error (550): 5.1.1 User unknown")));
+            assert!(!watch.failed(&self::key(key), &reply("permanent error (550): 5.1.1 User unknown")));
         }
     }
 }

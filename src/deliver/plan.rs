@@ -1,6 +1,7 @@
 //! Who a send goes to: the list read against the journal, so a re-run
 //! skips those already sent and `--limit` leaves the rest for later.
 
+use crate::domain::EmailKey;
 use crate::journal::{Journal, State};
 use crate::subscribers::{Row, SkipReason, SubscriberReader};
 
@@ -33,7 +34,7 @@ pub enum Decision {
     FailedBefore,
 }
 
-pub fn decide(journal: Option<&Journal>, key: &str, retry_failed: bool) -> anyhow::Result<Decision> {
+pub fn decide(journal: Option<&Journal>, key: &EmailKey, retry_failed: bool) -> anyhow::Result<Decision> {
     let state = match journal {
         Some(journal) => journal.state(key)?,
         None => None,

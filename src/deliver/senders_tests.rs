@@ -10,7 +10,7 @@ use lettre::address::Envelope;
 
 use super::*;
 use crate::content::CampaignId;
-use crate::domain::{MessageId, ReplyCode};
+use crate::domain::{EmailKey, MessageId, ReplyCode};
 use crate::journal::Recipient;
 
 /// Answers each submission with what `answer` says for its recipient, and
@@ -68,7 +68,7 @@ fn outgoing(n: usize) -> Outgoing {
     let address = format!("reader{n}@example.org");
     let to: Address = address.parse().unwrap();
     Outgoing {
-        recipient: Recipient { key: address.clone(), address: address.clone() },
+        recipient: Recipient { key: EmailKey::of(&address), address: address.clone() },
         message_id: MessageId::parse(&format!("<{n}@example.org>")).unwrap(),
         envelope: Envelope::new(Some("news@example.org".parse().unwrap()), vec![to]).unwrap(),
         bytes: b"Subject: hi\r\n\r\nhello\r\n".to_vec(),
@@ -124,7 +124,7 @@ impl Run {
     }
 
     fn state(&self, n: usize) -> Option<State> {
-        self.journal().state(&format!("reader{n}@example.org")).unwrap()
+        self.journal().state(&EmailKey::of(&format!("reader{n}@example.org"))).unwrap()
     }
 }
 
@@ -136,7 +136,7 @@ async fn a_message_is_recorded_as_sending_before_it_is_handed_over() {
     let log = Arc::clone(&seen);
     let check = move |to: &str| {
         // Another connection, as a re-run after a crash here would see it.
-        let state = Journal::open(&dir, &campaign()).unwrap().state(to).unwrap();
+        let state = Journal::open(&dir, &campaign()).unwrap().state(&EmailKey::of(to)).unwrap();
         log.lock().unwrap().push(state);
     };
     let transport = run.transport(|_, _| ok(), check);

@@ -8,7 +8,37 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailAddress {
     address: lettre::Address,
-    key: String,
+    key: EmailKey,
+}
+
+/// The form addresses are compared in: trimmed and lower-case, so two rows
+/// whose addresses differ only in case are the same person. Journal rows,
+/// suppression and bounce records are keyed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailKey(String);
+
+impl EmailKey {
+    /// The key of text that may not be a valid address (a row the list
+    /// skipped, a suppression row, a command-line argument, an address a
+    /// bounce report names), to compare with the keys of valid ones.
+    pub fn of(raw: &str) -> Self {
+        Self(raw.trim().to_lowercase())
+    }
+
+    /// A key read back from where it was stored.
+    pub fn stored(key: String) -> Self {
+        Self(key)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Why a string is not an address we can mail.
@@ -48,19 +78,13 @@ impl EmailAddress {
             lettre::address::AddressError::MissingParts => AddressProblem::NoAt,
             _ => AddressProblem::BadDomain,
         })?;
-        let key = Self::key_of(raw);
-        Ok(Self { address, key })
+        Ok(Self { address, key: EmailKey::of(raw) })
     }
 
     /// The lower-case form used to compare addresses: two rows whose
     /// addresses differ only in case are the same person.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &EmailKey {
         &self.key
-    }
-
-    /// The key of an address that may not be valid, for comparisons.
-    pub fn key_of(raw: &str) -> String {
-        raw.trim().to_lowercase()
     }
 
     /// The address in the form lettre sends.
@@ -112,5 +136,12 @@ mod tests {
         let b = EmailAddress::parse("jane@example.ORG").unwrap();
         assert_eq!(a.key(), b.key());
         assert_eq!(a.as_str(), "Jane@Example.org");
+    }
+
+    #[test]
+    fn text_that_is_not_a_valid_address_still_has_a_key_to_compare() {
+        let valid = EmailAddress::parse("Ana@Example.org").unwrap();
+        assert_eq!(&EmailKey::of("  ana@EXAMPLE.org "), valid.key());
+        assert_eq!(EmailKey::of("Not An Address").as_str(), "not an address");
     }
 }

@@ -10,7 +10,7 @@ mod reply;
 mod status;
 mod time;
 
-pub use email::{AddressProblem, EmailAddress};
+pub use email::{AddressProblem, EmailAddress, EmailKey};
 pub use message_id::MessageId;
 pub use rate::{BadRate, DEFAULT_RATE, Period, Rate};
 pub use reply::Reply;

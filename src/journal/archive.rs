@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, params};
 
 use super::{FILE_NAME, JournalError, State, connect, reply_at, time_at};
-use crate::domain::{MessageId, Reply, Timestamp};
+use crate::domain::{EmailKey, MessageId, Reply, Timestamp};
 
 /// A message the journal knows of, in any campaign.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl Archive {
     }
 
     /// Every message to the address whose key is `key`, oldest first.
-    pub fn messages_to(&self, key: &str) -> Result<Vec<Sent>, JournalError> {
-        self.query("email_key", key)
+    pub fn messages_to(&self, key: &EmailKey) -> Result<Vec<Sent>, JournalError> {
+        self.query("email_key", key.as_str())
     }
 }

@@ -23,7 +23,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::content::CampaignId;
-use crate::domain::{Clock, EmailAddress, MessageId, Reply, ReplyCode, StatusCode, SystemClock, Timestamp};
+use crate::domain::{
+    Clock, EmailAddress, EmailKey, MessageId, Reply, ReplyCode, StatusCode, SystemClock, Timestamp,
+};
 pub use archive::{Archive, Sent};
 use schema::connect;
 pub use writer::{Change, Writer};
@@ -66,13 +68,13 @@ impl FromSql for State {
 /// key that compares addresses without case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
-    pub key: String,
+    pub key: EmailKey,
     pub address: String,
 }
 
 impl From<&EmailAddress> for Recipient {
     fn from(email: &EmailAddress) -> Self {
-        Self { key: email.key().to_owned(), address: email.to_string() }
+        Self { key: email.key().clone(), address: email.to_string() }
     }
 }
 
@@ -219,10 +221,12 @@ impl Journal {
     }
 
     /// What is known of the recipient whose address key is `key`.
-    pub fn state(&self, key: &str) -> Result<Option<State>, JournalError> {
+    pub fn state(&self, key: &EmailKey) -> Result<Option<State>, JournalError> {
         self.conn
             .prepare_cached("SELECT state FROM recipients WHERE campaign = ?1 AND email_key = ?2")
-            .and_then(|mut stmt| stmt.query_row(params![self.campaign, key], |row| row.get(0)).optional())
+            .and_then(|mut stmt| {
+                stmt.query_row(params![self.campaign, key.as_str()], |row| row.get(0)).optional()
+            })
             .map_err(|e| self.fail(e))
     }
 
@@ -239,7 +243,7 @@ impl Journal {
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     self.campaign,
-                    recipient.key,
+                    recipient.key.as_str(),
                     recipient.address,
                     message_id.as_str(),
                     self.now()
@@ -250,7 +254,7 @@ impl Journal {
     }
 
     /// Records the relay's final answer.
-    pub fn answered(&self, key: &str, state: State, reply: &Reply) -> Result<(), JournalError> {
+    pub fn answered(&self, key: &EmailKey, state: State, reply: &Reply) -> Result<(), JournalError> {
         self.conn
             .prepare_cached(
                 "UPDATE recipients SET state = ?3, reply = ?4, reply_code = ?5, reply_status = ?6, updated_at = ?7
@@ -259,7 +263,7 @@ impl Journal {
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     self.campaign,
-                    key,
+                    key.as_str(),
                     state,
                     reply.text(),
                     reply.code().map(ReplyCode::value),
@@ -272,11 +276,11 @@ impl Journal {
     }
 
     /// Makes the recipient pending again: the message was never handed over.
-    pub fn forget(&self, key: &str) -> Result<(), JournalError> {
+    pub fn forget(&self, key: &EmailKey) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "DELETE FROM recipients WHERE campaign = ?1 AND email_key = ?2",
-                params![self.campaign, key],
+                params![self.campaign, key.as_str()],
             )
             .map(drop)
             .map_err(|e| self.fail(e))

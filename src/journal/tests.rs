@@ -2,6 +2,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
+use crate::domain::EmailKey;
 
 fn campaign() -> CampaignId {
     CampaignId::for_tests("2025-10-16-prayer")
@@ -13,21 +14,21 @@ fn fixed_clock() -> Arc<dyn Clock> {
 
 /// `sending` for `key`, written as in the list as `address`.
 fn sending(j: &Journal, key: &str, address: &str, id: &str) {
-    let recipient = Recipient { key: key.to_owned(), address: address.to_owned() };
+    let recipient = Recipient { key: EmailKey::of(key), address: address.to_owned() };
     j.sending(&recipient, &MessageId::parse(id).unwrap()).unwrap();
 }
 
 fn answered(j: &Journal, key: &str, state: State, reply: &str) {
-    j.answered(key, state, &Reply::from_text(reply)).unwrap();
+    j.answered(&EmailKey::of(key), state, &Reply::from_text(reply)).unwrap();
 }
 
 #[test]
 fn a_recipient_moves_from_pending_to_sending_to_sent() {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::open(dir.path(), &campaign()).unwrap().with_clock(fixed_clock());
-    assert_eq!(j.state("a@example.org").unwrap(), None);
+    assert_eq!(j.state(&EmailKey::of("a@example.org")).unwrap(), None);
     sending(&j, "a@example.org", "A@example.org", "<id@x>");
-    assert_eq!(j.state("a@example.org").unwrap(), Some(State::Sending));
+    assert_eq!(j.state(&EmailKey::of("a@example.org")).unwrap(), Some(State::Sending));
     answered(&j, "a@example.org", State::Sent, "250 2.0.0 Ok: queued as 4ABC");
     let entries = j.entries(None).unwrap();
     assert_eq!(
@@ -66,7 +67,7 @@ fn campaigns_do_not_see_each_others_rows() {
     let a = Journal::open(dir.path(), &campaign()).unwrap();
     let b = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-23-prayer")).unwrap();
     sending(&a, "x@example.org", "x@example.org", "<1@x>");
-    assert_eq!(b.state("x@example.org").unwrap(), None);
+    assert_eq!(b.state(&EmailKey::of("x@example.org")).unwrap(), None);
 }
 
 #[test]
@@ -76,8 +77,8 @@ fn a_retry_counts_attempts_and_forget_makes_pending_again() {
     sending(&j, "a@example.org", "a@example.org", "<1@x>");
     sending(&j, "a@example.org", "a@example.org", "<1@x>");
     assert_eq!(j.entries(None).unwrap()[0].attempts, 2);
-    j.forget("a@example.org").unwrap();
-    assert_eq!(j.state("a@example.org").unwrap(), None);
+    j.forget(&EmailKey::of("a@example.org")).unwrap();
+    assert_eq!(j.state(&EmailKey::of("a@example.org")).unwrap(), None);
 }
 
 #[tokio::test]
@@ -90,12 +91,16 @@ async fn the_writer_commits_changes_from_many_tasks() {
         tasks.push(tokio::spawn(async move {
             let key = format!("p{i}@example.org");
             let sending = Change::Sending {
-                recipient: Recipient { key: key.clone(), address: key.clone() },
+                recipient: Recipient { key: EmailKey::of(&key), address: key.clone() },
                 message_id: MessageId::parse(&format!("<{i}@x>")).unwrap(),
             };
             writer.write(sending).await.unwrap();
             writer
-                .queue(Change::Answered { key, state: State::Sent, reply: Reply::from_text("250 ok") })
+                .queue(Change::Answered {
+                    key: EmailKey::of(&key),
+                    state: State::Sent,
+                    reply: Reply::from_text("250 ok"),
+                })
                 .unwrap();
         }));
     }
@@ -113,13 +118,13 @@ async fn a_queued_answer_is_on_disk_once_a_later_write_returns() {
     let dir = tempfile::tempdir().unwrap();
     let writer = Writer::start(Journal::open(dir.path(), &campaign()).unwrap());
     let sending = |key: &str| Change::Sending {
-        recipient: Recipient { key: key.to_owned(), address: key.to_owned() },
+        recipient: Recipient { key: EmailKey::of(key), address: key.to_owned() },
         message_id: MessageId::parse(key).unwrap(),
     };
     writer.write(sending("a@example.org")).await.unwrap();
     writer
         .queue(Change::Answered {
-            key: "a@example.org".into(),
+            key: EmailKey::of("a@example.org"),
             state: State::Sent,
             reply: Reply::from_text("250 ok"),
         })
@@ -127,8 +132,8 @@ async fn a_queued_answer_is_on_disk_once_a_later_write_returns() {
     writer.write(sending("b@example.org")).await.unwrap();
     // Another connection, as a rerun after a crash here would see it.
     let reader = Journal::open(dir.path(), &campaign()).unwrap();
-    assert_eq!(reader.state("a@example.org").unwrap(), Some(State::Sent));
-    assert_eq!(reader.state("b@example.org").unwrap(), Some(State::Sending));
+    assert_eq!(reader.state(&EmailKey::of("a@example.org")).unwrap(), Some(State::Sent));
+    assert_eq!(reader.state(&EmailKey::of("b@example.org")).unwrap(), Some(State::Sending));
     writer.close().unwrap();
 }
 
@@ -146,7 +151,7 @@ fn the_archive_finds_a_message_by_its_id_and_every_message_to_an_address() {
     assert_eq!((found.campaign.as_str(), found.address.as_str()), ("2025-10-16-prayer", "Ana@example.org"));
     assert_eq!(archive.message(&MessageId::parse("<2@x>").unwrap()).unwrap().unwrap().state, State::Failed);
     assert_eq!(archive.message(&MessageId::parse("3@x").unwrap()).unwrap(), None);
-    let all = archive.messages_to("ana@example.org").unwrap();
+    let all = archive.messages_to(&EmailKey::of("ana@example.org")).unwrap();
     assert_eq!(all.iter().map(|s| s.message_id.as_str()).collect::<Vec<_>>(), ["<1@x>", "<2@x>"]);
     assert!(Archive::open_existing(&dir.path().join("none")).unwrap().is_none());
 }
@@ -193,5 +198,5 @@ fn a_state_the_journal_never_writes_is_an_error_not_a_guess() {
         .execute_batch("PRAGMA ignore_check_constraints = ON; UPDATE recipients SET state = 'lost'")
         .unwrap();
     assert!(j.entries(None).is_err());
-    assert!(j.state("a@example.org").is_err());
+    assert!(j.state(&EmailKey::of("a@example.org")).is_err());
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{Journal, JournalError, JournalFault, Recipient, State};
-use crate::domain::{MessageId, Reply};
+use crate::domain::{EmailKey, MessageId, Reply};
 
 /// One change to a recipient's row.
 #[derive(Debug, Clone)]
@@ -12,9 +12,9 @@ pub enum Change {
     /// See [`Journal::sending`].
     Sending { recipient: Recipient, message_id: MessageId },
     /// See [`Journal::answered`].
-    Answered { key: String, state: State, reply: Reply },
+    Answered { key: EmailKey, state: State, reply: Reply },
     /// See [`Journal::forget`].
-    Forget { key: String },
+    Forget { key: EmailKey },
 }
 
 impl Journal {

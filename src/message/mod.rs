@@ -106,7 +106,7 @@ impl Composer {
         let mut hash = Sha256::new();
         hash.update(self.campaign.as_str());
         hash.update(b"\n");
-        hash.update(email.key());
+        hash.update(email.key().as_str());
         hash.finalize().into()
     }
 
@@ -145,7 +145,7 @@ impl Composer {
     ) -> Result<Message, MessageError> {
         let mut hash = Sha256::new();
         hash.update(self.digest(subscriber.email()));
-        hash.update(to.key());
+        hash.update(to.key().as_str());
         hash.update(humantime::format_rfc3339_nanos(date).to_string());
         let digest: [u8; 32] = hash.finalize().into();
         let hex = hex::encode(&digest[..12]);

@@ -48,7 +48,7 @@ impl Signer {
 
     /// The token for `email`: URL-safe, the same every time.
     pub fn token(&self, email: &EmailAddress) -> String {
-        let payload = self.payload(email.key());
+        let payload = self.payload(email.key().as_str());
         let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
         format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
     }

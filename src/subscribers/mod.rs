@@ -15,7 +15,7 @@ mod tally;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::domain::{AddressProblem, EmailAddress};
+pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
 pub use lists::Lists;
 pub use reader::{Audience, Row, SubscriberReader};
 pub use suppression::Suppressions;

@@ -11,6 +11,7 @@ use super::lines::LineTracker;
 use super::{
     Columns, EmailAddress, RowProblem, Skip, SkipReason, Subscriber, SubscribersError, Suppressions, clean,
 };
+use crate::domain::EmailKey;
 
 /// Who this bulletin is for, beyond the list itself.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +49,7 @@ impl SubscriberReader {
                     .and_then(|s| std::str::from_utf8(s).ok())
                     .is_some_and(|s| s.trim().eq_ignore_ascii_case("unsubscribed"));
                 if let (true, Some(email)) = (is_unsubscribed, record.get(columns.email)) {
-                    unsubscribed.insert(address_hash(&EmailAddress::key_of(&String::from_utf8_lossy(email))));
+                    unsubscribed.insert(address_hash(EmailKey::of(&String::from_utf8_lossy(email)).as_str()));
                 }
             }
             csv = open_csv(path)?.0;
@@ -111,7 +112,7 @@ impl SubscriberReader {
                 return skip(email_ref, SkipReason::Invalid(problem));
             }
         };
-        let hash = address_hash(email.key());
+        let hash = address_hash(email.key().as_str());
         if let Some(&first_line) = self.seen.get(&hash) {
             return skip(email_ref, SkipReason::Duplicate { first_line });
         }

@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{EmailAddress, Row, Skip, SkipReason, SubscriberReader, SubscribersError};
+use super::{EmailAddress, EmailKey, Row, Skip, SkipReason, SubscriberReader, SubscribersError};
 
 /// A set of addresses, compared without case.
 #[derive(Debug, Clone, Default)]
-pub struct Suppressions(HashSet<String>);
+pub struct Suppressions(HashSet<EmailKey>);
 
 impl Suppressions {
     /// Reads a CSV file with an `email` column. Rows that hold no valid
@@ -20,7 +20,7 @@ impl Suppressions {
         for row in SubscriberReader::open(path, super::Audience::default())? {
             match row? {
                 Row::Subscribed(s) => {
-                    set.insert(s.email().key().to_owned());
+                    set.insert(s.email().key().clone());
                 }
                 // The file's own status column, if any, does not matter here.
                 Row::Skipped(Skip {
@@ -29,7 +29,7 @@ impl Suppressions {
                         SkipReason::Unsubscribed | SkipReason::Invalid(super::RowProblem::UnknownStatus(_)),
                     ..
                 }) => {
-                    set.insert(EmailAddress::key_of(&email));
+                    set.insert(EmailKey::of(&email));
                 }
                 Row::Skipped(skip)
                     if skip.reason.is_problem() && !matches!(skip.reason, SkipReason::Duplicate { .. }) =>
@@ -62,6 +62,6 @@ impl Suppressions {
 
 impl<S: AsRef<str>> FromIterator<S> for Suppressions {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Self(iter.into_iter().map(|s| EmailAddress::key_of(s.as_ref())).collect())
+        Self(iter.into_iter().map(|s| EmailKey::of(s.as_ref())).collect())
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::EmailAddress;
+use crate::domain::EmailKey;
 
 /// Why an address is on the suppression list; written in its `reason`
 /// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces` or
@@ -171,8 +172,8 @@ impl SuppressionFile {
             (Some(_), Some(column)) => column,
             (Some(_), None) => return Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }),
         };
-        let mut present: std::collections::HashSet<String> =
-            contents.records.iter().filter_map(|r| r.get(email_column)).map(EmailAddress::key_of).collect();
+        let mut present: std::collections::HashSet<EmailKey> =
+            contents.records.iter().filter_map(|r| r.get(email_column)).map(EmailKey::of).collect();
 
         let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
         if contents.header.is_none() {
@@ -181,7 +182,7 @@ impl SuppressionFile {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         let mut added = Added::default();
         for entry in entries {
-            if !present.insert(entry.email.key().to_owned()) {
+            if !present.insert(entry.email.key().clone()) {
                 added.already.push(entry.email.to_string());
                 continue;
             }
@@ -232,7 +233,7 @@ impl SuppressionFile {
         let keep: Vec<_> = contents
             .records
             .iter()
-            .filter(|r| r.get(column).is_none_or(|e| EmailAddress::key_of(e) != email.key()))
+            .filter(|r| r.get(column).is_none_or(|e| &EmailKey::of(e) != email.key()))
             .collect();
         if keep.len() == contents.records.len() {
             return Ok(false);

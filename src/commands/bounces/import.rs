@@ -17,6 +17,7 @@ use crate::bounce::mailbox::Source;
 use crate::bounce::notice::{self, Finding, NotBounce, Notice};
 use crate::commands::{Outcome, Ui};
 use crate::config::{BounceSettings, Source as EnvSource};
+use crate::domain::EmailKey;
 use crate::domain::MessageId;
 use crate::journal::{Archive, Sent};
 use crate::message::Composer;
@@ -280,7 +281,7 @@ impl Import {
         let entry = ledger::Entry {
             key,
             address: address.to_owned(),
-            email_key: EmailAddress::key_of(address),
+            email_key: EmailKey::of(address),
             kind,
             why: why.to_owned(),
             status: status.to_owned(),

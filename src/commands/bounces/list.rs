@@ -20,6 +20,7 @@ use crate::bounce::{Class, classify_reply};
 use crate::commands::Outcome;
 use crate::config::{BounceSettings, Source};
 use crate::content::Bulletin;
+use crate::domain::EmailKey;
 use crate::journal::{Archive, Journal, State};
 use crate::subscribers::Lists;
 use crate::subscribers::inert_in_spreadsheets;
@@ -98,7 +99,7 @@ pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::R
     }
     for row in &mut rows {
         if row.kind == Kind::Bounce(Class::Soft) {
-            let key = EmailAddress::key_of(&row.address);
+            let key = EmailKey::of(&row.address);
             row.in_a_row = Some(soft_in_a_row(archive.as_ref(), ledger.as_ref(), &key)?);
         }
     }

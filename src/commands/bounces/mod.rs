@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use crate::bounce::ledger::{self, Kind, Ledger};
 use crate::bounce::streak;
 use crate::bounce::{Cause, Class};
+use crate::domain::EmailKey;
 use crate::journal::Archive;
 use crate::subscribers::Lists;
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
@@ -28,7 +29,7 @@ fn timestamp(time: SystemTime) -> String {
 
 /// The soft bounces the address whose key is `key` has had in a row, from
 /// the journal and the ledger (see [`streak`]).
-fn soft_in_a_row(archive: Option<&Archive>, ledger: Option<&Ledger>, key: &str) -> anyhow::Result<u32> {
+fn soft_in_a_row(archive: Option<&Archive>, ledger: Option<&Ledger>, key: &EmailKey) -> anyhow::Result<u32> {
     let sent = match archive {
         Some(archive) => archive.messages_to(key)?,
         None => Vec::new(),
@@ -45,7 +46,7 @@ fn soft_in_a_row(archive: Option<&Archive>, ledger: Option<&Ledger>, key: &str) 
 #[derive(Default)]
 struct Suppress {
     entries: Vec<Entry>,
-    index: HashMap<String, usize>,
+    index: HashMap<EmailKey, usize>,
 }
 
 impl Suppress {
@@ -63,7 +64,7 @@ impl Suppress {
             Some(&at) if Self::rank(self.entries[at].reason) <= Self::rank(reason) => {}
             Some(&at) => self.entries[at] = entry,
             None => {
-                self.index.insert(entry.email.key().to_owned(), self.entries.len());
+                self.index.insert(entry.email.key().clone(), self.entries.len());
                 self.entries.push(entry);
             }
         }
@@ -94,8 +95,8 @@ fn write_suppressions(
     }
     let file = SuppressionFile::new(&path);
     let outcome = file.add(&suppress.entries, now)?;
-    let added_keys: std::collections::HashSet<String> =
-        outcome.added.iter().map(|a| EmailAddress::key_of(a)).collect();
+    let added_keys: std::collections::HashSet<EmailKey> =
+        outcome.added.iter().map(|a| EmailKey::of(a)).collect();
     let added = suppress.entries.into_iter().filter(|e| added_keys.contains(e.email.key())).collect();
     Ok(Suppressed { path, added, already: outcome.already.len() })
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Source;
-use crate::domain::{Clock, EmailAddress};
+use crate::domain::Clock;
+use crate::domain::EmailKey;
 use crate::job::{Job, JobError, Made};
 use crate::lint::{Findings, findings};
 use crate::subscribers::Lists;
@@ -109,7 +110,7 @@ impl Sources {
             JobError::Fields(errors) => errors.iter().map(ToString::to_string).collect(),
             e => one(&e),
         })?;
-        let wanted = to.map(EmailAddress::key_of);
+        let wanted = to.map(EmailKey::of);
         let mut chosen = None;
         for row in reader {
             let Ok(Row::Subscribed(subscriber)) = row else { continue };
@@ -120,7 +121,7 @@ impl Sources {
                 };
                 choices.push(Choice { email: subscriber.email().to_string(), label });
             }
-            let matches = wanted.as_deref().is_none_or(|key| key == subscriber.email().key());
+            let matches = wanted.as_ref().is_none_or(|key| key == subscriber.email().key());
             if chosen.is_none() && matches {
                 chosen = Some(subscriber);
             }
