@@ -10,7 +10,7 @@ use crate::commands::{
     Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
 use crate::config::{Security, SmtpOverrides};
-use crate::domain::Rate;
+use crate::domain::RateLimit;
 use crate::subscribers::Lists;
 
 /// Turn a Markdown bulletin into a personalised email for every supporter on
@@ -49,7 +49,9 @@ enum CliCommand {
     /// the run before any message is made. Every step is recorded in the
     /// journal, so running the same command again after a crash, Ctrl-C or
     /// --limit resumes without sending anyone a second copy. Exit code: 0 all
-    /// sent, 1 some failed (see `bulletin status`), 2 nothing could be done.
+    /// sent, 1 some failed (see `bulletin status`), 2 nothing could be done,
+    /// 3 the relay's quota or today's allowance (--rate N/day) is used up:
+    /// the rest are pending, run the same command again when it resets.
     Send(SendArgs),
     /// Show what the journal knows of a campaign: sent, failed (with the
     /// relay's reasons), uncertain and pending recipients, and when it ran.
@@ -206,10 +208,12 @@ struct StateArgs {
 #[derive(Debug, Args)]
 struct RelayArgs {
     /// Most messages submitted per second, minute or hour, across all
-    /// connections: 14/s, 600/min, 5000/h or unlimited. [default: SMTP_RATE,
-    /// else 10/s]
+    /// connections: 14/s, 600/min, 5000/h or unlimited; and/or a daily
+    /// allowance, counted across runs and campaigns: 2000/day, or
+    /// 14/s,2000/day. The relay's "slow down" replies lower the pace for a
+    /// while. [default: SMTP_RATE, else 10/s]
     #[arg(long, value_name = "RATE")]
-    rate: Option<Rate>,
+    rate: Option<RateLimit>,
 
     /// Connections used in parallel. [default: SMTP_CONCURRENCY, else 4]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]

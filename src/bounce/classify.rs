@@ -40,7 +40,7 @@
 use std::fmt;
 
 use super::phrases::{AUTHENTICATION, CONTENT, DISABLED, FULL, NO_DOMAIN, NO_MAILBOX, POLICY, SENDER, SPAM};
-use crate::domain::{Reply, ReplyCode, StatusCode};
+use crate::domain::{Limit, Reply, ReplyCode, StatusCode};
 
 /// What a failure means for the address. Its name (`hard`, `soft`,
 /// `blocked`, `unknown`) is what the ledger stores and listings show:
@@ -104,6 +104,10 @@ pub enum Cause {
     Policy,
     Content,
     SenderRefused,
+    /// The sender's daily allowance is used up (see [`Limit::Quota`]).
+    QuotaUsed,
+    /// The relay asked the sender to slow down or use fewer connections.
+    Throttled,
     Unrecognised,
 }
 
@@ -120,8 +124,9 @@ impl Cause {
             | Self::Authentication
             | Self::Policy
             | Self::Content
-            | Self::SenderRefused => Class::Blocked,
-            Self::Unrecognised => Class::Unknown,
+            | Self::SenderRefused
+            | Self::QuotaUsed => Class::Blocked,
+            Self::Throttled | Self::Unrecognised => Class::Unknown,
         }
     }
 
@@ -141,6 +146,8 @@ impl Cause {
             Self::Policy => "refused by policy",
             Self::Content => "message refused (content or size)",
             Self::SenderRefused => "sender address refused",
+            Self::QuotaUsed => "the sender's sending quota is used up",
+            Self::Throttled => "the relay asked to slow down",
             Self::Unrecognised => "not recognised",
         }
     }
@@ -155,6 +162,61 @@ impl fmt::Display for Cause {
 /// Classifies a relay's reply, by the codes it came with.
 pub fn classify_reply(reply: &Reply) -> Cause {
     classify(reply.status(), reply.code(), reply.text())
+}
+
+/// Who a relay's refusal at send time puts the fault on. Only a
+/// recipient-caused failure counts towards the address's bounce record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::Display, strum::IntoStaticStr)]
+pub enum Blame {
+    /// The recipient's address or mailbox: unknown user, disabled or full
+    /// mailbox, no such domain.
+    #[strum(serialize = "recipient-caused")]
+    Recipient,
+    /// Ours: quota, authentication, relay access, sender policy, the
+    /// message's content or size, or a permanent refusal we cannot read.
+    #[strum(serialize = "sender-caused")]
+    Sender,
+    /// Neither, for now: throttling, a relay or network having trouble, a
+    /// temporary refusal we cannot read.
+    #[strum(serialize = "transient")]
+    Transient,
+}
+
+/// A relay's refusal at send time, classified once: why, and whose fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub cause: Cause,
+    pub blame: Blame,
+}
+
+impl Verdict {
+    /// The verdict on `reply`. At send time a temporary failure or a
+    /// network trouble is the relay's, not the address's: the reader's
+    /// server is not even reached until the relay has the message.
+    pub fn of(reply: &Reply) -> Self {
+        let cause = classify_reply(reply);
+        let permanent =
+            reply.status().map(StatusCode::class).or(reply.code().map(ReplyCode::class)) == Some(5);
+        let blame = match cause {
+            Cause::MailboxFull => Blame::Recipient,
+            Cause::Temporary | Cause::Network | Cause::Throttled => Blame::Transient,
+            Cause::Unrecognised if permanent => Blame::Sender,
+            Cause::Unrecognised => Blame::Transient,
+            _ if cause.class() == Class::Blocked => Blame::Sender,
+            _ => Blame::Recipient,
+        };
+        Self { cause, blame }
+    }
+
+    /// The class the failure counts as for the address: its own class when
+    /// the recipient is at fault, else one that never suppresses.
+    pub fn class(self) -> Class {
+        match self.blame {
+            Blame::Recipient => self.cause.class(),
+            Blame::Sender => Class::Blocked,
+            Blame::Transient => Class::Unknown,
+        }
+    }
 }
 
 /// Classifies a reply or diagnostic text on its own, taking the codes from
@@ -176,6 +238,11 @@ pub fn classify(status: Option<StatusCode>, reply: Option<ReplyCode>, text: &str
         _ => return Cause::Unrecognised,
     }
     let permanent = class == Some(5);
+    match Limit::find(reply, status, text) {
+        Some(Limit::Quota) => return Cause::QuotaUsed,
+        Some(Limit::Rate | Limit::Connections) => return Cause::Throttled,
+        None => {}
+    }
 
     // X.7.x is security or policy (RFC 3463 §3.8); 5.7.20 to 5.7.26 are the
     // DKIM, SPF and DMARC failures of RFC 7372.

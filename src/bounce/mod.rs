@@ -20,7 +20,7 @@ pub mod streak;
 pub mod text;
 
 pub use crate::domain::{ReplyCode, StatusCode};
-pub use classify::{Cause, Class, classify, classify_reply, classify_text};
+pub use classify::{Blame, Cause, Class, Verdict, classify, classify_reply, classify_text};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@
 //! delivered between two soft bounces starts the count again.
 
 use super::Class;
-use super::classify::classify_reply;
+use super::classify::Verdict;
 use super::ledger::{Entry, Kind};
 use crate::domain::MessageId;
 use crate::journal::{Sent, State};
@@ -56,7 +56,7 @@ pub fn timeline(sent: &[Sent], reports: &[Entry]) -> Vec<Step> {
         known_ids.insert(id.clone());
         let fate = match message.state {
             State::Sending => continue,
-            State::Failed => Fate::Bounced(classify_reply(&message.reply).class()),
+            State::Failed => Fate::Bounced(Verdict::of(&message.reply).class()),
             State::Sent => bounces
                 .iter()
                 .find(|(r, _)| r.message_id.as_deref() == Some(id.as_str()))

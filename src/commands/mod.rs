@@ -47,6 +47,9 @@ pub enum Outcome {
     Problems,
     /// Stopped by Ctrl-C before the list was done; resumable.
     Interrupted,
+    /// The relay's quota, or today's allowance, is used up: the rest are
+    /// pending, for the same command once it resets.
+    QuotaUsed,
 }
 
 impl Outcome {
@@ -55,6 +58,7 @@ impl Outcome {
             Self::Done => ExitCode::SUCCESS,
             Self::Problems => ExitCode::from(1),
             Self::Interrupted => ExitCode::from(130),
+            Self::QuotaUsed => ExitCode::from(3),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::Outcome;
+use crate::bounce::Verdict;
 use crate::content::Bulletin;
 use crate::domain::EmailKey;
 use crate::journal::{Entry, Journal, State};
@@ -62,7 +63,7 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     if !failures.is_empty() {
         println!("Failures (run `bulletin send --retry-failed` to try them again):");
         for entry in &failures {
-            println!("  {}: {}", entry.address, entry.reply);
+            println!("  {}: {} ({})", entry.address, entry.reply, Verdict::of(&entry.reply).blame);
         }
     }
     if summary.sending > 0 {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::{CaFile, ConfigError, Secret, Source};
-use crate::domain::{DEFAULT_RATE, Rate};
+use crate::domain::{DEFAULT_RATE, Rate, RateLimit};
 
 /// How the connection to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub struct SmtpOverrides {
     pub port: Option<u16>,
     pub security: Option<Security>,
     pub username: Option<String>,
-    pub rate: Option<Rate>,
+    pub rate: Option<RateLimit>,
     pub concurrency: Option<usize>,
     pub attempts: Option<u32>,
     /// Allow `none` security to a relay that is not on this machine.
@@ -92,6 +92,9 @@ pub struct SmtpSettings {
     pub timeout: Duration,
     /// `SMTP_RATE`: the run's rate limit. Default 10/s.
     pub rate: Rate,
+    /// `SMTP_RATE`'s daily allowance (`…,2000/day`): messages handed over
+    /// in any 24 hours at most, across runs and campaigns. Default none.
+    pub per_day: Option<std::num::NonZeroU32>,
     /// `SMTP_CONCURRENCY`: connections used in parallel. Default 4.
     pub concurrency: usize,
     /// `SMTP_ATTEMPTS`: tries per message for temporary failures. Default 4.
@@ -144,10 +147,9 @@ impl SmtpSettings {
             }
         };
         let duration = |s: &str| humantime::parse_duration(s).map_err(|e| e.to_string());
-        let rate = match overrides.rate {
-            Some(rate) => rate,
-            None => parse(source, "SMTP_RATE", Rate::from_str)?.unwrap_or(DEFAULT_RATE),
-        };
+        let setting = parse(source, "SMTP_RATE", RateLimit::from_str)?.unwrap_or_default();
+        let limit = overrides.rate.unwrap_or_default().or(setting);
+        let (rate, per_day) = (limit.pace.unwrap_or(DEFAULT_RATE), limit.per_day);
         let concurrency = match overrides.concurrency {
             Some(n) => n,
             None => parse(source, "SMTP_CONCURRENCY", count)?.unwrap_or(4),
@@ -164,6 +166,7 @@ impl SmtpSettings {
             credentials,
             timeout: parse(source, "SMTP_TIMEOUT", duration)?.unwrap_or(Duration::from_secs(30)),
             rate,
+            per_day,
             concurrency,
             attempts,
             retry_delay: parse(source, "SMTP_RETRY_DELAY", duration)?.unwrap_or(Duration::from_secs(2)),
@@ -250,7 +253,7 @@ mod tests {
     fn command_line_values_win() {
         let s = smtp(
             &[("SMTP_HOST", "h.example.org"), ("SMTP_RATE", "5/s"), ("SMTP_CONCURRENCY", "2")],
-            &SmtpOverrides { rate: Some(Rate::Unlimited), concurrency: Some(8), ..Default::default() },
+            &SmtpOverrides { rate: Some(Rate::Unlimited.into()), concurrency: Some(8), ..Default::default() },
         )
         .unwrap();
         assert_eq!((s.rate, s.concurrency), (Rate::Unlimited, 8));

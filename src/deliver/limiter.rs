@@ -3,6 +3,7 @@
 //! burst [`Rate::burst`] allows).
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -15,6 +16,16 @@ pub fn limiter(rate: Rate) -> Option<DefaultDirectRateLimiter> {
     let burst = NonZeroU32::new(rate.burst()).expect("burst is at least one");
     let quota = Quota::with_period(interval).expect("a rate has a period").allow_burst(burst);
     Some(RateLimiter::direct(quota))
+}
+
+/// A limiter for `per_second` messages a second (a fraction allowed), with
+/// the same burst as [`Rate::burst`]: a tenth of a second's worth, at
+/// least one.
+pub fn limiter_at(per_second: f64) -> DefaultDirectRateLimiter {
+    let interval = Duration::from_secs_f64(1.0 / per_second);
+    let burst = NonZeroU32::new(((per_second / 10.0).floor() as u32).max(1)).expect("at least one");
+    let quota = Quota::with_period(interval).expect("a rate above zero has a period").allow_burst(burst);
+    RateLimiter::direct(quota)
 }
 
 #[cfg(test)]

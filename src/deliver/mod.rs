@@ -1,6 +1,7 @@
 //! Delivery: finished messages carried on. The send loop ([`senders`])
 //! takes messages from the [`feed`] and hands each to a [`Transport`] (the
-//! relay over [`smtp`]) under one rate limit, with retries, writing every
+//! relay over [`smtp`]) at one [`pace`] that the relay's throttling slows,
+//! with retries, writing every
 //! step to the journal first; [`plan`] counts who a run will send to. A
 //! dry run's messages go to [`FileOutbox`] files for a person to look at.
 
@@ -9,6 +10,7 @@ pub mod early_stop;
 mod feed;
 mod files;
 mod limiter;
+mod pace;
 pub mod plan;
 mod senders;
 pub mod smtp;
@@ -18,5 +20,6 @@ pub use batches::{Flow, Next, make_in_order};
 pub use feed::{Read, feed};
 pub(crate) use files::prepare_preview_dir;
 pub use files::{FileOutbox, OutboxError, file_stem};
-pub use senders::{Counts, Finished, Policy, send_all};
+pub use pace::Slowdowns;
+pub use senders::{Counts, Finished, Halt, Policy, send_all};
 pub use transport::{Failure, Outgoing, Transport};

@@ -1,35 +1,49 @@
 //! The send loop: `--concurrency` senders, each with a [`Transport`] of its
-//! own, take the messages from one queue in turn under one rate limit,
-//! retry temporary failures with backoff, and write each step to the
-//! journal so that a re-run resumes where this one stopped.
+//! own, take the messages from one queue in turn at one [`Pace`], retry
+//! temporary failures with backoff, and write each step to the journal so
+//! that a re-run resumes where this one stopped.
 //!
-//! The journal's rules, each tested below with a scripted transport:
+//! The journal's rules, each tested with a scripted transport:
 //! * a message's `sending` row is committed before it is handed over;
 //! * the answer is queued, and on disk before the same sender's next
 //!   `sending`, so at most one row per sender is ever in doubt;
-//! * a message that was never handed over on its last attempt (cancelled
-//!   while waiting) is forgotten: pending again, not failed;
-//! * when the first messages of a run all fail the same way with nothing
-//!   sent, the run stops and those failures are forgotten too.
+//! * a message that was not taken, and will not be tried again in this
+//!   run, is forgotten: pending again, not failed. That is so when the run
+//!   is cancelled while it waits, when the relay's quota runs out, and
+//!   when the first messages of a run all fail the same way with nothing
+//!   sent (then the run stops).
+//!
+//! The relay's limits (see [`Limit`]) are the run's, not the message's:
+//! * "slow down": the pace falls (see [`Pace`]) and the message is tried
+//!   again without using up its retries;
+//! * "too many connections": the sender hands its message to another and
+//!   closes, so the run goes on with the connections the relay takes (the
+//!   last sender left treats it as "slow down");
+//! * "quota used up", or today's allowance (`--rate N/day`) sent: the run
+//!   stops ([`Halt`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use governor::DefaultDirectRateLimiter;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::early_stop::EarlyStop;
-use super::limiter::limiter;
+use super::pace::{Pace, Slowdowns};
 use super::transport::{Failure, Outgoing, Transport};
-use crate::domain::{Rate, Reply};
+use crate::domain::{Limit, Rate, Reply};
 use crate::journal::{Change, Journal, JournalError, State, Writer};
 
 /// Longest wait between two tries of one message.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+/// Tries of one message that the relay answers with "slow down" before
+/// they count against its retries after all: a bound for a relay that
+/// never stops saying it.
+const MAX_THROTTLED: u32 = 50;
 
 /// Counts shared by the senders and the progress display.
 #[derive(Debug, Default)]
@@ -37,6 +51,8 @@ pub struct Counts {
     pub sent: AtomicU64,
     pub failed: AtomicU64,
     pub retries: AtomicU64,
+    /// Tries the relay answered with "slow down" (not retries).
+    pub throttled: AtomicU64,
 }
 
 /// How hard to try.
@@ -49,6 +65,22 @@ pub struct Policy {
     /// The wait before the first retry; doubled (with jitter) each time,
     /// up to a minute.
     pub retry_delay: Duration,
+    /// Messages that may still be handed over today, when `--rate` sets a
+    /// daily allowance (counted by the caller from the journal).
+    pub allowance: Option<u64>,
+}
+
+/// Why a run stopped before its queue ended, other than being cancelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// The first messages all failed the same way with nothing sent: the
+    /// fault is the relay's or the settings'. Those failures were made
+    /// pending again.
+    Failing { reason: Reply, forgotten: usize },
+    /// The relay said the sender's quota is used up.
+    Quota(Reply),
+    /// Today's allowance (`--rate N/day`) is sent.
+    Allowance,
 }
 
 /// How the senders finished.
@@ -56,18 +88,38 @@ pub struct Policy {
 pub struct Finished {
     /// The journal, every change on disk.
     pub journal: Journal,
-    /// Why the run stopped early, and how many failures were made pending
-    /// again, when it did.
-    pub early_stop: Option<(Reply, usize)>,
+    /// Why the run stopped before the queue ended, if it did.
+    pub halt: Option<Halt>,
+    /// How the relay's throttling slowed the run, if it did.
+    pub slowdowns: Option<Slowdowns>,
 }
 
 struct Shared {
     journal: Writer,
-    limiter: Option<DefaultDirectRateLimiter>,
+    pace: Pace,
     policy: Policy,
     cancel: CancellationToken,
     counts: Arc<Counts>,
     early_stop: EarlyStop,
+    halt: StdMutex<Option<Halt>>,
+    /// Messages still allowed today, when there is a daily allowance.
+    allowance: Option<AtomicU64>,
+    crew: StdMutex<Crew>,
+}
+
+/// The senders still at work, and the messages handed back by those the
+/// relay would not take another connection from.
+#[derive(Default)]
+struct Crew {
+    active: usize,
+    handed_back: Vec<Outgoing>,
+}
+
+/// What a sender does after a message.
+enum Then {
+    Next,
+    /// Close: the relay takes no more connections.
+    Close,
 }
 
 impl Shared {
@@ -80,11 +132,28 @@ impl Shared {
     fn forget(&self, outgoing: &Outgoing) -> Result<(), JournalError> {
         self.queue(Change::Forget { key: outgoing.recipient.key.clone() })
     }
+
+    /// Records why the run stops, unless it was stopping already.
+    fn halt(&self, halt: Halt) {
+        self.halt.lock().expect("not poisoned").get_or_insert(halt);
+    }
+
+    fn crew(&self) -> std::sync::MutexGuard<'_, Crew> {
+        self.crew.lock().expect("not poisoned")
+    }
+
+    /// Takes one message of today's allowance; false when none is left.
+    fn take_allowance(&self) -> bool {
+        self.allowance.as_ref().is_none_or(|left| {
+            left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        })
+    }
 }
 
 /// Sends every message `queue` yields, one sender per transport, until the
-/// queue ends or `cancel` fires (then messages in flight are finished and
-/// recorded). Cancels `cancel` itself when the run stops early.
+/// queue ends, the run halts, or `cancel` fires (then messages in flight
+/// are finished and recorded). Cancels `cancel` itself when the run stops
+/// early or the relay's quota is used up.
 pub async fn send_all<T: Transport>(
     transports: Vec<T>,
     queue: mpsc::Receiver<Outgoing>,
@@ -95,11 +164,14 @@ pub async fn send_all<T: Transport>(
 ) -> anyhow::Result<Finished> {
     let shared = Arc::new(Shared {
         journal: Writer::start(journal),
-        limiter: limiter(policy.rate),
+        pace: Pace::new(policy.rate),
+        allowance: policy.allowance.map(AtomicU64::new),
         policy,
         cancel,
         counts,
         early_stop: EarlyStop::default(),
+        halt: StdMutex::new(None),
+        crew: StdMutex::new(Crew { active: transports.len(), handed_back: Vec::new() }),
     });
     let queue = Arc::new(Mutex::new(queue));
     let mut senders = JoinSet::new();
@@ -119,39 +191,64 @@ pub async fn send_all<T: Transport>(
         return Err(e.into());
     }
     let journal = journal?;
-    let early_stop = match shared.early_stop.reason() {
+    let halt = match shared.early_stop.reason() {
         Some(reason) => {
             let failures = shared.early_stop.failed_keys();
             for key in &failures {
                 journal.forget(key)?;
             }
-            Some((reason, failures.len()))
+            Some(Halt::Failing { reason, forgotten: failures.len() })
         }
-        None => None,
+        None => shared.halt.into_inner().expect("not poisoned"),
     };
-    Ok(Finished { journal, early_stop })
+    Ok(Finished { journal, halt, slowdowns: shared.pace.slowdowns() })
 }
 
-/// One sender: takes the next message until there are none or the run
-/// stops, then closes its transport.
+/// One sender: takes the next message until there are none, the run
+/// stops or the relay takes no more connections, then closes its
+/// transport.
 async fn sender<T: Transport>(
     shared: Arc<Shared>,
     queue: Arc<Mutex<mpsc::Receiver<Outgoing>>>,
     mut transport: T,
 ) -> Result<(), JournalError> {
     let result = loop {
-        let next = tokio::select! {
-            biased;
-            () = shared.cancel.cancelled() => break Ok(()),
-            next = async { queue.lock().await.recv().await } => next,
-        };
-        let Some(outgoing) = next else { break Ok(()) };
-        if let Err(e) = deliver(&shared, &mut transport, outgoing).await {
-            break Err(e);
+        let Some(outgoing) = next(&shared, &queue).await else { break Ok(()) };
+        match deliver(&shared, &mut transport, outgoing).await {
+            Ok(Then::Next) => {}
+            Ok(Then::Close) => break Ok(()),
+            Err(e) => {
+                shared.crew().active -= 1;
+                break Err(e);
+            }
         }
     };
     transport.close().await;
     result
+}
+
+/// The next message: one handed back by another sender first, else the
+/// queue's next. `None` when there are none or the run stops; the sender
+/// has then left the crew.
+async fn next(shared: &Shared, queue: &Mutex<mpsc::Receiver<Outgoing>>) -> Option<Outgoing> {
+    if let Some(outgoing) = shared.crew().handed_back.pop() {
+        return Some(outgoing);
+    }
+    let next = tokio::select! {
+        biased;
+        () = shared.cancel.cancelled() => None,
+        next = async { queue.lock().await.recv().await } => next,
+    };
+    let mut crew = shared.crew();
+    // Checked and left under one lock, so nothing is handed back to a
+    // crew that has gone.
+    match next.or_else(|| crew.handed_back.pop()) {
+        Some(outgoing) => Some(outgoing),
+        None => {
+            crew.active -= 1;
+            None
+        }
+    }
 }
 
 /// Hands one message over, trying again after temporary failures. Each
@@ -161,7 +258,7 @@ async fn deliver<T: Transport>(
     shared: &Shared,
     transport: &mut T,
     outgoing: Outgoing,
-) -> Result<(), JournalError> {
+) -> Result<Then, JournalError> {
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(shared.policy.retry_delay)
         .with_max_delay(MAX_RETRY_DELAY)
@@ -170,30 +267,37 @@ async fn deliver<T: Transport>(
         .with_max_times(shared.policy.attempts.saturating_sub(1) as usize)
         .build();
     let address = &outgoing.recipient.address;
+    if !shared.take_allowance() {
+        // Never handed over: it stays pending for tomorrow. The other
+        // senders finish the messages they have (their share of the
+        // allowance), and close in turn.
+        shared.halt(Halt::Allowance);
+        shared.crew().active -= 1;
+        return Ok(Then::Close);
+    }
     let mut attempt = 1;
+    let mut throttled = 0;
+    // A `sending` row is on disk for this message.
+    let mut recorded = false;
     loop {
-        if let Some(limiter) = &shared.limiter {
-            tokio::select! {
-                biased;
-                () = shared.cancel.cancelled() => {
-                    // Never handed over on this attempt: pending again.
-                    if attempt > 1 {
-                        shared.forget(&outgoing)?;
-                    }
-                    return Ok(());
+        tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => {
+                // Never handed over on this attempt: pending again.
+                if recorded {
+                    shared.forget(&outgoing)?;
                 }
-                () = limiter.until_ready() => {}
+                return Ok(Then::Next);
             }
-        } else if shared.cancel.is_cancelled() && attempt > 1 {
-            shared.forget(&outgoing)?;
-            return Ok(());
+            () = shared.pace.ready() => {}
         }
         let sending = Change::Sending {
             recipient: outgoing.recipient.clone(),
             message_id: outgoing.message_id.clone(),
         };
         shared.journal.write(sending).await?;
-        match transport.submit(&outgoing.envelope, &outgoing.bytes).await {
+        recorded = true;
+        let reply = match transport.submit(&outgoing.envelope, &outgoing.bytes).await {
             Ok(reply) => {
                 tracing::info!(to = %address, %reply, attempt, "sent");
                 shared.queue(Change::Answered {
@@ -201,32 +305,76 @@ async fn deliver<T: Transport>(
                     state: State::Sent,
                     reply,
                 })?;
+                shared.pace.accepted();
                 shared.early_stop.sent();
                 shared.counts.sent.fetch_add(1, Ordering::SeqCst);
-                return Ok(());
+                return Ok(Then::Next);
             }
-            Err(Failure { transient: true, reply }) => {
-                if let Some(delay) = backoff.next() {
-                    tracing::info!(to = %address, %reply, attempt, retry_in = ?delay, "temporary failure");
-                    shared.counts.retries.fetch_add(1, Ordering::SeqCst);
-                    attempt += 1;
-                    tokio::select! {
-                        () = shared.cancel.cancelled() => {
-                            shared.forget(&outgoing)?;
-                            return Ok(());
-                        }
-                        () = tokio::time::sleep(delay) => continue,
-                    }
+            Err(Failure { transient: true, reply }) => reply,
+            Err(Failure { transient: false, reply }) => {
+                if reply.limit() == Some(Limit::Quota) {
+                    return quota_used(shared, &outgoing, reply);
                 }
-                let reply = reply.with_note(&format!(" (gave up after {attempt} attempts)"));
                 return failed(shared, &outgoing, reply);
             }
-            Err(Failure { transient: false, reply }) => return failed(shared, &outgoing, reply),
+        };
+        match reply.limit() {
+            Some(Limit::Quota) => return quota_used(shared, &outgoing, reply),
+            Some(Limit::Connections) if hand_back(shared, &outgoing)? => {
+                tracing::info!(to = %address, %reply, "the relay takes no more connections: carrying on with fewer");
+                return Ok(Then::Close);
+            }
+            Some(Limit::Rate | Limit::Connections) if throttled < MAX_THROTTLED => {
+                tracing::info!(to = %address, %reply, "the relay asked to slow down");
+                throttled += 1;
+                shared.counts.throttled.fetch_add(1, Ordering::SeqCst);
+                shared.pace.throttled();
+                continue;
+            }
+            _ => {}
         }
+        if let Some(delay) = backoff.next() {
+            tracing::info!(to = %address, %reply, attempt, retry_in = ?delay, "temporary failure");
+            shared.counts.retries.fetch_add(1, Ordering::SeqCst);
+            attempt += 1;
+            tokio::select! {
+                () = shared.cancel.cancelled() => {
+                    shared.forget(&outgoing)?;
+                    return Ok(Then::Next);
+                }
+                () = tokio::time::sleep(delay) => continue,
+            }
+        }
+        let reply = reply.with_note(&format!(" (gave up after {attempt} attempts)"));
+        return failed(shared, &outgoing, reply);
     }
 }
 
-fn failed(shared: &Shared, outgoing: &Outgoing, reply: Reply) -> Result<(), JournalError> {
+/// The relay's quota is used up: the message was not taken, and stays
+/// pending; the run stops.
+fn quota_used(shared: &Shared, outgoing: &Outgoing, reply: Reply) -> Result<Then, JournalError> {
+    tracing::warn!(to = %outgoing.recipient.address, %reply, "the relay's quota is used up");
+    shared.forget(outgoing)?;
+    shared.halt(Halt::Quota(reply));
+    shared.cancel.cancel();
+    Ok(Then::Next)
+}
+
+/// Hands `outgoing` to the other senders, when there are any: true when
+/// this sender should close. The message was never handed over, so its
+/// row is forgotten first (and the next sender's `sending` comes after).
+fn hand_back(shared: &Shared, outgoing: &Outgoing) -> Result<bool, JournalError> {
+    let mut crew = shared.crew();
+    if crew.active <= 1 {
+        return Ok(false);
+    }
+    shared.forget(outgoing)?;
+    crew.active -= 1;
+    crew.handed_back.push(outgoing.clone());
+    Ok(true)
+}
+
+fn failed(shared: &Shared, outgoing: &Outgoing, reply: Reply) -> Result<Then, JournalError> {
     tracing::warn!(to = %outgoing.recipient.address, reason = %reply, "failed");
     let key = &outgoing.recipient.key;
     let stop = shared.early_stop.failed(key, &reply);
@@ -235,7 +383,7 @@ fn failed(shared: &Shared, outgoing: &Outgoing, reply: Reply) -> Result<(), Jour
     if stop {
         shared.cancel.cancel();
     }
-    Ok(())
+    Ok(Then::Next)
 }
 
 #[cfg(test)]

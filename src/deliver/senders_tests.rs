@@ -76,7 +76,7 @@ fn outgoing(n: usize) -> Outgoing {
 }
 
 fn policy(attempts: u32, retry_delay: Duration) -> Policy {
-    Policy { rate: Rate::Unlimited, attempts, retry_delay }
+    Policy { rate: Rate::Unlimited, attempts, retry_delay, allowance: None }
 }
 
 impl Run {
@@ -145,7 +145,7 @@ async fn a_message_is_recorded_as_sending_before_it_is_handed_over() {
     assert_eq!(*seen.lock().unwrap(), vec![Some(State::Sending); 5]);
     assert_eq!(counts.sent.load(Ordering::SeqCst), 5);
     assert_eq!(finished.journal.summary().unwrap().sent, 5);
-    assert!(finished.early_stop.is_none());
+    assert!(finished.halt.is_none());
 }
 
 #[tokio::test]
@@ -229,7 +229,7 @@ async fn the_same_refusal_three_times_before_any_success_stops_the_run_and_forge
         run.transport(|_, _| refused("553 5.7.1 Sender address rejected: not owned by user"), |_| {});
     let cancel = CancellationToken::new();
     let (finished, _) = run.send(vec![transport], 10, policy(3, Duration::ZERO), cancel.clone()).await;
-    let (reason, failures) = finished.early_stop.expect("stopped early");
+    let Some(Halt::Failing { reason, forgotten: failures }) = finished.halt else { panic!("stopped early") };
     assert_eq!(failures, 3);
     assert!(reason.text().contains("not owned by user"), "{reason}");
     assert!(cancel.is_cancelled());
@@ -243,7 +243,7 @@ async fn refusals_of_the_recipients_own_address_never_stop_the_run() {
     let transport = run.transport(|_, _| refused("550 5.1.1 User unknown"), |_| {});
     let (finished, counts) =
         run.send(vec![transport], 5, policy(3, Duration::ZERO), CancellationToken::new()).await;
-    assert!(finished.early_stop.is_none());
+    assert!(finished.halt.is_none());
     assert_eq!(counts.failed.load(Ordering::SeqCst), 5);
     assert_eq!(finished.journal.summary().unwrap().failed, 5);
 }
@@ -257,6 +257,79 @@ async fn an_earlier_success_means_later_identical_refusals_do_not_stop_the_run()
     );
     let (finished, counts) =
         run.send(vec![transport], 6, policy(3, Duration::ZERO), CancellationToken::new()).await;
-    assert!(finished.early_stop.is_none());
+    assert!(finished.halt.is_none());
     assert_eq!((counts.sent.load(Ordering::SeqCst), counts.failed.load(Ordering::SeqCst)), (1, 5));
+}
+
+#[tokio::test]
+async fn slow_down_replies_are_tried_again_without_using_up_the_retries() {
+    let run = Run::new();
+    let transport = run.transport(
+        |_, attempt| {
+            if attempt <= 2 {
+                deferred("454 Throttling failure: Maximum sending rate exceeded.")
+            } else {
+                ok()
+            }
+        },
+        |_| {},
+    );
+    let (finished, counts) =
+        run.send(vec![transport], 2, policy(1, Duration::ZERO), CancellationToken::new()).await;
+    assert_eq!((run.tries(0), run.tries(1)), (3, 3), "tried until taken, with one attempt allowed");
+    assert_eq!(counts.sent.load(Ordering::SeqCst), 2);
+    assert_eq!(counts.retries.load(Ordering::SeqCst), 0);
+    assert_eq!(counts.throttled.load(Ordering::SeqCst), 4);
+    let slowdowns = finished.slowdowns.expect("the pace fell");
+    assert!(slowdowns.times >= 1, "{slowdowns:?}");
+}
+
+#[tokio::test]
+async fn a_quota_used_up_stops_the_run_and_leaves_the_untaken_pending_not_failed() {
+    let run = Run::new();
+    let transport = run.transport(
+        |to, _| {
+            let n: usize = to.trim_start_matches("reader").split('@').next().unwrap().parse().unwrap();
+            if n < 3 { ok() } else { refused("550 5.4.5 Daily user sending limit exceeded.") }
+        },
+        |_| {},
+    );
+    let cancel = CancellationToken::new();
+    let (finished, counts) = run.send(vec![transport], 10, policy(3, Duration::ZERO), cancel.clone()).await;
+    let Some(Halt::Quota(reply)) = &finished.halt else { panic!("{:?}", finished.halt) };
+    assert!(reply.text().contains("Daily user sending limit"), "{reply}");
+    assert!(cancel.is_cancelled());
+    assert_eq!(counts.sent.load(Ordering::SeqCst), 3);
+    assert_eq!(counts.failed.load(Ordering::SeqCst), 0);
+    let summary = finished.journal.summary().unwrap();
+    assert_eq!((summary.sent, summary.failed, summary.sending), (3, 0, 0), "the refused one is pending");
+    assert_eq!((3..10).map(|n| run.tries(n)).sum::<u32>(), 1, "nothing after the refusal was tried");
+}
+
+#[tokio::test]
+async fn a_sender_refused_a_connection_hands_its_message_to_the_others_and_closes() {
+    let run = Run::new();
+    let refused_connection =
+        run.transport(|_, _| deferred("421 4.3.2 Too many concurrent connections"), |_| {});
+    let accepted = run.transport(|_, _| ok(), |_| {});
+    let (finished, counts) = run
+        .send(vec![refused_connection, accepted], 8, policy(1, Duration::ZERO), CancellationToken::new())
+        .await;
+    assert_eq!(counts.sent.load(Ordering::SeqCst), 8, "every message went on the connection that was taken");
+    assert_eq!(counts.failed.load(Ordering::SeqCst), 0);
+    assert_eq!(counts.retries.load(Ordering::SeqCst), 0);
+    assert_eq!(finished.journal.summary().unwrap().sent, 8);
+}
+
+#[tokio::test]
+async fn a_daily_allowance_sends_that_many_and_leaves_the_rest_pending() {
+    let run = Run::new();
+    let transport = run.transport(|_, _| ok(), |_| {});
+    let policy = Policy { allowance: Some(4), ..policy(1, Duration::ZERO) };
+    let cancel = CancellationToken::new();
+    let (finished, counts) = run.send(vec![transport], 10, policy, cancel.clone()).await;
+    assert_eq!(finished.halt, Some(Halt::Allowance));
+    assert_eq!(counts.sent.load(Ordering::SeqCst), 4);
+    let summary = finished.journal.summary().unwrap();
+    assert_eq!((summary.sent, summary.failed, summary.sending), (4, 0, 0));
 }

@@ -4,6 +4,7 @@
 //! them. Nothing here reads files, opens sockets or knows a command.
 
 mod email;
+mod limit;
 mod message_id;
 mod rate;
 mod reply;
@@ -11,8 +12,9 @@ mod status;
 mod time;
 
 pub use email::{AddressProblem, EmailAddress, EmailKey};
+pub use limit::Limit;
 pub use message_id::MessageId;
-pub use rate::{BadRate, DEFAULT_RATE, Period, Rate};
+pub use rate::{BadRate, DEFAULT_RATE, Period, Rate, RateLimit};
 pub use reply::Reply;
 pub use status::{ReplyCode, StatusCode};
 pub use time::{Clock, SystemClock, Timestamp};

@@ -58,8 +58,60 @@ impl Rate {
 
 /// A rate that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a rate: write it as 14/s, 600/min, 5000/h or unlimited")]
+#[error(
+    "{0:?} is not a rate: write it as 14/s, 600/min, 5000/h or unlimited, a daily allowance such as 2000/day, or both: 14/s,2000/day"
+)]
 pub struct BadRate(String);
+
+/// `--rate` or `SMTP_RATE` as written: a pace ([`Rate`]), a daily
+/// allowance (`2000/day`: at most that many messages handed over in any
+/// 24 hours, counted across runs and campaigns), or both, comma-separated
+/// (`14/s,2000/day`). Each part given on the command line wins over the
+/// same part in the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimit {
+    pub pace: Option<Rate>,
+    pub per_day: Option<NonZeroU32>,
+}
+
+impl RateLimit {
+    /// This, with the parts it leaves out taken from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        Self { pace: self.pace.or(fallback.pace), per_day: self.per_day.or(fallback.per_day) }
+    }
+}
+
+impl From<Rate> for RateLimit {
+    fn from(pace: Rate) -> Self {
+        Self { pace: Some(pace), per_day: None }
+    }
+}
+
+impl FromStr for RateLimit {
+    type Err = BadRate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BadRate(s.to_owned());
+        let mut limit = Self::default();
+        for part in s.split(',') {
+            let lower = part.trim().to_ascii_lowercase();
+            match lower.split_once('/') {
+                Some((count, "day" | "d")) => {
+                    let count: NonZeroU32 = count.trim().parse().map_err(|_| bad())?;
+                    if limit.per_day.replace(count).is_some() {
+                        return Err(bad());
+                    }
+                }
+                _ => {
+                    if limit.pace.replace(part.parse().map_err(|_| bad())?).is_some() {
+                        return Err(bad());
+                    }
+                }
+            }
+        }
+        Ok(limit)
+    }
+}
 
 impl FromStr for Rate {
     type Err = BadRate;
@@ -118,6 +170,20 @@ mod tests {
     fn nonsense_rates_are_refused() {
         for bad in ["", "fast", "0/s", "-3/s", "10/day", "10", "1.5/s", "9999999/s"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_daily_allowance_is_read_alone_or_beside_a_pace() {
+        let both: RateLimit = "14/s, 2000/day".parse().unwrap();
+        assert_eq!(both.pace, Some("14/s".parse().unwrap()));
+        assert_eq!(both.per_day.map(NonZeroU32::get), Some(2000));
+        let daily: RateLimit = "2000/day".parse().unwrap();
+        assert_eq!((daily.pace, daily.per_day.map(NonZeroU32::get)), (None, Some(2000)));
+        let fallback: RateLimit = "5/s,100/day".parse().unwrap();
+        assert_eq!(daily.or(fallback).pace, Some("5/s".parse().unwrap()));
+        for bad in ["0/day", "10/day,20/day", "1/s,2/s", "x/day", "10/day,"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
         }
     }
 

@@ -53,6 +53,26 @@ impl Archive {
         &self.path
     }
 
+    /// How many messages were handed to the relay since `since`, in every
+    /// campaign (sent, or uncertain: the relay may have counted those
+    /// too), and when the first of them was: what a daily allowance is
+    /// counted against.
+    pub fn handed_over_since(&self, since: Timestamp) -> Result<(u64, Option<Timestamp>), JournalError> {
+        let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), MIN(updated_at) FROM recipients
+                 WHERE state IN ('sent', 'sending') AND updated_at >= ?1",
+                params![since.to_string()],
+                |row| {
+                    let first: Option<String> = row.get(1)?;
+                    let count: i64 = row.get(0)?;
+                    Ok((count.unsigned_abs(), first.as_deref().and_then(Timestamp::parse)))
+                },
+            )
+            .map_err(fail)
+    }
+
     fn query(&self, condition: &str, value: &str) -> Result<Vec<Sent>, JournalError> {
         let sql = format!(
             "SELECT campaign, address, message_id, state, reply, reply_code, reply_status, updated_at

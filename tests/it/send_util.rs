@@ -173,6 +173,12 @@ pub struct Faults {
     reject_sender: Option<String>,
     slow_reply: Vec<(String, f64)>,
     session_limit: Option<u32>,
+    /// A sending rate per second, and the refusal beyond it.
+    rate: Option<(u32, String)>,
+    /// A quota of messages, and the refusal once it is used up.
+    quota: Option<(u32, String)>,
+    /// Connections open at once, and the greeting for one more.
+    max_connections: Option<(u32, String)>,
     /// The TLS mode, and the certificate and key files.
     tls: Option<(&'static str, ServerCertificate)>,
 }
@@ -224,6 +230,27 @@ impl Faults {
     /// carried `messages` messages.
     pub fn session_limit(mut self, messages: u32) -> Self {
         self.session_limit = Some(messages);
+        self
+    }
+
+    /// Refuse a MAIL FROM with `reply` when `per_second` were admitted in
+    /// the last second (a relay's sending rate).
+    pub fn rate(mut self, per_second: u32, reply: &str) -> Self {
+        self.rate = Some((per_second, reply.to_owned()));
+        self
+    }
+
+    /// Refuse every MAIL FROM with `reply` after `messages` were admitted
+    /// (a daily quota running out).
+    pub fn quota(mut self, messages: u32, reply: &str) -> Self {
+        self.quota = Some((messages, reply.to_owned()));
+        self
+    }
+
+    /// Greet a connection beyond `count` open at once with `reply`, and
+    /// close it.
+    pub fn max_connections(mut self, count: u32, reply: &str) -> Self {
+        self.max_connections = Some((count, reply.to_owned()));
         self
     }
 
@@ -286,6 +313,18 @@ impl Faults {
                 path(&certificate.cert),
                 path(&certificate.key)
             ));
+        }
+        for (name, limit) in
+            [("rate", &self.rate), ("quota", &self.quota), ("max_connections", &self.max_connections)]
+        {
+            if let Some((count, reply)) = limit {
+                let key = match name {
+                    "rate" => "per_second",
+                    "quota" => "messages",
+                    _ => "count",
+                };
+                fields.push(format!("\"{name}\": {{\"{key}\": {count}, \"reply\": {}}}", string(reply)));
+            }
         }
         if let Some(reply) = &self.reject_sender {
             fields.push(format!("\"reject_sender\": {}", string(reply)));

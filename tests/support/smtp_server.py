@@ -22,6 +22,17 @@ recipient address (lower case):
                                            message to d, before answering 250
      "session_limit": 3,                   a session that has had 3 messages is
                                            closed, unanswered, at its next MAIL FROM
+     "rate": {"per_second": 14,            a relay's sending rate: a MAIL FROM
+              "reply": "454 Throttling failure: Maximum sending rate exceeded."},
+                                           beyond 14 admitted in the last second
+                                           gets the reply (Amazon SES's wording)
+     "quota": {"messages": 200,            a daily quota: MAIL FROMs after the
+               "reply": "454 Throttling failure: Daily message quota exceeded."},
+                                           200th admitted get the reply
+     "max_connections": {"count": 2,       connections beyond 2 open at once are
+               "reply": "421 4.3.2 Too many concurrent connections"},
+                                           answered with the reply at the greeting
+                                           and closed
      "tls": {"mode": "implicit" or "starttls",   TLS from the first byte, or
              "cert": PEM, "key": PEM}}     STARTTLS required (and AUTH only after
                                            it), with this certificate and key
@@ -39,6 +50,7 @@ standard input closes, so a crashed test never leaves it behind.
 """
 import argparse
 import asyncio
+import collections
 import json
 import os
 import socket
@@ -48,7 +60,42 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class LimitedSMTP(SMTP):
+    """An SMTP session that refuses, at the greeting, connections beyond
+    `limit["count"]` open at once (the limit shared by every session)."""
+
+    open_sessions = 0
+    limit = None
+
+    def connection_made(self, transport):
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            LimitedSMTP.open_sessions += 1
+            self.counted = True
+
+    def connection_lost(self, error):
+        if getattr(self, "counted", False):
+            LimitedSMTP.open_sessions -= 1
+            self.counted = False
+        super().connection_lost(error)
+
+    async def _handle_client(self):
+        limit = LimitedSMTP.limit
+        if limit and LimitedSMTP.open_sessions > limit["count"]:
+            print("REFUSED CONNECTION %s" % limit["reply"], file=sys.stderr, flush=True)
+            await self.push(limit["reply"])
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class LimitedController(Controller):
+    def factory(self):
+        return LimitedSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class Handler:
@@ -58,6 +105,9 @@ class Handler:
         self.lock = threading.Lock()
         self.count = 0
         self.seen = {}
+        # MAIL FROMs admitted: their times in the last second, and in all.
+        self.recent = collections.deque()
+        self.admitted = 0
 
     def _bump(self, kind, address):
         with self.lock:
@@ -73,10 +123,32 @@ class Handler:
         refusal = self.faults.get("reject_sender")
         if refusal:
             return refusal
+        refusal = self._admit()
+        if refusal:
+            print("REFUSED %s" % refusal, file=sys.stderr, flush=True)
+            return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.mail_time = time.time()
         return "250 OK"
+
+    def _admit(self):
+        """Counts a MAIL FROM against the rate and the quota; the refusal
+        when either is used up, else None."""
+        rate = self.faults.get("rate")
+        quota = self.faults.get("quota")
+        with self.lock:
+            if quota and self.admitted >= quota["messages"]:
+                return quota["reply"]
+            if rate:
+                now = time.monotonic()
+                while self.recent and now - self.recent[0] >= 1.0:
+                    self.recent.popleft()
+                if len(self.recent) >= rate["per_second"]:
+                    return rate["reply"]
+                self.recent.append(now)
+            self.admitted += 1
+        return None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()
@@ -171,6 +243,7 @@ def main():
             faults = json.load(f)
     os.makedirs(args.dir, exist_ok=True)
     handler = Handler(args.dir, faults)
+    LimitedSMTP.limit = faults.get("max_connections")
 
     kwargs = {}
     auth = faults.get("auth")
@@ -192,7 +265,7 @@ def main():
     # A port free on 127.0.0.1 may be taken on ::1: then try another.
     host = listen_host()
     for attempt in range(5):
-        controller = Controller(handler, hostname=host, port=free_port(), enable_SMTPUTF8=True,
+        controller = LimitedController(handler, hostname=host, port=free_port(), enable_SMTPUTF8=True,
                                 decode_data=False, **kwargs)
         try:
             controller.start()

@@ -14,9 +14,9 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use super::{Suppress, kind_of, kind_rank, one_line, print_suppressed, soft_in_a_row, write_suppressions};
+use super::{Suppress, kind_rank, one_line, print_suppressed, soft_in_a_row, write_suppressions};
 use crate::bounce::ledger::{Kind, Ledger};
-use crate::bounce::{Class, classify_reply};
+use crate::bounce::{Blame, Class, Verdict};
 use crate::commands::Outcome;
 use crate::config::{BounceSettings, Source};
 use crate::content::Bulletin;
@@ -47,6 +47,9 @@ struct Row {
     why: String,
     /// `send` (refused while sending) or `report` (a bounce report).
     via: &'static str,
+    /// Whose fault: recipient-caused, sender-caused or transient (see
+    /// [`Blame`]); a complaint is the reader's own doing.
+    blame: &'static str,
     status: String,
     reply: String,
     at: String,
@@ -70,12 +73,13 @@ pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::R
     let mut rows = Vec::new();
     if let Some(journal) = &journal {
         for entry in journal.entries(Some(State::Failed))? {
-            let cause = classify_reply(&entry.reply);
+            let verdict = Verdict::of(&entry.reply);
             rows.push(Row {
                 address: entry.address,
-                kind: kind_of(cause),
-                why: cause.describe().to_owned(),
+                kind: Kind::Bounce(verdict.class()),
+                why: verdict.cause.describe().to_owned(),
                 via: "send",
+                blame: verdict.blame.into(),
                 status: entry.reply.status().map(|s| s.to_string()).unwrap_or_default(),
                 reply: entry.reply.text().to_owned(),
                 at: entry.updated_at.to_string(),
@@ -90,6 +94,7 @@ pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::R
                 kind: entry.kind,
                 why: entry.why,
                 via: "report",
+                blame: blame_of(entry.kind),
                 status: entry.status,
                 reply: entry.detail,
                 at: entry.sent_at,
@@ -141,6 +146,16 @@ pub fn run(options: &BouncesOptions, env: &Source, now: SystemTime) -> anyhow::R
     Ok(Outcome::Done)
 }
 
+/// Whose fault a reported bounce is, by its class.
+fn blame_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bounce(Class::Hard | Class::Soft) => Blame::Recipient.into(),
+        Kind::Bounce(Class::Blocked) => Blame::Sender.into(),
+        Kind::Bounce(Class::Unknown) => Blame::Transient.into(),
+        Kind::Complaint => "complaint",
+    }
+}
+
 fn print_counts(rows: &[Row]) {
     let count = |kind: Kind| rows.iter().filter(|r| r.kind == kind).count();
     let blocked = count(Kind::Bounce(Class::Blocked));
@@ -166,12 +181,13 @@ fn print_table(rows: &[Row], limit: u32) {
     };
     let (a, k, w) =
         (width(&|r| r.address.clone(), "address"), width(&kind, "class"), width(&|r| r.why.clone(), "why"));
-    println!("  {:a$}  {:k$}  {:w$}  {:6}  reply", "address", "class", "why", "via");
+    println!("  {:a$}  {:k$}  {:16}  {:w$}  {:6}  reply", "address", "class", "fault", "why", "via");
     for row in rows {
         println!(
-            "  {:a$}  {:k$}  {:w$}  {:6}  {}",
+            "  {:a$}  {:k$}  {:16}  {:w$}  {:6}  {}",
             row.address,
             kind(row),
+            row.blame,
             row.why,
             row.via,
             one_line(&row.reply, 160)
@@ -210,6 +226,7 @@ mod tests {
             kind: Kind::Bounce(Class::Hard),
             why: "no such address".to_owned(),
             via: "report",
+            blame: "recipient-caused",
             status: "5.1.1".to_owned(),
             reply: "=HYPERLINK(\"http://evil.example/\") 5.1.1".to_owned(),
             at: "2026-09-21T14:13:20Z".to_owned(),

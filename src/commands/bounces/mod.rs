@@ -9,9 +9,9 @@ mod list;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use crate::bounce::Class;
 use crate::bounce::ledger::{self, Kind, Ledger};
 use crate::bounce::streak;
-use crate::bounce::{Cause, Class};
 use crate::domain::EmailKey;
 use crate::journal::Archive;
 use crate::subscribers::Lists;
@@ -130,10 +130,6 @@ fn one_line(text: &str, limit: usize) -> String {
 /// What a class means to the reader, once.
 fn blocked_advice() -> &'static str {
     "not the addresses' fault: check the sending domain's reputation and its SPF, DKIM and DMARC records"
-}
-
-fn kind_of(cause: Cause) -> Kind {
-    Kind::Bounce(cause.class())
 }
 
 /// The order rows are listed in.

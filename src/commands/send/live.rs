@@ -18,10 +18,10 @@ use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
 use crate::deliver::plan::{Choice, Plan, plan};
 use crate::deliver::smtp::{Connection, Relay};
-use crate::deliver::{Counts, Finished, Outgoing, Policy, Read, feed, send_all};
-use crate::domain::{Clock, EmailAddress, SystemClock};
+use crate::deliver::{Counts, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
+use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
-use crate::journal::{Journal, State};
+use crate::journal::{Archive, Journal, State};
 use crate::report::Progress;
 use crate::subscribers::{Row, SubscriberReader};
 
@@ -59,13 +59,60 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         println!("Nothing to send.");
         return Ok(Outcome::Done);
     }
+    let allowance = match smtp.per_day {
+        Some(per_day) => {
+            let allowance = Allowance::today(&options.state_dir, per_day.get(), SystemClock.now())?;
+            if allowance.left == 0 {
+                println!("{}", allowance.used_up(0, plan.to_send));
+                return Ok(Outcome::QuotaUsed);
+            }
+            println!("  allowance {} of {per_day} left today", allowance.left);
+            Some(allowance)
+        }
+        None => None,
+    };
     confirm(options.yes)?;
 
     let journal = match existing {
         Some(journal) => journal,
         None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
     };
-    runtime.block_on(send(options, job, rows, journal, relay, smtp, ui, plan.to_send))
+    runtime.block_on(send(options, job, rows, journal, relay, smtp, ui, plan.to_send, allowance))
+}
+
+/// A daily allowance (`--rate N/day`) against what the journal says was
+/// handed over in the last 24 hours, in every campaign.
+struct Allowance {
+    per_day: u32,
+    left: u64,
+    /// When the first message of the last 24 hours went: 24 hours later,
+    /// more may go.
+    first: Option<Timestamp>,
+    now: Timestamp,
+}
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Allowance {
+    fn today(state_dir: &std::path::Path, per_day: u32, now: Timestamp) -> anyhow::Result<Self> {
+        let since = Timestamp::from(now.as_system_time() - DAY);
+        let (handed_over, first) = match Archive::open_existing(state_dir)? {
+            Some(archive) => archive.handed_over_since(since)?,
+            None => (0, None),
+        };
+        Ok(Self { per_day, left: u64::from(per_day).saturating_sub(handed_over), first, now })
+    }
+
+    /// What to say when it is used up, with `sent` sent by this run and
+    /// `pending` left.
+    fn used_up(&self, sent: u64, pending: u64) -> String {
+        let resume = Timestamp::from(self.first.unwrap_or(self.now).as_system_time() + DAY);
+        format!(
+            "today's allowance of {per_day} messages (--rate {per_day}/day) is sent: {sent} sent, {pending} pending; \
+             run the same command again after {resume} (24 hours after the first of them)",
+            per_day = self.per_day
+        )
+    }
 }
 
 fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
@@ -197,6 +244,7 @@ async fn send(
     smtp: SmtpSettings,
     ui: Ui,
     total: u64,
+    allowance: Option<Allowance>,
 ) -> anyhow::Result<Outcome> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // The first connection is the check that the relay takes us; the first
@@ -219,22 +267,27 @@ async fn send(
     let progress = Progress::start(total, ui.quiet, Arc::clone(&counts));
     let transports: Vec<Connection> =
         std::iter::once(first).chain((1..smtp.concurrency).map(|_| relay.connection())).collect();
-    let policy = Policy { rate: smtp.rate, attempts: smtp.attempts, retry_delay: smtp.retry_delay };
+    let policy = Policy {
+        rate: smtp.rate,
+        attempts: smtp.attempts,
+        retry_delay: smtp.retry_delay,
+        allowance: allowance.as_ref().map(|a| a.left),
+    };
     let finished =
         send_all(transports, rx, journal.with_clock(clock), policy, cancel.clone(), Arc::clone(&counts))
             .await;
     let read = producer.join().expect("the reader panicked")?;
     progress.finish().await;
-    let Finished { journal, early_stop } = finished?;
+    let Finished { journal, halt, slowdowns } = finished?;
 
-    if let Some((reason, failures)) = early_stop {
+    if let Some(Halt::Failing { reason, forgotten: failures }) = &halt {
         bail!(
             "stopped: the first {failures} messages all failed the same way, so the fault is the relay's or the settings', \
              not the recipients': {reason}\nNothing was sent; fix that and run the same command again."
         );
     }
-    let interrupted = cancel.is_cancelled();
-    if read.whole_list && !interrupted {
+    let interrupted = cancel.is_cancelled() && halt.is_none();
+    if read.whole_list && !cancel.is_cancelled() {
         journal.finished()?;
     }
     let sent = counts.sent.load(Ordering::SeqCst);
@@ -247,6 +300,25 @@ async fn send(
         started.elapsed(),
         &options.list.subscribers,
     );
+    if let Some(slowdowns) = slowdowns {
+        report_slowdowns(slowdowns, counts.throttled.load(Ordering::SeqCst));
+    }
+    let pending = total.saturating_sub(sent + failed);
+    match &halt {
+        Some(Halt::Quota(reply)) => {
+            println!(
+                "Stopped: the relay's quota is used up: {sent} sent, {pending} pending; run the same command \
+                 again when it resets.\nThe relay said: {reply}"
+            );
+            return Ok(Outcome::QuotaUsed);
+        }
+        Some(Halt::Allowance) => {
+            let allowance = allowance.expect("only a daily allowance halts the run so");
+            println!("Stopped: {}", allowance.used_up(sent, pending));
+            return Ok(Outcome::QuotaUsed);
+        }
+        _ => {}
+    }
     if interrupted {
         println!(
             "Interrupted: messages in flight were finished and recorded. Run the same command again to resume."
@@ -274,6 +346,15 @@ fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, 
     }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
+}
+
+/// How the relay's "slow down" replies shaped the run.
+fn report_slowdowns(slowdowns: Slowdowns, throttled: u64) {
+    println!(
+        "  throttled the relay said \"slow down\" {throttled} time(s): the pace fell {} time(s), to {:.1} \
+         messages/s at the lowest; those tries were made again and are not counted as retries",
+        slowdowns.times, slowdowns.lowest,
+    );
 }
 
 /// First Ctrl-C: stop taking new messages and finish those in flight.
