@@ -487,4 +487,34 @@ mod tests {
         assert_eq!(Class::parse(" hard"), None);
         assert_eq!(Class::parse(""), None);
     }
+
+    #[test]
+    fn a_quota_or_a_throttle_at_send_time_is_never_a_readers_bounce() {
+        let verdict = |text: &str| Verdict::of(&Reply::from_text(text));
+        let gmail = verdict("permanent error (550): 5.4.5 Daily user sending limit exceeded.");
+        assert_eq!(
+            (gmail.cause, gmail.blame, gmail.class()),
+            (Cause::QuotaUsed, Blame::Sender, Class::Blocked)
+        );
+        let ses = verdict("transient error (454): Throttling failure: Maximum sending rate exceeded.");
+        assert_eq!((ses.blame, ses.class()), (Blame::Transient, Class::Unknown));
+        let relay = verdict("transient error (451): 4.3.0 Temporary failure (gave up after 4 attempts)");
+        assert_eq!((relay.blame, relay.class()), (Blame::Transient, Class::Unknown));
+    }
+
+    #[test]
+    fn only_the_readers_own_address_or_mailbox_is_recipient_caused() {
+        let blame = |text: &str| Verdict::of(&Reply::from_text(text)).blame;
+        assert_eq!(blame("550 5.1.1 <a@example.org>: User unknown"), Blame::Recipient);
+        assert_eq!(
+            blame("452 4.2.2 The email account that you tried to reach is over quota"),
+            Blame::Recipient
+        );
+        assert_eq!(blame("554 5.7.1 Relay access denied"), Blame::Sender);
+        assert_eq!(blame("535 5.7.8 Authentication credentials invalid"), Blame::Sender);
+        assert_eq!(blame("552 5.3.4 Message size exceeds fixed limit"), Blame::Sender);
+        assert_eq!(blame("554 Transaction failed"), Blame::Sender);
+        assert_eq!(blame("cannot connect to 127.0.0.1:25: Connection refused"), Blame::Transient);
+        assert_eq!(Blame::Recipient.to_string(), "recipient-caused");
+    }
 }
