@@ -16,12 +16,12 @@ use super::SendOptions;
 use crate::commands::{Outcome, Ui, prepare, warn};
 use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
-use crate::deliver::plan::{Choice, Plan, plan};
+use crate::deliver::plan::{Choice, Plan, plan, received_elsewhere};
 use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, Finished, Outgoing, Policy, Read, feed, send_all};
 use crate::domain::{Clock, EmailAddress, SystemClock};
 use crate::job::Job;
-use crate::journal::{Journal, State};
+use crate::journal::{Elsewhere, Journal, State};
 use crate::report::Progress;
 use crate::subscribers::{Row, SubscriberReader};
 
@@ -36,8 +36,13 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     }
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = Choice { limit: options.limit, retry_failed: options.retry_failed };
-    let plan = plan(job.rows()?, existing.as_ref(), choice)?;
+    let choice = Choice {
+        limit: options.limit,
+        retry_failed: options.retry_failed,
+        resend_duplicates: options.resend_duplicates,
+    };
+    let elsewhere = received_elsewhere(existing.as_ref(), &job.bulletin, SystemClock.now())?;
+    let plan = plan(job.rows()?, existing.as_ref(), &elsewhere, choice)?;
     refuse_unsigned_links(&job.settings, plan.audience())?;
     let uncertain = match &existing {
         Some(journal) => journal.entries(Some(State::Sending))?,
@@ -65,7 +70,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         Some(journal) => journal,
         None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
     };
-    runtime.block_on(send(options, job, rows, journal, relay, smtp, ui, plan.to_send))
+    runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, plan.to_send))
 }
 
 fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
@@ -73,6 +78,9 @@ fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, option
     let skips = plan.skips();
     let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
     println!("  to        {} recipient(s){skips}", plan.to_send);
+    for line in plan.duplicates("skipped (--resend-duplicates sends it to them again)") {
+        println!("  already   {line}");
+    }
     println!("  via       {}", relay.name());
     println!("  bounces   to {}", job.settings.envelope_sender());
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(smtp), smtp.concurrency);
@@ -193,6 +201,7 @@ async fn send(
     job: Job,
     rows: SubscriberReader,
     journal: Journal,
+    elsewhere: Elsewhere,
     relay: Relay,
     smtp: SmtpSettings,
     ui: Ui,
@@ -203,26 +212,39 @@ async fn send(
     // sender keeps it.
     let first =
         relay.connect().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
-    journal.started(&job.bulletin.path, &job.bulletin.describe())?;
+    journal.started(&job.bulletin.path, &job.bulletin.subject_text())?;
+    let fingerprint = job.bulletin.fingerprint;
     let started = Instant::now();
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
 
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = Choice { limit: options.limit, retry_failed: options.retry_failed };
+    let choice = Choice {
+        limit: options.limit,
+        retry_failed: options.retry_failed,
+        resend_duplicates: options.resend_duplicates,
+    };
     let producer = {
         let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
-        std::thread::spawn(move || feed(&job, rows, &mut reader_journal, choice, &clock, &tx, &cancel))
+        std::thread::spawn(move || {
+            feed(&job, rows, &mut reader_journal, &elsewhere, choice, &clock, &tx, &cancel)
+        })
     };
     let counts = Arc::new(Counts::default());
     let progress = Progress::start(total, ui.quiet, Arc::clone(&counts));
     let transports: Vec<Connection> =
         std::iter::once(first).chain((1..smtp.concurrency).map(|_| relay.connection())).collect();
     let policy = Policy { rate: smtp.rate, attempts: smtp.attempts, retry_delay: smtp.retry_delay };
-    let finished =
-        send_all(transports, rx, journal.with_clock(clock), policy, cancel.clone(), Arc::clone(&counts))
-            .await;
+    let finished = send_all(
+        transports,
+        rx,
+        journal.with_clock(clock).with_fingerprint(fingerprint),
+        policy,
+        cancel.clone(),
+        Arc::clone(&counts),
+    )
+    .await;
     let read = producer.join().expect("the reader panicked")?;
     progress.finish().await;
     let Finished { journal, early_stop } = finished?;
