@@ -119,7 +119,11 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     let next = change(&test);
     assert_ne!(campaign_of(&test, next).to_string(), earlier, "the change makes a new campaign");
     let said = format!("5 recipients already received this bulletin on {day} as {earlier}");
-    send(&test, next, &[]).code(0).stdout_has("sent      3").stdout_has(&said);
+    send(&test, next, &[])
+        .code(0)
+        .stdout_has("sent      3")
+        .stdout_has(&said)
+        .stdout_has("skipped   5 already received as another campaign");
     assert_eq!(received(&sink), each(&addresses, 1), "nobody mailed twice");
 
     // Skipped, not sent: they are still pending in the new campaign, and

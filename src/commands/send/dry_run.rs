@@ -81,7 +81,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         );
     }
     for line in duplicates.duplicates("a send skips them unless given --resend-duplicates") {
-        println!("  already      {line}");
+        println!("  earlier      {line}");
     }
     print!("{}", tally.problem_lines(&list));
     for (name, count) in &empty_fields {

@@ -79,7 +79,7 @@ fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, option
     let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
     println!("  to        {} recipient(s){skips}", plan.to_send);
     for line in plan.duplicates("skipped (--resend-duplicates sends it to them again)") {
-        println!("  already   {line}");
+        println!("  earlier   {line}");
     }
     println!("  via       {}", relay.name());
     println!("  bounces   to {}", job.settings.envelope_sender());
