@@ -36,11 +36,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     }
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = Choice {
-        limit: options.limit,
-        retry_failed: options.retry_failed,
-        resend_duplicates: options.resend_duplicates,
-    };
+    let choice = choice(options);
     let elsewhere = received_elsewhere(existing.as_ref(), &job.bulletin, SystemClock.now())?;
     let plan = plan(job.rows()?, existing.as_ref(), &elsewhere, choice)?;
     refuse_unsigned_links(&job.settings, plan.audience())?;
@@ -71,6 +67,15 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
     };
     runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, plan.to_send))
+}
+
+/// Whom the options let a send take from the list.
+fn choice(options: &SendOptions) -> Choice {
+    Choice {
+        limit: options.limit,
+        retry_failed: options.retry_failed,
+        resend_duplicates: options.resend_duplicates,
+    }
 }
 
 fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
@@ -220,11 +225,7 @@ async fn send(
 
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = Choice {
-        limit: options.limit,
-        retry_failed: options.retry_failed,
-        resend_duplicates: options.resend_duplicates,
-    };
+    let choice = choice(options);
     let producer = {
         let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
         std::thread::spawn(move || {
