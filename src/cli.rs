@@ -191,6 +191,13 @@ struct SendArgs {
     #[arg(long)]
     retry_failed: bool,
 
+    /// Also send to those who already received this bulletin as another
+    /// campaign: the same text at any time (under another date or file
+    /// name), or the same subject within the last 14 days. Without it they
+    /// are skipped, and stay pending.
+    #[arg(long, conflicts_with = "to")]
+    resend_duplicates: bool,
+
     #[command(flatten)]
     state: StateArgs,
 }
@@ -426,6 +433,7 @@ impl Cli {
                 to: a.to,
                 limit: a.limit,
                 retry_failed: a.retry_failed,
+                resend_duplicates: a.resend_duplicates,
             }),
             CliCommand::Status(a) => Command::Status(StatusOptions {
                 bulletin: a.bulletin,

@@ -10,6 +10,7 @@ pub mod markdown;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::domain::Fingerprint;
 use crate::merge::{self, Field, FieldName, Template};
 pub use markdown::{Block, Inline};
 
@@ -34,6 +35,9 @@ pub struct Bulletin {
     pub lang: String,
     /// Which campaign this is: stable across edits of the text.
     pub campaign: CampaignId,
+    /// What it says: stable across a new date, file name or campaign (see
+    /// [`Fingerprint`]).
+    pub fingerprint: Fingerprint,
     /// The body.
     pub blocks: Vec<Block>,
     /// Every merge field the bulletin uses, with the line it is on.
@@ -176,16 +180,13 @@ impl Bulletin {
     /// The campaign and the subject as the list would see it, for headings:
     /// `2025-10-16-prayer (subject: Pray with us, {{ first_name }})`.
     pub fn describe(&self) -> String {
-        let subject: String = self
-            .subject
-            .0
-            .iter()
-            .map(|s| match s {
-                merge::Segment::Literal(l) => l.clone(),
-                merge::Segment::Field(f) => format!("{{{{ {} }}}}", f.name),
-            })
-            .collect();
-        format!("{} (subject: {subject})", self.campaign)
+        format!("{} (subject: {})", self.campaign, subject_text(&self.subject))
+    }
+
+    /// The subject as the list would see it, merge fields as `{{ name }}`:
+    /// `Pray with us, {{ first_name }}`.
+    pub fn subject_text(&self) -> String {
+        subject_text(&self.subject)
     }
 
     /// Reads and parses the bulletin at `path`.
@@ -244,9 +245,11 @@ impl Bulletin {
         let name = front.campaign.clone().unwrap_or_else(|| {
             path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
         });
+        let fingerprint = Fingerprint::of(&subject_text(&front.subject), body);
         Ok(Self {
             path: path.to_owned(),
             campaign: CampaignId::new(front.date, &name),
+            fingerprint,
             subject: front.subject,
             subject_line: lines.line_of(front_start + front.subject_offset),
             preheader: front.preheader,
@@ -258,6 +261,18 @@ impl Bulletin {
             field_uses,
         })
     }
+}
+
+/// `subject` with each merge field as `{{ name }}`.
+fn subject_text(subject: &Template) -> String {
+    subject
+        .0
+        .iter()
+        .map(|s| match s {
+            merge::Segment::Literal(l) => l.clone(),
+            merge::Segment::Field(f) => format!("{{{{ {} }}}}", f.name),
+        })
+        .collect()
 }
 
 /// Finds the front matter: returns the byte ranges of its text and the
@@ -420,6 +435,25 @@ mod tests {
         assert_eq!(b.campaign.as_str(), "2025-10-16-prayer");
         let b = Bulletin::parse(Path::new("Weekly Prayer.md"), &format!("{HEAD}Hello\n")).unwrap();
         assert_eq!(b.campaign.as_str(), "2025-10-16-weekly-prayer");
+    }
+
+    #[test]
+    fn a_new_date_or_file_name_keeps_the_fingerprint_and_an_edit_of_the_text_does_not() {
+        let b = parse("Hello\n").unwrap();
+        let redated = Bulletin::parse(
+            Path::new("content/copy of prayer.md"),
+            &format!("{}Hello\n", HEAD.replace("2025-10-16", "2025-10-17")),
+        )
+        .unwrap();
+        assert_ne!(redated.campaign, b.campaign);
+        assert_eq!(redated.fingerprint, b.fingerprint);
+        assert_ne!(parse("Hello!\n").unwrap().fingerprint, b.fingerprint);
+        let new_subject = Bulletin::parse(
+            Path::new("content/2025-10-16-prayer.md"),
+            &format!("{}Hello\n", HEAD.replace("Prayer requests", "Prayer requests, again")),
+        )
+        .unwrap();
+        assert_ne!(new_subject.fingerprint, b.fingerprint);
     }
 
     #[test]

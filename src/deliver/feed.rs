@@ -12,7 +12,7 @@ use super::plan::{Choice, Plan, decide};
 use super::transport::Outgoing;
 use crate::domain::{Clock, MessageId};
 use crate::job::Job;
-use crate::journal::{Journal, Recipient};
+use crate::journal::{Elsewhere, Journal, Recipient};
 use crate::subscribers::{Row, SubscriberReader, Tally};
 
 /// How many pending recipients' messages are made at once, on every core
@@ -40,11 +40,14 @@ struct Reading<'a> {
 /// Reads `rows`, makes each pending recipient's message dated by `clock`,
 /// and queues it on `tx` in list order, until the list ends, the senders
 /// stop listening or `cancel` fires. `journal` is a reading connection of
-/// the campaign's own.
+/// the campaign's own; those who received the bulletin `elsewhere` are
+/// skipped unless `choice` says to send again.
+#[allow(clippy::too_many_arguments)]
 pub fn feed(
     job: &Job,
     mut rows: SubscriberReader,
     journal: &mut Journal,
+    elsewhere: &Elsewhere,
     choice: Choice,
     clock: &Arc<dyn Clock>,
     tx: &mpsc::Sender<Outgoing>,
@@ -71,7 +74,7 @@ pub fn feed(
                 }
                 Some(Row::Subscribed(s)) => s,
             };
-            let decision = decide(Some(&*state.journal), subscriber.email().key(), choice.retry_failed)?;
+            let decision = decide(Some(&*state.journal), elsewhere, subscriber.email().key(), choice)?;
             Ok(if state.read.plan.admit(decision, choice.limit) {
                 Next::Item(subscriber)
             } else {

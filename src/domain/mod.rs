@@ -1,9 +1,11 @@
 //! The values the pipeline passes along, each of which can only hold what
 //! is valid: an [`EmailAddress`], a [`MessageId`], an SMTP [`ReplyCode`] and
-//! enhanced [`StatusCode`], a [`Timestamp`] and the one [`Clock`] that makes
-//! them. Nothing here reads files, opens sockets or knows a command.
+//! enhanced [`StatusCode`], a bulletin's [`Fingerprint`], a [`Timestamp`]
+//! and the one [`Clock`] that makes them. Nothing here reads files, opens
+//! sockets or knows a command.
 
 mod email;
+mod fingerprint;
 mod limit;
 mod message_id;
 mod rate;
@@ -12,6 +14,7 @@ mod status;
 mod time;
 
 pub use email::{AddressProblem, EmailAddress, EmailKey};
+pub use fingerprint::Fingerprint;
 pub use limit::Limit;
 pub use message_id::MessageId;
 pub use rate::{BadRate, DEFAULT_RATE, Period, Rate, RateLimit};

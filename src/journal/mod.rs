@@ -9,8 +9,13 @@
 //! before a message is handed to the relay; `sent` or `failed` after the
 //! relay answers. A `sending` row found when a run starts is *uncertain*: the
 //! relay may or may not have taken the message.
+//!
+//! Each `sending` row keeps the [`Fingerprint`] of the bulletin it carries,
+//! so that a send can find who already received the same bulletin under
+//! another campaign's name ([`Journal::received_elsewhere`]).
 
 mod archive;
+mod elsewhere;
 mod schema;
 pub mod sqlite;
 mod writer;
@@ -24,9 +29,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::content::CampaignId;
 use crate::domain::{
-    Clock, EmailAddress, EmailKey, MessageId, Reply, ReplyCode, StatusCode, SystemClock, Timestamp,
+    Clock, EmailAddress, EmailKey, Fingerprint, MessageId, Reply, ReplyCode, StatusCode, SystemClock,
+    Timestamp,
 };
 pub use archive::{Archive, Sent};
+pub use elsewhere::{Elsewhere, Received};
 use schema::connect;
 pub use writer::{Change, Writer};
 
@@ -135,6 +142,8 @@ pub struct Journal {
     conn: Connection,
     campaign: String,
     clock: Arc<dyn Clock>,
+    /// What this run sends, kept with each `sending` row.
+    fingerprint: Option<Fingerprint>,
 }
 
 impl fmt::Debug for Journal {
@@ -168,7 +177,13 @@ impl Journal {
     /// Opens (creating if needed) the journal in `state_dir` for `campaign`.
     pub fn open(state_dir: &Path, campaign: &CampaignId) -> Result<Self, JournalError> {
         let (path, conn) = connect(state_dir)?;
-        Ok(Self { path, conn, campaign: campaign.to_string(), clock: Arc::new(SystemClock) })
+        Ok(Self {
+            path,
+            conn,
+            campaign: campaign.to_string(),
+            clock: Arc::new(SystemClock),
+            fingerprint: None,
+        })
     }
 
     /// Opens the journal only if `state_dir` has one.
@@ -179,6 +194,13 @@ impl Journal {
     /// The journal with `clock` dating its rows (the system clock by default).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The journal with each `sending` row keeping `fingerprint`: what
+    /// this run sends (none by default).
+    pub fn with_fingerprint(mut self, fingerprint: Fingerprint) -> Self {
+        self.fingerprint = Some(fingerprint);
         self
     }
 
@@ -195,7 +217,9 @@ impl Journal {
         JournalError::new(&self.path, source)
     }
 
-    /// Records that a run of the campaign started.
+    /// Records that a run of the campaign started; `subject` is the
+    /// bulletin's as written (`Bulletin::subject_text`), which later sends
+    /// compare theirs with.
     pub fn started(&self, bulletin: &Path, subject: &str) -> Result<(), JournalError> {
         let now = self.now();
         self.conn
@@ -231,14 +255,17 @@ impl Journal {
     }
 
     /// Records, durably, that `message_id` is about to be handed over for
-    /// `recipient`.
+    /// `recipient`, with the run's fingerprint (see
+    /// [`Journal::with_fingerprint`]).
     pub fn sending(&self, recipient: &Recipient, message_id: &MessageId) -> Result<(), JournalError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO recipients (campaign, email_key, address, message_id, state, attempts, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'sending', 1, ?5)
+                "INSERT INTO recipients
+                     (campaign, email_key, address, message_id, state, attempts, updated_at, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, 'sending', 1, ?5, ?6)
                  ON CONFLICT (campaign, email_key) DO UPDATE
-                 SET state = 'sending', attempts = attempts + 1, address = ?3, message_id = ?4, updated_at = ?5",
+                 SET state = 'sending', attempts = attempts + 1, address = ?3, message_id = ?4, updated_at = ?5,
+                     fingerprint = ?6",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -246,7 +273,8 @@ impl Journal {
                     recipient.key.as_str(),
                     recipient.address,
                     message_id.as_str(),
-                    self.now()
+                    self.now(),
+                    self.fingerprint.map(|f| f.to_string())
                 ])
             })
             .map(drop)

@@ -1,6 +1,8 @@
 //! The journal's tables, and bringing an older journal file up to date
 //! when it is opened. Version 1 kept a reply's words only; version 2 keeps
-//! its reply code and enhanced status code beside them.
+//! its reply code and enhanced status code beside them; version 3 keeps,
+//! per recipient, the fingerprint of what was sent, and the campaign's
+//! subject on its own.
 
 use std::path::{Path, PathBuf};
 
@@ -34,8 +36,9 @@ CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
 ";
 
 /// The schema's version now: 2 keeps the relay's reply code and enhanced
-/// status code beside its words.
-const VERSION: i64 = 2;
+/// status code beside its words; 3 the fingerprint of what each recipient
+/// was sent.
+const VERSION: i64 = 3;
 
 /// Opens (creating if needed) the journal file in `state_dir`, bringing an
 /// older one up to [`VERSION`].
@@ -46,9 +49,9 @@ pub(super) fn connect(state_dir: &Path) -> Result<(PathBuf, Connection), Journal
     Ok((path, conn))
 }
 
-/// Version 1 → 2: two columns for the reply's codes, filled for rows
-/// written before from the words they kept. One transaction, so a second
-/// process opening the same journal waits and then finds it done.
+/// Brings the file up to [`VERSION`], one step after another. One
+/// transaction, so a second process opening the same journal waits and
+/// then finds it done.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
@@ -60,28 +63,56 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             .prepare("SELECT name FROM pragma_table_info('recipients')")?
             .query_map([], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        if !columns.iter().any(|c| c == "reply_code") {
-            conn.execute_batch(
-                "ALTER TABLE recipients ADD COLUMN reply_code INTEGER;
-                 ALTER TABLE recipients ADD COLUMN reply_status TEXT;",
-            )?;
+        if version < 2 {
+            to_version_2(conn, &columns)?;
         }
-        let old: Vec<(i64, String)> = conn
-            .prepare("SELECT rowid, reply FROM recipients WHERE reply <> '' AND reply_code IS NULL")?
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut update =
-            conn.prepare("UPDATE recipients SET reply_code = ?2, reply_status = ?3 WHERE rowid = ?1")?;
-        for (rowid, text) in old {
-            let reply = Reply::from_text(text);
-            update.execute(params![
-                rowid,
-                reply.code().map(ReplyCode::value),
-                reply.status().map(|s| s.to_string())
-            ])?;
+        if version < 3 {
+            to_version_3(conn, &columns)?;
         }
         conn.pragma_update(None, "user_version", VERSION)
     })();
     conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
     result
+}
+
+/// Version 1 → 2: two columns for the reply's codes, filled for rows
+/// written before from the words they kept.
+fn to_version_2(conn: &Connection, columns: &[String]) -> rusqlite::Result<()> {
+    if !columns.iter().any(|c| c == "reply_code") {
+        conn.execute_batch(
+            "ALTER TABLE recipients ADD COLUMN reply_code INTEGER;
+             ALTER TABLE recipients ADD COLUMN reply_status TEXT;",
+        )?;
+    }
+    let old: Vec<(i64, String)> = conn
+        .prepare("SELECT rowid, reply FROM recipients WHERE reply <> '' AND reply_code IS NULL")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update =
+        conn.prepare("UPDATE recipients SET reply_code = ?2, reply_status = ?3 WHERE rowid = ?1")?;
+    for (rowid, text) in old {
+        let reply = Reply::from_text(text);
+        update.execute(params![
+            rowid,
+            reply.code().map(ReplyCode::value),
+            reply.status().map(|s| s.to_string())
+        ])?;
+    }
+    Ok(())
+}
+
+/// Version 2 → 3: a column for the fingerprint of what each recipient was
+/// sent (empty for rows written before: nobody knows it), indexed, since a
+/// send looks for it across campaigns; and each campaign's subject on its
+/// own, where version 2 kept `CAMPAIGN (subject: SUBJECT)`, so that
+/// subjects can be compared across campaigns.
+fn to_version_3(conn: &Connection, columns: &[String]) -> rusqlite::Result<()> {
+    if !columns.iter().any(|c| c == "fingerprint") {
+        conn.execute_batch("ALTER TABLE recipients ADD COLUMN fingerprint TEXT;")?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS recipients_by_fingerprint ON recipients (fingerprint);
+         UPDATE campaigns SET subject = substr(subject, length(id) + 12, length(subject) - length(id) - 12)
+         WHERE substr(subject, 1, length(id) + 11) = id || ' (subject: ' AND substr(subject, -1) = ')';",
+    )
 }

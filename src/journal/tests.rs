@@ -200,3 +200,119 @@ fn a_state_the_journal_never_writes_is_an_error_not_a_guess() {
     assert!(j.entries(None).is_err());
     assert!(j.state(&EmailKey::of("a@example.org")).is_err());
 }
+
+/// The fingerprint kept with `key`'s row in `j`'s campaign, as written.
+fn fingerprint_of(j: &Journal, key: &str) -> Option<String> {
+    j.conn
+        .query_row(
+            "SELECT fingerprint FROM recipients WHERE campaign = ?1 AND email_key = ?2",
+            params![j.campaign, key],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn each_sending_row_keeps_the_runs_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let fingerprint = Fingerprint::of("News", "The well is finished.");
+    let j = Journal::open(dir.path(), &campaign()).unwrap().with_fingerprint(fingerprint);
+    sending(&j, "a@example.org", "a@example.org", "<1@x>");
+    assert_eq!(fingerprint_of(&j, "a@example.org"), Some(fingerprint.to_string()));
+    let without = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-23-prayer")).unwrap();
+    sending(&without, "a@example.org", "a@example.org", "<2@x>");
+    assert_eq!(fingerprint_of(&without, "a@example.org"), None);
+}
+
+#[test]
+fn a_version_2_journal_gains_an_empty_fingerprint_and_its_subjects_lose_the_campaign_id() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(FILE_NAME)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE campaigns (id TEXT PRIMARY KEY, bulletin TEXT NOT NULL, subject TEXT NOT NULL,
+                 first_started_at TEXT, last_started_at TEXT, finished_at TEXT);
+             CREATE TABLE recipients (campaign TEXT NOT NULL, email_key TEXT NOT NULL, address TEXT NOT NULL,
+                 message_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+                 attempts INTEGER NOT NULL DEFAULT 0, reply TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL,
+                 reply_code INTEGER, reply_status TEXT, PRIMARY KEY (campaign, email_key));
+             INSERT INTO campaigns VALUES ('2025-10-16-prayer', 'content/prayer.md',
+                 '2025-10-16-prayer (subject: Pray with us, {{ first_name }} (this week))',
+                 '2025-10-16T08:00:00Z', '2025-10-16T08:00:00Z', NULL);
+             INSERT INTO campaigns VALUES ('2025-10-23-odd', 'content/odd.md', 'Written by hand',
+                 '2025-10-23T08:00:00Z', '2025-10-23T08:00:00Z', NULL);
+             INSERT INTO recipients VALUES ('2025-10-16-prayer', 'a@example.org', 'a@example.org', '<1@x>',
+                 'sent', 1, '250 ok', '2025-10-16T08:53:20Z', 250, NULL);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let subjects = |j: &Journal| -> Vec<String> {
+        j.conn
+            .prepare("SELECT subject FROM campaigns ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    let version: i64 = j.conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+    assert_eq!(version, 3);
+    assert_eq!(fingerprint_of(&j, "a@example.org"), None);
+    assert_eq!(j.entries(None).unwrap()[0].reply.code().map(ReplyCode::value), Some(250));
+    assert_eq!(subjects(&j), ["Pray with us, {{ first_name }} (this week)", "Written by hand"]);
+    // Opening it again changes nothing.
+    drop(j);
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    assert_eq!(subjects(&j), ["Pray with us, {{ first_name }} (this week)", "Written by hand"]);
+    // And new rows keep their fingerprint.
+    let fingerprint = Fingerprint::of("Pray with us", "Body");
+    let j = j.with_fingerprint(fingerprint);
+    sending(&j, "b@example.org", "b@example.org", "<2@x>");
+    assert_eq!(fingerprint_of(&j, "b@example.org"), Some(fingerprint.to_string()));
+}
+
+#[test]
+fn received_elsewhere_finds_the_same_text_at_any_time_and_the_same_subject_lately_in_other_campaigns() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = Fingerprint::of("News", "The well is finished.");
+    let other_text = Fingerprint::of("News", "The school is finished.");
+    let day = 24 * 60 * 60;
+    let now = 1_760_000_000;
+    // Sends from `campaign`, with `subject` and `fingerprint`, `days_ago`,
+    // to three keys: the first is sent, the second failed, the third left
+    // uncertain (sending).
+    let send = |campaign: &str, subject: &str, fingerprint: Fingerprint, days_ago: u64, keys: [&str; 3]| {
+        let clock: Arc<dyn Clock> = Arc::new(Timestamp::from_unix(now - days_ago * day));
+        let j = Journal::open(dir.path(), &CampaignId::for_tests(campaign))
+            .unwrap()
+            .with_clock(clock)
+            .with_fingerprint(fingerprint);
+        j.started(Path::new("content/news.md"), subject).unwrap();
+        let [sent, failed, _uncertain] = keys;
+        for key in keys {
+            sending(&j, key, key, &format!("<{campaign}.{key}>"));
+        }
+        answered(&j, sent, State::Sent, "250 ok");
+        answered(&j, failed, State::Failed, "550 no such user");
+    };
+    send("2024-10-16-news", "Old news", text, 400, ["a@x.org", "b@x.org", "c@x.org"]);
+    send("2025-10-02-news", "News", other_text, 13, ["d@x.org", "e@x.org", "f@x.org"]);
+    send("2025-09-01-news", "News", other_text, 15, ["g@x.org", "h@x.org", "i@x.org"]);
+    send("2025-10-09-other", "Other", other_text, 1, ["j@x.org", "k@x.org", "l@x.org"]);
+    send("2025-10-09-news", "News", text, 0, ["m@x.org", "n@x.org", "o@x.org"]);
+
+    let j = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-09-news")).unwrap();
+    let since = Timestamp::from_unix(now - 14 * day);
+    let found = j.received_elsewhere(text, "News", since).unwrap();
+    let keys: Vec<char> =
+        ('a'..='o').filter(|k| found.get(&EmailKey::of(&format!("{k}@x.org"))).is_some()).collect();
+    // Not the campaign's own rows (m, o), nor any that failed, nor the
+    // same subject 15 days ago, nor another subject and text.
+    assert_eq!(keys, ['a', 'c', 'd', 'f']);
+    assert_eq!(found.len(), 4);
+    let a = found.get(&EmailKey::of("a@x.org")).unwrap();
+    assert_eq!((a.campaign.as_str(), a.day().as_str()), ("2024-10-16-news", "2024-09-04"));
+    assert_eq!(found.get(&EmailKey::of("d@x.org")).unwrap().campaign, "2025-10-02-news");
+}

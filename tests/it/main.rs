@@ -16,6 +16,7 @@ mod bounces;
 mod browser;
 mod cli;
 mod dkim;
+mod duplicates;
 mod relay_limits;
 mod send;
 mod spam;

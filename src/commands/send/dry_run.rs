@@ -8,8 +8,10 @@ use super::SendOptions;
 use crate::commands::{Outcome, prepare, warn};
 use crate::config::Source;
 use crate::deliver::FileOutbox;
+use crate::deliver::plan::{Choice, Plan, decide, received_elsewhere};
 use crate::deliver::{Flow, Next, make_in_order};
 use crate::job::{Job, Made};
+use crate::journal::Journal;
 use crate::message::{GMAIL_CLIP_BYTES, MessageError};
 use crate::subscribers::Tally;
 use crate::subscribers::{Row, Subscriber};
@@ -31,6 +33,11 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
     let mut clipped = 0u64;
     let mut total_bytes = 0u64;
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
+    // Who a real send would skip as having received this bulletin already
+    // as another campaign: one query, then a look-up per recipient.
+    let journal = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
+    let elsewhere = received_elsewhere(journal.as_ref(), &job.bulletin, now.into())?;
+    let mut duplicates = Plan::default();
     let maker = Maker { job: &job, now, keep: outbox.is_some() };
     make_in_order(
         BATCH,
@@ -48,6 +55,10 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         |subscriber| maker.make(subscriber),
         |tally, subscriber, made| {
             let made = made?;
+            if !elsewhere.is_empty() {
+                duplicates
+                    .admit(decide(None, &elsewhere, subscriber.email().key(), Choice::default())?, None);
+            }
             total_bytes += made.size as u64;
             clipped += u64::from(made.clipped);
             for name in made.empty_fields {
@@ -68,6 +79,9 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
             "  size         {:.1} KB a message on average",
             total_bytes as f64 / tally.recipients as f64 / 1024.0
         );
+    }
+    for line in duplicates.duplicates("a send skips them unless given --resend-duplicates") {
+        println!("  earlier      {line}");
     }
     print!("{}", tally.problem_lines(&list));
     for (name, count) in &empty_fields {

@@ -16,12 +16,12 @@ use super::SendOptions;
 use crate::commands::{Outcome, Ui, prepare, warn};
 use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
-use crate::deliver::plan::{Choice, Plan, plan};
+use crate::deliver::plan::{Choice, Plan, plan, received_elsewhere};
 use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
 use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
-use crate::journal::{Archive, Journal, State};
+use crate::journal::{Archive, Elsewhere, Journal, State};
 use crate::report::Progress;
 use crate::subscribers::{Row, SubscriberReader};
 
@@ -36,8 +36,9 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     }
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = Choice { limit: options.limit, retry_failed: options.retry_failed };
-    let plan = plan(job.rows()?, existing.as_ref(), choice)?;
+    let choice = choice(options);
+    let elsewhere = received_elsewhere(existing.as_ref(), &job.bulletin, SystemClock.now())?;
+    let plan = plan(job.rows()?, existing.as_ref(), &elsewhere, choice)?;
     refuse_unsigned_links(&job.settings, plan.audience())?;
     let uncertain = match &existing {
         Some(journal) => journal.entries(Some(State::Sending))?,
@@ -54,6 +55,21 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     if !ui.quiet || !options.yes {
         // What is about to happen; -q leaves it out only when nobody is asked.
         print_plan(&job, &plan, &relay, &smtp, options);
+    }
+    if plan.to_send == 0
+        && plan.skipped_as_duplicates() > 0
+        && plan.skipped_as_duplicates() == plan.audience()
+    {
+        // Never quietly: a newsletter that keeps one subject every week
+        // would otherwise end here, exit 0, each week after the first.
+        warn(&format!(
+            "nothing sent: all {} recipient(s) already received this bulletin, or one with the same \
+             subject within {} days, as another campaign (see above). If this is a new issue, give it a \
+             subject of its own, or add --resend-duplicates",
+            plan.skipped_as_duplicates(),
+            crate::deliver::plan::SAME_SUBJECT_DAYS
+        ));
+        return Ok(Outcome::Problems);
     }
     if plan.to_send == 0 {
         println!("Nothing to send.");
@@ -77,7 +93,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         Some(journal) => journal,
         None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
     };
-    runtime.block_on(send(options, job, rows, journal, relay, smtp, ui, plan.to_send, allowance))
+    runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, plan.to_send, allowance))
 }
 
 /// A daily allowance (`--rate N/day`) against what the journal says was
@@ -115,11 +131,23 @@ impl Allowance {
     }
 }
 
+/// Whom the options let a send take from the list.
+fn choice(options: &SendOptions) -> Choice {
+    Choice {
+        limit: options.limit,
+        retry_failed: options.retry_failed,
+        resend_duplicates: options.resend_duplicates,
+    }
+}
+
 fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
     println!("Sending {}", job.bulletin.describe());
     let skips = plan.skips();
     let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
     println!("  to        {} recipient(s){skips}", plan.to_send);
+    for line in plan.duplicates("skipped (--resend-duplicates sends it to them again)") {
+        println!("  earlier   {line}");
+    }
     println!("  via       {}", relay.name());
     println!("  bounces   to {}", job.settings.envelope_sender());
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(smtp), smtp.concurrency);
@@ -240,6 +268,7 @@ async fn send(
     job: Job,
     rows: SubscriberReader,
     journal: Journal,
+    elsewhere: Elsewhere,
     relay: Relay,
     smtp: SmtpSettings,
     ui: Ui,
@@ -251,17 +280,20 @@ async fn send(
     // sender keeps it.
     let first =
         relay.connect().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
-    journal.started(&job.bulletin.path, &job.bulletin.describe())?;
+    journal.started(&job.bulletin.path, &job.bulletin.subject_text())?;
+    let fingerprint = job.bulletin.fingerprint;
     let started = Instant::now();
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
 
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = Choice { limit: options.limit, retry_failed: options.retry_failed };
+    let choice = choice(options);
     let producer = {
         let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
-        std::thread::spawn(move || feed(&job, rows, &mut reader_journal, choice, &clock, &tx, &cancel))
+        std::thread::spawn(move || {
+            feed(&job, rows, &mut reader_journal, &elsewhere, choice, &clock, &tx, &cancel)
+        })
     };
     let counts = Arc::new(Counts::default());
     let progress = Progress::start(total, ui.quiet, Arc::clone(&counts));
@@ -273,9 +305,15 @@ async fn send(
         retry_delay: smtp.retry_delay,
         allowance: allowance.as_ref().map(|a| a.left),
     };
-    let finished =
-        send_all(transports, rx, journal.with_clock(clock), policy, cancel.clone(), Arc::clone(&counts))
-            .await;
+    let finished = send_all(
+        transports,
+        rx,
+        journal.with_clock(clock).with_fingerprint(fingerprint),
+        policy,
+        cancel.clone(),
+        Arc::clone(&counts),
+    )
+    .await;
     let read = producer.join().expect("the reader panicked")?;
     progress.finish().await;
     let Finished { journal, halt, slowdowns } = finished?;

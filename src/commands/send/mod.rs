@@ -31,6 +31,8 @@ pub struct SendOptions {
     pub limit: Option<u64>,
     /// Try again the recipients an earlier run failed.
     pub retry_failed: bool,
+    /// Send to those who already received the bulletin as another campaign.
+    pub resend_duplicates: bool,
 }
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {

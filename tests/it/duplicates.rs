@@ -1,0 +1,254 @@
+//! No accidental re-send across campaigns: a partial send, then the
+//! bulletin re-dated, renamed or copied (each a new campaign), mails nobody
+//! a second time unless `--resend-duplicates` says so; and a bulletin with
+//! the same subject within 14 days counts as the same one. The real binary
+//! sends to Postfix's smtp-sink on 127.0.0.1; earlier sends are moved back
+//! in time through the journal's own API (its clock), never by sleeping.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulletin::content::Bulletin;
+use bulletin::domain::{Clock, EmailKey, SystemClock, Timestamp};
+use bulletin::journal::{Journal, State};
+use pretty_assertions::assert_eq;
+
+use crate::send_util::{Received, SinkServer, to_relay};
+use crate::util::{Run, Test};
+
+/// Where the tests keep the bulletin, and the state folder the binary uses
+/// by default.
+const NEWS: &str = "content/news.md";
+const STATE_DIR: &str = ".bulletin";
+const SUBJECT: &str = "News from the Hope Trust";
+const BODY: &str = "Dear {{ first_name | default(\"friend\") }},\n\nThe well in Hopeton is finished.\n";
+
+/// A bulletin dated `date` with `subject` and `body`.
+fn issue(subject: &str, date: &str, body: &str) -> String {
+    format!("+++\nsubject = \"{subject}\"\npreheader = \"This week\"\ndate = {date}\n+++\n\n{body}")
+}
+
+/// `n` subscribers `reader1@example.org`... as a CSV list, and their
+/// addresses.
+fn list(n: usize) -> (String, Vec<String>) {
+    let mut csv = String::from("email,first_name\n");
+    let addresses: Vec<String> = (1..=n).map(|i| format!("reader{i}@example.org")).collect();
+    for address in &addresses {
+        csv.push_str(&format!("{address},Reader\n"));
+    }
+    (csv, addresses)
+}
+
+/// A folder with [`NEWS`] dated 2025-10-16 and a list of 8, sending to `sink`.
+fn news_to_eight(sink: &SinkServer) -> (Test, Vec<String>) {
+    let (csv, addresses) = list(8);
+    let test = to_relay(Test::new(), sink.port())
+        .file(NEWS, issue(SUBJECT, "2025-10-16", BODY))
+        .file("list.csv", csv);
+    (test, addresses)
+}
+
+/// `bulletin send BULLETIN --subscribers list.csv --yes --rate unlimited`, plus `extra`.
+fn send(test: &Test, bulletin: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["send", bulletin, "--subscribers", "list.csv", "--yes", "--rate", "unlimited"];
+    args.extend_from_slice(extra);
+    test.run(&args)
+}
+
+/// How many messages each address got.
+fn received(sink: &SinkServer) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for message in sink.messages() {
+        *counts.entry(Received::recipient(&message).to_lowercase()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// `addresses`, each with `times` messages.
+fn each(addresses: &[String], times: usize) -> BTreeMap<String, usize> {
+    addresses.iter().map(|a| (a.clone(), times)).collect()
+}
+
+/// The campaign `bulletin` (as it is on disk now) is.
+fn campaign_of(test: &Test, bulletin: &str) -> bulletin::content::CampaignId {
+    Bulletin::load(&test.join(bulletin)).expect("the bulletin parses").campaign
+}
+
+/// The journal of the campaign `bulletin` is now, dated by `clock`.
+fn journal_of(test: &Test, bulletin: &str, clock: Arc<dyn Clock>) -> Journal {
+    Journal::open(&test.join(STATE_DIR), &campaign_of(test, bulletin))
+        .expect("the journal opens")
+        .with_clock(clock)
+}
+
+/// The day (YYYY-MM-DD, UTC) the campaign of `bulletin` sent its messages.
+fn sent_on(test: &Test, bulletin: &str) -> String {
+    let entries = journal_of(test, bulletin, Arc::new(SystemClock)).entries(Some(State::Sent)).unwrap();
+    let days: Vec<String> = entries.iter().map(|e| e.updated_at.to_string()[..10].to_owned()).collect();
+    assert!(!days.is_empty(), "the campaign sent nothing");
+    assert!(days.iter().all(|d| *d == days[0]), "sent on one day: {days:?}");
+    days[0].clone()
+}
+
+/// Moves every row of `bulletin`'s campaign `days` back in time, as if it
+/// had been sent then, by answering it again through the journal with a
+/// clock set that far back.
+fn sent_days_ago(test: &Test, bulletin: &str, days: u64) {
+    let then = SystemClock.now().as_system_time() - Duration::from_secs(days * 24 * 60 * 60);
+    let journal = journal_of(test, bulletin, Arc::new(Timestamp::from(then)));
+    for entry in journal.entries(None).unwrap() {
+        journal.answered(&EmailKey::of(&entry.address), entry.state, &entry.reply).unwrap();
+    }
+}
+
+/// Sends [`NEWS`] to the first 5 of 8, applies `change` (which returns the
+/// path of the bulletin to send next), and checks the next send mails only
+/// the other 3 and says why, then that `--resend-duplicates` mails the 5
+/// again.
+#[track_caller]
+fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
+    let sink = SinkServer::start();
+    let (test, addresses) = news_to_eight(&sink);
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    let (first, rest) = addresses.split_at(5);
+    assert_eq!(received(&sink), each(first, 1));
+    let day = sent_on(&test, NEWS);
+    let earlier = campaign_of(&test, NEWS).to_string();
+
+    let next = change(&test);
+    assert_ne!(campaign_of(&test, next).to_string(), earlier, "the change makes a new campaign");
+    let said = format!("5 recipients already received this bulletin on {day} as {earlier}");
+    send(&test, next, &[])
+        .code(0)
+        .stdout_has("sent      3")
+        .stdout_has(&said)
+        .stdout_has("skipped   5 already received as another campaign");
+    assert_eq!(received(&sink), each(&addresses, 1), "nobody mailed twice");
+
+    // Skipped, not sent: they are still pending in the new campaign, and
+    // run after run they are skipped again.
+    send(&test, next, &[]).code(0).stdout_has(&said).stdout_has("Nothing to send.");
+    assert_eq!(received(&sink), each(&addresses, 1));
+
+    send(&test, next, &["--resend-duplicates"]).code(0).stdout_has("sent      5");
+    let mut twice = each(first, 2);
+    twice.extend(each(rest, 1));
+    assert_eq!(received(&sink), twice, "--resend-duplicates sends to the 5 again");
+}
+
+#[test]
+fn a_partial_send_then_the_date_corrected_mails_nobody_twice() {
+    partial_send_then(|test| {
+        std::fs::write(test.join(NEWS), issue(SUBJECT, "2025-10-17", BODY)).unwrap();
+        NEWS
+    });
+}
+
+#[test]
+fn a_partial_send_then_the_file_renamed_mails_nobody_twice() {
+    partial_send_then(|test| {
+        std::fs::rename(test.join(NEWS), test.join("content/hope-news.md")).unwrap();
+        "content/hope-news.md"
+    });
+}
+
+#[test]
+fn a_partial_send_then_the_file_copied_mails_nobody_twice() {
+    partial_send_then(|test| {
+        std::fs::copy(test.join(NEWS), test.join("content/news-copy.md")).unwrap();
+        "content/news-copy.md"
+    });
+}
+
+#[test]
+fn a_different_bulletin_the_week_after_goes_to_everyone() {
+    let sink = SinkServer::start();
+    let (test, addresses) = news_to_eight(&sink);
+    send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    sent_days_ago(&test, NEWS, 7);
+
+    let next = issue("More news from the Hope Trust", "2025-10-23", "The school roof is mended.\n");
+    let test = test.file("content/next.md", next);
+    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("sent      8");
+    assert!(!run.stdout.contains("already received"), "{}", run.printed());
+    assert_eq!(received(&sink), each(&addresses, 2));
+}
+
+#[test]
+fn the_same_subject_within_fourteen_days_with_a_new_body_is_a_duplicate() {
+    let sink = SinkServer::start();
+    let (test, addresses) = news_to_eight(&sink);
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    sent_days_ago(&test, NEWS, 13);
+    let day = sent_on(&test, NEWS);
+    let earlier = campaign_of(&test, NEWS).to_string();
+
+    let corrected =
+        issue(SUBJECT, "2025-10-17", "Dear friend,\n\nThe well in Hopeton is finished at last.\n");
+    std::fs::write(test.join(NEWS), corrected).unwrap();
+    send(&test, NEWS, &[])
+        .code(0)
+        .stdout_has("sent      3")
+        .stdout_has(&format!("5 recipients already received this bulletin on {day} as {earlier}"));
+    assert_eq!(received(&sink), each(&addresses, 1));
+}
+
+#[test]
+fn the_same_subject_fifteen_days_later_is_not_a_duplicate() {
+    let sink = SinkServer::start();
+    let (test, addresses) = news_to_eight(&sink);
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    sent_days_ago(&test, NEWS, 15);
+
+    let later = issue(SUBJECT, "2025-10-31", "Dear friend,\n\nThe school in Hopeton is finished.\n");
+    std::fs::write(test.join(NEWS), later).unwrap();
+    let run = send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    assert!(!run.stdout.contains("already received"), "{}", run.printed());
+    let (first, rest) = addresses.split_at(5);
+    let mut expected = each(first, 2);
+    expected.extend(each(rest, 1));
+    assert_eq!(received(&sink), expected);
+}
+
+#[test]
+fn the_same_text_is_a_duplicate_however_long_ago_it_was_sent() {
+    let sink = SinkServer::start();
+    let (test, addresses) = news_to_eight(&sink);
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    sent_days_ago(&test, NEWS, 400);
+
+    std::fs::write(test.join(NEWS), issue(SUBJECT, "2026-10-16", BODY)).unwrap();
+    send(&test, NEWS, &[]).code(0).stdout_has("sent      3").stdout_has("5 recipients already received");
+    assert_eq!(received(&sink), each(&addresses, 1));
+}
+
+#[test]
+fn a_dry_run_says_who_already_received_the_bulletin() {
+    let sink = SinkServer::start();
+    let (test, _) = news_to_eight(&sink);
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    let day = sent_on(&test, NEWS);
+    let earlier = campaign_of(&test, NEWS).to_string();
+
+    std::fs::rename(test.join(NEWS), test.join("content/hope-news.md")).unwrap();
+    test.run(&["send", "content/hope-news.md", "--subscribers", "list.csv", "--dry-run"])
+        .code(0)
+        .stdout_has(&format!("5 recipients already received this bulletin on {day} as {earlier}"));
+}
+
+#[test]
+fn a_new_campaign_whose_every_reader_is_a_duplicate_says_so_and_exits_1() {
+    let sink = SinkServer::start();
+    let (test, _) = news_to_eight(&sink);
+    send(&test, NEWS, &[]).code(0);
+    std::fs::copy(test.join(NEWS), test.join("content/news-again.md")).unwrap();
+    let run = send(&test, "content/news-again.md", &[]).code(1);
+    assert!(
+        run.stderr.contains("nothing sent: all 8 recipient(s) already received this bulletin"),
+        "{}",
+        run.printed()
+    );
+    assert!(run.stderr.contains("--resend-duplicates"), "{}", run.printed());
+    assert_eq!(sink.messages().len(), 8);
+}
