@@ -11,6 +11,7 @@
 //! relay may or may not have taken the message.
 
 mod archive;
+mod lock;
 mod schema;
 pub mod sqlite;
 mod writer;
@@ -27,6 +28,7 @@ use crate::domain::{
     Clock, EmailAddress, EmailKey, MessageId, Reply, ReplyCode, StatusCode, SystemClock, Timestamp,
 };
 pub use archive::{Archive, Sent};
+pub use lock::{CampaignLock, Holder, LockError};
 use schema::connect;
 pub use writer::{Change, Writer};
 

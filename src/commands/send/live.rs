@@ -21,7 +21,7 @@ use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, Finished, Outgoing, Policy, Read, feed, send_all};
 use crate::domain::{Clock, EmailAddress, SystemClock};
 use crate::job::Job;
-use crate::journal::{Journal, State};
+use crate::journal::{CampaignLock, Journal, State};
 use crate::report::Progress;
 use crate::subscribers::{Row, SubscriberReader};
 
@@ -34,6 +34,8 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     if !options.to.is_empty() {
         return runtime.block_on(test_copies(options, job, rows, &relay, &SystemClock));
     }
+    // A send of this campaign already running: refused before the plan.
+    CampaignLock::check(&options.state_dir, &job.bulletin.campaign)?;
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
     let choice = Choice { limit: options.limit, retry_failed: options.retry_failed };
@@ -60,6 +62,9 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         return Ok(Outcome::Done);
     }
     confirm(options.yes)?;
+    // One send of a campaign at a time: refused here, before the relay is
+    // contacted, if another run holds it; held until this run ends.
+    let _lock = CampaignLock::acquire(&options.state_dir, &job.bulletin.campaign, &SystemClock)?;
 
     let journal = match existing {
         Some(journal) => journal,

@@ -1,0 +1,315 @@
+//! Sends that overlap: a second `bulletin send` of a campaign while the
+//! first still runs (refused, naming the run that holds the campaign's
+//! lock), a send killed with SIGKILL (its lock goes with it), two campaigns
+//! at once, `status` and a dry run beside a send, and a reader who
+//! unsubscribes through the real one-click server while a long send runs.
+//! The binary runs in the background against aiosmtpd on 127.0.0.1
+//! (`tests/support/smtp_server.py`); every wait is bounded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use bulletin::domain::{Clock, SystemClock, Timestamp};
+use pretty_assertions::assert_eq;
+use tempfile::TempDir;
+
+use crate::send_util::{DEADLINE, Faults, PyServer, Received, to_relay};
+use crate::util::{Run, SAMPLE_BULLETIN, Test};
+
+// ---------------------------------------------------------------- helpers
+
+/// `n` readers `reader01@example.org`... as `list.csv`, and their addresses.
+fn list(n: usize) -> (String, Vec<String>) {
+    let mut csv = String::from("email,first_name\n");
+    let addresses: Vec<String> = (1..=n).map(|i| format!("reader{i:02}@example.org")).collect();
+    for address in &addresses {
+        csv.push_str(&format!("{address},Reader\n"));
+    }
+    (csv, addresses)
+}
+
+/// The sample bulletin and `n` readers in `list.csv`, set to send to the
+/// relay on `port`, and the readers' addresses.
+fn sending(n: usize, port: u16) -> (Test, Vec<String>) {
+    let (csv, addresses) = list(n);
+    (to_relay(Test::with_sample().file("list.csv", csv), port), addresses)
+}
+
+/// The arguments of a send of `bulletin` to `list.csv`, plus `extra`.
+fn send_args<'a>(bulletin: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["send", bulletin, "--subscribers", "list.csv", "--yes"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The messages each recipient received, by address.
+fn by_recipient(messages: &[Received]) -> BTreeMap<String, Vec<&Received>> {
+    let mut map: BTreeMap<String, Vec<&Received>> = BTreeMap::new();
+    for message in messages {
+        map.entry(message.recipient().to_lowercase()).or_default().push(message);
+    }
+    map
+}
+
+/// Asserts each of `addresses` got exactly `copies` messages and nobody
+/// else got any.
+#[track_caller]
+fn assert_each_got(messages: &[Received], addresses: &[&String], copies: usize) {
+    let got: Vec<(String, usize)> = by_recipient(messages).into_iter().map(|(a, m)| (a, m.len())).collect();
+    let mut expected: Vec<(String, usize)> = addresses.iter().map(|a| (a.to_lowercase(), copies)).collect();
+    expected.sort();
+    assert_eq!(got, expected, "{copies} message(s) per recipient, to nobody else");
+}
+
+/// The campaign a message belongs to, from its `Message-ID`
+/// (`<campaign.hex@domain>`).
+fn campaign_of(message: &Received) -> String {
+    let id = message.message_id();
+    let local = id.trim_matches(['<', '>']).split('@').next().unwrap_or_default();
+    local.rsplit_once('.').map(|(campaign, _)| campaign.to_owned()).unwrap_or_default()
+}
+
+/// This machine's name, as the kernel gives it.
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname").expect("cannot read the host name").trim().to_owned()
+}
+
+/// The binary in the background, its output collected in files, so that a
+/// test knows its process id.
+struct Sending {
+    child: Child,
+    args: Vec<String>,
+    output: TempDir,
+}
+
+impl Sending {
+    fn start(test: &Test, args: &[&str]) -> Self {
+        let output = tempfile::tempdir().expect("cannot make a temporary folder");
+        let file =
+            |name: &str| fs::File::create(output.path().join(name)).expect("cannot make an output file");
+        let child = test
+            .std_command(args)
+            .stdin(Stdio::null())
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .expect("cannot start bulletin");
+        Self { child, args: args.iter().map(|a| (*a).to_owned()).collect(), output }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL: it stops at once, wherever it was.
+    fn kill(&mut self) {
+        self.child.kill().expect("cannot kill bulletin");
+    }
+
+    /// Waits (at most `limit`) for it to end, and collects what it did.
+    #[track_caller]
+    fn wait(mut self, limit: Duration) -> Run {
+        let deadline = Instant::now() + limit;
+        let code = loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for bulletin") {
+                break status.code();
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "`bulletin {}` was still running after {limit:?}\n{}",
+                    self.args.join(" "),
+                    self.run(None).printed()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.run(code)
+    }
+
+    fn run(&self, code: Option<i32>) -> Run {
+        let read = |name: &str| fs::read_to_string(self.output.path().join(name)).unwrap_or_default();
+        Run { args: self.args.clone(), code, stdout: read("stdout"), stderr: read("stderr") }
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The counts `bulletin status` prints for `bulletin` (`sent 12` lines).
+#[track_caller]
+fn status_counts(test: &Test, bulletin: &str) -> BTreeMap<String, u64> {
+    let run = test.run(&["status", bulletin, "--subscribers", "list.csv"]).code(0);
+    let mut counts = BTreeMap::new();
+    for line in run.stdout.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(value), None) = (words.next(), words.next(), words.next())
+            && let Ok(value) = value.parse::<u64>()
+        {
+            counts.insert(name.to_owned(), value);
+        }
+    }
+    counts
+}
+
+// ------------------------------------------------- one send at a time
+
+#[test]
+fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_holds_it() {
+    const N: usize = 40;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    // About four seconds at 10 messages a second.
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let mut first = Sending::start(&test, &args);
+    server.wait_for(2);
+    let before = SystemClock.now();
+
+    let started = Instant::now();
+    let second = test.run(&send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"]));
+    let took = started.elapsed();
+    assert!(first.running(), "the first send was still running when the second was refused");
+    let second = second
+        .code(2)
+        .stderr_has("is already being sent")
+        .stderr_has(&format!("pid {}", first.pid()))
+        .stderr_has(&format!("on {}", host_name()));
+    assert!(took < Duration::from_secs(3), "refused at once, not after {took:?}\n{}", second.printed());
+    assert!(!second.stdout.contains("sent      "), "the second sent nothing\n{}", second.printed());
+    // The start time it names is the first run's: before it was refused,
+    // and not long before.
+    let line = second
+        .error_lines()
+        .into_iter()
+        .find(|l| l.contains("started "))
+        .unwrap_or_else(|| panic!("the refusal says when the other run started\n{}", second.printed()));
+    let when = line.split("started ").nth(1).unwrap().split([' ', ',', ')', ';']).next().unwrap();
+    let when = Timestamp::parse(when).unwrap_or_else(|| panic!("{when:?} is not a time: {line}"));
+    assert!(when <= before && before.since(when) < Duration::from_secs(30), "{line}");
+
+    let first = first.wait(DEADLINE).code(0);
+    assert!(first.stdout.contains(&format!("sent      {N}")), "{}", first.printed());
+    assert_each_got(&server.messages(), &addresses.iter().collect::<Vec<_>>(), 1);
+}
+
+#[test]
+fn a_send_killed_mid_way_leaves_no_lock_behind_and_an_immediate_second_send_finishes_the_campaign() {
+    const N: usize = 40;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let mut first = Sending::start(&test, &args);
+    let pid = first.pid();
+    server.wait_for(5);
+    first.kill();
+    let killed = first.wait(DEADLINE);
+    assert_eq!(killed.code, None, "SIGKILL ended it");
+    assert!(server.count() < N, "killed, yet all {N} were sent");
+    // The killed run's lock file is still there, naming it: only the
+    // kernel's lock, gone with the process, says whether a run holds it.
+    let lock_files: Vec<String> = fs::read_dir(test.join(".bulletin"))
+        .expect("the state folder exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lock"))
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(lock_files.len(), 1, "one lock file for the campaign: {lock_files:?}");
+    assert!(lock_files[0].contains(&pid.to_string()), "it names the killed run: {:?}", lock_files[0]);
+
+    let second = test.run(&send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"])).code(0);
+    let messages = server.messages();
+    let received = by_recipient(&messages);
+    assert_eq!(
+        received.keys().cloned().collect::<BTreeSet<_>>(),
+        addresses.iter().cloned().collect::<BTreeSet<_>>(),
+        "everyone has it\n{}",
+        second.printed()
+    );
+    for (address, copies) in &received {
+        // Only a message in flight at the kill is sent again, with the same
+        // Message-ID (the uncertain rows; 4 connections by default).
+        let ids: BTreeSet<String> = copies.iter().map(|m| m.message_id()).collect();
+        assert!(copies.len() <= 2 && ids.len() == 1, "{address}: {} copies, ids {ids:?}", copies.len());
+    }
+    let twice = received.values().filter(|c| c.len() > 1).count();
+    assert!(twice <= 4, "{twice} got two copies, more than were in flight");
+    assert_eq!(status_counts(&test, SAMPLE_BULLETIN).get("sent"), Some(&(N as u64)));
+}
+
+#[test]
+fn two_different_campaigns_send_at_the_same_time() {
+    const N: usize = 30;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    // The same bulletin under another name is another campaign.
+    let other = "content/second-bulletin.md";
+    let sample = fs::read(test.join(SAMPLE_BULLETIN)).unwrap();
+    let test = test.file(other, sample);
+    let first_args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let second_args = send_args(other, &["--rate", "10/s"]);
+    let first = Sending::start(&test, &first_args);
+    let second = Sending::start(&test, &second_args);
+    let first = first.wait(DEADLINE).code(0);
+    let second = second.wait(DEADLINE).code(0);
+    assert!(first.stdout.contains(&format!("sent      {N}")), "{}", first.printed());
+    assert!(second.stdout.contains(&format!("sent      {N}")), "{}", second.printed());
+    let messages = server.messages();
+    assert_each_got(&messages, &addresses.iter().collect::<Vec<_>>(), 2);
+    // They overlapped: each campaign's first message came before the
+    // other's last.
+    let mut spans: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for message in &messages {
+        let time = message.time.expect("aiosmtpd notes when it took each message");
+        let span = spans.entry(campaign_of(message)).or_insert((time, time));
+        *span = (span.0.min(time), span.1.max(time));
+    }
+    let spans: Vec<(f64, f64)> = spans.into_values().collect();
+    assert_eq!(spans.len(), 2, "two campaigns");
+    assert!(spans[0].0 < spans[1].1 && spans[1].0 < spans[0].1, "the two sends ran at once: {spans:?}");
+    assert_eq!(status_counts(&test, SAMPLE_BULLETIN).get("sent"), Some(&(N as u64)));
+    assert_eq!(status_counts(&test, other).get("sent"), Some(&(N as u64)));
+}
+
+#[test]
+fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
+    const N: usize = 40;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let mut sending = Sending::start(&test, &args);
+    server.wait_for(2);
+
+    let counts = status_counts(&test, SAMPLE_BULLETIN);
+    assert!(counts.get("sent").is_some_and(|&n| n >= 1), "status reads the journal mid-send: {counts:?}");
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run"]).code(0);
+    test.run(&[
+        "send",
+        SAMPLE_BULLETIN,
+        "--subscribers",
+        "list.csv",
+        "--to",
+        "editor@hope.example.org",
+        "--yes",
+    ])
+    .code(0)
+    .stdout_has("test copy sent to editor@hope.example.org");
+    assert!(sending.running(), "the send was still running through all of them");
+
+    sending.wait(DEADLINE).code(0);
+    let messages: Vec<Received> =
+        server.messages().into_iter().filter(|m| m.recipient() != "editor@hope.example.org").collect();
+    assert_each_got(&messages, &addresses.iter().collect::<Vec<_>>(), 1);
+}
