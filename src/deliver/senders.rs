@@ -27,6 +27,7 @@ use super::limiter::limiter;
 use super::transport::{Failure, Outgoing, Transport};
 use crate::domain::{Rate, Reply};
 use crate::journal::{Change, Journal, JournalError, State, Writer};
+use crate::subscribers::LiveSuppression;
 
 /// Longest wait between two tries of one message.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
@@ -37,6 +38,8 @@ pub struct Counts {
     pub sent: AtomicU64,
     pub failed: AtomicU64,
     pub retries: AtomicU64,
+    /// Not sent: unsubscribed while the run went on (still pending).
+    pub suppressed: AtomicU64,
 }
 
 /// How hard to try.
@@ -49,6 +52,9 @@ pub struct Policy {
     /// The wait before the first retry; doubled (with jitter) each time,
     /// up to a minute.
     pub retry_delay: Duration,
+    /// The suppression list as it changes during the run, looked at just
+    /// before each message is handed over.
+    pub suppressed: Option<Arc<LiveSuppression>>,
 }
 
 /// How the senders finished.
@@ -186,6 +192,16 @@ async fn deliver<T: Transport>(
             }
         } else if shared.cancel.is_cancelled() && attempt > 1 {
             shared.forget(&outgoing)?;
+            return Ok(());
+        }
+        if shared.policy.suppressed.as_ref().is_some_and(|s| s.contains(&outgoing.recipient.key)) {
+            // Unsubscribed since the run started: never handed over, so
+            // pending again, and skipped as suppressed by the next run.
+            tracing::info!(to = %address, "unsubscribed during the send: not sent");
+            if attempt > 1 {
+                shared.forget(&outgoing)?;
+            }
+            shared.counts.suppressed.fetch_add(1, Ordering::SeqCst);
             return Ok(());
         }
         let sending = Change::Sending {

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bulletin::domain::{Clock, SystemClock, Timestamp};
@@ -16,7 +18,11 @@ use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
 use crate::send_util::{DEADLINE, Faults, PyServer, Received, to_relay};
-use crate::util::{Run, SAMPLE_BULLETIN, Test};
+use crate::util::{Eml, Run, SAMPLE_BULLETIN, Test};
+
+/// The one-click signing key of the unsubscribe test.
+const SECRET: &str = "unsub-secret-c0nc-9Lq2-never-printed-5e1d";
+const PUBLIC_URL: &str = "https://hope.example.org/unsubscribe";
 
 // ---------------------------------------------------------------- helpers
 
@@ -312,4 +318,114 @@ fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
     let messages: Vec<Received> =
         server.messages().into_iter().filter(|m| m.recipient() != "editor@hope.example.org").collect();
     assert_each_got(&messages, &addresses.iter().collect::<Vec<_>>(), 1);
+}
+
+// ------------------------------------------- unsubscribes during a send
+
+/// `bulletin unsubscribe-server` on 127.0.0.1, for `list.csv`'s suppression
+/// list, killed when dropped.
+struct UnsubscribeServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    origin: String,
+}
+
+impl UnsubscribeServer {
+    #[track_caller]
+    fn start(test: &Test) -> Self {
+        let mut child = test
+            .std_command(&["unsubscribe-server", "--listen", "127.0.0.1:0", "--subscribers", "list.csv"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start the unsubscribe server");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + DEADLINE;
+        let origin = loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the unsubscribe server says where it listens");
+            if let Some(rest) = line.trim().strip_prefix("listening on http://") {
+                break format!("http://{}", rest.split('/').next().unwrap());
+            }
+        };
+        Self { child, origin }
+    }
+
+    /// The one-click POST a mail program sends for `link` (RFC 8058), to
+    /// this server; its HTTP status.
+    fn one_click(&self, link: &str) -> u16 {
+        let local = format!("{}{}", self.origin, link.strip_prefix("https://hope.example.org").unwrap());
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        let response = agent.post(&local).send_form([("List-Unsubscribe", "One-Click")]).expect("it answers");
+        response.status().as_u16()
+    }
+}
+
+impl Drop for UnsubscribeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The https link in the `List-Unsubscribe` header of `eml`.
+fn unsubscribe_link(eml: &Eml) -> String {
+    let header = eml.header("List-Unsubscribe").expect("a List-Unsubscribe header");
+    header
+        .split(',')
+        .map(|part| part.trim().trim_matches(['<', '>']))
+        .find(|url| url.starts_with("https://"))
+        .unwrap_or_else(|| panic!("{}: no https link in {header}", eml.name))
+        .to_owned()
+}
+
+#[test]
+fn a_reader_who_unsubscribes_during_a_long_send_is_not_mailed_after_it() {
+    const N: usize = 30;
+    let leaving = "reader25@example.org";
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    let test = test.env("UNSUBSCRIBE_URL", PUBLIC_URL).env("UNSUBSCRIBE_SECRET", SECRET);
+    // The reader's message, as the dry run makes it, byte for byte what the
+    // send will hand over: its List-Unsubscribe header has their link.
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    let theirs = emls.iter().find(|e| e.to_address() == leaving).expect("a message to the reader leaving");
+    let link = unsubscribe_link(theirs);
+    let unsubscribe = UnsubscribeServer::start(&test);
+
+    // Six seconds at 5 messages a second; the reader is 25th of 30.
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    let sending = Sending::start(&test, &args);
+    server.wait_for(3);
+    assert_eq!(unsubscribe.one_click(&link), 200, "the server takes the one-click request");
+    let mailed_by_then = server.count();
+    assert!(mailed_by_then < 20, "the unsubscribe came early in the send, after {mailed_by_then} messages");
+
+    let sent = sending.wait(DEADLINE).code(0);
+    let sent = sent
+        .stdout_has(&format!("sent      {}", N - 1))
+        .stdout_has("1 unsubscribed during the send (not mailed)");
+    let messages = server.messages();
+    let others: Vec<&String> = addresses.iter().filter(|a| *a != leaving).collect();
+    assert_each_got(&messages, &others, 1);
+    assert!(!messages.iter().any(|m| m.recipient() == leaving), "{leaving} was mailed\n{}", sent.printed());
+
+    // Nobody is left for a run again: the reader is skipped as suppressed.
+    test.run(&send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"])).code(0).stdout_has("Nothing to send.");
+    assert_eq!(server.count(), N - 1, "the run again sent nothing");
 }

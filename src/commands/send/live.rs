@@ -23,7 +23,7 @@ use crate::domain::{Clock, EmailAddress, SystemClock};
 use crate::job::Job;
 use crate::journal::{CampaignLock, Journal, State};
 use crate::report::Progress;
-use crate::subscribers::{Row, SubscriberReader};
+use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
     let (job, rows) = prepare(&options.bulletin, &options.list, env)?;
@@ -224,7 +224,10 @@ async fn send(
     let progress = Progress::start(total, ui.quiet, Arc::clone(&counts));
     let transports: Vec<Connection> =
         std::iter::once(first).chain((1..smtp.concurrency).map(|_| relay.connection())).collect();
-    let policy = Policy { rate: smtp.rate, attempts: smtp.attempts, retry_delay: smtp.retry_delay };
+    // Whoever unsubscribes while the send runs is not mailed after it.
+    let suppressed = Some(Arc::new(LiveSuppression::new(options.list.clone(), |w| warn(&w))));
+    let policy =
+        Policy { rate: smtp.rate, attempts: smtp.attempts, retry_delay: smtp.retry_delay, suppressed };
     let finished =
         send_all(transports, rx, journal.with_clock(clock), policy, cancel.clone(), Arc::clone(&counts))
             .await;
@@ -249,6 +252,7 @@ async fn send(
         sent,
         failed,
         counts.retries.load(Ordering::SeqCst),
+        counts.suppressed.load(Ordering::SeqCst),
         started.elapsed(),
         &options.list.subscribers,
     );
@@ -261,7 +265,15 @@ async fn send(
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done })
 }
 
-fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, list: &std::path::Path) {
+fn report(
+    read: &Read,
+    sent: u64,
+    failed: u64,
+    retries: u64,
+    unsubscribed: u64,
+    elapsed: Duration,
+    list: &std::path::Path,
+) {
     let seconds = elapsed.as_secs_f64();
     let rate = if seconds > 0.0 { sent as f64 / seconds } else { 0.0 };
     println!("  sent      {sent}");
@@ -276,6 +288,9 @@ fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, 
     skipped.extend(read.plan.skips());
     if !skipped.is_empty() {
         println!("  skipped   {}", skipped.join(", "));
+    }
+    if unsubscribed > 0 {
+        println!("  held back {unsubscribed} unsubscribed during the send (not mailed)");
     }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
