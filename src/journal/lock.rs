@@ -42,11 +42,10 @@ pub struct Holder {
 pub enum LockError {
     /// Another run holds it.
     #[error(
-        "campaign {campaign} is already being sent by another run ({}; lock {}). \
-         Two sends of one campaign at once could mail people twice, so this one stops here, \
-         having sent nothing. Let that run finish (or stop it), then run the same command again \
-         to send to anyone it did not reach",
-        holder.as_ref().map_or_else(|| "which has not yet said who it is".to_owned(), Holder::to_string),
+        "campaign {campaign} is already being sent by another run{} (lock {})\n\
+         Nothing was sent: two sends of one campaign at once could mail people twice. Let that run \
+         finish (or stop it), then run the same command again to send to anyone it did not reach.",
+        holder.as_ref().map_or_else(|| ", which has not yet written who it is".to_owned(), |h| format!(": {h}")),
         path.display()
     )]
     Held { campaign: String, path: PathBuf, holder: Option<Holder> },
@@ -252,7 +251,7 @@ mod tests {
         let refused =
             CampaignLock::acquire(dir.path(), &campaign("a"), &Timestamp::from_unix(T)).unwrap_err();
         assert!(matches!(refused, LockError::Held { holder: None, .. }), "{refused:?}");
-        assert!(refused.to_string().contains("which has not yet said who it is"), "{refused}");
+        assert!(refused.to_string().contains("which has not yet written who it is"), "{refused}");
     }
 
     #[test]
