@@ -178,8 +178,8 @@ fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_hol
     const N: usize = 40;
     let server = PyServer::start(&Faults::new());
     let (test, addresses) = sending(N, server.port());
-    // About four seconds at 10 messages a second.
-    let args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    // Eight seconds at 5 messages a second.
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
     let mut first = Sending::start(&test, &args);
     server.wait_for(2);
     let before = SystemClock.now();
@@ -294,7 +294,7 @@ fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
     const N: usize = 40;
     let server = PyServer::start(&Faults::new());
     let (test, addresses) = sending(N, server.port());
-    let args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
     let mut sending = Sending::start(&test, &args);
     server.wait_for(2);
 
