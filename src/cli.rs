@@ -48,10 +48,14 @@ enum CliCommand {
     /// reported with their line; a problem with the bulletin itself stops
     /// the run before any message is made. Every step is recorded in the
     /// journal, so running the same command again after a crash, Ctrl-C or
-    /// --limit resumes without sending anyone a second copy. Exit code: 0 all
-    /// sent, 1 some failed (see `bulletin status`), 2 nothing could be done,
-    /// 3 the relay's quota or today's allowance (--rate N/day) is used up:
-    /// the rest are pending, run the same command again when it resets.
+    /// --limit resumes without sending anyone a second copy. One send of a
+    /// campaign runs at a time: while it runs it holds a lock in the state
+    /// folder, and a second send of the same campaign stops at once, naming
+    /// the run that holds it (--dry-run, --to, `status` and `bounces` do
+    /// not wait for it). Exit code: 0 all sent, 1 some failed (see `bulletin
+    /// status`), 2 nothing could be done, 3 the relay's quota or today's
+    /// allowance (--rate N/day) is used up: the rest are pending, run the
+    /// same command again when it resets.
     Send(SendArgs),
     /// Show what the journal knows of a campaign: sent, failed (with the
     /// relay's reasons), uncertain and pending recipients, and when it ran.

@@ -36,6 +36,7 @@ use super::pace::{Pace, Slowdowns};
 use super::transport::{Failure, Outgoing, Transport};
 use crate::domain::{Limit, Rate, Reply};
 use crate::journal::{Change, Journal, JournalError, State, Writer};
+use crate::subscribers::LiveSuppression;
 
 /// Longest wait between two tries of one message.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
@@ -53,6 +54,8 @@ pub struct Counts {
     pub retries: AtomicU64,
     /// Tries the relay answered with "slow down" (not retries).
     pub throttled: AtomicU64,
+    /// Not sent: unsubscribed while the run went on (still pending).
+    pub suppressed: AtomicU64,
 }
 
 /// How hard to try.
@@ -68,6 +71,9 @@ pub struct Policy {
     /// Messages that may still be handed over today, when `--rate` sets a
     /// daily allowance (counted by the caller from the journal).
     pub allowance: Option<u64>,
+    /// The suppression list as it changes during the run, looked at just
+    /// before each message is handed over.
+    pub suppressed: Option<Arc<LiveSuppression>>,
 }
 
 /// Why a run stopped before its queue ended, other than being cancelled.
@@ -290,6 +296,16 @@ async fn deliver<T: Transport>(
                 return Ok(Then::Next);
             }
             () = shared.pace.ready() => {}
+        }
+        if shared.policy.suppressed.as_ref().is_some_and(|s| s.contains(&outgoing.recipient.key)) {
+            // Unsubscribed since the run started: never handed over, so
+            // pending again, and skipped as suppressed by the next run.
+            tracing::info!(to = %address, "unsubscribed during the send: not sent");
+            if recorded {
+                shared.forget(&outgoing)?;
+            }
+            shared.counts.suppressed.fetch_add(1, Ordering::SeqCst);
+            return Ok(Then::Next);
         }
         let sending = Change::Sending {
             recipient: outgoing.recipient.clone(),

@@ -76,7 +76,7 @@ fn outgoing(n: usize) -> Outgoing {
 }
 
 fn policy(attempts: u32, retry_delay: Duration) -> Policy {
-    Policy { rate: Rate::Unlimited, attempts, retry_delay, allowance: None }
+    Policy { rate: Rate::Unlimited, attempts, retry_delay, allowance: None, suppressed: None }
 }
 
 impl Run {
@@ -332,4 +332,39 @@ async fn a_daily_allowance_sends_that_many_and_leaves_the_rest_pending() {
     assert_eq!(counts.sent.load(Ordering::SeqCst), 4);
     let summary = finished.journal.summary().unwrap();
     assert_eq!((summary.sent, summary.failed, summary.sending), (4, 0, 0));
+}
+
+#[tokio::test]
+async fn a_recipient_who_unsubscribes_during_the_run_is_never_handed_over_and_stays_pending() {
+    use crate::subscribers::{EmailAddress, Entry, Lists, LiveSuppression, Reason, SuppressionFile};
+    let run = Run::new();
+    let lists = Lists { subscribers: run.dir.path().join("list.csv"), suppressed: None };
+    let file = SuppressionFile::new(lists.suppression_path().0);
+    let unsubscribe = move |address: &str| {
+        let entry = Entry::new(EmailAddress::parse(address).unwrap(), Reason::Unsubscribed);
+        file.add(&[entry], std::time::SystemTime::UNIX_EPOCH).unwrap();
+    };
+    // As reader1's message goes, reader5 unsubscribes; reader3 does while
+    // its own first attempt is deferred.
+    let check = move |to: &str| match to {
+        "reader1@example.org" => unsubscribe("reader5@example.org"),
+        "reader3@example.org" => unsubscribe("reader3@example.org"),
+        _ => {}
+    };
+    let transport = run.transport(
+        |to, attempt| {
+            if to == "reader3@example.org" && attempt == 1 { deferred("451 4.3.0 later") } else { ok() }
+        },
+        check,
+    );
+    let live = LiveSuppression::every(lists, Duration::ZERO, |w| panic!("{w}"));
+    let policy = Policy { suppressed: Some(Arc::new(live)), ..policy(3, Duration::from_millis(1)) };
+    let (finished, counts) = run.send(vec![transport], 8, policy, CancellationToken::new()).await;
+    assert_eq!(run.tries(5), 0, "never handed over");
+    assert_eq!(run.state(5), None, "pending: the next run skips them as suppressed");
+    assert_eq!(run.tries(3), 1, "not tried again once unsubscribed");
+    assert_eq!(run.state(3), None, "its first attempt's row is forgotten: pending, not failed");
+    assert_eq!(counts.suppressed.load(Ordering::SeqCst), 2);
+    assert_eq!(counts.sent.load(Ordering::SeqCst), 6);
+    assert_eq!(finished.journal.summary().unwrap().sent, 6);
 }

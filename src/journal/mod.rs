@@ -16,6 +16,7 @@
 
 mod archive;
 mod elsewhere;
+mod lock;
 mod schema;
 pub mod sqlite;
 mod writer;
@@ -34,6 +35,7 @@ use crate::domain::{
 };
 pub use archive::{Archive, Sent};
 pub use elsewhere::{Elsewhere, Received};
+pub use lock::{CampaignLock, Holder, LockError};
 use schema::connect;
 pub use writer::{Change, Writer};
 

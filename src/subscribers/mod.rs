@@ -8,6 +8,7 @@
 
 mod lines;
 mod lists;
+mod live_suppression;
 mod reader;
 mod suppression;
 mod suppression_file;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
 pub use lists::Lists;
+pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
 pub use suppression::Suppressions;
 pub use suppression_file::{

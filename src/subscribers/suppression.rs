@@ -51,6 +51,16 @@ impl Suppressions {
         self.0.contains(email.key())
     }
 
+    /// Whether the address whose key is `key` is on the list.
+    pub fn contains_key(&self, key: &EmailKey) -> bool {
+        self.0.contains(key)
+    }
+
+    /// Adds every address of `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

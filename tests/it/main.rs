@@ -15,6 +15,7 @@ mod util;
 mod bounces;
 mod browser;
 mod cli;
+mod concurrency;
 mod dkim;
 mod duplicates;
 mod relay_limits;

@@ -21,9 +21,9 @@ use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
 use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
-use crate::journal::{Archive, Elsewhere, Journal, State};
+use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, State};
 use crate::report::Progress;
-use crate::subscribers::{Row, SubscriberReader};
+use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
     let (job, rows) = prepare(&options.bulletin, &options.list, env)?;
@@ -34,6 +34,8 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     if !options.to.is_empty() {
         return runtime.block_on(test_copies(options, job, rows, &relay, &SystemClock));
     }
+    // A send of this campaign already running: refused before the plan.
+    CampaignLock::check(&options.state_dir, &job.bulletin.campaign)?;
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
     let choice = choice(options);
@@ -88,6 +90,9 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         None => None,
     };
     confirm(options.yes)?;
+    // One send of a campaign at a time: refused here, before the relay is
+    // contacted, if another run holds it; held until this run ends.
+    let _lock = CampaignLock::acquire(&options.state_dir, &job.bulletin.campaign, &SystemClock)?;
 
     let journal = match existing {
         Some(journal) => journal,
@@ -299,11 +304,14 @@ async fn send(
     let progress = Progress::start(total, ui.quiet, Arc::clone(&counts));
     let transports: Vec<Connection> =
         std::iter::once(first).chain((1..smtp.concurrency).map(|_| relay.connection())).collect();
+    // Whoever unsubscribes while the send runs is not mailed after it.
+    let suppressed = Some(Arc::new(LiveSuppression::new(options.list.clone(), |w| warn(&w))));
     let policy = Policy {
         rate: smtp.rate,
         attempts: smtp.attempts,
         retry_delay: smtp.retry_delay,
         allowance: allowance.as_ref().map(|a| a.left),
+        suppressed,
     };
     let finished = send_all(
         transports,
@@ -335,6 +343,7 @@ async fn send(
         sent,
         failed,
         counts.retries.load(Ordering::SeqCst),
+        counts.suppressed.load(Ordering::SeqCst),
         started.elapsed(),
         &options.list.subscribers,
     );
@@ -366,7 +375,15 @@ async fn send(
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done })
 }
 
-fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, list: &std::path::Path) {
+fn report(
+    read: &Read,
+    sent: u64,
+    failed: u64,
+    retries: u64,
+    unsubscribed: u64,
+    elapsed: Duration,
+    list: &std::path::Path,
+) {
     let seconds = elapsed.as_secs_f64();
     let rate = if seconds > 0.0 { sent as f64 / seconds } else { 0.0 };
     println!("  sent      {sent}");
@@ -381,6 +398,9 @@ fn report(read: &Read, sent: u64, failed: u64, retries: u64, elapsed: Duration, 
     skipped.extend(read.plan.skips());
     if !skipped.is_empty() {
         println!("  skipped   {}", skipped.join(", "));
+    }
+    if unsubscribed > 0 {
+        println!("  held back {unsubscribed} unsubscribed during the send (not mailed)");
     }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));

@@ -1,0 +1,431 @@
+//! Sends that overlap: a second `bulletin send` of a campaign while the
+//! first still runs (refused, naming the run that holds the campaign's
+//! lock), a send killed with SIGKILL (its lock goes with it), two campaigns
+//! at once, `status` and a dry run beside a send, and a reader who
+//! unsubscribes through the real one-click server while a long send runs.
+//! The binary runs in the background against aiosmtpd on 127.0.0.1
+//! (`tests/support/smtp_server.py`); every wait is bounded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bulletin::domain::{Clock, SystemClock, Timestamp};
+use pretty_assertions::assert_eq;
+use tempfile::TempDir;
+
+use crate::send_util::{DEADLINE, Faults, PyServer, Received, to_relay};
+use crate::util::{Eml, Run, SAMPLE_BULLETIN, Test};
+
+/// The one-click signing key of the unsubscribe test.
+const SECRET: &str = "unsub-secret-c0nc-9Lq2-never-printed-5e1d";
+const PUBLIC_URL: &str = "https://hope.example.org/unsubscribe";
+
+// ---------------------------------------------------------------- helpers
+
+/// `n` readers `reader01@example.org`... as `list.csv`, and their addresses.
+fn list(n: usize) -> (String, Vec<String>) {
+    let mut csv = String::from("email,first_name\n");
+    let addresses: Vec<String> = (1..=n).map(|i| format!("reader{i:02}@example.org")).collect();
+    for address in &addresses {
+        csv.push_str(&format!("{address},Reader\n"));
+    }
+    (csv, addresses)
+}
+
+/// The sample bulletin and `n` readers in `list.csv`, set to send to the
+/// relay on `port`, and the readers' addresses.
+fn sending(n: usize, port: u16) -> (Test, Vec<String>) {
+    let (csv, addresses) = list(n);
+    (to_relay(Test::with_sample().file("list.csv", csv), port), addresses)
+}
+
+/// The arguments of a send of `bulletin` to `list.csv`, plus `extra`.
+fn send_args<'a>(bulletin: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["send", bulletin, "--subscribers", "list.csv", "--yes"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The messages each recipient received, by address.
+fn by_recipient(messages: &[Received]) -> BTreeMap<String, Vec<&Received>> {
+    let mut map: BTreeMap<String, Vec<&Received>> = BTreeMap::new();
+    for message in messages {
+        map.entry(message.recipient().to_lowercase()).or_default().push(message);
+    }
+    map
+}
+
+/// Asserts each of `addresses` got exactly `copies` messages and nobody
+/// else got any.
+#[track_caller]
+fn assert_each_got(messages: &[Received], addresses: &[&String], copies: usize) {
+    let got: Vec<(String, usize)> = by_recipient(messages).into_iter().map(|(a, m)| (a, m.len())).collect();
+    let mut expected: Vec<(String, usize)> = addresses.iter().map(|a| (a.to_lowercase(), copies)).collect();
+    expected.sort();
+    assert_eq!(got, expected, "{copies} message(s) per recipient, to nobody else");
+}
+
+/// The campaign a message belongs to, from its `Message-ID`
+/// (`<campaign.hex@domain>`).
+fn campaign_of(message: &Received) -> String {
+    let id = message.message_id();
+    let local = id.trim_matches(['<', '>']).split('@').next().unwrap_or_default();
+    local.rsplit_once('.').map(|(campaign, _)| campaign.to_owned()).unwrap_or_default()
+}
+
+/// This machine's name, as the kernel gives it.
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname").expect("cannot read the host name").trim().to_owned()
+}
+
+/// The binary in the background, its output collected in files, so that a
+/// test knows its process id.
+struct Sending {
+    child: Child,
+    args: Vec<String>,
+    output: TempDir,
+}
+
+impl Sending {
+    fn start(test: &Test, args: &[&str]) -> Self {
+        let output = tempfile::tempdir().expect("cannot make a temporary folder");
+        let file =
+            |name: &str| fs::File::create(output.path().join(name)).expect("cannot make an output file");
+        let child = test
+            .std_command(args)
+            .stdin(Stdio::null())
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .expect("cannot start bulletin");
+        Self { child, args: args.iter().map(|a| (*a).to_owned()).collect(), output }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL: it stops at once, wherever it was.
+    fn kill(&mut self) {
+        self.child.kill().expect("cannot kill bulletin");
+    }
+
+    /// Waits (at most `limit`) for it to end, and collects what it did.
+    #[track_caller]
+    fn wait(mut self, limit: Duration) -> Run {
+        let deadline = Instant::now() + limit;
+        let code = loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for bulletin") {
+                break status.code();
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "`bulletin {}` was still running after {limit:?}\n{}",
+                    self.args.join(" "),
+                    self.run(None).printed()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.run(code)
+    }
+
+    fn run(&self, code: Option<i32>) -> Run {
+        let read = |name: &str| fs::read_to_string(self.output.path().join(name)).unwrap_or_default();
+        Run { args: self.args.clone(), code, stdout: read("stdout"), stderr: read("stderr") }
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The counts `bulletin status` prints for `bulletin` (`sent 12` lines).
+#[track_caller]
+fn status_counts(test: &Test, bulletin: &str) -> BTreeMap<String, u64> {
+    let run = test.run(&["status", bulletin, "--subscribers", "list.csv"]).code(0);
+    let mut counts = BTreeMap::new();
+    for line in run.stdout.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(value), None) = (words.next(), words.next(), words.next())
+            && let Ok(value) = value.parse::<u64>()
+        {
+            counts.insert(name.to_owned(), value);
+        }
+    }
+    counts
+}
+
+// ------------------------------------------------- one send at a time
+
+#[test]
+fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_holds_it() {
+    const N: usize = 40;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    // Eight seconds at 5 messages a second.
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    let mut first = Sending::start(&test, &args);
+    server.wait_for(2);
+    let before = SystemClock.now();
+
+    let started = Instant::now();
+    let second = test.run(&send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"]));
+    let took = started.elapsed();
+    assert!(first.running(), "the first send was still running when the second was refused");
+    let second = second
+        .code(2)
+        .stderr_has("is already being sent")
+        .stderr_has(&format!("pid {}", first.pid()))
+        .stderr_has(&format!("on {}", host_name()));
+    assert!(took < Duration::from_secs(3), "refused at once, not after {took:?}\n{}", second.printed());
+    assert!(!second.stdout.contains("sent      "), "the second sent nothing\n{}", second.printed());
+    // The start time it names is the first run's: before it was refused,
+    // and not long before.
+    let line = second
+        .error_lines()
+        .into_iter()
+        .find(|l| l.contains("started "))
+        .unwrap_or_else(|| panic!("the refusal says when the other run started\n{}", second.printed()));
+    let when = line.split("started ").nth(1).unwrap().split([' ', ',', ')', ';']).next().unwrap();
+    let when = Timestamp::parse(when).unwrap_or_else(|| panic!("{when:?} is not a time: {line}"));
+    assert!(when <= before && before.since(when) < Duration::from_secs(30), "{line}");
+
+    let first = first.wait(DEADLINE).code(0);
+    assert!(first.stdout.contains(&format!("sent      {N}")), "{}", first.printed());
+    assert_each_got(&server.messages(), &addresses.iter().collect::<Vec<_>>(), 1);
+}
+
+#[test]
+fn a_send_killed_mid_way_leaves_no_lock_behind_and_an_immediate_second_send_finishes_the_campaign() {
+    const N: usize = 40;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let mut first = Sending::start(&test, &args);
+    let pid = first.pid();
+    server.wait_for(5);
+    first.kill();
+    let killed = first.wait(DEADLINE);
+    assert_eq!(killed.code, None, "SIGKILL ended it");
+    assert!(server.count() < N, "killed, yet all {N} were sent");
+    // The killed run's lock file is still there, naming it: only the
+    // kernel's lock, gone with the process, says whether a run holds it.
+    let lock_files: Vec<String> = fs::read_dir(test.join(".bulletin"))
+        .expect("the state folder exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lock"))
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(lock_files.len(), 1, "one lock file for the campaign: {lock_files:?}");
+    assert!(lock_files[0].contains(&pid.to_string()), "it names the killed run: {:?}", lock_files[0]);
+
+    let second = test.run(&send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"])).code(0);
+    let messages = server.messages();
+    let received = by_recipient(&messages);
+    assert_eq!(
+        received.keys().cloned().collect::<BTreeSet<_>>(),
+        addresses.iter().cloned().collect::<BTreeSet<_>>(),
+        "everyone has it\n{}",
+        second.printed()
+    );
+    for (address, copies) in &received {
+        // Only a message in flight at the kill is sent again, with the same
+        // Message-ID (the uncertain rows; 4 connections by default).
+        let ids: BTreeSet<String> = copies.iter().map(|m| m.message_id()).collect();
+        assert!(copies.len() <= 2 && ids.len() == 1, "{address}: {} copies, ids {ids:?}", copies.len());
+    }
+    let twice = received.values().filter(|c| c.len() > 1).count();
+    assert!(twice <= 4, "{twice} got two copies, more than were in flight");
+    assert_eq!(status_counts(&test, SAMPLE_BULLETIN).get("sent"), Some(&(N as u64)));
+}
+
+#[test]
+fn two_different_campaigns_send_at_the_same_time() {
+    const N: usize = 30;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    // The same bulletin under another name is another campaign.
+    let other = "content/second-bulletin.md";
+    let sample = fs::read(test.join(SAMPLE_BULLETIN)).unwrap();
+    let test = test.file(other, sample);
+    let first_args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
+    let second_args = send_args(other, &["--rate", "10/s"]);
+    let first = Sending::start(&test, &first_args);
+    let second = Sending::start(&test, &second_args);
+    let first = first.wait(DEADLINE).code(0);
+    let second = second.wait(DEADLINE).code(0);
+    assert!(first.stdout.contains(&format!("sent      {N}")), "{}", first.printed());
+    assert!(second.stdout.contains(&format!("sent      {N}")), "{}", second.printed());
+    let messages = server.messages();
+    assert_each_got(&messages, &addresses.iter().collect::<Vec<_>>(), 2);
+    // They overlapped: each campaign's first message came before the
+    // other's last.
+    let mut spans: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for message in &messages {
+        let time = message.time.expect("aiosmtpd notes when it took each message");
+        let span = spans.entry(campaign_of(message)).or_insert((time, time));
+        *span = (span.0.min(time), span.1.max(time));
+    }
+    let spans: Vec<(f64, f64)> = spans.into_values().collect();
+    assert_eq!(spans.len(), 2, "two campaigns");
+    assert!(spans[0].0 < spans[1].1 && spans[1].0 < spans[0].1, "the two sends ran at once: {spans:?}");
+    assert_eq!(status_counts(&test, SAMPLE_BULLETIN).get("sent"), Some(&(N as u64)));
+    assert_eq!(status_counts(&test, other).get("sent"), Some(&(N as u64)));
+}
+
+#[test]
+fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
+    const N: usize = 40;
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    let mut sending = Sending::start(&test, &args);
+    server.wait_for(2);
+
+    let counts = status_counts(&test, SAMPLE_BULLETIN);
+    assert!(counts.get("sent").is_some_and(|&n| n >= 1), "status reads the journal mid-send: {counts:?}");
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run"]).code(0);
+    test.run(&[
+        "send",
+        SAMPLE_BULLETIN,
+        "--subscribers",
+        "list.csv",
+        "--to",
+        "editor@hope.example.org",
+        "--yes",
+    ])
+    .code(0)
+    .stdout_has("test copy sent to editor@hope.example.org");
+    assert!(sending.running(), "the send was still running through all of them");
+
+    sending.wait(DEADLINE).code(0);
+    let messages: Vec<Received> =
+        server.messages().into_iter().filter(|m| m.recipient() != "editor@hope.example.org").collect();
+    assert_each_got(&messages, &addresses.iter().collect::<Vec<_>>(), 1);
+}
+
+// ------------------------------------------- unsubscribes during a send
+
+/// `bulletin unsubscribe-server` on 127.0.0.1, for `list.csv`'s suppression
+/// list, killed when dropped.
+struct UnsubscribeServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    origin: String,
+}
+
+impl UnsubscribeServer {
+    #[track_caller]
+    fn start(test: &Test) -> Self {
+        let mut child = test
+            .std_command(&["unsubscribe-server", "--listen", "127.0.0.1:0", "--subscribers", "list.csv"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start the unsubscribe server");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + DEADLINE;
+        let origin = loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the unsubscribe server says where it listens");
+            if let Some(rest) = line.trim().strip_prefix("listening on http://") {
+                break format!("http://{}", rest.split('/').next().unwrap());
+            }
+        };
+        Self { child, origin }
+    }
+
+    /// The one-click POST a mail program sends for `link` (RFC 8058), to
+    /// this server; its HTTP status.
+    fn one_click(&self, link: &str) -> u16 {
+        let local = format!("{}{}", self.origin, link.strip_prefix("https://hope.example.org").unwrap());
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        let response = agent.post(&local).send_form([("List-Unsubscribe", "One-Click")]).expect("it answers");
+        response.status().as_u16()
+    }
+}
+
+impl Drop for UnsubscribeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The https link in the `List-Unsubscribe` header of `eml`.
+fn unsubscribe_link(eml: &Eml) -> String {
+    let header = eml.header("List-Unsubscribe").expect("a List-Unsubscribe header");
+    header
+        .split(',')
+        .map(|part| part.trim().trim_matches(['<', '>']))
+        .find(|url| url.starts_with("https://"))
+        .unwrap_or_else(|| panic!("{}: no https link in {header}", eml.name))
+        .to_owned()
+}
+
+#[test]
+fn a_reader_who_unsubscribes_during_a_long_send_is_not_mailed_after_it() {
+    const N: usize = 30;
+    let leaving = "reader25@example.org";
+    let server = PyServer::start(&Faults::new());
+    let (test, addresses) = sending(N, server.port());
+    let test = test.env("UNSUBSCRIBE_URL", PUBLIC_URL).env("UNSUBSCRIBE_SECRET", SECRET);
+    // The reader's message, as the dry run makes it, byte for byte what the
+    // send will hand over: its List-Unsubscribe header has their link.
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    let theirs = emls.iter().find(|e| e.to_address() == leaving).expect("a message to the reader leaving");
+    let link = unsubscribe_link(theirs);
+    let unsubscribe = UnsubscribeServer::start(&test);
+
+    // Six seconds at 5 messages a second; the reader is 25th of 30.
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    let sending = Sending::start(&test, &args);
+    server.wait_for(3);
+    assert_eq!(unsubscribe.one_click(&link), 200, "the server takes the one-click request");
+    let mailed_by_then = server.count();
+    assert!(mailed_by_then < 20, "the unsubscribe came early in the send, after {mailed_by_then} messages");
+
+    let sent = sending.wait(DEADLINE).code(0);
+    let sent = sent
+        .stdout_has(&format!("sent      {}", N - 1))
+        .stdout_has("1 unsubscribed during the send (not mailed)");
+    let messages = server.messages();
+    let others: Vec<&String> = addresses.iter().filter(|a| *a != leaving).collect();
+    assert_each_got(&messages, &others, 1);
+    assert!(!messages.iter().any(|m| m.recipient() == leaving), "{leaving} was mailed\n{}", sent.printed());
+
+    // Nobody is left for a run again: the reader is skipped as suppressed.
+    test.run(&send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"])).code(0).stdout_has("Nothing to send.");
+    assert_eq!(server.count(), N - 1, "the run again sent nothing");
+}
