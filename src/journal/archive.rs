@@ -60,18 +60,7 @@ impl Archive {
         );
         let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(fail)?;
-        stmt.query_map(params![value], |row| {
-            Ok(Sent {
-                campaign: row.get(0)?,
-                address: row.get(1)?,
-                message_id: row.get(2)?,
-                state: row.get(3)?,
-                reply: reply_at(row, 4)?,
-                updated_at: time_at(row, 7)?,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(fail)
+        stmt.query_map(params![value], sent_at).and_then(Iterator::collect).map_err(fail)
     }
 
     /// The message whose `Message-ID` is `id`.
@@ -83,4 +72,35 @@ impl Archive {
     pub fn messages_to(&self, key: &EmailKey) -> Result<Vec<Sent>, JournalError> {
         self.query("email_key", key.as_str())
     }
+
+    /// Every message of every campaign, with its recipient's key, in one
+    /// pass: for an index built once (the bounce import's, by VERP token
+    /// and `Message-ID`) rather than a query per question.
+    pub fn every_message(&self) -> Result<Vec<(EmailKey, Sent)>, JournalError> {
+        let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT campaign, address, message_id, state, reply, reply_code, reply_status, updated_at,
+                        email_key
+                 FROM recipients ORDER BY updated_at, rowid",
+            )
+            .map_err(fail)?;
+        stmt.query_map([], |row| Ok((EmailKey::stored(row.get(8)?), sent_at(row)?)))
+            .and_then(Iterator::collect)
+            .map_err(fail)
+    }
+}
+
+/// A row of `SELECT campaign, address, message_id, state, reply,
+/// reply_code, reply_status, updated_at …`.
+fn sent_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<Sent> {
+    Ok(Sent {
+        campaign: row.get(0)?,
+        address: row.get(1)?,
+        message_id: row.get(2)?,
+        state: row.get(3)?,
+        reply: reply_at(row, 4)?,
+        updated_at: time_at(row, 7)?,
+    })
 }
