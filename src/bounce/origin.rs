@@ -227,7 +227,8 @@ mod tests {
         for to in [verp_address("d", "ana@example.org"), verp_address("c", "cy@example.org")] {
             assert_eq!(ours.evidence(&notice(&[to], &[])), Evidence::None);
         }
-        let other_key = Verp::new(&Secret::new("other".to_owned())).token("c", &EmailKey::of("ana@example.org"));
+        let other_key =
+            Verp::new(&Secret::new("other".to_owned())).token("c", &EmailKey::of("ana@example.org"));
         let forged = notice(&[format!("bounces+{other_key}@hope.example.org")], &[]);
         assert_eq!(ours.evidence(&forged), Evidence::None);
         assert_eq!(ours.believe(&Evidence::None, Some("ana@example.org"), true), Err(NotOurs::Unmatched));
@@ -246,11 +247,15 @@ mod tests {
     fn a_report_is_believed_about_its_recipient_or_a_forwarding_address_never_another_recipient() {
         let ours = ours();
         let evidence = ours.evidence(&notice(&[verp_address("c", "ana@example.org")], &[]));
-        let believed = |named: Option<&str>, sole| ours.believe(&evidence, named, sole).map(|s| s.address.clone());
+        let believed =
+            |named: Option<&str>, sole| ours.believe(&evidence, named, sole).map(|s| s.address.clone());
         assert_eq!(believed(Some("ANA@example.org"), true).as_deref(), Ok("Ana@example.org"));
         assert_eq!(believed(None, true).as_deref(), Ok("Ana@example.org"));
         assert_eq!(believed(Some("ana.forward@elsewhere.example"), true).as_deref(), Ok("Ana@example.org"));
-        assert!(matches!(believed(Some("ana.forward@elsewhere.example"), false), Err(NotOurs::OtherRecipient { .. })));
+        assert!(matches!(
+            believed(Some("ana.forward@elsewhere.example"), false),
+            Err(NotOurs::OtherRecipient { .. })
+        ));
         assert!(matches!(believed(Some("bo@example.org"), true), Err(NotOurs::OtherRecipient { .. })));
     }
 }

@@ -238,7 +238,10 @@ mod tests {
     fn without_a_secret_the_development_key_signs() {
         let dev = Verp::from_secret(None);
         let token = dev.token("c", &key("ana@example.org"));
-        assert_eq!(token, verp(super::super::unsubscribe::DEVELOPMENT_SECRET).token("c", &key("ana@example.org")));
+        assert_eq!(
+            token,
+            verp(super::super::unsubscribe::DEVELOPMENT_SECRET).token("c", &key("ana@example.org"))
+        );
         assert!(!format!("{dev:?}").contains("development"));
     }
 }
