@@ -557,6 +557,31 @@ mod tests {
     }
 
     #[test]
+    fn the_addresses_a_notice_came_back_to_and_the_originals_return_path_are_kept() {
+        let text = DSN
+            .replacen(
+                "From: MAILER-DAEMON",
+                "Delivered-To: bounces+0123456789abcdef@hope.example.org\r\n\
+                 X-Original-To: <BOUNCES+0123456789ABCDEF@hope.example.org>\r\nFrom: MAILER-DAEMON",
+                1,
+            )
+            .replace(
+                "Content-Type: text/rfc822-headers\r\n\r\n",
+                "Content-Type: text/rfc822-headers\r\n\r\nReturn-Path: <bounces+fedcba9876543210@hope.example.org>\r\n",
+            );
+        let notice = read(text.as_bytes());
+        assert_eq!(
+            notice.delivered_to,
+            [
+                "bounces+0123456789abcdef@hope.example.org",
+                "BOUNCES+0123456789ABCDEF@hope.example.org",
+                "news@hope.example.org"
+            ]
+        );
+        assert_eq!(notice.original.return_path, ["bounces+fedcba9876543210@hope.example.org"]);
+    }
+
+    #[test]
     fn a_dsn_with_only_delays_is_a_warning() {
         let text = DSN.replace("Action: failed", "Action: delayed");
         assert_eq!(read(text.as_bytes()).finding, Finding::Delayed);
