@@ -15,14 +15,17 @@ use std::fmt;
 use super::notice::Notice;
 use crate::domain::{EmailKey, MessageId};
 use crate::journal::{Archive, JournalError, Sent};
-use crate::message::verp::Verp;
+use crate::message::verp::{TOKEN_LEN, Verp};
 
-/// Every message the journal holds, by VERP token and by `Message-ID`.
-#[derive(Debug, Default)]
-pub struct Ours {
-    messages: Vec<(EmailKey, Sent)>,
-    by_token: HashMap<String, usize>,
-    by_message_id: HashMap<MessageId, usize>,
+/// The journal's messages, by VERP token (an index built in one pass over
+/// the journal, a few dozen bytes a message) and by `Message-ID` (the
+/// journal's own index).
+#[derive(Debug)]
+pub struct Ours<'a> {
+    archive: Option<&'a Archive>,
+    /// Each message's token → its journal row.
+    by_token: HashMap<[u8; TOKEN_LEN], i64>,
+    /// Everyone the journal has mailed.
     recipients: HashSet<EmailKey>,
 }
 
@@ -36,14 +39,14 @@ pub enum Proof {
 
 /// What a report shows of which of our messages it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Evidence<'a> {
+pub enum Evidence {
     /// None of its tokens or `Message-ID`s is one of ours.
     None,
     /// Its tokens and `Message-ID` are of messages to different
-    /// recipients: somebody made it up.
-    Conflict { first: &'a str, second: &'a str },
+    /// recipients (as the list writes them): somebody made it up.
+    Conflict { first: String, second: String },
     /// One of our messages.
-    Ours { recipient: &'a EmailKey, sent: &'a Sent, proof: Proof },
+    Ours { recipient: EmailKey, sent: Sent, proof: Proof },
 }
 
 /// Why a report, or one address in it, is not believed.
@@ -73,65 +76,60 @@ impl fmt::Display for NotOurs {
     }
 }
 
-impl Ours {
-    /// The journal's messages in `state_dir`'s archive (none without one),
-    /// their tokens made with `verp`.
-    pub fn load(archive: Option<&Archive>, verp: &Verp) -> Result<Self, JournalError> {
-        let messages = match archive {
-            Some(archive) => archive.every_message()?,
-            None => Vec::new(),
-        };
-        Ok(Self::new(messages, verp))
-    }
-
-    /// `messages` indexed, their tokens made with `verp`.
-    pub fn new(messages: Vec<(EmailKey, Sent)>, verp: &Verp) -> Self {
-        let mut ours = Self { messages, ..Self::default() };
-        for (at, (recipient, sent)) in ours.messages.iter().enumerate() {
-            ours.by_token.insert(verp.token(&sent.campaign, recipient), at);
-            if let Some(id) = MessageId::parse(&sent.message_id) {
-                ours.by_message_id.entry(id).or_insert(at);
-            }
-            ours.recipients.insert(recipient.clone());
+impl<'a> Ours<'a> {
+    /// The messages in `archive` (none without one), their tokens made
+    /// with `verp`.
+    pub fn load(archive: Option<&'a Archive>, verp: &Verp) -> Result<Self, JournalError> {
+        let mut ours = Self { archive, by_token: HashMap::new(), recipients: HashSet::new() };
+        if let Some(archive) = archive {
+            archive.each_message(|row, campaign, recipient| {
+                let token = verp.token(campaign, &recipient);
+                if let Ok(token) = token.as_bytes().try_into() {
+                    ours.by_token.insert(token, row);
+                }
+                ours.recipients.insert(recipient);
+            })?;
         }
-        ours
+        Ok(ours)
     }
 
     /// Which of our messages `notice` is about, by the tokens of the
     /// addresses it came back to and the `Message-ID`s it quotes.
-    pub fn evidence(&self, notice: &Notice) -> Evidence<'_> {
-        let by_token: Vec<usize> = notice
+    pub fn evidence(&self, notice: &Notice) -> Result<Evidence, JournalError> {
+        let Some(archive) = self.archive else { return Ok(Evidence::None) };
+        let mut found: Vec<(EmailKey, Sent)> = Vec::new();
+        let rows: HashSet<i64> = notice
             .delivered_to
             .iter()
             .chain(&notice.original.return_path)
             .filter_map(|address| Verp::token_in(address))
-            .filter_map(|token| self.by_token.get(&token).copied())
+            .filter_map(|token| self.by_token.get(token.as_bytes()).copied())
             .collect();
-        let by_id = notice
-            .original
-            .message_ids
-            .iter()
-            .filter_map(|id| MessageId::parse(id))
-            .find_map(|id| self.by_message_id.get(&id).copied());
-        let mut found = by_token.iter().copied().chain(by_id);
-        let Some(first) = found.next() else { return Evidence::None };
-        let recipient = &self.messages[first].0;
-        if let Some(other) = found.find(|&at| &self.messages[at].0 != recipient) {
-            return Evidence::Conflict {
-                first: &self.messages[first].1.address,
-                second: &self.messages[other].1.address,
-            };
+        for row in rows {
+            found.extend(archive.message_in_row(row)?);
         }
-        let (recipient, sent) = {
-            let (recipient, sent) = &self.messages[by_id.unwrap_or(first)];
-            (recipient, sent)
+        let by_token = !found.is_empty();
+        let mut by_id = false;
+        for id in notice.original.message_ids.iter().filter_map(|id| MessageId::parse(id)) {
+            if let Some(message) = archive.keyed_message(&id)? {
+                // The message it quotes is the best name for what it is
+                // about.
+                found.insert(0, message);
+                by_id = true;
+                break;
+            }
+        }
+        let mut found = found.into_iter();
+        let Some((recipient, sent)) = found.next() else { return Ok(Evidence::None) };
+        if let Some((_, other)) = found.find(|(key, _)| key != &recipient) {
+            return Ok(Evidence::Conflict { first: sent.address, second: other.address });
+        }
+        let proof = match (by_token, by_id) {
+            (true, true) => Proof::Both,
+            (true, false) => Proof::Token,
+            (false, _) => Proof::MessageId,
         };
-        let proof = match (by_token.is_empty(), by_id.is_some()) {
-            (false, true) => Proof::Both,
-            (false, false) => Proof::Token,
-            (true, _) => Proof::MessageId,
-        };
-        Evidence::Ours { recipient, sent, proof }
+        Ok(Evidence::Ours { recipient, sent, proof })
     }
 
     /// The message a report with `evidence` is about, for one address it
@@ -144,16 +142,16 @@ impl Ours {
     /// message there. A report about another of our recipients is not
     /// believed: that is how one reader's token would be used against
     /// another.
-    pub fn believe<'a>(
+    pub fn believe<'e>(
         &self,
-        evidence: &Evidence<'a>,
+        evidence: &'e Evidence,
         named: Option<&str>,
         sole: bool,
-    ) -> Result<&'a Sent, NotOurs> {
-        match *evidence {
+    ) -> Result<&'e Sent, NotOurs> {
+        match evidence {
             Evidence::None => Err(NotOurs::Unmatched),
             Evidence::Conflict { first, second } => {
-                Err(NotOurs::Conflict { first: first.to_owned(), second: second.to_owned() })
+                Err(NotOurs::Conflict { first: first.clone(), second: second.clone() })
             }
             Evidence::Ours { recipient, sent, .. } => match named.map(EmailKey::of) {
                 None => Ok(sent),
@@ -172,29 +170,22 @@ impl Ours {
 mod tests {
     use super::*;
     use crate::config::Secret;
-    use crate::domain::{Reply, Timestamp};
-    use crate::journal::State;
+    use crate::content::CampaignId;
+    use crate::journal::{Journal, Recipient};
 
     fn verp() -> Verp {
         Verp::new(&Secret::new("k".to_owned()))
     }
 
-    fn sent(campaign: &str, address: &str) -> (EmailKey, Sent) {
-        (
-            EmailKey::of(address),
-            Sent {
-                campaign: campaign.to_owned(),
-                address: address.to_owned(),
-                message_id: format!("<{campaign}.{}@hope.example.org>", address.replace('@', ".")),
-                state: State::Sent,
-                reply: Reply::from_text("250 ok"),
-                updated_at: Timestamp::parse("2025-10-16T10:00:00Z").unwrap(),
-            },
-        )
-    }
-
-    fn ours() -> Ours {
-        Ours::new(vec![sent("c", "Ana@example.org"), sent("c", "bo@example.org")], &verp())
+    /// A journal in `dir` that mailed Ana and Bo in campaign `c`.
+    fn archive(dir: &std::path::Path) -> Archive {
+        let journal = Journal::open(dir, &CampaignId::for_tests("c")).unwrap();
+        for address in ["Ana@example.org", "bo@example.org"] {
+            let recipient = Recipient { key: EmailKey::of(address), address: address.to_owned() };
+            let id = format!("<c.{}@hope.example.org>", address.to_lowercase().replace('@', "."));
+            journal.sending(&recipient, &MessageId::parse(&id).unwrap()).unwrap();
+        }
+        Archive::open_existing(dir).unwrap().unwrap()
     }
 
     fn notice(to: &[String], ids: &[&str]) -> Notice {
@@ -208,54 +199,70 @@ mod tests {
         format!("BOUNCES+{}@hope.example.org", verp().token(campaign, &EmailKey::of(address)).to_uppercase())
     }
 
+    fn matched(evidence: Evidence) -> (String, Proof) {
+        match evidence {
+            Evidence::Ours { sent, proof, .. } => (sent.address, proof),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_report_is_matched_by_its_token_its_message_id_or_both() {
-        let ours = ours();
+        let dir = tempfile::tempdir().unwrap();
+        let archive = archive(dir.path());
+        let ours = Ours::load(Some(&archive), &verp()).unwrap();
         let token = notice(&[verp_address("c", "ana@example.org")], &[]);
-        let Evidence::Ours { sent, proof, .. } = ours.evidence(&token) else { panic!() };
-        assert_eq!((sent.address.as_str(), proof), ("Ana@example.org", Proof::Token));
+        assert_eq!(matched(ours.evidence(&token).unwrap()), ("Ana@example.org".to_owned(), Proof::Token));
         let id = notice(&[], &["c.bo.example.org@hope.example.org"]);
-        let Evidence::Ours { sent, proof, .. } = ours.evidence(&id) else { panic!() };
-        assert_eq!((sent.address.as_str(), proof), ("bo@example.org", Proof::MessageId));
+        assert_eq!(matched(ours.evidence(&id).unwrap()), ("bo@example.org".to_owned(), Proof::MessageId));
         let both = notice(&[verp_address("c", "bo@example.org")], &["<c.bo.example.org@hope.example.org>"]);
-        assert!(matches!(ours.evidence(&both), Evidence::Ours { proof: Proof::Both, .. }));
+        assert_eq!(matched(ours.evidence(&both).unwrap()), ("bo@example.org".to_owned(), Proof::Both));
     }
 
     #[test]
     fn a_token_for_another_campaign_or_recipient_or_key_matches_nothing() {
-        let ours = ours();
+        let dir = tempfile::tempdir().unwrap();
+        let archive = archive(dir.path());
+        let ours = Ours::load(Some(&archive), &verp()).unwrap();
         for to in [verp_address("d", "ana@example.org"), verp_address("c", "cy@example.org")] {
-            assert_eq!(ours.evidence(&notice(&[to], &[])), Evidence::None);
+            assert_eq!(ours.evidence(&notice(&[to], &[])).unwrap(), Evidence::None);
         }
         let other_key =
             Verp::new(&Secret::new("other".to_owned())).token("c", &EmailKey::of("ana@example.org"));
         let forged = notice(&[format!("bounces+{other_key}@hope.example.org")], &[]);
-        assert_eq!(ours.evidence(&forged), Evidence::None);
+        assert_eq!(ours.evidence(&forged).unwrap(), Evidence::None);
         assert_eq!(ours.believe(&Evidence::None, Some("ana@example.org"), true), Err(NotOurs::Unmatched));
+        let none = Ours::load(None, &verp()).unwrap();
+        assert_eq!(
+            none.evidence(&notice(&[verp_address("c", "ana@example.org")], &[])).unwrap(),
+            Evidence::None
+        );
     }
 
     #[test]
     fn a_token_and_a_message_id_of_different_recipients_conflict() {
-        let ours = ours();
+        let dir = tempfile::tempdir().unwrap();
+        let archive = archive(dir.path());
+        let ours = Ours::load(Some(&archive), &verp()).unwrap();
         let mixed = notice(&[verp_address("c", "ana@example.org")], &["c.bo.example.org@hope.example.org"]);
-        let evidence = ours.evidence(&mixed);
+        let evidence = ours.evidence(&mixed).unwrap();
         assert!(matches!(evidence, Evidence::Conflict { .. }), "{evidence:?}");
         assert!(matches!(ours.believe(&evidence, None, true), Err(NotOurs::Conflict { .. })));
     }
 
     #[test]
     fn a_report_is_believed_about_its_recipient_or_a_forwarding_address_never_another_recipient() {
-        let ours = ours();
-        let evidence = ours.evidence(&notice(&[verp_address("c", "ana@example.org")], &[]));
+        let dir = tempfile::tempdir().unwrap();
+        let archive = archive(dir.path());
+        let ours = Ours::load(Some(&archive), &verp()).unwrap();
+        let evidence = ours.evidence(&notice(&[verp_address("c", "ana@example.org")], &[])).unwrap();
         let believed =
             |named: Option<&str>, sole| ours.believe(&evidence, named, sole).map(|s| s.address.clone());
         assert_eq!(believed(Some("ANA@example.org"), true).as_deref(), Ok("Ana@example.org"));
         assert_eq!(believed(None, true).as_deref(), Ok("Ana@example.org"));
         assert_eq!(believed(Some("ana.forward@elsewhere.example"), true).as_deref(), Ok("Ana@example.org"));
-        assert!(matches!(
-            believed(Some("ana.forward@elsewhere.example"), false),
-            Err(NotOurs::OtherRecipient { .. })
-        ));
-        assert!(matches!(believed(Some("bo@example.org"), true), Err(NotOurs::OtherRecipient { .. })));
+        let other = |r: Result<String, NotOurs>| matches!(r, Err(NotOurs::OtherRecipient { .. }));
+        assert!(other(believed(Some("ana.forward@elsewhere.example"), false)));
+        assert!(other(believed(Some("bo@example.org"), true)));
     }
 }

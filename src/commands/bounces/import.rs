@@ -69,7 +69,6 @@ struct Tally {
 }
 
 struct Import {
-    archive: Option<Archive>,
     ledger: Ledger,
     now: SystemTime,
     trust_unmatched: bool,
@@ -96,7 +95,6 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
     let verp = Verp::from_secret(Settings::unsubscribe_secret_in(env).as_ref());
     let ours = Ours::load(archive.as_ref(), &verp)?;
     let mut import = Import {
-        archive,
         ledger,
         now,
         trust_unmatched: options.trust_unmatched,
@@ -107,7 +105,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
         for item in source.items() {
             import.tally.messages += 1;
             match item.bytes {
-                Ok(bytes) => import.message(&ours, &item.origin, &bytes),
+                Ok(bytes) => import.message(&ours, &item.origin, &bytes)?,
                 Err(why) => import.tally.unusable.push((item.origin, why)),
             }
         }
@@ -121,7 +119,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
             Kind::Bounce(Class::Hard) => suppress.add(email, Reason::HardBounce, super::detail_of(entry)),
             Kind::Complaint => suppress.add(email, Reason::Complaint, super::detail_of(entry)),
             Kind::Bounce(Class::Soft) => {
-                let count = soft_in_a_row(import.archive.as_ref(), Some(&import.ledger), &entry.email_key)?;
+                let count = soft_in_a_row(archive.as_ref(), Some(&import.ledger), &entry.email_key)?;
                 if count >= limit {
                     let detail = format!("{count} soft bounces in a row; last: {}", super::detail_of(entry));
                     suppress.add(email, Reason::SoftBounces, detail);
@@ -166,7 +164,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
 }
 
 impl Import {
-    fn message(&mut self, ours: &Ours, origin: &str, bytes: &[u8]) {
+    fn message(&mut self, ours: &Ours<'_>, origin: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let notice = notice::read(bytes);
         match &notice.finding {
             Finding::Unusable(why) => self.tally.unusable.push((origin.to_owned(), why.clone())),
@@ -178,7 +176,7 @@ impl Import {
                 }
             }
             Finding::Bounces(bounces) => {
-                let evidence = ours.evidence(&notice);
+                let evidence = ours.evidence(&notice)?;
                 for bounce in bounces {
                     let Some((address, sent)) = self.whom(
                         ours,
@@ -197,7 +195,7 @@ impl Import {
                 }
             }
             Finding::Complaints(complaints) => {
-                let evidence = ours.evidence(&notice);
+                let evidence = ours.evidence(&notice)?;
                 for complaint in complaints {
                     let Some((address, sent)) = self.whom(
                         ours,
@@ -224,20 +222,21 @@ impl Import {
                 }
             }
         }
+        Ok(())
     }
 
     /// The address a report with `evidence` is about, for one address it
     /// `named`, and our message it is about; `None` when it is not believed
     /// (listed as not ours) or names nobody (listed as unusable).
-    fn whom<'a>(
+    fn whom<'e>(
         &mut self,
-        ours: &Ours,
-        evidence: &Evidence<'a>,
+        ours: &Ours<'_>,
+        evidence: &'e Evidence,
         origin: &str,
         named: Option<&str>,
         sole: bool,
         nameless: &str,
-    ) -> Option<(String, Option<&'a Sent>)> {
+    ) -> Option<(String, Option<&'e Sent>)> {
         match ours.believe(evidence, named, sole) {
             // Each of our messages goes to one address: what the journal
             // says it was sent to is the one to act on, even if it was
