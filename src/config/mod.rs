@@ -547,4 +547,14 @@ mod tests {
         let s = settings(&[("UNSUBSCRIBE_URL", "https://example.org/unsubscribe")]).unwrap();
         assert!(s.warnings().iter().any(|w| w.contains("UNSUBSCRIBE_SECRET")));
     }
+
+    #[test]
+    fn a_bounce_address_without_a_secret_warns_that_its_tokens_can_be_forged() {
+        let bounce = ("BOUNCE_ADDRESS", "bounces@example.org");
+        let warned =
+            |s: Settings| s.warnings().iter().any(|w| w.contains("BOUNCE_ADDRESS") && w.contains("forge"));
+        assert!(warned(settings(&[bounce]).unwrap()));
+        assert!(!warned(settings(&[bounce, ("UNSUBSCRIBE_SECRET", "k")]).unwrap()));
+        assert!(!warned(settings(&[]).unwrap()));
+    }
 }
