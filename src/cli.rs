@@ -330,6 +330,13 @@ struct ImportArgs {
     /// Read everything and say what would be suppressed, writing nothing.
     #[arg(long)]
     dry_run: bool,
+
+    /// Also believe reports that match no message in the journal (no VERP
+    /// token of ours, no Message-ID we sent). Without it they are listed
+    /// and ignored, so that nobody who can email the bounce address can
+    /// suppress a reader.
+    #[arg(long)]
+    trust_unmatched: bool,
 }
 
 #[derive(Debug, Args)]
@@ -458,6 +465,7 @@ impl Cli {
                     list: a.list.into(),
                     state_dir: a.state.state_dir,
                     dry_run: a.dry_run,
+                    trust_unmatched: a.trust_unmatched,
                 })
             }
             CliCommand::Bounces(a) => Command::Bounces(BouncesOptions {

@@ -15,6 +15,7 @@ pub mod fields;
 pub mod ledger;
 pub mod mailbox;
 pub mod notice;
+pub mod origin;
 mod phrases;
 pub mod streak;
 pub mod text;

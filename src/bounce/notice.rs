@@ -33,6 +33,12 @@ pub struct Notice {
     pub id: Option<String>,
     /// When the notice was written (its `Date`).
     pub date: Option<SystemTime>,
+    /// The addresses the notice itself was delivered to, as the bounce
+    /// mailbox recorded them (`Delivered-To`, `X-Original-To`,
+    /// `Envelope-To`, `X-Envelope-To`) and as it is addressed (`To`, `Cc`):
+    /// a report comes back to the envelope sender, so with VERP one of them
+    /// carries the token of the message it is about.
+    pub delivered_to: Vec<String>,
     /// The message it is about, as far as it shows it.
     pub original: Original,
     pub finding: Finding,
@@ -49,6 +55,9 @@ pub struct Original {
     pub date: Option<SystemTime>,
     /// Its `To` addresses.
     pub to: Vec<String>,
+    /// Its envelope sender, when the returned copy shows it
+    /// (`Return-Path`).
+    pub return_path: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +112,7 @@ impl Notice {
         Self {
             id: None,
             date: None,
+            delivered_to: Vec::new(),
             original: Original::default(),
             finding: Finding::Unusable(why.to_owned()),
         }
@@ -129,6 +139,10 @@ pub fn read(raw: &[u8]) -> Notice {
     Notice {
         id: message.message_id().map(str::to_owned),
         date: message.date().and_then(to_system_time),
+        delivered_to: addresses_in_headers(
+            &message,
+            &["Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To", "Cc"],
+        ),
         original,
         finding,
     }
@@ -227,6 +241,24 @@ fn ids_in(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every address in `message`'s fields named `names` (any case, each
+/// occurrence), in that order, read from the raw text so that any form a
+/// mail server writes (`<a@b>`, `a@b`, `Name <a@b>`, several in one field)
+/// gives its addresses.
+fn addresses_in_headers(message: &Message<'_>, names: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for name in names {
+        for (_, raw) in message.headers_raw().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            found.extend(
+                raw.split(['<', '>', ' ', ',', ';', '"', '\t', '\r', '\n'])
+                    .filter(|s| s.contains('@') && s.len() > 2)
+                    .map(str::to_owned),
+            );
+        }
+    }
+    found
+}
+
 fn addresses_of(address: Option<&mail_parser::Address<'_>>) -> Vec<String> {
     address.map(|a| a.iter().filter_map(|a| a.address()).map(str::to_owned).collect()).unwrap_or_default()
 }
@@ -248,6 +280,7 @@ fn original(message: &Message<'_>, parts: &Parts<'_>) -> Original {
         original.message_ids.extend(returned.message_id().map(str::to_owned));
         original.date = returned.date().and_then(to_system_time);
         original.to = addresses_of(returned.to());
+        original.return_path = addresses_in_headers(returned, &["Return-Path"]);
     }
     if let Some(dsn) = &parts.delivery_status
         && let Some(id) =
@@ -521,6 +554,31 @@ mod tests {
         assert_eq!(bounces[0].status.map(|s| s.to_string()).as_deref(), Some("5.1.1"));
         assert_eq!(bounces[0].cause.class(), Class::Hard);
         assert!(bounces[0].detail.contains("User unknown"));
+    }
+
+    #[test]
+    fn the_addresses_a_notice_came_back_to_and_the_originals_return_path_are_kept() {
+        let text = DSN
+            .replacen(
+                "From: MAILER-DAEMON",
+                "Delivered-To: bounces+0123456789abcdef@hope.example.org\r\n\
+                 X-Original-To: <BOUNCES+0123456789ABCDEF@hope.example.org>\r\nFrom: MAILER-DAEMON",
+                1,
+            )
+            .replace(
+                "Content-Type: text/rfc822-headers\r\n\r\n",
+                "Content-Type: text/rfc822-headers\r\n\r\nReturn-Path: <bounces+fedcba9876543210@hope.example.org>\r\n",
+            );
+        let notice = read(text.as_bytes());
+        assert_eq!(
+            notice.delivered_to,
+            [
+                "bounces+0123456789abcdef@hope.example.org",
+                "BOUNCES+0123456789ABCDEF@hope.example.org",
+                "news@hope.example.org"
+            ]
+        );
+        assert_eq!(notice.original.return_path, ["bounces+fedcba9876543210@hope.example.org"]);
     }
 
     #[test]

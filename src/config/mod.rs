@@ -334,7 +334,7 @@ impl Settings {
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
-            unsubscribe_secret: source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret::new(v)),
+            unsubscribe_secret: Self::unsubscribe_secret_in(source),
             dkim: None,
             from_email,
             org_name,
@@ -354,6 +354,13 @@ impl Settings {
         self.bounce_address.as_ref().unwrap_or(&self.from_email)
     }
 
+    /// `UNSUBSCRIBE_SECRET` alone, for a command that needs only the key
+    /// (the bounce import checks VERP tokens with it) and must not fail on
+    /// the other settings.
+    pub fn unsubscribe_secret_in(source: &Source) -> Option<Secret> {
+        source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret::new(v))
+    }
+
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         if !self.placeholders.is_empty() {
@@ -369,6 +376,14 @@ impl Settings {
                  than {} recipients refuses until UNSUBSCRIBE_SECRET is set",
                 UNSIGNED_RECIPIENTS_MAX
             ));
+        }
+        if self.bounce_address.is_some() && self.unsubscribe_secret.is_none() {
+            warnings.push(
+                "BOUNCE_ADDRESS is set but UNSUBSCRIBE_SECRET is not: the token in each message's bounce \
+                 address is signed with a development key that anyone could forge, so `bounces import` \
+                 cannot tell a forged report from a real one; set UNSUBSCRIBE_SECRET"
+                    .to_owned(),
+            );
         }
         warnings
     }
@@ -531,5 +546,15 @@ mod tests {
     fn an_unsubscribe_url_without_a_secret_warns() {
         let s = settings(&[("UNSUBSCRIBE_URL", "https://example.org/unsubscribe")]).unwrap();
         assert!(s.warnings().iter().any(|w| w.contains("UNSUBSCRIBE_SECRET")));
+    }
+
+    #[test]
+    fn a_bounce_address_without_a_secret_warns_that_its_tokens_can_be_forged() {
+        let bounce = ("BOUNCE_ADDRESS", "bounces@example.org");
+        let warned =
+            |s: Settings| s.warnings().iter().any(|w| w.contains("BOUNCE_ADDRESS") && w.contains("forge"));
+        assert!(warned(settings(&[bounce]).unwrap()));
+        assert!(!warned(settings(&[bounce, ("UNSUBSCRIBE_SECRET", "k")]).unwrap()));
+        assert!(!warned(settings(&[]).unwrap()));
     }
 }

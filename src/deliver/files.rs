@@ -49,24 +49,27 @@ impl FileOutbox {
             title { "Dry run: " (title) }
             style { "body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2933}table{border-collapse:collapse}td,th{padding:4px 12px;border-bottom:1px solid #ddd;text-align:left}" }
             h1 { "Dry run: " (title) }
-            p { "Each message exactly as it would be sent (.eml) and its HTML part." }
+            p { "Each message exactly as it would be sent (.eml) and its HTML part, with the envelope sender (Return-Path) it would be sent from." }
         };
         writeln!(
             index,
-            "{}<table><thead><tr><th>#</th><th>To</th><th>Subject</th><th>Message</th></tr></thead><tbody>",
+            "{}<table><thead><tr><th>#</th><th>To</th><th>Subject</th><th>Message</th><th>Return-Path</th></tr></thead><tbody>",
             head.into_string()
         )
         .map_err(io(&index_path))?;
         Ok(Self { dir: dir.to_owned(), index_path, index, count: 0 })
     }
 
-    /// Writes one recipient's message and HTML part and lists them.
+    /// Writes one recipient's message and HTML part and lists them, with
+    /// the envelope sender it would be sent from (which the `.eml`, as sent,
+    /// does not show).
     pub fn write(
         &mut self,
         subscriber: &Subscriber,
         subject: &str,
         eml: &[u8],
         html_part: &str,
+        envelope_sender: &str,
     ) -> Result<(), OutboxError> {
         self.count += 1;
         let stem = file_stem(self.count, subscriber.email().as_str());
@@ -84,6 +87,7 @@ impl FileOutbox {
                 td { (to) }
                 td { a href={ (stem) ".html" } { (subject) } }
                 td { a href={ (stem) ".eml" } { ".eml" } }
+                td { (envelope_sender) }
             }
         };
         writeln!(self.index, "{}", row.into_string()).map_err(io(&self.index_path))

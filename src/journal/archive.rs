@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{FILE_NAME, JournalError, State, connect, reply_at, time_at};
 use crate::domain::{EmailKey, MessageId, Reply, Timestamp};
@@ -80,18 +80,7 @@ impl Archive {
         );
         let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(fail)?;
-        stmt.query_map(params![value], |row| {
-            Ok(Sent {
-                campaign: row.get(0)?,
-                address: row.get(1)?,
-                message_id: row.get(2)?,
-                state: row.get(3)?,
-                reply: reply_at(row, 4)?,
-                updated_at: time_at(row, 7)?,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(fail)
+        stmt.query_map(params![value], sent_at).and_then(Iterator::collect).map_err(fail)
     }
 
     /// The message whose `Message-ID` is `id`.
@@ -103,4 +92,61 @@ impl Archive {
     pub fn messages_to(&self, key: &EmailKey) -> Result<Vec<Sent>, JournalError> {
         self.query("email_key", key.as_str())
     }
+
+    /// Every message of every campaign, in no order, one at a time: its
+    /// row, campaign and recipient's key, for an index built in one pass
+    /// (the bounce import's, by VERP token) rather than a query per
+    /// question. Only these three are read, so a journal of millions of
+    /// messages streams through in little memory.
+    pub fn each_message(&self, mut each: impl FnMut(i64, &str, EmailKey)) -> Result<(), JournalError> {
+        let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
+        let mut stmt =
+            self.conn.prepare("SELECT rowid, campaign, email_key FROM recipients").map_err(fail)?;
+        let mut rows = stmt.query([]).map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let campaign: String = row.get(1).map_err(fail)?;
+            each(row.get(0).map_err(fail)?, &campaign, EmailKey::stored(row.get(2).map_err(fail)?));
+        }
+        Ok(())
+    }
+
+    /// The message in row `rowid` (from [`Archive::each_message`]), with
+    /// its recipient's key.
+    pub fn message_in_row(&self, rowid: i64) -> Result<Option<(EmailKey, Sent)>, JournalError> {
+        self.keyed("rowid", &rowid)
+    }
+
+    /// The message whose `Message-ID` is `id`, with its recipient's key.
+    pub fn keyed_message(&self, id: &MessageId) -> Result<Option<(EmailKey, Sent)>, JournalError> {
+        self.keyed("message_id", &id.as_str())
+    }
+
+    fn keyed(
+        &self,
+        column: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<(EmailKey, Sent)>, JournalError> {
+        let sql = format!(
+            "SELECT campaign, address, message_id, state, reply, reply_code, reply_status, updated_at, email_key
+             FROM recipients WHERE {column} = ?1 ORDER BY updated_at, rowid LIMIT 1"
+        );
+        let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(fail)?;
+        stmt.query_row([value], |row| Ok((EmailKey::stored(row.get(8)?), sent_at(row)?)))
+            .optional()
+            .map_err(fail)
+    }
+}
+
+/// A row of `SELECT campaign, address, message_id, state, reply,
+/// reply_code, reply_status, updated_at …`.
+fn sent_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<Sent> {
+    Ok(Sent {
+        campaign: row.get(0)?,
+        address: row.get(1)?,
+        message_id: row.get(2)?,
+        state: row.get(3)?,
+        reply: reply_at(row, 4)?,
+        updated_at: time_at(row, 7)?,
+    })
 }

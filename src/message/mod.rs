@@ -6,11 +6,13 @@
 //! from `Date` (and the DKIM signature, when there is one, which covers it).
 //!
 //! The unsubscribe link each message carries is signed by [`unsubscribe`];
-//! the parts' transfer encoding is `transfer`'s. Ends at the finished
+//! the envelope sender, with `BOUNCE_ADDRESS`, by [`verp`]; the parts'
+//! transfer encoding is `transfer`'s. Ends at the finished
 //! message, DKIM-signed when there is a key: sending it is `deliver`'s.
 
 mod transfer;
 pub mod unsubscribe;
+pub mod verp;
 
 use std::time::SystemTime;
 
@@ -21,10 +23,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::content::CampaignId;
-use crate::domain::MessageId;
+use crate::domain::{EmailKey, MessageId};
 use crate::render::Personalised;
 use crate::subscribers::{EmailAddress, Subscriber};
 use unsubscribe::Signer;
+use verp::Verp;
 
 /// Gmail hides everything after this many bytes of HTML behind a "View
 /// entire message" link.
@@ -35,8 +38,12 @@ pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
 pub struct Composer {
     campaign: CampaignId,
     from: Mailbox,
-    /// The envelope sender, where bounce reports go.
+    /// The envelope sender, where bounce reports go, when it is the same
+    /// for every message (no `BOUNCE_ADDRESS`: `From`).
     bounce: lettre::Address,
+    /// With `BOUNCE_ADDRESS`: it, and the signer of the per-recipient
+    /// token each envelope sender carries.
+    verp: Option<(EmailAddress, Verp)>,
     reply_to: Option<Mailbox>,
     list_id: String,
     mailto: String,
@@ -61,6 +68,7 @@ impl Composer {
             campaign,
             from: Mailbox::new(Some(settings.from_name.clone()), settings.from_email.as_lettre().clone()),
             bounce: settings.envelope_sender().as_lettre().clone(),
+            verp: settings.bounce_address.clone().map(|bounce| (bounce, Verp::from_settings(settings))),
             reply_to: settings.reply_to.as_ref().map(|r| Mailbox::new(None, r.as_lettre().clone())),
             list_id: format!("{} <{}>", settings.list_name, settings.list_id.as_str()),
             mailto,
@@ -102,6 +110,16 @@ impl Composer {
         (ours && !campaign.is_empty() && !campaign.starts_with("test.")).then_some(campaign)
     }
 
+    /// The envelope sender (`MAIL FROM`, the receiver's `Return-Path`) of
+    /// a message to `recipient`: with `BOUNCE_ADDRESS`, its signed VERP
+    /// form (`bounces+TOKEN@domain`, see [`verp`]), else `From`.
+    pub fn envelope_sender(&self, recipient: &EmailKey) -> lettre::Address {
+        match &self.verp {
+            Some((bounce, verp)) => verp.address(bounce, self.campaign.as_str(), recipient),
+            None => self.bounce.clone(),
+        }
+    }
+
     fn digest(&self, email: &EmailAddress) -> [u8; 32] {
         let mut hash = Sha256::new();
         hash.update(self.campaign.as_str());
@@ -123,6 +141,7 @@ impl Composer {
         let digest = self.digest(email);
         self.build(
             to,
+            self.envelope_sender(email.key()),
             self.message_id_of(&digest),
             &digest,
             content.subject.clone(),
@@ -151,14 +170,18 @@ impl Composer {
         let hex = hex::encode(&digest[..12]);
         let message_id = format!("<test.{}.{hex}@{}>", self.campaign, self.from.email.domain());
         let subject = format!("[TEST] {}", content.subject);
+        // The copy's own address signs its envelope: a bounce of the copy
+        // is about the test address, never the subscriber it shows.
+        let envelope_sender = self.envelope_sender(to.key());
         let to = Mailbox::new(None, to.as_lettre().clone());
-        self.build(to, message_id, &digest, subject, content, unsubscribe_link, date)
+        self.build(to, envelope_sender, message_id, &digest, subject, content, unsubscribe_link, date)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
         to: Mailbox,
+        envelope_sender: lettre::Address,
         message_id: String,
         digest: &[u8; 32],
         subject: String,
@@ -176,9 +199,10 @@ impl Composer {
         list_unsubscribe.push_str(&format!("<{}>", self.mailto));
 
         let names = [plain_name_header("From", &self.from), plain_name_header("To", &to)];
-        // The envelope sender is BOUNCE_ADDRESS (else From): bounce reports
-        // go to the mailbox `bulletin bounces import` reads.
-        let envelope = lettre::address::Envelope::new(Some(self.bounce.clone()), vec![to.email.clone()])
+        // The envelope sender is BOUNCE_ADDRESS, signed for this recipient
+        // (else From): bounce reports go to the mailbox `bulletin bounces
+        // import` reads.
+        let envelope = lettre::address::Envelope::new(Some(envelope_sender), vec![to.email.clone()])
             .map_err(|source| MessageError { email: email.clone(), source: source.into() })?;
         let mut builder = Message::builder()
             .envelope(envelope)
@@ -300,6 +324,26 @@ mod tests {
             |text: &str| MessageId::parse(text).and_then(|id| Composer::campaign_in(&id).map(str::to_owned));
         assert_eq!(campaign("<E1X58pB-0004bW-2s@marutamachi.example.org>"), None);
         assert_eq!(campaign("<x.0123456789abcdef01234567>"), None);
+    }
+
+    #[test]
+    fn without_a_bounce_address_the_envelope_sender_is_from_for_everyone() {
+        let c = composer(&[("FROM_EMAIL", "news@hope.example.org")]);
+        let ana = c.envelope_sender(&EmailKey::of("ana@example.org"));
+        assert_eq!(ana.to_string(), "news@hope.example.org");
+        assert_eq!(ana, c.envelope_sender(&EmailKey::of("bo@example.org")));
+    }
+
+    #[test]
+    fn with_a_bounce_address_the_envelope_sender_carries_the_recipients_signed_token() {
+        let c = composer(&[("BOUNCE_ADDRESS", "bounces@hope.example.org"), ("UNSUBSCRIBE_SECRET", "k")]);
+        let ana = EmailKey::of("ana@example.org");
+        let sender = c.envelope_sender(&ana).to_string();
+        let token = Verp::token_in(&sender).unwrap();
+        assert_eq!(sender, format!("bounces+{token}@hope.example.org"));
+        let verp = Verp::new(&crate::config::Secret::new("k".to_owned()));
+        assert!(verp.verifies(&token, "2025-10-16-prayer", &ana));
+        assert_ne!(c.envelope_sender(&EmailKey::of("bo@example.org")).to_string(), sender);
     }
 
     #[test]

@@ -130,6 +130,10 @@ fn usable_suppressions() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The samples are real reports about messages no journal here holds: the
+/// tests that are about reading them believe them with this flag.
+const TRUST: &str = "--trust-unmatched";
+
 /// A folder for an import: the subscriber list's folder, where the
 /// suppression list goes, and nothing else yet.
 fn mailbox() -> Test {
@@ -298,7 +302,7 @@ fn importing_a_maildir_suppresses_hard_bounces_and_complaints_but_not_soft_block
         test = test.file(&format!("Maildir/{folder}/{i:02}.{name}:2,S"), fixture(name));
     }
     test = test.file("Maildir/tmp/partial", "From: x\r\n");
-    let run = test.run(&["bounces", "import", "Maildir"]).code(0);
+    let run = test.run(&["bounces", "import", "Maildir", TRUST]).code(0);
     for line in [
         "Read 12 message(s) from Maildir Maildir",
         "  hard         6",
@@ -321,9 +325,9 @@ fn importing_the_same_mailbox_again_counts_and_suppresses_nothing_twice() {
     for name in USABLE {
         test = test.file(&format!("mail/{name}"), fixture(name));
     }
-    test.run(&["bounces", "import", "mail"]).code(0);
+    test.run(&["bounces", "import", "mail", TRUST]).code(0);
     let first = fs::read(test.join("subscribers/suppressed.csv")).unwrap();
-    test.run(&["bounces", "import", "mail"])
+    test.run(&["bounces", "import", "mail", TRUST])
         .code(0)
         .stdout_has("  hard         0")
         .stdout_has("  seen before  11 (imported earlier, not counted again)")
@@ -334,10 +338,10 @@ fn importing_the_same_mailbox_again_counts_and_suppresses_nothing_twice() {
 #[test]
 fn an_address_taken_back_after_a_hard_bounce_is_not_suppressed_again_by_an_old_report() {
     let test = mailbox().file("mail/a.eml", fixture("sendmail-user-unknown.eml"));
-    test.run(&["bounces", "import", "mail"]).code(0).stdout_has("Suppressed 1 address(es)");
+    test.run(&["bounces", "import", "mail", TRUST]).code(0).stdout_has("Suppressed 1 address(es)");
     // Someone removes the address from the list by hand (or resubscribes it).
     fs::write(test.join("subscribers/suppressed.csv"), "email,reason,date,detail\r\n").unwrap();
-    test.run(&["bounces", "import", "mail"]).code(0).stdout_has("Suppressed 0 address(es)");
+    test.run(&["bounces", "import", "mail", TRUST]).code(0).stdout_has("Suppressed 0 address(es)");
     assert!(reasons(&test.join("subscribers/suppressed.csv")).is_empty());
 }
 
@@ -360,13 +364,13 @@ fn an_mbox_file_single_files_and_a_folder_are_read_alike() {
     mbox = mbox.replacen("test\n", "test\n>From the sender, with love\n", 1);
     let mbox_test = mailbox().file("bounces.mbox", &mbox);
     mbox_test
-        .run(&["bounces", "import", "bounces.mbox"])
+        .run(&["bounces", "import", "bounces.mbox", TRUST])
         .code(0)
         .stdout_has("Read 12 message(s) from mbox bounces.mbox");
     assert_eq!(reasons(&mbox_test.join("subscribers/suppressed.csv")), usable_suppressions());
 
     let mut files = mailbox();
-    let mut args = vec!["bounces".to_owned(), "import".to_owned()];
+    let mut args = vec!["bounces".to_owned(), "import".to_owned(), TRUST.to_owned()];
     for (i, name) in USABLE.iter().enumerate() {
         // Half as single files, half in a folder.
         let path = if i % 2 == 0 { format!("single/{name}") } else { format!("folder/{name}") };
@@ -397,12 +401,14 @@ fn soft_bounces_suppress_an_address_once_the_limit_is_reached_in_a_row_and_each_
         .file("week2/a.eml", full(9, "Thu, 09 Oct 2025 10:00:00 +0000"))
         .file("week3/a.eml", full(16, "Thu, 16 Oct 2025 10:00:00 +0000"));
     let list = test.join("subscribers/suppressed.csv");
-    test.run(&["bounces", "import", "week1"]).code(0).stdout_has("ana@example.org  soft, 1 of 3 in a row");
-    test.run(&["bounces", "import", "week2"]).code(0).stdout_has("soft, 2 of 3 in a row");
+    test.run(&["bounces", "import", "week1", TRUST])
+        .code(0)
+        .stdout_has("ana@example.org  soft, 1 of 3 in a row");
+    test.run(&["bounces", "import", "week2", TRUST]).code(0).stdout_has("soft, 2 of 3 in a row");
     // The first report again: already counted.
-    test.run(&["bounces", "import", "week1"]).code(0).stdout_has("seen before  1");
+    test.run(&["bounces", "import", "week1", TRUST]).code(0).stdout_has("seen before  1");
     assert!(reasons(&list).is_empty(), "two soft bounces are under the limit");
-    test.run(&["bounces", "import", "week3"])
+    test.run(&["bounces", "import", "week3", TRUST])
         .code(0)
         .stdout_has("soft, 3 of 3 in a row")
         .stdout_has("Suppressed 1 address(es)");
@@ -420,7 +426,7 @@ fn unreadable_and_broken_messages_are_listed_with_the_reason_and_the_rest_is_imp
         .file("mail/4-no-recipient.eml", fixture("arf-abuse-no-recipient.eml"))
         .file("mail/5-binary.eml", [0u8, 159, 146, 150, 0, 1, 2, 255]);
     std::os::unix::fs::symlink(test.join("mail/gone.eml"), test.join("mail/6-dangling.eml")).unwrap();
-    let run = test.run(&["bounces", "import", "mail"]).code(1);
+    let run = test.run(&["bounces", "import", "mail", TRUST]).code(1);
     for needle in [
         "  unusable     5 (listed below)",
         "Could not use 5 message(s):",
@@ -444,7 +450,7 @@ fn a_dry_run_says_what_would_be_suppressed_and_writes_nothing() {
     let test = mailbox()
         .file("mail/a.eml", fixture("gmail-user-unknown.eml"))
         .file("subscribers/suppressed.csv", "email\nsomeone@example.org\n");
-    test.run(&["bounces", "import", "mail", "--dry-run"])
+    test.run(&["bounces", "import", "mail", "--dry-run", TRUST])
         .code(0)
         .stdout_has("(dry run: nothing is written)")
         .stdout_has("Would suppress 1 address(es) in subscribers/suppressed.csv:")
@@ -455,7 +461,7 @@ fn a_dry_run_says_what_would_be_suppressed_and_writes_nothing() {
     );
     assert!(!test.join(".bulletin").exists(), "no ledger is made");
     // A real import afterwards still finds the report new.
-    test.run(&["bounces", "import", "mail"]).code(0).stdout_has("Suppressed 1 address(es)");
+    test.run(&["bounces", "import", "mail", TRUST]).code(0).stdout_has("Suppressed 1 address(es)");
 }
 
 #[test]
@@ -473,4 +479,212 @@ fn listing_a_campaign_with_no_journal_says_nothing_was_sent() {
         .code(0)
         .stdout_has("journal    none yet in .bulletin (nothing sent)")
         .stdout_has("No bounces recorded for this campaign.");
+}
+
+// ------------------------------------------------- believed only if ours
+
+/// The bounce address the VERP tests set.
+const BOUNCE_ADDRESS: &str = "bounces@hope.example.org";
+
+/// The sample sent for real to `reader01`…`reader03` with `BOUNCE_ADDRESS`
+/// and `UNSUBSCRIBE_SECRET` set, so each message's envelope sender carries
+/// its recipient's token: the test, the server (kept running) and the
+/// messages it received.
+fn sent_with_verp() -> (Test, PyServer, Vec<Received>) {
+    let (csv, addresses) = list(3);
+    let server = PyServer::start(&Faults::new());
+    let test = sending(server.port(), &csv)
+        .env("BOUNCE_ADDRESS", BOUNCE_ADDRESS)
+        .env("UNSUBSCRIBE_SECRET", "a-test-secret-for-verp-tokens");
+    send(&test, SAMPLE_BULLETIN).code(0);
+    let messages = server.messages();
+    assert_eq!(recipients(&messages), addresses);
+    (test, server, messages)
+}
+
+/// The message `messages` holds for `recipient`.
+fn to<'a>(messages: &'a [Received], recipient: &str) -> &'a Received {
+    messages.iter().find(|m| m.recipient() == recipient).unwrap_or_else(|| panic!("nothing to {recipient}"))
+}
+
+/// A DSN that came back to `returned_to` (as the bounce mailbox records
+/// its envelope recipient, in `Delivered-To`, and as it is addressed)
+/// about a failed delivery to `about`, quoting the original's `Message-ID`
+/// when it is given.
+fn returned(returned_to: &str, about: &str, original_id: Option<&str>) -> String {
+    let date = "Thu, 16 Oct 2025 14:05:00 +0000";
+    let original_id = original_id.map(|id| format!("Message-ID: {id}\r\n")).unwrap_or_default();
+    format!(
+        "Return-Path: <>\r\nDelivered-To: {returned_to}\r\n\
+         From: MAILER-DAEMON@relay.example.net (Mail Delivery System)\r\n\
+         To: {returned_to}\r\nSubject: Undelivered Mail Returned to Sender\r\nDate: {date}\r\n\
+         Message-ID: <dsn.{about}.1@relay.example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\n<{about}>: 550 5.1.1 User unknown\r\n\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example.net\r\n\r\n\
+         Final-Recipient: rfc822; {about}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 <{about}>: Recipient address rejected: User unknown\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {FROM_EMAIL}\r\nTo: {about}\r\nDate: {date}\r\n\
+         {original_id}Subject: News\r\n\r\n--B--\r\n"
+    )
+}
+
+/// How many reports the bounce ledger holds.
+fn ledger_rows(test: &Test) -> i64 {
+    let path = test.join(".bulletin/bounces.sqlite3");
+    if !path.exists() {
+        return 0;
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM reports", [], |row| row.get(0)).unwrap()
+}
+
+const IMPORT: [&str; 5] = ["bounces", "import", "bounces", "--subscribers", "list.csv"];
+
+#[test]
+fn a_forged_report_about_a_subscriber_the_journal_never_mailed_is_listed_as_not_ours_and_changes_nothing() {
+    let (test, _server, _) = sent_with_verp();
+    // A reader who joined after the send: the journal never mailed them.
+    let csv = fs::read_to_string(test.join("list.csv")).unwrap() + "newcomer@example.org,New Comer\n";
+    let forged = returned(
+        BOUNCE_ADDRESS,
+        "newcomer@example.org",
+        Some("<2025-10-16-ijm-prayer-requests.0123456789abcdef01234567@hope.example.org>"),
+    );
+    let test = test.file("list.csv", csv).file("bounces/new/1.eml", forged);
+    test.run(&IMPORT)
+        .code(0)
+        .stdout_has("  hard         0\n")
+        .stdout_has(
+            "  not ours     1 (ignored: no VERP token or Message-ID we sent; --trust-unmatched to believe them",
+        )
+        .stdout_has("Suppressed 0 address(es)")
+        .stdout_has("Not ours, so ignored: 1 report(s):")
+        .stdout_has("bounces/new/1.eml: newcomer@example.org: no VERP token or Message-ID we sent");
+    assert!(reasons(&test.join("suppressed.csv")).is_empty(), "nobody is suppressed");
+    assert_eq!(ledger_rows(&test), 0, "nothing is recorded");
+
+    // Told to, the import believes it.
+    test.run(&[&IMPORT[..], &[TRUST]].concat())
+        .code(0)
+        .stdout_has("  hard         1\n")
+        .stdout_has("  not ours     0\n")
+        .stdout_has("  trusted      1 (matched no message we sent, believed because of --trust-unmatched)")
+        .stdout_has("Suppressed 1 address(es)");
+    assert_eq!(
+        reasons(&test.join("suppressed.csv")),
+        BTreeMap::from([("newcomer@example.org".to_owned(), "hard-bounce".to_owned())])
+    );
+    assert_eq!(ledger_rows(&test), 1);
+}
+
+#[test]
+fn a_report_that_came_back_to_the_verp_address_or_quotes_our_message_id_is_believed() {
+    let (test, _server, messages) = sent_with_verp();
+    let (two, three) = (to(&messages, "reader02@example.org"), to(&messages, "reader03@example.org"));
+    for message in [two, three] {
+        let token =
+            message.mail_from.strip_prefix("bounces+").and_then(|t| t.strip_suffix("@hope.example.org"));
+        assert!(token.is_some_and(|t| t.len() == 16), "a VERP envelope sender: {}", message.mail_from);
+    }
+    assert_ne!(two.mail_from, three.mail_from, "each recipient has a token of their own");
+    // reader02's report came back to its VERP address and quotes its
+    // Message-ID; reader03's came back to its VERP address, upper-cased
+    // on the way, and quotes nothing.
+    let test = test
+        .file("bounces/new/1.eml", returned(&two.mail_from, "reader02@example.org", Some(&two.message_id())))
+        .file("bounces/new/2.eml", returned(&three.mail_from.to_uppercase(), "reader03@example.org", None));
+    test.run(&IMPORT)
+        .code(0)
+        .stdout_has("  hard         2\n")
+        .stdout_has("  not ours     0\n")
+        .stdout_has("Suppressed 2 address(es) in suppressed.csv:");
+    assert_eq!(
+        reasons(&test.join("suppressed.csv")),
+        BTreeMap::from([
+            ("reader02@example.org".to_owned(), "hard-bounce".to_owned()),
+            ("reader03@example.org".to_owned(), "hard-bounce".to_owned()),
+        ])
+    );
+    assert_eq!(ledger_rows(&test), 2);
+    let rows = bounces_csv(&test, SAMPLE_BULLETIN);
+    for reader in ["reader02@example.org", "reader03@example.org"] {
+        let (class, via, ..) = &rows[reader];
+        assert_eq!((class.as_str(), via.as_str()), ("hard", "report"), "{reader}: {rows:?}");
+    }
+}
+
+#[test]
+fn a_verp_token_for_one_reader_in_a_report_about_another_is_not_believed() {
+    let (test, _server, messages) = sent_with_verp();
+    let one = to(&messages, "reader01@example.org");
+    let test = test
+        .file("mixed/1.eml", returned(&one.mail_from, "reader02@example.org", None))
+        // Both of reader01's, but its token with reader02's Message-ID.
+        .file(
+            "mixed/2.eml",
+            returned(
+                &one.mail_from,
+                "reader01@example.org",
+                Some(&to(&messages, "reader02@example.org").message_id()),
+            ),
+        )
+        .file(
+            "made-up/1.eml",
+            returned("bounces+0123456789abcdef@hope.example.org", "reader01@example.org", None),
+        );
+    for args in [
+        &["bounces", "import", "mixed", "--subscribers", "list.csv"][..],
+        &["bounces", "import", "mixed", "--subscribers", "list.csv", TRUST],
+    ] {
+        test.run(args)
+            .code(0)
+            .stdout_has("  hard         0\n")
+            .stdout_has("  not ours     2 (ignored: ")
+            .stdout_has("mixed/1.eml: reader02@example.org: its VERP token or Message-ID is of our message to reader01@example.org, another recipient")
+            .stdout_has("mixed/2.eml: reader01@example.org: its VERP token and Message-ID are of messages to different recipients");
+    }
+    // A token nobody made is no token.
+    test.run(&["bounces", "import", "made-up", "--subscribers", "list.csv"])
+        .code(0)
+        .stdout_has("  not ours     1 (ignored: ")
+        .stdout_has("made-up/1.eml: reader01@example.org: no VERP token or Message-ID we sent");
+    assert!(reasons(&test.join("suppressed.csv")).is_empty(), "nobody is suppressed");
+    assert_eq!(ledger_rows(&test), 0, "nothing is recorded");
+}
+
+#[test]
+fn with_a_bounce_address_the_dry_run_and_a_test_copy_show_the_verp_envelope_sender_a_send_uses() {
+    let (test, server, messages) = sent_with_verp();
+    test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let index = fs::read_to_string(test.join("out/index.html")).unwrap();
+    for message in &messages {
+        let row = index
+            .lines()
+            .find(|l| l.starts_with("<tr>") && l.contains(message.recipient()))
+            .unwrap_or_else(|| panic!("no row for {}\n{index}", message.recipient()));
+        assert!(row.contains(&format!("<td>{}</td>", message.mail_from)), "{row}");
+    }
+
+    test.run(&[
+        "send",
+        SAMPLE_BULLETIN,
+        "--subscribers",
+        "list.csv",
+        "--to",
+        "editor@hope.example.org",
+        "--yes",
+    ])
+    .code(0);
+    let all = server.messages();
+    let copy = to(&all, "editor@hope.example.org");
+    assert!(
+        copy.mail_from.starts_with("bounces+") && copy.mail_from.ends_with("@hope.example.org"),
+        "{}",
+        copy.mail_from
+    );
+    assert!(
+        messages.iter().all(|m| m.mail_from != copy.mail_from),
+        "the copy's token is the test address's own, not the subscriber's it shows"
+    );
 }

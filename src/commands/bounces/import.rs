@@ -3,6 +3,11 @@
 //! bounces, complaints, and addresses with `BOUNCE_SOFT_LIMIT` soft bounces
 //! in a row. A message that cannot be read or used is listed with the
 //! reason and the import goes on; it then exits 1 so that a script notices.
+//!
+//! A report is believed only when it is about a message the journal holds
+//! (by VERP token or quoted `Message-ID`, see [`crate::bounce::origin`]);
+//! the others are listed as not ours and ignored, unless
+//! `--trust-unmatched`.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -15,12 +20,14 @@ use crate::bounce::Class;
 use crate::bounce::ledger::{self, Kind, Ledger};
 use crate::bounce::mailbox::Source;
 use crate::bounce::notice::{self, Finding, NotBounce, Notice};
+use crate::bounce::origin::{Evidence, NotOurs, Ours};
 use crate::commands::{Outcome, Ui};
-use crate::config::{BounceSettings, Source as EnvSource};
+use crate::config::{BounceSettings, Settings, Source as EnvSource};
 use crate::domain::EmailKey;
 use crate::domain::MessageId;
 use crate::journal::{Archive, Sent};
 use crate::message::Composer;
+use crate::message::verp::Verp;
 use crate::subscribers::Lists;
 use crate::subscribers::{EmailAddress, Reason};
 
@@ -33,6 +40,9 @@ pub struct ImportOptions {
     pub state_dir: PathBuf,
     /// Read and report everything, write nothing.
     pub dry_run: bool,
+    /// Believe reports that match no message in the journal (the import's
+    /// behaviour before VERP).
+    pub trust_unmatched: bool,
 }
 
 /// What the import found.
@@ -51,12 +61,17 @@ struct Tally {
     seen_before: u64,
     /// Messages that could not be used, and why.
     unusable: Vec<(String, String)>,
+    /// Reports not believed: where from, the address they name, and why.
+    not_ours: Vec<(String, String, String)>,
+    /// Reports that matched no message of ours, believed because of
+    /// `--trust-unmatched`.
+    trusted: u64,
 }
 
 struct Import {
-    archive: Option<Archive>,
     ledger: Ledger,
     now: SystemTime,
+    trust_unmatched: bool,
     tally: Tally,
     /// Reports recorded by this import, in the order read.
     recorded: Vec<ledger::Entry>,
@@ -75,10 +90,14 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
         (false, None) => Ledger::open(&options.state_dir)?,
     };
     ledger.begin()?;
+    let archive = Archive::open_existing(&options.state_dir)?;
+    // Every message of ours, by token and Message-ID, once.
+    let verp = Verp::from_secret(Settings::unsubscribe_secret_in(env).as_ref());
+    let ours = Ours::load(archive.as_ref(), &verp)?;
     let mut import = Import {
-        archive: Archive::open_existing(&options.state_dir)?,
         ledger,
         now,
+        trust_unmatched: options.trust_unmatched,
         tally: Tally::default(),
         recorded: Vec::new(),
     };
@@ -86,7 +105,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
         for item in source.items() {
             import.tally.messages += 1;
             match item.bytes {
-                Ok(bytes) => import.message(&item.origin, &bytes)?,
+                Ok(bytes) => import.message(&ours, &item.origin, &bytes)?,
                 Err(why) => import.tally.unusable.push((item.origin, why)),
             }
         }
@@ -100,7 +119,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
             Kind::Bounce(Class::Hard) => suppress.add(email, Reason::HardBounce, super::detail_of(entry)),
             Kind::Complaint => suppress.add(email, Reason::Complaint, super::detail_of(entry)),
             Kind::Bounce(Class::Soft) => {
-                let count = soft_in_a_row(import.archive.as_ref(), Some(&import.ledger), &entry.email_key)?;
+                let count = soft_in_a_row(archive.as_ref(), Some(&import.ledger), &entry.email_key)?;
                 if count >= limit {
                     let detail = format!("{count} soft bounces in a row; last: {}", super::detail_of(entry));
                     suppress.add(email, Reason::SoftBounces, detail);
@@ -114,7 +133,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
     let names: Vec<String> = sources.iter().map(Source::describe).collect();
     let dry = if options.dry_run { " (dry run: nothing is written)" } else { "" };
     println!("Read {} message(s) from {}{dry}", import.tally.messages, names.join(", "));
-    print_tally(&import.tally);
+    print_tally(&import.tally, options.trust_unmatched);
     if !ui.quiet {
         print_recorded(&import.recorded, &soft_counts, limit);
     }
@@ -134,6 +153,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
         import.ledger.commit()?;
     }
     print_suppressed(&suppressed, options.dry_run, ui.quiet);
+    print_not_ours(&import.tally.not_ours);
     if !import.tally.unusable.is_empty() {
         println!("Could not use {} message(s):", import.tally.unusable.len());
         for (origin, why) in &import.tally.unusable {
@@ -144,7 +164,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
 }
 
 impl Import {
-    fn message(&mut self, origin: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    fn message(&mut self, ours: &Ours<'_>, origin: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let notice = notice::read(bytes);
         match &notice.finding {
             Finding::Unusable(why) => self.tally.unusable.push((origin.to_owned(), why.clone())),
@@ -156,50 +176,35 @@ impl Import {
                 }
             }
             Finding::Bounces(bounces) => {
-                let sent = self.sent_message(&notice)?;
+                let evidence = ours.evidence(&notice)?;
                 for bounce in bounces {
-                    let address = match (&sent, &bounce.address) {
-                        // Each of our messages goes to one address: what the
-                        // journal says it was sent to is the one to act on,
-                        // even if it was forwarded to another.
-                        (Some(sent), _) if bounces.len() == 1 => Some(sent.address.clone()),
-                        (_, Some(address)) => Some(address.clone()),
-                        (Some(sent), None) => Some(sent.address.clone()),
-                        (None, None) => None,
-                    };
-                    let Some(address) = address else {
-                        self.unusable(
-                            origin,
-                            "a bounce that names no address, about a message the journal does not know",
-                        );
+                    let Some((address, sent)) = self.whom(
+                        ours,
+                        &evidence,
+                        origin,
+                        bounce.address.as_deref(),
+                        bounces.len() == 1,
+                        "a bounce that names no address, about a message the journal does not know",
+                    ) else {
                         continue;
                     };
                     let status = bounce.status.map(|s| s.to_string()).unwrap_or_default();
                     let kind = Kind::Bounce(bounce.cause.class());
                     let why = bounce.cause.describe();
-                    self.record(
-                        origin,
-                        bytes,
-                        &notice,
-                        sent.as_ref(),
-                        &address,
-                        kind,
-                        why,
-                        &status,
-                        &bounce.detail,
-                    );
+                    self.record(origin, bytes, &notice, sent, &address, kind, why, &status, &bounce.detail);
                 }
             }
             Finding::Complaints(complaints) => {
-                let sent = self.sent_message(&notice)?;
+                let evidence = ours.evidence(&notice)?;
                 for complaint in complaints {
-                    let address =
-                        sent.as_ref().map(|s| s.address.clone()).or_else(|| complaint.address.clone());
-                    let Some(address) = address else {
-                        self.unusable(
-                            origin,
-                            "a complaint that does not say which address it is about (the report hides it)",
-                        );
+                    let Some((address, sent)) = self.whom(
+                        ours,
+                        &evidence,
+                        origin,
+                        complaint.address.as_deref(),
+                        complaints.len() == 1,
+                        "a complaint that does not say which address it is about (the report hides it)",
+                    ) else {
                         continue;
                     };
                     let detail = format!("feedback report: {}", complaint.feedback_type);
@@ -207,7 +212,7 @@ impl Import {
                         origin,
                         bytes,
                         &notice,
-                        sent.as_ref(),
+                        sent,
                         &address,
                         Kind::Complaint,
                         "complaint",
@@ -220,19 +225,43 @@ impl Import {
         Ok(())
     }
 
-    fn unusable(&mut self, origin: &str, why: &str) {
-        self.tally.unusable.push((origin.to_owned(), why.to_owned()));
-    }
-
-    /// Our message the notice is about, if the journal knows it.
-    fn sent_message(&self, notice: &Notice) -> anyhow::Result<Option<Sent>> {
-        let Some(archive) = &self.archive else { return Ok(None) };
-        for id in notice.original.message_ids.iter().filter_map(|id| MessageId::parse(id)) {
-            if let Some(sent) = archive.message(&id)? {
-                return Ok(Some(sent));
+    /// The address a report with `evidence` is about, for one address it
+    /// `named`, and our message it is about; `None` when it is not believed
+    /// (listed as not ours) or names nobody (listed as unusable).
+    fn whom<'e>(
+        &mut self,
+        ours: &Ours<'_>,
+        evidence: &'e Evidence,
+        origin: &str,
+        named: Option<&str>,
+        sole: bool,
+        nameless: &str,
+    ) -> Option<(String, Option<&'e Sent>)> {
+        match ours.believe(evidence, named, sole) {
+            // Each of our messages goes to one address: what the journal
+            // says it was sent to is the one to act on, even if it was
+            // forwarded to another.
+            Ok(sent) => Some((sent.address.clone(), Some(sent))),
+            Err(NotOurs::Unmatched) if self.trust_unmatched => match named {
+                Some(address) => {
+                    self.tally.trusted += 1;
+                    Some((address.to_owned(), None))
+                }
+                None => {
+                    self.unusable(origin, nameless);
+                    None
+                }
+            },
+            Err(why) => {
+                let named = named.unwrap_or("(no address named)").to_owned();
+                self.tally.not_ours.push((origin.to_owned(), named, why.to_string()));
+                None
             }
         }
-        Ok(None)
+    }
+
+    fn unusable(&mut self, origin: &str, why: &str) {
+        self.tally.unusable.push((origin.to_owned(), why.to_owned()));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -310,7 +339,7 @@ impl Import {
     }
 }
 
-fn print_tally(t: &Tally) {
+fn print_tally(t: &Tally, trust_unmatched: bool) {
     let line = |label: &str, n: u64, note: &str| {
         let note = if n > 0 && !note.is_empty() { format!(" ({note})") } else { String::new() };
         println!("  {label:<13}{n}{note}");
@@ -328,6 +357,15 @@ fn print_tally(t: &Tally) {
     };
     line("not bounces", t.not_bounces, &auto);
     line("seen before", t.seen_before, "imported earlier, not counted again");
+    let not_ours = if trust_unmatched {
+        "ignored: they contradict the journal; listed below"
+    } else {
+        "ignored: no VERP token or Message-ID we sent; --trust-unmatched to believe them; listed below"
+    };
+    line("not ours", t.not_ours.len() as u64, not_ours);
+    if trust_unmatched {
+        line("trusted", t.trusted, "matched no message we sent, believed because of --trust-unmatched");
+    }
     line("unusable", t.unusable.len() as u64, "listed below");
 }
 
@@ -351,5 +389,16 @@ fn print_recorded(recorded: &[ledger::Entry], soft_counts: &[(String, u32)], lim
             super::one_line(&entry.detail, 90),
             entry.source
         );
+    }
+}
+
+/// Lists the reports not believed, with the address each names and why.
+fn print_not_ours(not_ours: &[(String, String, String)]) {
+    if not_ours.is_empty() {
+        return;
+    }
+    println!("Not ours, so ignored: {} report(s):", not_ours.len());
+    for (origin, address, why) in not_ours {
+        println!("  {origin}: {address}: {why}");
     }
 }

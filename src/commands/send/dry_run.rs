@@ -64,8 +64,8 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
             for name in made.empty_fields {
                 *empty_fields.entry(name).or_default() += 1;
             }
-            if let (Some(outbox), Some((bytes, subject, html))) = (&mut outbox, made.files) {
-                outbox.write(&subscriber, &subject, &bytes, &html)?;
+            if let (Some(outbox), Some((bytes, subject, html, sender))) = (&mut outbox, made.files) {
+                outbox.write(&subscriber, &subject, &bytes, &html, &sender)?;
             }
             tally.recipients += 1;
             Ok(Flow::Continue)
@@ -132,7 +132,10 @@ impl Maker<'_> {
             size: bytes.len(),
             clipped: content.html.len() > GMAIL_CLIP_BYTES,
             empty_fields,
-            files: self.keep.then_some((bytes, content.subject, content.html)),
+            files: self.keep.then(|| {
+                let sender = message.envelope().from().map(ToString::to_string).unwrap_or_default();
+                (bytes, content.subject, content.html, sender)
+            }),
         })
     }
 }
@@ -143,6 +146,7 @@ struct Checked {
     clipped: bool,
     /// Merge fields this subscriber has no value for.
     empty_fields: Vec<String>,
-    /// The message, its subject and its HTML part, kept only to be written.
-    files: Option<(Vec<u8>, String, String)>,
+    /// The message, its subject, its HTML part and its envelope sender,
+    /// kept only to be written.
+    files: Option<(Vec<u8>, String, String, String)>,
 }

@@ -154,7 +154,17 @@ fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, option
         println!("  earlier   {line}");
     }
     println!("  via       {}", relay.name());
-    println!("  bounces   to {}", job.settings.envelope_sender());
+    match &job.settings.bounce_address {
+        Some(bounce) => {
+            let text = bounce.to_string();
+            let (local, domain) = text.rsplit_once('@').unwrap_or((&text, ""));
+            println!(
+                "  bounces   to {bounce}, as {local}+TOKEN@{domain} (a token signed per recipient, so \
+                 only reports about our messages are believed)"
+            );
+        }
+        None => println!("  bounces   to {}", job.settings.envelope_sender()),
+    }
     println!("  rate      {} (burst {}), {} connection(s)", smtp.rate, burst(smtp), smtp.concurrency);
     println!("  journal   {}", options.state_dir.join(crate::journal::FILE_NAME).display());
     if let Some(dkim) = &job.settings.dkim {
