@@ -343,10 +343,10 @@ impl UnsubscribeServer {
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // Read to the end, even once nobody listens: a closed pipe would
+            // end the server at its next line (SIGPIPE).
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
+                let _ = tx.send(line);
             }
         });
         let deadline = Instant::now() + DEADLINE;
