@@ -70,13 +70,20 @@ pub const FIELD_CLOSE: char = '\u{E001}';
 
 type Events<'a> = Peekable<pulldown_cmark::OffsetIter<'a>>;
 
+/// How deep quotes, list items, emphasis and links may nest inside each
+/// other. Far beyond what any email shows, and low enough that walking
+/// the tree (here, in both renderers, and when it is dropped) never runs
+/// out of stack, and that what is rendered stays in proportion to the
+/// file: each level of a quote repeats its margin on every line inside it.
+pub const MAX_NESTING: usize = 32;
+
 /// Parses `source` (merge fields already replaced by markers naming indexes
 /// into `fields`), whose first line is line `first_line` of the bulletin.
 /// Errors carry a byte offset into `source`.
 pub fn parse(source: &str, fields: &[Field], first_line: usize) -> Result<Vec<Block>> {
     let options = Options::ENABLE_STRIKETHROUGH;
     let mut events = Parser::new_ext(source, options).into_offset_iter().peekable();
-    let mut reader = Reader { fields, lines: LineIndex::new(source), first_line };
+    let mut reader = Reader { fields, lines: LineIndex::new(source), first_line, depth: 0 };
     let blocks = reader.blocks(&mut events, None)?;
     Ok(blocks)
 }
@@ -85,6 +92,8 @@ struct Reader<'f> {
     fields: &'f [Field],
     lines: LineIndex,
     first_line: usize,
+    /// How many quotes, items, emphases and links enclose the event read.
+    depth: usize,
 }
 
 type Result<T> = std::result::Result<T, (usize, ContentErrorKind)>;
@@ -104,6 +113,18 @@ fn is_inline(event: &Event<'_>) -> bool {
 }
 
 impl Reader<'_> {
+    /// Reads what `read` reads one level deeper, refused at `offset` past
+    /// [`MAX_NESTING`].
+    fn nested<T>(&mut self, offset: usize, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_NESTING {
+            return Err((offset, ContentErrorKind::TooDeep { limit: MAX_NESTING }));
+        }
+        self.depth += 1;
+        let read = read(self);
+        self.depth -= 1;
+        read
+    }
+
     /// The bulletin line of byte `offset` of the source.
     fn line(&self, offset: usize) -> usize {
         self.first_line + self.lines.line_of(offset) - 1
@@ -138,7 +159,8 @@ impl Reader<'_> {
                     blocks.push(Block::Heading { level: heading_level(level), content });
                 }
                 Event::Start(Tag::BlockQuote(kind)) => {
-                    let mut body = self.blocks(events, Some(TagEnd::BlockQuote(kind)))?;
+                    let mut body =
+                        self.nested(range.start, |r| r.blocks(events, Some(TagEnd::BlockQuote(kind))))?;
                     let attribution = take_attribution(&mut body);
                     blocks.push(Block::Quote { body, attribution });
                 }
@@ -146,8 +168,10 @@ impl Reader<'_> {
                     let mut items = Vec::new();
                     loop {
                         match events.next() {
-                            Some((Event::Start(Tag::Item), _)) => {
-                                items.push(self.blocks(events, Some(TagEnd::Item))?);
+                            Some((Event::Start(Tag::Item), range)) => {
+                                items.push(
+                                    self.nested(range.start, |r| r.blocks(events, Some(TagEnd::Item)))?,
+                                );
                             }
                             Some((Event::End(TagEnd::List(_)), _)) | None => break,
                             Some((_, range)) => {
@@ -231,15 +255,20 @@ impl Reader<'_> {
                 Inline::Code(code.into_string())
             }
             Event::HardBreak => Inline::LineBreak,
-            Event::Start(Tag::Emphasis) => Inline::Emphasis(self.inlines(events, TagEnd::Emphasis)?),
-            Event::Start(Tag::Strong) => Inline::Strong(self.inlines(events, TagEnd::Strong)?),
+            Event::Start(Tag::Emphasis) => {
+                Inline::Emphasis(self.nested(range.start, |r| r.inlines(events, TagEnd::Emphasis))?)
+            }
+            Event::Start(Tag::Strong) => {
+                Inline::Strong(self.nested(range.start, |r| r.inlines(events, TagEnd::Strong))?)
+            }
             Event::Start(Tag::Strikethrough) => {
-                Inline::Strikethrough(self.inlines(events, TagEnd::Strikethrough)?)
+                Inline::Strikethrough(self.nested(range.start, |r| r.inlines(events, TagEnd::Strikethrough))?)
             }
             Event::Start(Tag::Link { link_type, dest_url, .. }) => {
                 let url = check_url(&dest_url, link_type).map_err(|kind| (range.start, kind))?;
                 let line = self.line(range.start);
-                Inline::Link { url, content: self.inlines(events, TagEnd::Link)?, line }
+                let content = self.nested(range.start, |r| r.inlines(events, TagEnd::Link))?;
+                Inline::Link { url, content, line }
             }
             Event::Start(Tag::Image { dest_url, .. }) => {
                 let url = check_image_url(&dest_url).map_err(|kind| (range.start, kind))?;
@@ -524,5 +553,36 @@ mod tests {
         let Block::Paragraph { content, line: 15 } = &body[0] else { panic!("{body:?}") };
         assert!(matches!(content[0], Inline::Image { line: 15, .. }), "{content:?}");
         assert!(matches!(blocks[0], Block::Paragraph { line: 10, .. }));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_where_it_goes_too_deep() {
+        for marker in ["> ", "- ", "1. "] {
+            let fits = format!("Intro.\n\n{}deep\n", marker.repeat(MAX_NESTING));
+            assert!(parse(&fits, &[], 1).is_ok(), "{marker:?} × {MAX_NESTING}");
+            let deeper = format!("Intro.\n\n{}deep\n", marker.repeat(MAX_NESTING + 1));
+            let (offset, kind) = parse(&deeper, &[], 1).unwrap_err();
+            assert!(matches!(kind, ContentErrorKind::TooDeep { limit: MAX_NESTING }), "{kind:?}");
+            assert_eq!(LineIndex::new(&deeper).line_of(offset), 3, "{marker:?}");
+        }
+        let emphasis = format!("{}deep{}", "*".repeat(200), "*".repeat(200));
+        assert!(matches!(parse(&emphasis, &[], 1), Err((_, ContentErrorKind::TooDeep { .. }))));
+    }
+
+    proptest::proptest! {
+        // Markdown made of the characters that nest, at any depth: always an
+        // answer (a tree or an error), never a panic or a stack overflow.
+        #[test]
+        fn any_nesting_of_quotes_lists_and_emphasis_is_parsed_or_refused(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["> ", "- ", "1. ", "* ", "*", "**", "_", "~~", "[", "](https://a.example)", "`", "a", " ", "\n", "\n\n", "    "]),
+                0..400,
+            ),
+            depth in 0usize..5_000,
+            marker in proptest::sample::select(vec![">", "> ", "- ", "* ", "1. ", "*", "[", "  - "]),
+        ) {
+            let text = format!("{}{}", marker.repeat(depth), pieces.concat());
+            let _ = parse(&text, &[], 1);
+        }
     }
 }

@@ -174,6 +174,11 @@ pub enum ContentErrorKind {
     UnknownField { name: String, available: String },
     #[error("the characters U+E000 to U+E003 are reserved")]
     ReservedCharacter,
+    #[error(
+        "quotes, lists, emphasis and links nest more than {limit} deep here; an email cannot show that \
+         much nesting, so take some `>`, `-` or `*` away"
+    )]
+    TooDeep { limit: usize },
 }
 
 impl Bulletin {
