@@ -45,9 +45,11 @@ impl Progress {
                 };
                 let sent = counts.sent.load(Ordering::SeqCst);
                 let failed = counts.failed.load(Ordering::SeqCst);
+                // Held back: unsubscribed during the send, done with all the same.
+                let held_back = counts.suppressed.load(Ordering::SeqCst);
                 match &bar {
                     Some(bar) => {
-                        bar.set_position(sent + failed);
+                        bar.set_position(sent + failed + held_back);
                         bar.set_message(format!("({failed} failed)"));
                     }
                     None if !stopping => {
