@@ -13,8 +13,10 @@
 //!   folder and renamed over the old, which replaces a link rather than
 //!   following it. Each refusal names the path.
 //!
-//! The folder named itself may be a link (the user chose it); what is
-//! inside it may not.
+//! A hard link is harmless too: files are only ever made new, unlinked, or
+//! renamed over, never opened to be written, so the file another name
+//! shares is never changed. The folder named itself may be a symbolic link
+//! (the user chose it); what is inside it may not.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -285,6 +287,18 @@ mod tests {
         assert!(matches!(&error, FolderError::Symlink { path } if *path == dir.join(MARKER)), "{error}");
         assert!(error.to_string().contains("out/.bulletin-output is a symbolic link"), "{error}");
         assert_eq!(fs::read_to_string(tmp.path().join("target")).unwrap(), "mine");
+    }
+
+    #[test]
+    fn a_marker_hard_linked_to_a_file_elsewhere_leaves_that_file_unchanged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        fs::create_dir(&dir).unwrap();
+        fs::write(tmp.path().join("bashrc"), "mine").unwrap();
+        fs::hard_link(tmp.path().join("bashrc"), dir.join(MARKER)).unwrap();
+        OutputFolder::open(&dir).unwrap().write("a.html", b"a").unwrap();
+        assert_eq!(fs::read_to_string(tmp.path().join("bashrc")).unwrap(), "mine");
+        assert!(fs::read_to_string(dir.join(MARKER)).unwrap().ends_with("files:\na.html\n"));
     }
 
     #[test]
