@@ -307,7 +307,9 @@ fn plain_name_header(field: &'static str, mailbox: &Mailbox) -> Option<HeaderVal
         return None;
     }
     let address = mailbox.email.to_string();
-    if has_long_word(name) {
+    // Each word as the quoted string holds it, `\` and `"` escaped.
+    let words: Vec<String> = name.split(' ').map(|w| w.replace('\\', "\\\\").replace('"', "\\\"")).collect();
+    if words.iter().any(|w| w.len() > LONGEST_WORD) {
         let (mut encoded, column) = rfc2047(field, name);
         let fits = column + " <".len() + address.len() + ">".len() <= 78;
         encoded.push_str(if fits { " <" } else { "\r\n <" });
@@ -323,17 +325,17 @@ fn plain_name_header(field: &'static str, mailbox: &Mailbox) -> Option<HeaderVal
     // may hold folding white space.
     let mut encoded = String::from("\"");
     let mut column = field.len() + ": \"".len();
-    for (i, word) in name.split(' ').enumerate() {
-        let word = word.replace('\\', "\\\\").replace('"', "\\\"");
+    for (i, word) in words.iter().enumerate() {
         if i > 0 {
-            if column + 1 + word.len() > 78 {
+            // One more for the closing quote, should this word be the last.
+            if column + 1 + word.len() + 1 > 78 {
                 encoded.push_str("\r\n");
                 column = 0;
             }
             encoded.push(' ');
             column += 1;
         }
-        encoded.push_str(&word);
+        encoded.push_str(word);
         column += word.len();
     }
     let fits = column + "\" <".len() + address.len() + ">".len() <= 78;
