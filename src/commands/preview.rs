@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use super::{Outcome, prepare};
 use crate::config::Source;
-use crate::deliver::{file_stem, prepare_preview_dir};
+use crate::deliver::{OutputFolder, file_stem};
 use crate::domain::EmailKey;
 use crate::job::Made;
 use crate::subscribers::Lists;
@@ -61,7 +61,7 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
     let subscriber = find(&mut rows, wanted.as_ref(), &list)?;
     let Made { content, message } = job.message_for(&subscriber, now)?;
 
-    prepare_preview_dir(&options.out)?;
+    let mut folder = OutputFolder::open(&options.out)?;
     let stem = file_stem(1, subscriber.email().as_str());
     let files = [
         (format!("{stem}.html"), content.html.into_bytes()),
@@ -75,8 +75,7 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
         content.subject
     );
     for (name, bytes) in files {
-        let path = options.out.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        let path = folder.write(&name, &bytes)?;
         println!("  {}", path.display());
     }
     Ok(Outcome::Done)

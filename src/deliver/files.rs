@@ -2,25 +2,21 @@
 //! sent) and one `.html` per recipient, and an `index.html` listing them,
 //! written as the run goes so nothing waits in memory.
 
-use std::fs::{self, File};
+//!
+//! The folder is an [`OutputFolder`]: nothing is written through a
+//! symbolic link, and a re-run removes only the files the last run wrote.
+
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use maud::html;
 
+use super::folder::{FolderError, OutputFolder};
 use crate::subscribers::Subscriber;
 
-/// Marks a folder as written by `bulletin`, so a re-run may empty it.
-const MARKER: &str = ".bulletin-output";
-
 /// Why the output folder cannot be written.
-#[derive(Debug, thiserror::Error)]
-pub enum OutboxError {
-    #[error("{} is not empty and was not written by bulletin; choose an empty or new folder for --out", dir.display())]
-    NotOurs { dir: PathBuf },
-    #[error("cannot write {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
-}
+pub type OutboxError = FolderError;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutboxError + '_ {
     move |source| OutboxError::Io { path: path.to_owned(), source }
@@ -28,19 +24,20 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutboxError + '_ {
 
 /// Writes messages into a folder.
 pub struct FileOutbox {
-    dir: PathBuf,
+    folder: OutputFolder,
     index_path: PathBuf,
     index: BufWriter<File>,
     count: u64,
 }
 
 impl FileOutbox {
-    /// Prepares `dir`: creates it, or empties it if an earlier run wrote it.
-    /// A folder with other files in it is refused rather than mixed into.
+    /// Prepares `dir`: creates it, or takes it over from an earlier run
+    /// (removing that run's files, and only those). A folder with other
+    /// files in it and no marker is refused rather than mixed into.
     pub fn create(dir: &Path, title: &str) -> Result<Self, OutboxError> {
-        prepare_dir(dir)?;
+        let mut folder = OutputFolder::open(dir)?;
         let index_path = dir.join("index.html");
-        let file = File::create(&index_path).map_err(io(&index_path))?;
+        let file = folder.create("index.html")?;
         let mut index = BufWriter::new(file);
         let head = html! {
             (maud::DOCTYPE)
@@ -57,7 +54,7 @@ impl FileOutbox {
             head.into_string()
         )
         .map_err(io(&index_path))?;
-        Ok(Self { dir: dir.to_owned(), index_path, index, count: 0 })
+        Ok(Self { folder, index_path, index, count: 0 })
     }
 
     /// Writes one recipient's message and HTML part and lists them, with
@@ -73,10 +70,8 @@ impl FileOutbox {
     ) -> Result<(), OutboxError> {
         self.count += 1;
         let stem = file_stem(self.count, subscriber.email().as_str());
-        let eml_path = self.dir.join(format!("{stem}.eml"));
-        let html_path = self.dir.join(format!("{stem}.html"));
-        fs::write(&eml_path, eml).map_err(io(&eml_path))?;
-        fs::write(&html_path, html_part).map_err(io(&html_path))?;
+        self.folder.write(&format!("{stem}.eml"), eml)?;
+        self.folder.write(&format!("{stem}.html"), html_part.as_bytes())?;
         let to = match subscriber.display_name() {
             Some(name) => format!("{name} <{}>", subscriber.email()),
             None => subscriber.email().to_string(),
@@ -113,40 +108,10 @@ pub fn file_stem(number: u64, email: &str) -> String {
     format!("{number:05}-{safe}")
 }
 
-fn prepare_dir(dir: &Path) -> Result<(), OutboxError> {
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(io(dir))?;
-    } else {
-        let entries: Vec<_> =
-            fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
-        if !entries.is_empty() {
-            if !dir.join(MARKER).exists() {
-                return Err(OutboxError::NotOurs { dir: dir.to_owned() });
-            }
-            for entry in entries {
-                let path = entry.path();
-                let ours = path.extension().is_some_and(|e| e == "eml" || e == "html" || e == "txt");
-                if ours && path.is_file() {
-                    fs::remove_file(&path).map_err(io(&path))?;
-                }
-            }
-        }
-    }
-    let marker = dir.join(MARKER);
-    fs::write(
-        &marker,
-        "This folder is written by `bulletin`; its .eml, .html and .txt files are replaced on each run.\n",
-    )
-    .map_err(io(&marker))
-}
-
-/// Prepares `dir` for single-recipient preview files the same way.
-pub(crate) fn prepare_preview_dir(dir: &Path) -> Result<(), OutboxError> {
-    prepare_dir(dir)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]
@@ -166,8 +131,8 @@ mod tests {
     #[test]
     fn a_folder_from_an_earlier_run_is_emptied_of_old_messages() {
         let dir = tempfile::tempdir().unwrap();
-        FileOutbox::create(dir.path(), "x").unwrap().finish().unwrap();
-        fs::write(dir.path().join("00009-old@example.org.eml"), "old").unwrap();
+        // An earlier run's message, written as FileOutbox writes them.
+        OutputFolder::open(dir.path()).unwrap().write("00009-old@example.org.eml", b"old").unwrap();
         fs::write(dir.path().join("notes.md"), "kept").unwrap();
         FileOutbox::create(dir.path(), "x").unwrap().finish().unwrap();
         assert!(!dir.path().join("00009-old@example.org.eml").exists());

@@ -16,6 +16,7 @@ pub mod verp;
 
 use std::time::SystemTime;
 
+use email_encoding::headers::writer::EmailWriter;
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -32,6 +33,19 @@ use verp::Verp;
 /// Gmail hides everything after this many bytes of HTML behind a "View
 /// entire message" link.
 pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
+
+/// The longest display name a message carries, in characters. A longer one
+/// (a whole spreadsheet cell pasted into the name column, say) keeps its
+/// first 199 characters and ends with `…`, in the `From`/`To` header only:
+/// merge fields and the dry run's index show it whole.
+pub const LONGEST_NAME: usize = 200;
+
+/// The longest run of ASCII without a space that lettre's folding (at
+/// spaces) can place within 78 columns, with a header name before it. A
+/// subject or display name holding a longer one is written as RFC 2047
+/// encoded words instead, which may be split anywhere, so no header line
+/// passes 78 columns (RFC 5322 allows 998).
+const LONGEST_WORD: usize = 60;
 
 /// Builds the messages of one campaign.
 #[derive(Debug)]
@@ -66,7 +80,7 @@ impl Composer {
         let mailto = format!("mailto:{}?subject=unsubscribe", settings.unsubscribe_mailto);
         Self {
             campaign,
-            from: Mailbox::new(Some(settings.from_name.clone()), settings.from_email.as_lettre().clone()),
+            from: Mailbox::new(Some(shortened(&settings.from_name)), settings.from_email.as_lettre().clone()),
             bounce: settings.envelope_sender().as_lettre().clone(),
             verp: settings.bounce_address.clone().map(|bounce| (bounce, Verp::from_settings(settings))),
             reply_to: settings.reply_to.as_ref().map(|r| Mailbox::new(None, r.as_lettre().clone())),
@@ -137,7 +151,7 @@ impl Composer {
         date: SystemTime,
     ) -> Result<Message, MessageError> {
         let email = subscriber.email();
-        let to = Mailbox::new(subscriber.display_name().map(str::to_owned), email.as_lettre().clone());
+        let to = Mailbox::new(subscriber.display_name().map(shortened), email.as_lettre().clone());
         let digest = self.digest(email);
         self.build(
             to,
@@ -204,11 +218,13 @@ impl Composer {
         // import` reads.
         let envelope = lettre::address::Envelope::new(Some(envelope_sender), vec![to.email.clone()])
             .map_err(|source| MessageError { email: email.clone(), source: source.into() })?;
-        let mut builder = Message::builder()
-            .envelope(envelope)
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
+        let long_subject = has_long_word(&subject).then(|| encoded_header("Subject", &subject));
+        let mut builder = Message::builder().envelope(envelope).from(self.from.clone()).to(to);
+        builder = match long_subject {
+            Some(header) => builder.raw_header(header),
+            None => builder.subject(subject),
+        };
+        let mut builder = builder
             .date(date)
             .message_id(Some(message_id))
             .raw_header(header("List-Id", self.list_id.clone()))
@@ -238,6 +254,40 @@ impl Composer {
     }
 }
 
+/// `name`, or its first [`LONGEST_NAME`] characters ending in `…`.
+fn shortened(name: &str) -> String {
+    if name.chars().count() <= LONGEST_NAME {
+        return name.to_owned();
+    }
+    let kept: String = name.chars().take(LONGEST_NAME - 1).collect();
+    format!("{}…", kept.trim_end())
+}
+
+/// Whether `value` holds a run of ASCII without a space longer than
+/// [`LONGEST_WORD`], which folding at spaces cannot keep within 78 columns.
+fn has_long_word(value: &str) -> bool {
+    value.split(' ').any(|word| word.is_ascii() && word.len() > LONGEST_WORD)
+}
+
+/// `value` as RFC 2047 encoded words, by lettre's own encoder, folded so
+/// no line of the `field` header passes 78 columns.
+fn rfc2047(field: &str, value: &str) -> (String, usize) {
+    let mut encoded = String::new();
+    let column = {
+        let mut writer = EmailWriter::new(&mut encoded, field.len() + ": ".len(), 0, false);
+        email_encoding::headers::rfc2047::encode(value, &mut writer)
+            .expect("writing to a String cannot fail");
+        writer.line_len()
+    };
+    (encoded, column)
+}
+
+/// The `field` header holding `value` as RFC 2047 encoded words.
+fn encoded_header(field: &'static str, value: &str) -> HeaderValue {
+    let (encoded, _) = rfc2047(field, value);
+    HeaderValue::dangerous_new_pre_encoded(HeaderName::new_from_ascii_str(field), value.to_owned(), encoded)
+}
+
 fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
@@ -247,29 +297,47 @@ fn header(name: &'static str, value: String) -> HeaderValue {
 /// any name holding a character such as `&`, `'` or `,`, which spam filters
 /// score as needless encoding (SpamAssassin's `FROM_EXCESS_BASE64`). `None`
 /// when lettre's own encoding is right: no name, or one beyond ASCII.
+///
+/// A name with a word too long to fold around (see [`LONGEST_WORD`]) is
+/// written as RFC 2047 encoded words instead, so the field stays within 78
+/// columns.
 fn plain_name_header(field: &'static str, mailbox: &Mailbox) -> Option<HeaderValue> {
     let name = mailbox.name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
     if !name.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
         return None;
     }
+    let address = mailbox.email.to_string();
+    // Each word as the quoted string holds it, `\` and `"` escaped.
+    let words: Vec<String> = name.split(' ').map(|w| w.replace('\\', "\\\\").replace('"', "\\\"")).collect();
+    if words.iter().any(|w| w.len() > LONGEST_WORD) {
+        let (mut encoded, column) = rfc2047(field, name);
+        let fits = column + " <".len() + address.len() + ">".len() <= 78;
+        encoded.push_str(if fits { " <" } else { "\r\n <" });
+        encoded.push_str(&address);
+        encoded.push('>');
+        return Some(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str(field),
+            mailbox.to_string(),
+            encoded,
+        ));
+    }
     // Fold before a space once a line passes 78 columns; a quoted string
     // may hold folding white space.
     let mut encoded = String::from("\"");
     let mut column = field.len() + ": \"".len();
-    for (i, word) in name.split(' ').enumerate() {
-        let word = word.replace('\\', "\\\\").replace('"', "\\\"");
+    for (i, word) in words.iter().enumerate() {
         if i > 0 {
-            if column + 1 + word.len() > 78 {
+            // One more for the closing quote, should this word be the last.
+            if column + 1 + word.len() + 1 > 78 {
                 encoded.push_str("\r\n");
                 column = 0;
             }
             encoded.push(' ');
             column += 1;
         }
-        encoded.push_str(&word);
+        encoded.push_str(word);
         column += word.len();
     }
-    let address = mailbox.email.to_string();
     let fits = column + "\" <".len() + address.len() + ">".len() <= 78;
     encoded.push_str(if fits { "\" <" } else { "\"\r\n <" });
     encoded.push_str(&address);
@@ -283,6 +351,9 @@ fn plain_name_header(field: &'static str, mailbox: &Mailbox) -> Option<HeaderVal
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::Strategy;
+    use proptest::prop_oneof;
+
     use super::*;
     use crate::config::Source;
 
@@ -407,6 +478,87 @@ mod tests {
         assert!(plain_name_header("To", &Mailbox::new(None, "p@example.org".parse().unwrap())).is_none());
         let (headers, _) = written("To", "Peter Müller");
         assert!(headers.contains("To: =?utf-8?b?"), "{headers}");
+    }
+
+    /// The header block of `name`'s message with `subject`, as sent.
+    fn headers_of(c: &Composer, name: &str, subject: &str) -> Vec<u8> {
+        let to = Mailbox::new(Some(shortened(name)), "ana@example.org".parse().unwrap());
+        let content =
+            Personalised { subject: subject.to_owned(), html: "<p>x</p>".to_owned(), text: "x".to_owned() };
+        let message = c
+            .build(
+                to,
+                c.envelope_sender(&EmailKey::of("ana@example.org")),
+                "<a.b@example.org>".to_owned(),
+                &[7; 32],
+                subject.to_owned(),
+                &content,
+                "mailto:leave@example.org",
+                SystemTime::UNIX_EPOCH,
+            )
+            .unwrap();
+        message.formatted()
+    }
+
+    #[test]
+    fn a_name_past_200_characters_is_shortened_with_an_ellipsis() {
+        assert_eq!(shortened(&"a".repeat(200)), "a".repeat(200));
+        assert_eq!(shortened(&"é".repeat(201)), format!("{}…", "é".repeat(199)));
+        assert_eq!(
+            shortened(&format!("{} {}", "a".repeat(198), "b".repeat(9))),
+            format!("{}…", "a".repeat(198))
+        );
+    }
+
+    #[test]
+    fn a_subject_with_a_word_too_long_to_fold_is_encoded_within_78_columns() {
+        let c = composer(&[]);
+        let subject = format!("Hello {}", "x".repeat(5000));
+        let bytes = headers_of(&c, "Ana", &subject);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.lines().all(|l| l.len() <= 78), "{text}");
+        let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        assert_eq!(parsed.subject(), Some(subject.as_str()));
+    }
+
+    /// Names and subjects as a spreadsheet or a bulletin might give them:
+    /// one line, no control characters, some with words far too long to
+    /// fold around.
+    fn one_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z .,'\"&()\\\\-]{0,300}",
+            "[^\\p{Cc}?=]{0,300}",
+            "(x{40,1200} ?){1,4}",
+            "([a-zé]{1,90} ){1,60}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_header_line_stays_within_rfc_5322_and_reads_back(name in one_line(), subject in one_line()) {
+            // As the list reader gives them: trimmed, single-spaced.
+            let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assume!(!name.is_empty() && !subject.is_empty());
+            let c = composer(&[]);
+            let bytes = headers_of(&c, &name, &subject);
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let headers = &text[..text.find("\r\n\r\n").unwrap()];
+            for line in headers.split("\r\n") {
+                proptest::prop_assert!(line.len() <= 998, "{} octets: {line}", line.len());
+                // Within 78 where folding allows: lettre writes the address
+                // after a non-ASCII name's last encoded word, on its line.
+                let address = " <ana@example.org>".len();
+                let limit = if line.ends_with("<ana@example.org>") { 78 + address } else { 78 };
+                proptest::prop_assert!(line.len() <= limit, "{} octets: {line}", line.len());
+            }
+            let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            let to = parsed.to().and_then(|to| to.first()).unwrap();
+            let expected = shortened(&name);
+            proptest::prop_assert_eq!(to.name(), Some(expected.as_str()));
+            proptest::prop_assert_eq!(parsed.subject(), Some(subject.as_str()));
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod cli;
 mod concurrency;
 mod dkim;
 mod duplicates;
+mod folders;
 mod nesting;
 mod relay_limits;
 mod send;
