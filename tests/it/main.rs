@@ -20,5 +20,6 @@ mod dkim;
 mod duplicates;
 mod relay_limits;
 mod send;
+mod servers;
 mod spam;
 mod unsubscribe;

@@ -28,6 +28,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::Markup;
+use tower_http::timeout::TimeoutLayer;
 
 use super::Server;
 use crate::config::Settings;
@@ -50,6 +51,10 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// How long a stop waits for requests in flight. A write to the
 /// suppression list takes milliseconds.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest one request may take once its headers are in: reading the
+/// body and adding to the suppression list. A slower one gets 408.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The field and value of an RFC 8058 one-click request.
 const ONE_CLICK: (&str, &str) = ("List-Unsubscribe", "One-Click");
@@ -87,12 +92,13 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         grace: SHUTDOWN_GRACE,
         log_stop: Some(Arc::clone(&clock)),
     };
-    server.serve(|address| {
+    server.serve(|address, limits| {
         let public = settings.unsubscribe_url.as_ref().expect("checked above").as_url();
         println!("Unsubscribe server for {} ({})", settings.list_name, settings.org_name);
         println!("  listening on http://{address}{path}");
         println!("  public URL   {public} (your HTTPS reverse proxy forwards it here)");
         println!("  suppression  {}", suppressed.path().display());
+        println!("  limits       {limits}, {} s per request", REQUEST_TIMEOUT.as_secs());
         println!("Ctrl-C or SIGTERM to stop.");
         if !address.ip().is_loopback() {
             eprintln!(
@@ -153,6 +159,7 @@ fn router(path: &str, service: Arc<Service>) -> Router {
         .route(path, get(confirm).post(unsubscribe))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(service)
 }
 
