@@ -75,14 +75,22 @@ fn allow_descriptors(wanted: u64) {
     }
 }
 
-/// Whether the server has closed `stream`: a read ends (EOF or reset)
-/// instead of timing out.
+/// Whether the server closes `stream` within `wait`: reading ends (EOF or
+/// reset) instead of timing out. What it says before closing is skipped.
 fn closed(stream: &mut TcpStream, wait: Duration) -> bool {
-    stream.set_read_timeout(Some(wait)).unwrap();
+    let deadline = Instant::now() + wait;
     let mut buffer = [0; 1024];
-    match stream.read(&mut buffer) {
-        Ok(_) => true,
-        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) => return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        }
     }
 }
 
