@@ -168,7 +168,7 @@ impl Say {
     fn line(&self, what: fmt::Arguments<'_>) {
         match &self.clock {
             Some(clock) => eprintln!("{} {what}", clock.now()),
-            None => eprintln!("warning: {} {what}", self.name),
+            None => eprintln!("warning: {}: {what}", self.name),
         }
     }
 }

@@ -232,7 +232,12 @@ fn the_preview_refuses_another_host_name_and_shows_no_reader_data() {
             assert!(!answer.contains("Ana"), "Host: {host} {path} shows a reader's name\n{answer}");
         }
     }
-    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("LocalHost:{port}")] {
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
         let (status, answer) = get_with_host(target, &host, "/");
         assert_eq!(status, 200, "Host: {host}\n{answer}\n{}", server.output());
         assert!(answer.contains(SAMPLE_RECIPIENTS[0]), "Host: {host} shows the picker\n{answer}");
