@@ -14,6 +14,7 @@ pub mod unsubscribe;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -63,9 +64,9 @@ pub(crate) struct Server {
 
 /// How many connections a server holds at once: as many as fit below the
 /// process's file descriptor limit, less [`RESERVED_DESCRIPTORS`], and at
-/// most [`MAX_CONNECTIONS`]. Past that it accepts no more until one closes
-/// (and says so), rather than failing every `accept` for want of a
-/// descriptor, which lost every request, real ones too.
+/// most [`MAX_CONNECTIONS`]. Past that a newcomer makes room (see
+/// `accept`), rather than every `accept` failing for want of a descriptor,
+/// which lost every request, real ones too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The soft `RLIMIT_NOFILE` the server runs with; `None` for unlimited.
@@ -177,10 +178,15 @@ impl Say {
 /// [`HEADER_TIMEOUT`], at most `limits.connections` at once; gives back
 /// the connections still open, to be shut down.
 ///
+/// With every connection taken, a newcomer closes the one that has waited
+/// longest without a request in progress (a crowd of idle connections
+/// cannot lock real readers out for the length of the timeout), or, when
+/// all are in the middle of a request, waits for one to end.
+///
 /// Hand-written rather than `axum::serve`, which has no header timeout and
-/// no limit (a semaphore around `accept`, as tower's `ConcurrencyLimit`
-/// does for requests, but for connections: the descriptor is taken at
-/// `accept`, before any request).
+/// no limit; the limit is a semaphore around `accept` (what tower's
+/// `ConcurrencyLimit` is for requests), since the descriptor is taken at
+/// `accept`, before any request, and no crate closes the idle ones first.
 async fn accept(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -190,6 +196,7 @@ async fn accept(
 ) -> GracefulShutdown {
     let connections = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.connections));
+    let open = Arc::new(Open::default());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
     let mut said_busy: Option<Instant> = None;
@@ -202,22 +209,6 @@ async fn accept(
         due
     };
     loop {
-        let permit = match Arc::clone(&permits).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                if due(&mut said_busy) {
-                    say.line(format_args!(
-                        "busy: {} connections open, the most allowed ({limits}); new connections wait until one \
-                         closes",
-                        limits.connections
-                    ));
-                }
-                tokio::select! {
-                    permit = Arc::clone(&permits).acquire_owned() => permit.expect("the semaphore is never closed"),
-                    () = stop.cancelled() => break,
-                }
-            }
-        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -233,15 +224,109 @@ async fn accept(
             },
             () = stop.cancelled() => break,
         };
-        let served = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
-        let served = connections.watch(served);
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let made_room = open.close_oldest_idle();
+                if due(&mut said_busy) {
+                    let what = if made_room {
+                        "closing the one idle longest for each new one"
+                    } else {
+                        "all in the middle of a request, so new ones wait until one ends"
+                    };
+                    say.line(format_args!(
+                        "busy: {} connections open, the most allowed ({limits}); {what}",
+                        limits.connections
+                    ));
+                }
+                tokio::select! {
+                    permit = Arc::clone(&permits).acquire_owned() => permit.expect("the semaphore is never closed"),
+                    () = stop.cancelled() => break,
+                }
+            }
+        };
+        let (id, slot) = open.add();
+        let app = TowerToHyperService::new(app.clone());
+        let in_slot = Arc::clone(&slot);
+        let service = hyper::service::service_fn(move |request| {
+            let request_in_progress = InRequest::start(&in_slot);
+            let response = hyper::service::Service::call(&app, request);
+            async move {
+                let response = response.await;
+                drop(request_in_progress);
+                response
+            }
+        });
+        let served = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let open = Arc::clone(&open);
         tokio::spawn(async move {
-            // A client that goes away, or is timed out, is no error of ours.
-            let _ = served.await;
+            tokio::select! {
+                // A client that goes away, or is timed out, is no error of ours.
+                _ = served => {}
+                // Closed to make room: dropping it closes the socket.
+                () = slot.close.cancelled() => {}
+            }
+            open.remove(id);
             drop(permit);
         });
     }
     connections
+}
+
+/// The connections open, in the order they came.
+#[derive(Default)]
+struct Open(std::sync::Mutex<(u64, std::collections::BTreeMap<u64, Arc<Slot>>)>);
+
+/// One open connection: how many of its requests are in progress, and how
+/// to close it.
+#[derive(Default)]
+struct Slot {
+    requests: AtomicUsize,
+    close: CancellationToken,
+}
+
+impl Open {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::collections::BTreeMap<u64, Arc<Slot>>)> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn add(&self) -> (u64, Arc<Slot>) {
+        let mut open = self.lock();
+        let id = open.0;
+        open.0 += 1;
+        let slot = Arc::new(Slot::default());
+        open.1.insert(id, Arc::clone(&slot));
+        (id, slot)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().1.remove(&id);
+    }
+
+    /// Closes the oldest connection with no request in progress; whether
+    /// there was one.
+    fn close_oldest_idle(&self) -> bool {
+        let open = self.lock();
+        let idle =
+            open.1.values().find(|s| s.requests.load(Ordering::SeqCst) == 0 && !s.close.is_cancelled());
+        idle.inspect(|slot| slot.close.cancel()).is_some()
+    }
+}
+
+/// A request in progress on a [`Slot`], from its headers to its answer.
+struct InRequest(Arc<Slot>);
+
+impl InRequest {
+    fn start(slot: &Arc<Slot>) -> Self {
+        slot.requests.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(slot))
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        self.0.requests.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A listening socket at `address` whose queue of connections not yet
@@ -290,6 +375,22 @@ mod tests {
         };
         let error = server.serve(|_, _| panic!("started on a taken address")).unwrap_err();
         assert_eq!(error.to_string(), format!("cannot listen on {listen} (is another one running?)"));
+    }
+
+    #[test]
+    fn room_is_made_by_closing_the_oldest_connection_without_a_request_in_progress() {
+        let open = Open::default();
+        let (_, first) = open.add();
+        let (_, second) = open.add();
+        let (third_id, third) = open.add();
+        let request = InRequest::start(&first);
+        assert!(open.close_oldest_idle());
+        assert!(!first.close.is_cancelled() && second.close.is_cancelled() && !third.close.is_cancelled());
+        open.remove(third_id);
+        assert!(!open.close_oldest_idle(), "the one left is in the middle of a request");
+        drop(request);
+        assert!(open.close_oldest_idle());
+        assert!(first.close.is_cancelled());
     }
 
     #[test]
