@@ -12,8 +12,8 @@ fn main() -> ExitCode {
     match bulletin::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {
-            for line in format!("{error:#}").lines() {
-                eprintln!("error: {line}");
+            for line in bulletin::report::error_message(&error).lines() {
+                eprintln!("error: {}", bulletin::report::printable(line));
             }
             ExitCode::from(2)
         }

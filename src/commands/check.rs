@@ -23,7 +23,7 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
             Ok((line, warning)) => {
-                println!("{line}");
+                println!("{}", crate::report::printable(&line));
                 found.warnings.extend(warning);
             }
             Err(e) => found.errors.push(format!("{e:#}")),
@@ -33,10 +33,10 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         print_dkim(dkim);
     }
     for error in &found.errors {
-        println!("error: {error}");
+        println!("error: {}", crate::report::printable(error));
     }
     for warning in &found.warnings {
-        println!("warning: {warning}");
+        println!("warning: {}", crate::report::printable(warning));
     }
     println!(
         "Checked {} against {}: {} would receive it ({} skipped); {} error(s), {} warning(s).",

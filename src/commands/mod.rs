@@ -92,7 +92,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
 /// Prints a warning on standard error.
 fn warn(message: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", crate::report::printable(message));
     }
 }
 

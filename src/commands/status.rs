@@ -10,6 +10,7 @@ use crate::bounce::Verdict;
 use crate::content::Bulletin;
 use crate::domain::EmailKey;
 use crate::journal::{Entry, Journal, State};
+use crate::report::printable;
 use crate::subscribers::Lists;
 use crate::subscribers::{Audience, Row, SubscriberReader};
 
@@ -63,7 +64,13 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     if !failures.is_empty() {
         println!("Failures (run `bulletin send --retry-failed` to try them again):");
         for entry in &failures {
-            println!("  {}: {} ({})", entry.address, entry.reply, Verdict::of(&entry.reply).blame);
+            let reply = entry.reply.to_string();
+            println!(
+                "  {}: {} ({})",
+                printable(&entry.address),
+                printable(&reply),
+                Verdict::of(&entry.reply).blame
+            );
         }
     }
     if summary.sending > 0 {
@@ -71,7 +78,7 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
             "Uncertain (a run stopped while sending; the next run sends them again with the same Message-ID):"
         );
         for entry in entries.iter().filter(|e| e.state == State::Sending) {
-            println!("  {}", entry.address);
+            println!("  {}", printable(&entry.address));
         }
     }
     if let Some(path) = &options.csv {

@@ -1,7 +1,7 @@
 //! Everything that serves HTTP: the live [`preview`] of a bulletin
 //! (`bulletin preview --serve`) and the one-click [`unsubscribe`] server
-//! (`bulletin unsubscribe-server`), with the start and stop (`Server`) and
-//! the page `layout` they share.
+//! (`bulletin unsubscribe-server`), with the start and stop (`Server`),
+//! the connection limits (`Limits`) and the page `layout` they share.
 //!
 //! Ends at the edge of HTTP: what the pages show is made by `job` and
 //! `lint`, the tokens are checked by `message::unsubscribe`, and the
@@ -11,15 +11,41 @@ mod layout;
 pub mod preview;
 pub mod unsubscribe;
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::Clock;
+
+/// How long a client has to send a request's headers, counted from when
+/// it connects or was last answered: an idle connection, or one sending
+/// its headers a byte at a time (slowloris), is closed after it.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// File descriptors kept back from connections: the listener, standard
+/// streams, the runtime, the suppression list and the preview's watcher.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// The most connections held at once, however many descriptors there are.
+const MAX_CONNECTIONS: usize = 4096;
+
+/// Connections the kernel queues for the server to accept.
+const BACKLOG: u32 = 1024;
+
+/// The busiest a server's log gets about shedding load: a line at most
+/// this often.
+const BUSY_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// How one of the servers listens and stops.
 pub(crate) struct Server {
@@ -36,23 +62,73 @@ pub(crate) struct Server {
     pub log_stop: Option<Arc<dyn Clock>>,
 }
 
+/// How many connections a server holds at once: as many as fit below the
+/// process's file descriptor limit, less [`RESERVED_DESCRIPTORS`], and at
+/// most [`MAX_CONNECTIONS`]. Past that a newcomer makes room (see
+/// `accept`), rather than every `accept` failing for want of a descriptor,
+/// which lost every request, real ones too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The soft `RLIMIT_NOFILE` the server runs with; `None` for unlimited.
+    pub descriptors: Option<u64>,
+    /// Connections held at once.
+    pub connections: usize,
+}
+
+impl Limits {
+    /// Raises the soft descriptor limit towards the hard one (a service
+    /// manager's default soft limit, 1,024, is lower than the connections
+    /// wanted), then measures it.
+    fn measure() -> Self {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let wanted = MAX_CONNECTIONS as u64 + RESERVED_DESCRIPTORS;
+        let limit = getrlimit(Resource::Nofile);
+        let target = limit.maximum.map_or(wanted, |hard| hard.min(wanted));
+        if limit.current.is_some_and(|soft| soft < target) {
+            // Failing leaves the limit as it was, which is then measured.
+            let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(target), maximum: limit.maximum });
+        }
+        Self::below(getrlimit(Resource::Nofile).current)
+    }
+
+    /// The limits with `descriptors` file descriptors.
+    fn below(descriptors: Option<u64>) -> Self {
+        let room = descriptors.map_or(u64::MAX, |d| d.saturating_sub(RESERVED_DESCRIPTORS).max(1));
+        let connections = usize::try_from(room).unwrap_or(usize::MAX).min(MAX_CONNECTIONS);
+        Self { descriptors, connections }
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} connections at once (", self.connections)?;
+        match self.descriptors {
+            Some(n) => write!(f, "{n} file descriptors")?,
+            None => write!(f, "no file descriptor limit")?,
+        }
+        write!(f, "), {} s to send a request's headers", HEADER_TIMEOUT.as_secs())
+    }
+}
+
 impl Server {
     /// Listens, catches Ctrl-C and SIGTERM, then calls `start` with the
-    /// address it got, which prints the banner and gives the routes; serves
-    /// them on the program's runtime until a stop signal, then lets the
-    /// requests in flight finish for at most `grace`.
-    pub fn serve(self, start: impl FnOnce(SocketAddr) -> anyhow::Result<Router>) -> anyhow::Result<()> {
+    /// address it got and its limits, which prints the banner and gives
+    /// the routes; serves them on the program's runtime until a stop
+    /// signal, then lets the requests in flight finish for at most `grace`.
+    pub fn serve(
+        self,
+        start: impl FnOnce(SocketAddr, Limits) -> anyhow::Result<Router>,
+    ) -> anyhow::Result<()> {
         let Server { name, listen, busy_hint, grace, log_stop } = self;
+        let limits = Limits::measure();
         let runtime = crate::runtime()?;
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}{busy_hint}"))?;
+            let listener = bind(listen).with_context(|| format!("cannot listen on {listen}{busy_hint}"))?;
             let address = listener.local_addr()?;
             // Listen for the stop signals before saying we are up, so a stop
             // sent as soon as the banner shows is not fatal.
             let stopped = stop_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
-            let app = start(address)?;
+            let app = start(address, limits)?;
             let stop = CancellationToken::new();
             let on_signal = stop.clone();
             let log = log_stop.clone();
@@ -63,16 +139,14 @@ impl Server {
                 }
                 on_signal.cancel();
             });
-            let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+            let say = Say { name, clock: log_stop.clone() };
+            let connections = accept(listener, app, limits, &stop, &say).await;
             tokio::select! {
-                result = server => result.with_context(|| format!("{name} stopped"))?,
+                () = connections.shutdown() => {}
                 // A client that never finishes its request (or a page that
                 // holds its event stream open) cannot hold the server up for
                 // ever.
-                () = async {
-                    stop.cancelled().await;
-                    tokio::time::sleep(grace).await;
-                } => if let Some(clock) = &log_stop {
+                () = tokio::time::sleep(grace) => if let Some(clock) = &log_stop {
                     eprintln!("{} stopping without waiting any longer for unfinished requests", clock.now());
                 },
             }
@@ -82,6 +156,192 @@ impl Server {
             Ok(())
         })
     }
+}
+
+/// Where a server says what happens to it: its log (stderr, dated) when
+/// it has a clock, else a warning.
+struct Say {
+    name: &'static str,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl Say {
+    fn line(&self, what: fmt::Arguments<'_>) {
+        match &self.clock {
+            Some(clock) => eprintln!("{} {what}", clock.now()),
+            None => eprintln!("warning: {}: {what}", self.name),
+        }
+    }
+}
+
+/// Accepts connections until `stop`, each served by hyper's HTTP/1 with
+/// [`HEADER_TIMEOUT`], at most `limits.connections` at once; gives back
+/// the connections still open, to be shut down.
+///
+/// With every connection taken, a newcomer closes the one that has waited
+/// longest without a request in progress (a crowd of idle connections
+/// cannot lock real readers out for the length of the timeout), or, when
+/// all are in the middle of a request, waits for one to end.
+///
+/// Hand-written rather than `axum::serve`, which has no header timeout and
+/// no limit; the limit is a semaphore around `accept` (what tower's
+/// `ConcurrencyLimit` is for requests), since the descriptor is taken at
+/// `accept`, before any request, and no crate closes the idle ones first.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    stop: &CancellationToken,
+    say: &Say,
+) -> GracefulShutdown {
+    let connections = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.connections));
+    let open = Arc::new(Open::default());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    let mut said_busy: Option<Instant> = None;
+    let mut said_failed: Option<Instant> = None;
+    let due = |said: &mut Option<Instant>| {
+        let due = said.is_none_or(|at| at.elapsed() >= BUSY_LOG_EVERY);
+        if due {
+            *said = Some(Instant::now());
+        }
+        due
+    };
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors or memory, or a client gone before
+                    // it was accepted: wait a little rather than spin.
+                    if due(&mut said_failed) {
+                        say.line(format_args!("error: cannot accept a connection: {error}"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let made_room = open.close_oldest_idle();
+                if due(&mut said_busy) {
+                    let what = if made_room {
+                        "closing the one idle longest for each new one"
+                    } else {
+                        "all in the middle of a request, so new ones wait until one ends"
+                    };
+                    say.line(format_args!(
+                        "busy: {} connections open, the most allowed ({limits}); {what}",
+                        limits.connections
+                    ));
+                }
+                tokio::select! {
+                    permit = Arc::clone(&permits).acquire_owned() => permit.expect("the semaphore is never closed"),
+                    () = stop.cancelled() => break,
+                }
+            }
+        };
+        let (id, slot) = open.add();
+        let app = TowerToHyperService::new(app.clone());
+        let in_slot = Arc::clone(&slot);
+        let service = hyper::service::service_fn(move |request| {
+            let request_in_progress = InRequest::start(&in_slot);
+            let response = hyper::service::Service::call(&app, request);
+            async move {
+                let response = response.await;
+                drop(request_in_progress);
+                response
+            }
+        });
+        let served = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let open = Arc::clone(&open);
+        tokio::spawn(async move {
+            tokio::select! {
+                // A client that goes away, or is timed out, is no error of ours.
+                _ = served => {}
+                // Closed to make room: dropping it closes the socket.
+                () = slot.close.cancelled() => {}
+            }
+            open.remove(id);
+            drop(permit);
+        });
+    }
+    connections
+}
+
+/// The connections open, in the order they came.
+#[derive(Default)]
+struct Open(std::sync::Mutex<(u64, std::collections::BTreeMap<u64, Arc<Slot>>)>);
+
+/// One open connection: how many of its requests are in progress, and how
+/// to close it.
+#[derive(Default)]
+struct Slot {
+    requests: AtomicUsize,
+    close: CancellationToken,
+}
+
+impl Open {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::collections::BTreeMap<u64, Arc<Slot>>)> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn add(&self) -> (u64, Arc<Slot>) {
+        let mut open = self.lock();
+        let id = open.0;
+        open.0 += 1;
+        let slot = Arc::new(Slot::default());
+        open.1.insert(id, Arc::clone(&slot));
+        (id, slot)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().1.remove(&id);
+    }
+
+    /// Closes the oldest connection with no request in progress; whether
+    /// there was one.
+    fn close_oldest_idle(&self) -> bool {
+        let open = self.lock();
+        let idle =
+            open.1.values().find(|s| s.requests.load(Ordering::SeqCst) == 0 && !s.close.is_cancelled());
+        idle.inspect(|slot| slot.close.cancel()).is_some()
+    }
+}
+
+/// A request in progress on a [`Slot`], from its headers to its answer.
+struct InRequest(Arc<Slot>);
+
+impl InRequest {
+    fn start(slot: &Arc<Slot>) -> Self {
+        slot.requests.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(slot))
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        self.0.requests.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A listening socket at `address` whose queue of connections not yet
+/// accepted holds [`BACKLOG`]: with the usual 128, a burst of connections
+/// (a crowd of idle ones, then a real one) overflows it, and the kernel
+/// drops the new ones' handshakes for a second or more.
+fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restart can listen again at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
 }
 
 /// Ctrl-C or SIGTERM (what `systemctl stop` sends): both are caught from
@@ -113,7 +373,36 @@ mod tests {
             grace: Duration::ZERO,
             log_stop: None,
         };
-        let error = server.serve(|_| panic!("started on a taken address")).unwrap_err();
+        let error = server.serve(|_, _| panic!("started on a taken address")).unwrap_err();
         assert_eq!(error.to_string(), format!("cannot listen on {listen} (is another one running?)"));
+    }
+
+    #[test]
+    fn room_is_made_by_closing_the_oldest_connection_without_a_request_in_progress() {
+        let open = Open::default();
+        let (_, first) = open.add();
+        let (_, second) = open.add();
+        let (third_id, third) = open.add();
+        let request = InRequest::start(&first);
+        assert!(open.close_oldest_idle());
+        assert!(!first.close.is_cancelled() && second.close.is_cancelled() && !third.close.is_cancelled());
+        open.remove(third_id);
+        assert!(!open.close_oldest_idle(), "the one left is in the middle of a request");
+        drop(request);
+        assert!(open.close_oldest_idle());
+        assert!(first.close.is_cancelled());
+    }
+
+    #[test]
+    fn connections_stay_below_the_descriptor_limit_with_room_for_the_servers_own_files() {
+        assert_eq!(Limits::below(Some(1024)).connections, 960);
+        assert_eq!(Limits::below(Some(200)).connections, 136);
+        assert_eq!(Limits::below(Some(20)).connections, 1);
+        assert_eq!(Limits::below(Some(1_048_576)).connections, MAX_CONNECTIONS);
+        assert_eq!(Limits::below(None).connections, MAX_CONNECTIONS);
+        assert_eq!(
+            Limits::below(Some(1024)).to_string(),
+            "960 connections at once (1024 file descriptors), 10 s to send a request's headers"
+        );
     }
 }

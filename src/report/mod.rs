@@ -2,5 +2,7 @@
 //! display while it runs, read from the senders' [`crate::deliver::Counts`].
 
 mod progress;
+mod terminal;
 
 pub use progress::Progress;
+pub use terminal::{error_message, printable};

@@ -92,7 +92,7 @@ pub struct Server {
 impl Server {
     /// Starts the server in `test`'s folder with its settings (and no
     /// others: the environment is cleared), and waits for its address.
-    fn start(test: &Test) -> Self {
+    pub(crate) fn start(test: &Test) -> Self {
         let mut child = test
             .std_command(&["preview", SAMPLE_BULLETIN, "--serve", "--port", "0"])
             .stdin(Stdio::null())

@@ -22,5 +22,6 @@ mod folders;
 mod nesting;
 mod relay_limits;
 mod send;
+mod servers;
 mod spam;
 mod unsubscribe;

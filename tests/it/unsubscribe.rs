@@ -29,7 +29,7 @@ const SUPPRESSED: &str = "suppressed.csv";
 
 /// The sample bulletin, `n` readers `reader01@example.org`... in
 /// `list.csv`, and settings for a real send with one-click links.
-fn list_test(n: usize) -> (Test, Vec<String>) {
+pub(crate) fn list_test(n: usize) -> (Test, Vec<String>) {
     let mut csv = String::from("email,first_name\n");
     let addresses: Vec<String> = (1..=n).map(|i| format!("reader{i:02}@example.org")).collect();
     for address in &addresses {
@@ -48,7 +48,7 @@ fn list_test(n: usize) -> (Test, Vec<String>) {
 
 /// Each reader's https unsubscribe link, from the `List-Unsubscribe` header
 /// of the dry run's `.eml` files, parsed by mail-parser.
-fn links(test: &Test) -> BTreeMap<String, String> {
+pub(crate) fn links(test: &Test) -> BTreeMap<String, String> {
     test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
     test.emls("out")
         .iter()
@@ -71,7 +71,7 @@ fn links(test: &Test) -> BTreeMap<String, String> {
 }
 
 /// The suppression list's addresses, in file order (header left out).
-fn suppressed(test: &Test) -> Vec<String> {
+pub(crate) fn suppressed(test: &Test) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(test.join(SUPPRESSED)) else { return Vec::new() };
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("email,reason,date,detail"), "{text}");
@@ -80,19 +80,30 @@ fn suppressed(test: &Test) -> Vec<String> {
 
 /// `bulletin unsubscribe-server --listen 127.0.0.1:0` running in the
 /// background, stopped (SIGTERM, then SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`, read from the line it prints on starting.
-    origin: String,
+    pub(crate) origin: String,
     stdout: mpsc::Receiver<String>,
     stderr: mpsc::Receiver<String>,
 }
 
 impl Server {
     #[track_caller]
-    fn start(test: &Test) -> Self {
-        let (mut child, stdout, stderr) =
-            spawn(test, &["unsubscribe-server", "--listen", "127.0.0.1:0", "--subscribers", "list.csv"]);
+    pub(crate) fn start(test: &Test) -> Self {
+        Self::start_command(test.std_command(&[
+            "unsubscribe-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--subscribers",
+            "list.csv",
+        ]))
+    }
+
+    /// Starts the server `command` runs (as [`Server::start`] makes it).
+    #[track_caller]
+    pub(crate) fn start_command(command: Command) -> Self {
+        let (mut child, stdout, stderr) = spawn(command);
         let deadline = Instant::now() + DEADLINE;
         let mut printed = Vec::new();
         let origin = loop {
@@ -122,7 +133,7 @@ impl Server {
 
     /// The local address of a public unsubscribe link, as the reverse
     /// proxy would forward it: same path and query.
-    fn local(&self, link: &str) -> String {
+    pub(crate) fn local(&self, link: &str) -> String {
         let rest = link.strip_prefix("https://hope.example.org").expect("a link to the public address");
         format!("{}{rest}", self.origin)
     }
@@ -130,7 +141,7 @@ impl Server {
     /// Stops it with SIGTERM, as `systemctl stop` does, and returns its
     /// exit code and everything it printed.
     #[track_caller]
-    fn stop(mut self) -> (Option<i32>, String, String) {
+    pub(crate) fn stop(mut self) -> (Option<i32>, String, String) {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(status.success());
         let deadline = Instant::now() + DEADLINE;
@@ -161,9 +172,8 @@ impl Drop for Server {
 }
 
 /// Starts the binary with its output read line by line on two threads.
-fn spawn(test: &Test, args: &[&str]) -> (Child, mpsc::Receiver<String>, mpsc::Receiver<String>) {
-    let mut child = test
-        .std_command(args)
+fn spawn(mut command: Command) -> (Child, mpsc::Receiver<String>, mpsc::Receiver<String>) {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -28,6 +28,7 @@ use crate::domain::MessageId;
 use crate::journal::{Archive, Sent};
 use crate::message::Composer;
 use crate::message::verp::Verp;
+use crate::report::printable;
 use crate::subscribers::Lists;
 use crate::subscribers::{EmailAddress, Reason};
 
@@ -132,7 +133,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
 
     let names: Vec<String> = sources.iter().map(Source::describe).collect();
     let dry = if options.dry_run { " (dry run: nothing is written)" } else { "" };
-    println!("Read {} message(s) from {}{dry}", import.tally.messages, names.join(", "));
+    println!("Read {} message(s) from {}{dry}", import.tally.messages, printable(&names.join(", ")));
     print_tally(&import.tally, options.trust_unmatched);
     if !ui.quiet {
         print_recorded(&import.recorded, &soft_counts, limit);
@@ -157,7 +158,7 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
     if !import.tally.unusable.is_empty() {
         println!("Could not use {} message(s):", import.tally.unusable.len());
         for (origin, why) in &import.tally.unusable {
-            println!("  {origin}: {why}");
+            println!("  {}: {}", printable(origin), printable(why));
         }
     }
     Ok(if import.tally.unusable.is_empty() { Outcome::Done } else { Outcome::Problems })
@@ -385,9 +386,9 @@ fn print_recorded(recorded: &[ledger::Entry], soft_counts: &[(String, u32)], lim
         };
         println!(
             "  {:width$}  {kind}: {} ({})",
-            entry.address,
+            printable(&entry.address),
             super::one_line(&entry.detail, 90),
-            entry.source
+            printable(&entry.source)
         );
     }
 }
@@ -399,6 +400,6 @@ fn print_not_ours(not_ours: &[(String, String, String)]) {
     }
     println!("Not ours, so ignored: {} report(s):", not_ours.len());
     for (origin, address, why) in not_ours {
-        println!("  {origin}: {address}: {why}");
+        println!("  {}: {}: {}", printable(origin), printable(address), printable(why));
     }
 }

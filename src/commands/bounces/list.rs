@@ -185,7 +185,7 @@ fn print_table(rows: &[Row], limit: u32) {
     for row in rows {
         println!(
             "  {:a$}  {:k$}  {:16}  {:w$}  {:6}  {}",
-            row.address,
+            crate::report::printable(&row.address),
             kind(row),
             row.blame,
             row.why,

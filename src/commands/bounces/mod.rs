@@ -124,7 +124,12 @@ fn print_suppressed(s: &Suppressed, dry_run: bool, quiet: bool) {
 /// `text` on one line, cut to `limit` characters.
 fn one_line(text: &str, limit: usize) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > limit { text.chars().take(limit).collect::<String>() + "…" } else { text }
+    let text = if text.chars().count() > limit {
+        text.chars().take(limit).collect::<String>() + "…"
+    } else {
+        text
+    };
+    crate::report::printable(&text).into_owned()
 }
 
 /// What a class means to the reader, once.

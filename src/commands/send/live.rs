@@ -23,6 +23,7 @@ use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
 use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, State};
 use crate::report::Progress;
+use crate::report::printable;
 use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
@@ -264,10 +265,16 @@ async fn test_copies(
     for to in &addresses {
         let message = job.test_copy_for(&subscriber, to, clock.now().as_system_time())?.message;
         match connection.submit(message.envelope(), &message.formatted()).await {
-            Ok(reply) => println!("test copy sent to {to} (as {}): {reply}", subscriber.email()),
+            Ok(reply) => {
+                println!(
+                    "test copy sent to {to} (as {}): {}",
+                    subscriber.email(),
+                    printable(&reply.to_string())
+                );
+            }
             Err(failure) => {
                 failed += 1;
-                eprintln!("error: test copy to {to} failed: {failure}");
+                eprintln!("error: test copy to {to} failed: {}", printable(&failure.to_string()));
             }
         }
     }

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -59,7 +60,7 @@ pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
         grace: SHUTDOWN_GRACE,
         log_stop: None,
     };
-    server.serve(|address| {
+    server.serve(|address, _| {
         let (changes, _) = broadcast::channel(16);
         let (suppressed, _) = sources.list.suppression_path();
         let files = [
@@ -80,8 +81,52 @@ pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
             .route("/", get(page))
             .route("/email", get(email))
             .route("/events", get(events))
-            .with_state(shared))
+            .with_state(shared)
+            .layer(middleware::from_fn_with_state(Arc::new(LocalHosts::at(address.port())), only_local)))
     })
+}
+
+/// The `Host` names the preview answers to: its own address, by number or
+/// as `localhost`. Any other is a page elsewhere whose name was pointed at
+/// 127.0.0.1 (DNS rebinding) to read the readers' names and addresses.
+struct LocalHosts {
+    port: u16,
+    names: Vec<String>,
+}
+
+impl LocalHosts {
+    fn at(port: u16) -> Self {
+        let hosts = ["127.0.0.1", "localhost", "[::1]"];
+        let mut names: Vec<String> = hosts.iter().map(|h| format!("{h}:{port}")).collect();
+        if port == 80 {
+            names.extend(hosts.map(str::to_owned));
+        }
+        Self { port, names }
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        self.names.iter().any(|name| name.eq_ignore_ascii_case(host))
+    }
+}
+
+/// Passes on requests for a [`LocalHosts`] name (in `Host`, and in the
+/// request line when it names one); answers any other with 421 and no
+/// reader data.
+async fn only_local(State(hosts): State<Arc<LocalHosts>>, request: Request, next: Next) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let named = request.uri().authority().map(|a| a.as_str());
+    if host.is_some_and(|h| hosts.allows(h)) && named.is_none_or(|h| hosts.allows(h)) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!(
+            "The preview answers only at http://127.0.0.1:{port}/ and http://localhost:{port}/.\n",
+            port = hosts.port
+        ),
+    )
+        .into_response()
 }
 
 /// Renders on a blocking thread: it reads files and the whole list.

@@ -28,6 +28,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::Markup;
+use tower_http::timeout::TimeoutLayer;
 
 use super::Server;
 use crate::config::Settings;
@@ -50,6 +51,10 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// How long a stop waits for requests in flight. A write to the
 /// suppression list takes milliseconds.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest one request may take once its headers are in: reading the
+/// body and adding to the suppression list. A slower one gets 408.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The field and value of an RFC 8058 one-click request.
 const ONE_CLICK: (&str, &str) = ("List-Unsubscribe", "One-Click");
@@ -87,12 +92,13 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         grace: SHUTDOWN_GRACE,
         log_stop: Some(Arc::clone(&clock)),
     };
-    server.serve(|address| {
+    server.serve(|address, limits| {
         let public = settings.unsubscribe_url.as_ref().expect("checked above").as_url();
         println!("Unsubscribe server for {} ({})", settings.list_name, settings.org_name);
         println!("  listening on http://{address}{path}");
         println!("  public URL   {public} (your HTTPS reverse proxy forwards it here)");
         println!("  suppression  {}", suppressed.path().display());
+        println!("  limits       {limits}, {} s per request", REQUEST_TIMEOUT.as_secs());
         println!("Ctrl-C or SIGTERM to stop.");
         if !address.ip().is_loopback() {
             eprintln!(
@@ -101,7 +107,7 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
             );
         }
         let service = Service { signer, file: suppressed, texts: Texts::from(settings), clock };
-        Ok(router(&path, Arc::new(service)))
+        Ok(router(&path, Arc::new(service), REQUEST_TIMEOUT))
     })
 }
 
@@ -144,7 +150,7 @@ fn checked(settings: &Settings) -> anyhow::Result<(Signer, String)> {
     Ok((Signer::from_settings(settings), path))
 }
 
-fn router(path: &str, service: Arc<Service>) -> Router {
+fn router(path: &str, service: Arc<Service>, request_timeout: std::time::Duration) -> Router {
     // The path is matched as it is: a segment starting with `:` or `*` is
     // text, not axum 0.7's capture syntax (which would panic here). The
     // URL parser has already escaped `{` and `}`, the captures of 0.8.
@@ -153,6 +159,7 @@ fn router(path: &str, service: Arc<Service>) -> Router {
         .route(path, get(confirm).post(unsubscribe))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .with_state(service)
 }
 
@@ -401,7 +408,7 @@ mod tests {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
             let origin = format!("http://{}", listener.local_addr().unwrap());
-            let app = router(&path, Arc::new(service));
+            let app = router(&path, Arc::new(service), REQUEST_TIMEOUT);
             runtime.spawn(async move { axum::serve(listener, app).await });
             let status = |path: &str| {
                 let agent = ureq::Agent::new_with_config(
@@ -420,6 +427,29 @@ mod tests {
             assert_eq!(status(&path), 200, "{path}");
             assert_eq!(status(other), 404, "{other}");
         }
+    }
+
+    #[test]
+    fn a_request_whose_body_never_finishes_gets_408_when_its_time_is_up() {
+        use std::io::{Read, Write};
+        let (service, settings) = service(&[]);
+        let (_, path) = checked(&settings).unwrap();
+        let email = EmailAddress::parse("ana@example.org").unwrap();
+        let link = service.signer.url(settings.unsubscribe_url.as_ref().unwrap(), &email);
+        let query = url::Url::parse(&link).unwrap().query().unwrap().to_owned();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = router(&path, Arc::new(service), std::time::Duration::from_millis(300));
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        // Headers promising 26 bytes of body, then only 5 of them.
+        write!(stream, "POST {path}?{query} HTTP/1.1\r\nHost: a\r\nContent-Length: 26\r\n\r\nList-").unwrap();
+        let mut answer = [0; 12];
+        stream.read_exact(&mut answer).unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 408");
     }
 
     #[test]

@@ -1,0 +1,89 @@
+//! Text from outside (relay replies, bounce reports, list values, file
+//! names, error causes) made safe to print: a terminal obeys the control
+//! characters in what it is given, so an escape sequence in a bounce's
+//! `Diagnostic-Code` could recolour, retitle or rewrite the screen.
+
+use std::borrow::Cow;
+
+/// `text` with every control character (C0, DEL and C1: ESC begins the
+/// terminal's sequences, BEL rings, CR goes back over the line) and every
+/// bidirectional override shown as Rust writes it: `\u{1b}`, `\r`,
+/// `\u{202e}`. Borrowed as it is when there is none.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unprintable) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unprintable(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// An error and its causes, each said once, as `main` prints it:
+/// `outer: cause: root cause`. A cause whose text the message already
+/// holds (an error that writes its source into its own message, as
+/// `"cannot read {path}: {source}"` does) is not said again.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.is_empty() {
+            message = text;
+        } else if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_escaped() {
+        assert_eq!(printable("550 \x1b[31mUser unknown\x1b[0m"), r"550 \u{1b}[31mUser unknown\u{1b}[0m");
+        assert_eq!(printable("a\x07b\rc\td\ne\u{7f}f\u{9b}g"), r"a\u{7}b\rc\td\ne\u{7f}f\u{9b}g");
+        assert_eq!(printable("evil\u{202e}txt.exe"), r"evil\u{202e}txt.exe");
+    }
+
+    #[test]
+    fn ordinary_text_is_printed_as_it_is_without_a_copy() {
+        let text = "José Núñez <jose@example.com>: 550 5.1.1 “mailbox unavailable” ✓";
+        assert!(matches!(printable(text), Cow::Borrowed(t) if t == text));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read bulletin {path}: {source}")]
+    struct ReadError {
+        path: String,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn an_error_that_already_says_its_cause_does_not_say_it_twice() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let cause = io.to_string();
+        let error = anyhow::Error::new(ReadError { path: "b.md".into(), source: io }).context("cannot check");
+        let message = error_message(&error);
+        assert_eq!(message, format!("cannot check: cannot read bulletin b.md: {cause}"));
+        assert_eq!(message.matches(&cause).count(), 1, "{message}");
+    }
+
+    #[test]
+    fn causes_not_yet_said_are_all_kept_in_order() {
+        let error =
+            anyhow::anyhow!("connection refused").context("cannot reach the relay").context("send stopped");
+        assert_eq!(error_message(&error), "send stopped: cannot reach the relay: connection refused");
+    }
+}

@@ -1,0 +1,291 @@
+//! The servers that face the internet hold up against hostile clients: the
+//! real `bulletin unsubscribe-server` started as systemd starts services
+//! (a soft limit of 1,024 file descriptors), with idle and slow-header
+//! connections held open against it by raw sockets on 127.0.0.1; the live
+//! preview (`bulletin preview --serve`) asked for by another host name, as
+//! a DNS-rebinding page would; and outside text with terminal escape
+//! sequences printed by `bulletin bounces import`.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::browser_util;
+use crate::unsubscribe::{Server, links, list_test, suppressed};
+use crate::util::{SAMPLE_RECIPIENTS, Test};
+
+/// The soft descriptor limit services get by default (systemd, most shells).
+const DEFAULT_SOFT_LIMIT: u64 = 1024;
+/// Idle connections held against the server: more than that limit.
+const IDLE_CONNECTIONS: usize = 1_100;
+/// How long the servers wait for a request's headers (README, "Limits").
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a test waits for the server to close a connection.
+const CLOSE_LIMIT: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------- helpers
+
+/// `command` run after `ulimit {limits}` (`-S -n 1024`: the soft
+/// descriptor limit only, as a service manager sets it; `-n 200`: both).
+fn with_ulimit(command: &Command, limits: &str) -> Command {
+    let mut wrapped = Command::new("sh");
+    wrapped.arg("-c").arg(format!("ulimit {limits} && exec \"$0\" \"$@\"")).arg(command.get_program());
+    wrapped.args(command.get_args()).env_clear();
+    wrapped.envs(command.get_envs().filter_map(|(key, value)| value.map(|value| (key, value))));
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
+/// The unsubscribe server for `test`, started after `ulimit {limits}`.
+fn unsubscribe_server_with(test: &Test, limits: &str) -> Server {
+    let command =
+        test.std_command(&["unsubscribe-server", "--listen", "127.0.0.1:0", "--subscribers", "list.csv"]);
+    Server::start_command(with_ulimit(&command, limits))
+}
+
+/// The unsubscribe server for `test` with the default soft limit.
+fn unsubscribe_server(test: &Test) -> Server {
+    unsubscribe_server_with(test, &format!("-S -n {DEFAULT_SOFT_LIMIT}"))
+}
+
+/// `host:port` of an `http://host:port` origin.
+fn address(origin: &str) -> SocketAddr {
+    origin.strip_prefix("http://").unwrap().parse().unwrap()
+}
+
+/// Lets this test process hold `wanted` more descriptors: raises its own
+/// soft limit as far as needed, never past the hard limit, and fails
+/// (rather than skip) when the hard limit is too low. It is not lowered
+/// again: other tests running at the same time may by then hold more.
+fn allow_descriptors(wanted: u64) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let needed = wanted + 256;
+    if limit.current.is_some_and(|soft| soft < needed) {
+        assert!(
+            limit.maximum.is_none_or(|hard| hard >= needed),
+            "this test holds {wanted} connections, but the hard descriptor limit is {:?}: raise it (ulimit -Hn)",
+            limit.maximum
+        );
+        let raised = rustix::process::Rlimit { current: Some(needed), maximum: limit.maximum };
+        setrlimit(Resource::Nofile, raised).expect("cannot raise this test's descriptor limit");
+    }
+}
+
+/// Whether the server closes `stream` within `wait`: reading ends (EOF or
+/// reset) instead of timing out. What it says before closing is skipped.
+fn closed(stream: &mut TcpStream, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut buffer = [0; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) => return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        }
+    }
+}
+
+/// A one-click POST with a hard 2 s limit on the whole exchange.
+fn one_click_within_two_seconds(url: &str) -> Result<u16, String> {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .new_agent();
+    match agent.post(url).send_form([("List-Unsubscribe", "One-Click")]) {
+        Ok(response) => Ok(response.status().as_u16()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A raw HTTP/1.1 GET of `path` from `address` saying `Host: host`: the
+/// status and the whole answer.
+fn get_with_host(address: SocketAddr, host: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
+}
+
+// --------------------------------------------------- the unsubscribe server
+
+#[test]
+fn a_real_unsubscribe_is_answered_within_two_seconds_while_1100_idle_connections_are_held() {
+    let (test, _) = list_test(1);
+    let links = links(&test);
+    let server = unsubscribe_server(&test);
+    allow_descriptors(IDLE_CONNECTIONS as u64);
+    let target = address(&server.origin);
+    let started = Instant::now();
+    let mut idle = Vec::with_capacity(IDLE_CONNECTIONS);
+    for _ in 0..IDLE_CONNECTIONS {
+        match TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
+            Ok(stream) => idle.push(stream),
+            Err(e) => panic!("connection {} of {IDLE_CONNECTIONS} failed: {e}", idle.len() + 1),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "opening the connections took {:?}",
+        started.elapsed()
+    );
+
+    let asked = Instant::now();
+    let answer = one_click_within_two_seconds(&server.local(&links["reader01@example.org"]));
+    let took = asked.elapsed();
+    drop(idle);
+    let (_, stdout, stderr) = server.stop();
+    assert_eq!(answer, Ok(200), "after {took:?}\n{stdout}{stderr}");
+    assert_eq!(suppressed(&test), ["reader01@example.org"]);
+}
+
+#[test]
+fn an_idle_connection_is_closed_by_the_server_after_the_header_timeout() {
+    let (test, _) = list_test(1);
+    let server = unsubscribe_server(&test);
+    let mut stream = TcpStream::connect(address(&server.origin)).unwrap();
+    let opened = Instant::now();
+    assert!(closed(&mut stream, CLOSE_LIMIT), "an idle connection was still open after {CLOSE_LIMIT:?}");
+    let after = opened.elapsed();
+    assert!(
+        after >= HEADER_TIMEOUT - Duration::from_secs(1) && after < HEADER_TIMEOUT + Duration::from_secs(3),
+        "closed after {after:?}, not about {HEADER_TIMEOUT:?}"
+    );
+}
+
+#[test]
+fn a_slow_header_connection_is_closed_by_the_server() {
+    let (test, _) = list_test(1);
+    let server = unsubscribe_server(&test);
+    let mut stream = TcpStream::connect(address(&server.origin)).unwrap();
+    let opened = Instant::now();
+    // Slowloris: a request line, then a header line a second, never the
+    // blank line that ends them.
+    stream.write_all(b"POST /unsubscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    let mut n = 0;
+    let shut = loop {
+        n += 1;
+        if stream.write_all(format!("X-Slow-{n}: still coming\r\n").as_bytes()).is_err()
+            || closed(&mut stream, Duration::from_secs(1))
+        {
+            break true;
+        }
+        if opened.elapsed() > CLOSE_LIMIT {
+            break false;
+        }
+    };
+    let after = opened.elapsed();
+    assert!(shut, "a client sending a header line a second was still served after {after:?}");
+    assert!(after < HEADER_TIMEOUT + Duration::from_secs(3), "closed only after {after:?}");
+}
+
+#[test]
+fn with_every_connection_taken_by_idle_ones_the_server_sheds_the_oldest_says_so_and_still_answers_within_two_seconds()
+ {
+    let (test, _) = list_test(1);
+    let links = links(&test);
+    // A hard limit of 200 descriptors, which the server cannot raise: room
+    // for 136 connections.
+    let server = unsubscribe_server_with(&test, "-n 200");
+    let target = address(&server.origin);
+    let idle: Vec<TcpStream> =
+        (0..300).map(|_| TcpStream::connect_timeout(&target, Duration::from_secs(1)).unwrap()).collect();
+    let asked = Instant::now();
+    let answer = one_click_within_two_seconds(&server.local(&links["reader01@example.org"]));
+    let took = asked.elapsed();
+    drop(idle);
+    let (_, stdout, stderr) = server.stop();
+    assert_eq!(answer, Ok(200), "after {took:?}\n{stdout}{stderr}");
+    assert_eq!(suppressed(&test), ["reader01@example.org"]);
+    let busy: Vec<&str> = stderr.lines().filter(|l| l.contains("busy:")).collect();
+    assert!(!busy.is_empty(), "no log line about shedding load\n{stdout}{stderr}");
+    assert!(
+        busy[0].contains(
+            "136 connections open, the most allowed (136 connections at once (200 file descriptors)"
+        ) && busy[0].contains("closing the one idle longest"),
+        "{}",
+        busy[0]
+    );
+    assert!(busy.len() <= 2, "at most a line every 10 s: {busy:?}");
+    assert!(stdout.contains("  limits       136 connections at once (200 file descriptors)"), "{stdout}");
+}
+
+// ------------------------------------------------------ the preview server
+
+#[test]
+fn the_preview_refuses_another_host_name_and_shows_no_reader_data() {
+    let test = Test::with_sample();
+    let server = browser_util::Server::start(&test);
+    let origin = server.url.trim_end_matches('/');
+    let target = address(origin);
+    let port = target.port();
+    for path in ["/", "/email", "/email?to=ana.silva%40example.org", "/events"] {
+        for host in ["evil.example", &format!("evil.example:{port}"), "127.0.0.1.evil.example"] {
+            let (status, answer) = get_with_host(target, host, path);
+            assert!(status == 421 || status == 403, "Host: {host} {path} got {status}\n{answer}");
+            for reader in SAMPLE_RECIPIENTS {
+                assert!(!answer.contains(reader), "Host: {host} {path} shows {reader}\n{answer}");
+            }
+            assert!(!answer.contains("Ana"), "Host: {host} {path} shows a reader's name\n{answer}");
+        }
+    }
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (status, answer) = get_with_host(target, &host, "/");
+        assert_eq!(status, 200, "Host: {host}\n{answer}\n{}", server.output());
+        assert!(answer.contains(SAMPLE_RECIPIENTS[0]), "Host: {host} shows the picker\n{answer}");
+    }
+}
+
+// ------------------------------------------------------ terminal-safe text
+
+#[test]
+fn a_bounce_whose_diagnostic_holds_terminal_escapes_is_printed_escaped() {
+    let hostile = "550 5.1.1 \x1b[31mUser unknown\x1b[0m\x1b]0;owned\x07 \u{9b}2J";
+    let report = format!(
+        "Return-Path: <>\r\nFrom: MAILER-DAEMON@relay.example.net\r\nTo: news@hope.example.org\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nDate: Thu, 16 Oct 2025 10:00:00 +0000\r\n\
+         Message-ID: <dsn.1@relay.example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\n<gone@example.org>: {hostile}\r\n\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example.net\r\n\r\n\
+         Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; {hostile}\r\n\r\n--B--\r\n"
+    );
+    let test =
+        Test::new().file("subscribers/subscribers.csv", "email\n").file("mail/hostile\u{1b}[2J.eml", report);
+    let run = test.run(&["bounces", "import", "mail", "--trust-unmatched"]);
+    let printed = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !printed.contains('\x1b') && !printed.contains('\x07') && !printed.contains('\u{9b}'),
+        "raw control characters reached the terminal: {printed:?}"
+    );
+    assert!(run.stdout.contains("gone@example.org"), "{}", run.printed());
+    assert!(run.stdout.contains(r"\u{1b}[31mUser unknown"), "the escape is shown escaped: {}", run.printed());
+}
+
+#[test]
+fn an_error_says_its_cause_once() {
+    let run = Test::new().run(&["send", "missing.md", "--dry-run"]).code(2);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.printed());
+    assert!(errors[0].contains("missing.md"), "{}", run.printed());
+    assert_eq!(errors[0].matches("(os error 2)").count(), 1, "the cause is said once: {}", run.printed());
+}
