@@ -316,3 +316,34 @@ fn received_elsewhere_finds_the_same_text_at_any_time_and_the_same_subject_latel
     assert_eq!((a.campaign.as_str(), a.day().as_str()), ("2024-10-16-news", "2024-09-04"));
     assert_eq!(found.get(&EmailKey::of("d@x.org")).unwrap().campaign, "2025-10-02-news");
 }
+
+#[test]
+fn journals_of_different_campaigns_opened_and_written_at_once_all_succeed() {
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|n| {
+                let (dir, barrier) = (dir.path().to_owned(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let campaign = CampaignId::for_tests(&format!("2025-10-16-c{n}"));
+                    let journal = Journal::open(&dir, &campaign).unwrap();
+                    journal.started(Path::new("b.md"), "subject").unwrap();
+                    for i in 0..20 {
+                        sending(
+                            &journal,
+                            &format!("r{i}@x"),
+                            &format!("r{i}@x"),
+                            &format!("<{round}.{n}.{i}@x>"),
+                        );
+                        answered(&journal, &format!("r{i}@x"), State::Sent, "250 ok");
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    }
+}
