@@ -18,6 +18,7 @@ mod cli;
 mod concurrency;
 mod dkim;
 mod duplicates;
+mod lists;
 mod relay_limits;
 mod send;
 mod spam;

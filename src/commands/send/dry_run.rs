@@ -72,6 +72,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         },
     )?;
 
+    tally.lines = reader.lines();
     println!("Dry run of {} to {list}", job.bulletin.describe());
     print!("{}", tally.dry_run_summary());
     if tally.recipients > 0 {
