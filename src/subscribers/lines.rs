@@ -186,7 +186,9 @@ mod tests {
         let open = tracked(b"email,name\na@x.org,Ann\nb@x.org,\"The \"\"Rev,Smith\nc@x.org,C\n");
         assert_eq!(open.unclosed_quote(), Some(3));
         assert_eq!(open.total_lines(), Some(4));
-        for closed in [&b"email,name\na@x.org,\"Ann\nMarie\"\n"[..], b"a,b\"c\nd,\"\"\"x\"\"\"\n", b"a,\"\"\n\"b\""] {
+        for closed in
+            [&b"email,name\na@x.org,\"Ann\nMarie\"\n"[..], b"a,b\"c\nd,\"\"\"x\"\"\"\n", b"a,\"\"\n\"b\""]
+        {
             assert_eq!(tracked(closed).unclosed_quote(), None, "{}", String::from_utf8_lossy(closed));
         }
     }

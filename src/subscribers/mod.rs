@@ -238,13 +238,17 @@ pub enum SubscribersError {
 /// What [`SubscribersError::OpenQuote`] says after the file and line.
 fn open_quote(line: u64, lines: u64, to_end: bool, rows: u64, first: Option<&(u64, String)>) -> String {
     let mut text = if to_end {
-        format!("a quoted field opens on this line and is never closed: it takes in all {lines} lines to the end of the file")
+        format!(
+            "a quoted field opens on this line and is never closed: it takes in all {lines} lines to the end of the file"
+        )
     } else {
         format!("a quoted field opens on this line and runs over {lines} lines, to line {}", line + lines - 1)
     };
     if let Some((at, row)) = first {
         let row: String = row.chars().take(60).flat_map(char::escape_debug).collect();
-        text.push_str(&format!(", taking in what look like {rows} row(s) of their own (the first on line {at}: \"{row}\")"));
+        text.push_str(&format!(
+            ", taking in what look like {rows} row(s) of their own (the first on line {at}: \"{row}\")"
+        ));
     }
     text.push_str(
         ". None of the list was used: close the quote where the field should end, or write a quote \

@@ -241,7 +241,10 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), Subsc
         head.extend_from_slice(&chunk[..n]);
     }
     if head.contains(&0) {
-        return Err(SubscribersError::NotCsv { path: path.to_owned(), reason: "it holds binary data".to_owned() });
+        return Err(SubscribersError::NotCsv {
+            path: path.to_owned(),
+            reason: "it holds binary data".to_owned(),
+        });
     }
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let delimiter = delimiter_of(first_line);

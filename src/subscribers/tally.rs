@@ -32,9 +32,10 @@ impl LineCount {
 }
 
 impl std::fmt::Display for LineCount {
-    /// `6 = 1 header + 3 rows on 4 lines + 1 blank`
+    /// `6 lines = 1 header + 3 rows on 4 lines + 1 blank`
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} = {} header + {} rows", self.total, self.header, self.rows)?;
+        let rows = if self.rows == 1 { "row" } else { "rows" };
+        write!(f, "{} lines = {} header + {} {rows}", self.total, self.header, self.rows)?;
         if self.row_lines != self.rows {
             write!(f, " on {} lines", self.row_lines)?;
         }
@@ -122,7 +123,7 @@ impl Tally {
             let _ = writeln!(out, "  skipped      0");
         }
         if let Some(lines) = &self.lines {
-            let _ = writeln!(out, "  lines        {lines}");
+            let _ = writeln!(out, "  read         {lines}");
             let mut how = Vec::new();
             if lines.encoding != TextEncoding::Utf8 {
                 how.push(format!("read as {}", lines.encoding.name()));

@@ -163,7 +163,10 @@ fn a_value_with_crlf_cannot_carry_a_header() {
 #[test]
 fn a_row_that_is_not_utf8_names_its_column() {
     // UTF-8 letters first, so the file is not read as Windows-1252.
-    let rows = read_with(b"email,first_name\nb\xc3\xa9@example.org,Bo\nana@example.org,\xff\xfe\n", Audience::default());
+    let rows = read_with(
+        b"email,first_name\nb\xc3\xa9@example.org,Bo\nana@example.org,\xff\xfe\n",
+        Audience::default(),
+    );
     assert_eq!(summary(&rows)[1], (3, "skip column `first_name` is not UTF-8 text".into()));
 }
 
@@ -186,7 +189,7 @@ fn every_line_is_accounted_for() {
     let lines = reader.lines().unwrap();
     assert_eq!((lines.total, lines.header, lines.rows, lines.row_lines, lines.blank), (8, 1, 3, 4, 3));
     assert!(lines.adds_up());
-    assert_eq!(lines.to_string(), "8 = 1 header + 3 rows on 4 lines + 3 blank");
+    assert_eq!(lines.to_string(), "8 lines = 1 header + 3 rows on 4 lines + 3 blank");
 }
 
 #[test]
@@ -195,8 +198,14 @@ fn a_quoted_field_that_takes_in_rows_is_refused_with_the_line_it_opened_on() {
     let rows: Vec<_> = SubscriberReader::open(f.path(), Audience::default()).unwrap().collect();
     let Some(Err(err)) = rows.first() else { panic!("{rows:?}") };
     let text = err.to_string();
-    assert!(matches!(err, SubscribersError::OpenQuote { line: 2, lines: 3, to_end: false, rows: 2, .. }), "{text}");
-    assert!(text.contains(":2: a quoted field opens on this line and runs over 3 lines, to line 4"), "{text}");
+    assert!(
+        matches!(err, SubscribersError::OpenQuote { line: 2, lines: 3, to_end: false, rows: 2, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains(":2: a quoted field opens on this line and runs over 3 lines, to line 4"),
+        "{text}"
+    );
     assert!(text.contains("the first on line 3: \"b@x.org,two\""), "{text}");
 }
 
@@ -204,8 +213,14 @@ fn a_quoted_field_that_takes_in_rows_is_refused_with_the_line_it_opened_on() {
 fn a_quote_never_closed_is_refused_even_when_the_list_has_a_status_column() {
     let f = file(b"email,status,note\na@x.org,,\"one\nb@x.org,,two\n");
     let err = SubscriberReader::open(f.path(), Audience::default()).err().unwrap();
-    assert!(matches!(err, SubscribersError::OpenQuote { line: 2, lines: 2, to_end: true, rows: 1, .. }), "{err}");
-    assert!(err.to_string().contains("never closed: it takes in all 2 lines to the end of the file"), "{err}");
+    assert!(
+        matches!(err, SubscribersError::OpenQuote { line: 2, lines: 2, to_end: true, rows: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("never closed: it takes in all 2 lines to the end of the file"),
+        "{err}"
+    );
 }
 
 #[test]

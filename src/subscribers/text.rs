@@ -153,12 +153,19 @@ impl<R: Read> Decoded<R> {
                 self.raw.drain(..end);
             }
             Mode::Decoding(decoder) => {
-                let mut out = vec![0; decoder.max_utf8_buffer_length_without_replacement(self.raw.len()).unwrap_or(0) + 4];
+                let mut out =
+                    vec![
+                        0;
+                        decoder.max_utf8_buffer_length_without_replacement(self.raw.len()).unwrap_or(0) + 4
+                    ];
                 let mut read = 0;
                 let mut written = 0;
                 loop {
-                    let (result, r, w) =
-                        decoder.decode_to_utf8_without_replacement(&self.raw[read..], &mut out[written..], self.eof);
+                    let (result, r, w) = decoder.decode_to_utf8_without_replacement(
+                        &self.raw[read..],
+                        &mut out[written..],
+                        self.eof,
+                    );
                     read += r;
                     written += w;
                     match result {
@@ -257,7 +264,10 @@ mod tests {
 
     #[test]
     fn utf8_with_or_without_a_byte_order_mark_is_passed_on() {
-        assert_eq!(decode("email\nrenée\n".as_bytes()), ("email\nrenée\n".as_bytes().to_vec(), TextEncoding::Utf8));
+        assert_eq!(
+            decode("email\nrenée\n".as_bytes()),
+            ("email\nrenée\n".as_bytes().to_vec(), TextEncoding::Utf8)
+        );
         assert_eq!(decode(b"\xEF\xBB\xBFemail\n"), (b"email\n".to_vec(), TextEncoding::Utf8));
         assert_eq!(decode(b""), (Vec::new(), TextEncoding::Utf8));
         assert_eq!(decode(b"e"), (b"e".to_vec(), TextEncoding::Utf8));

@@ -55,11 +55,18 @@ fn a_quoted_field_over_two_lines_that_swallows_no_row_is_still_read_and_every_li
                \n\
                not-an-address,B,C\n\
                a2@example.org,Bo,Li\n";
-    let test = Test::new().file("bulletin.md", bulletin("Hello.")).file("subscribers.csv", csv);
+    let test = Test::new()
+        .file("bulletin.md", bulletin("Hello."))
+        .file("subscribers.csv", csv)
+        .file("suppressed.csv", "email\r\nnobody@example.org\r\n\r\n");
+    test.run(&["check", "bulletin.md", "--subscribers", "subscribers.csv"])
+        .stdout_has("subscribers.csv: 6 lines = 1 header + 3 rows on 4 lines + 1 blank")
+        .stdout_has("suppressed.csv: 3 lines = 1 header + 1 row + 1 blank");
     test.run(&["send", "bulletin.md", "--subscribers", "subscribers.csv", "--dry-run"])
         .code(0)
         .stdout_has("would send   2")
-        .stdout_has("lines        6 = 1 header + 3 rows on 4 lines + 1 blank");
+        .stdout_has("read         6 lines = 1 header + 3 rows on 4 lines + 1 blank")
+        .stdout_has("suppression  suppressed.csv: 3 lines = 1 header + 1 row + 1 blank");
 }
 
 #[test]
@@ -97,11 +104,8 @@ fn an_open_quote_in_the_suppression_list_stops_check_send_and_the_unsubscribe_se
     ] {
         // Bounded: a server that started anyway would never end.
         let output = test.command(args).timeout(DEADLINE).output().unwrap();
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let printed =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         assert_eq!(output.status.code(), Some(2), "{args:?}: {printed}");
         assert!(printed.contains("suppressed.csv:3:"), "{args:?}: {printed}");
         assert!(!printed.contains("subscriber list"), "{args:?}: {printed}");
@@ -187,7 +191,8 @@ fn start_server(test: &Test) -> (Child, String, mpsc::Receiver<String>) {
 fn lists_saved_by_excel_in_a_european_locale_or_as_windows_1252_or_unicode_text_are_read() {
     // "CSV (semicolon)" as European Excel saves it: a byte-order mark, `;`
     // and CRLF, in UTF-8.
-    let semicolons = "\u{feff}Email;First name;Last name\r\nana@example.org;Renée;Dubois\r\nbo@example.org;Bo;Li\r\n";
+    let semicolons =
+        "\u{feff}Email;First name;Last name\r\nana@example.org;Renée;Dubois\r\nbo@example.org;Bo;Li\r\n";
     // "CSV" on Windows: Windows-1252, `;`, CRLF, an accented first name
     // (0xE9) and a blank line.
     let mut windows = b"email;first_name;last_name\r\nana@example.org;Ren\xe9e;Dubois\r\n\r\n".to_vec();
@@ -221,7 +226,8 @@ fn lists_saved_by_excel_in_a_european_locale_or_as_windows_1252_or_unicode_text_
 
     // A list that is UTF-8 up to line 3 and has a stray Windows-1252 byte
     // on line 4: that row is reported by its line, the others are read.
-    let mixed = b"email,first_name\nana@example.org,Ren\xc3\xa9e\nbo@example.org,Bo\ncy@example.org,Cl\xe9o\n";
+    let mixed =
+        b"email,first_name\nana@example.org,Ren\xc3\xa9e\nbo@example.org,Bo\ncy@example.org,Cl\xe9o\n";
     let test = Test::new().file("bulletin.md", bulletin("Hello.")).file("mixed.csv", mixed);
     test.run(&["send", "bulletin.md", "--subscribers", "mixed.csv", "--dry-run"])
         .code(0)
