@@ -149,15 +149,11 @@ impl SuppressionFile {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
         // The list as every reader of it sees it, or not at all.
-        if !bytes.is_empty() {
-            match super::Suppressions::load(&self.path) {
-                Err(
-                    e @ (super::SubscribersError::OpenQuote { .. } | super::SubscribersError::Csv { .. }),
-                ) => {
-                    return Err(SuppressionFileError::Damaged(e));
-                }
-                _ => {}
-            }
+        if !bytes.is_empty()
+            && let Err(e @ (super::SubscribersError::OpenQuote { .. } | super::SubscribersError::Csv { .. })) =
+                super::Suppressions::load(&self.path)
+        {
+            return Err(SuppressionFileError::Damaged(e));
         }
         let mut decoded = super::text::Decoded::new(&bytes[..]);
         let mut text = Vec::new();
