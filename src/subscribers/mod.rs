@@ -247,7 +247,7 @@ fn open_quote(line: u64, lines: u64, to_end: bool, rows: u64, first: Option<&(u6
     if let Some((at, row)) = first {
         let row: String = row.chars().take(60).flat_map(char::escape_debug).collect();
         text.push_str(&format!(
-            ", taking in what look like {rows} row(s) of their own (the first on line {at}: \"{row}\")"
+            ", with what look like {rows} row(s) of their own inside it (the first on line {at}: \"{row}\")"
         ));
     }
     text.push_str(

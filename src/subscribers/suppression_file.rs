@@ -99,7 +99,7 @@ pub enum SuppressionFileError {
     /// The list cannot be read whole (a quote left open, say): nothing is
     /// added to it or taken from it until it is mended.
     #[error("{0}; the suppression list is left as it is until it is mended")]
-    Damaged(#[source] super::SubscribersError),
+    Damaged(super::SubscribersError),
 }
 
 /// The file's header and the keys of the addresses on it, and how it was

@@ -145,7 +145,9 @@ fn an_open_quote_in_the_suppression_list_stops_check_send_and_the_unsubscribe_se
 
     // Mended, the send goes to the three who are not suppressed.
     std::fs::write(test.join("suppressed.csv"), &good).unwrap();
-    test.run(&["send", "bulletin.md", "--subscribers", "list.csv", "--yes", "--rate", "unlimited"]).code(0);
+    test.run(&["send", "bulletin.md", "--subscribers", "list.csv", "--yes", "--rate", "unlimited"])
+        .code(0)
+        .stdout_has("read      25 lines = 1 header + 24 rows + 0 blank");
     let mut got: Vec<String> = sink.messages().iter().map(|m| m.recipient().to_lowercase()).collect();
     got.sort();
     assert_eq!(got, ["keep1@example.org", "keep2@example.org", "keep3@example.org"]);

@@ -412,6 +412,9 @@ fn report(
     if unsubscribed > 0 {
         println!("  held back {unsubscribed} unsubscribed during the send (not mailed)");
     }
+    if let Some(lines) = read.tally.lines {
+        println!("  read      {lines}");
+    }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
 }
