@@ -260,6 +260,9 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), Subsc
     }
     let header = header.clone();
     let header_lines = lines_of(&header);
+    if header_lines > 1 {
+        check_quotes(path, csv.get_ref(), &header, 1, delimiter)?;
+    }
     let columns = Columns::from_header(path, &header, delimiter)?;
     Ok((csv, columns, delimiter, header_lines))
 }
@@ -287,8 +290,20 @@ fn read_record(
         return Ok(more);
     }
     let byte = record.position().map_or(0, csv::Position::byte);
-    let tracker = csv.get_mut();
-    let line = tracker.line_at(byte);
+    let line = csv.get_mut().line_at(byte);
+    check_quotes(path, csv.get_ref(), record, line, delimiter)?;
+    Ok(more)
+}
+
+/// Refuses a record starting on `line` whose quoted field took in what
+/// look like rows of their own, or ran to the end of the file.
+fn check_quotes(
+    path: &Path,
+    tracker: &Input,
+    record: &csv::ByteRecord,
+    line: u64,
+    delimiter: u8,
+) -> Result<(), SubscribersError> {
     let open_quote = |line, lines, to_end, swallowed: Vec<(u64, String)>| SubscribersError::OpenQuote {
         path: path.to_owned(),
         line,
@@ -322,7 +337,7 @@ fn read_record(
             return Err(open_quote(opened, inside + 1, false, swallowed));
         }
     }
-    Ok(more)
+    Ok(())
 }
 
 /// Whether a line inside a quoted field reads like a row of the list: one

@@ -210,6 +210,15 @@ fn a_quoted_field_that_takes_in_rows_is_refused_with_the_line_it_opened_on() {
 }
 
 #[test]
+fn a_quote_left_open_in_the_header_is_refused_too() {
+    let err = open_error(b"email,\"name\na@x.org,Ann\nb@x.org,Bo\n");
+    assert!(
+        matches!(err, SubscribersError::OpenQuote { line: 1, lines: 3, to_end: true, rows: 2, .. }),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_quote_never_closed_is_refused_even_when_the_list_has_a_status_column() {
     let f = file(b"email,status,note\na@x.org,,\"one\nb@x.org,,two\n");
     let err = SubscriberReader::open(f.path(), Audience::default()).err().unwrap();
