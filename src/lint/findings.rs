@@ -60,7 +60,8 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
         Ok((suppressed, problems)) => {
             found.warnings.extend(problems);
             if let Some(lines) = suppressed.lines() {
-                found.read.push(format!("{}: {lines}", lists.suppression_path().0.display()));
+                let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
+                found.read.push(format!("{}: {lines}{how}", lists.suppression_path().0.display()));
             }
             suppressed
         }
@@ -118,11 +119,8 @@ fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReade
         }
     }
     if let Some(lines) = rows.lines() {
-        let mut how = format!("{list}: {lines}");
-        if lines.encoding != crate::subscribers::TextEncoding::Utf8 {
-            how.push_str(&format!(", read as {}", lines.encoding.name()));
-        }
-        found.read.insert(0, how);
+        let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
+        found.read.insert(0, format!("{list}: {lines}{how}"));
     }
     found.errors.extend(tally.problems().iter().map(|p| p.located(list)));
     if let Some(example) = international.first() {

@@ -25,6 +25,19 @@ pub struct LineCount {
 }
 
 impl LineCount {
+    /// "read as Windows-1252, columns split at `;`": how the file was read,
+    /// when that is not UTF-8 and commas.
+    pub fn how_read(&self) -> Option<String> {
+        let mut how = Vec::new();
+        if self.encoding != TextEncoding::Utf8 {
+            how.push(format!("read as {}", self.encoding.name()));
+        }
+        if self.delimiter != b',' {
+            how.push(format!("columns split at {}", delimiter_name(self.delimiter)));
+        }
+        (!how.is_empty()).then(|| how.join(", "))
+    }
+
     /// Whether the parts add up to the whole.
     pub fn adds_up(&self) -> bool {
         self.header + self.row_lines + self.blank == self.total
@@ -124,15 +137,8 @@ impl Tally {
         }
         if let Some(lines) = &self.lines {
             let _ = writeln!(out, "  read         {lines}");
-            let mut how = Vec::new();
-            if lines.encoding != TextEncoding::Utf8 {
-                how.push(format!("read as {}", lines.encoding.name()));
-            }
-            if lines.delimiter != b',' {
-                how.push(format!("columns split at {}", delimiter_name(lines.delimiter)));
-            }
-            if !how.is_empty() {
-                let _ = writeln!(out, "  file         {}", how.join(", "));
+            if let Some(how) = lines.how_read() {
+                let _ = writeln!(out, "  file         {how}");
             }
         }
         out

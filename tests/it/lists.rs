@@ -221,6 +221,16 @@ fn lists_saved_by_excel_in_a_european_locale_or_as_windows_1252_or_unicode_text_
         if let Some(encoding) = encoding {
             assert!(run.printed().contains(encoding), "{name}: {}", run.printed());
         }
+        let check = test.run(&["check", "bulletin.md", "--subscribers", name]).code(0);
+        let lines = if name == "windows.csv" {
+            "4 lines = 1 header + 2 rows + 1 blank"
+        } else {
+            "3 lines = 1 header + 2 rows + 0 blank"
+        };
+        assert!(check.stdout.contains(&format!("{name}: {lines}")), "{name}: {}", check.printed());
+        if let Some(encoding) = encoding {
+            assert!(check.stdout.contains(encoding), "{name}: {}", check.printed());
+        }
         let emls = test.emls("out");
         assert_eq!(emls.len(), 1, "{name}");
         assert!(emls[0].text().contains("Dear Renée."), "{name}: {}", emls[0].text());

@@ -413,7 +413,8 @@ fn report(
         println!("  held back {unsubscribed} unsubscribed during the send (not mailed)");
     }
     if let Some(lines) = read.tally.lines {
-        println!("  read      {lines}");
+        let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
+        println!("  read      {lines}{how}");
     }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
