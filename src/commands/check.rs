@@ -32,6 +32,9 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     if let Some(dkim) = &found.dkim {
         print_dkim(dkim);
     }
+    for read in &found.read {
+        println!("{read}");
+    }
     for error in &found.errors {
         println!("error: {}", crate::report::printable(error));
     }

@@ -107,6 +107,7 @@ pub fn feed(
         },
     )?;
     let mut read = state.read;
+    read.tally.lines = rows.lines();
     read.whole_list = state.exhausted && !stopped;
     Ok(read)
 }

@@ -23,6 +23,8 @@ pub struct Findings {
     pub skipped: u64,
     /// The bulletin's campaign and subject, or its path if it did not parse.
     pub what: String,
+    /// Each list's lines accounted for, and how it was read: one line each.
+    pub read: Vec<String>,
     /// The DKIM signer, when set up: its DNS record is printed.
     pub dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
 }
@@ -57,6 +59,10 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
     let suppressed = match suppressed {
         Ok((suppressed, problems)) => {
             found.warnings.extend(problems);
+            if let Some(lines) = suppressed.lines() {
+                let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
+                found.read.push(format!("{}: {lines}{how}", lists.suppression_path().0.display()));
+            }
             suppressed
         }
         Err(e) => {
@@ -92,11 +98,11 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
 }
 
 /// Reads every row, then makes the first recipient's message and looks at it.
-fn check_rows(found: &mut Findings, job: Option<&Job>, rows: SubscriberReader, list: &str) {
+fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReader, list: &str) {
     let mut tally = crate::subscribers::Tally::keeping(usize::MAX);
     let mut first = None;
     let mut international = Vec::new();
-    for row in rows {
+    for row in rows.by_ref() {
         match row {
             Err(e) => {
                 found.errors.push(e.to_string());
@@ -111,6 +117,10 @@ fn check_rows(found: &mut Findings, job: Option<&Job>, rows: SubscriberReader, l
                 first.get_or_insert(s);
             }
         }
+    }
+    if let Some(lines) = rows.lines() {
+        let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
+        found.read.insert(0, format!("{list}: {lines}{how}"));
     }
     found.errors.extend(tally.problems().iter().map(|p| p.located(list)));
     if let Some(example) = international.first() {

@@ -1,6 +1,10 @@
 //! Line numbers for CSV records. The `csv` crate's own positions skip blank
 //! lines and miscount CRLF files, and a person fixing a list needs the line
 //! their editor shows, so we count line breaks in the bytes as they are read.
+//!
+//! The same pass follows the quotes as the `csv` crate does, which never
+//! says when a quoted field is still open at the end of the file: the
+//! tracker does, with the line the quote opened on.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -13,11 +17,79 @@ pub struct LineTracker<R> {
     /// Offsets of `\r` and `\n` bytes read but not yet counted; `true` for `\n`.
     breaks: VecDeque<(u64, bool)>,
     lines_before: u64,
+    delimiter: u8,
+    quotes: Quotes,
+    /// Line breaks (`\n`) passed on.
+    newlines: u64,
+    /// The line the open quoted field started on.
+    opened: u64,
+    last: Option<u8>,
+    eof: bool,
+}
+
+/// Where the bytes passed on stand, in CSV's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quotes {
+    /// At the start of a field (or of a record).
+    FieldStart,
+    /// In a field that did not start with a quote.
+    Unquoted,
+    /// In a quoted field.
+    Quoted,
+    /// Just after a quote inside a quoted field: the field's end, or the
+    /// first of two.
+    QuoteInQuoted,
 }
 
 impl<R: Read> LineTracker<R> {
-    pub fn new(inner: R) -> Self {
-        Self { inner, consumed: 0, breaks: VecDeque::new(), lines_before: 0 }
+    pub fn new(inner: R, delimiter: u8) -> Self {
+        Self {
+            inner,
+            consumed: 0,
+            breaks: VecDeque::new(),
+            lines_before: 0,
+            delimiter,
+            quotes: Quotes::FieldStart,
+            newlines: 0,
+            opened: 0,
+            last: None,
+            eof: false,
+        }
+    }
+
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// Once the whole input was read: the line a quoted field opened on
+    /// that never closed.
+    pub fn unclosed_quote(&self) -> Option<u64> {
+        (self.eof && self.quotes == Quotes::Quoted).then_some(self.opened)
+    }
+
+    /// Once the whole input was read: how many lines it has (a last line
+    /// without a line break counts).
+    pub fn total_lines(&self) -> Option<u64> {
+        self.eof.then(|| self.newlines + u64::from(self.last.is_some_and(|b| b != b'\n')))
+    }
+
+    fn follow(&mut self, byte: u8) {
+        let newline = byte == b'\n' || byte == b'\r';
+        self.quotes = match (self.quotes, byte) {
+            (Quotes::FieldStart, b'"') => {
+                self.opened = self.newlines + 1;
+                Quotes::Quoted
+            }
+            (Quotes::Quoted, b'"') => Quotes::QuoteInQuoted,
+            (Quotes::Quoted, _) => Quotes::Quoted,
+            (Quotes::QuoteInQuoted, b'"') => Quotes::Quoted,
+            (_, b) if b == self.delimiter || newline => Quotes::FieldStart,
+            _ => Quotes::Unquoted,
+        };
+        if byte == b'\n' {
+            self.newlines += 1;
+        }
+        self.last = Some(byte);
     }
 
     /// The 1-based line of a record whose `csv` position is `byte`. That
@@ -48,10 +120,12 @@ impl<R: Read> LineTracker<R> {
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, byte) in buf[..n].iter().enumerate() {
-            if *byte == b'\n' || *byte == b'\r' {
-                self.breaks.push_back((self.consumed + i as u64, *byte == b'\n'));
+        self.eof |= n == 0 && !buf.is_empty();
+        for (i, &byte) in buf[..n].iter().enumerate() {
+            if byte == b'\n' || byte == b'\r' {
+                self.breaks.push_back((self.consumed + i as u64, byte == b'\n'));
             }
+            self.follow(byte);
         }
         self.consumed += n as u64;
         Ok(n)
@@ -64,7 +138,7 @@ mod tests {
 
     /// The line of each record of `input`, as the subscriber reader asks.
     fn lines(input: &[u8]) -> Vec<u64> {
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(LineTracker::new(input));
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(LineTracker::new(input, b','));
         csv.byte_headers().unwrap();
         let mut record = csv::ByteRecord::new();
         let mut lines = Vec::new();
@@ -99,6 +173,31 @@ mod tests {
     #[test]
     fn a_byte_order_mark_does_not_shift_lines() {
         assert_eq!(lines(b"\xEF\xBB\xBFemail\na@x.org\n"), [2]);
+    }
+
+    fn tracked(input: &[u8]) -> LineTracker<&[u8]> {
+        let mut tracker = LineTracker::new(input, b',');
+        std::io::copy(&mut tracker, &mut std::io::sink()).unwrap();
+        tracker
+    }
+
+    #[test]
+    fn a_quote_left_open_to_the_end_is_found_with_its_line() {
+        let open = tracked(b"email,name\na@x.org,Ann\nb@x.org,\"The \"\"Rev,Smith\nc@x.org,C\n");
+        assert_eq!(open.unclosed_quote(), Some(3));
+        assert_eq!(open.total_lines(), Some(4));
+        for closed in
+            [&b"email,name\na@x.org,\"Ann\nMarie\"\n"[..], b"a,b\"c\nd,\"\"\"x\"\"\"\n", b"a,\"\"\n\"b\""]
+        {
+            assert_eq!(tracked(closed).unclosed_quote(), None, "{}", String::from_utf8_lossy(closed));
+        }
+    }
+
+    #[test]
+    fn every_line_is_counted_with_or_without_a_last_line_break() {
+        assert_eq!(tracked(b"").total_lines(), Some(0));
+        assert_eq!(tracked(b"email").total_lines(), Some(1));
+        assert_eq!(tracked(b"email\r\n\r\na@x.org\r\n").total_lines(), Some(3));
     }
 
     #[test]

@@ -256,6 +256,24 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_left_open_during_the_send_keeps_the_last_good_set_and_warns_with_its_line() {
+        let f = Fixture::new();
+        f.unsubscribe("ana@example.org");
+        f.unsubscribe("tom@example.org");
+        let live = f.live(Duration::ZERO);
+        let text = fs::read_to_string(f.suppressed()).unwrap();
+        // Someone edits the first row's detail and leaves a quote open.
+        let damaged = text.replacen("unsubscribed,", "unsubscribed,\"by phone", 1);
+        fs::write(f.suppressed(), format!("{damaged}lan@example.org,requested,,\r\n")).unwrap();
+        assert!(live.contains(&key("ana@example.org")));
+        assert!(live.contains(&key("tom@example.org")), "not lost to the open field");
+        assert!(!live.contains(&key("lan@example.org")), "what the damaged file holds is not guessed at");
+        let warnings = f.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("suppressed.csv:2: a quoted field opens on this line"), "{warnings:?}");
+    }
+
+    #[test]
     fn nobody_is_taken_off_the_list_during_the_send() {
         let f = Fixture::new();
         f.unsubscribe("ana@example.org");

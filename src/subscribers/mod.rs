@@ -13,6 +13,7 @@ mod reader;
 mod suppression;
 mod suppression_file;
 mod tally;
+mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,8 @@ pub use suppression::Suppressions;
 pub use suppression_file::{
     Added, Entry, Reason, SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
 };
-pub use tally::{PROBLEMS_SHOWN, Tally, counted};
+pub use tally::{LineCount, PROBLEMS_SHOWN, Tally, counted};
+pub use text::TextEncoding;
 
 use crate::merge::FieldName;
 
@@ -52,7 +54,7 @@ pub struct Columns {
 }
 
 impl Columns {
-    fn from_header(path: &Path, header: &csv::ByteRecord) -> Result<Self, SubscribersError> {
+    fn from_header(path: &Path, header: &csv::ByteRecord, delimiter: u8) -> Result<Self, SubscribersError> {
         let not_csv =
             |reason: &str| SubscribersError::NotCsv { path: path.to_owned(), reason: reason.to_owned() };
         let mut names = Vec::with_capacity(header.len());
@@ -83,6 +85,7 @@ impl Columns {
         let email = find(&EMAIL_HEADERS).ok_or_else(|| SubscribersError::NoEmailColumn {
             path: path.to_owned(),
             found: raw_names.iter().take(8).cloned().collect(),
+            delimiter: text::delimiter_name(delimiter),
         })?;
         Ok(Self {
             email,
@@ -197,22 +200,61 @@ pub enum RowProblem {
 /// one.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscribersError {
-    #[error("cannot read subscriber list {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{} is not a CSV file: {reason}", path.display())]
     NotCsv { path: PathBuf, reason: String },
     #[error("{} is empty: it needs a header line with an `email` column", path.display())]
     Empty { path: PathBuf },
     #[error(
-        "{}:1: no `email` column (the header has: {})",
+        "{}:1: no `email` column (the header has: {}); its columns were split at {delimiter}, \
+         whichever of `,`, `;` and tab the header line has most of",
         path.display(),
         found.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ")
     )]
-    NoEmailColumn { path: PathBuf, found: Vec<String> },
+    NoEmailColumn { path: PathBuf, found: Vec<String>, delimiter: &'static str },
     #[error("{}:1: column `{name}` appears twice (columns {first} and {second})", path.display())]
     DuplicateColumn { path: PathBuf, name: String, first: usize, second: usize },
     #[error("{}:{line}: {source}", path.display())]
     Csv { path: PathBuf, line: u64, source: csv::Error },
+    /// A quoted field that took in what look like further rows, or ran to
+    /// the end of the file: the rows after it would be lost.
+    #[error("{}:{line}: {}", path.display(), open_quote(*line, *lines, *to_end, *rows, first.as_ref()))]
+    OpenQuote {
+        path: PathBuf,
+        /// The line the quote opened on.
+        line: u64,
+        /// How many lines the field took, its own included.
+        lines: u64,
+        /// It was never closed.
+        to_end: bool,
+        /// How many of those lines look like rows of their own.
+        rows: u64,
+        /// The first of them: its line and text.
+        first: Option<(u64, String)>,
+    },
+}
+
+/// What [`SubscribersError::OpenQuote`] says after the file and line.
+fn open_quote(line: u64, lines: u64, to_end: bool, rows: u64, first: Option<&(u64, String)>) -> String {
+    let mut text = if to_end {
+        format!(
+            "a quoted field opens on this line and is never closed: it takes in all {lines} lines to the end of the file"
+        )
+    } else {
+        format!("a quoted field opens on this line and runs over {lines} lines, to line {}", line + lines - 1)
+    };
+    if let Some((at, row)) = first {
+        let row: String = row.chars().take(60).flat_map(char::escape_debug).collect();
+        text.push_str(&format!(
+            ", with what look like {rows} row(s) of their own inside it (the first on line {at}: \"{row}\")"
+        ));
+    }
+    text.push_str(
+        ". None of the list was used: close the quote where the field should end, or write a quote \
+         inside a field as two (\"\")",
+    );
+    text
 }
 
 /// Trims a value and turns line breaks, tabs and other control characters

@@ -5,9 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use super::lines::LineTracker;
+use super::tally::LineCount;
+use super::text::{Decoded, TextEncoding, delimiter_of};
 use super::{
     Columns, EmailAddress, RowProblem, Skip, SkipReason, Subscriber, SubscribersError, Suppressions, clean,
 };
@@ -22,10 +25,25 @@ pub struct Audience {
     pub segment: Option<String>,
 }
 
+/// The file's text as the CSV reader sees it: the header line read ahead
+/// (to find the separator), then the rest, decoded as it is read.
+type Input = LineTracker<Chain<Cursor<Vec<u8>>, Decoded<File>>>;
+
+/// The longest header line looked at for its separator.
+const HEADER_LOOK: usize = 64 * 1024;
+
 /// Reads a subscriber file row by row.
 pub struct SubscriberReader {
     path: PathBuf,
-    csv: csv::Reader<LineTracker<File>>,
+    csv: csv::Reader<Input>,
+    delimiter: u8,
+    /// Lines of the header, of the rows read so far, and of rows of empty
+    /// cells.
+    header_lines: u64,
+    rows: u64,
+    row_lines: u64,
+    /// Every line, once the file was read to its end.
+    lines: Option<LineCount>,
     columns: Columns,
     audience: Audience,
     unsubscribed: HashSet<u64>,
@@ -39,11 +57,11 @@ impl SubscriberReader {
     /// any row are gathered first, so a second, "subscribed" row for the same
     /// person never gets them mailed.
     pub fn open(path: &Path, audience: Audience) -> Result<Self, SubscribersError> {
-        let (mut csv, columns) = open_csv(path)?;
+        let (mut csv, columns, delimiter, header_lines) = open_csv(path)?;
         let mut unsubscribed = HashSet::new();
         if let Some(status) = columns.status {
             let mut record = csv::ByteRecord::new();
-            while read_record(path, &mut csv, &mut record)? {
+            while read_record(path, &mut csv, &mut record, delimiter)? {
                 let is_unsubscribed = record
                     .get(status)
                     .and_then(|s| std::str::from_utf8(s).ok())
@@ -57,6 +75,11 @@ impl SubscriberReader {
         Ok(Self {
             path: path.to_owned(),
             csv,
+            delimiter,
+            header_lines,
+            rows: 0,
+            row_lines: 0,
+            lines: None,
             columns,
             audience,
             unsubscribed,
@@ -71,6 +94,16 @@ impl SubscriberReader {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How the file's bytes were read, so far.
+    pub fn encoding(&self) -> TextEncoding {
+        self.csv.get_ref().get_ref().get_ref().1.encoding()
+    }
+
+    /// Every line of the file accounted for, once it was read to its end.
+    pub fn lines(&self) -> Option<LineCount> {
+        self.lines
     }
 
     fn classify(&mut self) -> Row {
@@ -163,43 +196,157 @@ impl Iterator for SubscriberReader {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let mut record = std::mem::take(&mut self.record);
-            let more = read_record(&self.path, &mut self.csv, &mut record);
+            let more = read_record(&self.path, &mut self.csv, &mut record, self.delimiter);
             self.record = record;
             match more {
                 Err(e) => return Some(Err(e)),
-                Ok(false) => return None,
+                Ok(false) => {
+                    if self.lines.is_none() {
+                        let total = self.csv.get_ref().total_lines().unwrap_or_default();
+                        self.lines = Some(LineCount {
+                            total,
+                            header: self.header_lines,
+                            rows: self.rows,
+                            row_lines: self.row_lines,
+                            blank: total.saturating_sub(self.header_lines + self.row_lines),
+                            encoding: self.encoding(),
+                            delimiter: self.delimiter,
+                        });
+                    }
+                    return None;
+                }
                 // Spreadsheets leave rows of empty cells behind; they are blank lines.
                 Ok(true) if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => {}
-                Ok(true) => return Some(Ok(self.classify())),
+                Ok(true) => {
+                    self.rows += 1;
+                    self.row_lines += lines_of(&self.record);
+                    return Some(Ok(self.classify()));
+                }
             }
         }
     }
 }
 
-fn open_csv(path: &Path) -> Result<(csv::Reader<LineTracker<File>>, Columns), SubscribersError> {
-    let file = File::open(path).map_err(|source| SubscribersError::Read { path: path.to_owned(), source })?;
-    let mut csv =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(LineTracker::new(file));
+fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), SubscribersError> {
+    let read = |source| SubscribersError::Read { path: path.to_owned(), source };
+    let mut text = Decoded::new(File::open(path).map_err(read)?);
+    // The header line, read ahead for its separator.
+    let mut head = Vec::new();
+    let mut chunk = [0; 4096];
+    while !head.contains(&b'\n') && head.len() < HEADER_LOOK {
+        let n = text.read(&mut chunk).map_err(read)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    if head.contains(&0) {
+        return Err(SubscribersError::NotCsv {
+            path: path.to_owned(),
+            reason: "it holds binary data".to_owned(),
+        });
+    }
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = delimiter_of(first_line);
+    let input = LineTracker::new(Cursor::new(head).chain(text), delimiter);
+    let mut csv = csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(input);
     let header = csv.byte_headers().map_err(|source| SubscribersError::Csv {
         path: path.to_owned(),
         line: 1,
         source,
     })?;
-    if header.is_empty() || header.iter().all(<[u8]>::is_empty) {
+    if header.is_empty() || header.iter().all(|f| f.trim_ascii().is_empty()) {
         return Err(SubscribersError::Empty { path: path.to_owned() });
     }
-    let columns = Columns::from_header(path, &header.clone())?;
-    Ok((csv, columns))
+    let header = header.clone();
+    let header_lines = lines_of(&header);
+    if header_lines > 1 {
+        check_quotes(path, csv.get_ref(), &header, 1, delimiter)?;
+    }
+    let columns = Columns::from_header(path, &header, delimiter)?;
+    Ok((csv, columns, delimiter, header_lines))
 }
 
+/// How many lines a record takes: one, and one more for each line break
+/// inside its quoted fields.
+fn lines_of(record: &csv::ByteRecord) -> u64 {
+    1 + record.iter().map(|f| memchr::memchr_iter(b'\n', f).count() as u64).sum::<u64>()
+}
+
+/// Reads the next record, refusing one whose quoted field took in what
+/// look like rows of their own, or ran to the end of the file.
 fn read_record(
     path: &Path,
-    csv: &mut csv::Reader<LineTracker<File>>,
+    csv: &mut csv::Reader<Input>,
     record: &mut csv::ByteRecord,
+    delimiter: u8,
 ) -> Result<bool, SubscribersError> {
-    csv.read_byte_record(record).map_err(|source| {
+    let more = csv.read_byte_record(record).map_err(|source| {
         let byte = source.position().map_or(0, csv::Position::byte);
         SubscribersError::Csv { path: path.to_owned(), line: csv.get_mut().line_at(byte), source }
+    })?;
+    let lines = lines_of(record);
+    if !more || lines == 1 {
+        return Ok(more);
+    }
+    let byte = record.position().map_or(0, csv::Position::byte);
+    let line = csv.get_mut().line_at(byte);
+    check_quotes(path, csv.get_ref(), record, line, delimiter)?;
+    Ok(more)
+}
+
+/// Refuses a record starting on `line` whose quoted field took in what
+/// look like rows of their own, or ran to the end of the file.
+fn check_quotes(
+    path: &Path,
+    tracker: &Input,
+    record: &csv::ByteRecord,
+    line: u64,
+    delimiter: u8,
+) -> Result<(), SubscribersError> {
+    let open_quote = |line, lines, to_end, swallowed: Vec<(u64, String)>| SubscribersError::OpenQuote {
+        path: path.to_owned(),
+        line,
+        lines,
+        to_end,
+        rows: swallowed.len() as u64,
+        first: swallowed.into_iter().next(),
+    };
+    let mut before = 0;
+    for field in record.iter() {
+        let opened = line + before;
+        let inside = memchr::memchr_iter(b'\n', field).count() as u64;
+        before += inside;
+        if inside == 0 {
+            continue;
+        }
+        let swallowed: Vec<(u64, String)> = field
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .skip(1)
+            .filter(|(_, text)| looks_like_row(text, delimiter))
+            .map(|(k, text)| (opened + k as u64, String::from_utf8_lossy(text).trim().to_owned()))
+            .collect();
+        if let Some(unclosed) = tracker.unclosed_quote()
+            && unclosed == opened
+        {
+            let total = tracker.total_lines().unwrap_or(opened);
+            return Err(open_quote(opened, total + 1 - opened, true, swallowed));
+        }
+        if !swallowed.is_empty() {
+            return Err(open_quote(opened, inside + 1, false, swallowed));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a line inside a quoted field reads like a row of the list: one
+/// of its cells is an email address.
+fn looks_like_row(line: &[u8], delimiter: u8) -> bool {
+    line.split(|&b| b == delimiter).any(|cell| {
+        std::str::from_utf8(cell)
+            .map(|c| c.trim().trim_matches('"').trim())
+            .is_ok_and(|c| c.contains('@') && EmailAddress::parse(c).is_ok())
     })
 }
 

@@ -4,11 +4,15 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{EmailAddress, EmailKey, Row, Skip, SkipReason, SubscriberReader, SubscribersError};
+use super::{EmailAddress, EmailKey, LineCount, Row, Skip, SkipReason, SubscriberReader, SubscribersError};
 
 /// A set of addresses, compared without case.
 #[derive(Debug, Clone, Default)]
-pub struct Suppressions(HashSet<EmailKey>);
+pub struct Suppressions {
+    set: HashSet<EmailKey>,
+    /// Every line of the file it was read from.
+    lines: Option<LineCount>,
+}
 
 impl Suppressions {
     /// Reads a CSV file with an `email` column. Rows that hold no valid
@@ -17,7 +21,8 @@ impl Suppressions {
     pub fn load(path: &Path) -> Result<(Self, Vec<Skip>), SubscribersError> {
         let mut set = HashSet::new();
         let mut problems = Vec::new();
-        for row in SubscriberReader::open(path, super::Audience::default())? {
+        let mut rows = SubscriberReader::open(path, super::Audience::default())?;
+        for row in rows.by_ref() {
             match row? {
                 Row::Subscribed(s) => {
                     set.insert(s.email().key().clone());
@@ -39,7 +44,12 @@ impl Suppressions {
                 Row::Skipped(_) => {}
             }
         }
-        Ok((Self(set), problems))
+        Ok((Self { set, lines: rows.lines() }, problems))
+    }
+
+    /// Every line of the file it was read from; `None` when there was none.
+    pub fn lines(&self) -> Option<LineCount> {
+        self.lines
     }
 
     /// Reads `path` if it exists; a missing file is an empty list.
@@ -48,30 +58,31 @@ impl Suppressions {
     }
 
     pub fn contains(&self, email: &EmailAddress) -> bool {
-        self.0.contains(email.key())
+        self.set.contains(email.key())
     }
 
     /// Whether the address whose key is `key` is on the list.
     pub fn contains_key(&self, key: &EmailKey) -> bool {
-        self.0.contains(key)
+        self.set.contains(key)
     }
 
     /// Adds every address of `other`.
     pub fn extend(&mut self, other: Self) {
-        self.0.extend(other.0);
+        self.set.extend(other.set);
+        self.lines = other.lines.or(self.lines);
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.set.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.set.is_empty()
     }
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Suppressions {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Self(iter.into_iter().map(|s| EmailKey::of(s.as_ref())).collect())
+        Self { set: iter.into_iter().map(|s| EmailKey::of(s.as_ref())).collect(), lines: None }
     }
 }

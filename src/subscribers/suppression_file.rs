@@ -96,13 +96,22 @@ pub enum SuppressionFileError {
     },
     #[error("{}: the header has no `email` column, so addresses cannot be added to it", path.display())]
     NoEmailColumn { path: PathBuf },
+    /// The list cannot be read whole (a quote left open, say): nothing is
+    /// added to it or taken from it until it is mended.
+    #[error("{0}; the suppression list is left as it is until it is mended")]
+    Damaged(super::SubscribersError),
 }
 
-/// The file's header and the keys of the addresses on it.
+/// The file's header and the keys of the addresses on it, and how it was
+/// written: rows added to it are written the same way.
 struct Contents {
     header: Option<csv::StringRecord>,
     records: Vec<csv::StringRecord>,
     email_column: Option<usize>,
+    delimiter: u8,
+    encoding: super::TextEncoding,
+    /// The text ends with a line break (or there is none).
+    ends_with_newline: bool,
 }
 
 impl SuppressionFile {
@@ -139,12 +148,35 @@ impl SuppressionFile {
     fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), SuppressionFileError> {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(&bytes[..]);
+        // The list as every reader of it sees it, or not at all.
+        if !bytes.is_empty()
+            && let Err(e @ (super::SubscribersError::OpenQuote { .. } | super::SubscribersError::Csv { .. })) =
+                super::Suppressions::load(&self.path)
+        {
+            return Err(SuppressionFileError::Damaged(e));
+        }
+        let mut decoded = super::text::Decoded::new(&bytes[..]);
+        let mut text = Vec::new();
+        decoded.read_to_end(&mut text).map_err(self.io("read"))?;
+        let delimiter = super::text::delimiter_of(text.split(|&b| b == b'\n').next().unwrap_or_default());
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(&text[..]);
         let mut records = reader.records();
         let header = records.next().transpose().map_err(|source| self.csv(source))?;
         let email_column = header.as_ref().and_then(|h| h.iter().position(super::is_email_header));
         let records = records.collect::<Result<Vec<_>, _>>().map_err(|source| self.csv(source))?;
-        Ok((Contents { header, records, email_column }, bytes))
+        let contents = Contents {
+            header,
+            records,
+            email_column,
+            delimiter,
+            encoding: decoded.encoding(),
+            ends_with_newline: text.is_empty() || text.ends_with(b"\n"),
+        };
+        Ok((contents, bytes))
     }
 
     fn csv(&self, source: csv::Error) -> SuppressionFileError {
@@ -175,7 +207,10 @@ impl SuppressionFile {
         let mut present: std::collections::HashSet<EmailKey> =
             contents.records.iter().filter_map(|r| r.get(email_column)).map(EmailKey::of).collect();
 
-        let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+        let mut out = csv::WriterBuilder::new()
+            .delimiter(contents.delimiter)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
         if contents.header.is_none() {
             out.write_record(&header).map_err(|source| self.csv(source))?;
         }
@@ -205,9 +240,11 @@ impl SuppressionFile {
         if new.is_empty() {
             return Ok(added);
         }
-        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        if !contents.ends_with_newline {
             new.splice(0..0, *b"\r\n");
         }
+        // Written as the file was: UTF-8 stays as it is.
+        let new = contents.encoding.encode(&String::from_utf8_lossy(&new));
         file.write_all(&new).map_err(self.io("write to"))?;
         file.sync_all().map_err(self.io("flush"))?;
         if bytes.is_empty() {
@@ -238,7 +275,7 @@ impl SuppressionFile {
         if keep.len() == contents.records.len() {
             return Ok(false);
         }
-        self.write_replacement(header, &keep, &meta)?;
+        self.write_replacement(header, &keep, contents.delimiter, &meta)?;
         // tempfile's persist is a rename and does not sync the folder: until
         // the folder is on disk a crash could bring the old list back.
         sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
@@ -255,13 +292,17 @@ impl SuppressionFile {
         &self,
         header: &csv::StringRecord,
         records: &[&csv::StringRecord],
+        delimiter: u8,
         original: &fs::Metadata,
     ) -> Result<(), SuppressionFileError> {
         use std::os::unix::fs::{MetadataExt, fchown};
         let temp = tempfile::NamedTempFile::new_in(folder_of(&self.path))
             .map_err(self.io("create a temporary file beside"))?;
-        let mut out =
-            csv::WriterBuilder::new().flexible(true).terminator(csv::Terminator::CRLF).from_writer(temp);
+        let mut out = csv::WriterBuilder::new()
+            .flexible(true)
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(temp);
         out.write_record(header).map_err(|source| self.csv(source))?;
         for record in records {
             out.write_record(*record).map_err(|source| self.csv(source))?;
@@ -536,6 +577,38 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, SuppressionFileError::NoEmailColumn { .. }), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "address\nold@example.org\n");
+    }
+
+    #[test]
+    fn a_list_with_a_quote_left_open_is_neither_added_to_nor_taken_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        let damaged = "email,detail\na@example.org,\"asked\nb@example.org,x\n";
+        fs::write(&path, damaged).unwrap();
+        let file = SuppressionFile::new(&path);
+        let err = file.add(&[entry("new@example.org", Reason::Unsubscribed)], now()).unwrap_err();
+        assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
+        assert!(err.to_string().contains("suppressed.csv:2: a quoted field opens on this line"), "{err}");
+        let err = file.remove(&EmailAddress::parse("b@example.org").unwrap()).unwrap_err();
+        assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), damaged);
+    }
+
+    #[test]
+    fn rows_added_to_a_list_saved_by_excel_follow_its_separator_and_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, b"email;reason;date;detail\r\nold@example.org;asked;;Ren\xe9e\r\n").unwrap();
+        let mut bounced = entry("new@example.org", Reason::HardBounce);
+        bounced.detail = "bo\u{ee}te pleine".to_owned();
+        SuppressionFile::new(&path).add(&[bounced], now()).unwrap();
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            b"email;reason;date;detail\r\nold@example.org;asked;;Ren\xe9e\r\n\
+              new@example.org;hard-bounce;2026-09-21T14:13:20Z;bo\xeete pleine\r\n"
+        );
+        let (set, problems) = Suppressions::load(&path).unwrap();
+        assert_eq!((set.len(), problems.len()), (2, 0));
     }
 
     #[test]

@@ -4,7 +4,57 @@
 
 use std::fmt::Write;
 
+use super::text::{TextEncoding, delimiter_name};
 use super::{Skip, SkipReason};
+
+/// Every line of a list file accounted for: the header's, the rows' (a
+/// row with a quoted field over several lines takes more than one), and
+/// the blank ones (rows of empty cells among them); with how its bytes
+/// and columns were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineCount {
+    /// Lines in the file.
+    pub total: u64,
+    pub header: u64,
+    pub rows: u64,
+    /// Lines the rows take.
+    pub row_lines: u64,
+    pub blank: u64,
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+}
+
+impl LineCount {
+    /// "read as Windows-1252, columns split at `;`": how the file was read,
+    /// when that is not UTF-8 and commas.
+    pub fn how_read(&self) -> Option<String> {
+        let mut how = Vec::new();
+        if self.encoding != TextEncoding::Utf8 {
+            how.push(format!("read as {}", self.encoding.name()));
+        }
+        if self.delimiter != b',' {
+            how.push(format!("columns split at {}", delimiter_name(self.delimiter)));
+        }
+        (!how.is_empty()).then(|| how.join(", "))
+    }
+
+    /// Whether the parts add up to the whole.
+    pub fn adds_up(&self) -> bool {
+        self.header + self.row_lines + self.blank == self.total
+    }
+}
+
+impl std::fmt::Display for LineCount {
+    /// `6 lines = 1 header + 3 rows on 4 lines + 1 blank`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = if self.rows == 1 { "row" } else { "rows" };
+        write!(f, "{} lines = {} header + {} {rows}", self.total, self.header, self.rows)?;
+        if self.row_lines != self.rows {
+            write!(f, " on {} lines", self.row_lines)?;
+        }
+        write!(f, " + {} blank", self.blank)
+    }
+}
 
 /// How many problem rows a summary lists before saying "and N more".
 pub const PROBLEMS_SHOWN: usize = 20;
@@ -21,6 +71,8 @@ pub struct Tally {
     pub duplicate: u64,
     problems: Vec<Skip>,
     keep: usize,
+    /// Every line of the file, once it was read whole.
+    pub lines: Option<LineCount>,
 }
 
 impl Tally {
@@ -82,6 +134,12 @@ impl Tally {
             let _ = writeln!(out, "  skipped      {} ({})", self.skipped(), self.skipped_breakdown());
         } else {
             let _ = writeln!(out, "  skipped      0");
+        }
+        if let Some(lines) = &self.lines {
+            let _ = writeln!(out, "  read         {lines}");
+            if let Some(how) = lines.how_read() {
+                let _ = writeln!(out, "  file         {how}");
+            }
         }
         out
     }

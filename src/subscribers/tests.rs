@@ -162,8 +162,74 @@ fn a_value_with_crlf_cannot_carry_a_header() {
 
 #[test]
 fn a_row_that_is_not_utf8_names_its_column() {
-    let rows = read_with(b"email,first_name\nana@example.org,\xff\xfe\n", Audience::default());
-    assert_eq!(summary(&rows), vec![(2, "skip column `first_name` is not UTF-8 text".into())]);
+    // UTF-8 letters first, so the file is not read as Windows-1252.
+    let rows = read_with(
+        b"email,first_name\nb\xc3\xa9@example.org,Bo\nana@example.org,\xff\xfe\n",
+        Audience::default(),
+    );
+    assert_eq!(summary(&rows)[1], (3, "skip column `first_name` is not UTF-8 text".into()));
+}
+
+#[test]
+fn a_file_of_ascii_then_a_byte_that_is_not_utf8_is_read_as_windows_1252() {
+    let f = file(b"email;first_name\r\nana@example.org;Ren\xe9e\r\n");
+    let mut reader = SubscriberReader::open(f.path(), Audience::default()).unwrap();
+    let Some(Ok(Row::Subscribed(ana))) = reader.next() else { panic!() };
+    assert_eq!(ana.value(1), "Renée");
+    assert!(reader.next().is_none());
+    let lines = reader.lines().unwrap();
+    assert_eq!((lines.encoding, lines.delimiter), (TextEncoding::Windows1252, b';'));
+}
+
+#[test]
+fn every_line_is_accounted_for() {
+    let f = file(b"email,note\n\na@x.org,\"one\ntwo\"\n , \nnot-an-address,x\n\nb@x.org,y");
+    let mut reader = SubscriberReader::open(f.path(), Audience::default()).unwrap();
+    assert_eq!(reader.by_ref().count(), 3);
+    let lines = reader.lines().unwrap();
+    assert_eq!((lines.total, lines.header, lines.rows, lines.row_lines, lines.blank), (8, 1, 3, 4, 3));
+    assert!(lines.adds_up());
+    assert_eq!(lines.to_string(), "8 lines = 1 header + 3 rows on 4 lines + 3 blank");
+}
+
+#[test]
+fn a_quoted_field_that_takes_in_rows_is_refused_with_the_line_it_opened_on() {
+    let f = file(b"email,note\na@x.org,\"one\nb@x.org,two\nc@x.org,three\"\nd@x.org,four\n");
+    let rows: Vec<_> = SubscriberReader::open(f.path(), Audience::default()).unwrap().collect();
+    let Some(Err(err)) = rows.first() else { panic!("{rows:?}") };
+    let text = err.to_string();
+    assert!(
+        matches!(err, SubscribersError::OpenQuote { line: 2, lines: 3, to_end: false, rows: 2, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains(":2: a quoted field opens on this line and runs over 3 lines, to line 4"),
+        "{text}"
+    );
+    assert!(text.contains("the first on line 3: \"b@x.org,two\""), "{text}");
+}
+
+#[test]
+fn a_quote_left_open_in_the_header_is_refused_too() {
+    let err = open_error(b"email,\"name\na@x.org,Ann\nb@x.org,Bo\n");
+    assert!(
+        matches!(err, SubscribersError::OpenQuote { line: 1, lines: 3, to_end: true, rows: 2, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_quote_never_closed_is_refused_even_when_the_list_has_a_status_column() {
+    let f = file(b"email,status,note\na@x.org,,\"one\nb@x.org,,two\n");
+    let err = SubscriberReader::open(f.path(), Audience::default()).err().unwrap();
+    assert!(
+        matches!(err, SubscribersError::OpenQuote { line: 2, lines: 2, to_end: true, rows: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("never closed: it takes in all 2 lines to the end of the file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -235,6 +301,11 @@ proptest::proptest! {
         }
         let f = file(text.as_bytes());
         for row in SubscriberReader::open(f.path(), Audience::default()).unwrap() {
+            // A quote that takes in rows stops the reading, with its line.
+            if let Err(SubscribersError::OpenQuote { line, .. }) = row {
+                proptest::prop_assert!(line >= 2);
+                break;
+            }
             match row.unwrap() {
                 Row::Subscribed(s) => proptest::prop_assert!(s.line() >= 2 && s.email().as_str().contains('@')),
                 Row::Skipped(s) => proptest::prop_assert!(s.line >= 2),

@@ -72,8 +72,12 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         },
     )?;
 
+    tally.lines = reader.lines();
     println!("Dry run of {} to {list}", job.bulletin.describe());
     print!("{}", tally.dry_run_summary());
+    if let Some(lines) = job.audience.suppressed.lines() {
+        println!("  suppression  {}: {lines}", options.list.suppression_path().0.display());
+    }
     if tally.recipients > 0 {
         println!(
             "  size         {:.1} KB a message on average",

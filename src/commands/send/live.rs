@@ -419,6 +419,10 @@ fn report(
     if unsubscribed > 0 {
         println!("  held back {unsubscribed} unsubscribed during the send (not mailed)");
     }
+    if let Some(lines) = read.tally.lines {
+        let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
+        println!("  read      {lines}{how}");
+    }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
 }

@@ -80,6 +80,8 @@ struct Service {
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
 pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> {
     let (signer, path) = checked(settings)?;
+    // A list it cannot read whole is not one to add to.
+    crate::subscribers::Suppressions::load_optional(options.suppressed.path())?;
     options
         .suppressed
         .check_writable()
