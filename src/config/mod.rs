@@ -5,6 +5,7 @@
 //! fresh machine; a warning names the ones that fell back to it.
 
 mod bounce;
+mod brand;
 mod ca_file;
 mod dkim;
 mod smtp;
@@ -18,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::subscribers::EmailAddress;
 pub use bounce::BounceSettings;
+pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
@@ -144,6 +146,8 @@ pub struct Settings {
     pub dkim: Option<Arc<crate::dkim::Dkim>>,
     /// Settings that fell back to an example.org placeholder.
     pub placeholders: Vec<&'static str>,
+    /// `BRAND_COLOR`, `BRAND_TEXT_COLOR`, `DONATE_URL` and the social links.
+    pub brand: Brand,
 }
 
 /// A setting with a bad value.
@@ -181,7 +185,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 28] = [
+pub const KEYS: [&str; 36] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -210,6 +214,14 @@ pub const KEYS: [&str; 28] = [
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
     "BOUNCE_SOFT_LIMIT",
+    "BRAND_COLOR",
+    "BRAND_TEXT_COLOR",
+    "DONATE_URL",
+    "FACEBOOK_URL",
+    "INSTAGRAM_URL",
+    "X_URL",
+    "YOUTUBE_URL",
+    "LINKEDIN_URL",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the
@@ -336,6 +348,7 @@ impl Settings {
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
             unsubscribe_secret: Self::unsubscribe_secret_in(source),
             dkim: None,
+            brand: Brand::from_source(source)?,
             from_email,
             org_name,
             org_address,

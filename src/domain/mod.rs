@@ -4,6 +4,7 @@
 //! and the one [`Clock`] that makes them. Nothing here reads files, opens
 //! sockets or knows a command.
 
+mod colour;
 mod email;
 mod fingerprint;
 mod limit;
@@ -13,6 +14,7 @@ mod reply;
 mod status;
 mod time;
 
+pub use colour::Colour;
 pub use email::{AddressProblem, EmailAddress, EmailKey};
 pub use fingerprint::Fingerprint;
 pub use limit::Limit;
