@@ -36,7 +36,17 @@ pub enum Block {
     /// Preformatted text, shown as written.
     Code(String),
     Rule,
+    /// A call to action: a link alone in its paragraph, followed by
+    /// [`BUTTON_MARKER`] (`[Donate today](https://…){.button}`).
+    Button {
+        label: Vec<Inline>,
+        url: String,
+        line: usize,
+    },
 }
+
+/// What follows a link to make it a button.
+pub const BUTTON_MARKER: &str = "{.button}";
 
 /// Text-level content.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +93,8 @@ pub const MAX_NESTING: usize = 32;
 pub fn parse(source: &str, fields: &[Field], first_line: usize) -> Result<Vec<Block>> {
     let options = Options::ENABLE_STRIKETHROUGH;
     let mut events = Parser::new_ext(source, options).into_offset_iter().peekable();
-    let mut reader = Reader { fields, lines: LineIndex::new(source), first_line, depth: 0 };
+    let mut reader =
+        Reader { fields, lines: LineIndex::new(source), first_line, depth: 0, button_marker: None };
     let blocks = reader.blocks(&mut events, None)?;
     Ok(blocks)
 }
@@ -94,6 +105,9 @@ struct Reader<'f> {
     first_line: usize,
     /// How many quotes, items, emphases and links enclose the event read.
     depth: usize,
+    /// Where a [`BUTTON_MARKER`] right after a link was met in the block
+    /// being read (and taken out of its text).
+    button_marker: Option<usize>,
 }
 
 type Result<T> = std::result::Result<T, (usize, ContentErrorKind)>;
@@ -136,6 +150,7 @@ impl Reader<'_> {
             if is_inline(&event) {
                 // Tight list items hold inline content with no paragraph.
                 let line = self.line(range.start);
+                self.button_marker = None;
                 let mut content = Vec::new();
                 let mut pending = String::new();
                 self.inline(event, range, events, &mut content, &mut pending)?;
@@ -144,18 +159,23 @@ impl Reader<'_> {
                     self.inline(event, range, events, &mut content, &mut pending)?;
                 }
                 self.flush(&mut pending, &mut content);
-                blocks.push(Block::Paragraph { content, line });
+                blocks.push(self.paragraph(content, line)?);
                 continue;
             }
             match event {
                 Event::End(tag) if Some(tag) == end => return Ok(blocks),
                 Event::Start(Tag::Paragraph) => {
                     let line = self.line(range.start);
+                    self.button_marker = None;
                     let content = self.inlines(events, TagEnd::Paragraph)?;
-                    blocks.push(Block::Paragraph { content, line });
+                    blocks.push(self.paragraph(content, line)?);
                 }
                 Event::Start(Tag::Heading { level, .. }) => {
+                    self.button_marker = None;
                     let content = self.inlines(events, TagEnd::Heading(level))?;
+                    if let Some(offset) = self.button_marker.take() {
+                        return Err((offset, ContentErrorKind::InlineButton));
+                    }
                     blocks.push(Block::Heading { level: heading_level(level), content });
                 }
                 Event::Start(Tag::BlockQuote(kind)) => {
@@ -239,7 +259,14 @@ impl Reader<'_> {
     ) -> Result<()> {
         match event {
             Event::Text(text) => {
-                pending.push_str(&text);
+                let after_link = pending.is_empty() && matches!(content.last(), Some(Inline::Link { .. }));
+                match text.strip_prefix(BUTTON_MARKER) {
+                    Some(rest) if after_link => {
+                        self.button_marker.get_or_insert(range.start);
+                        pending.push_str(rest);
+                    }
+                    _ => pending.push_str(&text),
+                }
                 return Ok(());
             }
             Event::SoftBreak => {
@@ -283,6 +310,22 @@ impl Reader<'_> {
         };
         content.push(item);
         Ok(())
+    }
+
+    /// A paragraph's `content`, or the button it makes: a link alone
+    /// followed by [`BUTTON_MARKER`]. A marker after a link that is not
+    /// alone is an error, so `{.button}` never shows as text.
+    fn paragraph(&mut self, mut content: Vec<Inline>, line: usize) -> Result<Block> {
+        let Some(offset) = self.button_marker.take() else {
+            return Ok(Block::Paragraph { content, line });
+        };
+        if matches!(content.last(), Some(Inline::Text(t)) if t.trim().is_empty()) {
+            content.pop();
+        }
+        match <[Inline; 1]>::try_from(content) {
+            Ok([Inline::Link { url, content: label, line }]) => Ok(Block::Button { label, url, line }),
+            _ => Err((offset, ContentErrorKind::InlineButton)),
+        }
     }
 
     /// Splits gathered text at field markers.
@@ -506,6 +549,47 @@ mod tests {
                 1
             )]
         );
+    }
+
+    #[test]
+    fn a_link_alone_on_its_line_marked_button_is_a_button() {
+        let blocks = parse_ok(
+            "Intro.\n\n[Join us in **prayer**](https://example.org/pray){.button}\n\n- [Give](https://example.org/give){.button}\n",
+        );
+        assert_eq!(
+            blocks[1],
+            Block::Button {
+                label: vec![text("Join us in "), Inline::Strong(vec![text("prayer")])],
+                url: "https://example.org/pray".into(),
+                line: 3,
+            }
+        );
+        let Block::List { items, .. } = &blocks[2] else { panic!("{blocks:?}") };
+        assert!(
+            matches!(&items[0][0], Block::Button { url, line: 5, .. } if url == "https://example.org/give")
+        );
+    }
+
+    #[test]
+    fn a_button_marker_after_a_link_in_running_text_is_refused_with_its_line() {
+        for src in [
+            "Intro.\n\nPlease [give](https://example.org/give){.button} today.\n",
+            "Intro.\n\n[Give](https://example.org/give){.button} and [pray](https://example.org/p)\n",
+            "Intro.\n\n## [Give](https://example.org/give){.button}\n",
+            "Intro.\n\nFirst line\n[Give](https://example.org/give){.button}\n",
+        ] {
+            let (offset, kind) = parse(src, &[], 1).unwrap_err();
+            assert_eq!(kind, ContentErrorKind::InlineButton, "{src}");
+            assert!(kind.to_string().contains("alone on its line"), "{kind}");
+            let line = LineIndex::new(src).line_of(offset);
+            assert!(line == 3 || line == 4, "{src}: line {line}");
+        }
+    }
+
+    #[test]
+    fn the_marker_without_a_link_before_it_is_just_text() {
+        let blocks = parse_ok("Write {.button} after a link.\n");
+        assert_eq!(blocks, vec![paragraph(vec![text("Write {.button} after a link.")], 1)]);
     }
 
     #[test]

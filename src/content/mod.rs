@@ -179,6 +179,12 @@ pub enum ContentErrorKind {
          much nesting, so take some `>`, `-` or `*` away"
     )]
     TooDeep { limit: usize },
+    #[error(
+        "`{{.button}}` makes a button only of a link alone on its line, such as \
+         `[Donate today](https://example.org/give){{.button}}`; put the link on a line of its own, or \
+         take `{{.button}}` away for an ordinary link"
+    )]
+    InlineButton,
 }
 
 impl Bulletin {

@@ -16,6 +16,7 @@ pub fn bulletin(bulletin: &Bulletin) -> Vec<String> {
             Item::Inline(Inline::Link { url, content, line }) => {
                 (*line, link(url, content).into_iter().collect())
             }
+            Item::Button { url, label, line } => (line, link(url, label).into_iter().collect()),
             Item::Inline(_) => return,
         };
         warnings.extend(problems.into_iter().map(|problem: String| format!("{path}:{line}: {problem}")));
@@ -175,6 +176,7 @@ fn subject(bulletin: &Bulletin) -> Vec<String> {
 /// too), in document order.
 enum Item<'a> {
     Paragraph { content: &'a [Inline], line: usize },
+    Button { url: &'a str, label: &'a [Inline], line: usize },
     Inline(&'a Inline),
 }
 
@@ -204,6 +206,10 @@ fn visit<'a>(blocks: &'a [Block], f: &mut impl FnMut(Item<'a>)) {
                 if let Some(a) = attribution {
                     inlines(a, f);
                 }
+            }
+            Block::Button { label, url, line } => {
+                f(Item::Button { url, label, line: *line });
+                inlines(label, f);
             }
             Block::Code(_) | Block::Rule => {}
         }

@@ -2,6 +2,7 @@
 //! every bulk message to carry.
 
 use crate::config::Settings;
+use crate::domain::Colour;
 
 /// Words that mark an address as a stand-in rather than a real one.
 const PLACEHOLDER_WORDS: [&str; 9] =
@@ -37,6 +38,41 @@ pub fn settings(settings: &Settings) -> Vec<String> {
         }
     }
     warnings.extend(bounce_alignment(settings));
+    warnings.extend(contrast(settings));
+    warnings
+}
+
+/// WCAG AA's least contrast for body-size text.
+pub const MIN_CONTRAST: f64 = 4.5;
+
+/// Brand colours that readers with weak sight (or on a phone in the sun)
+/// cannot read: the brand colour as heading and link text on the white card,
+/// and the button's label on the brand colour, in light and dark mode alike.
+/// (Dark mode lightens the brand colour for text on its own; see
+/// `render::on_dark`.)
+fn contrast(settings: &Settings) -> Vec<String> {
+    let brand = &settings.brand;
+    let mut warnings = Vec::new();
+    let on_white = brand.color.contrast(Colour::WHITE);
+    if on_white < MIN_CONTRAST {
+        warnings.push(format!(
+            "setting BRAND_COLOR = {} has a contrast ratio of {on_white:.2}:1 with the white card that headings \
+             and links stand on (light mode); WCAG AA asks for at least {MIN_CONTRAST}:1, so readers with weak \
+             sight, or on a phone in the sun, struggle to read them; choose a darker BRAND_COLOR",
+            brand.color
+        ));
+    }
+    let button = brand.text_color.contrast(brand.color);
+    if button < MIN_CONTRAST {
+        warnings.push(format!(
+            "setting BRAND_TEXT_COLOR = {} has a contrast ratio of {button:.2}:1 with BRAND_COLOR = {} behind a \
+             button's label (light and dark mode); WCAG AA asks for at least {MIN_CONTRAST}:1; set \
+             BRAND_TEXT_COLOR to {} (or leave it unset to have it chosen), or choose another BRAND_COLOR",
+            brand.text_color,
+            brand.color,
+            crate::config::text_on(brand.color)
+        ));
+    }
     warnings
 }
 

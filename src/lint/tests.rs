@@ -334,3 +334,32 @@ fn html_over_gmails_clipping_size_is_reported() {
         found[0]
     );
 }
+
+#[test]
+fn a_brand_colour_too_light_for_text_on_white_is_named_with_its_ratio() {
+    let found = with_real(&[("BRAND_COLOR", "#777777")]);
+    let warning = found.iter().find(|w| w.starts_with("setting BRAND_COLOR = #777777")).expect("warned");
+    assert!(warning.contains("4.48:1") && warning.contains("4.5:1"), "{warning}");
+    assert!(!starts(&with_real(&[("BRAND_COLOR", "#767676")]), "setting BRAND_COLOR"));
+}
+
+#[test]
+fn a_button_label_that_does_not_stand_out_from_the_brand_colour_is_named_with_its_ratio() {
+    let found = with_real(&[("BRAND_COLOR", "#1d4f91"), ("BRAND_TEXT_COLOR", "#2a5aa0")]);
+    let warning = found.iter().find(|w| w.starts_with("setting BRAND_TEXT_COLOR = #2a5aa0")).expect("warned");
+    assert!(warning.contains("BRAND_COLOR = #1d4f91") && warning.contains(":1"), "{warning}");
+    assert!(warning.contains("#ffffff"), "suggests the colour it would choose: {warning}");
+}
+
+#[test]
+fn the_default_brand_colours_pass_in_light_and_dark_mode() {
+    let found = with_real(&[]);
+    assert!(!found.iter().any(|w| w.contains("BRAND_")), "{found:?}");
+    let blue = crate::config::DEFAULT_BRAND_COLOR;
+    let dark = crate::render::on_dark(blue);
+    assert!(dark.contrast(crate::render::DARK_CARD) >= 4.5, "{dark}");
+    for light in ["#f5c518", "#ffffff", "#000000", "#0000ff"] {
+        let c = crate::domain::Colour::parse(light).unwrap();
+        assert!(crate::render::on_dark(c).contrast(crate::render::DARK_CARD) >= 4.5, "{light}");
+    }
+}

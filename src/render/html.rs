@@ -6,8 +6,9 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{Slot, Slots};
-use crate::config::Settings;
+use crate::config::{Brand, Settings};
 use crate::content::{Block, Bulletin, Inline};
+use crate::domain::Colour;
 
 const FONT: &str =
     "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
@@ -15,27 +16,51 @@ const PAGE_BG: &str = "#f2f4f7";
 const CARD_BG: &str = "#ffffff";
 const INK: &str = "#1f2933";
 const MUTED: &str = "#52606d";
-const ACCENT: &str = "#1d4f91";
-const LINK: &str = "#1a5fb4";
+
+/// The dark-mode card, which headings and links must read on.
+pub const DARK_CARD: Colour = Colour::rgb(0x1b, 0x1f, 0x24);
+
+/// The brand colour for text in dark mode: as it is if it reads on
+/// [`DARK_CARD`] (WCAG AA, 4.5:1), else lightened until it does.
+pub fn on_dark(color: Colour) -> Colour {
+    (0..=10)
+        .map(|step| color.mix(Colour::WHITE, f64::from(step) / 10.0))
+        .find(|c| c.contrast(DARK_CARD) >= 4.5)
+        .unwrap_or(Colour::WHITE)
+}
+
+/// A light tint of the brand colour, for rules and the line under a section heading.
+fn tint(color: Colour) -> Colour {
+    color.mix(Colour::WHITE, 0.7)
+}
 
 /// Media queries: the only CSS that cannot be inline. Clients that drop it
-/// still get the light, fluid layout.
-const MEDIA_QUERIES: &str = "\
-@media screen and (max-width:620px){\
-.container{width:100%!important}\
-.pad{padding:24px 18px!important}\
-.h1{font-size:24px!important}}\
-@media (prefers-color-scheme:dark){\
-.bg{background-color:#111418!important}\
-.card{background-color:#1b1f24!important}\
-.ink,.ink p,.ink li,.ink h1,.ink h2,.ink h3{color:#e6e8eb!important}\
-.muted{color:#a9b1bb!important}\
-.ink .accent,.accent{color:#8fb8ff!important}\
-.section{border-color:#3a4350!important}\
-.quote{background-color:#232a33!important;border-color:#5b7db1!important}\
-a{color:#8fb8ff!important}}\
-[data-ogsc] .ink,[data-ogsc] .ink p,[data-ogsc] .ink li{color:#e6e8eb!important}\
-[data-ogsc] a{color:#8fb8ff!important}";
+/// still get the light, fluid layout. Dark mode shows the brand colour
+/// lightened as [`on_dark`] says; a button keeps its colours.
+fn media_queries(brand: &Brand) -> String {
+    let accent = on_dark(brand.color);
+    let label = brand.text_color;
+    format!(
+        "\
+@media screen and (max-width:620px){{\
+.container{{width:100%!important}}\
+.pad{{padding:24px 18px!important}}\
+.h1{{font-size:24px!important}}}}\
+@media (prefers-color-scheme:dark){{\
+.bg{{background-color:#111418!important}}\
+.card{{background-color:{DARK_CARD}!important}}\
+.ink,.ink p,.ink li,.ink h1,.ink h2,.ink h3{{color:#e6e8eb!important}}\
+.muted{{color:#a9b1bb!important}}\
+.ink .accent,.accent{{color:{accent}!important}}\
+.section{{border-color:#3a4350!important}}\
+.quote{{background-color:#232a33!important;border-color:{accent}!important}}\
+a{{color:{accent}!important}}\
+.button a{{color:{label}!important}}}}\
+[data-ogsc] .ink,[data-ogsc] .ink p,[data-ogsc] .ink li{{color:#e6e8eb!important}}\
+[data-ogsc] a{{color:{accent}!important}}\
+[data-ogsc] .button a{{color:{label}!important}}"
+    )
+}
 
 /// Fills the preview line after the preheader so clients do not pull body
 /// text into it.
@@ -51,7 +76,8 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     let subject = slots.template(&bulletin.subject);
     let preheader = slots.template(&bulletin.preheader);
     let title = bulletin.title.as_ref().map(|t| slots.template(t));
-    let body = blocks(&bulletin.blocks, slots);
+    let brand = &settings.brand;
+    let body = blocks(&bulletin.blocks, slots, brand);
     let email = slots.marker(Slot::Email);
     let unsubscribe = slots.marker(Slot::UnsubscribeUrl);
     let lang = bulletin.lang.as_str();
@@ -68,7 +94,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                 meta name="color-scheme" content="light dark";
                 meta name="supported-color-schemes" content="light dark";
                 title { (subject) }
-                style { (PreEscaped(MEDIA_QUERIES)) }
+                style { (PreEscaped(media_queries(brand))) }
             }
             body class="bg" style={ "margin:0;padding:0;width:100%;background-color:" (PAGE_BG) ";" } {
                 div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;mso-hide:all;" {
@@ -84,7 +110,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                 style={ "width:100%;max-width:600px;background-color:" (CARD_BG) ";border-radius:8px;" } {
                                 tr { td class="pad ink" style={ "padding:32px 40px;" (FONT) "font-size:16px;line-height:1.5;color:" (INK) ";text-align:left;" } {
                                     @if let Some(title) = &title {
-                                        h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (title) }
+                                        h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (brand.color) ";" } { (title) }
                                     }
                                     (body)
                                 } }
@@ -101,10 +127,22 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                         "This email was sent to " (email) "."
                                     }
                                     p style="margin:0;" {
-                                        a href=(unsubscribe) style={ "color:" (LINK) ";text-decoration:underline;" } { "Unsubscribe" }
+                                        a href=(unsubscribe) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Unsubscribe" }
                                         @if let Some(site) = &settings.org_website {
                                             " · "
-                                            a href=(site.as_url().as_str()) style={ "color:" (LINK) ";text-decoration:underline;" } { (settings.org_name) " website" }
+                                            a href=(site.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (settings.org_name) " website" }
+                                        }
+                                        @if let Some(donate) = &brand.donate_url {
+                                            " · "
+                                            a href=(donate.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Donate" }
+                                        }
+                                    }
+                                    @if !brand.social.is_empty() {
+                                        p style="margin:8px 0 0;" {
+                                            @for (i, (words, url)) in brand.social.iter().enumerate() {
+                                                @if i > 0 { " · " }
+                                                a href=(url.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (words) }
+                                            }
                                         }
                                     }
                                 } }
@@ -119,22 +157,22 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     document.into_string()
 }
 
-fn blocks(blocks: &[Block], slots: &mut Slots) -> Markup {
+fn blocks(blocks: &[Block], slots: &mut Slots, brand: &Brand) -> Markup {
     html! {
-        @for block in blocks { (self::block(block, slots)) }
+        @for block in blocks { (self::block(block, slots, brand)) }
     }
 }
 
-fn block(block: &Block, slots: &mut Slots) -> Markup {
+fn block(block: &Block, slots: &mut Slots, brand: &Brand) -> Markup {
     match block {
         Block::Heading { level, content } => {
-            let content = inlines(content, slots);
+            let content = inlines(content, slots, brand);
             match level {
                 1 => {
-                    html! { h1 class="h1 accent" style={ "margin:32px 0 16px;" (FONT) "font-size:26px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (content) } }
+                    html! { h1 class="h1 accent" style={ "margin:32px 0 16px;" (FONT) "font-size:26px;line-height:1.25;font-weight:700;color:" (brand.color) ";" } { (content) } }
                 }
                 2 => {
-                    html! { h2 class="accent section" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid #d9e2ec;" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (ACCENT) ";" } { (content) } }
+                    html! { h2 class="accent section" style={ "margin:32px 0 12px;padding:0 0 6px;border-bottom:2px solid " (tint(brand.color)) ";" (FONT) "font-size:21px;line-height:1.3;font-weight:700;color:" (brand.color) ";" } { (content) } }
                 }
                 _ => {
                     html! { h3 style={ "margin:24px 0 8px;" (FONT) "font-size:18px;line-height:1.35;font-weight:700;color:" (INK) ";" } { (content) } }
@@ -142,10 +180,10 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
             }
         }
         Block::Paragraph { content, .. } => {
-            html! { p style="margin:0 0 16px;" { (inlines(content, slots)) } }
+            html! { p style="margin:0 0 16px;" { (inlines(content, slots, brand)) } }
         }
         Block::List { start, items } => {
-            let items: Vec<Markup> = items.iter().map(|item| list_item(item, slots)).collect();
+            let items: Vec<Markup> = items.iter().map(|item| list_item(item, slots, brand)).collect();
             let style = "margin:0 0 16px;padding:0 0 0 26px;";
             match start {
                 None => html! { ul style=(style) { @for item in &items { (item) } } },
@@ -154,10 +192,10 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
             }
         }
         Block::Quote { body, attribution } => {
-            let body = blocks(body, slots);
-            let attribution = attribution.as_ref().map(|a| inlines(a, slots));
+            let body = blocks(body, slots, brand);
+            let attribution = attribution.as_ref().map(|a| inlines(a, slots, brand));
             html! {
-                blockquote class="quote" style={ "margin:0 0 24px;padding:16px 20px;background-color:#f3f6fa;border-left:4px solid " (ACCENT) ";font-size:17px;line-height:1.55;font-style:italic;" } {
+                blockquote class="quote" style={ "margin:0 0 24px;padding:16px 20px;background-color:#f3f6fa;border-left:4px solid " (brand.color) ";font-size:17px;line-height:1.55;font-style:italic;" } {
                     (body)
                     @if let Some(attribution) = attribution {
                         p class="muted" style={ "margin:0;font-style:normal;font-size:15px;text-align:right;color:" (MUTED) ";" } { "— " (attribution) }
@@ -168,20 +206,34 @@ fn block(block: &Block, slots: &mut Slots) -> Markup {
         Block::Code(code) => html! {
             pre style="margin:0 0 16px;padding:12px;background-color:#f3f6fa;font-family:Menlo,Consolas,monospace;font-size:14px;line-height:1.45;white-space:pre-wrap;word-wrap:break-word;" { (code) }
         },
+        Block::Button { label, url, .. } => button(&inlines(label, slots, brand), url, brand),
         Block::Rule => html! {
-            hr style="margin:24px 0;border:0;border-top:1px solid #d9e2ec;height:0;";
+            hr style={ "margin:24px 0;border:0;border-top:1px solid " (tint(brand.color)) ";height:0;" };
         },
+    }
+}
+
+/// A bulletproof button: a table cell filled with the brand colour (as
+/// `bgcolor` too, for Outlook), its link padded to 48px high, the padding
+/// moved to the cell for Outlook for Windows, which ignores it on links.
+fn button(label: &Markup, url: &str, brand: &Brand) -> Markup {
+    html! {
+        table role="presentation" class="button" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px;border-collapse:separate;" {
+            tr { td align="center" bgcolor=(brand.color) style={ "border-radius:6px;background-color:" (brand.color) ";mso-padding-alt:14px 28px;" } {
+                a href=(url) style={ "display:inline-block;padding:14px 28px;mso-padding-alt:0;" (FONT) "font-size:17px;line-height:20px;font-weight:700;color:" (brand.text_color) ";text-decoration:none;border-radius:6px;" } { (label) }
+            } }
+        }
     }
 }
 
 /// A list item: a first paragraph sits in the `<li>` itself, so bullets line
 /// up with the text in every client.
-fn list_item(item: &[Block], slots: &mut Slots) -> Markup {
+fn list_item(item: &[Block], slots: &mut Slots, brand: &Brand) -> Markup {
     let (first, rest) = match item.split_first() {
-        Some((Block::Paragraph { content, .. }, rest)) => (Some(inlines(content, slots)), rest),
+        Some((Block::Paragraph { content, .. }, rest)) => (Some(inlines(content, slots, brand)), rest),
         _ => (None, item),
     };
-    let rest = blocks(rest, slots);
+    let rest = blocks(rest, slots, brand);
     html! {
         li style="margin:0 0 10px;" {
             @if let Some(first) = first { (first) }
@@ -190,17 +242,17 @@ fn list_item(item: &[Block], slots: &mut Slots) -> Markup {
     }
 }
 
-fn inlines(content: &[Inline], slots: &mut Slots) -> Markup {
+fn inlines(content: &[Inline], slots: &mut Slots, brand: &Brand) -> Markup {
     html! {
         @for inline in content {
             @match inline {
                 Inline::Text(text) => (text),
                 Inline::Field(field) => (slots.field(field)),
-                Inline::Strong(inner) => strong { (inlines(inner, slots)) },
-                Inline::Emphasis(inner) => em { (inlines(inner, slots)) },
-                Inline::Strikethrough(inner) => s { (inlines(inner, slots)) },
+                Inline::Strong(inner) => strong { (inlines(inner, slots, brand)) },
+                Inline::Emphasis(inner) => em { (inlines(inner, slots, brand)) },
+                Inline::Strikethrough(inner) => s { (inlines(inner, slots, brand)) },
                 Inline::Code(code) => code style="font-family:Menlo,Consolas,monospace;font-size:15px;" { (code) },
-                Inline::Link { url, content, .. } => a href=(url) style={ "color:" (LINK) ";text-decoration:underline;" } { (inlines(content, slots)) },
+                Inline::Link { url, content, .. } => a href=(url) style={ "color:" (brand.color) ";text-decoration:underline;" } { (inlines(content, slots, brand)) },
                 Inline::Image { url, alt, .. } => img src=(url) alt=(alt) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
                 Inline::LineBreak => br;
             }

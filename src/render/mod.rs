@@ -9,6 +9,8 @@
 mod html;
 mod text;
 
+pub use html::{DARK_CARD, on_dark};
+
 use std::collections::HashMap;
 
 use crate::config::Settings;

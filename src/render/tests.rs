@@ -351,3 +351,79 @@ impl AddBody for String {
         Box::leak(format!("{self}\nBody\n").into_boxed_str())
     }
 }
+
+fn branded(text: &str, pairs: &[(&str, &str)]) -> Personalised {
+    let (columns, subscribers) = list("email,first_name\na@example.org,Ana\n");
+    let mut all = vec![
+        ("ORG_NAME", "Hope & Justice Trust"),
+        ("ORG_ADDRESS", "12 Market Street, Bristol BS1 1AA"),
+        ("FROM_EMAIL", "prayer@hope.example.org"),
+    ];
+    all.extend_from_slice(pairs);
+    let settings = Settings::from_source(&Source::from_pairs(all)).unwrap();
+    let rendered = Rendered::new(&bulletin(text), &settings, &columns).unwrap();
+    rendered.personalise(&Addressee {
+        subscriber: &subscribers[0],
+        unsubscribe_url: "https://hope.example.org/u",
+    })
+}
+
+#[test]
+fn a_button_is_a_table_cell_in_the_brand_colours_and_a_line_of_text() {
+    let p = branded(
+        &format!("{HEAD}\nIntro.\n\n[Donate **today**](https://example.org/give){{.button}}\n\nAfter.\n"),
+        &[("BRAND_COLOR", "#8a1538")],
+    );
+    let doc = Html::parse_document(&p.html);
+    let cell = select(&doc, "table.button td")[0];
+    assert_eq!(cell.attr("bgcolor"), Some("#8a1538"));
+    assert!(cell.attr("style").unwrap().contains("background-color:#8a1538"), "{:?}", cell.attr("style"));
+    assert!(cell.attr("style").unwrap().contains("mso-padding-alt:14px 28px"));
+    let link = select(&doc, "table.button td a")[0];
+    assert_eq!(link.attr("href"), Some("https://example.org/give"));
+    let style = link.attr("style").unwrap();
+    assert!(style.contains("color:#ffffff") && style.contains("display:inline-block"), "{style}");
+    // 14px of padding above and below a 20px line: 48px, over the 44px touch target.
+    assert!(style.contains("padding:14px 28px") && style.contains("line-height:20px"), "{style}");
+    assert_eq!(link.text().collect::<String>(), "Donate today");
+    assert!(!p.html.contains("{.button}") && !p.text.contains("{.button}"));
+    assert!(p.text.contains("\nDonate *today*: https://example.org/give\n\nAfter.\n"), "{}", p.text);
+    assert!(!p.text.contains("Links:"), "{}", p.text);
+}
+
+#[test]
+fn the_brand_colour_colours_headings_links_and_rules_and_dark_mode_lightens_it() {
+    let p = branded(
+        &format!("{HEAD}\n## Asia\n\nSee [this](https://example.org/a).\n\n---\n\nEnd.\n"),
+        &[("BRAND_COLOR", "#8A1538")],
+    );
+    let doc = Html::parse_document(&p.html);
+    assert!(select(&doc, "h2")[0].attr("style").unwrap().contains("color:#8a1538"));
+    assert!(select(&doc, "td.pad a")[0].attr("style").unwrap().contains("color:#8a1538"));
+    assert!(!p.html.contains("#1d4f91") && !p.html.contains("#1a5fb4"), "today's blue is gone");
+    let dark = crate::render::on_dark(crate::domain::Colour::parse("#8a1538").unwrap());
+    assert!(p.html.contains(&format!("a{{color:{dark}!important}}")), "{}", p.html);
+    assert!(p.html.contains(".button a{color:#ffffff!important}"));
+}
+
+#[test]
+fn footer_links_to_give_and_follow_show_in_both_parts() {
+    let p = branded(
+        &format!("{HEAD}\nHello.\n"),
+        &[
+            ("DONATE_URL", "https://hope.example.org/give"),
+            ("INSTAGRAM_URL", "https://instagram.com/hope"),
+            ("FACEBOOK_URL", "https://facebook.com/hope"),
+        ],
+    );
+    let doc = Html::parse_document(&p.html);
+    let links: Vec<(String, String)> = select(&doc, "td.muted a")
+        .iter()
+        .map(|a| (a.text().collect(), a.attr("href").unwrap().to_owned()))
+        .collect();
+    let pair = |w: &str, u: &str| (w.to_owned(), u.to_owned());
+    assert!(links.contains(&pair("Donate", "https://hope.example.org/give")), "{links:?}");
+    assert!(links.contains(&pair("Facebook", "https://facebook.com/hope")), "{links:?}");
+    assert!(links.contains(&pair("Instagram", "https://instagram.com/hope")), "{links:?}");
+    assert!(p.text.contains("Donate: https://hope.example.org/give\nFacebook: https://facebook.com/hope\nInstagram: https://instagram.com/hope\n"), "{}", p.text);
+}

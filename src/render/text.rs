@@ -120,6 +120,12 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
         // Worded as the HTML's link is, so both parts hold the same words.
         w.literal(&format!("{} website: {}", settings.org_name, site.as_url()));
     }
+    if let Some(donate) = &settings.brand.donate_url {
+        w.literal(&format!("Donate: {}", donate.as_url()));
+    }
+    for (words, url) in &settings.brand.social {
+        w.literal(&format!("{words}: {}", url.as_url()));
+    }
     Text(w.chunks)
 }
 
@@ -197,6 +203,12 @@ impl Writer<'_> {
                 self.literal(&lines.join("\n"));
             }
             Block::Rule => self.literal(&format!("{}{}", layout.indent, "-".repeat(40))),
+            Block::Button { label, url, .. } => {
+                // The address written out: a call to action should not
+                // send the reader to a list at the end.
+                let text = format!("{}: {url}", self.inlines(label));
+                self.paragraph(text, layout);
+            }
         }
     }
 

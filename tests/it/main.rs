@@ -13,6 +13,7 @@ mod util;
 
 // The tests.
 mod bounces;
+mod brand;
 mod browser;
 mod cli;
 mod concurrency;
