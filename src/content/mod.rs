@@ -7,6 +7,7 @@
 mod front_matter;
 pub mod images;
 pub mod markdown;
+pub mod picture;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
