@@ -13,10 +13,11 @@ use std::time::SystemTime;
 use lettre::Message;
 
 use crate::config::{ConfigError, Settings, Source};
+use crate::content::picture::COLUMN_WIDTH;
 use crate::content::{Bulletin, ContentError};
 use crate::domain::EmailAddress;
 use crate::message::{Composer, MessageError};
-use crate::render::{Addressee, Personalised, Rendered};
+use crate::render::{Addressee, Personalised, Rendered, ShownImage};
 use crate::subscribers::{
     Audience, Columns, Lists, Subscriber, SubscriberReader, SubscribersError, Suppressions,
 };
@@ -112,8 +113,19 @@ impl Job {
         subscribers: &Path,
         warnings: Vec<String>,
     ) -> Result<Self, JobError> {
-        let rendered = Rendered::new(&bulletin, &settings, &columns).map_err(JobError::Fields)?;
-        let composer = Composer::new(&settings, bulletin.campaign.clone());
+        // Each local image is prepared once here, for every message.
+        let images = crate::content::images::prepare(&bulletin)?;
+        let shown: Vec<ShownImage> = images
+            .iter()
+            .map(|image| {
+                let (width, height) = image.picture.display_size(COLUMN_WIDTH);
+                let url = format!("cid:{}", image.content_id());
+                ShownImage { src: image.src.clone(), url, width, height }
+            })
+            .collect();
+        let rendered =
+            Rendered::with_images(&bulletin, &settings, &columns, &shown).map_err(JobError::Fields)?;
+        let composer = Composer::new(&settings, bulletin.campaign.clone()).with_inline_images(&images);
         Ok(Self {
             settings,
             bulletin,

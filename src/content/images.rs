@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::markdown::is_relative_path;
+use super::picture::Picture;
 use super::{Block, Bulletin, ContentError, ContentErrorKind, Inline};
 
 /// An image file beside the bulletin.
@@ -95,4 +96,44 @@ pub fn check(bulletin: &Bulletin) -> Result<Vec<LocalImage>, ContentError> {
         }
     }
     Ok(local)
+}
+
+/// A local image prepared for email (see [`super::picture`]), once per bulletin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedImage {
+    /// As written in the bulletin: `images/well.jpg`.
+    pub src: String,
+    /// Its file name in the message and among the assets: `image1.jpg`.
+    pub name: String,
+    pub alt: String,
+    pub picture: Picture,
+}
+
+impl PreparedImage {
+    /// The `Content-ID` of its part in a message (without `<>`), which the
+    /// HTML refers to as `cid:…`.
+    pub fn content_id(&self) -> String {
+        format!("{}@bulletin", self.name)
+    }
+}
+
+/// Checks (see [`check`]) and prepares each local image of `bulletin`, once.
+pub fn prepare(bulletin: &Bulletin) -> Result<Vec<PreparedImage>, ContentError> {
+    check(bulletin)?
+        .into_iter()
+        .enumerate()
+        .map(|(index, image)| {
+            let invalid = |reason: String| ContentError::Invalid {
+                path: bulletin.path.clone(),
+                line: image.line,
+                kind: ContentErrorKind::BadImage { url: image.src.clone(), reason },
+            };
+            let bytes = std::fs::read(&image.path)
+                .map_err(|e| invalid(format!("cannot read {}: {e}", image.path.display())))?;
+            let picture = super::picture::prepare(&bytes)
+                .map_err(|e| invalid(format!("{}: {e}", image.path.display())))?;
+            let name = format!("image{}.{}", index + 1, picture.extension);
+            Ok(PreparedImage { src: image.src, name, alt: image.alt, picture })
+        })
+        .collect()
 }

@@ -201,6 +201,10 @@ fn inlines(content: &[Inline], slots: &mut Slots) -> Markup {
                 Inline::Strikethrough(inner) => s { (inlines(inner, slots)) },
                 Inline::Code(code) => code style="font-family:Menlo,Consolas,monospace;font-size:15px;" { (code) },
                 Inline::Link { url, content, .. } => a href=(url) style={ "color:" (LINK) ";text-decoration:underline;" } { (inlines(content, slots)) },
+                Inline::Image { url, alt, .. } if slots.images.contains_key(url) => {
+                    @let shown = &slots.images[url];
+                    img src=(shown.url) alt=(alt) width=(shown.width) height=(shown.height) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
+                }
                 Inline::Image { url, alt, .. } => img src=(url) alt=(alt) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
                 Inline::LineBreak => br;
             }

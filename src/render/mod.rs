@@ -37,6 +37,21 @@ enum Slot {
 struct Slots {
     slots: Vec<Slot>,
     columns: HashMap<FieldName, usize>,
+    /// Local images by the address written in the bulletin: where the
+    /// HTML finds them instead (not a slot: the same for every reader).
+    images: HashMap<String, ShownImage>,
+}
+
+/// Where a local image is shown from, and at what size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownImage {
+    /// As written in the bulletin: `images/well.jpg`.
+    pub src: String,
+    /// The address the HTML uses: `cid:image1.jpg@bulletin` or an https URL.
+    pub url: String,
+    /// The display size in CSS pixels.
+    pub width: u32,
+    pub height: u32,
 }
 
 impl Slots {
@@ -161,6 +176,17 @@ impl Rendered {
         settings: &Settings,
         columns: &Columns,
     ) -> Result<Self, Vec<ContentError>> {
+        Self::with_images(bulletin, settings, columns, &[])
+    }
+
+    /// As [`Rendered::new`], with the bulletin's local images shown from
+    /// where `images` says.
+    pub fn with_images(
+        bulletin: &Bulletin,
+        settings: &Settings,
+        columns: &Columns,
+        images: &[ShownImage],
+    ) -> Result<Self, Vec<ContentError>> {
         let unknown = Self::check_fields(bulletin, columns);
         if !unknown.is_empty() {
             return Err(unknown);
@@ -172,6 +198,7 @@ impl Rendered {
                 .iter()
                 .map(|u| (u.name.clone(), columns.index_of(&u.name).expect("checked above")))
                 .collect(),
+            images: images.iter().map(|image| (image.src.clone(), image.clone())).collect(),
         };
         let subject = parts(&slots.template(&bulletin.subject));
         let html = parts(&html::render(bulletin, settings, &mut slots));

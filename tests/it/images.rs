@@ -1,5 +1,9 @@
 //! Images in a bulletin: a local file next to the bulletin is checked (alt
-//! text, plain http, a missing file) with its file and line.
+//! text, plain http, a missing file) with its file and line, prepared once
+//! and embedded in each message as an inline part the HTML refers to by
+//! `cid:`.
+
+use mail_parser::{MimeHeaders, PartType};
 
 use crate::util::{Test, bulletin};
 
@@ -15,9 +19,23 @@ fn check(body: &str, files: &[(&str, &[u8])]) -> crate::util::Run {
 
 #[test]
 fn a_local_image_beside_the_bulletin_is_accepted_by_check() {
-    let run =
-        check("Hello.\n\n![A well](images/well.jpg)\n", &[("content/images/well.jpg", b"not checked here")]);
+    let photo = small_photo();
+    let run = check("Hello.\n\n![A well](images/well.jpg)\n", &[("content/images/well.jpg", &photo)]);
     assert!(!run.stdout.contains("error: "), "{}", run.printed());
+}
+
+#[test]
+fn a_local_file_that_is_not_an_image_is_an_error_naming_the_file_and_line() {
+    let run =
+        check("Hello.\n\n![A well](images/well.jpg)\n", &[("content/images/well.jpg", b"hello")]).code(1);
+    run.stdout_has("content/b.md:9: image \"images/well.jpg\"").stdout_has("not a JPEG, PNG or GIF image");
+}
+
+fn small_photo() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(40, 30, image::Rgb([20, 120, 200]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+    out
 }
 
 #[test]
@@ -44,4 +62,52 @@ fn data_and_file_images_are_errors_naming_the_line() {
 fn a_missing_local_image_is_an_error_naming_the_file_and_line() {
     let run = check("Hello.\n\n![A well](images/gone.jpg)\n", &[]).code(1);
     run.stdout_has("content/b.md:9: image \"images/gone.jpg\": cannot read");
+}
+
+/// A 4000×3000 photo, as a camera would write it.
+fn big_photo() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(4000, 3000, |x, y| image::Rgb([(x / 16) as u8, (y / 12) as u8, 90]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
+    out
+}
+
+fn with_photo() -> Test {
+    Test::new()
+        .file("content/b.md", bulletin("Hello.\n\n![Children at the new school](images/school.jpg)\n"))
+        .file("content/images/school.jpg", big_photo())
+        .file("list.csv", LIST)
+}
+
+#[test]
+fn a_dry_run_embeds_a_local_photo_resized_as_an_inline_part_the_html_refers_to() {
+    let test = with_photo();
+    test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    assert_eq!(emls.len(), 1);
+    let message = emls[0].parse();
+    let root = message.content_type().unwrap();
+    assert_eq!((root.ctype(), root.subtype()), ("multipart", Some("alternative")));
+    let PartType::Multipart(children) = &message.parts[0].body else { panic!("not multipart") };
+    assert_eq!(children.len(), 2, "text and related");
+    let text = message.part(children[0]).unwrap();
+    assert_eq!(text.content_type().unwrap().subtype(), Some("plain"));
+    let related = message.part(children[1]).unwrap();
+    let kind = related.content_type().unwrap();
+    assert_eq!((kind.ctype(), kind.subtype()), ("multipart", Some("related")));
+    let PartType::Multipart(inner) = &related.body else { panic!("related is not multipart") };
+    assert_eq!(inner.len(), 2, "HTML and the image");
+    let html = message.part(inner[0]).unwrap();
+    assert_eq!(html.content_type().unwrap().subtype(), Some("html"));
+    let image = message.part(inner[1]).unwrap();
+    assert_eq!(image.content_type().unwrap().ctype(), "image");
+    let content_id = image.content_id().expect("the image has a Content-ID");
+    let html_text = emls[0].html();
+    assert!(html_text.contains(&format!("src=\"cid:{content_id}\"")), "{html_text}");
+    assert!(html_text.contains("width=\"600\" height=\"450\""), "{html_text}");
+    let bytes = image.contents();
+    assert!(bytes.len() < 300 * 1024, "{} bytes", bytes.len());
+    let decoded = image::load_from_memory(bytes).unwrap();
+    assert!(decoded.width() <= 1200, "{} px wide", decoded.width());
+    assert!(emls[0].text().contains("[Photo: Children at the new school]"), "{}", emls[0].text());
 }
