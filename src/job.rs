@@ -119,13 +119,18 @@ impl Job {
             .iter()
             .map(|image| {
                 let (width, height) = image.picture.display_size(COLUMN_WIDTH);
-                let url = format!("cid:{}", image.content_id());
+                let url = match &settings.assets_url {
+                    Some(base) => format!("{}/{}", base.as_url().as_str().trim_end_matches('/'), image.name),
+                    None => format!("cid:{}", image.content_id()),
+                };
                 ShownImage { src: image.src.clone(), url, width, height }
             })
             .collect();
         let rendered =
             Rendered::with_images(&bulletin, &settings, &columns, &shown).map_err(JobError::Fields)?;
-        let composer = Composer::new(&settings, bulletin.campaign.clone()).with_inline_images(&images);
+        // With ASSETS_URL the images are linked there, not carried.
+        let embedded = if settings.assets_url.is_some() { &[][..] } else { &images[..] };
+        let composer = Composer::new(&settings, bulletin.campaign.clone()).with_inline_images(embedded);
         Ok(Self {
             settings,
             bulletin,

@@ -137,6 +137,9 @@ pub struct Settings {
     pub unsubscribe_mailto: EmailAddress,
     /// `UNSUBSCRIBE_URL`: the https one-click unsubscribe endpoint, optional.
     pub unsubscribe_url: Option<HttpsUrl>,
+    /// `ASSETS_URL`: an https folder the bulletin's images are uploaded to
+    /// (`bulletin assets`) and linked from; unset, they are embedded.
+    pub assets_url: Option<HttpsUrl>,
     /// `UNSUBSCRIBE_SECRET`: the key that signs unsubscribe tokens.
     pub unsubscribe_secret: Option<Secret>,
     /// `DKIM_DOMAIN`, `DKIM_SELECTOR`, `DKIM_PRIVATE_KEY`: the DKIM signer,
@@ -181,7 +184,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 28] = [
+pub const KEYS: [&str; 29] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -194,6 +197,7 @@ pub const KEYS: [&str; 28] = [
     "SUBSCRIPTION_REASON",
     "UNSUBSCRIBE_MAILTO",
     "UNSUBSCRIBE_URL",
+    "ASSETS_URL",
     "UNSUBSCRIBE_SECRET",
     "SMTP_HOST",
     "SMTP_PORT",
@@ -334,6 +338,7 @@ impl Settings {
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
+            assets_url: parse_with(source, "ASSETS_URL", HttpsUrl::parse)?,
             unsubscribe_secret: Self::unsubscribe_secret_in(source),
             dkim: None,
             from_email,

@@ -111,3 +111,30 @@ fn a_dry_run_embeds_a_local_photo_resized_as_an_inline_part_the_html_refers_to()
     assert!(decoded.width() <= 1200, "{} px wide", decoded.width());
     assert!(emls[0].text().contains("[Photo: Children at the new school]"), "{}", emls[0].text());
 }
+
+#[test]
+fn with_assets_url_the_photo_is_linked_there_and_not_embedded() {
+    let test = with_photo().env("ASSETS_URL", "https://cdn.example.org/news/");
+    test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    let message = emls[0].parse();
+    assert!(
+        message.parts.iter().all(|p| p.content_type().is_none_or(|ct| ct.ctype() != "image")),
+        "no image part"
+    );
+    assert!(
+        !message.parts.iter().any(|p| p.content_type().is_some_and(|ct| ct.subtype() == Some("related")))
+    );
+    let html = emls[0].html();
+    assert!(html.contains("src=\"https://cdn.example.org/news/image1.jpg\""), "{html}");
+    assert!(!html.contains("cid:"), "{html}");
+}
+
+#[test]
+fn assets_writes_the_prepared_images_to_upload() {
+    let test = with_photo();
+    test.run(&["assets", "content/b.md", "--out", "upload"]).code(0).stdout_has("image1.jpg");
+    let bytes = std::fs::read(test.join("upload/image1.jpg")).unwrap();
+    let decoded = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (1200, 900));
+}
