@@ -115,6 +115,8 @@ impl Job {
     ) -> Result<Self, JobError> {
         // Each local image is prepared once here, for every message.
         let images = crate::content::images::prepare(&bulletin)?;
+        let mut warnings = warnings;
+        warnings.extend(crate::content::images::size_warnings(&bulletin, &images));
         let shown: Vec<ShownImage> = images
             .iter()
             .map(|image| {

@@ -106,6 +106,8 @@ pub struct PreparedImage {
     /// Its file name in the message and among the assets: `image1.jpg`.
     pub name: String,
     pub alt: String,
+    /// The bulletin line it first stands on.
+    pub line: usize,
     pub picture: Picture,
 }
 
@@ -133,7 +135,31 @@ pub fn prepare(bulletin: &Bulletin) -> Result<Vec<PreparedImage>, ContentError> 
             let picture = super::picture::prepare(&bytes)
                 .map_err(|e| invalid(format!("{}: {e}", image.path.display())))?;
             let name = format!("image{}.{}", index + 1, picture.extension);
-            Ok(PreparedImage { src: image.src, name, alt: image.alt, picture })
+            Ok(PreparedImage { src: image.src, name, alt: image.alt, line: image.line, picture })
+        })
+        .collect()
+}
+
+/// An image larger than this after preparing is worth a warning.
+pub const LARGE_IMAGE_BYTES: usize = 1024 * 1024;
+
+/// A warning for each of `images` over [`LARGE_IMAGE_BYTES`], naming the
+/// bulletin file, line and size.
+pub fn size_warnings(bulletin: &Bulletin, images: &[PreparedImage]) -> Vec<String> {
+    images
+        .iter()
+        .filter(|image| image.picture.bytes.len() > LARGE_IMAGE_BYTES)
+        .map(|image| {
+            format!(
+                "{}:{}: the image {} is {} KB after preparing ({}×{} px), over 1 MB; every reader \
+                 downloads it and some mail programs drop large messages; crop it or save it smaller",
+                bulletin.path.display(),
+                image.line,
+                image.src,
+                image.picture.bytes.len().div_ceil(1024),
+                image.picture.width,
+                image.picture.height
+            )
         })
         .collect()
 }

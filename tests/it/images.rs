@@ -138,3 +138,17 @@ fn assets_writes_the_prepared_images_to_upload() {
     let decoded = image::load_from_memory(&bytes).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (1200, 900));
 }
+
+#[test]
+fn an_image_over_a_megabyte_after_preparing_is_a_warning_with_its_size() {
+    // Noise does not compress: 1100×300 RGBA stays about 1.3 MB as a PNG.
+    let mut seed = 12345u32;
+    let noise = image::RgbaImage::from_fn(1100, 300, |_, _| {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        image::Rgba(seed.to_le_bytes())
+    });
+    let mut png = Vec::new();
+    noise.write_with_encoder(image::codecs::png::PngEncoder::new(&mut png)).unwrap();
+    let run = check("Hello.\n\n![Static](images/noise.png)\n", &[("content/images/noise.png", &png)]).code(0);
+    run.stdout_has("warning: content/b.md:9: the image images/noise.png is 1");
+}
