@@ -1,12 +1,15 @@
 //! `bulletin assets`: the bulletin's images, prepared as the messages carry
-//! them, written to a folder for uploading to `ASSETS_URL`.
+//! them (and the `LOGO` file), written to a folder for uploading to
+//! `ASSETS_URL`.
 
 use std::path::PathBuf;
 
 use super::Outcome;
+use crate::config::{Settings, Source};
 use crate::content::Bulletin;
 use crate::content::images;
 use crate::deliver::folder::OutputFolder;
+use crate::job::prepare_logo;
 use crate::report::printable;
 
 /// Options of `bulletin assets`.
@@ -16,9 +19,11 @@ pub struct AssetsOptions {
     pub out: PathBuf,
 }
 
-pub(super) fn run(options: &AssetsOptions) -> anyhow::Result<Outcome> {
+pub(super) fn run(options: &AssetsOptions, env: &Source) -> anyhow::Result<Outcome> {
+    let settings = Settings::from_source(env)?;
     let bulletin = Bulletin::load(&options.bulletin)?;
-    let prepared = images::prepare(&bulletin)?;
+    let mut prepared: Vec<_> = prepare_logo(&settings)?.into_iter().collect();
+    prepared.extend(images::prepare(&bulletin)?);
     let mut folder = OutputFolder::open(&options.out)?;
     for image in &prepared {
         let path = folder.write(&image.name, &image.picture.bytes)?;

@@ -84,7 +84,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Status(options) => status::run(&options),
         Command::Preview(options) => preview::run(&options, env, now),
         Command::Check(options) => check::run(&options, env),
-        Command::Assets(options) => assets::run(&options),
+        Command::Assets(options) => assets::run(&options, env),
         Command::Unsubscribe(options) => suppress::unsubscribe(&options),
         Command::Resubscribe(options) => suppress::resubscribe(&options),
         Command::UnsubscribeServer(options) => suppress::serve(&options, env),

@@ -83,6 +83,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                             table role="presentation" class="container card" width="600" cellpadding="0" cellspacing="0" border="0"
                                 style={ "width:100%;max-width:600px;background-color:" (CARD_BG) ";border-radius:8px;" } {
                                 tr { td class="pad ink" style={ "padding:32px 40px;" (FONT) "font-size:16px;line-height:1.5;color:" (INK) ";text-align:left;" } {
+                                    @if let Some(logo) = &slots.logo {
+                                        img src=(logo.url) alt=(logo.alt) width=(logo.width) height=[logo.height]
+                                            style={ "display:block;width:" (logo.width) "px;max-width:100%;height:auto;border:0;margin:0 0 24px;" };
+                                    }
                                     @if let Some(title) = &title {
                                         h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (ACCENT) ";" } { (title) }
                                     }

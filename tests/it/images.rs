@@ -132,8 +132,13 @@ fn with_assets_url_the_photo_is_linked_there_and_not_embedded() {
 
 #[test]
 fn assets_writes_the_prepared_images_to_upload() {
-    let test = with_photo();
+    let test = with_photo().file("logo.png", logo_png()).env("LOGO", "logo.png");
     test.run(&["assets", "content/b.md", "--out", "upload"]).code(0).stdout_has("image1.jpg");
+    assert_eq!(
+        std::fs::read(test.join("upload/logo.png")).unwrap(),
+        logo_png(),
+        "a small logo is kept as it is"
+    );
     let bytes = std::fs::read(test.join("upload/image1.jpg")).unwrap();
     let decoded = image::load_from_memory(&bytes).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (1200, 900));
@@ -151,4 +156,65 @@ fn an_image_over_a_megabyte_after_preparing_is_a_warning_with_its_size() {
     noise.write_with_encoder(image::codecs::png::PngEncoder::new(&mut png)).unwrap();
     let run = check("Hello.\n\n![Static](images/noise.png)\n", &[("content/images/noise.png", &png)]).code(0);
     run.stdout_has("warning: content/b.md:9: the image images/noise.png is 1");
+}
+
+fn logo_png() -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(320, 80, image::Rgba([29, 79, 145, 255]));
+    let mut out = Vec::new();
+    img.write_with_encoder(image::codecs::png::PngEncoder::new(&mut out)).unwrap();
+    out
+}
+
+#[test]
+fn a_logo_file_is_embedded_at_the_top_at_its_display_width() {
+    let test = Test::new()
+        .file("content/b.md", bulletin("Hello.\n"))
+        .file("brand/logo.png", logo_png())
+        .file("list.csv", LIST)
+        .env("LOGO", "brand/logo.png")
+        .env("ORG_NAME", "Hope Trust");
+    test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    let message = emls[0].parse();
+    let image = message
+        .parts
+        .iter()
+        .find(|p| p.content_type().is_some_and(|ct| ct.ctype() == "image"))
+        .expect("the logo is an image part");
+    let content_id = image.content_id().unwrap();
+    let html = emls[0].html();
+    assert!(
+        html.contains(&format!("src=\"cid:{content_id}\" alt=\"Hope Trust\" width=\"160\" height=\"40\"")),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_logo_at_an_https_address_is_linked_with_its_alt_text() {
+    let test = Test::new()
+        .file("content/b.md", bulletin("Hello.\n"))
+        .file("list.csv", LIST)
+        .env("LOGO", "https://cdn.example.org/logo.png")
+        .env("LOGO_ALT", "Hope logo")
+        .env("LOGO_WIDTH", "120");
+    test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    let html = emls[0].html();
+    assert!(
+        html.contains("src=\"https://cdn.example.org/logo.png\" alt=\"Hope logo\" width=\"120\""),
+        "{html}"
+    );
+    let message = emls[0].parse();
+    assert!(message.parts.iter().all(|p| p.content_type().is_none_or(|ct| ct.ctype() != "image")));
+}
+
+#[test]
+fn a_missing_logo_file_is_an_error_in_check_naming_the_setting() {
+    let test = Test::new()
+        .file("content/b.md", bulletin("Hello.\n"))
+        .file("list.csv", LIST)
+        .env("LOGO", "brand/gone.png");
+    test.run(&["check", "content/b.md", "--subscribers", "list.csv"])
+        .code(1)
+        .stdout_has("error: setting LOGO");
 }
