@@ -179,6 +179,35 @@ mod tests {
         assert_eq!(image::guess_format(&picture.bytes).unwrap(), ImageFormat::Png);
     }
 
+    fn gif(width: u32, height: u32, frames: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut encoder = image::codecs::gif::GifEncoder::new(&mut out);
+            for i in 0..frames {
+                let shade = u8::try_from(i * 40 % 256).unwrap();
+                let frame = RgbaImage::from_pixel(width, height, Rgba([shade, 0, 0, 255]));
+                encoder.encode_frame(image::Frame::new(frame)).unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_small_animated_gif_passes_through_so_it_still_moves() {
+        let original = gif(100, 50, 3);
+        let picture = prepare(&original).unwrap();
+        assert_eq!(picture.bytes, original);
+        assert_eq!((picture.mime, picture.width, picture.height), ("image/gif", 100, 50));
+    }
+
+    #[test]
+    fn a_wide_gif_keeps_its_first_frame_resized_as_a_png() {
+        let picture = prepare(&gif(2400, 60, 2)).unwrap();
+        assert_eq!((picture.mime, picture.width, picture.height), ("image/png", 1200, 30));
+        let back = image::load_from_memory(&picture.bytes).unwrap().to_rgba8();
+        assert_eq!(back.get_pixel(0, 0), &Rgba([0, 0, 0, 255]), "the first frame");
+    }
+
     #[test]
     fn something_that_is_not_an_image_is_refused() {
         assert!(matches!(prepare(b"hello, world"), Err(PictureError::UnknownFormat)));

@@ -218,3 +218,14 @@ fn a_missing_logo_file_is_an_error_in_check_naming_the_setting() {
         .code(1)
         .stdout_has("error: setting LOGO");
 }
+
+#[test]
+fn a_dry_run_refuses_a_local_image_without_alt_text_naming_the_file_and_line() {
+    let test = Test::new()
+        .file("content/b.md", bulletin("Hello.\n\n![](images/well.jpg)\n"))
+        .file("content/images/well.jpg", small_photo())
+        .file("list.csv", LIST);
+    let run =
+        test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(2);
+    run.stderr_has("content/b.md:9: the image images/well.jpg has no alt text");
+}
