@@ -142,6 +142,7 @@ fn assets_writes_the_prepared_images_to_upload() {
     let bytes = std::fs::read(test.join("upload/image1.jpg")).unwrap();
     let decoded = image::load_from_memory(&bytes).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (1200, 900));
+    test.run(&["assets", "content/b.md", "--out", "upload"]).code(0).stdout_has("2 image(s)");
 }
 
 #[test]
