@@ -57,6 +57,9 @@ pub struct Job {
     pub columns: Columns,
     pub rendered: Rendered,
     pub composer: Composer,
+    /// The images every message carries as inline parts (the logo first),
+    /// prepared once; empty with `ASSETS_URL`.
+    pub embedded: Vec<PreparedImage>,
     subscribers: PathBuf,
     /// Risks found while preparing (settings, unusable suppression rows),
     /// for the command to show.
@@ -162,6 +165,7 @@ impl Job {
             columns,
             rendered,
             composer,
+            embedded,
             subscribers: subscribers.to_owned(),
             warnings,
         })

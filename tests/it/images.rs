@@ -230,3 +230,18 @@ fn a_dry_run_refuses_a_local_image_without_alt_text_naming_the_file_and_line() {
         test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(2);
     run.stderr_has("content/b.md:9: the image images/well.jpg has no alt text");
 }
+
+#[test]
+fn preview_writes_the_embedded_images_beside_its_html_file() {
+    let test = with_photo().file("logo.png", logo_png()).env("LOGO", "logo.png");
+    test.run(&["preview", "content/b.md", "--subscribers", "list.csv"]).code(0);
+    let names = test.file_names("preview");
+    assert!(names.contains(&"logo.png".to_owned()) && names.contains(&"image1.jpg".to_owned()), "{names:?}");
+    let html_name = names.iter().find(|n| n.ends_with(".html")).unwrap();
+    let html = std::fs::read_to_string(test.join("preview").join(html_name)).unwrap();
+    assert!(html.contains("src=\"logo.png\"") && html.contains("src=\"image1.jpg\""), "{html}");
+    assert!(
+        test.emls("preview")[0].html().contains("src=\"cid:image1.jpg@bulletin\""),
+        "the .eml keeps cid:"
+    );
+}
