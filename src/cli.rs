@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions, SendOptions,
-    Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
+    AssetsOptions, BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions,
+    SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
 use crate::config::{Security, SmtpOverrides};
 use crate::domain::RateLimit;
@@ -67,6 +67,10 @@ enum CliCommand {
     /// the list and the settings (and with --smtp, the relay); exit 1
     /// listing every problem.
     Check(CheckArgs),
+    /// Write the bulletin's images, prepared as the messages carry them
+    /// (upright, at most 1200px wide, re-encoded), to a folder, for
+    /// uploading to ASSETS_URL.
+    Assets(AssetsArgs),
     /// Add addresses to the suppression list by hand, for people who reply
     /// "please remove me": they are never mailed again, whatever the
     /// subscriber list says.
@@ -409,6 +413,17 @@ struct CheckArgs {
     relay: RelayArgs,
 }
 
+#[derive(Debug, Args)]
+struct AssetsArgs {
+    /// The bulletin: a Markdown file with front matter.
+    #[arg(value_name = "BULLETIN")]
+    bulletin: PathBuf,
+
+    /// The folder to write the images into (made if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
 impl From<ListArgs> for Lists {
     fn from(args: ListArgs) -> Self {
         Self { subscribers: args.subscribers, suppressed: args.suppressed }
@@ -475,6 +490,7 @@ impl Cli {
                 csv: a.csv,
                 suppress: a.suppress,
             }),
+            CliCommand::Assets(a) => Command::Assets(AssetsOptions { bulletin: a.bulletin, out: a.out }),
             CliCommand::Check(a) => Command::Check(CheckOptions {
                 bulletin: a.bulletin,
                 list: a.list.into(),

@@ -12,11 +12,14 @@ use std::time::SystemTime;
 
 use lettre::Message;
 
+use crate::config::Logo;
 use crate::config::{ConfigError, Settings, Source};
+use crate::content::images::PreparedImage;
+use crate::content::picture::COLUMN_WIDTH;
 use crate::content::{Bulletin, ContentError};
 use crate::domain::EmailAddress;
 use crate::message::{Composer, MessageError};
-use crate::render::{Addressee, Personalised, Rendered};
+use crate::render::{Addressee, Personalised, Rendered, ShownImage, ShownLogo};
 use crate::subscribers::{
     Audience, Columns, Lists, Subscriber, SubscriberReader, SubscribersError, Suppressions,
 };
@@ -54,6 +57,9 @@ pub struct Job {
     pub columns: Columns,
     pub rendered: Rendered,
     pub composer: Composer,
+    /// The images every message carries as inline parts (the logo first),
+    /// prepared once; empty with `ASSETS_URL`.
+    pub embedded: Vec<PreparedImage>,
     subscribers: PathBuf,
     /// Risks found while preparing (settings, unusable suppression rows),
     /// for the command to show.
@@ -112,8 +118,46 @@ impl Job {
         subscribers: &Path,
         warnings: Vec<String>,
     ) -> Result<Self, JobError> {
-        let rendered = Rendered::new(&bulletin, &settings, &columns).map_err(JobError::Fields)?;
-        let composer = Composer::new(&settings, bulletin.campaign.clone());
+        // Each local image is prepared once here, for every message.
+        let images = crate::content::images::prepare(&bulletin)?;
+        let mut warnings = warnings;
+        warnings.extend(crate::content::images::size_warnings(&bulletin, &images));
+        let shown: Vec<ShownImage> = images
+            .iter()
+            .map(|image| {
+                let (width, height) = image.picture.display_size(COLUMN_WIDTH);
+                let url = shown_url(&settings, image);
+                ShownImage { src: image.src.clone(), url, width, height }
+            })
+            .collect();
+        let logo = prepare_logo(&settings)?;
+        let shown_logo = match (&settings.logo, &logo) {
+            (Some(Logo::Url(url)), _) => Some(ShownLogo {
+                url: url.as_url().to_string(),
+                alt: settings.logo_alt.clone(),
+                width: settings.logo_width,
+                height: None,
+            }),
+            (_, Some(logo)) => {
+                let (width, height) = logo.picture.display_size(settings.logo_width);
+                Some(ShownLogo {
+                    url: shown_url(&settings, logo),
+                    alt: logo.alt.clone(),
+                    width,
+                    height: Some(height),
+                })
+            }
+            _ => None,
+        };
+        let rendered = Rendered::with_images(&bulletin, &settings, &columns, &shown, shown_logo)
+            .map_err(JobError::Fields)?;
+        // With ASSETS_URL the images are linked there, not carried.
+        let embedded: Vec<PreparedImage> = if settings.assets_url.is_some() {
+            Vec::new()
+        } else {
+            logo.into_iter().chain(images.iter().cloned()).collect()
+        };
+        let composer = Composer::new(&settings, bulletin.campaign.clone()).with_inline_images(&embedded);
         Ok(Self {
             settings,
             bulletin,
@@ -121,6 +165,7 @@ impl Job {
             columns,
             rendered,
             composer,
+            embedded,
             subscribers: subscribers.to_owned(),
             warnings,
         })
@@ -164,4 +209,36 @@ impl Job {
         let message = self.composer.compose_test(subscriber, &content, &link, now, to)?;
         Ok(Made { content, message })
     }
+}
+
+/// Where the HTML finds a prepared image: at `ASSETS_URL` when set, else
+/// in the message's own part (`cid:`).
+fn shown_url(settings: &Settings, image: &PreparedImage) -> String {
+    match &settings.assets_url {
+        Some(base) => format!("{}/{}", base.as_url().as_str().trim_end_matches('/'), image.name),
+        None => format!("cid:{}", image.content_id()),
+    }
+}
+
+/// The `LOGO` file prepared as the bulletin's images are, once; `None`
+/// without one (or when it is an https address).
+pub fn prepare_logo(settings: &Settings) -> Result<Option<PreparedImage>, ConfigError> {
+    let Some(Logo::File(path)) = &settings.logo else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "LOGO",
+        value: path.display().to_string(),
+        origin: "the settings".into(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| invalid(format!("cannot read it: {e}")))?;
+    let picture = crate::content::picture::prepare(&bytes).map_err(|e| invalid(e.to_string()))?;
+    Ok(Some(PreparedImage {
+        src: path.display().to_string(),
+        name: format!("logo.{}", picture.extension),
+        alt: settings.logo_alt.clone(),
+        line: 0,
+        picture,
+    }))
 }

@@ -2,6 +2,7 @@
 //! They take typed options (see `cli`) and return an [`Outcome`] or an error
 //! that says what stopped them.
 
+mod assets;
 mod bounces;
 mod check;
 mod preview;
@@ -17,6 +18,7 @@ use crate::config::{Settings, Source};
 use crate::job::Job;
 use crate::subscribers::{Lists, SubscriberReader, Suppressions};
 
+pub use assets::AssetsOptions;
 pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::CheckOptions;
 pub use preview::{PreviewOptions, Serve};
@@ -31,6 +33,7 @@ pub enum Command {
     Status(StatusOptions),
     Preview(PreviewOptions),
     Check(CheckOptions),
+    Assets(AssetsOptions),
     Unsubscribe(UnsubscribeOptions),
     Resubscribe(ResubscribeOptions),
     UnsubscribeServer(UnsubscribeServerOptions),
@@ -81,6 +84,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Status(options) => status::run(&options),
         Command::Preview(options) => preview::run(&options, env, now),
         Command::Check(options) => check::run(&options, env),
+        Command::Assets(options) => assets::run(&options, env),
         Command::Unsubscribe(options) => suppress::unsubscribe(&options),
         Command::Resubscribe(options) => suppress::resubscribe(&options),
         Command::UnsubscribeServer(options) => suppress::serve(&options, env),

@@ -77,6 +77,36 @@ impl HttpsUrl {
     }
 }
 
+/// The display width of a logo when `LOGO_WIDTH` is not set.
+pub const DEFAULT_LOGO_WIDTH: u32 = 160;
+
+/// The `LOGO` setting: an image file (relative to the folder `bulletin`
+/// runs in) or an https address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logo {
+    File(std::path::PathBuf),
+    Url(HttpsUrl),
+}
+
+impl Logo {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.contains("://") || ["data:", "file:", "http:", "https:"].iter().any(|s| raw.starts_with(s)) {
+            return HttpsUrl::parse(raw).map(Self::Url).map_err(|reason| {
+                format!("{reason}; a logo is an image file beside .env or an https:// address")
+            });
+        }
+        let path = std::path::PathBuf::from(raw);
+        if !path.is_file() {
+            return Err(format!(
+                "no such image file {} (a path relative to the folder bulletin runs in, or an https:// address)",
+                path.display()
+            ));
+        }
+        Ok(Self::File(path))
+    }
+}
+
 /// The `List-Id` of RFC 2919: a name and a dotted identifier such as
 /// `prayer.example.org`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +169,17 @@ pub struct Settings {
     pub unsubscribe_mailto: EmailAddress,
     /// `UNSUBSCRIBE_URL`: the https one-click unsubscribe endpoint, optional.
     pub unsubscribe_url: Option<HttpsUrl>,
+    /// `LOGO`: a logo shown at the top of the HTML, a local image file
+    /// (checked to exist) or an https address. Default: none.
+    pub logo: Option<Logo>,
+    /// `LOGO_ALT`: the logo's alt text. Defaults to `ORG_NAME`.
+    pub logo_alt: String,
+    /// `LOGO_WIDTH`: the logo's display width in CSS pixels (1 to 600).
+    /// Defaults to 160.
+    pub logo_width: u32,
+    /// `ASSETS_URL`: an https folder the bulletin's images are uploaded to
+    /// (`bulletin assets`) and linked from; unset, they are embedded.
+    pub assets_url: Option<HttpsUrl>,
     /// `UNSUBSCRIBE_SECRET`: the key that signs unsubscribe tokens.
     pub unsubscribe_secret: Option<Secret>,
     /// `DKIM_DOMAIN`, `DKIM_SELECTOR`, `DKIM_PRIVATE_KEY`: the DKIM signer,
@@ -185,7 +226,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 36] = [
+pub const KEYS: [&str; 40] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -198,6 +239,10 @@ pub const KEYS: [&str; 36] = [
     "SUBSCRIPTION_REASON",
     "UNSUBSCRIBE_MAILTO",
     "UNSUBSCRIBE_URL",
+    "ASSETS_URL",
+    "LOGO",
+    "LOGO_ALT",
+    "LOGO_WIDTH",
     "UNSUBSCRIBE_SECRET",
     "SMTP_HOST",
     "SMTP_PORT",
@@ -346,6 +391,14 @@ impl Settings {
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
+            assets_url: parse_with(source, "ASSETS_URL", HttpsUrl::parse)?,
+            logo: parse_with(source, "LOGO", Logo::parse)?,
+            logo_alt: optional("LOGO_ALT").unwrap_or_else(|| org_name.clone()),
+            logo_width: parse_with(source, "LOGO_WIDTH", |raw| match raw.trim().parse::<u32>() {
+                Ok(width) if (1..=600).contains(&width) => Ok(width),
+                _ => Err("must be a width in pixels from 1 to 600"),
+            })?
+            .unwrap_or(DEFAULT_LOGO_WIDTH),
             unsubscribe_secret: Self::unsubscribe_secret_in(source),
             dkim: None,
             brand: Brand::from_source(source)?,

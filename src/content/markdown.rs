@@ -437,11 +437,21 @@ fn check_image_url(url: &str) -> std::result::Result<String, ContentErrorKind> {
     }
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(url.to_owned()),
+        // A file beside the bulletin, such as `images/photo.jpg`: checked
+        // and prepared when the bulletin is loaded (`content::images`).
+        Err(url::ParseError::RelativeUrlWithoutBase) if is_relative_path(url) => Ok(url.to_owned()),
         _ => Err(ContentErrorKind::BadLink {
             url: url.to_owned(),
-            reason: "an image in an email must be on the web, at a full https:// address",
+            reason: "an image in an email must be a file beside the bulletin (images/photo.jpg) \
+                     or on the web at a full https:// address",
         }),
     }
+}
+
+/// Whether `url` names a file relative to the bulletin: not absolute, no
+/// query or fragment.
+pub fn is_relative_path(url: &str) -> bool {
+    !url.is_empty() && !url.starts_with(['/', '\\']) && !url.contains(['?', '#', ':'])
 }
 
 fn first_line(html: &str) -> String {
@@ -609,7 +619,12 @@ mod tests {
 
     #[test]
     fn script_and_relative_links_are_refused() {
-        for src in ["[x](javascript:alert(1))", "[x](/local/page)", "![x](images/a.png)"] {
+        for src in [
+            "[x](javascript:alert(1))",
+            "[x](/local/page)",
+            "![x](/images/a.png)",
+            "![x](data:image/png;base64,AA)",
+        ] {
             let err = parse(src, &[], 1).unwrap_err();
             assert!(matches!(err.1, ContentErrorKind::BadLink { .. }), "{src}: {err:?}");
         }

@@ -5,7 +5,9 @@
 //! that into HTML and text is `render`'s job.
 
 mod front_matter;
+pub mod images;
 pub mod markdown;
+pub mod picture;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -168,6 +170,13 @@ pub enum ContentErrorKind {
     RawHtml(String),
     #[error("link {url:?}: {reason}")]
     BadLink { url: String, reason: &'static str },
+    #[error("image {url:?}: {reason}")]
+    BadImage { url: String, reason: String },
+    #[error(
+        "the image {0} has no alt text; readers whose mail program blocks images (and screen readers) \
+         get nothing in its place; say what it shows: ![Children at the new school]({0})"
+    )]
+    ImageWithoutAlt(String),
     #[error("{0} cannot be shown in an email")]
     Unsupported(&'static str),
     #[error("merge field `{name}` is not a column of the subscriber list (its columns: {available})")]
@@ -204,7 +213,9 @@ impl Bulletin {
     pub fn load(path: &Path) -> Result<Self, ContentError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ContentError::Read { path: path.to_owned(), source })?;
-        Self::parse(path, &text)
+        let bulletin = Self::parse(path, &text)?;
+        images::check(&bulletin)?;
+        Ok(bulletin)
     }
 
     /// Parses bulletin `text`; `path` names it in errors and gives the

@@ -83,7 +83,10 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
     };
     let columns = rows.columns().clone();
     let job = bulletin.and_then(|b| match Job::new(settings, b, audience, columns, list, Vec::new()) {
-        Ok(job) => Some(job),
+        Ok(job) => {
+            found.warnings.extend(job.warnings.iter().cloned());
+            Some(job)
+        }
         Err(JobError::Fields(unknown)) => {
             found.errors.extend(unknown.iter().map(ToString::to_string));
             None

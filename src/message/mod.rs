@@ -65,6 +65,9 @@ pub struct Composer {
     signer: Signer,
     /// Signs each message when DKIM is set up.
     dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
+    /// Images every message carries beside its HTML (`multipart/related`),
+    /// encoded once: (Content-ID, MIME type, body).
+    inline_images: Vec<(String, lettre::message::header::ContentType, lettre::message::Body)>,
 }
 
 /// A message could not be built (or signed).
@@ -89,7 +92,22 @@ impl Composer {
             unsubscribe_url: settings.unsubscribe_url.clone(),
             signer: Signer::from_settings(settings),
             dkim: settings.dkim.clone(),
+            inline_images: Vec::new(),
         }
+    }
+
+    /// This composer, with `images` embedded in every message as inline
+    /// parts the HTML refers to by `cid:`.
+    pub fn with_inline_images(mut self, images: &[crate::content::images::PreparedImage]) -> Self {
+        self.inline_images = images
+            .iter()
+            .map(|image| {
+                let mime = lettre::message::header::ContentType::parse(image.picture.mime)
+                    .expect("an image MIME type is valid");
+                (image.content_id(), mime, lettre::message::Body::new(image.picture.bytes.clone()))
+            })
+            .collect();
+        self
     }
 
     /// The link the reader follows to unsubscribe: the signed https address
@@ -239,10 +257,24 @@ impl Composer {
         for name in names.into_iter().flatten() {
             builder = builder.raw_header(name);
         }
+        let html = SinglePart::html(transfer::text_body(&content.html));
         let body = MultiPart::alternative()
             .boundary(format!("bulletin-{boundary}"))
-            .singlepart(SinglePart::plain(transfer::text_body(&content.text)))
-            .singlepart(SinglePart::html(transfer::text_body(&content.html)));
+            .singlepart(SinglePart::plain(transfer::text_body(&content.text)));
+        let body = if self.inline_images.is_empty() {
+            body.singlepart(html)
+        } else {
+            let related = self.inline_images.iter().fold(
+                MultiPart::related().boundary(format!("bulletin-related-{boundary}")).singlepart(html),
+                |related, (content_id, mime, image)| {
+                    related.singlepart(
+                        lettre::message::Attachment::new_inline(content_id.clone())
+                            .body(image.clone(), mime.clone()),
+                    )
+                },
+            );
+            body.multipart(related)
+        };
         let fail =
             |source: Box<dyn std::error::Error + Send + Sync>| MessageError { email: email.clone(), source };
         let mut message = builder.multipart(body).map_err(|e| fail(e.into()))?;

@@ -109,6 +109,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                             table role="presentation" class="container card" width="600" cellpadding="0" cellspacing="0" border="0"
                                 style={ "width:100%;max-width:600px;background-color:" (CARD_BG) ";border-radius:8px;" } {
                                 tr { td class="pad ink" style={ "padding:32px 40px;" (FONT) "font-size:16px;line-height:1.5;color:" (INK) ";text-align:left;" } {
+                                    @if let Some(logo) = &slots.logo {
+                                        img src=(logo.url) alt=(logo.alt) width=(logo.width) height=[logo.height]
+                                            style={ "display:block;width:" (logo.width) "px;max-width:100%;height:auto;border:0;margin:0 0 24px;" };
+                                    }
                                     @if let Some(title) = &title {
                                         h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (brand.color) ";" } { (title) }
                                     }
@@ -253,6 +257,10 @@ fn inlines(content: &[Inline], slots: &mut Slots, brand: &Brand) -> Markup {
                 Inline::Strikethrough(inner) => s { (inlines(inner, slots, brand)) },
                 Inline::Code(code) => code style="font-family:Menlo,Consolas,monospace;font-size:15px;" { (code) },
                 Inline::Link { url, content, .. } => a href=(url) style={ "color:" (brand.color) ";text-decoration:underline;" } { (inlines(content, slots, brand)) },
+                Inline::Image { url, alt, .. } if slots.images.contains_key(url) => {
+                    @let shown = &slots.images[url];
+                    img src=(shown.url) alt=(alt) width=(shown.width) height=(shown.height) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
+                }
                 Inline::Image { url, alt, .. } => img src=(url) alt=(alt) style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;";
                 Inline::LineBreak => br;
             }

@@ -39,6 +39,34 @@ enum Slot {
 struct Slots {
     slots: Vec<Slot>,
     columns: HashMap<FieldName, usize>,
+    /// Local images by the address written in the bulletin: where the
+    /// HTML finds them instead (not a slot: the same for every reader).
+    images: HashMap<String, ShownImage>,
+    /// The logo at the top of the HTML, if any.
+    logo: Option<ShownLogo>,
+}
+
+/// The logo shown at the top of the HTML (`LOGO`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownLogo {
+    /// `cid:logo.png@bulletin` or an https URL.
+    pub url: String,
+    pub alt: String,
+    /// The display size in CSS pixels; the height when known.
+    pub width: u32,
+    pub height: Option<u32>,
+}
+
+/// Where a local image is shown from, and at what size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownImage {
+    /// As written in the bulletin: `images/well.jpg`.
+    pub src: String,
+    /// The address the HTML uses: `cid:image1.jpg@bulletin` or an https URL.
+    pub url: String,
+    /// The display size in CSS pixels.
+    pub width: u32,
+    pub height: u32,
 }
 
 impl Slots {
@@ -163,6 +191,18 @@ impl Rendered {
         settings: &Settings,
         columns: &Columns,
     ) -> Result<Self, Vec<ContentError>> {
+        Self::with_images(bulletin, settings, columns, &[], None)
+    }
+
+    /// As [`Rendered::new`], with the bulletin's local images shown from
+    /// where `images` says, and `logo` at the top.
+    pub fn with_images(
+        bulletin: &Bulletin,
+        settings: &Settings,
+        columns: &Columns,
+        images: &[ShownImage],
+        logo: Option<ShownLogo>,
+    ) -> Result<Self, Vec<ContentError>> {
         let unknown = Self::check_fields(bulletin, columns);
         if !unknown.is_empty() {
             return Err(unknown);
@@ -174,6 +214,8 @@ impl Rendered {
                 .iter()
                 .map(|u| (u.name.clone(), columns.index_of(&u.name).expect("checked above")))
                 .collect(),
+            images: images.iter().map(|image| (image.src.clone(), image.clone())).collect(),
+            logo,
         };
         let subject = parts(&slots.template(&bulletin.subject));
         let html = parts(&html::render(bulletin, settings, &mut slots));

@@ -267,6 +267,10 @@ impl Writer<'_> {
                         out.push_str(&format!(" [{number}]"));
                     }
                 }
+                // A photo sent with the message (it always has alt text).
+                Inline::Image { url, alt, .. } if crate::content::markdown::is_relative_path(url) => {
+                    out.push_str(&format!("[Photo: {alt}]"));
+                }
                 Inline::Image { alt, .. } if alt.is_empty() => out.push_str("[image]"),
                 Inline::Image { alt, .. } => out.push_str(&format!("[image: {alt}]")),
                 Inline::LineBreak => out.push('\n'),

@@ -209,6 +209,21 @@ fn dry_run_and_preview_messages_signed_with_an_ed25519_key_verify_against_the_pr
 }
 
 #[test]
+fn messages_carrying_an_embedded_logo_verify() {
+    let mut png = Vec::new();
+    image::RgbaImage::from_pixel(320, 80, image::Rgba([29, 79, 145, 255]))
+        .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
+        .unwrap();
+    let test = signing(Key::Ed25519).file("logo.png", png).env("LOGO", "logo.png");
+    let (record, _) = published_record(&test);
+    test.run(&["send", SAMPLE_BULLETIN, "--dry-run", "--out", "out"]).code(0);
+    let emls = test.emls("out");
+    assert!(emls[0].html().contains("src=\"cid:logo.png@bulletin\""), "the logo is embedded");
+    let files: Vec<PathBuf> = emls.iter().map(|eml| test.join("out").join(&eml.name)).collect();
+    assert_all_verify(&verify(&record, &files), algorithm(Key::Ed25519));
+}
+
+#[test]
 fn a_changed_message_no_longer_verifies() {
     let test = signing(Key::Rsa(2048));
     let (record, _) = published_record(&test);

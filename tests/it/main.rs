@@ -20,6 +20,7 @@ mod concurrency;
 mod dkim;
 mod duplicates;
 mod folders;
+mod images;
 mod lists;
 mod nesting;
 mod relay_limits;
