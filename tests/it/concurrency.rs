@@ -8,16 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bulletin::domain::{Clock, SystemClock, Timestamp};
 use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
-use crate::send_util::{DEADLINE, Faults, PyServer, Received, to_relay};
+use crate::send_util::{DEADLINE, Faults, PyServer, Received, by_recipient, to_relay};
 use crate::util::{Eml, Run, SAMPLE_BULLETIN, Test};
 
 /// The one-click signing key of the unsubscribe test.
@@ -48,15 +46,6 @@ fn send_args<'a>(bulletin: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["send", bulletin, "--subscribers", "list.csv", "--yes"];
     args.extend_from_slice(extra);
     args
-}
-
-/// The messages each recipient received, by address.
-fn by_recipient(messages: &[Received]) -> BTreeMap<String, Vec<&Received>> {
-    let mut map: BTreeMap<String, Vec<&Received>> = BTreeMap::new();
-    for message in messages {
-        map.entry(message.recipient().to_lowercase()).or_default().push(message);
-    }
-    map
 }
 
 /// Asserts each of `addresses` got exactly `copies` messages and nobody
@@ -322,66 +311,6 @@ fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
 
 // ------------------------------------------- unsubscribes during a send
 
-/// `bulletin unsubscribe-server` on 127.0.0.1, for `list.csv`'s suppression
-/// list, killed when dropped.
-struct UnsubscribeServer {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    origin: String,
-}
-
-impl UnsubscribeServer {
-    #[track_caller]
-    fn start(test: &Test) -> Self {
-        let mut child = test
-            .std_command(&["unsubscribe-server", "--listen", "127.0.0.1:0", "--subscribers", "list.csv"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start the unsubscribe server");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Read to the end, even once nobody listens: a closed pipe would
-            // end the server at its next line (SIGPIPE).
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + DEADLINE;
-        let origin = loop {
-            let line = rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("the unsubscribe server says where it listens");
-            if let Some(rest) = line.trim().strip_prefix("listening on http://") {
-                break format!("http://{}", rest.split('/').next().unwrap());
-            }
-        };
-        Self { child, origin }
-    }
-
-    /// The one-click POST a mail program sends for `link` (RFC 8058), to
-    /// this server; its HTTP status.
-    fn one_click(&self, link: &str) -> u16 {
-        let local = format!("{}{}", self.origin, link.strip_prefix("https://hope.example.org").unwrap());
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .new_agent();
-        let response = agent.post(&local).send_form([("List-Unsubscribe", "One-Click")]).expect("it answers");
-        response.status().as_u16()
-    }
-}
-
-impl Drop for UnsubscribeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The https link in the `List-Unsubscribe` header of `eml`.
 fn unsubscribe_link(eml: &Eml) -> String {
     let header = eml.header("List-Unsubscribe").expect("a List-Unsubscribe header");
@@ -406,13 +335,14 @@ fn a_reader_who_unsubscribes_during_a_long_send_is_not_mailed_after_it() {
     let emls = test.emls("out");
     let theirs = emls.iter().find(|e| e.to_address() == leaving).expect("a message to the reader leaving");
     let link = unsubscribe_link(theirs);
-    let unsubscribe = UnsubscribeServer::start(&test);
+    let unsubscribe = crate::unsubscribe::Server::start(&test);
 
     // Six seconds at 5 messages a second; the reader is 25th of 30.
     let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
     let sending = Sending::start(&test, &args);
     server.wait_for(3);
-    assert_eq!(unsubscribe.one_click(&link), 200, "the server takes the one-click request");
+    let answer = crate::unsubscribe::one_click(&unsubscribe.local(&link));
+    assert_eq!(answer.status, 200, "the server takes the one-click request");
     let mailed_by_then = server.count();
     assert!(mailed_by_then < 20, "the unsubscribe came early in the send, after {mailed_by_then} messages");
 

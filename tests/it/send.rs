@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use pretty_assertions::assert_eq;
 
 use crate::send_util::{
-    Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, to_relay,
+    Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, by_recipient, to_relay,
 };
 use crate::util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
@@ -105,15 +105,6 @@ fn assert_password_kept(test: &Test) {
             );
         }
     }
-}
-
-/// The messages by (lower-case) envelope recipient.
-fn by_recipient(messages: &[Received]) -> BTreeMap<String, Vec<&Received>> {
-    let mut map: BTreeMap<String, Vec<&Received>> = BTreeMap::new();
-    for message in messages {
-        map.entry(message.recipient().to_lowercase()).or_default().push(message);
-    }
-    map
 }
 
 /// Asserts each of `addresses` got exactly one message and nobody else

@@ -163,6 +163,15 @@ impl Received {
     }
 }
 
+/// The messages by (lower-case) envelope recipient.
+pub fn by_recipient(messages: &[Received]) -> std::collections::BTreeMap<String, Vec<&Received>> {
+    let mut map: std::collections::BTreeMap<String, Vec<&Received>> = std::collections::BTreeMap::new();
+    for message in messages {
+        map.entry(message.recipient().to_lowercase()).or_default().push(message);
+    }
+    map
+}
+
 /// What to make the aiosmtpd server do wrong.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {

@@ -206,8 +206,8 @@ fn client() -> ureq::Agent {
         .new_agent()
 }
 
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     location: Option<String>,
     body: String,
 }
@@ -222,7 +222,7 @@ fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> An
 }
 
 /// The one-click request a mail program sends (RFC 8058).
-fn one_click(url: &str) -> Answer {
+pub(crate) fn one_click(url: &str) -> Answer {
     answer(client().post(url).send_form([("List-Unsubscribe", "One-Click")]))
 }
 
