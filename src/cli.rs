@@ -9,6 +9,7 @@ use crate::commands::{
     AssetsOptions, BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions,
     SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
+use crate::commands::{ImportMailchimpOptions, PersonOptions};
 use crate::config::{Security, SmtpOverrides};
 use crate::domain::RateLimit;
 use crate::subscribers::Lists;
@@ -102,6 +103,62 @@ enum CliCommand {
     /// BOUNCE_SOFT_LIMIT in a row; blocked ones (spam filters, SPF, DKIM,
     /// DMARC) never, as they are not the address's fault.
     Bounces(BouncesArgs),
+    /// Bring subscribers over from another service: `import mailchimp
+    /// EXPORT` reads a Mailchimp audience export.
+    Import(ImportCmdArgs),
+    /// Print as JSON everything held about an address: its rows in the
+    /// lists of the subscriber list's folder, its suppression entry, every
+    /// campaign's journal rows and its bounce reports.
+    Export(PersonArgs),
+    /// Erase an address on its owner's request: from every list in the
+    /// subscriber list's folder, the journal and the bounce ledger, keeping
+    /// only a salted hash in the suppression list so that an old list
+    /// never brings it back. Prints what it removed, file by file.
+    Forget(PersonArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportCmdArgs {
+    #[command(subcommand)]
+    command: ImportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Read a Mailchimp audience export (its ZIP file, or the folder it
+    /// unzips to): subscribed members are added to the subscriber list,
+    /// unsubscribed and cleaned ones to the suppression list.
+    ///
+    /// Only addresses not on the list already are added, and no row of it
+    /// is changed; names, tags, OPTIN_TIME, CONFIRM_TIME and the audience's
+    /// own merge fields become columns. Nobody in the unsubscribed or
+    /// cleaned files is added, even if also in the subscribed one. Rows
+    /// without a valid address are listed with their file and line, and
+    /// the exit code is then 1.
+    Mailchimp(MailchimpArgs),
+}
+
+#[derive(Debug, Args)]
+struct MailchimpArgs {
+    /// The export's ZIP file, or the folder it unzips to.
+    #[arg(value_name = "EXPORT")]
+    export: PathBuf,
+
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Args)]
+struct PersonArgs {
+    /// The address (compared without case).
+    #[arg(value_name = "EMAIL")]
+    address: String,
+
+    #[command(flatten)]
+    list: ListArgs,
+
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -424,6 +481,12 @@ struct AssetsArgs {
     out: PathBuf,
 }
 
+impl From<PersonArgs> for PersonOptions {
+    fn from(a: PersonArgs) -> Self {
+        Self { address: a.address, list: a.list.into(), state_dir: a.state.state_dir }
+    }
+}
+
 impl From<ListArgs> for Lists {
     fn from(args: ListArgs) -> Self {
         Self { subscribers: args.subscribers, suppressed: args.suppressed }
@@ -508,6 +571,11 @@ impl Cli {
             CliCommand::UnsubscribeServer(a) => {
                 Command::UnsubscribeServer(UnsubscribeServerOptions { list: a.list.into(), listen: a.listen })
             }
+            CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
+                Command::ImportMailchimp(ImportMailchimpOptions { export: a.export, list: a.list.into() })
+            }
+            CliCommand::Export(a) => Command::Export(a.into()),
+            CliCommand::Forget(a) => Command::Forget(a.into()),
         }
     }
 }

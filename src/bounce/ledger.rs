@@ -257,6 +257,22 @@ impl Ledger {
     pub fn for_address(&self, key: &EmailKey) -> Result<Vec<Entry>, LedgerError> {
         self.select("email_key", key.as_str())
     }
+
+    /// Deletes every report about the address whose key is `key` (or that
+    /// names it as the address reported), overwriting their bytes,
+    /// rebuilding the file and emptying the write-ahead log into it (see
+    /// [`crate::journal::erasure`]): `bulletin forget`. Returns how many,
+    /// and whether another process kept the log from being emptied.
+    pub fn erase(&self, key: &EmailKey) -> Result<(u64, bool), LedgerError> {
+        let fail = |e| self.fail(e);
+        self.conn.pragma_update(None, "secure_delete", true).map_err(fail)?;
+        let deleted = self
+            .conn
+            .execute("DELETE FROM reports WHERE email_key = ?1 OR lower(address) = ?1", params![key.as_str()])
+            .map_err(fail)?;
+        let busy = crate::journal::erasure::empty_log(&self.conn).map_err(fail)?;
+        Ok((deleted as u64, busy))
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 mod assets;
 mod bounces;
 mod check;
+mod import;
+mod personal_data;
 mod preview;
 mod send;
 mod status;
@@ -21,6 +23,8 @@ use crate::subscribers::{Lists, SubscriberReader, Suppressions};
 pub use assets::AssetsOptions;
 pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::CheckOptions;
+pub use import::ImportMailchimpOptions;
+pub use personal_data::PersonOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use send::SendOptions;
 pub use status::StatusOptions;
@@ -39,6 +43,9 @@ pub enum Command {
     UnsubscribeServer(UnsubscribeServerOptions),
     Bounces(BouncesOptions),
     ImportBounces(ImportOptions),
+    ImportMailchimp(ImportMailchimpOptions),
+    Export(PersonOptions),
+    Forget(PersonOptions),
 }
 
 /// How a command ended, when it could run at all.
@@ -90,6 +97,9 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::UnsubscribeServer(options) => suppress::serve(&options, env),
         Command::Bounces(options) => bounces::list(&options, env, now),
         Command::ImportBounces(options) => bounces::import(&options, env, now, ui),
+        Command::ImportMailchimp(options) => import::mailchimp(&options, now),
+        Command::Export(options) => personal_data::export(&options),
+        Command::Forget(options) => personal_data::forget(&options, now),
     }
 }
 

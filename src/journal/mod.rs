@@ -16,6 +16,7 @@
 
 mod archive;
 mod elsewhere;
+pub mod erasure;
 mod lock;
 mod schema;
 pub mod sqlite;

@@ -9,6 +9,8 @@
 mod lines;
 mod lists;
 mod live_suppression;
+pub mod mailchimp;
+pub mod pseudonym;
 mod reader;
 mod suppression;
 mod suppression_file;
@@ -23,7 +25,8 @@ pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
 pub use suppression::Suppressions;
 pub use suppression_file::{
-    Added, Entry, Reason, SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
+    Added, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
+    inert_in_spreadsheets,
 };
 pub use tally::{LineCount, PROBLEMS_SHOWN, Tally, counted};
 pub use text::TextEncoding;

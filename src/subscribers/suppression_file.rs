@@ -19,8 +19,9 @@ use super::EmailAddress;
 use crate::domain::EmailKey;
 
 /// Why an address is on the suppression list; written in its `reason`
-/// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces` or
-/// `complaint` (`Display`, `AsRef<str>` and `&'static str::from` give it).
+/// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces`,
+/// `complaint`, `mailchimp-unsubscribed`, `mailchimp-cleaned` or
+/// `forgotten` (`Display`, `AsRef<str>` and `&'static str::from` give it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::Display, strum::IntoStaticStr)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Reason {
@@ -35,6 +36,14 @@ pub enum Reason {
     SoftBounces,
     /// The reader marked a message as spam.
     Complaint,
+    /// In the unsubscribed file of a Mailchimp export.
+    MailchimpUnsubscribed,
+    /// In the cleaned file of a Mailchimp export: Mailchimp stopped
+    /// mailing the address after it bounced.
+    MailchimpCleaned,
+    /// The address was erased on its owner's request (`bulletin forget`);
+    /// only its pseudonym is left.
+    Forgotten,
 }
 
 impl Reason {
@@ -107,6 +116,8 @@ pub enum SuppressionFileError {
 struct Contents {
     header: Option<csv::StringRecord>,
     records: Vec<csv::StringRecord>,
+    /// The line each record starts on.
+    lines: Vec<u64>,
     email_column: Option<usize>,
     delimiter: u8,
     encoding: super::TextEncoding,
@@ -168,9 +179,11 @@ impl SuppressionFile {
         let header = records.next().transpose().map_err(|source| self.csv(source))?;
         let email_column = header.as_ref().and_then(|h| h.iter().position(super::is_email_header));
         let records = records.collect::<Result<Vec<_>, _>>().map_err(|source| self.csv(source))?;
+        let lines = lines_of(&text, &records);
         let contents = Contents {
             header,
             records,
+            lines,
             email_column,
             delimiter,
             encoding: decoded.encoding(),
@@ -270,7 +283,7 @@ impl SuppressionFile {
         let keep: Vec<_> = contents
             .records
             .iter()
-            .filter(|r| r.get(column).is_none_or(|e| &EmailKey::of(e) != email.key()))
+            .filter(|r| r.get(column).is_none_or(|e| !super::pseudonym::names(e, email.key())))
             .collect();
         if keep.len() == contents.records.len() {
             return Ok(false);
@@ -332,6 +345,158 @@ impl SuppressionFile {
     }
 }
 
+/// A list file's header and rows, to change under its lock
+/// ([`SuppressionFile::rewrite`]). The same locking and atomic rewriting
+/// serve every CSV list with an `email` column: the suppression list, and
+/// the subscriber lists a Mailchimp import adds to and `forget` erases from.
+#[derive(Debug)]
+pub struct Table {
+    /// Empty for a new file.
+    pub header: csv::StringRecord,
+    pub records: Vec<csv::StringRecord>,
+    /// The `email` column, when the header has one.
+    pub email_column: Option<usize>,
+}
+
+/// A row that names an address: its line and its cells, by column name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub line: u64,
+    pub fields: Vec<(String, String)>,
+}
+
+/// What [`SuppressionFile::forget`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Rows naming the address that were taken off.
+    pub removed: usize,
+    /// What stands for the address now.
+    pub pseudonym: String,
+}
+
+impl SuppressionFile {
+    /// Reads the file under its lock, lets `change` change its table, and
+    /// when `change` says so (by returning `true` with its result), writes
+    /// the table to a temporary file renamed over the file, flushed to disk
+    /// with its folder; a file that did not exist is made. The file's owner,
+    /// group and permissions are kept.
+    pub fn rewrite<T>(
+        &self,
+        change: impl FnOnce(&mut Table) -> (bool, T),
+    ) -> Result<T, SuppressionFileError> {
+        let _lock = self.lock()?;
+        let existed = self.path.exists();
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(self.io("open"))?;
+        let meta = file.metadata().map_err(self.io("read the permissions of"))?;
+        let (contents, _) = self.read(&mut file)?;
+        let mut table = Table {
+            header: contents.header.unwrap_or_default(),
+            records: contents.records,
+            email_column: contents.email_column,
+        };
+        let (write, result) = change(&mut table);
+        if write {
+            let records: Vec<&csv::StringRecord> = table.records.iter().collect();
+            self.write_replacement(&table.header, &records, contents.delimiter, &meta)?;
+            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+        } else if !existed {
+            fs::remove_file(&self.path).map_err(self.io("remove"))?;
+        }
+        Ok(result)
+    }
+
+    /// The rows naming `key` (as the address, or its pseudonym), read
+    /// without taking the lock and changing nothing; none when the file is
+    /// missing or has no `email` column.
+    pub fn rows_about(&self, key: &EmailKey) -> Result<Vec<Found>, SuppressionFileError> {
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io("open")(e)),
+        };
+        let (contents, _) = self.read(&mut file)?;
+        let (Some(header), Some(column)) = (&contents.header, contents.email_column) else {
+            return Ok(Vec::new());
+        };
+        Ok(contents
+            .records
+            .iter()
+            .zip(&contents.lines)
+            .filter(|(r, _)| r.get(column).is_some_and(|e| super::pseudonym::names(e, key)))
+            .map(|(r, &line)| Found {
+                line,
+                fields: header.iter().map(str::to_owned).zip(r.iter().map(str::to_owned)).collect(),
+            })
+            .collect())
+    }
+
+    /// Takes every row naming `key` off the file (as [`SuppressionFile::remove`]
+    /// does, for any list); returns how many. A missing file, or one with
+    /// no `email` column, is left alone.
+    pub fn erase(&self, key: &EmailKey) -> Result<usize, SuppressionFileError> {
+        if !self.path.exists() {
+            return Ok(0);
+        }
+        self.rewrite(|table| {
+            let Some(column) = table.email_column else { return (false, 0) };
+            let before = table.records.len();
+            table.records.retain(|r| r.get(column).is_none_or(|e| &EmailKey::of(e) != key));
+            let removed = before - table.records.len();
+            (removed > 0, removed)
+        })
+    }
+
+    /// Replaces every row naming `key` with one row holding its pseudonym
+    /// (reason `forgotten`), under the salt of the file's other pseudonyms
+    /// or a new one; see [`super::pseudonym`]. A file with no `email`
+    /// column is refused.
+    pub fn forget(&self, key: &EmailKey, now: SystemTime) -> Result<Forgotten, SuppressionFileError> {
+        use super::pseudonym;
+        self.rewrite(|table| {
+            if table.header.is_empty() {
+                table.header = HEADER.iter().copied().collect();
+                table.email_column = Some(0);
+            }
+            let Some(column) = table.email_column else {
+                return (false, Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }));
+            };
+            let cell = |r: &csv::StringRecord| r.get(column).unwrap_or_default().to_owned();
+            let salt = table
+                .records
+                .iter()
+                .find_map(|r| pseudonym::parse(&cell(r)))
+                .map_or_else(pseudonym::Salt::random, |(salt, _)| salt);
+            let before = table.records.len();
+            table.records.retain(|r| &EmailKey::of(&cell(r)) != key);
+            let removed = before - table.records.len();
+            let already = table.records.iter().map(cell).find(|c| pseudonym::names(c, key));
+            let name = already.clone().unwrap_or_else(|| salt.pseudonym(key));
+            if already.is_none() {
+                let date = humantime::format_rfc3339_seconds(now).to_string();
+                let row: csv::StringRecord = table
+                    .header
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column_name)| match column_name.trim().to_ascii_lowercase().as_str() {
+                        _ if i == column => name.as_str(),
+                        "reason" => Reason::Forgotten.as_str(),
+                        "date" => &date,
+                        _ => "",
+                    })
+                    .collect();
+                table.records.push(row);
+            }
+            (removed > 0 || already.is_none(), Ok(Forgotten { removed, pseudonym: name }))
+        })?
+    }
+}
+
 /// `text` as a spreadsheet cell that shows as text: Excel, LibreOffice and
 /// Google Sheets run a cell starting with `=`, `+`, `-` or `@` (or a tab or
 /// carriage return before one) as a formula, and a bounce's words come from
@@ -339,6 +504,27 @@ impl SuppressionFile {
 /// advises. Only for free text: an address must stay as it is to match.
 pub fn inert_in_spreadsheets(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
+}
+
+/// The line each of `records`, read from `text`, starts on, counted from
+/// the byte it starts at (csv's own count is one short after a CRLF).
+pub(crate) fn lines_of(text: &[u8], records: &[csv::StringRecord]) -> Vec<u64> {
+    let (mut line, mut at) = (1, 0);
+    records
+        .iter()
+        .map(|r| {
+            let byte = usize::try_from(r.position().map_or(0, csv::Position::byte)).unwrap_or(usize::MAX);
+            let mut byte = byte.min(text.len()).max(at);
+            // A record never starts with a line break: its position may
+            // point at the one ending the line before.
+            while matches!(text.get(byte), Some(b'\r' | b'\n')) {
+                byte += 1;
+            }
+            line += memchr::memchr_iter(b'\n', &text[at..byte]).count() as u64;
+            at = byte;
+            line
+        })
+        .collect()
 }
 
 /// The folder `path` is in.

@@ -1,0 +1,462 @@
+//! A Mailchimp audience export: a ZIP file (or the folder it unzips to) of
+//! CSV files, `subscribed_members_export_<id>.csv`,
+//! `unsubscribed_members_export_<id>.csv` and
+//! `cleaned_members_export_<id>.csv` (newer exports say `email_audience`
+//! for `members`; the first word is what counts). Each has the audience's
+//! merge fields (`Email Address`, `First Name`, `Last Name`, and any the
+//! audience added), then Mailchimp's own columns (`MEMBER_RATING`,
+//! `OPTIN_TIME`, `OPTIN_IP`, `CONFIRM_TIME`, … `TAGS`); the unsubscribed
+//! file adds `UNSUB_TIME`, `UNSUB_CAMPAIGN_TITLE`, `UNSUB_CAMPAIGN_ID`,
+//! `UNSUB_REASON`, `UNSUB_REASON_OTHER`, the cleaned one `CLEAN_TIME`,
+//! `CLEAN_CAMPAIGN_TITLE`, `CLEAN_CAMPAIGN_ID`.
+//!
+//! Read here into [`Member`]s, each with the file and line it came from;
+//! rows without a valid address are kept as problems. Other files (a
+//! `nonsubscribed_…` file of people who never opted in, say) are listed and
+//! not read.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use std::collections::HashSet;
+
+use super::{EmailAddress, EmailKey, Suppressions, Table, is_email_header};
+use crate::merge::FieldName;
+
+/// The most bytes read from one file of the export (a ZIP can claim any
+/// size once inflated).
+const MAX_FILE: u64 = 1 << 30;
+
+/// Which file a member is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Subscribed,
+    Unsubscribed,
+    Cleaned,
+}
+
+impl Status {
+    /// The status a file's name gives, from its first word.
+    fn of_file(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        if !name.ends_with(".csv") {
+            return None;
+        }
+        [
+            ("subscribed_", Self::Subscribed),
+            ("unsubscribed_", Self::Unsubscribed),
+            ("cleaned_", Self::Cleaned),
+        ]
+        .into_iter()
+        .find_map(|(prefix, status)| name.starts_with(prefix).then_some(status))
+    }
+}
+
+/// One row of the export with a valid address.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub status: Status,
+    pub email: EmailAddress,
+    /// The file (its name in the export) and the line the row starts on.
+    pub file: String,
+    pub line: u64,
+    /// Values for the subscriber list, by its column names: `first_name`,
+    /// `last_name`, `tags` (`;` between tags), `optin_time`,
+    /// `confirm_time` and the audience's own merge fields; empty ones left
+    /// out.
+    pub fields: Vec<(String, String)>,
+    /// For the suppression list: when and why they left, in words.
+    pub detail: String,
+}
+
+/// What an export holds.
+#[derive(Debug, Default)]
+pub struct Export {
+    /// Every member, file by file (subscribed first), in file order.
+    pub members: Vec<Member>,
+    /// `file:line: problem` for each row that could not be read.
+    pub invalid: Vec<String>,
+    /// The files read, by name.
+    pub files: Vec<String>,
+    /// Other files of the export, not read.
+    pub ignored: Vec<String>,
+}
+
+/// Why an export cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum MailchimpError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} is not a ZIP file Mailchimp made: {source}", path.display())]
+    Zip { path: PathBuf, source: zip::result::ZipError },
+    #[error(
+        "{} holds no subscribed_members_export_….csv, unsubscribed_members_export_….csv or \
+         cleaned_members_export_….csv file (it has: {}); give the ZIP file Mailchimp's audience export \
+         sends, or the folder it unzips to",
+        path.display(),
+        if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
+    )]
+    NoMembers { path: PathBuf, found: Vec<String> },
+    #[error("{file} is larger than {} MB", MAX_FILE >> 20)]
+    TooLarge { file: String },
+    #[error("{file}: {reason}")]
+    NotCsv { file: String, reason: String },
+    #[error("{file}:1: no `Email Address` column")]
+    NoEmailColumn { file: String },
+    #[error("{file}:{line}: {source}")]
+    Csv { file: String, line: u64, source: csv::Error },
+}
+
+/// Mailchimp's own columns that are not carried into the list: ratings,
+/// places, its ids, and the columns the file a member is in already says.
+const DROPPED: [&str; 23] = [
+    "member_rating",
+    "optin_ip",
+    "confirm_ip",
+    "latitude",
+    "longitude",
+    "gmtoff",
+    "dstoff",
+    "timezone",
+    "cc",
+    "region",
+    "last_changed",
+    "leid",
+    "euid",
+    "notes",
+    "status",
+    "unsub_time",
+    "unsub_campaign_title",
+    "unsub_campaign_id",
+    "unsub_reason",
+    "unsub_reason_other",
+    "clean_time",
+    "clean_campaign_title",
+    "clean_campaign_id",
+];
+
+impl Export {
+    /// Reads the export at `path`: a ZIP file or a folder.
+    pub fn read(path: &Path) -> Result<Self, MailchimpError> {
+        let read_error = |source| MailchimpError::Read { path: path.to_owned(), source };
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut ignored = Vec::new();
+        if path.is_dir() {
+            let mut names: Vec<PathBuf> = fs::read_dir(path)
+                .map_err(read_error)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(read_error)?;
+            names.sort();
+            for file in names {
+                let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                if file.is_file() && Status::of_file(&name).is_some() {
+                    let bytes = fs::File::open(&file).map_err(read_error)?;
+                    files.push((name.clone(), read_capped(bytes, &name)?));
+                } else {
+                    ignored.push(name);
+                }
+            }
+        } else {
+            let file = fs::File::open(path).map_err(read_error)?;
+            let zip_error = |source| MailchimpError::Zip { path: path.to_owned(), source };
+            let mut archive = zip::ZipArchive::new(file).map_err(zip_error)?;
+            for i in 0..archive.len() {
+                let entry = archive.by_index(i).map_err(zip_error)?;
+                // Only the name is used: nothing is written out.
+                let name = entry.name().map_err(zip_error)?;
+                let name = name.rsplit('/').next().unwrap_or_default().to_owned();
+                if entry.is_file() && Status::of_file(&name).is_some() {
+                    files.push((name.clone(), read_capped(entry, &name)?));
+                } else if !name.is_empty() {
+                    ignored.push(name);
+                }
+            }
+        }
+        if files.is_empty() {
+            return Err(MailchimpError::NoMembers { path: path.to_owned(), found: ignored });
+        }
+        // Subscribed first, then unsubscribed, then cleaned.
+        files.sort_by_key(|(name, _)| (Status::of_file(name).map(|s| s as u8), name.clone()));
+        let mut export = Self { ignored, ..Self::default() };
+        for (name, bytes) in files {
+            let status = Status::of_file(&name).expect("only members' files are kept");
+            export.read_file(status, &name, &bytes)?;
+            export.files.push(name);
+        }
+        Ok(export)
+    }
+
+    fn read_file(&mut self, status: Status, file: &str, bytes: &[u8]) -> Result<(), MailchimpError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| MailchimpError::NotCsv {
+            file: file.to_owned(),
+            reason: "it is not UTF-8 text".into(),
+        })?;
+        let text = text.trim_start_matches('\u{feff}');
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+        let csv_error = |source: csv::Error| MailchimpError::Csv {
+            file: file.to_owned(),
+            line: source.position().map_or(1, csv::Position::line),
+            source,
+        };
+        let header = reader.headers().map_err(csv_error)?.clone();
+        let email_at = header
+            .iter()
+            .position(is_email_header)
+            .ok_or_else(|| MailchimpError::NoEmailColumn { file: file.to_owned() })?;
+        let names: Vec<String> = header
+            .iter()
+            .map(|h| FieldName::normalise(h).map_or_else(|| h.trim().to_owned(), |n| n.to_string()))
+            .collect();
+        let cell = |record: &csv::StringRecord, name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .and_then(|i| record.get(i))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        let records = reader.records().collect::<Result<Vec<_>, _>>().map_err(csv_error)?;
+        let lines = super::suppression_file::lines_of(text.as_bytes(), &records);
+        for (record, line) in records.into_iter().zip(lines) {
+            if record.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let raw = record.get(email_at).unwrap_or_default().trim();
+            let email = match EmailAddress::parse(raw) {
+                Ok(email) => email,
+                Err(_) if raw.is_empty() => {
+                    self.invalid.push(format!("{file}:{line}: no email address"));
+                    continue;
+                }
+                Err(problem) => {
+                    self.invalid.push(format!("{file}:{line}: invalid email address {raw:?}: {problem}"));
+                    continue;
+                }
+            };
+            let mut fields = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                let value = record.get(i).unwrap_or_default().trim();
+                if i == email_at || value.is_empty() {
+                    continue;
+                }
+                match name.as_str() {
+                    "tags" => fields.push(("tags".to_owned(), tags(value))),
+                    n if DROPPED.contains(&n) => {}
+                    n if fields.iter().any(|(f, _)| f == n) => {}
+                    n => fields.push((n.to_owned(), value.to_owned())),
+                }
+            }
+            let detail = match status {
+                Status::Subscribed => String::new(),
+                Status::Unsubscribed => describe(
+                    "unsubscribed in Mailchimp",
+                    &cell(&record, "unsub_time"),
+                    &[
+                        ("reason", cell(&record, "unsub_reason")),
+                        ("in other words", cell(&record, "unsub_reason_other")),
+                        ("campaign", cell(&record, "unsub_campaign_title")),
+                    ],
+                ),
+                Status::Cleaned => describe(
+                    "cleaned by Mailchimp",
+                    &cell(&record, "clean_time"),
+                    &[("campaign", cell(&record, "clean_campaign_title"))],
+                ),
+            };
+            self.members.push(Member { status, email, file: file.to_owned(), line, fields, detail });
+        }
+        Ok(())
+    }
+
+    /// Members in `status`'s file.
+    pub fn with(&self, status: Status) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(move |m| m.status == status)
+    }
+}
+
+/// What adding an export's subscribed members to a list did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Merged {
+    /// Rows added.
+    pub added: usize,
+    /// On the list already (or twice in the export), left as they were.
+    pub already: usize,
+    /// Also in the unsubscribed or cleaned file: not added.
+    pub left: usize,
+    /// On the suppression list: not added.
+    pub suppressed: usize,
+}
+
+/// Appends to `table` (a subscriber list's, empty for a new list) a row
+/// for each subscribed member of `export` who is not on it already, not in
+/// the export's unsubscribed or cleaned files and not in `suppressed`. A
+/// value with no column to go in gets a new column at the end (empty in
+/// the rows before); nothing already in the table is changed. `None` when
+/// the table has a header without an `email` column.
+pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> Option<Merged> {
+    if table.header.is_empty() {
+        table.header = ["email", "first_name", "last_name"].into_iter().collect();
+        table.email_column = Some(0);
+    }
+    let email_at = table.email_column?;
+    let left: HashSet<&EmailKey> =
+        export.members.iter().filter(|m| m.status != Status::Subscribed).map(|m| m.email.key()).collect();
+    let mut present: HashSet<EmailKey> =
+        table.records.iter().filter_map(|r| r.get(email_at)).map(EmailKey::of).collect();
+    let width = table.header.len();
+    let mut names: Vec<Option<String>> = table
+        .header
+        .iter()
+        .map(|h| FieldName::normalise(h.trim_start_matches('\u{feff}')).map(|n| n.to_string()))
+        .collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut merged = Merged::default();
+    for member in export.with(Status::Subscribed) {
+        let key = member.email.key();
+        if left.contains(key) {
+            merged.left += 1;
+            continue;
+        }
+        if present.contains(key) {
+            merged.already += 1;
+            continue;
+        }
+        if suppressed.contains(&member.email) {
+            merged.suppressed += 1;
+            continue;
+        }
+        present.insert(key.clone());
+        let mut row = vec![String::new(); names.len()];
+        row[email_at] = member.email.to_string();
+        for (name, value) in &member.fields {
+            let at = match column_for(&names, name) {
+                Some(at) => at,
+                None => {
+                    names.push(Some(name.clone()));
+                    row.push(String::new());
+                    names.len() - 1
+                }
+            };
+            row[at] = value.clone();
+        }
+        rows.push(row);
+        merged.added += 1;
+    }
+    for name in names.iter().skip(width) {
+        table.header.push_field(name.as_deref().unwrap_or_default());
+    }
+    let new_width = names.len();
+    if new_width > width {
+        for record in &mut table.records {
+            if record.len() == width {
+                for _ in width..new_width {
+                    record.push_field("");
+                }
+            }
+        }
+    }
+    for mut row in rows {
+        row.resize(new_width, String::new());
+        table.records.push(row.into_iter().collect());
+    }
+    Some(merged)
+}
+
+/// The column of `names` (a list's, normalised) a member's field `name`
+/// goes in; the list's other spellings of first and last name count.
+fn column_for(names: &[Option<String>], name: &str) -> Option<usize> {
+    let aliases: &[&str] = match name {
+        "first_name" => &["first_name", "firstname"],
+        "last_name" => &["last_name", "lastname", "surname"],
+        other => return names.iter().position(|n| n.as_deref() == Some(other)),
+    };
+    names.iter().position(|n| n.as_deref().is_some_and(|n| aliases.contains(&n)))
+}
+
+/// Mailchimp's `TAGS` cell (`"Prayer","News"`) as the list's (`Prayer;News`).
+fn tags(cell: &str) -> String {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(cell.as_bytes());
+    let mut tags = Vec::new();
+    for record in reader.records().flatten() {
+        for tag in record.iter() {
+            let tag = tag.trim().trim_matches('"').trim().replace(';', ",");
+            if !tag.is_empty() {
+                tags.push(tag);
+            }
+        }
+    }
+    tags.join(";")
+}
+
+/// `what at time; reason: …; campaign: …`, leaving out what is empty.
+fn describe(what: &str, time: &str, parts: &[(&str, String)]) -> String {
+    let mut text = if time.is_empty() { what.to_owned() } else { format!("{what} {time}") };
+    for (label, value) in parts.iter().filter(|(_, v)| !v.is_empty()) {
+        text.push_str(&format!("; {label}: {value}"));
+    }
+    text
+}
+
+/// The bytes of `reader`, refusing more than [`MAX_FILE`].
+fn read_capped(reader: impl Read, name: &str) -> Result<Vec<u8>, MailchimpError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| MailchimpError::Read { path: PathBuf::from(name), source })?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(MailchimpError::TooLarge { file: name.to_owned() });
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailchimp_s_tags_become_the_list_s() {
+        assert_eq!(tags("\"Prayer\",\"News\""), "Prayer;News");
+        assert_eq!(tags("Volunteers"), "Volunteers");
+        assert_eq!(tags(""), "");
+    }
+
+    #[test]
+    fn files_are_known_by_their_first_word() {
+        assert_eq!(Status::of_file("subscribed_members_export_1a2b.csv"), Some(Status::Subscribed));
+        assert_eq!(
+            Status::of_file("unsubscribed_email_audience_export_1a2b.csv"),
+            Some(Status::Unsubscribed)
+        );
+        assert_eq!(Status::of_file("Cleaned_members_export_1a2b.CSV"), Some(Status::Cleaned));
+        assert_eq!(Status::of_file("nonsubscribed_members_export_1a2b.csv"), None);
+        assert_eq!(Status::of_file("subscribed_members_export_1a2b.txt"), None);
+    }
+
+    #[test]
+    fn a_row_keeps_names_tags_consent_times_and_merge_fields_but_not_mailchimp_s_own_columns() {
+        let mut export = Export::default();
+        let text = "\"Email Address\",\"First Name\",\"Last Name\",\"Zip Code\",MEMBER_RATING,OPTIN_TIME,\
+                    CONFIRM_TIME,LEID,TAGS\r\n\
+                    ana@example.org,Ana,Silva,AB1,2,\"2023-01-02 03:04:05\",,123,\"\"\"A\"\",\"\"B\"\"\"\r\n\
+                    nobody,No,One,,,,,,\r\n";
+        export.read_file(Status::Subscribed, "subscribed.csv", text.as_bytes()).unwrap();
+        assert_eq!(export.invalid, ["subscribed.csv:3: invalid email address \"nobody\": no `@`"]);
+        let ana = &export.members[0];
+        assert_eq!((ana.email.as_str(), ana.line), ("ana@example.org", 2));
+        let fields: Vec<(&str, &str)> = ana.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("first_name", "Ana"),
+                ("last_name", "Silva"),
+                ("zip_code", "AB1"),
+                ("optin_time", "2023-01-02 03:04:05"),
+                ("tags", "A;B")
+            ]
+        );
+    }
+}
