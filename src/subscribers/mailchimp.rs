@@ -425,6 +425,40 @@ mod tests {
     }
 
     #[test]
+    fn merging_fills_the_list_s_own_columns_adds_new_ones_at_the_end_and_changes_no_row() {
+        let mut export = Export::default();
+        let text = "\"Email Address\",\"First Name\",\"Last Name\",Town,TAGS\r\n\
+                    ana@example.org,Ana,Silva,Hopeton,\r\n\
+                    OLD@example.org,Old,Friend,,\r\n\
+                    ana@example.org,Ana,Again,,\r\n";
+        export.read_file(Status::Subscribed, "subscribed.csv", text.as_bytes()).unwrap();
+        let mut table = Table {
+            header: ["Email", "First Name", "Surname"].into_iter().collect(),
+            records: vec![
+                ["old@example.org", "Old", "Friend"].into_iter().collect(),
+                ["broken@example.org"].into_iter().collect(),
+            ],
+            email_column: Some(0),
+        };
+        let merged = merge(&mut table, &export, &Suppressions::default()).unwrap();
+        assert_eq!(merged, Merged { added: 1, already: 2, left: 0, suppressed: 0 });
+        let rows: Vec<Vec<&str>> =
+            std::iter::once(&table.header).chain(&table.records).map(|r| r.iter().collect()).collect();
+        assert_eq!(
+            rows,
+            [
+                vec!["Email", "First Name", "Surname", "town"],
+                vec!["old@example.org", "Old", "Friend", ""],
+                vec!["broken@example.org"],
+                vec!["ana@example.org", "Ana", "Silva", "Hopeton"],
+            ]
+        );
+        let mut no_email =
+            Table { header: ["name"].into_iter().collect(), records: vec![], email_column: None };
+        assert!(merge(&mut no_email, &export, &Suppressions::default()).is_none());
+    }
+
+    #[test]
     fn files_are_known_by_their_first_word() {
         assert_eq!(Status::of_file("subscribed_members_export_1a2b.csv"), Some(Status::Subscribed));
         assert_eq!(

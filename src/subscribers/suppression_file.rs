@@ -814,6 +814,75 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_leaves_one_pseudonym_that_still_suppresses_the_address_in_any_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(
+            &path,
+            "email,reason,date,detail\nAna@Example.org,requested,,asked\nbo@example.org,requested,,\n",
+        )
+        .unwrap();
+        let file = SuppressionFile::new(&path);
+        let ana = EmailKey::of("ana@example.org");
+        let first = file.forget(&ana, now()).unwrap();
+        assert_eq!(first.removed, 1);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.to_lowercase().contains("ana"), "{text}");
+        assert!(
+            text.ends_with(&format!("{},forgotten,2026-09-21T14:13:20Z,\r\n", first.pseudonym)),
+            "{text}"
+        );
+        let (set, problems) = Suppressions::load(&path).unwrap();
+        assert!(problems.is_empty(), "a pseudonym is not a bad row: {problems:?}");
+        assert!(set.contains(&EmailAddress::parse("ANA@example.org").unwrap()));
+        assert!(!set.contains(&EmailAddress::parse("cy@example.org").unwrap()));
+        assert_eq!(set.len(), 2);
+
+        let again = file.forget(&ana, now()).unwrap();
+        assert_eq!((again.removed, &again.pseudonym), (0, &first.pseudonym));
+        assert_eq!(fs::read_to_string(&path).unwrap(), text, "nothing changes the second time");
+        let bo = file.forget(&EmailKey::of("bo@example.org"), now()).unwrap();
+        let salt = |p: &str| p.split(':').nth(1).unwrap().to_owned();
+        assert_eq!(salt(&bo.pseudonym), salt(&first.pseudonym), "one salt per file");
+        assert_eq!(
+            file.rows_about(&EmailKey::of("Bo@example.org")).unwrap()[0].fields[0],
+            ("email".to_owned(), bo.pseudonym.clone())
+        );
+    }
+
+    #[test]
+    fn a_forgotten_address_whose_owner_asks_to_be_mailed_again_is_taken_off_by_resubscribe() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.forget(&EmailKey::of("ana@example.org"), now()).unwrap();
+        assert!(file.remove(&EmailAddress::parse("Ana@example.org").unwrap()).unwrap());
+        let (set, _) = Suppressions::load(file.path()).unwrap();
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn erasing_from_a_list_takes_every_row_of_the_address_and_keeps_the_rest_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("volunteers.csv");
+        fs::write(
+            &path,
+            "name,Email Address\r\nAna,ana@example.org\r\nBo,bo@example.org\r\nAna 2,ANA@example.org\r\n",
+        )
+        .unwrap();
+        let file = SuppressionFile::new(&path);
+        let found = file.rows_about(&EmailKey::of("ana@example.org")).unwrap();
+        assert_eq!(found.iter().map(|f| f.line).collect::<Vec<_>>(), [2, 4]);
+        assert_eq!(file.erase(&EmailKey::of("ana@example.org")).unwrap(), 2);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "name,Email Address\r\nBo,bo@example.org\r\n");
+        assert_eq!(file.erase(&EmailKey::of("ana@example.org")).unwrap(), 0);
+        assert_eq!(
+            SuppressionFile::new(dir.path().join("none.csv")).erase(&EmailKey::of("a@b.org")).unwrap(),
+            0
+        );
+        assert!(!dir.path().join("none.csv").exists());
+    }
+
+    #[test]
     fn concurrent_writers_lose_and_duplicate_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
