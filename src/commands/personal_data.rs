@@ -121,6 +121,35 @@ pub fn export(options: &PersonOptions) -> anyhow::Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// Takes the lock of every campaign that was ever sent (see
+/// [`crate::journal::CampaignLock`]) until dropped, so that no send of
+/// theirs starts, or runs, while the address is erased: a running send
+/// could still write the address into the journal. Refuses, naming the
+/// lock, when a send holds one.
+fn hold_send_locks(state_dir: &Path) -> anyhow::Result<Vec<std::fs::File>> {
+    let mut held = Vec::new();
+    let Ok(entries) = std::fs::read_dir(state_dir) else { return Ok(held) };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if !(name.starts_with("send-") && name.ends_with(".lock")) {
+            continue;
+        }
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path)?;
+        match file.try_lock() {
+            Ok(()) => held.push(file),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "a send is running (it holds {}): nothing was changed; run `bulletin forget` again once it ends",
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())));
+            }
+        }
+    }
+    Ok(held)
+}
+
 /// `1 row`, `2 rows`.
 fn rows(n: impl Into<u64>) -> String {
     let n = n.into();
@@ -132,6 +161,7 @@ fn rows(n: impl Into<u64>) -> String {
 /// journal's rows, and says what it did, file by file.
 pub fn forget(options: &PersonOptions, now: SystemTime) -> anyhow::Result<Outcome> {
     let key = options.key()?;
+    let _sends = hold_send_locks(&options.state_dir)?;
     let (suppressed, _) = options.list.suppression_path();
     let forgotten = SuppressionFile::new(&suppressed).forget(&key, now)?;
     println!(

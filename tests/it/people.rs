@@ -321,3 +321,21 @@ fn export_shows_every_record_of_an_address_and_forget_leaves_no_trace_of_it_so_a
     test.run(&["import", "mailchimp", "old"]).code(0).stdout_has(&count("suppressed", 1));
     assert_eq!(rows(&test.join("subscribers/subscribers.csv")).len(), 1);
 }
+
+#[test]
+fn forget_refuses_while_a_send_of_any_campaign_is_running_and_changes_nothing() {
+    let test = Test::new()
+        .file("subscribers/subscribers.csv", LIST)
+        .file(".bulletin/send-2025-10-16-first.lock", "pid 1\n");
+    // This test plays the running send: it holds the campaign's lock.
+    let lock = std::fs::File::open(test.join(".bulletin/send-2025-10-16-first.lock")).unwrap();
+    lock.lock().unwrap();
+    let run = test.run(&["forget", "ana@example.org"]).code(2);
+    assert!(run.printed().contains("a send is running"), "{}", run.printed());
+    assert!(run.printed().contains("send-2025-10-16-first.lock"), "{}", run.printed());
+    assert_eq!(std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(), LIST);
+    assert!(!test.join("subscribers/suppressed.csv").exists());
+    drop(lock);
+    test.run(&["forget", "ana@example.org"]).code(0);
+    assert_eq!(files_holding(&test, "ana@example.org"), Vec::<String>::new());
+}
