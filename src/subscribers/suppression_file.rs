@@ -883,6 +883,18 @@ mod tests {
     }
 
     #[test]
+    fn each_row_is_found_on_the_line_it_starts_on_whatever_the_line_ends_and_quoted_line_breaks() {
+        for text in [
+            "email,note\na@example.org,x\n\nb@example.org,\"two\nlines\"\nc@example.org,y\n",
+            "email,note\r\na@example.org,x\r\n\r\nb@example.org,\"two\r\nlines\"\r\nc@example.org,y\r\n",
+        ] {
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+            let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(lines_of(text.as_bytes(), &records), [1, 2, 4, 6], "{text:?}");
+        }
+    }
+
+    #[test]
     fn concurrent_writers_lose_and_duplicate_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
