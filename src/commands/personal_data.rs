@@ -1,7 +1,8 @@
 //! `bulletin export EMAIL` and `bulletin forget EMAIL`: a supporter's data
 //! on request. Both look in the same places: every CSV list in the
 //! subscriber list's folder (the list itself, and any other list there
-//! with an `email` column), the suppression list, the journal of every
+//! with an `email` column: a `signups.csv` kept beside it will be one
+//! without a change here), the suppression list, the journal of every
 //! campaign and the bounce ledger. Addresses match without case, as
 //! everywhere else ([`EmailKey`]).
 
