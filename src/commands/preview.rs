@@ -64,11 +64,10 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
     let mut folder = OutputFolder::open(&options.out)?;
     let stem = file_stem(1, subscriber.email().as_str());
     // The HTML file finds the embedded images beside it, not by cid:.
-    let mut html = content.html;
     for image in &job.embedded {
         folder.write(&image.name, &image.picture.bytes)?;
-        html = html.replace(&format!("cid:{}", image.content_id()), &image.name);
     }
+    let html = crate::content::images::shown_from(&content.html, &job.embedded, "");
     let files = [
         (format!("{stem}.html"), html.into_bytes()),
         (format!("{stem}.txt"), content.text.into_bytes()),

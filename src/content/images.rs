@@ -2,10 +2,13 @@
 //! a path relative to the bulletin) and remote `https://` images, which are
 //! only ever linked, never fetched.
 //!
-//! [`check`] runs when a bulletin is loaded: a local image needs alt text and
-//! a readable file, and no image may be plain `http://`.
+//! [`check`] runs when a bulletin is loaded: every image needs alt text, a
+//! local one a readable file, and no image may be plain `http://`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use sha2::{Digest, Sha256};
 
 use super::markdown::is_relative_path;
 use super::picture::Picture;
@@ -57,8 +60,8 @@ pub fn all(blocks: &[Block]) -> Vec<(&str, &str, usize)> {
     out
 }
 
-/// The local images of `bulletin`, each once (the first use), checked: alt
-/// text, a readable file; and no plain `http://` image anywhere.
+/// The local images of `bulletin`, each once (the first use), checked: a
+/// readable file; and every image anywhere has alt text and is not plain `http://`.
 pub fn check(bulletin: &Bulletin) -> Result<Vec<LocalImage>, ContentError> {
     let folder = bulletin.path.parent().unwrap_or(Path::new(""));
     let invalid = |line, kind| ContentError::Invalid { path: bulletin.path.clone(), line, kind };
@@ -75,11 +78,12 @@ pub fn check(bulletin: &Bulletin) -> Result<Vec<LocalImage>, ContentError> {
                 },
             ));
         }
-        if !is_relative_path(src) {
-            continue;
-        }
+        // Every image needs words for readers who do not see it, local or remote.
         if alt.trim().is_empty() {
             return Err(invalid(line, ContentErrorKind::ImageWithoutAlt(src.to_owned())));
+        }
+        if !is_relative_path(src) {
+            continue;
         }
         let path = folder.join(src);
         if let Err(e) = std::fs::File::open(&path) {
@@ -119,6 +123,16 @@ impl PreparedImage {
     }
 }
 
+/// `html` as a browser can show it: each of `images` found at `folder` +
+/// its file name (`images/image1.jpg`) instead of by its `cid:`, which only
+/// a mail program follows. The `.eml` keeps `cid:`; the dry run's and the
+/// preview's `.html` files and the live preview show the images this way.
+pub fn shown_from(html: &str, images: &[PreparedImage], folder: &str) -> String {
+    images.iter().fold(html.to_owned(), |html, image| {
+        html.replace(&format!("\"cid:{}\"", image.content_id()), &format!("\"{folder}{}\"", image.name))
+    })
+}
+
 /// Checks (see [`check`]) and prepares each local image of `bulletin`, once.
 pub fn prepare(bulletin: &Bulletin) -> Result<Vec<PreparedImage>, ContentError> {
     check(bulletin)?
@@ -132,12 +146,41 @@ pub fn prepare(bulletin: &Bulletin) -> Result<Vec<PreparedImage>, ContentError> 
             };
             let bytes = std::fs::read(&image.path)
                 .map_err(|e| invalid(format!("cannot read {}: {e}", image.path.display())))?;
-            let picture = super::picture::prepare(&bytes)
-                .map_err(|e| invalid(format!("{}: {e}", image.path.display())))?;
+            let picture = prepared(&bytes).map_err(|e| invalid(format!("{}: {e}", image.path.display())))?;
             let name = format!("image{}.{}", index + 1, picture.extension);
             Ok(PreparedImage { src: image.src, name, alt: image.alt, line: image.line, picture })
         })
         .collect()
+}
+
+/// The last few files prepared in this process, by the SHA-256 of their
+/// bytes: the live preview prepares the bulletin afresh for every request
+/// (the page and each frame), and decoding and re-encoding a photo each
+/// time would slow every reload. An edited file is prepared again.
+static PREPARED: Mutex<Vec<([u8; 32], Picture)>> = Mutex::new(Vec::new());
+
+/// How many prepared files [`PREPARED`] keeps.
+const PREPARED_KEPT: usize = 16;
+
+/// `bytes` prepared by [`super::picture::prepare`], or as it was the last time.
+fn prepared(bytes: &[u8]) -> Result<Picture, super::picture::PictureError> {
+    let key: [u8; 32] = Sha256::digest(bytes).into();
+    let kept = PREPARED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, p)| p.clone());
+    if let Some(picture) = kept {
+        return Ok(picture);
+    }
+    let picture = super::picture::prepare(bytes)?;
+    let mut list = PREPARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if list.len() >= PREPARED_KEPT {
+        list.remove(0);
+    }
+    list.push((key, picture.clone()));
+    Ok(picture)
 }
 
 /// An image larger than this after preparing is worth a warning.

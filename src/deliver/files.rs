@@ -1,6 +1,8 @@
 //! The dry run's output folder: one `.eml` (the exact bytes that would be
 //! sent) and one `.html` per recipient, and an `index.html` listing them,
-//! written as the run goes so nothing waits in memory.
+//! written as the run goes so nothing waits in memory. The images every
+//! message embeds are written once beside them, where the `.html` files
+//! find them (a browser cannot follow the `.eml`'s `cid:`).
 
 //!
 //! The folder is an [`OutputFolder`]: nothing is written through a
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use maud::html;
 
 use super::folder::{FolderError, OutputFolder};
+use crate::content::images::{PreparedImage, shown_from};
 use crate::subscribers::Subscriber;
 
 /// Why the output folder cannot be written.
@@ -28,14 +31,20 @@ pub struct FileOutbox {
     index_path: PathBuf,
     index: BufWriter<File>,
     count: u64,
+    /// The images the messages embed, written once into the folder.
+    images: Vec<PreparedImage>,
 }
 
 impl FileOutbox {
     /// Prepares `dir`: creates it, or takes it over from an earlier run
     /// (removing that run's files, and only those). A folder with other
     /// files in it and no marker is refused rather than mixed into.
-    pub fn create(dir: &Path, title: &str) -> Result<Self, OutboxError> {
+    /// Writes `images` (those every message embeds) into it once.
+    pub fn create(dir: &Path, title: &str, images: &[PreparedImage]) -> Result<Self, OutboxError> {
         let mut folder = OutputFolder::open(dir)?;
+        for image in images {
+            folder.write(&image.name, &image.picture.bytes)?;
+        }
         let index_path = dir.join("index.html");
         let file = folder.create("index.html")?;
         let mut index = BufWriter::new(file);
@@ -54,10 +63,11 @@ impl FileOutbox {
             head.into_string()
         )
         .map_err(io(&index_path))?;
-        Ok(Self { folder, index_path, index, count: 0 })
+        Ok(Self { folder, index_path, index, count: 0, images: images.to_vec() })
     }
 
-    /// Writes one recipient's message and HTML part and lists them, with
+    /// Writes one recipient's message and HTML part (showing the images
+    /// from the folder) and lists them, with
     /// the envelope sender it would be sent from (which the `.eml`, as sent,
     /// does not show).
     pub fn write(
@@ -71,7 +81,8 @@ impl FileOutbox {
         self.count += 1;
         let stem = file_stem(self.count, subscriber.email().as_str());
         self.folder.write(&format!("{stem}.eml"), eml)?;
-        self.folder.write(&format!("{stem}.html"), html_part.as_bytes())?;
+        let html = shown_from(html_part, &self.images, "");
+        self.folder.write(&format!("{stem}.html"), html.as_bytes())?;
         let to = match subscriber.display_name() {
             Some(name) => format!("{name} <{}>", subscriber.email()),
             None => subscriber.email().to_string(),
@@ -124,7 +135,7 @@ mod tests {
     fn a_folder_with_someone_elses_files_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("thesis.docx"), "precious").unwrap();
-        assert!(matches!(FileOutbox::create(dir.path(), "x"), Err(OutboxError::NotOurs { .. })));
+        assert!(matches!(FileOutbox::create(dir.path(), "x", &[]), Err(OutboxError::NotOurs { .. })));
         assert!(dir.path().join("thesis.docx").exists());
     }
 
@@ -134,7 +145,7 @@ mod tests {
         // An earlier run's message, written as FileOutbox writes them.
         OutputFolder::open(dir.path()).unwrap().write("00009-old@example.org.eml", b"old").unwrap();
         fs::write(dir.path().join("notes.md"), "kept").unwrap();
-        FileOutbox::create(dir.path(), "x").unwrap().finish().unwrap();
+        FileOutbox::create(dir.path(), "x", &[]).unwrap().finish().unwrap();
         assert!(!dir.path().join("00009-old@example.org.eml").exists());
         assert!(dir.path().join("notes.md").exists());
     }

@@ -7,7 +7,8 @@
 //! Words are split at white space, lower-cased and stripped of surrounding
 //! punctuation (so `*bold*` and `<strong>bold</strong>` match); web and
 //! mailto addresses, link reference numbers such as `[2]`, and the
-//! plaintext's own marks (`Links:`, `[image: …]`, a numbered list's `2.`)
+//! plaintext's own marks (`Links:`, `[image: …]`, `[Photo: …]`, a numbered
+//! list's `2.`)
 //! are left out, since the plaintext spells out what the HTML puts behind
 //! links and images or draws itself. The
 //! result is the share of the HTML's words (counted with repeats) that the
@@ -117,7 +118,7 @@ fn words(text: &str) -> HashMap<String, usize> {
             .map(|(_, t)| t)
     });
     for token in tokens {
-        if is_address(token) || is_reference(token) || matches!(token, "[image:" | "[image]") {
+        if is_address(token) || is_reference(token) || matches!(token, "[image:" | "[image]" | "[Photo:") {
             continue;
         }
         let word = token.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();

@@ -47,9 +47,9 @@ pub const MIN_CONTRAST: f64 = 4.5;
 
 /// Brand colours that readers with weak sight (or on a phone in the sun)
 /// cannot read: the brand colour as heading and link text on the white card,
-/// and the button's label on the brand colour, in light and dark mode alike.
-/// (Dark mode lightens the brand colour for text on its own; see
-/// `render::on_dark`.)
+/// the brand colour as dark mode shows it (lightened, see `render::on_dark`)
+/// on each dark surface it stands on, and the button's label on the brand
+/// colour, which a button keeps in light and dark mode alike.
 fn contrast(settings: &Settings) -> Vec<String> {
     let brand = &settings.brand;
     let mut warnings = Vec::new();
@@ -59,6 +59,22 @@ fn contrast(settings: &Settings) -> Vec<String> {
             "setting BRAND_COLOR = {} has a contrast ratio of {on_white:.2}:1 with the white card that headings \
              and links stand on (light mode); WCAG AA asks for at least {MIN_CONTRAST}:1, so readers with weak \
              sight, or on a phone in the sun, struggle to read them; choose a darker BRAND_COLOR",
+            brand.color
+        ));
+    }
+    // Dark mode shows the brand colour lightened until it reads on the
+    // card; it can still be faint on the other dark surfaces it stands on.
+    let dark = crate::render::on_dark(brand.color);
+    let faintest = crate::render::DARK_SURFACES
+        .iter()
+        .map(|(surface, what)| (dark.contrast(*surface), *surface, *what))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((ratio, surface, what)) = faintest.filter(|(ratio, ..)| *ratio < MIN_CONTRAST) {
+        warnings.push(format!(
+            "setting BRAND_COLOR = {} shows in dark mode as {dark} (lightened to read on the dark card), which \
+             has a contrast ratio of {ratio:.2}:1 with {surface}, {what}; WCAG AA asks for at least \
+             {MIN_CONTRAST}:1, so readers using dark mode struggle to read it there; choose a BRAND_COLOR \
+             a little lighter (that still reads on white)",
             brand.color
         ));
     }

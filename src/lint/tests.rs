@@ -363,3 +363,30 @@ fn the_default_brand_colours_pass_in_light_and_dark_mode() {
         assert!(crate::render::on_dark(c).contrast(crate::render::DARK_CARD) >= 4.5, "{light}");
     }
 }
+
+#[test]
+fn a_brand_colour_that_even_lightened_for_dark_mode_is_faint_on_a_dark_surface_is_named_with_its_ratio() {
+    // #000077 reads on white (light mode) and, lightened, on the dark card,
+    // but not on the quote's darker grey-blue.
+    let found = with_real(&[("BRAND_COLOR", "#000077")]);
+    assert!(
+        !starts(&found, "setting BRAND_COLOR = #000077 has a contrast ratio"),
+        "light mode passes: {found:?}"
+    );
+    let warning = found
+        .iter()
+        .find(|w| w.starts_with("setting BRAND_COLOR = #000077 shows in dark mode as #8080bb"))
+        .unwrap_or_else(|| panic!("warned of dark mode: {found:?}"));
+    assert!(
+        warning.contains("3.95:1") && warning.contains("#232a33") && warning.contains("4.5:1"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn the_button_keeps_its_colours_in_dark_mode_so_its_label_is_checked_once_for_both() {
+    let found = with_real(&[("BRAND_COLOR", "#1d4f91"), ("BRAND_TEXT_COLOR", "#2a5aa0")]);
+    let label: Vec<&String> = found.iter().filter(|w| w.starts_with("setting BRAND_TEXT_COLOR")).collect();
+    assert_eq!(label.len(), 1, "{found:?}");
+    assert!(label[0].contains("(light and dark mode)"), "{}", label[0]);
+}

@@ -19,6 +19,18 @@ const MUTED: &str = "#52606d";
 
 /// The dark-mode card, which headings and links must read on.
 pub const DARK_CARD: Colour = Colour::rgb(0x1b, 0x1f, 0x24);
+/// The dark-mode page around the card, which the footer's links stand on.
+pub const DARK_PAGE: Colour = Colour::rgb(0x11, 0x14, 0x18);
+/// The dark-mode box of a quote, which links in it stand on.
+pub const DARK_QUOTE: Colour = Colour::rgb(0x23, 0x2a, 0x33);
+
+/// Where text in the brand colour stands in dark mode (as [`on_dark`]
+/// shows it), with what stands there, for `bulletin check`.
+pub const DARK_SURFACES: [(Colour, &str); 3] = [
+    (DARK_CARD, "the card that headings and links stand on"),
+    (DARK_QUOTE, "the box of a quote (its links)"),
+    (DARK_PAGE, "the page behind the footer's links"),
+];
 
 /// The brand colour for text in dark mode: as it is if it reads on
 /// [`DARK_CARD`] (WCAG AA, 4.5:1), else lightened until it does.
@@ -47,13 +59,13 @@ fn media_queries(brand: &Brand) -> String {
 .pad{{padding:24px 18px!important}}\
 .h1{{font-size:24px!important}}}}\
 @media (prefers-color-scheme:dark){{\
-.bg{{background-color:#111418!important}}\
+.bg{{background-color:{DARK_PAGE}!important}}\
 .card{{background-color:{DARK_CARD}!important}}\
 .ink,.ink p,.ink li,.ink h1,.ink h2,.ink h3{{color:#e6e8eb!important}}\
 .muted{{color:#a9b1bb!important}}\
 .ink .accent,.accent{{color:{accent}!important}}\
 .section{{border-color:#3a4350!important}}\
-.quote{{background-color:#232a33!important;border-color:{accent}!important}}\
+.quote{{background-color:{DARK_QUOTE}!important;border-color:{accent}!important}}\
 a{{color:{accent}!important}}\
 .button a{{color:{label}!important}}}}\
 [data-ogsc] .ink,[data-ogsc] .ink p,[data-ogsc] .ink li{{color:#e6e8eb!important}}\
@@ -210,23 +222,53 @@ fn block(block: &Block, slots: &mut Slots, brand: &Brand) -> Markup {
         Block::Code(code) => html! {
             pre style="margin:0 0 16px;padding:12px;background-color:#f3f6fa;font-family:Menlo,Consolas,monospace;font-size:14px;line-height:1.45;white-space:pre-wrap;word-wrap:break-word;" { (code) }
         },
-        Block::Button { label, url, .. } => button(&inlines(label, slots, brand), url, brand),
+        Block::Button { label, url, .. } => {
+            let width = button_width(&crate::content::markdown::plain_text(label));
+            button(&inlines(label, slots, brand), url, width, brand)
+        }
         Block::Rule => html! {
             hr style={ "margin:24px 0;border:0;border-top:1px solid " (tint(brand.color)) ";height:0;" };
         },
     }
 }
 
+/// The button's height in Outlook for Windows' VML: the others' 14px of
+/// padding above and below a 20px line.
+const BUTTON_HEIGHT: u32 = 48;
+
+/// How wide Outlook for Windows draws a button labelled `label` (VML
+/// shapes do not grow to their text): about 10px a character of 17px bold
+/// type, with the others' 28px padding each side, within the column.
+fn button_width(label: &str) -> u32 {
+    let chars = u32::try_from(label.chars().count()).unwrap_or(u32::MAX);
+    chars.saturating_mul(10).saturating_add(56).clamp(120, 520)
+}
+
 /// A bulletproof button: a table cell filled with the brand colour (as
-/// `bgcolor` too, for Outlook), its link padded to 48px high, the padding
-/// moved to the cell for Outlook for Windows, which ignores it on links.
-fn button(label: &Markup, url: &str, brand: &Brand) -> Markup {
+/// `bgcolor` too), its link padded to 48px high; Outlook for Windows, which
+/// ignores padding on links and rounded corners, gets a VML rounded
+/// rectangle of its own instead (the table is hidden from it).
+fn button(label: &Markup, url: &str, width: u32, brand: &Brand) -> Markup {
+    let href = html! { (url) }.into_string();
+    let vml = format!(
+        "<!--[if mso]><v:roundrect xmlns:v=\"urn:schemas-microsoft-com:vml\" \
+         xmlns:w=\"urn:schemas-microsoft-com:office:word\" href=\"{href}\" \
+         style=\"height:{BUTTON_HEIGHT}px;v-text-anchor:middle;width:{width}px;\" arcsize=\"13%\" stroke=\"f\" \
+         fillcolor=\"{color}\"><w:anchorlock/><center style=\"color:{text};{FONT}font-size:17px;font-weight:bold;\">\
+         {label}</center></v:roundrect><![endif]-->",
+        color = brand.color,
+        text = brand.text_color,
+        label = label.0,
+    );
     html! {
+        (PreEscaped(vml))
+        (PreEscaped("<!--[if !mso]><!-->"))
         table role="presentation" class="button" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px;border-collapse:separate;" {
             tr { td align="center" bgcolor=(brand.color) style={ "border-radius:6px;background-color:" (brand.color) ";mso-padding-alt:14px 28px;" } {
                 a href=(url) style={ "display:inline-block;padding:14px 28px;mso-padding-alt:0;" (FONT) "font-size:17px;line-height:20px;font-weight:700;color:" (brand.text_color) ";text-decoration:none;border-radius:6px;" } { (label) }
             } }
         }
+        (PreEscaped("<!--<![endif]-->"))
     }
 }
 

@@ -9,7 +9,7 @@
 mod html;
 mod text;
 
-pub use html::{DARK_CARD, on_dark};
+pub use html::{DARK_CARD, DARK_SURFACES, on_dark};
 
 use std::collections::HashMap;
 

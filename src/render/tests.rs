@@ -427,3 +427,34 @@ fn footer_links_to_give_and_follow_show_in_both_parts() {
     assert!(links.contains(&pair("Instagram", "https://instagram.com/hope")), "{links:?}");
     assert!(p.text.contains("Donate: https://hope.example.org/give\nFacebook: https://facebook.com/hope\nInstagram: https://instagram.com/hope\n"), "{}", p.text);
 }
+
+#[test]
+fn a_button_has_a_vml_fallback_for_outlook_on_windows_and_the_table_for_everyone_else() {
+    let p = branded(
+        &format!(
+            "{HEAD}\nIntro.\n\n[Donate **today**](https://example.org/give?a=1&b=2){{.button}}\n\nAfter.\n"
+        ),
+        &[("BRAND_COLOR", "#8a1538")],
+    );
+    let open = p.html.find("<!--[if mso]><v:roundrect").expect("a VML button for Outlook");
+    let end = open + p.html[open..].find("<![endif]-->").expect("the fallback is closed");
+    let vml = &p.html[open..end];
+    assert!(vml.contains("xmlns:v=\"urn:schemas-microsoft-com:vml\""), "{vml}");
+    assert!(vml.contains("href=\"https://example.org/give?a=1&amp;b=2\""), "the link, escaped: {vml}");
+    assert!(vml.contains("fillcolor=\"#8a1538\"") && vml.contains("stroke=\"f\""), "{vml}");
+    assert!(vml.contains("height:48px;"), "as tall as the others' 48px: {vml}");
+    assert!(
+        vml.contains("color:#ffffff;") && vml.contains(">Donate <strong>today</strong></center>"),
+        "{vml}"
+    );
+    assert!(vml.contains("</v:roundrect>"), "{vml}");
+    // Everyone else gets the table as before; Outlook does not see it twice.
+    let rest = &p.html[end..];
+    let table = rest.find("<table role=\"presentation\" class=\"button\"").expect("the table button");
+    assert!(rest[..table].contains("<!--[if !mso]><!-->"), "the table is hidden from Outlook: {rest}");
+    assert!(rest[table..].contains("</table><!--<![endif]-->"), "{rest}");
+    // Browsers and parsers see one button: the comment is a comment.
+    let doc = Html::parse_document(&p.html);
+    assert_eq!(select(&doc, "table.button td a").len(), 1);
+    assert_eq!(select(&doc, "table.button td a")[0].text().collect::<String>(), "Donate today");
+}

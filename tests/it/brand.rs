@@ -110,3 +110,31 @@ fn footer_links_appear_in_the_html_and_the_text() {
     assert_ne!(run.code, Some(0));
     assert!(run.printed().contains("setting FACEBOOK_URL"), "{}", run.printed());
 }
+
+#[test]
+fn the_samples_button_has_an_outlook_fallback_and_mail_parsers_still_read_the_message() {
+    let test = Test::with_sample().env("BRAND_COLOR", "#8A1538");
+    test.run(&["send", SAMPLE_BULLETIN, "--dry-run", "--out", "out"]).code(0);
+    let eml = &test.emls("out")[0];
+    let html = eml.html();
+    assert!(
+        html.contains("<!--[if mso]><v:roundrect")
+            && html.contains("href=\"https://hope.example.org/pray\"")
+            && html.contains("fillcolor=\"#8a1538\""),
+        "the VML button: {html}"
+    );
+    assert!(eml.text().contains("\nJoin us in prayer: https://hope.example.org/pray\n"));
+    // Python's own email parser reads the same parts and the fallback whole.
+    let script = "import email, email.policy, sys\n\
+        m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+        html = m.get_body(preferencelist=('html',)).get_content()\n\
+        text = m.get_body(preferencelist=('plain',)).get_content()\n\
+        assert html.count('<v:roundrect') == 1 and '</v:roundrect>' in html, html\n\
+        assert 'Join us in prayer: https://hope.example.org/pray' in text, text\n\
+        print(m.get_content_type(), len(list(m.walk())))\n";
+    let path = test.join("out").join(&eml.name);
+    let output =
+        std::process::Command::new("python3").args(["-c", script]).arg(&path).output().expect("python3 runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("multipart/alternative"));
+}

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::browser_util::{Page, WAIT, eventually, png_size, run, screenshot_folder};
+use crate::browser_util::{Page, Server, WAIT, eventually, png_size, run, screenshot_folder};
 use crate::util::{
-    SAMPLE_BULLETIN, SAMPLE_SUBSCRIBERS as SUBSCRIBERS, SAMPLE_SUPPRESSED as SUPPRESSED, Test,
+    SAMPLE_BULLETIN, SAMPLE_LOGO, SAMPLE_SUBSCRIBERS as SUBSCRIBERS, SAMPLE_SUPPRESSED as SUPPRESSED, Test,
 };
 
 /// How soon a saved change must be on the page.
@@ -94,7 +94,11 @@ fn every_image_has_alt_text_and_no_visible_text_is_smaller_than_14px() {
                     vec![json!(frame)],
                 )
                 .await;
-            assert_eq!(images["count"], json!(1), "#{frame} shows the bulletin's one image: {images}");
+            assert_eq!(
+                images["count"],
+                json!(2),
+                "#{frame} shows the bulletin's two images, the sample's photo and this one: {images}"
+            );
             assert_eq!(images["without_alt"], json!([]), "#{frame} has images without alt text");
 
             let text = page
@@ -367,5 +371,155 @@ fn ctrl_c_stops_the_server_even_with_the_page_open() {
         page.server.interrupt();
         let exit = page.server.wait_for_exit(Duration::from_secs(5)).await;
         assert_eq!(exit, Some(Some(0)), "the server should stop at once on Ctrl-C\n{}", page.server.output());
+    });
+}
+
+/// The `src` of every `<img>` in `html`.
+fn image_sources(html: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let img = scraper::Selector::parse("img").expect("a selector");
+    document.select(&img).filter_map(|e| e.value().attr("src").map(str::to_owned)).collect()
+}
+
+#[test]
+fn the_live_previews_email_shows_the_embedded_images_from_a_route_of_its_own() {
+    let test = Test::with_sample().env("LOGO", SAMPLE_LOGO);
+    let server = Server::start(&test);
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent();
+    let email_url = server.at("/email");
+    let html = agent
+        .get(&email_url)
+        .call()
+        .unwrap_or_else(|e| panic!("cannot get {email_url}: {e}\n{}", server.output()))
+        .into_body()
+        .read_to_string()
+        .expect("the email is text");
+    assert!(!html.contains("cid:"), "the preview's email refers to cid: images, which a browser cannot show");
+    let sources = image_sources(&html);
+    assert_eq!(sources.len(), 2, "the logo and the sample's photo: {sources:?}");
+    let base = url::Url::parse(&email_url).expect("a URL");
+    for src in sources {
+        let url = base.join(&src).expect("a relative address");
+        let mut answer = agent.get(url.as_str()).call().unwrap_or_else(|e| panic!("cannot get {url}: {e}"));
+        assert_eq!(answer.status(), 200, "{url}");
+        let kind = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(kind.starts_with("image/"), "{url} is served as {kind:?}");
+        let bytes = answer.body_mut().read_to_vec().expect("the image's bytes");
+        image::load_from_memory(&bytes).unwrap_or_else(|e| panic!("{url} is not an image: {e}"));
+    }
+    let missing = agent.get(&server.at("/images/nothing.png")).call().expect("an answer");
+    assert_eq!(missing.status(), 404, "an image the bulletin does not have is not found");
+}
+
+/// The widths the look is checked at: a phone, and a desktop client's
+/// reading pane a little wider than the 600px column.
+const LOOK_WIDTHS: [u32; 2] = [375, 680];
+
+#[test]
+fn the_sample_with_logo_photo_and_button_fits_phone_and_desktop_widths_in_light_and_dark() {
+    let test = Test::with_sample().env("LOGO", SAMPLE_LOGO).env("LOGO_WIDTH", "96");
+    run(test, async |page: &Page<'_>| {
+        // A blank page of the server's own, so the frames' insides can be read.
+        page.client.goto(&page.server.at("/email")).await.expect("the email opens");
+        page.js("document.open(); document.write('<!DOCTYPE html><body style=\"margin:0\"></body>'); document.close();", vec![])
+            .await;
+        page.client.set_window_size(1000, 4000).await.expect("the window can be resized");
+        let folder = screenshot_folder();
+        for width in LOOK_WIDTHS {
+            for scheme in ["light", "dark"] {
+                let src = if scheme == "dark" { "/email?scheme=dark" } else { "/email" };
+                page.js(
+                    "document.body.innerHTML = '';
+                     const frame = document.createElement('iframe');
+                     frame.id = 'look';
+                     frame.style.cssText = `display:block;border:0;width:${arguments[0]}px;height:600px`;
+                     frame.src = arguments[1];
+                     document.body.appendChild(frame);",
+                    vec![json!(width), json!(src)],
+                )
+                .await;
+                let look = eventually(&format!("the email at {width}px ({scheme}) with its images"), WAIT, async || {
+                    let look = page
+                        .js(
+                            "const frame = document.getElementById('look');
+                             const doc = frame.contentDocument;
+                             if (!doc || doc.readyState !== 'complete' || !doc.body) return null;
+                             const images = [...doc.images];
+                             if (images.length < 2 || images.some(i => !i.complete)) return null;
+                             frame.style.height = doc.documentElement.scrollHeight + 'px';
+                             const view = doc.defaultView;
+                             const rect = el => { const r = el.getBoundingClientRect(); return [r.width, r.height]; };
+                             const photo = images.find(i => (i.alt || '').startsWith('Dawn'));
+                             const logo = images.find(i => i.alt === 'Example Charity');
+                             const button = doc.querySelector('.button a');
+                             const column = doc.querySelector('.pad');
+                             return {
+                               inner: view.innerWidth,
+                               scroll: doc.documentElement.scrollWidth,
+                               background: view.getComputedStyle(doc.body).backgroundColor,
+                               photo: photo && { shown: rect(photo), natural: [photo.naturalWidth, photo.naturalHeight] },
+                               logo: logo && { shown: rect(logo), natural: [logo.naturalWidth, logo.naturalHeight] },
+                               column: column && rect(column),
+                               button: button && { shown: rect(button), text: button.textContent.trim() },
+                             };",
+                            vec![],
+                        )
+                        .await;
+                    if look.is_null() { Err("not loaded yet".to_owned()) } else { Ok(look) }
+                })
+                .await;
+                let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+                let at = format!("at {width}px, {scheme}: {look}");
+                assert_eq!(
+                    number(&look["inner"]),
+                    f64::from(width),
+                    "the frame is {width}px wide inside {at}"
+                );
+                assert!(number(&look["scroll"]) <= number(&look["inner"]), "the email scrolls sideways {at}");
+                let expected = if scheme == "dark" { "rgb(17, 20, 24)" } else { "rgb(242, 244, 247)" };
+                assert_eq!(look["background"], json!(expected), "the {scheme} colours {at}");
+
+                for image in ["photo", "logo"] {
+                    let shown = &look[image]["shown"];
+                    let natural = &look[image]["natural"];
+                    assert!(number(&natural[0]) > 0.0, "the {image} loads (it is no broken cid:) {at}");
+                    let (w, h) = (number(&shown[0]), number(&shown[1]));
+                    assert!(w > 0.0 && w <= number(&look["column"][0]), "the {image} fits the column {at}");
+                    let ratio = number(&natural[0]) / number(&natural[1]);
+                    assert!((w / h - ratio).abs() / ratio < 0.02, "the {image} keeps its shape {at}");
+                }
+                let photo = number(&look["photo"]["shown"][0]);
+                if width == 375 {
+                    assert!(photo < 375.0 - 24.0, "the photo shrinks to the phone's column {at}");
+                } else {
+                    assert_eq!(photo, 600.0 - 80.0, "the photo fills the desktop column {at}");
+                }
+                assert_eq!(look["button"]["text"], json!("Join us in prayer"), "the sample's button {at}");
+                assert!(number(&look["button"]["shown"][1]) >= 44.0, "the button is a finger tall {at}");
+
+                let element = page.find("iframe#look").await;
+                let png =
+                    element.screenshot().await.unwrap_or_else(|e| panic!("cannot screenshot {at}: {e}"));
+                let (w, h) = png_size(&png);
+                assert_eq!(w, width, "the screenshot is the frame's width {at}");
+                assert!(h >= 1000, "the screenshot shows the whole email ({w}x{h}) {at}");
+                let path = folder.join(format!("look-{width}-{scheme}.png"));
+                fs::write(&path, &png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+                if (width, scheme) == (375, "light") {
+                    // The one the README shows, as a small JPEG (docs/the-sample-on-a-phone.jpg).
+                    let image = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+                    let mut jpeg = Vec::new();
+                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 55)
+                        .encode_image(&image)
+                        .expect("a JPEG");
+                    assert!(jpeg.len() < 200 * 1024, "the README's screenshot is {} KB", jpeg.len() / 1024);
+                    fs::write(folder.join("look-375-light.jpg"), jpeg).expect("the JPEG is written");
+                }
+            }
+        }
     });
 }

@@ -8,8 +8,8 @@ use pretty_assertions::assert_eq;
 use unicode_width::UnicodeWidthStr;
 
 use crate::util::{
-    self, Eml, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, SAMPLE_SUBJECT, SAMPLE_SUBSCRIBERS, Test, bulletin,
-    bulletin_with, collapse, visible_text,
+    self, Eml, SAMPLE_BULLETIN, SAMPLE_IMAGES, SAMPLE_RECIPIENTS, SAMPLE_SUBJECT, SAMPLE_SUBSCRIBERS, Test,
+    bulletin, bulletin_with, collapse, visible_text,
 };
 
 const SECRET: &str = "some-long-secret-value";
@@ -151,9 +151,20 @@ fn every_message_is_multipart_alternative_with_utf8_text_then_html() {
                 )
             })
             .collect();
-        let expected = [("text", "plain", "utf-8"), ("text", "html", "utf-8")]
+        // The HTML comes with the sample's photo, in a multipart/related.
+        let expected = [("text", "plain", "utf-8"), ("multipart", "related", "")]
             .map(|(a, b, c)| (a.into(), b.into(), c.into()));
         assert_eq!(types, expected, "{}: plain text first, HTML last", eml.name);
+        let related = message.part(children[1]).expect("the related part exists");
+        let mail_parser::PartType::Multipart(inside) = &related.body else { panic!("{}", eml.name) };
+        let html = message.part(inside[0]).expect("the HTML part exists");
+        let ct = mail_parser::MimeHeaders::content_type(html).expect("the HTML has a Content-Type");
+        assert_eq!(
+            (ct.ctype(), ct.subtype(), ct.attribute("charset").map(str::to_ascii_lowercase)),
+            ("text", Some("html"), Some("utf-8".to_owned())),
+            "{}: the HTML first in the related part",
+            eml.name
+        );
         assert!(!eml.text().is_empty() && !eml.html().is_empty(), "{}", eml.name);
     }
 }
@@ -316,7 +327,9 @@ fn the_html_file_beside_each_eml_is_its_html_part() {
     for eml in sample_dry_run(&test) {
         let html_file =
             std::fs::read_to_string(test.join("out").join(eml.name.replace(".eml", ".html"))).unwrap();
-        assert!(html_file == eml.html(), "{}: the .html file differs from the message's HTML part", eml.name);
+        // The same but for the photo, which the file finds beside it instead of by cid:.
+        let as_sent = html_file.replace("src=\"image1.jpg\"", "src=\"cid:image1.jpg@bulletin\"");
+        assert!(as_sent == eml.html(), "{}: the .html file differs from the message's HTML part", eml.name);
     }
 }
 
@@ -603,7 +616,7 @@ fn a_real_send_with_placeholder_settings_refuses_and_writes_nothing() {
     let test = Test::with_sample();
     let run = test.run(&["send", SAMPLE_BULLETIN]).code(2);
     assert!(run.error_lines().iter().any(|l| l.contains("example.org placeholders")), "{}", run.printed());
-    assert_eq!(test.all_files().len(), 3, "nothing but the sample's own files");
+    assert_eq!(test.all_files().len(), 3 + SAMPLE_IMAGES.len(), "nothing but the sample's own files");
 }
 
 #[test]
@@ -671,8 +684,10 @@ fn preview_of_a_named_subscriber_writes_three_files_named_after_them() {
         .run(&["preview", SAMPLE_BULLETIN, "--subscriber", "jose.nunez@example.com", "--out", "p"])
         .code(0);
     let names = test.file_names("p");
-    let files: Vec<&String> = names.iter().filter(|n| !n.starts_with('.')).collect();
+    // And the sample's photo beside them, for the .html file to show.
+    let files: Vec<&String> = names.iter().filter(|n| !n.starts_with('.') && *n != "image1.jpg").collect();
     assert_eq!(files.len(), 3, "{names:?}");
+    assert!(names.contains(&"image1.jpg".to_owned()), "{names:?}");
     assert!(files.iter().all(|n| n.contains("jose.nunez@example.com")), "{names:?}");
     run.stdout_has("jose.nunez@example.com");
     let eml = &util::emls_in(&test.join("p"))[0];
@@ -728,7 +743,7 @@ fn check_of_the_sample_lists_every_problem_row_and_exits_1() {
         ]
     );
     run.stdout_has("15 would receive it").stdout_has("3 error(s)");
-    assert!(test.all_files().len() == 3, "check writes nothing");
+    assert!(test.all_files().len() == 3 + SAMPLE_IMAGES.len(), "check writes nothing");
 }
 
 #[test]
@@ -773,7 +788,7 @@ fn warnings(run: &util::Run) -> Vec<&str> {
 #[test]
 fn check_names_the_file_and_line_of_each_content_risk_and_still_exits_0() {
     let body = "Dear {{ first_name | default(\"friend\") }}, hello.\n\n\
-                ![](https://example.org/a.jpg)\n\n\
+                ![A well](https://example.org/a.jpg)\n\n\
                 Read [the report](http://example.org/r) or <https://example.org/news>.\n";
     let test = with_complete_settings(Test::new())
         .file("b.md", with_subject("URGENT PRAYER NEWS!!", body))
@@ -786,7 +801,6 @@ fn check_names_the_file_and_line_of_each_content_risk_and_still_exits_0() {
             "warning: b.md:2: the subject is all in capitals",
             "warning: b.md:2: the subject has 2 exclamation marks",
             "warning: b.md:7: readers without a first_name read \"Dear friend\"",
-            "warning: b.md:9: the image https://example.org/a.jpg has no alt text",
             "warning: b.md:11: http://example.org/r is plain http",
             "warning: b.md:11: the link's text is its bare address https://example.org/news",
         ],
@@ -798,7 +812,9 @@ fn check_names_the_file_and_line_of_each_content_risk_and_still_exits_0() {
         "each says why and what to do\n{}",
         run.printed()
     );
-    run.stdout_has("1 would receive it").stdout_has("0 error(s), 6 warning(s).");
+    run.stdout_has("1 would receive it").stdout_has("0 error(s), 5 warning(s).");
+    // An image without alt text is no longer a warning but an error (see
+    // images::a_remote_image_without_alt_text_is_an_error_in_check_and_the_dry_run_naming_the_file_and_line).
 }
 
 #[test]

@@ -245,3 +245,67 @@ fn preview_writes_the_embedded_images_beside_its_html_file() {
         "the .eml keeps cid:"
     );
 }
+
+#[test]
+fn a_remote_image_without_alt_text_is_an_error_in_check_and_the_dry_run_naming_the_file_and_line() {
+    let run = check("Hello.\n\nSee:\n![](https://example.org/a.jpg)\n", &[]).code(1);
+    run.stdout_has("error: content/b.md:10: the image https://example.org/a.jpg has no alt text");
+    let test = Test::new()
+        .file("content/b.md", bulletin("Hello.\n\n![ ](https://example.org/a.jpg)\n"))
+        .file("list.csv", LIST);
+    let run =
+        test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(2);
+    run.stderr_has("content/b.md:9: the image https://example.org/a.jpg has no alt text");
+}
+
+#[test]
+fn a_plain_http_image_is_an_error_in_the_dry_run_naming_the_file_and_line() {
+    let test = Test::new()
+        .file("content/b.md", bulletin("Hello.\n\n![A well](http://example.org/w.jpg)\n"))
+        .file("list.csv", LIST);
+    let run =
+        test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(2);
+    run.stderr_has("content/b.md:9: image \"http://example.org/w.jpg\"");
+}
+
+/// The `src` of every `<img>` in `html`.
+fn image_sources(html: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let img = scraper::Selector::parse("img").unwrap();
+    document.select(&img).filter_map(|e| e.value().attr("src").map(str::to_owned)).collect()
+}
+
+#[test]
+fn a_dry_runs_html_files_show_the_embedded_images_from_the_folder_and_the_eml_keeps_cid() {
+    let test = with_photo().file("brand/logo.png", logo_png()).env("LOGO", "brand/logo.png");
+    let two = format!("{LIST}bo@example.org,Bo\n");
+    let test = test.file("list.csv", two);
+    test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+    let names = test.file_names("out");
+    let htmls: Vec<&String> = names.iter().filter(|n| n.ends_with(".html") && *n != "index.html").collect();
+    assert_eq!(htmls.len(), 2, "{names:?}");
+    for name in htmls {
+        let html = std::fs::read_to_string(test.join("out").join(name)).unwrap();
+        assert!(!html.contains("cid:"), "{name} still refers to cid: images, which a browser cannot show");
+        let sources = image_sources(&html);
+        assert_eq!(sources.len(), 2, "the logo and the photo: {sources:?}");
+        for src in sources {
+            let path = test.join("out").join(&src);
+            let bytes =
+                std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {src} is not in the folder: {e}"));
+            image::load_from_memory(&bytes).unwrap_or_else(|e| panic!("{src} is not an image: {e}"));
+        }
+    }
+    // Each image is written once, not once per message.
+    let images: Vec<&String> = names.iter().filter(|n| n.ends_with(".jpg") || n.ends_with(".png")).collect();
+    assert_eq!(images.len(), 2, "{names:?}");
+    for eml in test.emls("out") {
+        let html = eml.html();
+        assert!(
+            html.contains("src=\"cid:logo.png@bulletin\"")
+                && html.contains("src=\"cid:image1.jpg@bulletin\"")
+        );
+    }
+    // The folder is the dry run's: a second run takes it over, images and all.
+    test.run(&["send", "content/b.md", "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
+}

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
+use mail_parser::MimeHeaders;
 
 use crate::util::{SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
@@ -31,7 +32,7 @@ const SPAMASSASSIN: &str = "/usr/bin/spamassassin";
 const RULES: &str = "/usr/share/spamassassin";
 
 /// Settings as a real charity would have them: its own domain, postal
-/// address and one-click unsubscribe.
+/// address, one-click unsubscribe, and its brand: a logo and a donate link.
 const ENV: &str = "\
 FROM_EMAIL=prayer@hopejustice.org.uk
 FROM_NAME=\"Hope & Justice Prayer Team\"
@@ -43,6 +44,9 @@ LIST_NAME=\"Weekly prayer requests\"
 LIST_ID=prayer.hopejustice.org.uk
 UNSUBSCRIBE_URL=https://www.hopejustice.org.uk/unsubscribe
 UNSUBSCRIBE_SECRET=0b9d6c1e3f5a7b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c
+DONATE_URL=https://www.hopejustice.org.uk/give
+LOGO=content/images/logo.png
+LOGO_WIDTH=96
 ";
 
 /// The envelope sender: lettre takes it from `From` (no `Sender`), and the
@@ -377,6 +381,15 @@ fn sample_messages() -> Vec<(String, Vec<u8>)> {
     assert!(!run.stderr.contains("warning:"), "the settings are complete\n{}", run.printed());
     let emls = test.emls("out");
     assert_eq!(emls.len(), SAMPLE_RECIPIENTS.len());
+    for eml in &emls {
+        // Branded, with its images embedded: the logo and the sample's photo.
+        let message = eml.parse();
+        let images =
+            message.parts.iter().filter(|p| p.content_type().is_some_and(|ct| ct.ctype() == "image"));
+        assert_eq!(images.count(), 2, "{} carries the logo and the photo", eml.name);
+        let html = eml.html();
+        assert!(html.contains("class=\"button\""), "{} has the sample's button", eml.name);
+    }
     emls.into_iter()
         .map(|eml| {
             let mut bytes = RETURN_PATH.as_bytes().to_vec();

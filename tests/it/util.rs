@@ -40,6 +40,9 @@ pub const SAMPLE_RECIPIENTS: [&str; 15] = [
 pub const SAMPLE_BULLETIN: &str = "content/ijm-prayer-requests.md";
 pub const SAMPLE_SUBSCRIBERS: &str = "subscribers/subscribers.csv";
 pub const SAMPLE_SUPPRESSED: &str = "subscribers/suppressed.csv";
+/// The sample's images: the bulletin's photo and `.env.example`'s `LOGO`.
+pub const SAMPLE_IMAGES: [&str; 2] = ["content/images/dawn.jpg", "content/images/logo.png"];
+pub const SAMPLE_LOGO: &str = "content/images/logo.png";
 
 /// The sample's subject, as a reader's mail program shows it.
 pub const SAMPLE_SUBJECT: &str = "IJM Prayer Requests — “You, LORD, will keep the needy safe”";
@@ -76,6 +79,11 @@ impl Test {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut test = Self::new();
         for path in [SAMPLE_BULLETIN, SAMPLE_SUBSCRIBERS, SAMPLE_SUPPRESSED] {
+            let bytes = fs::read(repo.join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+            test = test.file(path, bytes);
+        }
+        // The sample's photo and logo (content/images/), beside it as in the repository.
+        for path in SAMPLE_IMAGES {
             let bytes = fs::read(repo.join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
             test = test.file(path, bytes);
         }

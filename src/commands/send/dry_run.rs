@@ -25,7 +25,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
     let (job, mut reader) = prepare(&options.bulletin, &options.list, env)?;
     let list = options.list.subscribers.display().to_string();
     let mut outbox = match &options.out {
-        Some(dir) => Some(FileOutbox::create(dir, &job.bulletin.describe())?),
+        Some(dir) => Some(FileOutbox::create(dir, &job.bulletin.describe(), &job.embedded)?),
         None => None,
     };
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -26,6 +26,8 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 pub use view::Sources;
+
+use crate::content::images::PreparedImage;
 
 use super::Server;
 
@@ -39,6 +41,10 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500
 struct Shared {
     sources: Sources,
     changes: broadcast::Sender<u64>,
+    /// The images the email last shown embeds, by file name: the frames
+    /// ask for them straight after the email, and preparing them again for
+    /// each would slow every reload.
+    images: std::sync::Mutex<Vec<PreparedImage>>,
     /// Watches while the server serves.
     _watch: watch::Watch,
 }
@@ -76,10 +82,11 @@ pub fn serve(sources: Sources, port: u16, open: bool) -> anyhow::Result<()> {
         if open && let Err(e) = webbrowser::open(&url) {
             eprintln!("warning: could not open a browser ({e}); open {url} yourself");
         }
-        let shared = Arc::new(Shared { sources, changes, _watch: watch });
+        let shared = Arc::new(Shared { sources, changes, images: Default::default(), _watch: watch });
         Ok(Router::new()
             .route("/", get(page))
             .route("/email", get(email))
+            .route("/images/{name}", get(image))
             .route("/events", get(events))
             .with_state(shared)
             .layer(middleware::from_fn_with_state(Arc::new(LocalHosts::at(address.port())), only_local)))
@@ -146,7 +153,11 @@ async fn page(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -
 
 async fn email(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -> Response {
     let to = params.to.clone();
-    match blocking(&shared, move |s| s.html(to.as_deref())).await {
+    let made = blocking(&shared, move |s| s.html(to.as_deref())).await.map(|(html, images)| {
+        *shared.images.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = images;
+        html
+    });
+    match made {
         Ok(html) if params.scheme.as_deref() == Some("dark") => Html(view::dark(&html)).into_response(),
         Ok(html) => Html(html).into_response(),
         Err(errors) => (
@@ -155,6 +166,27 @@ async fn email(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) 
             errors.join("\n"),
         )
             .into_response(),
+    }
+}
+
+/// An image the email embeds, which the browser cannot have by `cid:`.
+async fn image(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let shown = shared
+        .images
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|image| image.name == name)
+        .map(|image| (image.picture.mime, image.picture.bytes.clone()));
+    let found = match shown {
+        Some(found) => Some(found),
+        None => blocking(&shared, move |s| s.image(&name)).await,
+    };
+    match found {
+        Some((mime, bytes)) => {
+            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

@@ -6,12 +6,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Source;
+use crate::content::images::PreparedImage;
 use crate::domain::Clock;
 use crate::domain::EmailKey;
 use crate::job::{Job, JobError, Made};
 use crate::lint::{Findings, findings};
 use crate::subscribers::Lists;
 use crate::subscribers::Row;
+
+/// Where the email finds its embedded images, relative to `/email`: the
+/// route `/images/{name}`.
+pub const IMAGES: &str = "images/";
 
 /// How many readers the picker lists; the rest are reached by address.
 const PICKER_LIMIT: usize = 1000;
@@ -64,6 +69,8 @@ pub struct Message {
     /// The header block exactly as it would be sent.
     pub headers: String,
     pub fields: Vec<FieldValue>,
+    /// The images the HTML shows from [`IMAGES`], prepared as for sending.
+    pub images: Vec<PreparedImage>,
 }
 
 impl Sources {
@@ -93,10 +100,20 @@ impl Sources {
         view
     }
 
-    /// Only the chosen reader's HTML, for the frames.
-    pub fn html(&self, to: Option<&str>) -> Result<String, Vec<String>> {
+    /// Only the chosen reader's HTML, for the frames, with the images it
+    /// embeds (for the server to hand out without preparing them again).
+    pub fn html(&self, to: Option<&str>) -> Result<(String, Vec<PreparedImage>), Vec<String>> {
         let env = self.env()?;
-        self.message(&env, to, &mut Vec::new()).map(|m| m.html)
+        self.message(&env, to, &mut Vec::new()).map(|m| (m.html, m.images))
+    }
+
+    /// The embedded image (the logo or a bulletin's image, prepared as for
+    /// sending) whose file name is `name`: its MIME type and bytes.
+    pub fn image(&self, name: &str) -> Option<(&'static str, Vec<u8>)> {
+        let env = self.env().ok()?;
+        let (job, _) = Job::prepare(&self.bulletin, &self.list, &env).ok()?;
+        let image = job.embedded.into_iter().find(|image| image.name == name)?;
+        Some((image.picture.mime, image.picture.bytes))
     }
 
     fn message(
@@ -155,10 +172,12 @@ impl Sources {
         Ok(Message {
             email: subscriber.email().to_string(),
             subject: content.subject,
-            html: content.html,
+            // The embedded images come from the preview's own route.
+            html: crate::content::images::shown_from(&content.html, &job.embedded, IMAGES),
             text: content.text,
             headers,
             fields,
+            images: job.embedded,
         })
     }
 }
