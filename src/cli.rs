@@ -102,6 +102,30 @@ enum CliCommand {
     /// BOUNCE_SOFT_LIMIT in a row; blocked ones (spam filters, SPF, DKIM,
     /// DMARC) never, as they are not the address's fault.
     Bounces(BouncesArgs),
+    /// Write the web archive: a page per bulletin (for nobody in
+    /// particular: merge fields take their default, no address or
+    /// unsubscribe link), an index newest first, an Atom feed and the
+    /// images, for any static host at ARCHIVE_URL. Drafts and bulletins with
+    /// `archive = false` are left out. Files already right are not written
+    /// again.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// The bulletins to publish. [default: every .md file in content/]
+    #[arg(value_name = "BULLETIN")]
+    bulletins: Vec<PathBuf>,
+
+    /// The folder to write the site into: new, empty, or from an earlier
+    /// publish.
+    #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
+    out: PathBuf,
+
+    /// Where the site is served, for the feed's links, instead of
+    /// ARCHIVE_URL (e.g. http://localhost:8000/ to try it out).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +229,12 @@ struct SendArgs {
     /// are skipped, and stay pending.
     #[arg(long, conflicts_with = "to")]
     resend_duplicates: bool,
+
+    /// Send a bulletin marked `draft = true` to the list. Without it a
+    /// draft is refused; a dry run, a preview and test copies (--to) need
+    /// no flag.
+    #[arg(long)]
+    allow_draft: bool,
 
     #[command(flatten)]
     state: StateArgs,
@@ -411,6 +441,11 @@ struct CheckArgs {
 
     #[command(flatten)]
     relay: RelayArgs,
+
+    /// The web archive's folder (`publish --out`), where the page
+    /// should be when ARCHIVE_URL is set.
+    #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
+    site: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -460,6 +495,7 @@ impl Cli {
                 limit: a.limit,
                 retry_failed: a.retry_failed,
                 resend_duplicates: a.resend_duplicates,
+                allow_draft: a.allow_draft,
             }),
             CliCommand::Status(a) => Command::Status(StatusOptions {
                 bulletin: a.bulletin,
@@ -490,11 +526,17 @@ impl Cli {
                 csv: a.csv,
                 suppress: a.suppress,
             }),
+            CliCommand::Publish(a) => Command::Publish(crate::commands::PublishOptions {
+                bulletins: a.bulletins,
+                out: a.out,
+                base_url: a.base_url,
+            }),
             CliCommand::Assets(a) => Command::Assets(AssetsOptions { bulletin: a.bulletin, out: a.out }),
             CliCommand::Check(a) => Command::Check(CheckOptions {
                 bulletin: a.bulletin,
                 list: a.list.into(),
                 smtp: a.smtp.then(|| a.relay.into()),
+                site: a.site,
             }),
             CliCommand::Unsubscribe(a) => Command::Unsubscribe(UnsubscribeOptions {
                 list: a.list.into(),

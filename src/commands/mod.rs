@@ -6,6 +6,7 @@ mod assets;
 mod bounces;
 mod check;
 mod preview;
+mod publish;
 mod send;
 mod status;
 mod suppress;
@@ -22,6 +23,7 @@ pub use assets::AssetsOptions;
 pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::CheckOptions;
 pub use preview::{PreviewOptions, Serve};
+pub use publish::PublishOptions;
 pub use send::SendOptions;
 pub use status::StatusOptions;
 pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
@@ -39,6 +41,7 @@ pub enum Command {
     UnsubscribeServer(UnsubscribeServerOptions),
     Bounces(BouncesOptions),
     ImportBounces(ImportOptions),
+    Publish(PublishOptions),
 }
 
 /// How a command ended, when it could run at all.
@@ -90,6 +93,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::UnsubscribeServer(options) => suppress::serve(&options, env),
         Command::Bounces(options) => bounces::list(&options, env, now),
         Command::ImportBounces(options) => bounces::import(&options, env, now, ui),
+        Command::Publish(options) => publish::run(&options, env),
     }
 }
 
