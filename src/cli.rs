@@ -560,6 +560,30 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
+    fn publish_takes_bulletins_an_out_folder_and_a_base_url_and_defaults_to_site() {
+        let Command::Publish(o) = command(&["bulletin", "publish"]) else { panic!("not publish") };
+        assert_eq!((o.bulletins.len(), o.out.to_str(), o.base_url), (0, Some("site"), None));
+        let Command::Publish(o) = command(&[
+            "bulletin",
+            "publish",
+            "a.md",
+            "b.md",
+            "--out",
+            "www",
+            "--base-url",
+            "http://localhost:8000/",
+        ]) else {
+            panic!("not publish")
+        };
+        assert_eq!(o.bulletins, [PathBuf::from("a.md"), PathBuf::from("b.md")]);
+        assert_eq!((o.out.to_str(), o.base_url.as_deref()), (Some("www"), Some("http://localhost:8000/")));
+        let Command::Send(o) = command(&["bulletin", "send", "b.md", "--allow-draft"]) else {
+            panic!("not send")
+        };
+        assert!(o.allow_draft);
+    }
+
+    #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
     }

@@ -66,6 +66,12 @@ fn archive(options: &CheckOptions, env: &Source, errors: &mut Vec<String>, warni
     else {
         return; // Reported by the findings.
     };
+    if bulletin.draft {
+        warnings.push(format!(
+            "{} is a draft (`draft = true`): `send` refuses it without --allow-draft, and `publish` leaves it out",
+            bulletin.path.display()
+        ));
+    }
     let Some(links) = ArchiveLinks::of(&settings, &bulletin) else { return };
     if !bulletin.archive {
         errors.push(format!(

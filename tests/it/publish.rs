@@ -300,6 +300,12 @@ fn send_refuses_a_draft_without_allow_draft_but_a_dry_run_makes_it() {
     assert!(run.printed().contains("draft") && run.printed().contains("--allow-draft"), "{}", run.printed());
     assert!(!run.printed().contains("127.0.0.1:9"), "refused before connecting: {}", run.printed());
     test.run(&["send", "content/unfinished.md", "--dry-run"]).code(0);
+    test.run(&["check", "content/unfinished.md"]).stdout_has("is a draft");
+
+    // With --allow-draft the send goes on, to the next thing it needs.
+    let run = test.run(&["send", "content/unfinished.md", "--yes", "--allow-draft"]).code(2);
+    assert!(!run.printed().contains("is a draft"), "{}", run.printed());
+    assert!(run.printed().contains("refusing to send with example.org placeholders"), "{}", run.printed());
 }
 
 #[test]
