@@ -39,6 +39,11 @@ if ! python3 -c 'import dkim, nacl' >/dev/null 2>&1; then
   echo "installing dkimpy…"
   python3 -m pip install --quiet 'dkimpy==1.1.8' 'PyNaCl==1.6.2'
 fi
+# Python's feedparser: a real feed reader for the archive's feed.xml.
+if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
+  echo "installing feedparser…"
+  python3 -m pip install --quiet 'feedparser==6.0.11'
+fi
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

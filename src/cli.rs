@@ -115,6 +115,13 @@ enum CliCommand {
     /// only a salted hash in the suppression list so that an old list
     /// never brings it back. Prints what it removed, file by file.
     Forget(PersonArgs),
+    /// Write the web archive: a page per bulletin (for nobody in
+    /// particular: merge fields take their default, no address or
+    /// unsubscribe link), an index newest first, an Atom feed and the
+    /// images, for any static host at ARCHIVE_URL. Drafts and bulletins with
+    /// `archive = false` are left out. Files already right are not written
+    /// again.
+    Publish(PublishArgs),
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +166,23 @@ struct PersonArgs {
 
     #[command(flatten)]
     state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// The bulletins to publish. [default: every .md file in content/]
+    #[arg(value_name = "BULLETIN")]
+    bulletins: Vec<PathBuf>,
+
+    /// The folder to write the site into: new, empty, or from an earlier
+    /// publish.
+    #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
+    out: PathBuf,
+
+    /// Where the site is served, for the feed's links, instead of
+    /// ARCHIVE_URL (e.g. http://localhost:8000/ to try it out).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +286,12 @@ struct SendArgs {
     /// are skipped, and stay pending.
     #[arg(long, conflicts_with = "to")]
     resend_duplicates: bool,
+
+    /// Send a bulletin marked `draft = true` to the list. Without it a
+    /// draft is refused; a dry run, a preview and test copies (--to) need
+    /// no flag.
+    #[arg(long)]
+    allow_draft: bool,
 
     #[command(flatten)]
     state: StateArgs,
@@ -468,6 +498,11 @@ struct CheckArgs {
 
     #[command(flatten)]
     relay: RelayArgs,
+
+    /// The web archive's folder (`publish --out`), where the page
+    /// should be when ARCHIVE_URL is set.
+    #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
+    site: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -523,6 +558,7 @@ impl Cli {
                 limit: a.limit,
                 retry_failed: a.retry_failed,
                 resend_duplicates: a.resend_duplicates,
+                allow_draft: a.allow_draft,
             }),
             CliCommand::Status(a) => Command::Status(StatusOptions {
                 bulletin: a.bulletin,
@@ -553,11 +589,17 @@ impl Cli {
                 csv: a.csv,
                 suppress: a.suppress,
             }),
+            CliCommand::Publish(a) => Command::Publish(crate::commands::PublishOptions {
+                bulletins: a.bulletins,
+                out: a.out,
+                base_url: a.base_url,
+            }),
             CliCommand::Assets(a) => Command::Assets(AssetsOptions { bulletin: a.bulletin, out: a.out }),
             CliCommand::Check(a) => Command::Check(CheckOptions {
                 bulletin: a.bulletin,
                 list: a.list.into(),
                 smtp: a.smtp.then(|| a.relay.into()),
+                site: a.site,
             }),
             CliCommand::Unsubscribe(a) => Command::Unsubscribe(UnsubscribeOptions {
                 list: a.list.into(),
@@ -584,6 +626,30 @@ impl Cli {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn publish_takes_bulletins_an_out_folder_and_a_base_url_and_defaults_to_site() {
+        let Command::Publish(o) = command(&["bulletin", "publish"]) else { panic!("not publish") };
+        assert_eq!((o.bulletins.len(), o.out.to_str(), o.base_url), (0, Some("site"), None));
+        let Command::Publish(o) = command(&[
+            "bulletin",
+            "publish",
+            "a.md",
+            "b.md",
+            "--out",
+            "www",
+            "--base-url",
+            "http://localhost:8000/",
+        ]) else {
+            panic!("not publish")
+        };
+        assert_eq!(o.bulletins, [PathBuf::from("a.md"), PathBuf::from("b.md")]);
+        assert_eq!((o.out.to_str(), o.base_url.as_deref()), (Some("www"), Some("http://localhost:8000/")));
+        let Command::Send(o) = command(&["bulletin", "send", "b.md", "--allow-draft"]) else {
+            panic!("not send")
+        };
+        assert!(o.allow_draft);
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

@@ -23,6 +23,7 @@ pub mod journal;
 pub mod lint;
 pub mod merge;
 pub mod message;
+pub mod publish;
 pub mod render;
 pub mod report;
 pub mod subscribers;

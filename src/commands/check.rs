@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use super::Outcome;
-use crate::config::{Security, SmtpOverrides, SmtpSettings, Source};
+use crate::config::{Security, Settings, SmtpOverrides, SmtpSettings, Source};
+use crate::content::Bulletin;
 use crate::deliver::smtp::Relay;
 use crate::lint::findings;
+use crate::render::ArchiveLinks;
 use crate::subscribers::Lists;
 
 /// Options of `bulletin check`.
@@ -16,10 +18,13 @@ pub struct CheckOptions {
     pub list: Lists,
     /// Also try the relay, with these command-line settings.
     pub smtp: Option<SmtpOverrides>,
+    /// The web archive's folder, where the issue's page should be.
+    pub site: PathBuf,
 }
 
 pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
     let mut found = findings(&options.bulletin, &options.list, env);
+    archive(options, env, &mut found.errors, &mut found.warnings);
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
             Ok((line, warning)) => {
@@ -51,6 +56,41 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
         found.warnings.len()
     );
     Ok(if found.errors.is_empty() { Outcome::Done } else { Outcome::Problems })
+}
+
+/// With ARCHIVE_URL set, the email links the issue's page: an error if the
+/// bulletin keeps itself out of the archive, a warning if the page is not
+/// in the site folder yet.
+fn archive(options: &CheckOptions, env: &Source, errors: &mut Vec<String>, warnings: &mut Vec<String>) {
+    let (Ok(settings), Ok(bulletin)) = (Settings::without_dkim(env), Bulletin::load(&options.bulletin))
+    else {
+        return; // Reported by the findings.
+    };
+    if bulletin.draft {
+        warnings.push(format!(
+            "{} is a draft (`draft = true`): `send` refuses it without --allow-draft, and `publish` leaves it out",
+            bulletin.path.display()
+        ));
+    }
+    let Some(links) = ArchiveLinks::of(&settings, &bulletin) else { return };
+    if !bulletin.archive {
+        errors.push(format!(
+            "{}: ARCHIVE_URL is set, so the email links its page {}, but the bulletin has `archive = false` \
+             and is never published there: take `archive = false` out, or send it without ARCHIVE_URL",
+            bulletin.path.display(),
+            links.issue
+        ));
+        return;
+    }
+    let page = options.site.join(crate::publish::page_path(&bulletin));
+    if !page.is_file() {
+        warnings.push(format!(
+            "ARCHIVE_URL is set but {} is missing, so the email's \"View this email in your browser\" link \
+             ({}) would lead nowhere: run `bulletin publish` (and upload the site) before sending",
+            page.display(),
+            links.issue
+        ));
+    }
 }
 
 /// What DKIM signs with, and the DNS record to publish for it.

@@ -8,6 +8,7 @@ mod check;
 mod import;
 mod personal_data;
 mod preview;
+mod publish;
 mod send;
 mod status;
 mod suppress;
@@ -26,6 +27,7 @@ pub use check::CheckOptions;
 pub use import::ImportMailchimpOptions;
 pub use personal_data::PersonOptions;
 pub use preview::{PreviewOptions, Serve};
+pub use publish::PublishOptions;
 pub use send::SendOptions;
 pub use status::StatusOptions;
 pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
@@ -46,6 +48,7 @@ pub enum Command {
     ImportMailchimp(ImportMailchimpOptions),
     Export(PersonOptions),
     Forget(PersonOptions),
+    Publish(PublishOptions),
 }
 
 /// How a command ended, when it could run at all.
@@ -100,6 +103,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::ImportMailchimp(options) => import::mailchimp(&options, now),
         Command::Export(options) => personal_data::export(&options),
         Command::Forget(options) => personal_data::forget(&options, now),
+        Command::Publish(options) => publish::run(&options, env),
     }
 }
 

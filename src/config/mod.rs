@@ -180,6 +180,11 @@ pub struct Settings {
     /// `ASSETS_URL`: an https folder the bulletin's images are uploaded to
     /// (`bulletin assets`) and linked from; unset, they are embedded.
     pub assets_url: Option<HttpsUrl>,
+    /// `ARCHIVE_URL`: the https address the web archive (`bulletin
+    /// publish`) is served at; every email then links its issue's page.
+    pub archive_url: Option<HttpsUrl>,
+    /// `SUBSCRIBE_URL`: an https page to sign up, linked from the archive.
+    pub subscribe_url: Option<HttpsUrl>,
     /// `UNSUBSCRIBE_SECRET`: the key that signs unsubscribe tokens.
     pub unsubscribe_secret: Option<Secret>,
     /// `DKIM_DOMAIN`, `DKIM_SELECTOR`, `DKIM_PRIVATE_KEY`: the DKIM signer,
@@ -226,7 +231,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 40] = [
+pub const KEYS: [&str; 42] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -240,6 +245,8 @@ pub const KEYS: [&str; 40] = [
     "UNSUBSCRIBE_MAILTO",
     "UNSUBSCRIBE_URL",
     "ASSETS_URL",
+    "ARCHIVE_URL",
+    "SUBSCRIBE_URL",
     "LOGO",
     "LOGO_ALT",
     "LOGO_WIDTH",
@@ -392,6 +399,8 @@ impl Settings {
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
             assets_url: parse_with(source, "ASSETS_URL", HttpsUrl::parse)?,
+            archive_url: parse_with(source, "ARCHIVE_URL", HttpsUrl::parse)?,
+            subscribe_url: parse_with(source, "SUBSCRIBE_URL", HttpsUrl::parse)?,
             logo: parse_with(source, "LOGO", Logo::parse)?,
             logo_alt: optional("LOGO_ALT").unwrap_or_else(|| org_name.clone()),
             logo_width: parse_with(source, "LOGO_WIDTH", |raw| match raw.trim().parse::<u32>() {

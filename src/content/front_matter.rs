@@ -17,6 +17,8 @@ struct Raw {
     segment: Option<Spanned<String>>,
     lang: Option<Spanned<String>>,
     campaign: Option<Spanned<String>>,
+    archive: Option<bool>,
+    draft: Option<bool>,
 }
 
 /// Checked front matter. Offsets are byte offsets into the front matter text.
@@ -31,6 +33,10 @@ pub struct FrontMatter {
     pub segment: Option<String>,
     pub lang: String,
     pub campaign: Option<String>,
+    /// `archive = false` keeps the issue out of the web archive.
+    pub archive: bool,
+    /// `draft = true`: never published, nor sent without `--allow-draft`.
+    pub draft: bool,
     /// Every merge field in the templates above, with the byte offset of the
     /// key it stands in.
     pub field_offsets: Vec<(crate::merge::Field, usize)>,
@@ -97,6 +103,8 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
         segment,
         lang,
         campaign,
+        archive: raw.archive.unwrap_or(true),
+        draft: raw.draft.unwrap_or(false),
         field_offsets,
     })
 }
@@ -175,6 +183,16 @@ mod tests {
         assert_eq!(fm.lang, "pt-BR");
         let err = parse(&format!("{MINIMAL}lang = \"english please\"\n")).unwrap_err();
         assert!(matches!(err.1, ContentErrorKind::BadLang(_)));
+    }
+
+    #[test]
+    fn an_issue_is_archived_and_not_a_draft_unless_the_front_matter_says_so() {
+        let fm = parse(MINIMAL).unwrap();
+        assert!(fm.archive && !fm.draft);
+        let fm = parse(&format!("{MINIMAL}archive = false\ndraft = true\n")).unwrap();
+        assert!(!fm.archive && fm.draft);
+        let err = parse(&format!("{MINIMAL}draft = \"yes\"\n")).unwrap_err();
+        assert!(matches!(err.1, ContentErrorKind::FrontMatter(_)), "{err:?}");
     }
 
     #[test]

@@ -44,6 +44,12 @@ pub struct Bulletin {
     pub blocks: Vec<Block>,
     /// Every merge field the bulletin uses, with the line it is on.
     pub field_uses: Vec<FieldUse>,
+    /// Whether `bulletin publish` puts it in the web archive
+    /// (`archive = false` in the front matter keeps it out).
+    pub archive: bool,
+    /// `draft = true`: never published, and not sent to the list without
+    /// `send --allow-draft`.
+    pub draft: bool,
 }
 
 /// A merge field and the line of the bulletin it stands on.
@@ -281,6 +287,8 @@ impl Bulletin {
             lang: front.lang,
             blocks,
             field_uses,
+            archive: front.archive,
+            draft: front.draft,
         })
     }
 }

@@ -62,6 +62,8 @@ pub struct Composer {
     list_id: String,
     mailto: String,
     unsubscribe_url: Option<crate::config::HttpsUrl>,
+    /// `List-Archive` (RFC 2369) when `ARCHIVE_URL` is set: `<https://…/>`.
+    list_archive: Option<String>,
     signer: Signer,
     /// Signs each message when DKIM is set up.
     dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
@@ -90,6 +92,10 @@ impl Composer {
             list_id: format!("{} <{}>", settings.list_name, settings.list_id.as_str()),
             mailto,
             unsubscribe_url: settings.unsubscribe_url.clone(),
+            list_archive: settings
+                .archive_url
+                .as_ref()
+                .map(|base| format!("<{}/>", base.as_url().as_str().trim_end_matches('/'))),
             signer: Signer::from_settings(settings),
             dkim: settings.dkim.clone(),
             inline_images: Vec::new(),
@@ -250,6 +256,9 @@ impl Composer {
         if unsubscribe_link.starts_with("https:") {
             builder =
                 builder.raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
+        }
+        if let Some(archive) = &self.list_archive {
+            builder = builder.raw_header(header("List-Archive", archive.clone()));
         }
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());

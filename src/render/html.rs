@@ -93,6 +93,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     let email = slots.marker(Slot::Email);
     let unsubscribe = slots.marker(Slot::UnsubscribeUrl);
     let lang = bulletin.lang.as_str();
+    // A web page has no reader; an email links its page when there is an archive.
+    let web = slots.web.clone();
+    let archive = if web.is_none() { super::ArchiveLinks::of(settings, bulletin) } else { None };
+    let heading = title.clone().or_else(|| web.as_ref().map(|_| subject.clone()));
 
     let document = html! {
         (DOCTYPE)
@@ -109,14 +113,21 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                 style { (PreEscaped(media_queries(brand))) }
             }
             body class="bg" style={ "margin:0;padding:0;width:100%;background-color:" (PAGE_BG) ";" } {
+                @if web.is_none() {
                 div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;mso-hide:all;" {
                     (preheader)
                     (PreEscaped(PREHEADER_FILLER.repeat(30)))
+                }
                 }
                 div role="article" aria-roledescription="email" aria-label=(subject) lang=(lang) {
                     table role="presentation" class="bg" width="100%" cellpadding="0" cellspacing="0" border="0"
                         style={ "width:100%;background-color:" (PAGE_BG) ";" } {
                         tr { td align="center" style="padding:24px 12px;" {
+                            @if let Some(archive) = &archive {
+                                p class="muted" style={ "margin:0 0 16px;" (FONT) "font-size:14px;line-height:1.5;color:" (MUTED) ";text-align:center;" } {
+                                    a href=(archive.issue) style={ "color:" (brand.color) ";text-decoration:underline;" } { "View this email in your browser" }
+                                }
+                            }
                             (PreEscaped(MSO_OPEN))
                             table role="presentation" class="container card" width="600" cellpadding="0" cellspacing="0" border="0"
                                 style={ "width:100%;max-width:600px;background-color:" (CARD_BG) ";border-radius:8px;" } {
@@ -125,7 +136,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                         img src=(logo.url) alt=(logo.alt) width=(logo.width) height=[logo.height]
                                             style={ "display:block;width:" (logo.width) "px;max-width:100%;height:auto;border:0;margin:0 0 24px;" };
                                     }
-                                    @if let Some(title) = &title {
+                                    @if let Some(title) = &heading {
                                         h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (brand.color) ";" } { (title) }
                                     }
                                     (body)
@@ -133,6 +144,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                             }
                             table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:600px;" {
                                 tr { td class="muted" style={ "padding:24px 40px;" (FONT) "font-size:14px;line-height:1.5;color:" (MUTED) ";text-align:center;" } {
+                                    @if let Some(web) = &web { (web_footer(web, settings)) } @else {
                                     p style="margin:0 0 8px;" {
                                         strong { (settings.org_name) }
                                         br;
@@ -144,6 +156,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                     }
                                     p style="margin:0;" {
                                         a href=(unsubscribe) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Unsubscribe" }
+                                        @if let Some(archive) = &archive {
+                                            " · "
+                                            a href=(archive.index) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Past issues" }
+                                        }
                                         @if let Some(site) = &settings.org_website {
                                             " · "
                                             a href=(site.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (settings.org_name) " website" }
@@ -161,6 +177,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                             }
                                         }
                                     }
+                                    }
                                 } }
                             }
                             (PreEscaped(MSO_CLOSE))
@@ -171,6 +188,37 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
         }
     };
     document.into_string()
+}
+
+/// A web page's footer: the organisation, a subscribe link instead of an
+/// unsubscribe one, the archive and its feed; no address of anyone's.
+fn web_footer(web: &super::WebPage, settings: &Settings) -> Markup {
+    let brand = &settings.brand;
+    let link = |href: &str, words: &str| {
+        html! { a href=(href) style={ "color:" (brand.color) ";text-decoration:underline;" } { (words) } }
+    };
+    let mut links = Vec::new();
+    if let Some(subscribe) = &settings.subscribe_url {
+        links.push(link(subscribe.as_url().as_str(), "Subscribe"));
+    }
+    links.push(link(&web.index, "All issues"));
+    links.push(link(&web.feed, "Feed"));
+    if let Some(site) = &settings.org_website {
+        links.push(link(site.as_url().as_str(), &format!("{} website", settings.org_name)));
+    }
+    if let Some(donate) = &brand.donate_url {
+        links.push(link(donate.as_url().as_str(), "Donate"));
+    }
+    links.extend(brand.social.iter().map(|(words, url)| link(url.as_url().as_str(), words)));
+    html! {
+        p style="margin:0 0 8px;" { strong { (settings.org_name) } }
+        p style="margin:0;" {
+            @for (i, link) in links.iter().enumerate() {
+                @if i > 0 { " · " }
+                (link)
+            }
+        }
+    }
 }
 
 fn blocks(blocks: &[Block], slots: &mut Slots, brand: &Brand) -> Markup {

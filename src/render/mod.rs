@@ -44,6 +44,39 @@ struct Slots {
     images: HashMap<String, ShownImage>,
     /// The logo at the top of the HTML, if any.
     logo: Option<ShownLogo>,
+    /// Set for a web page ([`Rendered::page`]) instead of an email.
+    web: Option<WebPage>,
+}
+
+/// What a web page of the archive has where an email has its reader's
+/// address and unsubscribe link. Links are relative to the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebPage {
+    /// The archive's index: `../index.html`.
+    pub index: String,
+    /// The Atom feed: `../feed.xml`.
+    pub feed: String,
+}
+
+/// The links an email carries when `ARCHIVE_URL` is set: its issue's page
+/// and the archive's index (absolute, with a trailing slash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveLinks {
+    pub issue: String,
+    pub index: String,
+}
+
+impl ArchiveLinks {
+    /// The links for `campaign` in the archive at `base`.
+    pub fn new(base: &url::Url, campaign: &crate::content::CampaignId) -> Self {
+        let index = format!("{}/", base.as_str().trim_end_matches('/'));
+        Self { issue: format!("{index}{campaign}/"), index }
+    }
+
+    /// The links for `bulletin` under `ARCHIVE_URL`, if it is set.
+    pub fn of(settings: &Settings, bulletin: &Bulletin) -> Option<Self> {
+        settings.archive_url.as_ref().map(|base| Self::new(base.as_url(), &bulletin.campaign))
+    }
 }
 
 /// The logo shown at the top of the HTML (`LOGO`).
@@ -216,11 +249,51 @@ impl Rendered {
                 .collect(),
             images: images.iter().map(|image| (image.src.clone(), image.clone())).collect(),
             logo,
+            web: None,
         };
         let subject = parts(&slots.template(&bulletin.subject));
         let html = parts(&html::render(bulletin, settings, &mut slots));
         let text = text::render(bulletin, settings, &mut slots);
         Ok(Self { slots: slots.slots, subject, html, text })
+    }
+
+    /// `bulletin` as a page of the web archive, for nobody in particular:
+    /// no address, no unsubscribe link; a merge field shows its default, or
+    /// nothing (`publish` takes such sentences out before).
+    pub fn page(
+        bulletin: &Bulletin,
+        settings: &Settings,
+        images: &[ShownImage],
+        logo: Option<ShownLogo>,
+        web: WebPage,
+    ) -> Personalised {
+        let mut slots = Slots {
+            slots: Vec::new(),
+            columns: bulletin.field_uses.iter().enumerate().map(|(i, u)| (u.name.clone(), i)).collect(),
+            images: images.iter().map(|image| (image.src.clone(), image.clone())).collect(),
+            logo,
+            web: Some(web),
+        };
+        let subject = parts(&slots.template(&bulletin.subject));
+        let html = parts(&html::render(bulletin, settings, &mut slots));
+        let text = text::render(bulletin, settings, &mut slots);
+        let value = |slot: usize| match &slots.slots[slot] {
+            Slot::Column { default, .. } => default.as_deref().unwrap_or(""),
+            Slot::Email | Slot::UnsubscribeUrl => "",
+        };
+        let fill = |parts: &[Part], escape: fn(&str, &mut String)| {
+            let mut out = String::new();
+            for part in parts {
+                match part {
+                    Part::Literal(text) => out.push_str(text),
+                    Part::Slot(slot) => escape(value(*slot), &mut out),
+                }
+            }
+            out
+        };
+        let subject =
+            fill(&subject, |v, out| out.push_str(v)).split_whitespace().collect::<Vec<_>>().join(" ");
+        Personalised { subject, html: fill(&html, escape_html), text: text.personalise(value) }
     }
 
     fn value<'a>(&'a self, slot: usize, reader: &Addressee<'a>) -> &'a str {

@@ -458,3 +458,51 @@ fn a_button_has_a_vml_fallback_for_outlook_on_windows_and_the_table_for_everyone
     assert_eq!(select(&doc, "table.button td a").len(), 1);
     assert_eq!(select(&doc, "table.button td a")[0].text().collect::<String>(), "Donate today");
 }
+
+fn web() -> WebPage {
+    WebPage { index: "../index.html".into(), feed: "../feed.xml".into() }
+}
+
+#[test]
+fn a_web_page_links_subscribe_and_the_archive_and_has_no_address_or_unsubscribe_link() {
+    let settings = Settings::from_source(&Source::from_pairs([
+        ("ORG_NAME", "Hope & Justice Trust"),
+        ("ORG_ADDRESS", "12 Market Street, Bristol BS1 1AA"),
+        ("SUBSCRIBE_URL", "https://hope.example.org/join"),
+        ("ARCHIVE_URL", "https://hope.example.org/bulletins"),
+    ]))
+    .unwrap();
+    let text = "+++\nsubject = \"News\"\npreheader = \"This week\"\ndate = 2025-10-16\n+++\n\nHello all.\n";
+    let page = Rendered::page(&bulletin(text), &settings, &[], None, web());
+    let document = Html::parse_document(&page.html);
+    let links: Vec<&str> =
+        document.select(&Selector::parse("a").unwrap()).filter_map(|a| a.value().attr("href")).collect();
+    assert_eq!(links, ["https://hope.example.org/join", "../index.html", "../feed.xml"]);
+    let h1: Vec<String> =
+        document.select(&Selector::parse("h1").unwrap()).map(|h| h.text().collect()).collect();
+    assert_eq!(h1, ["News"], "without a title, the subject heads the page");
+    for absent in ["Unsubscribe", "sent to", "12 Market Street", "in your browser", "This week&#847;"] {
+        assert!(!page.html.contains(absent), "{absent:?} is on the page");
+    }
+}
+
+#[test]
+fn with_archive_url_an_email_links_its_page_first_and_the_archive_in_the_footer() {
+    let settings =
+        Settings::from_source(&Source::from_pairs([("ARCHIVE_URL", "https://hope.example.org/bulletins/")]))
+            .unwrap();
+    let (columns, subscribers) = list("email,first_name\nana@example.org,Ana\n");
+    let rendered = Rendered::new(&bulletin(SAMPLE), &settings, &columns).unwrap();
+    let email = rendered.personalise(&Addressee {
+        subscriber: &subscribers[0],
+        unsubscribe_url: "https://u.example.org/?t=T",
+    });
+    let page = "https://hope.example.org/bulletins/2025-10-16-test/";
+    let document = Html::parse_document(&email.html);
+    let links: Vec<&str> =
+        document.select(&Selector::parse("a").unwrap()).filter_map(|a| a.value().attr("href")).collect();
+    assert_eq!(links.first(), Some(&page));
+    assert!(links.contains(&"https://hope.example.org/bulletins/"), "{links:?}");
+    assert!(email.text.starts_with(&format!("View this email in your browser: {page}\n")), "{}", email.text);
+    assert!(email.text.contains("Past issues: https://hope.example.org/bulletins/\n"));
+}

@@ -88,6 +88,12 @@ struct Writer<'s> {
 
 pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots) -> Text {
     let mut w = Writer { chunks: Vec::new(), links: Vec::new(), slots };
+    let web = w.slots.web.is_some();
+    let archive = if web { None } else { super::ArchiveLinks::of(settings, bulletin) };
+    if let Some(archive) = &archive {
+        w.literal(&format!("View this email in your browser: {}", archive.issue));
+        w.separate();
+    }
     if let Some(title) = &bulletin.title {
         let title = w.slots.template(title);
         w.paragraph(title, Layout { underline: Some('='), ..Layout::indented("") });
@@ -106,6 +112,9 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     w.separate();
     w.literal(&"-".repeat(WIDTH));
     w.literal(&settings.org_name);
+    if web {
+        return Text(w.chunks);
+    }
     w.literal(&settings.org_address);
     w.separate();
     let email = w.slots.marker(Slot::Email);
@@ -116,6 +125,9 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     w.separate();
     let unsubscribe = w.slots.marker(Slot::UnsubscribeUrl);
     w.paragraph(format!("Unsubscribe: {unsubscribe}"), Layout::indented(""));
+    if let Some(archive) = &archive {
+        w.literal(&format!("Past issues: {}", archive.index));
+    }
     if let Some(site) = &settings.org_website {
         // Worded as the HTML's link is, so both parts hold the same words.
         w.literal(&format!("{} website: {}", settings.org_name, site.as_url()));

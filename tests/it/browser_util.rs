@@ -80,6 +80,24 @@ pub fn run(test: Test, body: impl AsyncFnOnce(&Page<'_>)) {
     });
 }
 
+/// Starts a browser alone (for pages on disk, `file://…`), runs `body`
+/// with it, then stops it (also when `body` panics).
+pub fn with_browser(body: impl AsyncFnOnce(&Client)) {
+    let _serial = serial();
+    require(CHROMIUM, "chromium");
+    require(CHROMEDRIVER, "chromium-driver");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start an async runtime");
+    runtime.block_on(async {
+        let browser = Browser::start().await;
+        let outcome = tokio::time::timeout(TEST_LIMIT, body(&browser.client)).await;
+        assert!(outcome.is_ok(), "the test took more than {TEST_LIMIT:?}");
+        browser.close().await;
+    });
+}
+
 /// `bulletin preview <sample> --serve --port 0`, stopped when dropped.
 pub struct Server {
     child: Mutex<Child>,

@@ -24,6 +24,7 @@ mod images;
 mod lists;
 mod nesting;
 mod people;
+mod publish;
 mod relay_limits;
 mod send;
 mod servers;

@@ -33,8 +33,28 @@ pub struct SendOptions {
     pub retry_failed: bool,
     /// Send to those who already received the bulletin as another campaign.
     pub resend_duplicates: bool,
+    /// Send a bulletin marked `draft = true` to the list.
+    pub allow_draft: bool,
 }
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
+    if !options.dry_run && options.to.is_empty() && !options.allow_draft {
+        refuse_a_draft(&options.bulletin)?;
+    }
     if options.dry_run { dry_run::run(options, env, now) } else { live::run(options, env, ui) }
+}
+
+/// A draft is not sent to the list without `--allow-draft`; a dry run, a
+/// preview and test copies (`--to`) are how a draft is looked at, so they
+/// go ahead. A bulletin that does not load is left for the send to report.
+fn refuse_a_draft(path: &std::path::Path) -> anyhow::Result<()> {
+    if let Ok(bulletin) = crate::content::Bulletin::load(path) {
+        anyhow::ensure!(
+            !bulletin.draft,
+            "{} is a draft (`draft = true` in its front matter): take that line out to send it, or send \
+             anyway with --allow-draft. A dry run, a preview and test copies (--to) work on drafts.",
+            crate::report::printable(&path.display().to_string())
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,79 @@
+//! `bulletin publish`: the web archive of every bulletin in `content/` (or
+//! the ones named), written to a folder for any static host.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{Outcome, settings_without_dkim};
+use crate::config::Source;
+use crate::content::Bulletin;
+use crate::publish::publish;
+use crate::report::printable;
+
+/// Options of `bulletin publish`.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// The bulletins; none means every `.md` file in `content/`.
+    pub bulletins: Vec<PathBuf>,
+    /// The site's folder.
+    pub out: PathBuf,
+    /// Where the site is served, instead of ARCHIVE_URL.
+    pub base_url: Option<String>,
+}
+
+impl PublishOptions {
+    /// Where `publish` writes unless told otherwise (and `check` looks).
+    pub const DEFAULT_OUT: &str = "site";
+    /// Where `publish` finds bulletins unless given some.
+    pub const CONTENT: &str = "content";
+}
+
+/// Every `.md` file in `dir`, sorted.
+fn bulletins_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!("cannot list {} (name the bulletins to publish, or run where content/ is)", dir.display())
+    })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+        if path.extension().is_some_and(|e| e == "md") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+pub(super) fn run(options: &PublishOptions, env: &Source) -> anyhow::Result<Outcome> {
+    let settings = settings_without_dkim(env)?;
+    let base = match &options.base_url {
+        Some(raw) => {
+            let url = url::Url::parse(raw).map_err(|e| anyhow::anyhow!("--base-url {raw:?}: {e}"))?;
+            anyhow::ensure!(
+                matches!(url.scheme(), "https" | "http") && url.host_str().is_some(),
+                "--base-url {raw:?}: must be a web address, such as https://hope.example.org/bulletins"
+            );
+            Some(url)
+        }
+        None => settings.archive_url.as_ref().map(|u| u.as_url().clone()),
+    };
+    let paths = if options.bulletins.is_empty() {
+        bulletins_in(Path::new(PublishOptions::CONTENT))?
+    } else {
+        options.bulletins.clone()
+    };
+    let bulletins = paths.iter().map(|p| Bulletin::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let published = publish(bulletins, &settings, base.as_ref(), &options.out)?;
+    let changes = published.changes;
+    println!(
+        "Published {} issue(s) to {} ({} left out: drafts or archive = false); {} written, {} unchanged, {} removed.",
+        published.issues,
+        printable(&options.out.display().to_string()),
+        published.left_out,
+        changes.written,
+        changes.unchanged,
+        changes.removed
+    );
+    Ok(Outcome::Done)
+}
