@@ -131,24 +131,7 @@ impl Job {
             })
             .collect();
         let logo = prepare_logo(&settings)?;
-        let shown_logo = match (&settings.logo, &logo) {
-            (Some(Logo::Url(url)), _) => Some(ShownLogo {
-                url: url.as_url().to_string(),
-                alt: settings.logo_alt.clone(),
-                width: settings.logo_width,
-                height: None,
-            }),
-            (_, Some(logo)) => {
-                let (width, height) = logo.picture.display_size(settings.logo_width);
-                Some(ShownLogo {
-                    url: shown_url(&settings, logo),
-                    alt: logo.alt.clone(),
-                    width,
-                    height: Some(height),
-                })
-            }
-            _ => None,
-        };
+        let shown_logo = shown_logo(&settings, logo.as_ref(), |logo| shown_url(&settings, logo));
         let rendered = Rendered::with_images(&bulletin, &settings, &columns, &shown, shown_logo)
             .map_err(JobError::Fields)?;
         // With ASSETS_URL the images are linked there, not carried.
@@ -241,4 +224,26 @@ pub fn prepare_logo(settings: &Settings) -> Result<Option<PreparedImage>, Config
         line: 0,
         picture,
     }))
+}
+
+/// The logo as the HTML shows it: an https `LOGO` as it is, a local one
+/// (`prepared`) from `local_url`, at `LOGO_WIDTH`.
+pub fn shown_logo(
+    settings: &Settings,
+    prepared: Option<&PreparedImage>,
+    local_url: impl FnOnce(&PreparedImage) -> String,
+) -> Option<ShownLogo> {
+    match (&settings.logo, prepared) {
+        (Some(Logo::Url(url)), _) => Some(ShownLogo {
+            url: url.as_url().to_string(),
+            alt: settings.logo_alt.clone(),
+            width: settings.logo_width,
+            height: None,
+        }),
+        (_, Some(logo)) => {
+            let (width, height) = logo.picture.display_size(settings.logo_width);
+            Some(ShownLogo { url: local_url(logo), alt: logo.alt.clone(), width, height: Some(height) })
+        }
+        _ => None,
+    }
 }

@@ -24,12 +24,12 @@ mod index;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Logo, Settings};
+use crate::config::Settings;
 use crate::content::images::{self, PreparedImage};
 use crate::content::picture::COLUMN_WIDTH;
 use crate::content::{Bulletin, ContentError};
-use crate::job::prepare_logo;
-use crate::render::{Personalised, Rendered, ShownImage, ShownLogo, WebPage};
+use crate::job::{prepare_logo, shown_logo};
+use crate::render::{Personalised, Rendered, ShownImage, WebPage};
 pub use folder::{Changes, SiteFolder};
 
 /// Where an issue's page is, inside the site: `<campaign>/index.html`.
@@ -117,24 +117,7 @@ pub fn publish(
     }
 
     let logo = prepare_logo(settings)?;
-    let shown_logo = match (&settings.logo, &logo) {
-        (Some(Logo::Url(url)), _) => Some(ShownLogo {
-            url: url.as_url().to_string(),
-            alt: settings.logo_alt.clone(),
-            width: settings.logo_width,
-            height: None,
-        }),
-        (_, Some(logo)) => {
-            let (width, height) = logo.picture.display_size(settings.logo_width);
-            Some(ShownLogo {
-                url: format!("../{}", logo.name),
-                alt: logo.alt.clone(),
-                width,
-                height: Some(height),
-            })
-        }
-        _ => None,
-    };
+    let shown_logo = shown_logo(settings, logo.as_ref(), |logo| format!("../{}", logo.name));
     let web = WebPage { index: "../index.html".to_owned(), feed: "../feed.xml".to_owned() };
     let issues = kept
         .iter()
