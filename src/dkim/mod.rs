@@ -20,12 +20,13 @@ pub use dns::{Alignment, DnsName, DnsRecord, alignment};
 pub use key::{Algorithm, KeyError, MAX_RSA_BITS, MIN_RSA_BITS, PrivateKey};
 
 /// The header fields signed, each where present: those RFC 8058 section 4
-/// requires for one-click unsubscribing, the ones a reader sees, and the
+/// requires for one-click unsubscribing, the ones a reader sees (and
+/// `List-Archive`, where the web archive is), and the
 /// MIME fields that say how to read the body. Each one present is also
 /// signed once more as absent ("over-signed"), and each one absent is signed
 /// as absent, so none can be added on the way without breaking the
 /// signature.
-pub const SIGNED_HEADERS: [&str; 12] = [
+pub const SIGNED_HEADERS: [&str; 13] = [
     "From",
     "Reply-To",
     "To",
@@ -35,6 +36,7 @@ pub const SIGNED_HEADERS: [&str; 12] = [
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
+    "List-Archive",
     "MIME-Version",
     "Content-Type",
     "Content-Transfer-Encoding",
