@@ -5,8 +5,11 @@
 mod assets;
 mod bounces;
 mod check;
+mod init;
+mod new;
 mod preview;
 mod send;
+mod shell;
 mod status;
 mod suppress;
 
@@ -21,8 +24,11 @@ use crate::subscribers::{Lists, SubscriberReader, Suppressions};
 pub use assets::AssetsOptions;
 pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::CheckOptions;
+pub use init::InitOptions;
+pub use new::NewOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use send::SendOptions;
+pub use shell::{CompletionsOptions, ManOptions, Shell};
 pub use status::StatusOptions;
 pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
 
@@ -39,6 +45,10 @@ pub enum Command {
     UnsubscribeServer(UnsubscribeServerOptions),
     Bounces(BouncesOptions),
     ImportBounces(ImportOptions),
+    Init(InitOptions),
+    New(NewOptions),
+    Completions(CompletionsOptions),
+    Man(ManOptions),
 }
 
 /// How a command ended, when it could run at all.
@@ -90,6 +100,10 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::UnsubscribeServer(options) => suppress::serve(&options, env),
         Command::Bounces(options) => bounces::list(&options, env, now),
         Command::ImportBounces(options) => bounces::import(&options, env, now, ui),
+        Command::Init(options) => init::run(&options, now),
+        Command::New(options) => new::run(&options, now),
+        Command::Completions(options) => shell::completions(&options),
+        Command::Man(options) => shell::man(&options),
     }
 }
 
