@@ -199,10 +199,16 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BULLETIN_CO
 /// Parses the process's arguments (exiting with clap's message on a
 /// mistake), noting which were typed rather than defaulted.
 pub fn parse() -> Cli {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+fn parse_from<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(
+    args: I,
+) -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
     cli.typed = typed(&matches);
-    cli
+    Ok(cli)
 }
 
 fn typed(matches: &clap::ArgMatches) -> Vec<String> {
@@ -785,6 +791,35 @@ mod tests {
         assert_eq!(kind(&["bulletin", "bounces", "import"]), ErrorKind::MissingRequiredArgument);
         assert_eq!(kind(&["bulletin", "bounces", "import", "x", "--suppress"]), ErrorKind::UnknownArgument);
         assert_eq!(kind(&["bulletin", "bounces", "b.md", "--dry-run"]), ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn typed_relative_paths_are_anchored_where_the_user_is_and_defaults_are_not() {
+        let mut cli = parse_from([
+            "bulletin",
+            "send",
+            "b.md",
+            "--dry-run",
+            "--out",
+            "/abs/out",
+            "--subscribers",
+            "l.csv",
+        ])
+        .unwrap();
+        cli.anchor_typed_paths(Path::new("/here"));
+        let Command::Send(o) = cli.into_command() else { panic!("not a send") };
+        assert_eq!(o.bulletin, Path::new("/here/b.md"));
+        assert_eq!(o.list.subscribers, Path::new("/here/l.csv"));
+        assert_eq!(o.out.as_deref(), Some(Path::new("/abs/out")));
+        assert_eq!(o.state_dir, Path::new(".bulletin"), "a default stays in the newsletter folder");
+
+        let mut cli = parse_from(["bulletin", "preview", "b.md"]).unwrap();
+        cli.anchor_typed_paths(Path::new("/here"));
+        let Command::Preview(o) = cli.into_command() else { panic!("not a preview") };
+        assert_eq!(
+            (o.out.as_path(), o.list.subscribers.as_path()),
+            (Path::new("preview"), Path::new("subscribers/subscribers.csv"))
+        );
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn starter(title: Option<&str>, date: &str) -> (String, String) {
         "+++\n# The subject line. Merge fields work here too, e.g. {{{{ first_name }}}}.\nsubject = {t}\n\
          # The line inboxes show after the subject.\npreheader = \"This week's news.\"\ndate = {date}\n\
          # The heading at the top of the email.\ntitle = {t}\n+++\n\n\
-         Dear {{{{ first_name | default(\"friend\") }}}},\n\n## This week\n\n- \n",
+         Hello {{{{ first_name | default(\"there\") }}}},\n\n## This week\n\n- \n",
         t = toml_string(title)
     );
     (title.to_owned(), text)
