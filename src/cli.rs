@@ -646,7 +646,9 @@ impl Cli {
             }
             CliCommand::New(a) => fix_option("from", &mut a.from),
             CliCommand::Man(a) => fix_option("out", &mut a.out),
-            CliCommand::Init(_) | CliCommand::Completions(_) => {}
+            // init, completions: no paths to anchor. A command not listed
+            // here takes its typed paths from the newsletter folder.
+            _ => {}
         }
     }
 
