@@ -1,14 +1,15 @@
 //! The command line: clap's view of the arguments, turned into the typed
 //! options the commands take. Nothing outside this module knows clap.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
     AssetsOptions, BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions,
     SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
+use crate::commands::{CompletionsOptions, InitOptions, ManOptions, NewOptions, Shell};
 use crate::commands::{ImportMailchimpOptions, PersonOptions};
 use crate::config::{Security, SmtpOverrides};
 use crate::domain::RateLimit;
@@ -18,11 +19,28 @@ use crate::subscribers::Lists;
 /// a CSV list.
 ///
 /// Settings (sender, organisation, unsubscribe) come from `.env` in the
-/// current folder and the environment; see `.env.example`. Without them,
+/// newsletter folder and the environment; see `.env.example`. Without them,
 /// clearly fake example.org placeholders are used so a dry run still works.
+///
+/// The newsletter folder (the one holding .env or content/, made by `bulletin
+/// init`) is found from the current folder or one above it; the default
+/// paths (.env, subscribers/, .bulletin, preview/) are in it, and paths you
+/// type are taken from where you are. With --dir DIR, everything is as if
+/// run in DIR. Colours and
+/// progress bars are shown only on a terminal, and never with NO_COLOR set.
 #[derive(Debug, Parser)]
-#[command(name = "bulletin", version, about, long_about, propagate_version = true, max_term_width = 100)]
+#[command(name = "bulletin", version = VERSION, about, long_about, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    /// Run in this newsletter folder, as if started there. [default: the
+    /// nearest folder holding .env or content/, from the current one up]
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+
+    /// The ids of the arguments typed on the command line (not defaults),
+    /// whose paths are taken from the current folder.
+    #[arg(skip)]
+    typed: Vec<String>,
+
     /// Settings file to read. Environment variables win over it.
     /// [default: .env in the current folder, if there is one]
     #[arg(long, global = true, value_name = "PATH")]
@@ -122,6 +140,30 @@ enum CliCommand {
     /// `archive = false` are left out. Files already right are not written
     /// again.
     Publish(PublishArgs),
+    /// Make a newsletter folder: content/ with a welcome bulletin,
+    /// subscribers/subscribers.csv, .env (mode 0600) from the documented
+    /// example with a fresh UNSUBSCRIBE_SECRET, a .gitignore and a README.
+    ///
+    /// Refuses to replace anything that is there, listing it, unless --force.
+    Init(InitArgs),
+    /// Start this week's bulletin, content/DATE-TITLE.md: from the most
+    /// recent one's front matter and section headings, with the items
+    /// emptied, or converted from a plain-text bulletin with --from.
+    ///
+    /// In plain text, the first line is the title, a quotation in “…”
+    /// followed by a "— Psalm 12:7-8" line becomes a block quote, a short
+    /// line alone (a region) a `##` section, lines starting with "•" list
+    /// items; other paragraphs are kept. Lines it was unsure about are
+    /// listed with their numbers. Never replaces a file.
+    New(NewArgs),
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    ///
+    /// bash: `bulletin completions bash > ~/.local/share/bash-completion/completions/bulletin`;
+    /// zsh: into a folder on $fpath as `_bulletin`; fish:
+    /// `~/.config/fish/completions/bulletin.fish`.
+    Completions(CompletionsArgs),
+    /// Write the man page (roff) to standard output or to PATH.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +225,99 @@ struct PublishArgs {
     /// ARCHIVE_URL (e.g. http://localhost:8000/ to try it out).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The folder to make. [default: the current folder, or --dir]
+    #[arg(value_name = "DIR")]
+    folder: Option<PathBuf>,
+
+    /// Replace init's own files where they exist (others are kept).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The title; it also names the file. [default: the last bulletin's]
+    #[arg(value_name = "TITLE")]
+    title: Option<String>,
+
+    /// The issue date, such as 2025-10-23. [default: today]
+    #[arg(long, value_name = "DATE")]
+    date: Option<jiff::civil::Date>,
+
+    /// A plain-text bulletin to convert.
+    #[arg(long, value_name = "FILE")]
+    from: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    #[arg(value_name = "SHELL")]
+    shell: ShellArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// The file to write. [default: standard output]
+    #[arg(value_name = "PATH")]
+    out: Option<PathBuf>,
+}
+
+/// `--version`: the version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BULLETIN_COMMIT"), ")");
+
+/// Parses the process's arguments (exiting with clap's message on a
+/// mistake), noting which were typed rather than defaulted.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+fn parse_from<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(
+    args: I,
+) -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.typed = typed(&matches);
+    Ok(cli)
+}
+
+fn typed(matches: &clap::ArgMatches) -> Vec<String> {
+    let mut ids: Vec<String> = matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| id.as_str().to_owned())
+        .collect();
+    if let Some((_, sub)) = matches.subcommand() {
+        ids.extend(typed(sub));
+    }
+    ids
+}
+
+/// Writes the completion script for `shell`.
+pub fn completions(shell: Shell, out: &mut dyn std::io::Write) {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+        Shell::PowerShell => clap_complete::Shell::PowerShell,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "bulletin", out);
+}
+
+/// Writes the man page.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(Cli::command()).render(out)
 }
 
 #[derive(Debug, Args)]
@@ -529,6 +664,105 @@ impl From<ListArgs> for Lists {
 }
 
 impl Cli {
+    /// The folder --dir names.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Whether the command runs without a newsletter folder or settings:
+    /// `init` (which makes one), `completions`, `man`.
+    pub fn is_setup(&self) -> bool {
+        matches!(self.command, CliCommand::Init(_) | CliCommand::Completions(_) | CliCommand::Man(_))
+    }
+
+    /// Makes the relative paths typed on the command line relative to
+    /// `here` (the folder the command was run in, before it moves to the
+    /// newsletter folder), leaving the defaults to that folder.
+    pub fn anchor_typed_paths(&mut self, here: &Path) {
+        let typed = std::mem::take(&mut self.typed);
+        let fix = |id: &str, path: &mut PathBuf| {
+            if path.is_relative() && typed.iter().any(|t| t == id) {
+                *path = here.join(&*path);
+            }
+        };
+        let fix_list = |list: &mut ListArgs| {
+            fix("subscribers", &mut list.subscribers);
+            if let Some(p) = &mut list.suppressed {
+                fix("suppressed", p);
+            }
+        };
+        if let Some(p) = &mut self.env_file {
+            fix("env_file", p);
+        }
+        let fix_option = |id: &str, path: &mut Option<PathBuf>| {
+            if let Some(p) = path {
+                fix(id, p);
+            }
+        };
+        match &mut self.command {
+            CliCommand::Send(a) => {
+                fix("bulletin", &mut a.bulletin);
+                fix_list(&mut a.list);
+                fix_option("out", &mut a.out);
+                fix("state_dir", &mut a.state.state_dir);
+            }
+            CliCommand::Status(a) => {
+                fix("bulletin", &mut a.bulletin);
+                fix_list(&mut a.list);
+                fix("state_dir", &mut a.state.state_dir);
+                fix_option("csv", &mut a.csv);
+            }
+            CliCommand::Preview(a) => {
+                fix("bulletin", &mut a.bulletin);
+                fix_list(&mut a.list);
+                fix("out", &mut a.out);
+            }
+            CliCommand::Check(a) => {
+                fix("bulletin", &mut a.bulletin);
+                fix_list(&mut a.list);
+                fix("site", &mut a.site);
+            }
+            CliCommand::Assets(a) => {
+                fix("bulletin", &mut a.bulletin);
+                fix("out", &mut a.out);
+            }
+            CliCommand::Unsubscribe(a) => {
+                fix_list(&mut a.list);
+                fix_option("from_file", &mut a.from_file);
+            }
+            CliCommand::Resubscribe(ResubscribeArgs { list, .. })
+            | CliCommand::UnsubscribeServer(UnsubscribeServerArgs { list, .. }) => fix_list(list),
+            CliCommand::Bounces(a) => {
+                fix_option("bulletin", &mut a.bulletin);
+                fix_list(&mut a.list);
+                fix("state_dir", &mut a.state.state_dir);
+                fix_option("csv", &mut a.csv);
+                if let Some(BouncesCommand::Import(i)) = &mut a.command {
+                    i.paths.iter_mut().for_each(|p| fix("paths", p));
+                    fix_list(&mut i.list);
+                    fix("state_dir", &mut i.state.state_dir);
+                }
+            }
+            CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
+                fix("export", &mut a.export);
+                fix_list(&mut a.list);
+            }
+            CliCommand::Export(a) | CliCommand::Forget(a) => {
+                fix_list(&mut a.list);
+                fix("state_dir", &mut a.state.state_dir);
+            }
+            CliCommand::Publish(a) => {
+                a.bulletins.iter_mut().for_each(|p| fix("bulletins", p));
+                fix("out", &mut a.out);
+            }
+            CliCommand::New(a) => fix_option("from", &mut a.from),
+            CliCommand::Man(a) => fix_option("out", &mut a.out),
+            // No paths to anchor. Every command is listed, so a new one
+            // must say where its typed paths are taken from.
+            CliCommand::Init(_) | CliCommand::Completions(_) => {}
+        }
+    }
+
     /// The settings file to read, and whether it must exist.
     pub fn env_file(&self) -> (PathBuf, bool) {
         match &self.env_file {
@@ -618,6 +852,20 @@ impl Cli {
             }
             CliCommand::Export(a) => Command::Export(a.into()),
             CliCommand::Forget(a) => Command::Forget(a.into()),
+            CliCommand::Init(a) => Command::Init(InitOptions {
+                folder: a.folder.or(self.dir).unwrap_or_else(|| PathBuf::from(".")),
+                force: a.force,
+            }),
+            CliCommand::New(a) => Command::New(NewOptions { title: a.title, date: a.date, from: a.from }),
+            CliCommand::Completions(a) => Command::Completions(CompletionsOptions {
+                shell: match a.shell {
+                    ShellArg::Bash => Shell::Bash,
+                    ShellArg::Zsh => Shell::Zsh,
+                    ShellArg::Fish => Shell::Fish,
+                    ShellArg::Powershell => Shell::PowerShell,
+                },
+            }),
+            CliCommand::Man(a) => Command::Man(ManOptions { out: a.out }),
         }
     }
 }
@@ -625,7 +873,6 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn publish_takes_bulletins_an_out_folder_and_a_base_url_and_defaults_to_site() {
@@ -693,6 +940,35 @@ mod tests {
         assert_eq!(kind(&["bulletin", "bounces", "import"]), ErrorKind::MissingRequiredArgument);
         assert_eq!(kind(&["bulletin", "bounces", "import", "x", "--suppress"]), ErrorKind::UnknownArgument);
         assert_eq!(kind(&["bulletin", "bounces", "b.md", "--dry-run"]), ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn typed_relative_paths_are_anchored_where_the_user_is_and_defaults_are_not() {
+        let mut cli = parse_from([
+            "bulletin",
+            "send",
+            "b.md",
+            "--dry-run",
+            "--out",
+            "/abs/out",
+            "--subscribers",
+            "l.csv",
+        ])
+        .unwrap();
+        cli.anchor_typed_paths(Path::new("/here"));
+        let Command::Send(o) = cli.into_command() else { panic!("not a send") };
+        assert_eq!(o.bulletin, Path::new("/here/b.md"));
+        assert_eq!(o.list.subscribers, Path::new("/here/l.csv"));
+        assert_eq!(o.out.as_deref(), Some(Path::new("/abs/out")));
+        assert_eq!(o.state_dir, Path::new(".bulletin"), "a default stays in the newsletter folder");
+
+        let mut cli = parse_from(["bulletin", "preview", "b.md"]).unwrap();
+        cli.anchor_typed_paths(Path::new("/here"));
+        let Command::Preview(o) = cli.into_command() else { panic!("not a preview") };
+        assert_eq!(
+            (o.out.as_path(), o.list.subscribers.as_path()),
+            (Path::new("preview"), Path::new("subscribers/subscribers.csv"))
+        );
     }
 
     #[test]

@@ -30,21 +30,59 @@ pub mod subscribers;
 
 pub use commands::Outcome;
 
-/// Runs the command line's command.
-pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
+/// Runs the command line's command, in the newsletter folder (see
+/// [`config::NewsletterFolder`]) when there is one.
+pub fn run(mut cli: cli::Cli) -> anyhow::Result<Outcome> {
+    if !cli.is_setup() {
+        use anyhow::Context;
+        let here = std::env::current_dir().context("cannot read the current folder")?;
+        // With --dir, as with `git -C`, everything is as if run there;
+        // found from below, the paths typed are where the user is.
+        let (folder, typed_here) = match cli.dir() {
+            Some(dir) => (Some(config::NewsletterFolder::given(&here.join(dir))?), false),
+            None => (config::NewsletterFolder::find(&here), true),
+        };
+        match folder {
+            Some(folder) if folder.path() != here => {
+                if typed_here {
+                    cli.anchor_typed_paths(&here);
+                }
+                std::env::set_current_dir(folder.path())
+                    .with_context(|| format!("cannot go into {}", folder.path().display()))?;
+            }
+            Some(_) => {}
+            None => OUTSIDE.store(true, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
     let (env_file, required) = cli.env_file();
     let ui = cli.ui();
     if ui.verbose {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_target(false)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_ansi(report::colour(&std::io::stderr()))
             .with_max_level(tracing::Level::INFO)
             .init();
     }
-    let env = config::Source::load(&env_file, required)?;
+    // init, completions and man read no settings: a broken .env where
+    // they run does not stop them.
+    let env =
+        if cli.is_setup() { config::Source::default() } else { config::Source::load(&env_file, required)? };
     let now = domain::Clock::now(&domain::SystemClock).as_system_time();
     commands::run(cli.into_command(), &env, now, ui)
+}
+
+/// Set when the command ran outside any newsletter folder.
+static OUTSIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// What to add to `error`: how to make a newsletter folder, when a file was
+/// not found and the command ran outside one.
+pub fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    let not_found = error.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    });
+    (not_found && OUTSIDE.load(std::sync::atomic::Ordering::Relaxed))
+        .then_some(config::newsletter::HOW_TO_MAKE_ONE)
 }
 
 /// The async runtime the sending and serving commands run on: two worker

@@ -4,16 +4,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     sigpipe::reset();
-    let cli = bulletin::cli::Cli::parse();
+    let cli = bulletin::cli::parse();
     match bulletin::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {
             for line in bulletin::report::error_message(&error).lines() {
                 eprintln!("error: {}", bulletin::report::printable(line));
+            }
+            if let Some(hint) = bulletin::hint(&error) {
+                eprintln!("hint: {hint}");
             }
             ExitCode::from(2)
         }

@@ -6,10 +6,13 @@ mod assets;
 mod bounces;
 mod check;
 mod import;
+mod init;
+mod new;
 mod personal_data;
 mod preview;
 mod publish;
 mod send;
+mod shell;
 mod status;
 mod suppress;
 
@@ -25,10 +28,13 @@ pub use assets::AssetsOptions;
 pub use bounces::{BouncesOptions, ImportOptions};
 pub use check::CheckOptions;
 pub use import::ImportMailchimpOptions;
+pub use init::InitOptions;
+pub use new::NewOptions;
 pub use personal_data::PersonOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use publish::PublishOptions;
 pub use send::SendOptions;
+pub use shell::{CompletionsOptions, ManOptions, Shell};
 pub use status::StatusOptions;
 pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
 
@@ -49,6 +55,10 @@ pub enum Command {
     Export(PersonOptions),
     Forget(PersonOptions),
     Publish(PublishOptions),
+    Init(InitOptions),
+    New(NewOptions),
+    Completions(CompletionsOptions),
+    Man(ManOptions),
 }
 
 /// How a command ended, when it could run at all.
@@ -104,6 +114,10 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Export(options) => personal_data::export(&options),
         Command::Forget(options) => personal_data::forget(&options, now),
         Command::Publish(options) => publish::run(&options, env),
+        Command::Init(options) => init::run(&options, now),
+        Command::New(options) => new::run(&options, now),
+        Command::Completions(options) => shell::completions(&options),
+        Command::Man(options) => shell::man(&options),
     }
 }
 

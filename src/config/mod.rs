@@ -8,6 +8,7 @@ mod bounce;
 mod brand;
 mod ca_file;
 mod dkim;
+pub mod newsletter;
 mod smtp;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ pub use bounce::BounceSettings;
 pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
+pub use newsletter::NewsletterFolder;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped

@@ -8,6 +8,7 @@ mod front_matter;
 pub mod images;
 pub mod markdown;
 pub mod picture;
+pub mod plain_text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -5,4 +5,4 @@ mod progress;
 mod terminal;
 
 pub use progress::Progress;
-pub use terminal::{error_message, printable};
+pub use terminal::{colour, error_message, printable};

@@ -28,6 +28,17 @@ fn is_unprintable(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether to colour what goes to `stream`: only on a terminal, and never
+/// when `NO_COLOR` is set to anything (<https://no-color.org>). Everything
+/// that colours asks this (clap's help and errors follow the same rule).
+pub fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    colour_wanted(stream.is_terminal(), std::env::var_os("NO_COLOR"))
+}
+
+fn colour_wanted(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// An error and its causes, each said once, as `main` prints it:
 /// `outer: cause: root cause`. A cause whose text the message already
 /// holds (an error that writes its source into its own message, as
@@ -49,6 +60,14 @@ pub fn error_message(error: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_is_only_for_a_terminal_without_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colour_wanted(true, Some("1".into())));
+        assert!(!colour_wanted(false, None));
+    }
 
     #[test]
     fn control_characters_and_bidi_overrides_are_shown_escaped() {

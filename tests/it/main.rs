@@ -23,6 +23,7 @@ mod folders;
 mod images;
 mod lists;
 mod nesting;
+mod onboarding;
 mod people;
 mod publish;
 mod relay_limits;

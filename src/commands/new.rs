@@ -1,0 +1,195 @@
+//! `bulletin new [TITLE] [--date DATE] [--from FILE]`: this week's bulletin,
+//! `content/DATE-slug.md`, started from the most recent one's front matter
+//! and section headings (the house layout, items emptied), from a starter
+//! when there is none, or converted from a plain-text bulletin. It never
+//! replaces a file.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+
+use super::{Outcome, warn};
+use crate::config::NewsletterFolder;
+use crate::config::newsletter::HOW_TO_MAKE_ONE;
+use crate::content::markdown::plain_text;
+use crate::content::plain_text::{convert, toml_string};
+use crate::content::{Block, Bulletin, slug};
+use crate::merge::Segment;
+
+/// Options of `bulletin new`.
+#[derive(Debug, Clone)]
+pub struct NewOptions {
+    /// The bulletin's title; it names the file.
+    pub title: Option<String>,
+    /// The issue date. [default: today]
+    pub date: Option<jiff::civil::Date>,
+    /// A plain-text bulletin to convert.
+    pub from: Option<PathBuf>,
+}
+
+const CONTENT: &str = "content";
+
+pub(super) fn run(options: &NewOptions, now: SystemTime) -> anyhow::Result<Outcome> {
+    if !NewsletterFolder::is_one(Path::new(".")) {
+        bail!("{HOW_TO_MAKE_ONE}");
+    }
+    let date = match options.date {
+        Some(date) => date,
+        None => today(now)?,
+    };
+    let date = date.to_string();
+    let (name, text) = match &options.from {
+        Some(from) => from_plain_text(from, options.title.as_deref(), &date)?,
+        None => match latest()? {
+            Some((path, text)) => from_latest(&path, &text, options.title.as_deref(), &date)?,
+            None => starter(options.title.as_deref(), &date),
+        },
+    };
+    let slug = slug(&name);
+    let file = if slug.is_empty() { format!("{date}.md") } else { format!("{date}-{slug}.md") };
+    let path = Path::new(CONTENT).join(file);
+    fs::create_dir_all(CONTENT).with_context(|| format!("cannot make {CONTENT}/"))?;
+    let mut out = match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} already exists, and `new` never replaces a bulletin; give another title or --date",
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+    };
+    out.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("Wrote {}", path.display());
+    println!("Next: bulletin preview {} --serve", path.display());
+    Ok(Outcome::Done)
+}
+
+/// Today's date (UTC), for a new bulletin.
+pub(super) fn today(now: SystemTime) -> anyhow::Result<jiff::civil::Date> {
+    let now = jiff::Timestamp::try_from(now).context("the clock is out of range")?;
+    Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
+}
+
+/// The bulletin in `content/` with the latest date (the last by name among
+/// those of one date), and its text. Files that do not parse are named and
+/// passed over.
+fn latest() -> anyhow::Result<Option<(PathBuf, String)>> {
+    let entries = match fs::read_dir(CONTENT) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {CONTENT}/")),
+    };
+    let mut best: Option<(crate::content::BulletinDate, PathBuf, String)> = None;
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {CONTENT}/"))?.path();
+        if path.extension().is_none_or(|e| e != "md") || !path.is_file() {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&path) else { continue };
+        match Bulletin::parse(&path, &text) {
+            Ok(bulletin) => {
+                let newer = best.as_ref().is_none_or(|(d, p, _)| (bulletin.date, &path) > (*d, p));
+                if newer {
+                    best = Some((bulletin.date, path, text));
+                }
+            }
+            Err(e) => warn(&format!("passing over {e}")),
+        }
+    }
+    Ok(best.map(|(_, path, text)| (path, text)))
+}
+
+/// The latest bulletin's front matter (new date; new title and subject if
+/// one is given) and its headings, each over an empty item.
+fn from_latest(path: &Path, text: &str, title: Option<&str>, date: &str) -> anyhow::Result<(String, String)> {
+    let bulletin = Bulletin::parse(path, text)?;
+    let front: Vec<&str> = text.lines().skip(1).take_while(|l| l.trim_end() != "+++").collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut has_title = false;
+    for line in front {
+        let key = line.split('=').next().unwrap_or("").trim();
+        match (key, title) {
+            ("date", _) => lines.push(format!("date = {date}")),
+            ("title", Some(t)) => {
+                has_title = true;
+                lines.push(format!("title = {}", toml_string(t)));
+            }
+            ("subject", Some(t)) => lines.push(format!("subject = {}", toml_string(t))),
+            _ => {
+                has_title |= key == "title";
+                lines.push(line.to_owned());
+            }
+        }
+    }
+    if let (Some(t), false) = (title, has_title) {
+        lines.push(format!("title = {}", toml_string(t)));
+    }
+    let mut out = format!("+++\n{}\n+++\n\n", lines.join("\n"));
+    let headings: Vec<(u8, String)> = bulletin
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, content } => Some((*level, plain_text(content))),
+            _ => None,
+        })
+        .collect();
+    if headings.is_empty() {
+        out.push_str("Write this week's bulletin here.\n");
+    }
+    for (level, heading) in headings {
+        out.push_str(&format!("{} {heading}\n\n- \n\n", "#".repeat(usize::from(level))));
+    }
+    let name = match (title, &bulletin.title) {
+        (Some(t), _) => t.to_owned(),
+        (None, Some(t)) => literal(&t.0),
+        (None, None) => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let name = name.strip_prefix(bulletin.date.to_string().as_str()).unwrap_or(&name).to_owned();
+    Ok((name, out.trim_end().to_owned() + "\n"))
+}
+
+fn literal(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| match s {
+            Segment::Literal(l) => l.as_str(),
+            Segment::Field(_) => "",
+        })
+        .collect()
+}
+
+/// A first bulletin, for a folder with none.
+fn starter(title: Option<&str>, date: &str) -> (String, String) {
+    let title = title.unwrap_or("Our news");
+    let text = format!(
+        "+++\n# The subject line. Merge fields work here too, e.g. {{{{ first_name }}}}.\nsubject = {t}\n\
+         # The line inboxes show after the subject.\npreheader = \"This week's news.\"\ndate = {date}\n\
+         # The heading at the top of the email.\ntitle = {t}\n+++\n\n\
+         Hello {{{{ first_name | default(\"there\") }}}},\n\n## This week\n\n- \n",
+        t = toml_string(title)
+    );
+    (title.to_owned(), text)
+}
+
+/// A bulletin converted from the plain text at `path`; what the
+/// conversion was unsure of is printed as warnings naming the line.
+fn from_plain_text(path: &Path, title: Option<&str>, date: &str) -> anyhow::Result<(String, String)> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("{} is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to())
+    })?;
+    let mut conversion = convert(text.strip_prefix('\u{feff}').unwrap_or(&text));
+    if let Some(title) = title {
+        conversion.title = Some(title.to_owned());
+    }
+    for doubt in &conversion.doubts {
+        warn(&format!("{}:{}: {}", path.display(), doubt.line, doubt.why));
+    }
+    let name = conversion
+        .title
+        .clone()
+        .unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    Ok((name, conversion.bulletin(date)))
+}
