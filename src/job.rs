@@ -102,7 +102,7 @@ impl Job {
         let mut warnings = settings.warnings();
         warnings.extend(problems);
         let audience = Audience { suppressed, segment: bulletin.segment.clone() };
-        let reader = SubscriberReader::open(&lists.subscribers, audience.clone())?;
+        let reader = SubscriberReader::with_signups(&lists.subscribers, audience.clone())?;
         let columns = reader.columns().clone();
         let job = Self::new(settings, bulletin, audience, columns, &lists.subscribers, warnings)?;
         Ok((job, reader))
@@ -174,7 +174,7 @@ impl Job {
     /// The list again from its first row, for a second pass (the plan's
     /// count before a send).
     pub fn rows(&self) -> Result<SubscriberReader, SubscribersError> {
-        SubscriberReader::open(&self.subscribers, self.audience.clone())
+        SubscriberReader::with_signups(&self.subscribers, self.audience.clone())
     }
 
     /// The subscriber list's path.

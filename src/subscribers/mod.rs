@@ -12,6 +12,7 @@ mod live_suppression;
 pub mod mailchimp;
 pub mod pseudonym;
 mod reader;
+pub mod signups;
 mod suppression;
 mod suppression_file;
 mod tally;
