@@ -10,6 +10,7 @@
 //! transfer encoding is `transfer`'s. Ends at the finished
 //! message, DKIM-signed when there is a key: sending it is `deliver`'s.
 
+pub mod confirmation;
 mod transfer;
 pub mod unsubscribe;
 pub mod verp;
@@ -207,6 +208,27 @@ impl Composer {
         let envelope_sender = self.envelope_sender(to.key());
         let to = Mailbox::new(None, to.as_lettre().clone());
         self.build(to, envelope_sender, message_id, &digest, subject, content, unsubscribe_link, date)
+    }
+
+    /// A message of the list's own to `to` that is no bulletin (a sign-up's
+    /// request to confirm): built, signed and encoded as a bulletin's
+    /// messages are, with a `Message-ID` of its own for `date` and no https
+    /// unsubscribe link (the reader is on no list yet).
+    pub fn compose_notice(
+        &self,
+        to: &EmailAddress,
+        content: &Personalised,
+        date: SystemTime,
+    ) -> Result<Message, MessageError> {
+        let mut hash = Sha256::new();
+        hash.update(b"notice\n");
+        hash.update(to.key().as_str());
+        hash.update(humantime::format_rfc3339_nanos(date).to_string());
+        let digest: [u8; 32] = hash.finalize().into();
+        let message_id = self.message_id_of(&digest);
+        let envelope_sender = self.envelope_sender(to.key());
+        let mailbox = Mailbox::new(None, to.as_lettre().clone());
+        self.build(mailbox, envelope_sender, message_id, &digest, content.subject.clone(), content, "", date)
     }
 
     #[allow(clippy::too_many_arguments)]
