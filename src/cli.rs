@@ -93,6 +93,14 @@ enum CliCommand {
     /// button and changes nothing. Links with a bad or forged token get 400.
     /// Needs UNSUBSCRIBE_SECRET (the same as the sends use). Runs until
     /// Ctrl-C or SIGTERM. Logs one line per event on standard error.
+    ///
+    /// With the relay set up (SMTP_HOST), it also takes sign-ups from the
+    /// website: a form at /subscribe (INTERESTS, CONSENT_TEXT), a
+    /// confirmation email with a link to /confirm that works for
+    /// CONFIRM_HOURS (72), and each confirmed reader added to signups.csv
+    /// beside the list, which sends read with it. ALLOWED_ORIGINS may post
+    /// from their pages. `unsubscribe-server` is its old name.
+    #[command(name = "serve", visible_alias = "unsubscribe-server")]
     UnsubscribeServer(UnsubscribeServerArgs),
     /// List the recipients of a campaign that bounced, each hard, soft,
     /// blocked or unknown with the server's words (`bounces BULLETIN`), or

@@ -27,5 +27,6 @@ mod people;
 mod relay_limits;
 mod send;
 mod servers;
+mod signup;
 mod spam;
 mod unsubscribe;
