@@ -123,6 +123,32 @@ enum CliCommand {
     /// only a salted hash in the suppression list so that an old list
     /// never brings it back. Prints what it removed, file by file.
     Forget(PersonArgs),
+    /// The readers who signed up on the website (`bulletin serve`):
+    /// `signups merge` moves them into the subscriber list.
+    Signups(SignupsCmdArgs),
+}
+
+#[derive(Debug, Args)]
+struct SignupsCmdArgs {
+    #[command(subcommand)]
+    command: SignupsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SignupsCommand {
+    /// Move the confirmed sign-ups in signups.csv (beside the subscriber
+    /// list) into the list, with their consent records (consented_at,
+    /// consent_text_hash, source, added as columns when the list lacks
+    /// them), and take them off signups.csv. An address already on the
+    /// list is not added twice. Until merged, sends read signups.csv
+    /// with the list anyway.
+    Merge(SignupsMergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct SignupsMergeArgs {
+    #[command(flatten)]
+    list: ListArgs,
 }
 
 #[derive(Debug, Args)]
@@ -584,6 +610,9 @@ impl Cli {
             }
             CliCommand::Export(a) => Command::Export(a.into()),
             CliCommand::Forget(a) => Command::Forget(a.into()),
+            CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
+                Command::MergeSignups(a.list.into())
+            }
         }
     }
 }

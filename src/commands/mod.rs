@@ -9,6 +9,7 @@ mod import;
 mod personal_data;
 mod preview;
 mod send;
+mod signups;
 mod status;
 mod suppress;
 
@@ -46,6 +47,7 @@ pub enum Command {
     ImportMailchimp(ImportMailchimpOptions),
     Export(PersonOptions),
     Forget(PersonOptions),
+    MergeSignups(Lists),
 }
 
 /// How a command ended, when it could run at all.
@@ -100,6 +102,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::ImportMailchimp(options) => import::mailchimp(&options, now),
         Command::Export(options) => personal_data::export(&options),
         Command::Forget(options) => personal_data::forget(&options, now),
+        Command::MergeSignups(lists) => signups::merge(&lists),
     }
 }
 

@@ -108,6 +108,84 @@ impl SignupsFile {
     }
 }
 
+/// What [`SignupsFile::merge_into`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Sign-ups added to the list.
+    pub moved: usize,
+    /// Sign-ups whose address the list had already (taken off the file too).
+    pub already: usize,
+}
+
+impl SignupsFile {
+    /// Moves every sign-up into the subscriber list at `list`, adding the
+    /// consent columns the list lacks (empty on its own rows), and takes
+    /// them off this file. Each file is changed under its own lock and
+    /// replaced atomically; this file's lock is held throughout, so a
+    /// confirmation arriving meanwhile waits and stays for the next merge.
+    pub fn merge_into(&self, list: &Path) -> Result<Merged, SuppressionFileError> {
+        self.0.rewrite(|signups| {
+            let Some(their_email) = signups.email_column else { return (false, Ok(Merged::default())) };
+            if signups.records.is_empty() {
+                return (false, Ok(Merged::default()));
+            }
+            let merged = SuppressionFile::new(list).rewrite(|table| {
+                if table.header.is_empty() {
+                    table.header = signups.header.clone();
+                    table.email_column = Some(their_email);
+                }
+                let Some(email) = table.email_column else {
+                    return (false, Err(SuppressionFileError::NoEmailColumn { path: list.to_owned() }));
+                };
+                let normalise = |n: &str| n.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+                let mut to_list = Vec::new();
+                for (i, name) in signups.header.iter().enumerate() {
+                    let at = if i == their_email {
+                        email
+                    } else if let Some(at) = table.header.iter().position(|n| normalise(n) == normalise(name))
+                    {
+                        at
+                    } else {
+                        table.header.push_field(name);
+                        table.header.len() - 1
+                    };
+                    to_list.push(at);
+                }
+                let width = table.header.len();
+                let mut present: std::collections::HashSet<EmailKey> =
+                    table.records.iter().filter_map(|r| r.get(email)).map(EmailKey::of).collect();
+                let mut done = Merged::default();
+                for record in &signups.records {
+                    let Some(address) = record.get(their_email) else { continue };
+                    if !present.insert(EmailKey::of(address)) {
+                        done.already += 1;
+                        continue;
+                    }
+                    let mut row = vec![String::new(); width];
+                    for (value, &at) in record.iter().zip(&to_list) {
+                        row[at] = value.to_owned();
+                    }
+                    table.records.push(row.into_iter().collect());
+                    done.moved += 1;
+                }
+                for record in &mut table.records {
+                    while record.len() < width {
+                        record.push_field("");
+                    }
+                }
+                (true, Ok(done))
+            });
+            match merged {
+                Ok(Ok(done)) => {
+                    signups.records.clear();
+                    (true, Ok(done))
+                }
+                Ok(Err(e)) | Err(e) => (false, Err(e)),
+            }
+        })?
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +207,27 @@ mod tests {
             "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
              Ana@example.org,Ana,de Silva,prayer,2025-10-09T08:53:20Z,ab,signup-form\r\n"
         );
+    }
+
+    #[test]
+    fn merging_moves_each_sign_up_into_the_list_once_with_its_consent_columns_and_empties_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("list.csv");
+        std::fs::write(&list, "email,first_name\nana@example.org,Ana\nbo@example.org,Bo\n").unwrap();
+        let file = SignupsFile::new(beside(&list));
+        let now = SystemTime::UNIX_EPOCH;
+        file.add(&signup("ANA@example.org"), now).unwrap();
+        file.add(&signup("cy@example.org"), now).unwrap();
+        assert_eq!(file.merge_into(&list).unwrap(), Merged { moved: 1, already: 1 });
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
+             ana@example.org,Ana,,,,,\r\n\
+             bo@example.org,Bo,,,,,\r\n\
+             cy@example.org,Ana,de Silva,prayer,1970-01-01T00:00:00Z,ab,signup-form\r\n"
+        );
+        assert_eq!(std::fs::read_to_string(file.path()).unwrap(), format!("{}\r\n", HEADER.join(",")));
+        assert_eq!(file.merge_into(&list).unwrap(), Merged::default());
     }
 
     #[test]

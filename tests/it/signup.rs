@@ -322,3 +322,25 @@ fn confirmations_racing_fifty_replacements_of_the_main_list_all_survive() {
     }
     assert_eq!(to.len(), n + 3);
 }
+
+#[test]
+fn signups_merge_moves_confirmed_readers_into_the_list_once_and_empties_signups_csv() {
+    let (test, _) = list_test(1);
+    let test = test.file(
+        "signups.csv",
+        "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
+         ana@example.org,Ana,Silva,prayer,2026-12-01T10:00:00Z,abc,signup-form\r\n\
+         READER01@example.org,R,,news,2026-12-01T10:00:00Z,abc,signup-form\r\n",
+    );
+    let before = dry_run(&test, "content/ijm-prayer-requests.md");
+    test.run(&["signups", "merge", "--subscribers", "list.csv"]).code(0).stdout_has("Moved 1 sign-up(s)");
+    let list = std::fs::read_to_string(test.join("list.csv")).unwrap();
+    assert_eq!(
+        list,
+        "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
+         reader01@example.org,Reader,,,,,\r\n\
+         ana@example.org,Ana,Silva,prayer,2026-12-01T10:00:00Z,abc,signup-form\r\n"
+    );
+    assert_eq!(signups(&test).lines().count(), 1, "{}", signups(&test));
+    assert_eq!(dry_run(&test, "content/ijm-prayer-requests.md"), before);
+}
