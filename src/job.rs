@@ -185,7 +185,9 @@ impl Job {
     /// What `subscriber` reads, and their unsubscribe link.
     pub fn content_for(&self, subscriber: &Subscriber) -> (Personalised, String) {
         let link = self.composer.unsubscribe_link(subscriber.email());
-        (self.rendered.personalise(&Addressee { subscriber, unsubscribe_url: &link }), link)
+        let preferences = self.composer.preferences_link(subscriber.email());
+        let addressee = Addressee { subscriber, unsubscribe_url: &link, preferences_url: &preferences };
+        (self.rendered.personalise(&addressee), link)
     }
 
     /// `subscriber`'s message, dated `now`.
@@ -205,7 +207,12 @@ impl Job {
         now: SystemTime,
     ) -> Result<Made, MessageError> {
         let link = self.composer.unsubscribe_link(to);
-        let content = self.rendered.personalise(&Addressee { subscriber, unsubscribe_url: &link });
+        let preferences = self.composer.preferences_link(to);
+        let content = self.rendered.personalise(&Addressee {
+            subscriber,
+            unsubscribe_url: &link,
+            preferences_url: &preferences,
+        });
         let message = self.composer.compose_test(subscriber, &content, &link, now, to)?;
         Ok(Made { content, message })
     }

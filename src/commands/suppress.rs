@@ -12,6 +12,7 @@ use super::{Outcome, settings_without_dkim, warn};
 use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::deliver::smtp::Relay;
 use crate::domain::{Clock, EmailKey, SystemClock};
+use crate::http::preferences::PreferencesOptions;
 use crate::http::signup::SignupOptions;
 use crate::http::unsubscribe::{self as server, ServerOptions};
 use crate::subscribers::Lists;
@@ -238,7 +239,11 @@ pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow:
     } else {
         None
     };
-    server::serve(&settings, ServerOptions { listen: options.listen, suppressed, clock, signup })?;
+    let preferences = PreferencesOptions::from_source(env, &options.list.subscribers);
+    server::serve(
+        &settings,
+        ServerOptions { listen: options.listen, suppressed, clock, signup, preferences },
+    )?;
     Ok(Outcome::Done)
 }
 

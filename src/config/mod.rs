@@ -169,6 +169,10 @@ pub struct Settings {
     pub unsubscribe_mailto: EmailAddress,
     /// `UNSUBSCRIBE_URL`: the https one-click unsubscribe endpoint, optional.
     pub unsubscribe_url: Option<HttpsUrl>,
+    /// `PREFERENCES_URL`: the preference page of `bulletin serve`
+    /// (`https://…/preferences`), linked from every email's footer with the
+    /// reader's signed token. Optional.
+    pub preferences_url: Option<HttpsUrl>,
     /// `LOGO`: a logo shown at the top of the HTML, a local image file
     /// (checked to exist) or an https address. Default: none.
     pub logo: Option<Logo>,
@@ -391,6 +395,7 @@ impl Settings {
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
+            preferences_url: parse_with(source, "PREFERENCES_URL", HttpsUrl::parse)?,
             assets_url: parse_with(source, "ASSETS_URL", HttpsUrl::parse)?,
             logo: parse_with(source, "LOGO", Logo::parse)?,
             logo_alt: optional("LOGO_ALT").unwrap_or_else(|| org_name.clone()),

@@ -8,6 +8,7 @@
 //! suppression list is written by `subscribers`.
 
 mod layout;
+pub mod preferences;
 pub mod preview;
 pub mod signup;
 pub mod unsubscribe;

@@ -11,6 +11,7 @@
 //! message, DKIM-signed when there is a key: sending it is `deliver`'s.
 
 pub mod confirmation;
+pub mod preferences;
 mod transfer;
 pub mod unsubscribe;
 pub mod verp;
@@ -64,6 +65,8 @@ pub struct Composer {
     mailto: String,
     unsubscribe_url: Option<crate::config::HttpsUrl>,
     signer: Signer,
+    /// `PREFERENCES_URL`, and the signer of its per-reader tokens.
+    preferences: Option<(crate::config::HttpsUrl, preferences::PreferencesSigner)>,
     /// Signs each message when DKIM is set up.
     dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
     /// Images every message carries beside its HTML (`multipart/related`),
@@ -92,6 +95,10 @@ impl Composer {
             mailto,
             unsubscribe_url: settings.unsubscribe_url.clone(),
             signer: Signer::from_settings(settings),
+            preferences: settings
+                .preferences_url
+                .clone()
+                .map(|url| (url, preferences::PreferencesSigner::from_settings(settings))),
             dkim: settings.dkim.clone(),
             inline_images: Vec::new(),
         }
@@ -118,6 +125,12 @@ impl Composer {
             Some(base) => self.signer.url(base, email),
             None => self.mailto.clone(),
         }
+    }
+
+    /// The reader's signed link to the preference page; empty without
+    /// `PREFERENCES_URL`.
+    pub fn preferences_link(&self, email: &EmailAddress) -> String {
+        self.preferences.as_ref().map(|(base, signer)| signer.url(base, email)).unwrap_or_default()
     }
 
     /// The `Message-ID` for `email` in this campaign: the same on every run.

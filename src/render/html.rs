@@ -80,6 +80,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     let body = blocks(&bulletin.blocks, slots, brand);
     let email = slots.marker(Slot::Email);
     let unsubscribe = slots.marker(Slot::UnsubscribeUrl);
+    let preferences = settings.preferences_url.as_ref().map(|_| slots.marker(Slot::PreferencesUrl));
     let lang = bulletin.lang.as_str();
 
     let document = html! {
@@ -132,6 +133,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                     }
                                     p style="margin:0;" {
                                         a href=(unsubscribe) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Unsubscribe" }
+                                        @if let Some(preferences) = &preferences {
+                                            " · "
+                                            a href=(preferences) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Preferences" }
+                                        }
                                         @if let Some(site) = &settings.org_website {
                                             " · "
                                             a href=(site.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (settings.org_name) " website" }

@@ -48,6 +48,7 @@ fn personalise(text: &str, csv: &str) -> Vec<Personalised> {
             rendered.personalise(&Addressee {
                 subscriber: s,
                 unsubscribe_url: "https://hope.example.org/u?t=TOKEN",
+                preferences_url: "",
             })
         })
         .collect()
@@ -365,6 +366,7 @@ fn branded(text: &str, pairs: &[(&str, &str)]) -> Personalised {
     rendered.personalise(&Addressee {
         subscriber: &subscribers[0],
         unsubscribe_url: "https://hope.example.org/u",
+        preferences_url: "",
     })
 }
 

@@ -116,6 +116,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     w.separate();
     let unsubscribe = w.slots.marker(Slot::UnsubscribeUrl);
     w.paragraph(format!("Unsubscribe: {unsubscribe}"), Layout::indented(""));
+    if settings.preferences_url.is_some() {
+        let preferences = w.slots.marker(Slot::PreferencesUrl);
+        w.paragraph(format!("Preferences: {preferences}"), Layout::indented(""));
+    }
     if let Some(site) = &settings.org_website {
         // Worded as the HTML's link is, so both parts hold the same words.
         w.literal(&format!("{} website: {}", settings.org_name, site.as_url()));

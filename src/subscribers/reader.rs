@@ -54,6 +54,10 @@ pub struct SubscriberReader {
     list_width: usize,
     /// `signups.csv`, read once the list is done.
     signups: Option<Box<Signups>>,
+    /// Readers' choices on the preference page, by [`address_hash`].
+    preferences: HashMap<u64, super::preferences::Preference>,
+    /// When a pause is measured from.
+    now: std::time::SystemTime,
 }
 
 /// `signups.csv` read after the list ([`SubscriberReader::with_signups`]).
@@ -102,6 +106,8 @@ impl SubscriberReader {
             list_width: columns_len(&columns),
             columns,
             signups: None,
+            preferences: HashMap::new(),
+            now: std::time::SystemTime::UNIX_EPOCH,
         })
     }
 
@@ -110,9 +116,17 @@ impl SubscriberReader {
     /// after its last row, as if they were rows of the list: an address
     /// already on the list is left out (the list wins), and the sign-ups'
     /// own columns (`consented_at`, ...) are added to the list's, empty on
-    /// its rows. What `send`, `check` and the preview read.
+    /// its rows. The choices in `preferences.csv` beside it apply to both:
+    /// a reader's chosen tags replace the list's, and a reader who paused is
+    /// skipped until the pause ends. What `send`, `check` and the preview read.
     pub fn with_signups(path: &Path, audience: Audience) -> Result<Self, SubscribersError> {
+        use crate::domain::Clock;
         let mut reader = Self::open(path, audience)?;
+        reader.now = crate::domain::SystemClock.now().as_system_time();
+        reader.preferences = super::preferences::load(&super::preferences::beside(path))?
+            .into_iter()
+            .map(|(key, preference)| (address_hash(key.as_str()), preference))
+            .collect();
         let signups = super::signups::beside(path);
         if signups == path || !signups.exists() {
             return Ok(reader);
@@ -258,9 +272,16 @@ impl SubscriberReader {
         if self.audience.suppressed.contains(&email) {
             return skip(email_ref, SkipReason::Suppressed);
         }
-        let tags: Vec<String> = columns.tags.map_or_else(Vec::new, |i| {
-            values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
-        });
+        let preference = self.preferences.get(&hash);
+        if preference.and_then(|p| p.paused_until).is_some_and(|until| until > self.now) {
+            return skip(email_ref, SkipReason::Paused);
+        }
+        let tags: Vec<String> = match preference {
+            Some(preference) => preference.tags.clone(),
+            None => columns.tags.map_or_else(Vec::new, |i| {
+                values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
+            }),
+        };
         if let Some(segment) = &self.audience.segment
             && !tags.contains(segment)
         {

@@ -344,3 +344,57 @@ fn signups_merge_moves_confirmed_readers_into_the_list_once_and_empties_signups_
     assert_eq!(signups(&test).lines().count(), 1, "{}", signups(&test));
     assert_eq!(dry_run(&test, "content/ijm-prayer-requests.md"), before);
 }
+
+/// Each reader's preference page link, from the text part of a dry run.
+fn preference_links(test: &Test) -> std::collections::BTreeMap<String, String> {
+    dry_run(test, "content/ijm-prayer-requests.md")
+        .into_iter()
+        .map(|(to, text)| {
+            let start = text
+                .find("https://hope.example.org/preferences?t=")
+                .unwrap_or_else(|| panic!("no preference link for {to}:\n{text}"));
+            (to, text[start..].split_whitespace().next().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_pause_an_unsubscribe_and_chosen_interests_on_the_preference_page_change_who_the_next_dry_run_mails() {
+    let (test, _) = list_test(3);
+    let test = test
+        .env("PREFERENCES_URL", "https://hope.example.org/preferences")
+        .env("INTERESTS", "prayer,news")
+        .file("prayer.md", bulletin_with("segment = \"prayer\"\n", "For those who pray."));
+    let links = preference_links(&test);
+    assert_eq!(links.len(), 3);
+    let server = Server::start(&test);
+    let link = |who: &str| server.local(&links[&format!("{who}@example.org")]);
+    let post =
+        |who: &str, form: &[(&str, &str)]| answer(client().post(link(who)).send_form(form.iter().copied()));
+
+    let page = get(&link("reader01"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    for needle in ["value=\"prayer\"", "value=\"news\"", "name=\"weeks\"", "Unsubscribe", "method=\"post\""] {
+        assert!(page.body.contains(needle), "the preference page lacks {needle:?}:\n{}", page.body);
+    }
+    assert!(!test.join("preferences.csv").exists(), "a GET changed something");
+
+    assert_eq!(post("reader01", &[("action", "pause"), ("weeks", "4")]).status, 200);
+    assert_eq!(post("reader02", &[("action", "unsubscribe")]).status, 200);
+    let saved = post("reader03", &[("action", "save"), ("interests", "prayer"), ("interests", "bogus")]);
+    assert_eq!(saved.status, 200, "{}", saved.body);
+
+    let forged = format!("{}/preferences?t=bm9ib2R5.AAAA", server.origin);
+    assert_eq!(answer(client().post(&forged).send_form([("action", "pause"), ("weeks", "4")])).status, 400);
+
+    let everyone: Vec<String> =
+        dry_run(&test, "content/ijm-prayer-requests.md").into_iter().map(|(to, _)| to).collect();
+    assert_eq!(everyone, ["reader03@example.org"], "paused and unsubscribed readers are not mailed");
+    let segment: Vec<String> = dry_run(&test, "prayer.md").into_iter().map(|(to, _)| to).collect();
+    assert_eq!(segment, ["reader03@example.org"]);
+    let suppressed = std::fs::read_to_string(test.join("suppressed.csv")).unwrap();
+    assert!(suppressed.contains("reader02@example.org,unsubscribed"), "{suppressed}");
+    let preferences = std::fs::read_to_string(test.join("preferences.csv")).unwrap();
+    assert!(preferences.contains("reader03@example.org,prayer,,"), "{preferences}");
+    assert!(!preferences.contains("bogus"), "{preferences}");
+}

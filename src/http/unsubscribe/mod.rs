@@ -71,6 +71,8 @@ pub struct ServerOptions {
     pub clock: Arc<dyn Clock>,
     /// Sign-ups (`/subscribe`, `/confirm`), when the relay is set up.
     pub signup: Option<super::signup::SignupOptions>,
+    /// The preference page (`/preferences`).
+    pub preferences: super::preferences::PreferencesOptions,
 }
 
 struct Service {
@@ -89,7 +91,8 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         .suppressed
         .check_writable()
         .context("the unsubscribe server cannot write the suppression list")?;
-    let ServerOptions { listen, suppressed, clock, signup } = options;
+    let ServerOptions { listen, suppressed, clock, signup, preferences } = options;
+    preferences.file.check_writable().context("the server cannot write the preferences file")?;
     if let Some(signup) = &signup {
         signup.signups.check_writable().context("the server cannot write the sign-ups file")?;
     }
@@ -128,8 +131,12 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
             super::signup::router(settings, signer, options, Arc::clone(&clock))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         });
+        println!("  preferences  http://{address}/preferences ({})", preferences.file.path().display());
+        let preferences =
+            super::preferences::router(settings, preferences, suppressed.clone(), Arc::clone(&clock))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
         let service = Service { signer, file: suppressed, texts: Texts::from(settings), clock };
-        let router = router(&path, Arc::new(service), REQUEST_TIMEOUT);
+        let router = router(&path, Arc::new(service), REQUEST_TIMEOUT).merge(preferences);
         Ok(match signups {
             Some(signups) => router.merge(signups),
             None => router,
