@@ -230,7 +230,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 40] = [
+pub const KEYS: [&str; 45] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -271,6 +271,11 @@ pub const KEYS: [&str; 40] = [
     "X_URL",
     "YOUTUBE_URL",
     "LINKEDIN_URL",
+    "PREFERENCES_URL",
+    "INTERESTS",
+    "CONSENT_TEXT",
+    "CONFIRM_HOURS",
+    "ALLOWED_ORIGINS",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the
