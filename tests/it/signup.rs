@@ -398,3 +398,30 @@ fn a_pause_an_unsubscribe_and_chosen_interests_on_the_preference_page_change_who
     assert!(preferences.contains("reader03@example.org,prayer,,"), "{preferences}");
     assert!(!preferences.contains("bogus"), "{preferences}");
 }
+
+#[test]
+fn a_confirmed_sign_up_lifts_the_readers_own_unsubscribe_but_never_a_hard_bounce() {
+    let smtp = PyServer::start(&Faults::new());
+    let test = signup_test(&smtp, 1).file(
+        "suppressed.csv",
+        "email,reason,date,detail\r\n\
+         ann@example.org,unsubscribed,2026-01-01T00:00:00Z,\r\n\
+         bob@example.org,hard-bounce,2026-01-01T00:00:00Z,550 no such user\r\n",
+    );
+    let server = serve(&test);
+    for who in ["ann@example.org", "bob@example.org"] {
+        assert_eq!(sign_up(&server, &[("email", who)]).status, 200);
+        smtp.wait_for_message_to(who);
+    }
+    for message in smtp.messages() {
+        let done =
+            answer(client().post(server.local(&confirm_link(&message))).send_form([("confirm", "yes")]));
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+    let to: Vec<String> =
+        dry_run(&test, "content/ijm-prayer-requests.md").into_iter().map(|(to, _)| to).collect();
+    assert_eq!(to, ["reader01@example.org", "ann@example.org"]);
+    let suppressed = std::fs::read_to_string(test.join("suppressed.csv")).unwrap();
+    assert!(!suppressed.contains("ann@"), "{suppressed}");
+    assert!(suppressed.contains("bob@example.org,hard-bounce"), "{suppressed}");
+}

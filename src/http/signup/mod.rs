@@ -43,8 +43,8 @@ use crate::domain::{Clock, EmailKey};
 use crate::message::Composer;
 use crate::message::confirmation::{ConfirmSigner, Pending, Refusal};
 use crate::render::Personalised;
-use crate::subscribers::EmailAddress;
 use crate::subscribers::signups::{Signup, SignupsFile};
+use crate::subscribers::{EmailAddress, Reason, SuppressionFile, SuppressionFileError};
 use page::Texts;
 
 /// The largest sign-up read: a form is a few hundred bytes.
@@ -144,6 +144,9 @@ struct Service {
     in_all: DefaultDirectRateLimiter,
     /// Confirmation emails sent today, by address: (day, count).
     emailed: Mutex<HashMap<EmailKey, (u64, u32)>>,
+    /// The suppression list, from which a confirmed sign-up lifts the
+    /// reader's own earlier unsubscribe.
+    suppressed: SuppressionFile,
 }
 
 /// The routes: `/subscribe` and `/confirm`.
@@ -151,6 +154,7 @@ pub fn router(
     settings: &Settings,
     signer: ConfirmSigner,
     options: SignupOptions,
+    suppressed: SuppressionFile,
     clock: Arc<dyn Clock>,
 ) -> Router {
     let public = settings.unsubscribe_url.as_ref().map(|u| u.as_url().origin().ascii_serialization());
@@ -178,6 +182,7 @@ pub fn router(
                 .allow_burst(NonZeroU32::new(RATE_IN_ALL).expect("not 0")),
         ),
         emailed: Mutex::new(HashMap::new()),
+        suppressed,
         options,
     };
     Router::new()
@@ -382,6 +387,29 @@ impl Service {
     }
 }
 
+/// Takes `email` off the suppression list when every row naming it is the
+/// reader's own choice (an unsubscribe, a request, a Mailchimp unsubscribe,
+/// an erasure): confirming a sign-up is asking to be mailed again. A bounce
+/// or a spam complaint stays, and the sign-up waits in `signups.csv`
+/// unmailed, as `resubscribe` is then the staff's decision.
+fn lift_own_unsubscribe(
+    suppressed: &SuppressionFile,
+    email: &EmailAddress,
+) -> Result<(), SuppressionFileError> {
+    let rows = suppressed.rows_about(email.key())?;
+    let own = [Reason::Unsubscribed, Reason::Requested, Reason::MailchimpUnsubscribed, Reason::Forgotten];
+    let all_own = rows.iter().all(|row| {
+        row.fields
+            .iter()
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("reason"))
+            .is_some_and(|(_, reason)| own.iter().any(|r| reason.trim().eq_ignore_ascii_case(r.as_str())))
+    });
+    if !rows.is_empty() && all_own {
+        suppressed.remove(email)?;
+    }
+    Ok(())
+}
+
 /// `GET /confirm`: the page with the button. Changes nothing.
 async fn confirm_page(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
     match service.pending(query.as_deref()) {
@@ -399,8 +427,14 @@ async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery)
     let hash = hex::encode(Sha256::digest(service.options.consent.as_bytes()));
     let signup = Signup::named(pending.email.clone(), &pending.name, pending.tags, hash);
     let file = service.options.signups.clone();
+    let suppressed = service.suppressed.clone();
     let now = service.clock.now().as_system_time();
-    let added = tokio::task::spawn_blocking(move || file.add(&signup, now)).await;
+    let added = tokio::task::spawn_blocking(move || {
+        let added = file.add(&signup, now)?;
+        lift_own_unsubscribe(&suppressed, &signup.email)?;
+        Ok::<_, SuppressionFileError>(added)
+    })
+    .await;
     let email = pending.email;
     match added {
         Ok(Ok(added)) => {

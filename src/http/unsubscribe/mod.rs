@@ -128,7 +128,7 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         }
         let signups = signup.map(|options| {
             let signer = ConfirmSigner::from_settings(settings).expect("the secret was checked");
-            super::signup::router(settings, signer, options, Arc::clone(&clock))
+            super::signup::router(settings, signer, options, suppressed.clone(), Arc::clone(&clock))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         });
         println!("  preferences  http://{address}/preferences ({})", preferences.file.path().display());
