@@ -235,6 +235,10 @@ struct UnsubscribeServerArgs {
 
     #[command(flatten)]
     list: ListArgs,
+
+    /// Where the confirmation emails sent today are counted (sign-up).
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -602,9 +606,11 @@ impl Cli {
             CliCommand::Resubscribe(a) => {
                 Command::Resubscribe(ResubscribeOptions { list: a.list.into(), address: a.address })
             }
-            CliCommand::UnsubscribeServer(a) => {
-                Command::UnsubscribeServer(UnsubscribeServerOptions { list: a.list.into(), listen: a.listen })
-            }
+            CliCommand::UnsubscribeServer(a) => Command::UnsubscribeServer(UnsubscribeServerOptions {
+                list: a.list.into(),
+                listen: a.listen,
+                state_dir: a.state.state_dir,
+            }),
             CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
                 Command::ImportMailchimp(ImportMailchimpOptions { export: a.export, list: a.list.into() })
             }

@@ -47,6 +47,8 @@ pub struct ResubscribeOptions {
 pub struct UnsubscribeServerOptions {
     pub list: Lists,
     pub listen: SocketAddr,
+    /// Where the sign-up counts today's confirmation emails.
+    pub state_dir: PathBuf,
 }
 
 impl UnsubscribeServerOptions {
@@ -235,7 +237,7 @@ pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow:
         let smtp = SmtpSettings::from_source(env, &SmtpOverrides::default())?;
         let relay = Relay::new(&smtp)?;
         let signups = SignupsFile::new(crate::subscribers::signups::beside(&options.list.subscribers));
-        Some(SignupOptions::from_settings(env, &settings, relay, signups)?)
+        Some(SignupOptions::from_settings(env, &settings, relay, signups, &options.state_dir)?)
     } else {
         None
     };

@@ -75,6 +75,13 @@ impl ConfirmSigner {
         format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
     }
 
+    /// A keyed digest of `email` (hex), for counting the emails sent to an
+    /// address without keeping the address.
+    pub fn address_digest(&self, email: &EmailAddress) -> String {
+        let payload = format!("bulletin-confirm-count\n{}\n{}", self.list_id.as_str(), email.key().as_str());
+        hex::encode(&self.mac(payload.as_bytes()).finalize().into_bytes()[..16])
+    }
+
     /// The sign-up a genuine token made before `now` (Unix seconds) holds.
     pub fn verify(&self, token: &str, now: u64) -> Result<Pending, Refusal> {
         let (payload, tag) = token.split_once('.').ok_or(Refusal::Invalid)?;

@@ -425,3 +425,22 @@ fn a_confirmed_sign_up_lifts_the_readers_own_unsubscribe_but_never_a_hard_bounce
     assert!(!suppressed.contains("ann@"), "{suppressed}");
     assert!(suppressed.contains("bob@example.org,hard-bounce"), "{suppressed}");
 }
+
+#[test]
+fn the_daily_cap_on_confirmation_emails_survives_a_restart_of_the_server() {
+    let smtp = PyServer::start(&Faults::new());
+    let test = signup_test(&smtp, 1);
+    let server = serve(&test);
+    assert_eq!(sign_up(&server, &[("email", "gus@example.org")]).status, 200);
+    smtp.wait_for_message_to("gus@example.org");
+    let (code, _, _) = server.stop();
+    assert_eq!(code, Some(0));
+    let server = serve(&test);
+    assert_eq!(sign_up(&server, &[("email", "gus@example.org")]).status, 200);
+    assert_eq!(sign_up(&server, &[("email", "hal@example.org")]).status, 200);
+    smtp.wait_for_message_to("hal@example.org");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(smtp.messages().iter().filter(|m| m.recipient() == "gus@example.org").count(), 1);
+    let kept = std::fs::read_to_string(test.join(".bulletin/confirmations-sent")).unwrap();
+    assert!(!kept.contains("gus"), "addresses are kept only as keyed hashes: {kept}");
+}

@@ -8,7 +8,8 @@
 //!   answers the same whoever the address is (on the list or not, emailed
 //!   or not), so the form tells nobody who is subscribed. Limited per
 //!   client and in all ([`RATE_PER_CLIENT`], [`RATE_IN_ALL`]), one email
-//!   per address a day (kept in memory: a restart forgets it), bodies of at
+//!   per address a day (counted in [`SENT_LOG`] in the state folder, so a
+//!   restart keeps the count), bodies of at
 //!   most [`BODY_LIMIT`], and a honeypot field (`website`) that sends
 //!   nothing when filled.
 //! * `GET /confirm?t=TOKEN`: a page with a Confirm button; changes nothing,
@@ -39,7 +40,9 @@ use super::Peer;
 use super::unsubscribe::{mask, respond};
 use crate::config::Settings;
 use crate::deliver::smtp::Relay;
-use crate::domain::{Clock, EmailKey};
+use anyhow::Context;
+
+use crate::domain::Clock;
 use crate::message::Composer;
 use crate::message::confirmation::{ConfirmSigner, Pending, Refusal};
 use crate::render::Personalised;
@@ -60,6 +63,11 @@ pub const RATE_IN_ALL: u32 = 200;
 /// Confirmation emails to one address in a day, at most.
 pub const EMAILS_PER_ADDRESS_A_DAY: u32 = 1;
 
+/// The file in the state folder counting today's confirmation emails: a
+/// `DAY DIGEST` line for each, the digest keyed with `UNSUBSCRIBE_SECRET`
+/// so the file names nobody. A restart reads it back.
+pub const SENT_LOG: &str = "confirmations-sent";
+
 /// How long a confirmation link works unless `CONFIRM_HOURS` says.
 pub const DEFAULT_CONFIRM_HOURS: f64 = 72.0;
 
@@ -76,6 +84,9 @@ pub struct SignupOptions {
     pub consent: String,
     /// `ALLOWED_ORIGINS`.
     pub allowed_origins: Vec<HeaderValue>,
+    /// Where the confirmation emails sent today are counted
+    /// (`confirmations-sent` in the state folder).
+    pub sent_log: std::path::PathBuf,
 }
 
 impl SignupOptions {
@@ -86,6 +97,7 @@ impl SignupOptions {
         settings: &Settings,
         relay: Relay,
         signups: SignupsFile,
+        state_dir: &std::path::Path,
     ) -> anyhow::Result<Self> {
         let hours = match source.get("CONFIRM_HOURS") {
             None => DEFAULT_CONFIRM_HOURS,
@@ -121,6 +133,8 @@ impl SignupOptions {
                 settings.list_name, settings.org_name
             )
         });
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("cannot make the state folder {}", state_dir.display()))?;
         Ok(Self {
             relay,
             signups,
@@ -128,6 +142,7 @@ impl SignupOptions {
             interests,
             consent,
             allowed_origins,
+            sent_log: state_dir.join(SENT_LOG),
         })
     }
 }
@@ -142,8 +157,10 @@ struct Service {
     clock: Arc<dyn Clock>,
     per_client: DefaultKeyedRateLimiter<IpAddr>,
     in_all: DefaultDirectRateLimiter,
-    /// Confirmation emails sent today, by address: (day, count).
-    emailed: Mutex<HashMap<EmailKey, (u64, u32)>>,
+    /// Confirmation emails sent today, by address digest: (day, count).
+    emailed: Mutex<HashMap<String, (u64, u32)>>,
+    /// Held while writing to [`SENT_LOG`].
+    sent_log: Mutex<()>,
     /// The suppression list, from which a confirmed sign-up lifts the
     /// reader's own earlier unsubscribe.
     suppressed: SuppressionFile,
@@ -170,6 +187,7 @@ pub fn router(
         .allow_headers([header::CONTENT_TYPE]);
     let per_minute =
         |n| Quota::per_minute(NonZeroU32::MIN).allow_burst(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+    let emailed = read_sent_log(&options.sent_log, day_of(clock.now().as_system_time()));
     let service = Service {
         signer,
         composer: Composer::new(settings, crate::content::CampaignId::notices()),
@@ -181,7 +199,8 @@ pub fn router(
             Quota::per_second(NonZeroU32::new(2).expect("2 is not 0"))
                 .allow_burst(NonZeroU32::new(RATE_IN_ALL).expect("not 0")),
         ),
-        emailed: Mutex::new(HashMap::new()),
+        emailed: Mutex::new(emailed),
+        sent_log: Mutex::new(()),
         suppressed,
         options,
     };
@@ -319,17 +338,32 @@ impl Service {
     }
 
     /// Whether another confirmation email may go to `email` today; counts
-    /// it when so.
+    /// it when so, in memory and in [`SENT_LOG`].
     fn may_email(&self, email: &EmailAddress) -> bool {
         let day = self.now_secs() / 86_400;
-        let mut emailed = self.emailed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        emailed.retain(|_, (d, _)| *d == day);
-        let count = emailed.entry(email.key().clone()).or_insert((day, 0));
-        if count.1 >= EMAILS_PER_ADDRESS_A_DAY {
-            eprintln!("{} sign-up: {} already emailed today, not again", self.clock.now(), mask(email));
-            return false;
+        let digest = self.signer.address_digest(email);
+        {
+            let mut emailed = self.emailed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            emailed.retain(|_, (d, _)| *d == day);
+            let count = emailed.entry(digest.clone()).or_insert((day, 0));
+            if count.1 >= EMAILS_PER_ADDRESS_A_DAY {
+                eprintln!("{} sign-up: {} already emailed today, not again", self.clock.now(), mask(email));
+                return false;
+            }
+            count.1 += 1;
         }
-        count.1 += 1;
+        let _writing = self.sent_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let written =
+            std::fs::OpenOptions::new().create(true).append(true).open(&self.options.sent_log).and_then(
+                |mut file| std::io::Write::write_all(&mut file, format!("{day} {digest}\n").as_bytes()),
+            );
+        if let Err(error) = written {
+            eprintln!(
+                "{} warning: cannot write {}: {error}",
+                self.clock.now(),
+                self.options.sent_log.display()
+            );
+        }
         true
     }
 
@@ -408,6 +442,30 @@ fn lift_own_unsubscribe(
         suppressed.remove(email)?;
     }
     Ok(())
+}
+
+fn day_of(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400
+}
+
+/// Today's counts from [`SENT_LOG`] (a missing or unreadable file counts
+/// nothing); the file is rewritten with today's lines only.
+fn read_sent_log(path: &std::path::Path, today: u64) -> HashMap<String, (u64, u32)> {
+    let mut counts: HashMap<String, (u64, u32)> = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else { return counts };
+    let mut kept = String::new();
+    for line in text.lines() {
+        let Some((day, digest)) = line.split_once(' ') else { continue };
+        if day.parse::<u64>().ok() == Some(today) {
+            counts.entry(digest.to_owned()).or_insert((today, 0)).1 += 1;
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    if kept.len() != text.len() {
+        let _ = std::fs::write(path, kept);
+    }
+    counts
 }
 
 /// `GET /confirm`: the page with the button. Changes nothing.
