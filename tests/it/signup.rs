@@ -444,3 +444,48 @@ fn the_daily_cap_on_confirmation_emails_survives_a_restart_of_the_server() {
     let kept = std::fs::read_to_string(test.join(".bulletin/confirmations-sent")).unwrap();
     assert!(!kept.contains("gus"), "addresses are kept only as keyed hashes: {kept}");
 }
+
+/// The files under the test's folder whose bytes hold `needle` (any case).
+fn files_holding(test: &Test, needle: &str) -> Vec<String> {
+    fn walk(dir: &std::path::Path, root: &std::path::Path, needle: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, needle, out);
+            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_lowercase().contains(needle)
+            {
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(test.path(), test.path(), needle, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn export_shows_a_sign_up_and_its_preferences_and_forget_leaves_no_trace_of_them() {
+    let smtp = PyServer::start(&Faults::new());
+    let test = signup_test(&smtp, 1).env("PREFERENCES_URL", "https://hope.example.org/preferences");
+    let server = serve(&test);
+    assert_eq!(sign_up(&server, &[("email", "ivy@example.org"), ("name", "Ivy Lee")]).status, 200);
+    smtp.wait_for_message_to("ivy@example.org");
+    let link = confirm_link(&smtp.messages()[0]);
+    assert_eq!(answer(client().post(server.local(&link)).send_form([("confirm", "yes")])).status, 200);
+    let preferences = preference_links(&test);
+    let to_ivy = server.local(&preferences["ivy@example.org"]);
+    assert_eq!(
+        answer(client().post(to_ivy).send_form([("action", "save"), ("interests", "news")])).status,
+        200
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(test.join("out"));
+
+    let run = test.run(&["export", "ivy@example.org", "--subscribers", "list.csv"]).code(0);
+    for needle in ["signups.csv", "consent_text_hash", "preferences.csv", "\"news\""] {
+        assert!(run.stdout.contains(needle), "the export lacks {needle}:\n{}", run.stdout);
+    }
+    test.run(&["forget", "ivy@example.org", "--subscribers", "list.csv"]).code(0);
+    assert_eq!(files_holding(&test, "ivy@example.org"), Vec::<String>::new());
+}
