@@ -52,16 +52,22 @@ fn render_loop(c: &mut Criterion) {
     group.bench_function("personalise", |b| {
         b.iter(|| {
             let s = next.next().expect("cycles");
-            black_box(
-                rendered.personalise(&Addressee { subscriber: s, unsubscribe_url: "mailto:u@example.org" }),
-            )
+            black_box(rendered.personalise(&Addressee {
+                subscriber: s,
+                unsubscribe_url: "mailto:u@example.org",
+                preferences_url: "",
+            }))
         })
     });
     group.bench_function("personalise + build + encode", |b| {
         b.iter(|| {
             let s = next.next().expect("cycles");
             let link = composer.unsubscribe_link(s.email());
-            let content = rendered.personalise(&Addressee { subscriber: s, unsubscribe_url: &link });
+            let content = rendered.personalise(&Addressee {
+                subscriber: s,
+                unsubscribe_url: &link,
+                preferences_url: "",
+            });
             let message = composer.compose(s, &content, &link, now).expect("a message");
             black_box(message.formatted())
         })

@@ -111,6 +111,14 @@ enum CliCommand {
     /// button and changes nothing. Links with a bad or forged token get 400.
     /// Needs UNSUBSCRIBE_SECRET (the same as the sends use). Runs until
     /// Ctrl-C or SIGTERM. Logs one line per event on standard error.
+    ///
+    /// With the relay set up (SMTP_HOST), it also takes sign-ups from the
+    /// website: a form at /subscribe (INTERESTS, CONSENT_TEXT), a
+    /// confirmation email with a link to /confirm that works for
+    /// CONFIRM_HOURS (72), and each confirmed reader added to signups.csv
+    /// beside the list, which sends read with it. ALLOWED_ORIGINS may post
+    /// from their pages. `unsubscribe-server` is its old name.
+    #[command(name = "serve", visible_alias = "unsubscribe-server")]
     UnsubscribeServer(UnsubscribeServerArgs),
     /// List the recipients of a campaign that bounced, each hard, soft,
     /// blocked or unknown with the server's words (`bounces BULLETIN`), or
@@ -164,6 +172,32 @@ enum CliCommand {
     Completions(CompletionsArgs),
     /// Write the man page (roff) to standard output or to PATH.
     Man(ManArgs),
+    /// The readers who signed up on the website (`bulletin serve`):
+    /// `signups merge` moves them into the subscriber list.
+    Signups(SignupsCmdArgs),
+}
+
+#[derive(Debug, Args)]
+struct SignupsCmdArgs {
+    #[command(subcommand)]
+    command: SignupsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SignupsCommand {
+    /// Move the confirmed sign-ups in signups.csv (beside the subscriber
+    /// list) into the list, with their consent records (consented_at,
+    /// consent_text_hash, source, added as columns when the list lacks
+    /// them), and take them off signups.csv. An address already on the
+    /// list is not added twice. Until merged, sends read signups.csv
+    /// with the list anyway.
+    Merge(SignupsMergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct SignupsMergeArgs {
+    #[command(flatten)]
+    list: ListArgs,
 }
 
 #[derive(Debug, Args)]
@@ -360,6 +394,10 @@ struct UnsubscribeServerArgs {
 
     #[command(flatten)]
     list: ListArgs,
+
+    /// Where the confirmation emails sent today are counted (sign-up).
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -730,8 +768,14 @@ impl Cli {
                 fix_list(&mut a.list);
                 fix_option("from_file", &mut a.from_file);
             }
-            CliCommand::Resubscribe(ResubscribeArgs { list, .. })
-            | CliCommand::UnsubscribeServer(UnsubscribeServerArgs { list, .. }) => fix_list(list),
+            CliCommand::Resubscribe(ResubscribeArgs { list, .. }) => fix_list(list),
+            CliCommand::UnsubscribeServer(a) => {
+                fix_list(&mut a.list);
+                fix("state_dir", &mut a.state.state_dir);
+            }
+            CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
+                fix_list(&mut a.list)
+            }
             CliCommand::Bounces(a) => {
                 fix_option("bulletin", &mut a.bulletin);
                 fix_list(&mut a.list);
@@ -844,9 +888,11 @@ impl Cli {
             CliCommand::Resubscribe(a) => {
                 Command::Resubscribe(ResubscribeOptions { list: a.list.into(), address: a.address })
             }
-            CliCommand::UnsubscribeServer(a) => {
-                Command::UnsubscribeServer(UnsubscribeServerOptions { list: a.list.into(), listen: a.listen })
-            }
+            CliCommand::UnsubscribeServer(a) => Command::UnsubscribeServer(UnsubscribeServerOptions {
+                list: a.list.into(),
+                listen: a.listen,
+                state_dir: a.state.state_dir,
+            }),
             CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
                 Command::ImportMailchimp(ImportMailchimpOptions { export: a.export, list: a.list.into() })
             }
@@ -866,6 +912,9 @@ impl Cli {
                 },
             }),
             CliCommand::Man(a) => Command::Man(ManOptions { out: a.out }),
+            CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
+                Command::MergeSignups(a.list.into())
+            }
         }
     }
 }

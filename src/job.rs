@@ -102,7 +102,7 @@ impl Job {
         let mut warnings = settings.warnings();
         warnings.extend(problems);
         let audience = Audience { suppressed, segment: bulletin.segment.clone() };
-        let reader = SubscriberReader::open(&lists.subscribers, audience.clone())?;
+        let reader = SubscriberReader::with_signups(&lists.subscribers, audience.clone())?;
         let columns = reader.columns().clone();
         let job = Self::new(settings, bulletin, audience, columns, &lists.subscribers, warnings)?;
         Ok((job, reader))
@@ -157,7 +157,7 @@ impl Job {
     /// The list again from its first row, for a second pass (the plan's
     /// count before a send).
     pub fn rows(&self) -> Result<SubscriberReader, SubscribersError> {
-        SubscriberReader::open(&self.subscribers, self.audience.clone())
+        SubscriberReader::with_signups(&self.subscribers, self.audience.clone())
     }
 
     /// The subscriber list's path.
@@ -168,7 +168,9 @@ impl Job {
     /// What `subscriber` reads, and their unsubscribe link.
     pub fn content_for(&self, subscriber: &Subscriber) -> (Personalised, String) {
         let link = self.composer.unsubscribe_link(subscriber.email());
-        (self.rendered.personalise(&Addressee { subscriber, unsubscribe_url: &link }), link)
+        let preferences = self.composer.preferences_link(subscriber.email());
+        let addressee = Addressee { subscriber, unsubscribe_url: &link, preferences_url: &preferences };
+        (self.rendered.personalise(&addressee), link)
     }
 
     /// `subscriber`'s message, dated `now`.
@@ -188,7 +190,12 @@ impl Job {
         now: SystemTime,
     ) -> Result<Made, MessageError> {
         let link = self.composer.unsubscribe_link(to);
-        let content = self.rendered.personalise(&Addressee { subscriber, unsubscribe_url: &link });
+        let preferences = self.composer.preferences_link(to);
+        let content = self.rendered.personalise(&Addressee {
+            subscriber,
+            unsubscribe_url: &link,
+            preferences_url: &preferences,
+        });
         let message = self.composer.compose_test(subscriber, &content, &link, now, to)?;
         Ok(Made { content, message })
     }

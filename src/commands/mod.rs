@@ -13,6 +13,7 @@ mod preview;
 mod publish;
 mod send;
 mod shell;
+mod signups;
 mod status;
 mod suppress;
 
@@ -59,6 +60,7 @@ pub enum Command {
     New(NewOptions),
     Completions(CompletionsOptions),
     Man(ManOptions),
+    MergeSignups(Lists),
 }
 
 /// How a command ended, when it could run at all.
@@ -118,6 +120,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::New(options) => new::run(&options, now),
         Command::Completions(options) => shell::completions(&options),
         Command::Man(options) => shell::man(&options),
+        Command::MergeSignups(lists) => signups::merge(&lists),
     }
 }
 

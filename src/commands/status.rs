@@ -38,7 +38,7 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     let audience =
         Audience { suppressed: super::suppressions(&options.list)?, segment: bulletin.segment.clone() };
     let mut pending = Vec::new();
-    for row in SubscriberReader::open(&options.list.subscribers, audience)? {
+    for row in SubscriberReader::with_signups(&options.list.subscribers, audience)? {
         if let Row::Subscribed(s) = row?
             && !known.contains(s.email().key())
         {

@@ -9,10 +9,14 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::{Outcome, settings_without_dkim, warn};
-use crate::config::Source;
+use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
+use crate::deliver::smtp::Relay;
 use crate::domain::{Clock, EmailKey, SystemClock};
+use crate::http::preferences::PreferencesOptions;
+use crate::http::signup::SignupOptions;
 use crate::http::unsubscribe::{self as server, ServerOptions};
 use crate::subscribers::Lists;
+use crate::subscribers::signups::SignupsFile;
 use crate::subscribers::{
     AddressProblem, Audience, EmailAddress, Entry, Reason, Row, RowProblem, SkipReason, SubscriberReader,
     SuppressionFile,
@@ -43,6 +47,8 @@ pub struct ResubscribeOptions {
 pub struct UnsubscribeServerOptions {
     pub list: Lists,
     pub listen: SocketAddr,
+    /// Where the sign-up counts today's confirmation emails.
+    pub state_dir: PathBuf,
 }
 
 impl UnsubscribeServerOptions {
@@ -220,11 +226,26 @@ fn find(subscribers: &Path, email: &EmailAddress) -> anyhow::Result<Option<(u64,
 }
 
 pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow::Result<Outcome> {
-    // It makes no message, so it needs no DKIM key on the web server.
-    let settings = settings_without_dkim(env)?;
+    // With a relay it takes sign-ups, emailing each a link to confirm (DKIM
+    // signed when set up); without one it makes no message and needs no key.
+    let signup_on = env.get("SMTP_HOST").is_some();
+    let settings =
+        if signup_on { super::announce(Settings::from_source(env)?)? } else { settings_without_dkim(env)? };
     let suppressed = suppression_file(&options.list)?;
     let clock = Arc::new(SystemClock);
-    server::serve(&settings, ServerOptions { listen: options.listen, suppressed, clock })?;
+    let signup = if signup_on {
+        let smtp = SmtpSettings::from_source(env, &SmtpOverrides::default())?;
+        let relay = Relay::new(&smtp)?;
+        let signups = SignupsFile::new(crate::subscribers::signups::beside(&options.list.subscribers));
+        Some(SignupOptions::from_settings(env, &settings, relay, signups, &options.state_dir)?)
+    } else {
+        None
+    };
+    let preferences = PreferencesOptions::from_source(env, &options.list.subscribers);
+    server::serve(
+        &settings,
+        ServerOptions { listen: options.listen, suppressed, clock, signup, preferences },
+    )?;
     Ok(Outcome::Done)
 }
 

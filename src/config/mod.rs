@@ -171,6 +171,10 @@ pub struct Settings {
     pub unsubscribe_mailto: EmailAddress,
     /// `UNSUBSCRIBE_URL`: the https one-click unsubscribe endpoint, optional.
     pub unsubscribe_url: Option<HttpsUrl>,
+    /// `PREFERENCES_URL`: the preference page of `bulletin serve`
+    /// (`https://…/preferences`), linked from every email's footer with the
+    /// reader's signed token. Optional.
+    pub preferences_url: Option<HttpsUrl>,
     /// `LOGO`: a logo shown at the top of the HTML, a local image file
     /// (checked to exist) or an https address. Default: none.
     pub logo: Option<Logo>,
@@ -233,7 +237,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 42] = [
+pub const KEYS: [&str; 47] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -276,6 +280,11 @@ pub const KEYS: [&str; 42] = [
     "X_URL",
     "YOUTUBE_URL",
     "LINKEDIN_URL",
+    "PREFERENCES_URL",
+    "INTERESTS",
+    "CONSENT_TEXT",
+    "CONFIRM_HOURS",
+    "ALLOWED_ORIGINS",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the
@@ -400,6 +409,7 @@ impl Settings {
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
             unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
+            preferences_url: parse_with(source, "PREFERENCES_URL", HttpsUrl::parse)?,
             assets_url: parse_with(source, "ASSETS_URL", HttpsUrl::parse)?,
             archive_url: parse_with(source, "ARCHIVE_URL", HttpsUrl::parse)?,
             subscribe_url: parse_with(source, "SUBSCRIBE_URL", HttpsUrl::parse)?,

@@ -97,6 +97,12 @@ impl fmt::Display for BulletinDate {
 pub struct CampaignId(String);
 
 impl CampaignId {
+    /// The campaign of the list's own notices (sign-up confirmations),
+    /// which come from no bulletin.
+    pub fn notices() -> Self {
+        Self("notice".to_owned())
+    }
+
     fn new(date: BulletinDate, name: &str) -> Self {
         let date = date.to_string();
         let slug = slug(name);

@@ -8,7 +8,9 @@
 //! suppression list is written by `subscribers`.
 
 mod layout;
+pub mod preferences;
 pub mod preview;
+pub mod signup;
 pub mod unsubscribe;
 
 use std::fmt;
@@ -46,6 +48,11 @@ const BACKLOG: u32 = 1024;
 /// The busiest a server's log gets about shedding load: a line at most
 /// this often.
 const BUSY_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The address a request's connection came from, as `accept` got it; in
+/// every request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
 
 /// How one of the servers listens and stops.
 pub(crate) struct Server {
@@ -209,9 +216,9 @@ async fn accept(
         due
     };
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of descriptors or memory, or a client gone before
                     // it was accepted: wait a little rather than spin.
@@ -248,7 +255,8 @@ async fn accept(
         let (id, slot) = open.add();
         let app = TowerToHyperService::new(app.clone());
         let in_slot = Arc::clone(&slot);
-        let service = hyper::service::service_fn(move |request| {
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(Peer(peer));
             let request_in_progress = InRequest::start(&in_slot);
             let response = hyper::service::Service::call(&app, request);
             async move {

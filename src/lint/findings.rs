@@ -74,7 +74,7 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
 
     let list = &lists.subscribers;
     let audience = Audience { suppressed, segment: bulletin.as_ref().and_then(|b| b.segment.clone()) };
-    let rows = match SubscriberReader::open(list, audience.clone()) {
+    let rows = match SubscriberReader::with_signups(list, audience.clone()) {
         Ok(rows) => rows,
         Err(e) => {
             found.errors.push(e.to_string());

@@ -10,6 +10,8 @@
 //! transfer encoding is `transfer`'s. Ends at the finished
 //! message, DKIM-signed when there is a key: sending it is `deliver`'s.
 
+pub mod confirmation;
+pub mod preferences;
 mod transfer;
 pub mod unsubscribe;
 pub mod verp;
@@ -65,6 +67,8 @@ pub struct Composer {
     /// `List-Archive` (RFC 2369) when `ARCHIVE_URL` is set: `<https://…/>`.
     list_archive: Option<String>,
     signer: Signer,
+    /// `PREFERENCES_URL`, and the signer of its per-reader tokens.
+    preferences: Option<(crate::config::HttpsUrl, preferences::PreferencesSigner)>,
     /// Signs each message when DKIM is set up.
     dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
     /// Images every message carries beside its HTML (`multipart/related`),
@@ -97,6 +101,10 @@ impl Composer {
                 .as_ref()
                 .map(|base| format!("<{}/>", base.as_url().as_str().trim_end_matches('/'))),
             signer: Signer::from_settings(settings),
+            preferences: settings
+                .preferences_url
+                .clone()
+                .map(|url| (url, preferences::PreferencesSigner::from_settings(settings))),
             dkim: settings.dkim.clone(),
             inline_images: Vec::new(),
         }
@@ -123,6 +131,12 @@ impl Composer {
             Some(base) => self.signer.url(base, email),
             None => self.mailto.clone(),
         }
+    }
+
+    /// The reader's signed link to the preference page; empty without
+    /// `PREFERENCES_URL`.
+    pub fn preferences_link(&self, email: &EmailAddress) -> String {
+        self.preferences.as_ref().map(|(base, signer)| signer.url(base, email)).unwrap_or_default()
     }
 
     /// The `Message-ID` for `email` in this campaign: the same on every run.
@@ -213,6 +227,27 @@ impl Composer {
         let envelope_sender = self.envelope_sender(to.key());
         let to = Mailbox::new(None, to.as_lettre().clone());
         self.build(to, envelope_sender, message_id, &digest, subject, content, unsubscribe_link, date)
+    }
+
+    /// A message of the list's own to `to` that is no bulletin (a sign-up's
+    /// request to confirm): built, signed and encoded as a bulletin's
+    /// messages are, with a `Message-ID` of its own for `date` and no https
+    /// unsubscribe link (the reader is on no list yet).
+    pub fn compose_notice(
+        &self,
+        to: &EmailAddress,
+        content: &Personalised,
+        date: SystemTime,
+    ) -> Result<Message, MessageError> {
+        let mut hash = Sha256::new();
+        hash.update(b"notice\n");
+        hash.update(to.key().as_str());
+        hash.update(humantime::format_rfc3339_nanos(date).to_string());
+        let digest: [u8; 32] = hash.finalize().into();
+        let message_id = self.message_id_of(&digest);
+        let envelope_sender = self.envelope_sender(to.key());
+        let mailbox = Mailbox::new(None, to.as_lettre().clone());
+        self.build(mailbox, envelope_sender, message_id, &digest, content.subject.clone(), content, "", date)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -92,6 +92,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     let body = blocks(&bulletin.blocks, slots, brand);
     let email = slots.marker(Slot::Email);
     let unsubscribe = slots.marker(Slot::UnsubscribeUrl);
+    let preferences = settings.preferences_url.as_ref().map(|_| slots.marker(Slot::PreferencesUrl));
     let lang = bulletin.lang.as_str();
     // A web page has no reader; an email links its page when there is an archive.
     let web = slots.web.clone();
@@ -159,6 +160,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                                         @if let Some(archive) = &archive {
                                             " · "
                                             a href=(archive.index) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Past issues" }
+                                        }
+                                        @if let Some(preferences) = &preferences {
+                                            " · "
+                                            a href=(preferences) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Preferences" }
                                         }
                                         @if let Some(site) = &settings.org_website {
                                             " · "

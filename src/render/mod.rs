@@ -32,6 +32,8 @@ enum Slot {
     Email,
     /// The reader's unsubscribe link.
     UnsubscribeUrl,
+    /// The reader's link to the preference page.
+    PreferencesUrl,
 }
 
 /// The slots of a bulletin, numbered in the order they were met.
@@ -163,6 +165,8 @@ pub struct Addressee<'a> {
     pub subscriber: &'a Subscriber,
     /// Their unsubscribe link (https with a token, or a mailto).
     pub unsubscribe_url: &'a str,
+    /// Their preference page link; empty without `PREFERENCES_URL`.
+    pub preferences_url: &'a str,
 }
 
 /// One reader's email content.
@@ -279,7 +283,7 @@ impl Rendered {
         let text = text::render(bulletin, settings, &mut slots);
         let value = |slot: usize| match &slots.slots[slot] {
             Slot::Column { default, .. } => default.as_deref().unwrap_or(""),
-            Slot::Email | Slot::UnsubscribeUrl => "",
+            Slot::Email | Slot::UnsubscribeUrl | Slot::PreferencesUrl => "",
         };
         let fill = |parts: &[Part], escape: fn(&str, &mut String)| {
             let mut out = String::new();
@@ -307,6 +311,7 @@ impl Rendered {
             }
             Slot::Email => reader.subscriber.email().as_str(),
             Slot::UnsubscribeUrl => reader.unsubscribe_url,
+            Slot::PreferencesUrl => reader.preferences_url,
         }
     }
 

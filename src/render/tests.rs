@@ -48,6 +48,7 @@ fn personalise(text: &str, csv: &str) -> Vec<Personalised> {
             rendered.personalise(&Addressee {
                 subscriber: s,
                 unsubscribe_url: "https://hope.example.org/u?t=TOKEN",
+                preferences_url: "",
             })
         })
         .collect()
@@ -365,6 +366,7 @@ fn branded(text: &str, pairs: &[(&str, &str)]) -> Personalised {
     rendered.personalise(&Addressee {
         subscriber: &subscribers[0],
         unsubscribe_url: "https://hope.example.org/u",
+        preferences_url: "",
     })
 }
 
@@ -496,6 +498,7 @@ fn with_archive_url_an_email_links_its_page_first_and_the_archive_in_the_footer(
     let email = rendered.personalise(&Addressee {
         subscriber: &subscribers[0],
         unsubscribe_url: "https://u.example.org/?t=T",
+        preferences_url: "",
     });
     let page = "https://hope.example.org/bulletins/2025-10-16-test/";
     let document = Html::parse_document(&email.html);

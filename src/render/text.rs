@@ -128,6 +128,10 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     if let Some(archive) = &archive {
         w.literal(&format!("Past issues: {}", archive.index));
     }
+    if settings.preferences_url.is_some() {
+        let preferences = w.slots.marker(Slot::PreferencesUrl);
+        w.paragraph(format!("Preferences: {preferences}"), Layout::indented(""));
+    }
     if let Some(site) = &settings.org_website {
         // Worded as the HTML's link is, so both parts hold the same words.
         w.literal(&format!("{} website: {}", settings.org_name, site.as_url()));

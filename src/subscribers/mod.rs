@@ -10,8 +10,10 @@ mod lines;
 mod lists;
 mod live_suppression;
 pub mod mailchimp;
+pub mod preferences;
 pub mod pseudonym;
 mod reader;
+pub mod signups;
 mod suppression;
 mod suppression_file;
 mod tally;
@@ -170,6 +172,8 @@ pub enum SkipReason {
     Suppressed,
     #[error("not tagged `{0}`, the bulletin's segment")]
     NotInSegment(String),
+    #[error("paused on the preference page")]
+    Paused,
     #[error("{0}")]
     Invalid(RowProblem),
     #[error("duplicate of line {first_line}")]

@@ -50,6 +50,25 @@ pub struct SubscriberReader {
     /// Addresses already read, by [`address_hash`], with their line.
     seen: HashMap<u64, u64>,
     record: csv::ByteRecord,
+    /// The list's own columns; the rest of `columns` come from `signups.csv`.
+    list_width: usize,
+    /// `signups.csv`, read once the list is done.
+    signups: Option<Box<Signups>>,
+    /// Readers' choices on the preference page, by [`address_hash`].
+    preferences: HashMap<u64, super::preferences::Preference>,
+    /// When a pause is measured from.
+    now: std::time::SystemTime,
+}
+
+/// `signups.csv` read after the list ([`SubscriberReader::with_signups`]).
+struct Signups {
+    path: PathBuf,
+    csv: csv::Reader<Input>,
+    delimiter: u8,
+    /// For each of its columns, the reader's column it fills.
+    to_merged: Vec<usize>,
+    /// The list was read to its end, so this file is being read.
+    started: bool,
 }
 
 impl SubscriberReader {
@@ -80,12 +99,96 @@ impl SubscriberReader {
             rows: 0,
             row_lines: 0,
             lines: None,
-            columns,
             audience,
             unsubscribed,
             seen: HashMap::new(),
             record: csv::ByteRecord::new(),
+            list_width: columns_len(&columns),
+            columns,
+            signups: None,
+            preferences: HashMap::new(),
+            now: std::time::SystemTime::UNIX_EPOCH,
         })
+    }
+
+    /// Opens `path` as [`SubscriberReader::open`] does, then reads the
+    /// confirmed sign-ups in `signups.csv` beside it (when there is one)
+    /// after its last row, as if they were rows of the list: an address
+    /// already on the list is left out (the list wins), and the sign-ups'
+    /// own columns (`consented_at`, ...) are added to the list's, empty on
+    /// its rows. The choices in `preferences.csv` beside it apply to both:
+    /// a reader's chosen tags replace the list's, and a reader who paused is
+    /// skipped until the pause ends. What `send`, `check` and the preview read.
+    pub fn with_signups(path: &Path, audience: Audience) -> Result<Self, SubscribersError> {
+        use crate::domain::Clock;
+        let mut reader = Self::open(path, audience)?;
+        reader.now = crate::domain::SystemClock.now().as_system_time();
+        reader.preferences = super::preferences::load(&super::preferences::beside(path))?
+            .into_iter()
+            .map(|(key, preference)| (address_hash(key.as_str()), preference))
+            .collect();
+        let signups = super::signups::beside(path);
+        if signups == path || !signups.exists() {
+            return Ok(reader);
+        }
+        let (csv, theirs, delimiter, _) = open_csv(&signups)?;
+        let mut names: Vec<String> = reader
+            .columns
+            .names
+            .iter()
+            .map(|n| n.as_ref().map(ToString::to_string).unwrap_or_default())
+            .collect();
+        let mut to_merged = Vec::new();
+        for (i, name) in theirs.names.iter().enumerate() {
+            let index = match name {
+                _ if i == theirs.email => reader.columns.email,
+                Some(name) => reader.columns.index_of(name).unwrap_or_else(|| {
+                    names.push(name.to_string());
+                    names.len() - 1
+                }),
+                None => {
+                    names.push(String::new());
+                    names.len() - 1
+                }
+            };
+            to_merged.push(index);
+        }
+        let header: csv::ByteRecord = names.iter().map(String::as_bytes).collect();
+        reader.columns = Columns::from_header(path, &header, reader.delimiter)?;
+        reader.signups = Some(Box::new(Signups { path: signups, csv, delimiter, to_merged, started: false }));
+        Ok(reader)
+    }
+
+    /// The next row of `signups.csv`, as a row of the list.
+    fn next_signup(&mut self) -> Option<Result<Row, SubscribersError>> {
+        loop {
+            let signups = self.signups.as_mut()?;
+            signups.started = true;
+            let mut record = csv::ByteRecord::new();
+            match read_record(&signups.path, &mut signups.csv, &mut record, signups.delimiter) {
+                Err(e) => return Some(Err(e)),
+                Ok(false) => return None,
+                Ok(true) if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => continue,
+                Ok(true) => {}
+            }
+            let byte = record.position().map_or(0, csv::Position::byte);
+            let line = signups.csv.get_mut().line_at(byte);
+            let mut merged = vec![&b""[..]; columns_len(&self.columns)];
+            for (field, &to) in record.iter().zip(&signups.to_merged) {
+                merged[to] = field;
+            }
+            // On the list already: the list's row is the one that counts.
+            let email =
+                record.get(signups.to_merged.iter().position(|&i| i == self.columns.email).unwrap_or(0));
+            let on_list = email
+                .map(|e| address_hash(EmailKey::of(&String::from_utf8_lossy(e)).as_str()))
+                .is_some_and(|hash| self.seen.contains_key(&hash));
+            if on_list {
+                continue;
+            }
+            self.record = merged.into_iter().collect();
+            return Some(Ok(self.classify_at(line, columns_len(&self.columns))));
+        }
     }
 
     pub fn columns(&self) -> &Columns {
@@ -109,17 +212,20 @@ impl SubscriberReader {
     fn classify(&mut self) -> Row {
         let byte = self.record.position().map_or(0, csv::Position::byte);
         let line = self.csv.get_mut().line_at(byte);
+        self.classify_at(line, self.list_width)
+    }
+
+    /// The row in `self.record`, which starts on `line` and should have
+    /// `width` fields.
+    fn classify_at(&mut self, line: u64, width: usize) -> Row {
         let skip = |email: Option<&str>, reason| {
             Row::Skipped(Skip { line, email: email.map(str::to_owned), reason })
         };
         let columns = &self.columns;
-        if self.record.len() != columns.names.len() {
+        if self.record.len() != width {
             return skip(
                 None,
-                SkipReason::Invalid(RowProblem::FieldCount {
-                    expected: columns.names.len(),
-                    found: self.record.len(),
-                }),
+                SkipReason::Invalid(RowProblem::FieldCount { expected: width, found: self.record.len() }),
             );
         }
         let mut values = Vec::with_capacity(self.record.len());
@@ -133,6 +239,8 @@ impl SubscriberReader {
                 }
             }
         }
+        // Empty for the columns only `signups.csv` has.
+        values.resize(columns.names.len(), String::new());
         let raw_email = values[columns.email].clone();
         let email_ref = Some(raw_email.as_str()).filter(|e| !e.is_empty());
         if raw_email.is_empty() {
@@ -164,9 +272,16 @@ impl SubscriberReader {
         if self.audience.suppressed.contains(&email) {
             return skip(email_ref, SkipReason::Suppressed);
         }
-        let tags: Vec<String> = columns.tags.map_or_else(Vec::new, |i| {
-            values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
-        });
+        let preference = self.preferences.get(&hash);
+        if preference.and_then(|p| p.paused_until).is_some_and(|until| until > self.now) {
+            return skip(email_ref, SkipReason::Paused);
+        }
+        let tags: Vec<String> = match preference {
+            Some(preference) => preference.tags.clone(),
+            None => columns.tags.map_or_else(Vec::new, |i| {
+                values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
+            }),
+        };
         if let Some(segment) = &self.audience.segment
             && !tags.contains(segment)
         {
@@ -194,6 +309,9 @@ impl Iterator for SubscriberReader {
     type Item = Result<Row, SubscribersError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.signups.as_ref().is_some_and(|s| s.started) {
+            return self.next_signup();
+        }
         loop {
             let mut record = std::mem::take(&mut self.record);
             let more = read_record(&self.path, &mut self.csv, &mut record, self.delimiter);
@@ -213,7 +331,7 @@ impl Iterator for SubscriberReader {
                             delimiter: self.delimiter,
                         });
                     }
-                    return None;
+                    return self.next_signup();
                 }
                 // Spreadsheets leave rows of empty cells behind; they are blank lines.
                 Ok(true) if self.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => {}
@@ -265,6 +383,10 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), Subsc
     }
     let columns = Columns::from_header(path, &header, delimiter)?;
     Ok((csv, columns, delimiter, header_lines))
+}
+
+fn columns_len(columns: &Columns) -> usize {
+    columns.names.len()
 }
 
 /// How many lines a record takes: one, and one more for each line break

@@ -67,6 +67,8 @@ pub struct Tally {
     pub unsubscribed: u64,
     pub suppressed: u64,
     pub not_in_segment: u64,
+    /// Readers who paused their emails on the preference page.
+    pub paused: u64,
     pub invalid: u64,
     pub duplicate: u64,
     problems: Vec<Skip>,
@@ -91,6 +93,7 @@ impl Tally {
             SkipReason::Unsubscribed => &mut self.unsubscribed,
             SkipReason::Suppressed => &mut self.suppressed,
             SkipReason::NotInSegment(_) => &mut self.not_in_segment,
+            SkipReason::Paused => &mut self.paused,
             SkipReason::Invalid(_) => &mut self.invalid,
             SkipReason::Duplicate { .. } => &mut self.duplicate,
         };
@@ -101,7 +104,12 @@ impl Tally {
     }
 
     pub fn skipped(&self) -> u64 {
-        self.unsubscribed + self.suppressed + self.not_in_segment + self.invalid + self.duplicate
+        self.unsubscribed
+            + self.suppressed
+            + self.not_in_segment
+            + self.paused
+            + self.invalid
+            + self.duplicate
     }
 
     /// Rows that point at mistakes in the list.
@@ -120,6 +128,7 @@ impl Tally {
             (self.unsubscribed, "unsubscribed"),
             (self.suppressed, "suppressed"),
             (self.not_in_segment, "not in the segment"),
+            (self.paused, "paused"),
             (self.invalid, "invalid"),
             (self.duplicate, "duplicate"),
         ])

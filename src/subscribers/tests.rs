@@ -313,3 +313,42 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn sign_ups_come_after_the_list_once_with_their_own_columns_and_preferences_apply_to_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, "email,first_name\nana@example.org,Ana\nbo@example.org,Bo\n").unwrap();
+    std::fs::write(
+        dir.path().join("signups.csv"),
+        "email,first_name,last_name,tags,consented_at,consent_text_hash,source\n\
+         ANA@example.org,Other,,news,2026-01-01T00:00:00Z,h,signup-form\n\
+         cy@example.org,Cy,Ray,news,2026-01-01T00:00:00Z,h,signup-form\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("preferences.csv"),
+        "email,tags,paused_until,changed_at\n\
+         bo@example.org,prayer,,2026-01-01T00:00:00Z\n\
+         cy@example.org,news,9999-01-01T00:00:00Z,2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let reader = SubscriberReader::with_signups(&list, Audience::default()).unwrap();
+    let columns = reader.columns().clone();
+    let rows: Vec<Row> = reader.map(Result::unwrap).collect();
+    assert_eq!(
+        summary(&rows),
+        [
+            (2, "ok ana@example.org".to_owned()),
+            (3, "ok bo@example.org".to_owned()),
+            (3, "skip paused on the preference page".to_owned())
+        ]
+    );
+    let Row::Subscribed(ana) = &rows[0] else { unreachable!() };
+    let Row::Subscribed(bo) = &rows[1] else { unreachable!() };
+    let field = |name: &str| columns.index_of(&crate::merge::FieldName::normalise(name).unwrap()).unwrap();
+    // The list wins: Ana's own row, with the sign-ups' columns empty.
+    assert_eq!((ana.value(field("first_name")), ana.value(field("consented_at"))), ("Ana", ""));
+    assert!(ana.tags().is_empty());
+    assert_eq!(bo.tags(), ["prayer"]);
+}

@@ -29,5 +29,6 @@ mod publish;
 mod relay_limits;
 mod send;
 mod servers;
+mod signup;
 mod spam;
 mod unsubscribe;

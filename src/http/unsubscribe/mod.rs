@@ -15,7 +15,7 @@
 //! Ends where the suppression list begins: writing it is
 //! [`SuppressionFile`]'s job, which makes concurrent additions safe.
 
-mod page;
+pub(crate) mod page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +33,7 @@ use tower_http::timeout::TimeoutLayer;
 use super::Server;
 use crate::config::Settings;
 use crate::domain::Clock;
+use crate::message::confirmation::ConfirmSigner;
 use crate::message::unsubscribe::{DEVELOPMENT_SECRET, Signer};
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
 use page::Texts;
@@ -68,6 +69,10 @@ pub struct ServerOptions {
     pub suppressed: SuppressionFile,
     /// Dates the log lines and the rows added to the suppression list.
     pub clock: Arc<dyn Clock>,
+    /// Sign-ups (`/subscribe`, `/confirm`), when the relay is set up.
+    pub signup: Option<super::signup::SignupOptions>,
+    /// The preference page (`/preferences`).
+    pub preferences: super::preferences::PreferencesOptions,
 }
 
 struct Service {
@@ -86,7 +91,11 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         .suppressed
         .check_writable()
         .context("the unsubscribe server cannot write the suppression list")?;
-    let ServerOptions { listen, suppressed, clock } = options;
+    let ServerOptions { listen, suppressed, clock, signup, preferences } = options;
+    preferences.file.check_writable().context("the server cannot write the preferences file")?;
+    if let Some(signup) = &signup {
+        signup.signups.check_writable().context("the server cannot write the sign-ups file")?;
+    }
     let server = Server {
         name: "the unsubscribe server",
         listen,
@@ -100,6 +109,15 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
         println!("  listening on http://{address}{path}");
         println!("  public URL   {public} (your HTTPS reverse proxy forwards it here)");
         println!("  suppression  {}", suppressed.path().display());
+        match &signup {
+            Some(options) => {
+                println!("  sign-up      http://{address}/subscribe and /confirm");
+                println!("  sign-ups     {}", options.signups.path().display());
+            }
+            None => {
+                println!("  sign-up      off (set SMTP_HOST and the relay settings to send confirmations)")
+            }
+        }
         println!("  limits       {limits}, {} s per request", REQUEST_TIMEOUT.as_secs());
         println!("Ctrl-C or SIGTERM to stop.");
         if !address.ip().is_loopback() {
@@ -108,8 +126,21 @@ pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> 
                  and let the HTTPS reverse proxy take the outside world"
             );
         }
+        let signups = signup.map(|options| {
+            let signer = ConfirmSigner::from_settings(settings).expect("the secret was checked");
+            super::signup::router(settings, signer, options, suppressed.clone(), Arc::clone(&clock))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        });
+        println!("  preferences  http://{address}/preferences ({})", preferences.file.path().display());
+        let preferences =
+            super::preferences::router(settings, preferences, suppressed.clone(), Arc::clone(&clock))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
         let service = Service { signer, file: suppressed, texts: Texts::from(settings), clock };
-        Ok(router(&path, Arc::new(service), REQUEST_TIMEOUT))
+        let router = router(&path, Arc::new(service), REQUEST_TIMEOUT).merge(preferences);
+        Ok(match signups {
+            Some(signups) => router.merge(signups),
+            None => router,
+        })
     })
 }
 
@@ -148,6 +179,9 @@ fn checked(settings: &Settings) -> anyhow::Result<(Signer, String)> {
     let path = url.as_url().path().to_owned();
     if path == "/healthz" {
         bail!("UNSUBSCRIBE_URL's path cannot be /healthz, which the server keeps for health checks");
+    }
+    if ["/subscribe", "/confirm", "/preferences"].contains(&path.as_str()) {
+        bail!("UNSUBSCRIBE_URL's path cannot be {path}, which the server keeps for sign-ups");
     }
     Ok((Signer::from_settings(settings), path))
 }
@@ -264,7 +298,7 @@ async fn is_one_click(request: Request) -> Result<bool, Response> {
 
 /// A page with headers that keep it out of caches, frames, search engines
 /// and other sites' `Referer` (its address holds the reader's token).
-fn respond(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn respond(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, axum::response::Html(markup.into_string())).into_response();
     let headers = response.headers_mut();
     for (name, value) in [

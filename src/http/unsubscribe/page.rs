@@ -46,11 +46,11 @@ button:focus-visible,a:focus-visible{outline:3px solid var(--fg);outline-offset:
 
 /// A page in the common layout, kept out of search engines, its content in
 /// one narrow column.
-fn layout(title: &str, body: Markup) -> Markup {
+pub(crate) fn layout(title: &str, body: Markup) -> Markup {
     layout::page(&Head { title, style: STYLE, noindex: true }, html! { main { (body) } })
 }
 
-fn write_to(texts: &Texts) -> Markup {
+pub(crate) fn write_to(texts: &Texts) -> Markup {
     html! { a href={ "mailto:" (texts.contact) } { (texts.contact) } }
 }
 

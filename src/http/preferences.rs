@@ -1,0 +1,229 @@
+//! The preference page (part of `bulletin serve`), reached from every
+//! email's footer by a signed per-reader link (`PREFERENCES_URL`,
+//! [`crate::message::preferences`]):
+//!
+//! * `GET /preferences?t=TOKEN` shows the reader's interests (`INTERESTS`)
+//!   as check boxes, a pause of some weeks, and an unsubscribe button;
+//!   it changes nothing.
+//! * `POST /preferences?t=TOKEN` with `action=save` (and `interests`),
+//!   `action=pause` (and `weeks`) or `action=unsubscribe`: a choice is a
+//!   new row of `preferences.csv` ([`PreferencesFile`]), which the list
+//!   reader applies; an unsubscribe goes to the suppression list. The
+//!   subscriber list is never rewritten.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use maud::{Markup, html};
+
+use super::unsubscribe::page::layout;
+use super::unsubscribe::{mask, respond};
+use crate::config::Settings;
+use crate::domain::Clock;
+use crate::message::preferences::PreferencesSigner;
+use crate::subscribers::preferences::{Preference, PreferencesFile, load};
+use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+
+/// The longest pause offered, in weeks.
+pub const LONGEST_PAUSE_WEEKS: u64 = 26;
+
+/// What the preference page needs.
+#[derive(Debug, Clone)]
+pub struct PreferencesOptions {
+    pub file: PreferencesFile,
+    /// `INTERESTS`, lower case.
+    pub interests: Vec<String>,
+}
+
+impl PreferencesOptions {
+    /// `INTERESTS` from `source`, and `preferences.csv` beside `list`.
+    pub fn from_source(source: &crate::config::Source, list: &std::path::Path) -> Self {
+        let interests = source
+            .get("INTERESTS")
+            .map(|(v, _)| {
+                v.split(',')
+                    .map(|t| t.trim().to_lowercase())
+                    .filter(|t| !t.is_empty() && !t.contains([';', '"']))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let file = PreferencesFile::new(crate::subscribers::preferences::beside(list));
+        Self { file, interests }
+    }
+}
+
+struct Service {
+    options: PreferencesOptions,
+    signer: PreferencesSigner,
+    suppressed: SuppressionFile,
+    list_name: String,
+    clock: Arc<dyn Clock>,
+}
+
+/// The route `/preferences`.
+pub fn router(
+    settings: &Settings,
+    options: PreferencesOptions,
+    suppressed: SuppressionFile,
+    clock: Arc<dyn Clock>,
+) -> Router {
+    let service = Service {
+        options,
+        signer: PreferencesSigner::from_settings(settings),
+        suppressed,
+        list_name: settings.list_name.clone(),
+        clock,
+    };
+    Router::new()
+        .route("/preferences", get(show).post(change))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(Arc::new(service))
+}
+
+impl Service {
+    fn reader(&self, query: Option<&str>) -> Option<EmailAddress> {
+        url::form_urlencoded::parse(query?.as_bytes())
+            .filter(|(k, _)| k == "t")
+            .find_map(|(_, token)| self.signer.verify(&token))
+    }
+
+    fn refuse(&self, method: &str) -> Response {
+        eprintln!("{} refused {method} /preferences: no valid token", self.clock.now());
+        respond(
+            StatusCode::BAD_REQUEST,
+            layout(
+                "This link does not work",
+                html! { h1 { "This link does not work" } p { "Nothing has been changed. Use the Preferences link of a recent email, the whole of it." } },
+            ),
+        )
+    }
+}
+
+async fn show(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
+    let Some(email) = service.reader(query.as_deref()) else { return service.refuse("GET") };
+    let path = service.options.file.path().to_owned();
+    let current = tokio::task::spawn_blocking(move || load(&path)).await.ok().and_then(Result::ok);
+    let chosen = current.and_then(|c| c.get(email.key()).cloned()).map(|p| p.tags).unwrap_or_default();
+    respond(StatusCode::OK, page(&service, &email, &chosen))
+}
+
+fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
+    layout(
+        &format!("Your {} preferences", service.list_name),
+        html! {
+            h1 { "Your " (service.list_name) " preferences" }
+            p { "For " strong { (email.as_str()) } "." }
+            @if !service.options.interests.is_empty() {
+                form method="post" action="" {
+                    input type="hidden" name="action" value="save";
+                    p { "What would you like to hear about?" }
+                    @for interest in &service.options.interests {
+                        p { label { input type="checkbox" name="interests" value=(interest) checked[chosen.contains(interest)]; " " (interest) } }
+                    }
+                    button type="submit" { "Save" }
+                }
+            }
+            form method="post" action="" {
+                input type="hidden" name="action" value="pause";
+                p { label { "Pause my emails for "
+                    select name="weeks" {
+                        @for weeks in [2, 4, 8, 12, LONGEST_PAUSE_WEEKS] { option value=(weeks) { (weeks) " weeks" } }
+                    } } }
+                button type="submit" { "Pause" }
+            }
+            form method="post" action="" {
+                input type="hidden" name="action" value="unsubscribe";
+                button type="submit" { "Unsubscribe" }
+            }
+        },
+    )
+}
+
+async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    let Some(email) = service.reader(query.as_deref()) else { return service.refuse("POST") };
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
+    let now = service.clock.now().as_system_time();
+    let service2 = Arc::clone(&service);
+    let email2 = email.clone();
+    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<()> + Send>, String) =
+        match field("action").as_deref() {
+            Some("unsubscribe") => (
+                Box::new(move || {
+                    service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
+                    Ok(())
+                }),
+                format!("You are unsubscribed from {}.", service.list_name),
+            ),
+            Some("pause") => {
+                let weeks: u64 = field("weeks")
+                    .and_then(|w| w.parse().ok())
+                    .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
+                    .unwrap_or(4);
+                let path = service.options.file.path().to_owned();
+                let until = now + Duration::from_secs(weeks * 7 * 86_400);
+                (
+                    Box::new(move || {
+                        let tags = load(&path)?.get(email2.key()).map(|p| p.tags.clone()).unwrap_or_default();
+                        service2.options.file.add(
+                            &email2,
+                            &Preference { tags, paused_until: Some(until) },
+                            now,
+                        )?;
+                        Ok(())
+                    }),
+                    format!("Your emails are paused for {weeks} weeks."),
+                )
+            }
+            Some("save") => {
+                let tags: Vec<String> = form
+                    .iter()
+                    .filter(|(k, _)| k == "interests")
+                    .map(|(_, v)| v.trim().to_lowercase())
+                    .filter(|t| service.options.interests.contains(t))
+                    .collect();
+                (
+                    Box::new(move || {
+                        service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
+                        Ok(())
+                    }),
+                    "Your choices are saved.".to_owned(),
+                )
+            }
+            _ => {
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    layout("Nothing changed", html! { h1 { "Nothing changed" } }),
+                );
+            }
+        };
+    match tokio::task::spawn_blocking(done).await {
+        Ok(Ok(())) => {
+            eprintln!("{} preferences of {}: {said}", service.clock.now(), mask(&email));
+            respond(StatusCode::OK, layout("Done", html! { h1 { "Done" } p { (said) } }))
+        }
+        Ok(Err(error)) => {
+            eprintln!("{} error: preferences of {}: {error}", service.clock.now(), mask(&email));
+            respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                layout(
+                    "Something went wrong",
+                    html! { h1 { "Something went wrong on our side" } p { "Nothing has been changed. Please try again in a few minutes." } },
+                ),
+            )
+        }
+        Err(panic) => {
+            eprintln!("{} error: preferences of {}: {panic}", service.clock.now(), mask(&email));
+            respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                layout("Something went wrong", html! { h1 { "Something went wrong on our side" } }),
+            )
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The sign-up pages: the form, the answer to it, the confirmation page
+//! with its button, and what a confirmation answers. In the unsubscribe
+//! pages' layout: no scripts, nothing fetched from elsewhere.
+
+use maud::{Markup, html};
+
+use crate::http::unsubscribe::page::layout;
+
+/// What the pages say.
+#[derive(Debug, Clone)]
+pub struct Texts {
+    pub list_name: String,
+    pub org_name: String,
+    pub consent: String,
+    pub interests: Vec<String>,
+}
+
+/// `GET /subscribe`: name, address, interests, the consent sentence, and a
+/// honeypot field a person never sees.
+pub fn form(texts: &Texts) -> Markup {
+    layout(
+        &format!("Sign up for {}", texts.list_name),
+        html! {
+            h1 { "Sign up for " (texts.list_name) }
+            form method="post" action="/subscribe" {
+                p { label { "Your name" br; input type="text" name="name" autocomplete="name" maxlength="200"; } }
+                p { label { "Your email address" br;
+                    input type="email" name="email" autocomplete="email" required maxlength="254"; } }
+                @if !texts.interests.is_empty() {
+                    fieldset {
+                        legend { "What would you like to hear about?" }
+                        @for interest in &texts.interests {
+                            p { label { input type="checkbox" name="interests" value=(interest); " " (interest) } }
+                        }
+                    }
+                }
+                // Left empty by people, who cannot see it; filled by bots.
+                p style="position:absolute;left:-10000px" aria-hidden="true" {
+                    label { "Leave this empty" input type="text" name="website" tabindex="-1" autocomplete="off"; }
+                }
+                p { (texts.consent) }
+                button type="submit" { "Sign up" }
+            }
+            p.muted { "We will email you a link to confirm. Nothing is sent again until you do." }
+        },
+    )
+}
+
+/// The answer to every well-formed sign-up, whoever it is for.
+pub fn check_inbox(texts: &Texts) -> Markup {
+    layout(
+        "Check your inbox",
+        html! {
+            h1 { "Check your inbox" }
+            p { "If the address can receive " (texts.list_name) ", an email with a link to confirm is on its way. \
+                 Open it and press Confirm." }
+            p.muted { "Nothing arrived? Look in your spam folder; you can sign up again tomorrow." }
+        },
+    )
+}
+
+/// The answer to a sign-up without a usable address.
+pub fn bad_address(_texts: &Texts) -> Markup {
+    layout(
+        "That address does not look right",
+        html! {
+            h1 { "That address does not look right" }
+            p { "Go back and check the email address, then try again." }
+        },
+    )
+}
+
+/// `GET /confirm`: what confirming means, and the button that does it.
+pub fn confirm(texts: &Texts, email: &str) -> Markup {
+    layout(
+        &format!("Confirm: {}", texts.list_name),
+        html! {
+            h1 { "Confirm your sign-up" }
+            p { "Send " (texts.list_name) " from " (texts.org_name) " to " strong { (email) } "?" }
+            p { (texts.consent) }
+            // An empty action posts back to this very address, token and all.
+            form method="post" action="" {
+                input type="hidden" name="confirm" value="yes";
+                button type="submit" { "Confirm" }
+            }
+            p.muted { "Not you? Close this page and nothing happens." }
+        },
+    )
+}
+
+/// The answer to a confirmation.
+pub fn confirmed(texts: &Texts, email: &str) -> Markup {
+    layout(
+        "You are signed up",
+        html! {
+            h1 { "You are signed up" }
+            p { strong { (email) } " will receive " (texts.list_name) " from " (texts.org_name) "." }
+        },
+    )
+}
+
+/// The answer to a confirmation link that is damaged, forged or too old.
+pub fn bad_link(expired: bool) -> Markup {
+    let title = if expired { "This link has expired" } else { "This link does not work" };
+    layout(
+        title,
+        html! {
+            h1 { (title) }
+            p { "Nothing has been changed. Sign up again to get a new link." }
+        },
+    )
+}
+
+/// The answer when the sign-up could not be written.
+pub fn failed() -> Markup {
+    layout(
+        "Something went wrong",
+        html! {
+            h1 { "Something went wrong on our side" }
+            p { "You are not signed up yet. Please press Confirm again in a few minutes." }
+        },
+    )
+}
