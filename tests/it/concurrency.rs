@@ -249,10 +249,15 @@ fn two_different_campaigns_send_at_the_same_time() {
     const N: usize = 30;
     let server = PyServer::start(&Faults::new());
     let (test, addresses) = sending(N, server.port());
-    // The same bulletin under another name is another campaign.
+    // Another bulletin (its own subject and words, so that neither run
+    // takes the other's readers for duplicates) is another campaign.
     let other = "content/second-bulletin.md";
-    let sample = fs::read(test.join(SAMPLE_BULLETIN)).unwrap();
-    let test = test.file(other, sample);
+    let sample = fs::read_to_string(test.join(SAMPLE_BULLETIN)).unwrap();
+    let second_issue = sample
+        .replacen("subject = \"", "subject = \"Next week: ", 1)
+        .replacen("thank you for praying", "thank you again for praying", 1);
+    assert_ne!(second_issue, sample);
+    let test = test.file(other, second_issue);
     let first_args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
     let second_args = send_args(other, &["--rate", "10/s"]);
     let first = Sending::start(&test, &first_args);
