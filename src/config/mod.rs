@@ -173,7 +173,8 @@ pub struct Settings {
     pub unsubscribe_url: Option<HttpsUrl>,
     /// `PREFERENCES_URL`: the preference page of `bulletin serve`
     /// (`https://…/preferences`), linked from every email's footer with the
-    /// reader's signed token. Optional.
+    /// reader's signed token. Default: `/preferences` on `UNSUBSCRIBE_URL`'s
+    /// host; none without it, or when set to `none`.
     pub preferences_url: Option<HttpsUrl>,
     /// `LOGO`: a logo shown at the top of the HTML, a local image file
     /// (checked to exist) or an https address. Default: none.
@@ -403,13 +404,14 @@ impl Settings {
                 }
             })?,
         };
+        let unsubscribe_url = parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?;
         Ok(Self {
             from_name: clean_header_text(&from_name),
             reply_to: parse_with(source, "REPLY_TO", EmailAddress::parse)?,
             bounce_address: parse_with(source, "BOUNCE_ADDRESS", EmailAddress::parse)?,
             org_website: parse_with(source, "ORG_WEBSITE", HttpsUrl::parse)?,
-            unsubscribe_url: parse_with(source, "UNSUBSCRIBE_URL", HttpsUrl::parse)?,
-            preferences_url: parse_with(source, "PREFERENCES_URL", HttpsUrl::parse)?,
+            unsubscribe_url: unsubscribe_url.clone(),
+            preferences_url: preferences_url(source, unsubscribe_url.as_ref())?,
             assets_url: parse_with(source, "ASSETS_URL", HttpsUrl::parse)?,
             archive_url: parse_with(source, "ARCHIVE_URL", HttpsUrl::parse)?,
             subscribe_url: parse_with(source, "SUBSCRIBE_URL", HttpsUrl::parse)?,
@@ -512,6 +514,26 @@ pub(crate) fn parse_with<T, E: fmt::Display>(
     })
 }
 
+/// `PREFERENCES_URL`: as set; `none` for no link; unset, the page `bulletin
+/// serve` answers beside the unsubscribe links, `/preferences` on
+/// `UNSUBSCRIBE_URL`'s host (the reverse proxy forwards it with
+/// `/subscribe` and `/confirm`).
+fn preferences_url(source: &Source, unsubscribe: Option<&HttpsUrl>) -> Result<Option<HttpsUrl>, ConfigError> {
+    if source.get("PREFERENCES_URL").is_some_and(|(value, _)| value.trim().eq_ignore_ascii_case("none")) {
+        return Ok(None);
+    }
+    if let Some(set) = parse_with(source, "PREFERENCES_URL", HttpsUrl::parse)? {
+        return Ok(Some(set));
+    }
+    Ok(unsubscribe.map(|url| {
+        let mut page = url.as_url().clone();
+        page.set_path("/preferences");
+        page.set_query(None);
+        page.set_fragment(None);
+        HttpsUrl(page)
+    }))
+}
+
 /// Collapses white space and control characters so text from a setting can
 /// stand in a header.
 fn clean_header_text(text: &str) -> String {
@@ -552,6 +574,22 @@ mod tests {
         assert_eq!(s.list_name, "Hope Trust bulletin");
         assert_eq!(s.list_id.as_str(), "bulletin.hope.example.org");
         assert_eq!(s.unsubscribe_mailto.as_str(), "unsubscribe@hope.example.org");
+    }
+
+    #[test]
+    fn the_preference_page_is_on_the_unsubscribe_server_unless_set_or_turned_off() {
+        let unsubscribe = ("UNSUBSCRIBE_URL", "https://news.hope.example.org/u/unsubscribe?x=1");
+        let page =
+            |pairs: &[(&str, &str)]| settings(pairs).unwrap().preferences_url.map(|u| u.as_url().to_string());
+        assert_eq!(page(&[unsubscribe]).as_deref(), Some("https://news.hope.example.org/preferences"));
+        assert_eq!(
+            page(&[unsubscribe, ("PREFERENCES_URL", "https://hope.example.org/choose")]).as_deref(),
+            Some("https://hope.example.org/choose")
+        );
+        assert_eq!(page(&[unsubscribe, ("PREFERENCES_URL", "none")]), None);
+        assert_eq!(page(&[]), None, "no server, no page");
+        let err = settings(&[("PREFERENCES_URL", "http://hope.example.org/p")]).unwrap_err();
+        assert!(err.to_string().contains("PREFERENCES_URL"), "{err}");
     }
 
     #[test]

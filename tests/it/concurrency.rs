@@ -253,9 +253,11 @@ fn two_different_campaigns_send_at_the_same_time() {
     // takes the other's readers for duplicates) is another campaign.
     let other = "content/second-bulletin.md";
     let sample = fs::read_to_string(test.join(SAMPLE_BULLETIN)).unwrap();
-    let second_issue = sample
-        .replacen("subject = \"", "subject = \"Next week: ", 1)
-        .replacen("thank you for praying", "thank you again for praying", 1);
+    let second_issue = sample.replacen("subject = \"", "subject = \"Next week: ", 1).replacen(
+        "thank you for praying",
+        "thank you again for praying",
+        1,
+    );
     assert_ne!(second_issue, sample);
     let test = test.file(other, second_issue);
     let first_args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);

@@ -363,8 +363,8 @@ fn preference_links(test: &Test) -> std::collections::BTreeMap<String, String> {
 #[test]
 fn a_pause_an_unsubscribe_and_chosen_interests_on_the_preference_page_change_who_the_next_dry_run_mails() {
     let (test, _) = list_test(3);
+    // No PREFERENCES_URL: the page is /preferences on UNSUBSCRIBE_URL's host.
     let test = test
-        .env("PREFERENCES_URL", "https://hope.example.org/preferences")
         .env("INTERESTS", "prayer,news")
         .file("prayer.md", bulletin_with("segment = \"prayer\"\n", "For those who pray."));
     let links = preference_links(&test);
