@@ -152,7 +152,8 @@ enum CliCommand {
     /// subscribers/subscribers.csv, .env (mode 0600) from the documented
     /// example with a fresh UNSUBSCRIBE_SECRET, a .gitignore and a README.
     ///
-    /// Refuses to replace anything that is there, listing it, unless --force.
+    /// Refuses to replace anything that is there, listing it, unless --force;
+    /// even then an existing .env and subscriber list are kept.
     Init(InitArgs),
     /// Start this week's bulletin, content/DATE-TITLE.md: from the most
     /// recent one's front matter and section headings, with the items
@@ -267,7 +268,7 @@ struct InitArgs {
     #[arg(value_name = "DIR")]
     folder: Option<PathBuf>,
 
-    /// Replace init's own files where they exist (others are kept).
+    /// Replace init's own files where they exist (never .env or the list).
     #[arg(long)]
     force: bool,
 }

@@ -39,8 +39,8 @@ const SECRET_LINE: &str = "UNSUBSCRIBE_SECRET=";
 /// What init writes, relative to the folder.
 const WELCOME_PATH: &str = "content/welcome.md";
 const LOGO_PATH: &str = "content/images/logo.png";
-const FILES: [&str; 6] =
-    [".env", ".gitignore", "README.md", WELCOME_PATH, LOGO_PATH, "subscribers/subscribers.csv"];
+const LIST_PATH: &str = "subscribers/subscribers.csv";
+const FILES: [&str; 6] = [".env", ".gitignore", "README.md", WELCOME_PATH, LOGO_PATH, LIST_PATH];
 
 pub(super) fn run(options: &InitOptions, now: SystemTime) -> anyhow::Result<Outcome> {
     let folder = &options.folder;
@@ -48,29 +48,48 @@ pub(super) fn run(options: &InitOptions, now: SystemTime) -> anyhow::Result<Outc
     if !existing.is_empty() && !options.force {
         bail!(
             "{} already holds {}; nothing was written. Run `bulletin init --force` to replace init's own \
-             files (your other files are kept), or name a new folder: `bulletin init DIR`",
+             files (your .env, list and other files are kept), or name a new folder: `bulletin init DIR`",
             folder.display(),
             existing.join(", ")
         );
     }
     let today = super::new::today(now)?;
+    // The settings (whose secret signs every unsubscribe link already sent)
+    // and the list are the newsletter's own: never replaced, even by --force.
+    let mut kept = Vec::new();
+    for own in [".env", LIST_PATH] {
+        if folder.join(own).exists() {
+            kept.push(own);
+        }
+    }
     for (path, text) in [
         (".gitignore", GITIGNORE.to_owned()),
         ("README.md", README.to_owned()),
         (WELCOME_PATH, WELCOME.replace("date = DATE", &format!("date = {today}"))),
-        ("subscribers/subscribers.csv", SUBSCRIBERS.to_owned()),
     ] {
         write(&folder.join(path), text.as_bytes(), 0o644)?;
     }
     write(&folder.join(LOGO_PATH), LOGO, 0o644)?;
-    write(&folder.join(".env"), env_file(&secret()?).as_bytes(), 0o600)?;
+    if !kept.contains(&LIST_PATH) {
+        write(&folder.join(LIST_PATH), SUBSCRIBERS.as_bytes(), 0o644)?;
+    }
+    if !kept.contains(&".env") {
+        write(&folder.join(".env"), env_file(&secret()?).as_bytes(), 0o600)?;
+    }
 
     println!("Made a newsletter folder in {}:", folder.display());
-    println!("  .env                          your settings (private, mode 0600): edit it first");
+    if !kept.contains(&".env") {
+        println!("  .env                          your settings (private, mode 0600): edit it first");
+    }
     println!("  {WELCOME_PATH:<29} a first bulletin");
     println!("  {LOGO_PATH:<29} a logo (LOGO in .env): put yours in its place");
-    println!("  subscribers/subscribers.csv   the list, with one example row");
+    if !kept.contains(&LIST_PATH) {
+        println!("  {LIST_PATH:<29} the list, with one example row");
+    }
     println!("  .gitignore, README.md");
+    for own in &kept {
+        println!("  kept {own}: settings and lists are never replaced (move it away to start afresh)");
+    }
     println!();
     println!("Next:");
     if folder != Path::new(".") {

@@ -107,14 +107,22 @@ fn init_into_an_existing_folder_refuses_and_lists_what_exists_unless_forced() {
     assert_eq!(fs::read_to_string(test.join(".env")).unwrap(), "ORG_NAME=Mine\n", "nothing overwritten");
     assert_eq!(files_under(test.path()), [".env", "content/mine.md"], "nothing written at all");
 
+    let test = test.file("subscribers/subscribers.csv", "email\nreal.supporter@example.org\n");
     let run = test.run(&["init", "--force"]).code(0);
-    assert!(
-        fs::read_to_string(test.join(".env")).unwrap().contains("UNSUBSCRIBE_SECRET="),
-        "{}",
-        run.printed()
+    // Settings (with the secret every sent unsubscribe link is signed with)
+    // and the list are the newsletter's own: --force never replaces them.
+    assert_eq!(fs::read_to_string(test.join(".env")).unwrap(), "ORG_NAME=Mine\n", "{}", run.printed());
+    assert_eq!(
+        fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(),
+        "email\nreal.supporter@example.org\n"
     );
+    assert!(run.stdout.contains("kept .env"), "{}", run.printed());
     assert!(test.join("content/welcome.md").exists());
     assert!(test.join("content/mine.md").exists(), "--force replaces init's own files only");
+    let ignored = fs::read_to_string(test.join(".gitignore")).unwrap();
+    for entry in ["keys/", "subscribers/"] {
+        assert!(ignored.lines().any(|l| l == entry), "{entry} is not ignored:\n{ignored}");
+    }
 
     // Into a named folder, made if missing.
     let test = Test::new();
