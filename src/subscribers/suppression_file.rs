@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::EmailAddress;
+use super::pseudonym;
 use crate::domain::EmailKey;
 
 /// Why an address is on the suppression list; written in its `reason`
@@ -217,8 +218,17 @@ impl SuppressionFile {
             (Some(_), Some(column)) => column,
             (Some(_), None) => return Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }),
         };
-        let mut present: std::collections::HashSet<EmailKey> =
-            contents.records.iter().filter_map(|r| r.get(email_column)).map(EmailKey::of).collect();
+        let cells = || contents.records.iter().filter_map(|r| r.get(email_column));
+        let mut present: std::collections::HashSet<EmailKey> = cells().map(EmailKey::of).collect();
+        // Forgotten addresses are there under their pseudonyms: adding one
+        // again would write back what `forget` erased.
+        let mut forgotten: std::collections::HashMap<pseudonym::Salt, std::collections::HashSet<String>> =
+            std::collections::HashMap::new();
+        for (salt, digest) in cells().filter_map(pseudonym::parse) {
+            forgotten.entry(salt).or_default().insert(digest);
+        }
+        let is_forgotten =
+            |key: &EmailKey| forgotten.iter().any(|(salt, digests)| digests.contains(&salt.digest(key)));
 
         let mut out = csv::WriterBuilder::new()
             .delimiter(contents.delimiter)
@@ -230,7 +240,7 @@ impl SuppressionFile {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         let mut added = Added::default();
         for entry in entries {
-            if !present.insert(entry.email.key().clone()) {
+            if is_forgotten(entry.email.key()) || !present.insert(entry.email.key().clone()) {
                 added.already.push(entry.email.to_string());
                 continue;
             }
@@ -283,7 +293,7 @@ impl SuppressionFile {
         let keep: Vec<_> = contents
             .records
             .iter()
-            .filter(|r| r.get(column).is_none_or(|e| !super::pseudonym::names(e, email.key())))
+            .filter(|r| r.get(column).is_none_or(|e| !pseudonym::names(e, email.key())))
             .collect();
         if keep.len() == contents.records.len() {
             return Ok(false);
@@ -811,6 +821,20 @@ mod tests {
                 .remove(&EmailAddress::parse("a@b.org").unwrap())
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn a_forgotten_address_added_again_is_already_there_and_its_address_is_not_written_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        fs::write(&path, "email,reason,date,detail\nana@example.org,requested,,\n").unwrap();
+        let file = SuppressionFile::new(&path);
+        file.forget(&EmailKey::of("ana@example.org"), now()).unwrap();
+        let forgotten = fs::read_to_string(&path).unwrap();
+        // An old export naming her, a late bounce, an old unsubscribe link.
+        let added = file.add(&[entry("Ana@Example.org", Reason::Unsubscribed)], now()).unwrap();
+        assert_eq!((added.added.len(), added.already.len()), (0, 1));
+        assert_eq!(fs::read_to_string(&path).unwrap(), forgotten, "the file still does not say who she was");
     }
 
     #[test]
