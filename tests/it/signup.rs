@@ -429,6 +429,28 @@ fn a_confirmed_sign_up_lifts_the_readers_own_unsubscribe_but_never_a_hard_bounce
 }
 
 #[test]
+fn a_confirmation_link_used_again_after_the_reader_unsubscribed_does_not_lift_the_new_unsubscribe() {
+    let smtp = PyServer::start(&Faults::new());
+    let test = signup_test(&smtp, 1);
+    let server = serve(&test);
+    assert_eq!(sign_up(&server, &[("email", "ann@example.org")]).status, 200);
+    smtp.wait_for_message_to("ann@example.org");
+    let link = server.local(&confirm_link(&smtp.messages()[0]));
+    let confirm = || answer(client().post(&link).send_form([("confirm", "yes")]));
+    assert_eq!(confirm().status, 200);
+    // She leaves (by the footer's link, a reply, the preference page)...
+    test.run(&["unsubscribe", "ann@example.org", "--subscribers", "list.csv"]).code(0);
+    // ...and the old "You are signed up" page is reloaded, or the link
+    // forwarded to someone else is followed: her choice stands.
+    assert_eq!(confirm().status, 200);
+    let suppressed = std::fs::read_to_string(test.join("suppressed.csv")).unwrap();
+    assert!(suppressed.contains("ann@example.org,requested"), "{suppressed}");
+    let to: Vec<String> =
+        dry_run(&test, "content/ijm-prayer-requests.md").into_iter().map(|(to, _)| to).collect();
+    assert_eq!(to, ["reader01@example.org"]);
+}
+
+#[test]
 fn the_daily_cap_on_confirmation_emails_survives_a_restart_of_the_server() {
     let smtp = PyServer::start(&Faults::new());
     let test = signup_test(&smtp, 1);

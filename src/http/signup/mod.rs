@@ -423,25 +423,39 @@ impl Service {
 
 /// Takes `email` off the suppression list when every row naming it is the
 /// reader's own choice (an unsubscribe, a request, a Mailchimp unsubscribe,
-/// an erasure): confirming a sign-up is asking to be mailed again. A bounce
+/// an erasure) made before they asked to sign up (`issued`, when the link
+/// was made): confirming a sign-up is asking to be mailed again. A bounce
 /// or a spam complaint stays, and the sign-up waits in `signups.csv`
-/// unmailed, as `resubscribe` is then the staff's decision.
+/// unmailed, as `resubscribe` is then the staff's decision. So does a
+/// choice made since, or undated: an old link used again (a page
+/// reloaded, a forwarded email) never undoes a later unsubscribe. Read and
+/// rewritten under the list's lock, so a row added meanwhile (a bounce
+/// import, say) is seen.
 fn lift_own_unsubscribe(
     suppressed: &SuppressionFile,
     email: &EmailAddress,
+    issued: std::time::SystemTime,
 ) -> Result<(), SuppressionFileError> {
-    let rows = suppressed.rows_about(email.key())?;
     let own = [Reason::Unsubscribed, Reason::Requested, Reason::MailchimpUnsubscribed, Reason::Forgotten];
-    let all_own = rows.iter().all(|row| {
-        row.fields
-            .iter()
-            .find(|(name, _)| name.trim().eq_ignore_ascii_case("reason"))
-            .is_some_and(|(_, reason)| own.iter().any(|r| reason.trim().eq_ignore_ascii_case(r.as_str())))
-    });
-    if !rows.is_empty() && all_own {
-        suppressed.remove(email)?;
-    }
-    Ok(())
+    suppressed.rewrite(|table| {
+        let Some(column) = table.email_column else { return (false, ()) };
+        let named = |name: &str| table.header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let (reason_at, date_at) = (named("reason"), named("date"));
+        let about = |row: &csv::StringRecord| {
+            row.get(column).is_some_and(|e| crate::subscribers::pseudonym::names(e, email.key()))
+        };
+        let lifts = |row: &csv::StringRecord| {
+            let at = |i: Option<usize>| i.and_then(|i| row.get(i)).map_or("", str::trim);
+            let before = humantime::parse_rfc3339_weak(at(date_at)).is_ok_and(|date| date < issued);
+            before && own.iter().any(|r| at(reason_at).eq_ignore_ascii_case(r.as_str()))
+        };
+        let rows: Vec<&csv::StringRecord> = table.records.iter().filter(|r| about(r)).collect();
+        if rows.is_empty() || !rows.iter().all(|r| lifts(r)) {
+            return (false, ());
+        }
+        table.records.retain(|r| !about(r));
+        (true, ())
+    })
 }
 
 fn day_of(time: std::time::SystemTime) -> u64 {
@@ -487,9 +501,12 @@ async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery)
     let file = service.options.signups.clone();
     let suppressed = service.suppressed.clone();
     let now = service.clock.now().as_system_time();
+    // When the link was made: the same sum as when it was signed.
+    let issued = std::time::UNIX_EPOCH
+        + Duration::from_secs(pending.expires.saturating_sub(service.options.confirm_for.as_secs().max(1)));
     let added = tokio::task::spawn_blocking(move || {
         let added = file.add(&signup, now)?;
-        lift_own_unsubscribe(&suppressed, &signup.email)?;
+        lift_own_unsubscribe(&suppressed, &signup.email, issued)?;
         Ok::<_, SuppressionFileError>(added)
     })
     .await;
