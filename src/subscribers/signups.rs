@@ -72,14 +72,19 @@ impl SignupsFile {
     pub fn add(&self, signup: &Signup, now: SystemTime) -> Result<bool, SuppressionFileError> {
         let at = humantime::format_rfc3339_seconds(now).to_string();
         let key = signup.email.key().clone();
+        let path = self.path().to_owned();
         self.0.rewrite(|table| {
             if table.header.is_empty() {
                 table.header = HEADER.iter().copied().collect();
                 table.email_column = Some(0);
             }
-            let Some(column) = table.email_column else { return (false, false) };
+            // A file edited to lose its `email` column: an error, never a
+            // sign-up dropped while the reader is told it was kept.
+            let Some(column) = table.email_column else {
+                return (false, Err(SuppressionFileError::NoEmailColumn { path }));
+            };
             if table.records.iter().any(|r| r.get(column).is_some_and(|e| EmailKey::of(e) == key)) {
-                return (false, false);
+                return (false, Ok(false));
             }
             let tags = signup.tags.join(";");
             let row: csv::StringRecord = table
@@ -97,8 +102,8 @@ impl SignupsFile {
                 })
                 .collect();
             table.records.push(row);
-            (true, true)
-        })
+            (true, Ok(true))
+        })?
     }
 
     /// Fails now, rather than at the first confirmation, when the file
@@ -125,7 +130,13 @@ impl SignupsFile {
     /// confirmation arriving meanwhile waits and stays for the next merge.
     pub fn merge_into(&self, list: &Path) -> Result<Merged, SuppressionFileError> {
         self.0.rewrite(|signups| {
-            let Some(their_email) = signups.email_column else { return (false, Ok(Merged::default())) };
+            if signups.header.is_empty() {
+                return (false, Ok(Merged::default()));
+            }
+            let Some(their_email) = signups.email_column else {
+                let path = self.path().to_owned();
+                return (false, Err(SuppressionFileError::NoEmailColumn { path }));
+            };
             if signups.records.is_empty() {
                 return (false, Ok(Merged::default()));
             }
@@ -207,6 +218,23 @@ mod tests {
             "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
              Ana@example.org,Ana,de Silva,prayer,2025-10-09T08:53:20Z,ab,signup-form\r\n"
         );
+    }
+
+    #[test]
+    fn a_signups_file_that_lost_its_email_column_is_an_error_and_nothing_is_dropped_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "who,first_name\nbo@example.org,Bo\n").unwrap();
+        let file = SignupsFile::new(&path);
+        let err = file.add(&signup("ana@example.org"), SystemTime::UNIX_EPOCH).unwrap_err();
+        assert!(matches!(err, SuppressionFileError::NoEmailColumn { .. }), "{err}");
+        let list = dir.path().join("list.csv");
+        std::fs::write(&list, "email\ncy@example.org\n").unwrap();
+        assert!(matches!(file.merge_into(&list), Err(SuppressionFileError::NoEmailColumn { .. })));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "who,first_name\nbo@example.org,Bo\n");
+        // No file yet: nothing to merge, and no error.
+        let none = SignupsFile::new(dir.path().join("none.csv"));
+        assert_eq!(none.merge_into(&list).unwrap(), Merged::default());
     }
 
     #[test]
