@@ -123,6 +123,11 @@ fn a_sign_up_is_confirmed_only_by_the_button_and_the_next_dry_run_includes_the_r
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("<button"), "{}", page.body);
     assert!(page.body.contains("method=\"post\""), "{}", page.body);
+    // What is confirmed is shown, so a sign-up someone else made in the
+    // reader's name is not confirmed unseen.
+    for shown in ["Ana Silva", "prayer"] {
+        assert!(page.body.contains(shown), "the page does not show {shown:?}:\n{}", page.body);
+    }
     assert!(signups(&test).is_empty(), "a GET confirmed:\n{}", signups(&test));
 
     let confirmed = answer(client().post(server.local(&link)).send_form([("confirm", "yes")]));

@@ -485,7 +485,10 @@ fn read_sent_log(path: &std::path::Path, today: u64) -> HashMap<String, (u64, u3
 /// `GET /confirm`: the page with the button. Changes nothing.
 async fn confirm_page(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
     match service.pending(query.as_deref()) {
-        Ok(pending) => respond(StatusCode::OK, page::confirm(&service.texts, pending.email.as_str())),
+        Ok(pending) => respond(
+            StatusCode::OK,
+            page::confirm(&service.texts, pending.email.as_str(), &pending.name, &pending.tags),
+        ),
         Err(refusal) => service.refuse("GET", refusal),
     }
 }

@@ -71,12 +71,21 @@ pub fn bad_address(_texts: &Texts) -> Markup {
 }
 
 /// `GET /confirm`: what confirming means, and the button that does it.
-pub fn confirm(texts: &Texts, email: &str) -> Markup {
+/// The name and interests are shown as they will be kept, so a sign-up
+/// someone else made in the reader's name is not confirmed unseen.
+pub fn confirm(texts: &Texts, email: &str, name: &str, interests: &[String]) -> Markup {
     layout(
         &format!("Confirm: {}", texts.list_name),
         html! {
             h1 { "Confirm your sign-up" }
             p { "Send " (texts.list_name) " from " (texts.org_name) " to " strong { (email) } "?" }
+            @if !name.trim().is_empty() || !interests.is_empty() {
+                ul {
+                    @if !name.trim().is_empty() { li { "Name: " strong { (name) } } }
+                    @if !interests.is_empty() { li { "Interests: " strong { (interests.join(", ")) } } }
+                }
+                p.muted { "Not what you entered? Close this page: nothing happens." }
+            }
             p { (texts.consent) }
             // An empty action posts back to this very address, token and all.
             form method="post" action="" {
