@@ -9,12 +9,13 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::Outcome;
 use crate::bounce::ledger::Ledger;
 use crate::domain::{EmailAddress, EmailKey};
-use crate::journal::{Archive, erasure};
+use crate::journal::{Archive, StateLock, erasure};
 use crate::subscribers::{Found, Lists, SuppressionFile};
 
 /// What `bulletin export` and `bulletin forget` were asked.
@@ -163,6 +164,16 @@ fn rows(n: impl Into<u64>) -> String {
 pub fn forget(options: &PersonOptions, now: SystemTime) -> anyhow::Result<Outcome> {
     let key = options.key()?;
     let _sends = hold_send_locks(&options.state_dir)?;
+    // And a send that has read the lists but not yet taken its campaign's
+    // lock: every send holds the state folder's lock shared from its start.
+    let state = StateLock::exclusive(&options.state_dir)
+        .with_context(|| format!("cannot lock the state folder {}", options.state_dir.display()))?;
+    let _state = match state {
+        Ok(held) => held,
+        Err(busy) => {
+            anyhow::bail!("{busy}: nothing was changed; run `bulletin forget` again once it ends")
+        }
+    };
     let (suppressed, _) = options.list.suppression_path();
     let forgotten = SuppressionFile::new(&suppressed).forget(&key, now)?;
     println!(

@@ -173,6 +173,59 @@ impl Holder {
     }
 }
 
+/// The whole state folder's lock, `state.lock`: every send holds it shared
+/// from before it reads the lists to its end, and `bulletin forget` holds it
+/// alone, so an address being erased is never read, sent to and written
+/// back into the journal by a send that started a moment before.
+#[derive(Debug)]
+pub struct StateLock {
+    // Holding the open file holds the lock.
+    _file: File,
+}
+
+/// `forget` found a send running.
+#[derive(Debug, thiserror::Error)]
+#[error("a send is running (it holds {} shared)", path.display())]
+pub struct Busy {
+    pub path: PathBuf,
+}
+
+impl StateLock {
+    pub const FILE_NAME: &str = "state.lock";
+
+    fn open(state_dir: &Path) -> io::Result<(File, PathBuf)> {
+        fs::create_dir_all(state_dir)?;
+        let path = state_dir.join(Self::FILE_NAME);
+        let file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path)?;
+        Ok((file, path))
+    }
+
+    /// Shared, as a send holds it; waits (saying so once, through
+    /// `waiting`) while `forget` holds it, which takes seconds.
+    pub fn shared(state_dir: &Path, waiting: impl FnOnce()) -> io::Result<Self> {
+        let (file, _) = Self::open(state_dir)?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                waiting();
+                file.lock_shared()?;
+            }
+            Err(TryLockError::Error(e)) => return Err(e),
+        }
+        Ok(Self { _file: file })
+    }
+
+    /// Alone, as `forget` holds it; never waits.
+    pub fn exclusive(state_dir: &Path) -> io::Result<Result<Self, Busy>> {
+        let (file, path) = Self::open(state_dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Ok(Self { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(Err(Busy { path })),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +315,28 @@ mod tests {
             Holder::parse("pid 12\nhost box.example\nstarted 2025-10-09T08:53:20Z\n"),
             Some(Holder { pid: 12, host: "box.example".to_owned(), started: Timestamp::from_unix(T) })
         );
+    }
+
+    #[test]
+    fn sends_share_the_state_lock_and_forget_waits_for_none_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = StateLock::shared(dir.path(), || panic!("no wait")).unwrap();
+        let _second = StateLock::shared(dir.path(), || panic!("sends share it")).unwrap();
+        assert!(StateLock::exclusive(dir.path()).unwrap().is_err(), "a send is running");
+        drop(first);
+        drop(_second);
+        let alone = StateLock::exclusive(dir.path()).unwrap().expect("no send runs");
+        assert!(StateLock::exclusive(dir.path()).unwrap().is_err());
+        // A send starting meanwhile waits for it, and says so.
+        let waited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let path = dir.path().to_owned();
+        let flag = waited.clone();
+        let send = std::thread::spawn(move || {
+            StateLock::shared(&path, || flag.store(true, std::sync::atomic::Ordering::SeqCst)).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        drop(alone);
+        let _ = send.join().unwrap();
+        assert!(waited.load(std::sync::atomic::Ordering::SeqCst));
     }
 }

@@ -36,7 +36,7 @@ use crate::domain::{
 };
 pub use archive::{Archive, Sent};
 pub use elsewhere::{Elsewhere, Received};
-pub use lock::{CampaignLock, Holder, LockError};
+pub use lock::{Busy, CampaignLock, Holder, LockError, StateLock};
 use schema::connect;
 pub use writer::{Change, Writer};
 

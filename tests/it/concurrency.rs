@@ -218,6 +218,7 @@ fn a_send_killed_mid_way_leaves_no_lock_behind_and_an_immediate_second_send_fini
     let lock_files: Vec<String> = fs::read_dir(test.join(".bulletin"))
         .expect("the state folder exists")
         .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("send-")))
         .filter(|p| p.extension().is_some_and(|x| x == "lock"))
         .map(|p| fs::read_to_string(p).unwrap())
         .collect();

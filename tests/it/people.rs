@@ -323,6 +323,21 @@ fn export_shows_every_record_of_an_address_and_forget_leaves_no_trace_of_it_so_a
 }
 
 #[test]
+fn forget_refuses_while_a_send_is_still_reading_the_lists_before_taking_its_campaign_lock() {
+    let test = Test::new().file("subscribers/subscribers.csv", LIST).file(".bulletin/state.lock", "");
+    // This test plays a send of a new campaign that has read the lists (and
+    // so would mail ana) but not yet taken its campaign's lock.
+    let lock = std::fs::File::open(test.join(".bulletin/state.lock")).unwrap();
+    lock.lock_shared().unwrap();
+    let run = test.run(&["forget", "ana@example.org"]).code(2);
+    assert!(run.printed().contains("a send is running"), "{}", run.printed());
+    assert_eq!(std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(), LIST);
+    assert!(!test.join("subscribers/suppressed.csv").exists());
+    drop(lock);
+    test.run(&["forget", "ana@example.org"]).code(0);
+}
+
+#[test]
 fn forget_refuses_while_a_send_of_any_campaign_is_running_and_changes_nothing() {
     let test = Test::new()
         .file("subscribers/subscribers.csv", LIST)

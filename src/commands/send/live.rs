@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -93,6 +93,14 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     confirm(options.yes)?;
     // One send of a campaign at a time: refused here, before the relay is
     // contacted, if another run holds it; held until this run ends.
+    // Shared by every send to its end, so `bulletin forget` never runs
+    // beside one; a send that read the lists while an address was being
+    // forgotten waits here, and the suppression list it reads again below
+    // (LiveSuppression) then has the address's pseudonym.
+    let _state = crate::journal::StateLock::shared(&options.state_dir, || {
+        eprintln!("waiting for `bulletin forget` to finish…")
+    })
+    .with_context(|| format!("cannot lock the state folder {}", options.state_dir.display()))?;
     let _lock = CampaignLock::acquire(&options.state_dir, &job.bulletin.campaign, &SystemClock)?;
 
     let journal = match existing {
