@@ -3,13 +3,16 @@
 //! [`crate::message::preferences`]):
 //!
 //! * `GET /preferences?t=TOKEN` shows the reader's interests (`INTERESTS`)
-//!   as check boxes, a pause of some weeks, and an unsubscribe button;
-//!   it changes nothing.
+//!   as check boxes, those the reader has now checked (their tags on the
+//!   list or in `signups.csv`, or the interests they chose), a pause of some
+//!   weeks, and an unsubscribe button; it changes nothing.
 //! * `POST /preferences?t=TOKEN` with `action=save` (and `interests`),
 //!   `action=pause` (and `weeks`) or `action=unsubscribe`: a choice is a
 //!   new row of `preferences.csv` ([`PreferencesFile`]), which the list
 //!   reader applies; an unsubscribe goes to the suppression list. The
-//!   subscriber list is never rewritten.
+//!   subscriber list is never rewritten. A pause leaves the reader's tags
+//!   as they were (a row with no tags chosen, unless they had chosen); a
+//!   save keeps the reader's tags the page does not offer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +31,7 @@ use crate::config::Settings;
 use crate::domain::Clock;
 use crate::message::preferences::PreferencesSigner;
 use crate::subscribers::preferences::{Preference, PreferencesFile, load};
-use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+use crate::subscribers::{EmailAddress, Entry, Reason, SubscriberReader, SuppressionFile};
 
 /// The longest pause offered, in weeks.
 pub const LONGEST_PAUSE_WEEKS: u64 = 26;
@@ -39,6 +42,8 @@ pub struct PreferencesOptions {
     pub file: PreferencesFile,
     /// `INTERESTS`, lower case.
     pub interests: Vec<String>,
+    /// The subscriber list, for the tags a reader has now.
+    pub list: std::path::PathBuf,
 }
 
 impl PreferencesOptions {
@@ -54,7 +59,7 @@ impl PreferencesOptions {
             })
             .unwrap_or_default();
         let file = PreferencesFile::new(crate::subscribers::preferences::beside(list));
-        Self { file, interests }
+        Self { file, interests, list: list.to_owned() }
     }
 }
 
@@ -107,9 +112,20 @@ impl Service {
 
 async fn show(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
     let Some(email) = service.reader(query.as_deref()) else { return service.refuse("GET") };
-    let path = service.options.file.path().to_owned();
-    let current = tokio::task::spawn_blocking(move || load(&path)).await.ok().and_then(Result::ok);
-    let chosen = current.and_then(|c| c.get(email.key()).cloned()).map(|p| p.tags).unwrap_or_default();
+    let list = service.options.list.clone();
+    let email2 = email.clone();
+    let current = tokio::task::spawn_blocking(move || SubscriberReader::tags_of(&list, &email2)).await;
+    let chosen = match current {
+        Ok(Ok(tags)) => tags,
+        Ok(Err(error)) => {
+            eprintln!("{} error: the tags of {}: {error}", service.clock.now(), mask(&email));
+            Vec::new()
+        }
+        Err(panic) => {
+            eprintln!("{} error: the tags of {}: {panic}", service.clock.now(), mask(&email));
+            Vec::new()
+        }
+    };
     respond(StatusCode::OK, page(&service, &email, &chosen))
 }
 
@@ -152,57 +168,66 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
     let now = service.clock.now().as_system_time();
     let service2 = Arc::clone(&service);
     let email2 = email.clone();
-    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<()> + Send>, String) =
-        match field("action").as_deref() {
-            Some("unsubscribe") => (
+    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<()> + Send>, String) = match field("action")
+        .as_deref()
+    {
+        Some("unsubscribe") => (
+            Box::new(move || {
+                service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
+                Ok(())
+            }),
+            format!("You are unsubscribed from {}.", service.list_name),
+        ),
+        Some("pause") => {
+            let weeks: u64 = field("weeks")
+                .and_then(|w| w.parse().ok())
+                .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
+                .unwrap_or(4);
+            let path = service.options.file.path().to_owned();
+            let until = now + Duration::from_secs(weeks * 7 * 86_400);
+            (
                 Box::new(move || {
-                    service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
+                    // Interests chosen before stay chosen; otherwise the list's tags stand.
+                    let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
+                    service2.options.file.add(
+                        &email2,
+                        &Preference { tags, paused_until: Some(until) },
+                        now,
+                    )?;
                     Ok(())
                 }),
-                format!("You are unsubscribed from {}.", service.list_name),
-            ),
-            Some("pause") => {
-                let weeks: u64 = field("weeks")
-                    .and_then(|w| w.parse().ok())
-                    .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
-                    .unwrap_or(4);
-                let path = service.options.file.path().to_owned();
-                let until = now + Duration::from_secs(weeks * 7 * 86_400);
-                (
-                    Box::new(move || {
-                        let tags = load(&path)?.get(email2.key()).map(|p| p.tags.clone()).unwrap_or_default();
-                        service2.options.file.add(
-                            &email2,
-                            &Preference { tags, paused_until: Some(until) },
-                            now,
-                        )?;
-                        Ok(())
-                    }),
-                    format!("Your emails are paused for {weeks} weeks."),
-                )
-            }
-            Some("save") => {
-                let tags: Vec<String> = form
-                    .iter()
-                    .filter(|(k, _)| k == "interests")
-                    .map(|(_, v)| v.trim().to_lowercase())
-                    .filter(|t| service.options.interests.contains(t))
-                    .collect();
-                (
-                    Box::new(move || {
-                        service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
-                        Ok(())
-                    }),
-                    "Your choices are saved.".to_owned(),
-                )
-            }
-            _ => {
-                return respond(
-                    StatusCode::BAD_REQUEST,
-                    layout("Nothing changed", html! { h1 { "Nothing changed" } }),
-                );
-            }
-        };
+                format!("Your emails are paused for {weeks} weeks."),
+            )
+        }
+        Some("save") => {
+            let tags: Vec<String> = form
+                .iter()
+                .filter(|(k, _)| k == "interests")
+                .map(|(_, v)| v.trim().to_lowercase())
+                .filter(|t| service.options.interests.contains(t))
+                .collect();
+            (
+                Box::new(move || {
+                    // The reader's tags the page does not offer are kept.
+                    let mut kept: Vec<String> = SubscriberReader::tags_of(&service2.options.list, &email2)?
+                        .into_iter()
+                        .filter(|t| !service2.options.interests.contains(t))
+                        .collect();
+                    kept.extend(tags);
+                    let tags = Some(kept);
+                    service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
+                    Ok(())
+                }),
+                "Your choices are saved.".to_owned(),
+            )
+        }
+        _ => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                layout("Nothing changed", html! { h1 { "Nothing changed" } }),
+            );
+        }
+    };
     match tokio::task::spawn_blocking(done).await {
         Ok(Ok(())) => {
             eprintln!("{} preferences of {}: {said}", service.clock.now(), mask(&email));

@@ -159,6 +159,27 @@ impl SubscriberReader {
         Ok(reader)
     }
 
+    /// The tags `email` has now, as a send reads them: those of its row in
+    /// the list at `path` (or else in `signups.csv` beside it), replaced by
+    /// the interests it chose in `preferences.csv` if it chose; paused or
+    /// not. Empty for an address on neither. Reads the whole list.
+    pub fn tags_of(path: &Path, email: &EmailAddress) -> Result<Vec<String>, SubscribersError> {
+        let mut reader = Self::with_signups(path, Audience::default())?;
+        let hash = address_hash(email.key().as_str());
+        if let Some(chosen) = reader.preferences.remove(&hash).and_then(|p| p.tags) {
+            return Ok(chosen);
+        }
+        reader.preferences.clear();
+        for row in reader {
+            if let Row::Subscribed(subscriber) = row?
+                && subscriber.email.key() == email.key()
+            {
+                return Ok(subscriber.tags);
+            }
+        }
+        Ok(Vec::new())
+    }
+
     /// The next row of `signups.csv`, as a row of the list.
     fn next_signup(&mut self) -> Option<Result<Row, SubscribersError>> {
         loop {
@@ -276,8 +297,8 @@ impl SubscriberReader {
         if preference.and_then(|p| p.paused_until).is_some_and(|until| until > self.now) {
             return skip(email_ref, SkipReason::Paused);
         }
-        let tags: Vec<String> = match preference {
-            Some(preference) => preference.tags.clone(),
+        let tags: Vec<String> = match preference.and_then(|p| p.tags.as_ref()) {
+            Some(chosen) => chosen.clone(),
             None => columns.tags.map_or_else(Vec::new, |i| {
                 values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
             }),
