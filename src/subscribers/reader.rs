@@ -15,6 +15,7 @@ use super::{
     Columns, EmailAddress, RowProblem, Skip, SkipReason, Subscriber, SubscribersError, Suppressions, clean,
 };
 use crate::domain::EmailKey;
+use crate::merge::FieldName;
 
 /// Who this bulletin is for, beyond the list itself.
 #[derive(Debug, Clone, Default)]
@@ -142,7 +143,11 @@ impl SubscriberReader {
         for (i, name) in theirs.names.iter().enumerate() {
             let index = match name {
                 _ if i == theirs.email => reader.columns.email,
-                Some(name) => reader.columns.index_of(name).unwrap_or_else(|| {
+                Some(name) => super::column_for(
+                    reader.columns.names.iter().map(|n| n.as_ref().map(FieldName::as_str)),
+                    name.as_str(),
+                )
+                .unwrap_or_else(|| {
                     names.push(name.to_string());
                     names.len() - 1
                 }),
