@@ -551,3 +551,20 @@ fn a_pause_keeps_the_readers_list_tags_for_after_it_and_the_page_shows_their_tag
     let preferences = std::fs::read_to_string(test.join("preferences.csv")).unwrap();
     assert!(preferences.contains("reader02@example.org,staff;news,,"), "{preferences}");
 }
+
+#[test]
+fn signups_merge_into_a_list_with_its_own_name_columns_fills_them_and_adds_no_name_columns() {
+    let (test, _) = list_test(0);
+    let test = test.file("list.csv", "Email,FirstName,Surname\r\nreader01@example.org,Reader,One\r\n").file(
+        "signups.csv",
+        "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
+         ana@example.org,Ana,Silva,prayer,2026-12-01T10:00:00Z,abc,signup-form\r\n",
+    );
+    test.run(&["signups", "merge", "--subscribers", "list.csv"]).code(0).stdout_has("Moved 1 sign-up(s)");
+    assert_eq!(
+        std::fs::read_to_string(test.join("list.csv")).unwrap(),
+        "Email,FirstName,Surname,tags,consented_at,consent_text_hash,source\r\n\
+         reader01@example.org,Reader,One,,,,\r\n\
+         ana@example.org,Ana,Silva,prayer,2026-12-01T10:00:00Z,abc,signup-form\r\n"
+    );
+}
