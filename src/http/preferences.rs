@@ -161,6 +161,21 @@ fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
     )
 }
 
+/// `chosen`, after the tags `email` has now that the page does not offer
+/// (a save changes only the interests it shows).
+fn with_unoffered(
+    options: &PreferencesOptions,
+    email: &EmailAddress,
+    chosen: Vec<String>,
+) -> Result<Vec<String>, crate::subscribers::SubscribersError> {
+    let mut tags: Vec<String> = SubscriberReader::tags_of(&options.list, email)?
+        .into_iter()
+        .filter(|t| !options.interests.contains(t))
+        .collect();
+    tags.extend(chosen);
+    Ok(tags)
+}
+
 async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
     let Some(email) = service.reader(query.as_deref()) else { return service.refuse("POST") };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
@@ -168,66 +183,59 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
     let now = service.clock.now().as_system_time();
     let service2 = Arc::clone(&service);
     let email2 = email.clone();
-    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<()> + Send>, String) = match field("action")
-        .as_deref()
-    {
-        Some("unsubscribe") => (
-            Box::new(move || {
-                service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
-                Ok(())
-            }),
-            format!("You are unsubscribed from {}.", service.list_name),
-        ),
-        Some("pause") => {
-            let weeks: u64 = field("weeks")
-                .and_then(|w| w.parse().ok())
-                .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
-                .unwrap_or(4);
-            let path = service.options.file.path().to_owned();
-            let until = now + Duration::from_secs(weeks * 7 * 86_400);
-            (
+    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<()> + Send>, String) =
+        match field("action").as_deref() {
+            Some("unsubscribe") => (
                 Box::new(move || {
-                    // Interests chosen before stay chosen; otherwise the list's tags stand.
-                    let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
-                    service2.options.file.add(
-                        &email2,
-                        &Preference { tags, paused_until: Some(until) },
-                        now,
-                    )?;
+                    service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
                     Ok(())
                 }),
-                format!("Your emails are paused for {weeks} weeks."),
-            )
-        }
-        Some("save") => {
-            let tags: Vec<String> = form
-                .iter()
-                .filter(|(k, _)| k == "interests")
-                .map(|(_, v)| v.trim().to_lowercase())
-                .filter(|t| service.options.interests.contains(t))
-                .collect();
-            (
-                Box::new(move || {
-                    // The reader's tags the page does not offer are kept.
-                    let mut kept: Vec<String> = SubscriberReader::tags_of(&service2.options.list, &email2)?
-                        .into_iter()
-                        .filter(|t| !service2.options.interests.contains(t))
-                        .collect();
-                    kept.extend(tags);
-                    let tags = Some(kept);
-                    service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
-                    Ok(())
-                }),
-                "Your choices are saved.".to_owned(),
-            )
-        }
-        _ => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                layout("Nothing changed", html! { h1 { "Nothing changed" } }),
-            );
-        }
-    };
+                format!("You are unsubscribed from {}.", service.list_name),
+            ),
+            Some("pause") => {
+                let weeks: u64 = field("weeks")
+                    .and_then(|w| w.parse().ok())
+                    .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
+                    .unwrap_or(4);
+                let path = service.options.file.path().to_owned();
+                let until = now + Duration::from_secs(weeks * 7 * 86_400);
+                (
+                    Box::new(move || {
+                        // Interests chosen before stay chosen; otherwise the list's tags stand.
+                        let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
+                        service2.options.file.add(
+                            &email2,
+                            &Preference { tags, paused_until: Some(until) },
+                            now,
+                        )?;
+                        Ok(())
+                    }),
+                    format!("Your emails are paused for {weeks} weeks."),
+                )
+            }
+            Some("save") => {
+                let tags: Vec<String> = form
+                    .iter()
+                    .filter(|(k, _)| k == "interests")
+                    .map(|(_, v)| v.trim().to_lowercase())
+                    .filter(|t| service.options.interests.contains(t))
+                    .collect();
+                (
+                    Box::new(move || {
+                        let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
+                        service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
+                        Ok(())
+                    }),
+                    "Your choices are saved.".to_owned(),
+                )
+            }
+            _ => {
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    layout("Nothing changed", html! { h1 { "Nothing changed" } }),
+                );
+            }
+        };
     match tokio::task::spawn_blocking(done).await {
         Ok(Ok(())) => {
             eprintln!("{} preferences of {}: {said}", service.clock.now(), mask(&email));
