@@ -3,13 +3,16 @@
 //! [`crate::message::preferences`]):
 //!
 //! * `GET /preferences?t=TOKEN` shows the reader's interests (`INTERESTS`)
-//!   as check boxes, a pause of some weeks, and an unsubscribe button;
-//!   it changes nothing.
+//!   as check boxes, those the reader has now checked (their tags on the
+//!   list or in `signups.csv`, or the interests they chose), a pause of some
+//!   weeks, and an unsubscribe button; it changes nothing.
 //! * `POST /preferences?t=TOKEN` with `action=save` (and `interests`),
 //!   `action=pause` (and `weeks`) or `action=unsubscribe`: a choice is a
 //!   new row of `preferences.csv` ([`PreferencesFile`]), which the list
 //!   reader applies; an unsubscribe goes to the suppression list. The
-//!   subscriber list is never rewritten.
+//!   subscriber list is never rewritten. A pause leaves the reader's tags
+//!   as they were (a row with no tags chosen, unless they had chosen); a
+//!   save keeps the reader's tags the page does not offer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +31,7 @@ use crate::config::Settings;
 use crate::domain::Clock;
 use crate::message::preferences::PreferencesSigner;
 use crate::subscribers::preferences::{Preference, PreferencesFile, load};
-use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+use crate::subscribers::{EmailAddress, Entry, Reason, SubscriberReader, SuppressionFile};
 
 /// The longest pause offered, in weeks.
 pub const LONGEST_PAUSE_WEEKS: u64 = 26;
@@ -39,6 +42,8 @@ pub struct PreferencesOptions {
     pub file: PreferencesFile,
     /// `INTERESTS`, lower case.
     pub interests: Vec<String>,
+    /// The subscriber list, for the tags a reader has now.
+    pub list: std::path::PathBuf,
 }
 
 impl PreferencesOptions {
@@ -54,7 +59,7 @@ impl PreferencesOptions {
             })
             .unwrap_or_default();
         let file = PreferencesFile::new(crate::subscribers::preferences::beside(list));
-        Self { file, interests }
+        Self { file, interests, list: list.to_owned() }
     }
 }
 
@@ -107,9 +112,20 @@ impl Service {
 
 async fn show(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
     let Some(email) = service.reader(query.as_deref()) else { return service.refuse("GET") };
-    let path = service.options.file.path().to_owned();
-    let current = tokio::task::spawn_blocking(move || load(&path)).await.ok().and_then(Result::ok);
-    let chosen = current.and_then(|c| c.get(email.key()).cloned()).map(|p| p.tags).unwrap_or_default();
+    let list = service.options.list.clone();
+    let email2 = email.clone();
+    let current = tokio::task::spawn_blocking(move || SubscriberReader::tags_of(&list, &email2)).await;
+    let chosen = match current {
+        Ok(Ok(tags)) => tags,
+        Ok(Err(error)) => {
+            eprintln!("{} error: the tags of {}: {error}", service.clock.now(), mask(&email));
+            Vec::new()
+        }
+        Err(panic) => {
+            eprintln!("{} error: the tags of {}: {panic}", service.clock.now(), mask(&email));
+            Vec::new()
+        }
+    };
     respond(StatusCode::OK, page(&service, &email, &chosen))
 }
 
@@ -145,6 +161,21 @@ fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
     )
 }
 
+/// `chosen`, after the tags `email` has now that the page does not offer
+/// (a save changes only the interests it shows).
+fn with_unoffered(
+    options: &PreferencesOptions,
+    email: &EmailAddress,
+    chosen: Vec<String>,
+) -> Result<Vec<String>, crate::subscribers::SubscribersError> {
+    let mut tags: Vec<String> = SubscriberReader::tags_of(&options.list, email)?
+        .into_iter()
+        .filter(|t| !options.interests.contains(t))
+        .collect();
+    tags.extend(chosen);
+    Ok(tags)
+}
+
 async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
     let Some(email) = service.reader(query.as_deref()) else { return service.refuse("POST") };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
@@ -170,7 +201,8 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
                 let until = now + Duration::from_secs(weeks * 7 * 86_400);
                 (
                     Box::new(move || {
-                        let tags = load(&path)?.get(email2.key()).map(|p| p.tags.clone()).unwrap_or_default();
+                        // Interests chosen before stay chosen; otherwise the list's tags stand.
+                        let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
                         service2.options.file.add(
                             &email2,
                             &Preference { tags, paused_until: Some(until) },
@@ -190,6 +222,7 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
                     .collect();
                 (
                     Box::new(move || {
+                        let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
                         service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
                         Ok(())
                     }),

@@ -332,7 +332,7 @@ pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> O
         let mut row = vec![String::new(); names.len()];
         row[email_at] = member.email.to_string();
         for (name, value) in &member.fields {
-            let at = match column_for(&names, name) {
+            let at = match super::column_for(names.iter().map(Option::as_deref), name) {
                 Some(at) => at,
                 None => {
                     names.push(Some(name.clone()));
@@ -363,17 +363,6 @@ pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> O
         table.records.push(row.into_iter().collect());
     }
     Some(merged)
-}
-
-/// The column of `names` (a list's, normalised) a member's field `name`
-/// goes in; the list's other spellings of first and last name count.
-fn column_for(names: &[Option<String>], name: &str) -> Option<usize> {
-    let aliases: &[&str] = match name {
-        "first_name" => &["first_name", "firstname"],
-        "last_name" => &["last_name", "lastname", "surname"],
-        other => return names.iter().position(|n| n.as_deref() == Some(other)),
-    };
-    names.iter().position(|n| n.as_deref().is_some_and(|n| aliases.contains(&n)))
 }
 
 /// Mailchimp's `TAGS` cell (`"Prayer","News"`) as the list's (`Prayer;News`).

@@ -47,6 +47,27 @@ pub(crate) fn is_email_header(raw: &str) -> bool {
         .is_some_and(|name| EMAIL_HEADERS.contains(&name.as_str()))
 }
 
+/// Header names (normalised) that mean the same column: the spellings of
+/// first name and of last name a list may use.
+const NAME_HEADERS: [&[&str]; 2] = [&["first_name", "firstname"], &["last_name", "lastname", "surname"]];
+
+/// The column of `names` (a header's, normalised) that a value called
+/// `name` (normalised) goes in: the same name, or else another spelling of
+/// first or last name (`FirstName`, `Surname`). The one rule for sign-ups
+/// read with the list, `signups merge` and the Mailchimp import, so their
+/// names land where the list's own are read.
+pub(crate) fn column_for<'a>(
+    names: impl IntoIterator<Item = Option<&'a str>> + Clone,
+    name: &str,
+) -> Option<usize> {
+    let aliases = NAME_HEADERS.iter().find(|group| group.contains(&name)).copied().unwrap_or(&[]);
+    names
+        .clone()
+        .into_iter()
+        .position(|n| n == Some(name))
+        .or_else(|| names.into_iter().position(|n| n.is_some_and(|n| aliases.contains(&n))))
+}
+
 /// The columns of a subscriber file, by normalised header name.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -94,8 +115,8 @@ impl Columns {
         })?;
         Ok(Self {
             email,
-            first_name: find(&["first_name", "firstname"]),
-            last_name: find(&["last_name", "lastname", "surname"]),
+            first_name: find(NAME_HEADERS[0]),
+            last_name: find(NAME_HEADERS[1]),
             status: find(&["status"]),
             tags: find(&["tags"]),
             names,

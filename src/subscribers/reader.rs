@@ -15,6 +15,7 @@ use super::{
     Columns, EmailAddress, RowProblem, Skip, SkipReason, Subscriber, SubscribersError, Suppressions, clean,
 };
 use crate::domain::EmailKey;
+use crate::merge::FieldName;
 
 /// Who this bulletin is for, beyond the list itself.
 #[derive(Debug, Clone, Default)]
@@ -142,7 +143,11 @@ impl SubscriberReader {
         for (i, name) in theirs.names.iter().enumerate() {
             let index = match name {
                 _ if i == theirs.email => reader.columns.email,
-                Some(name) => reader.columns.index_of(name).unwrap_or_else(|| {
+                Some(name) => super::column_for(
+                    reader.columns.names.iter().map(|n| n.as_ref().map(FieldName::as_str)),
+                    name.as_str(),
+                )
+                .unwrap_or_else(|| {
                     names.push(name.to_string());
                     names.len() - 1
                 }),
@@ -157,6 +162,27 @@ impl SubscriberReader {
         reader.columns = Columns::from_header(path, &header, reader.delimiter)?;
         reader.signups = Some(Box::new(Signups { path: signups, csv, delimiter, to_merged, started: false }));
         Ok(reader)
+    }
+
+    /// The tags `email` has now, as a send reads them: those of its row in
+    /// the list at `path` (or else in `signups.csv` beside it), replaced by
+    /// the interests it chose in `preferences.csv` if it chose; paused or
+    /// not. Empty for an address on neither. Reads the whole list.
+    pub fn tags_of(path: &Path, email: &EmailAddress) -> Result<Vec<String>, SubscribersError> {
+        let mut reader = Self::with_signups(path, Audience::default())?;
+        let hash = address_hash(email.key().as_str());
+        if let Some(chosen) = reader.preferences.remove(&hash).and_then(|p| p.tags) {
+            return Ok(chosen);
+        }
+        reader.preferences.clear();
+        for row in reader {
+            if let Row::Subscribed(subscriber) = row?
+                && subscriber.email.key() == email.key()
+            {
+                return Ok(subscriber.tags);
+            }
+        }
+        Ok(Vec::new())
     }
 
     /// The next row of `signups.csv`, as a row of the list.
@@ -276,8 +302,8 @@ impl SubscriberReader {
         if preference.and_then(|p| p.paused_until).is_some_and(|until| until > self.now) {
             return skip(email_ref, SkipReason::Paused);
         }
-        let tags: Vec<String> = match preference {
-            Some(preference) => preference.tags.clone(),
+        let tags: Vec<String> = match preference.and_then(|p| p.tags.as_ref()) {
+            Some(chosen) => chosen.clone(),
             None => columns.tags.map_or_else(Vec::new, |i| {
                 values[i].split(';').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect()
             }),

@@ -148,12 +148,20 @@ impl SignupsFile {
                 let Some(email) = table.email_column else {
                     return (false, Err(SuppressionFileError::NoEmailColumn { path: list.to_owned() }));
                 };
-                let normalise = |n: &str| n.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+                // Normalised as the list reader does (a name no merge field can
+                // be, in lower case); `FirstName` and `Surname` take the names.
+                let normalise = |n: &str| {
+                    let n = n.trim_start_matches('\u{feff}');
+                    crate::merge::FieldName::normalise(n)
+                        .map_or_else(|| n.trim().to_ascii_lowercase(), |n| n.to_string())
+                };
                 let mut to_list = Vec::new();
                 for (i, name) in signups.header.iter().enumerate() {
+                    let names: Vec<String> = table.header.iter().map(normalise).collect();
                     let at = if i == their_email {
                         email
-                    } else if let Some(at) = table.header.iter().position(|n| normalise(n) == normalise(name))
+                    } else if let Some(at) =
+                        super::column_for(names.iter().map(|n| Some(n.as_str())), &normalise(name))
                     {
                         at
                     } else {
@@ -256,6 +264,43 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(file.path()).unwrap(), format!("{}\r\n", HEADER.join(",")));
         assert_eq!(file.merge_into(&list).unwrap(), Merged::default());
+    }
+
+    #[test]
+    fn merging_into_a_list_that_spells_its_name_columns_its_own_way_fills_them_and_adds_no_name_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("list.csv");
+        std::fs::write(&list, "Email,FirstName,Surname\nbo@example.org,Bo,Ray\n").unwrap();
+        let file = SignupsFile::new(beside(&list));
+        file.add(&signup("cy@example.org"), SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(file.merge_into(&list).unwrap(), Merged { moved: 1, already: 0 });
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            "Email,FirstName,Surname,tags,consented_at,consent_text_hash,source\r\n\
+             bo@example.org,Bo,Ray,,,,\r\n\
+             cy@example.org,Ana,de Silva,prayer,1970-01-01T00:00:00Z,ab,signup-form\r\n"
+        );
+    }
+
+    #[test]
+    fn sign_ups_read_with_a_list_that_spells_its_name_columns_its_own_way_fill_them() {
+        use crate::merge::FieldName;
+        use crate::subscribers::{Audience, Row, SubscriberReader};
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("list.csv");
+        std::fs::write(&list, "Email,FirstName,Surname\nbo@example.org,Bo,Ray\n").unwrap();
+        SignupsFile::new(beside(&list)).add(&signup("cy@example.org"), SystemTime::UNIX_EPOCH).unwrap();
+        let reader = SubscriberReader::with_signups(&list, Audience::default()).unwrap();
+        let columns = reader.columns().clone();
+        let names: Vec<&str> = columns.field_names().map(FieldName::as_str).collect();
+        assert_eq!(
+            names,
+            ["email", "firstname", "surname", "tags", "consented_at", "consent_text_hash", "source"]
+        );
+        let rows: Vec<Row> = reader.map(Result::unwrap).collect();
+        let Row::Subscribed(cy) = &rows[1] else { panic!("{rows:?}") };
+        let first_name = columns.index_of(&FieldName::normalise("FirstName").unwrap()).unwrap();
+        assert_eq!((cy.value(first_name), cy.display_name()), ("Ana", Some("Ana de Silva")));
     }
 
     #[test]

@@ -518,3 +518,80 @@ fn export_shows_a_sign_up_and_its_preferences_and_forget_leaves_no_trace_of_them
     test.run(&["forget", "ivy@example.org", "--subscribers", "list.csv"]).code(0);
     assert_eq!(files_holding(&test, "ivy@example.org"), Vec::<String>::new());
 }
+
+#[test]
+fn a_pause_keeps_the_readers_list_tags_for_after_it_and_the_page_shows_their_tags_checked() {
+    let (test, _) = list_test(0);
+    let test = test
+        .file(
+            "list.csv",
+            "email,first_name,tags\nreader01@example.org,Reader,prayer\nreader02@example.org,Reader,staff\n",
+        )
+        .file(
+            "signups.csv",
+            "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
+             cy@example.org,Cy,,news,2026-12-01T10:00:00Z,abc,signup-form\r\n",
+        )
+        .env("INTERESTS", "prayer,news")
+        .file("prayer.md", bulletin_with("segment = \"prayer\"\n", "For those who pray."));
+    let links = preference_links(&test);
+    let server = Server::start(&test);
+    let link = |who: &str| server.local(&links[&format!("{who}@example.org")]);
+    let mailed =
+        |bulletin: &str| -> Vec<String> { dry_run(&test, bulletin).into_iter().map(|(to, _)| to).collect() };
+
+    // The boxes show the tags the reader has now: the list's, or their sign-up's.
+    let page = get(&link("reader01")).body;
+    assert!(page.contains(r#"value="prayer" checked"#), "{page}");
+    assert!(!page.contains(r#"value="news" checked"#), "{page}");
+    let page = get(&link("cy")).body;
+    assert!(page.contains(r#"value="news" checked"#), "{page}");
+    assert!(!page.contains(r#"value="prayer" checked"#), "{page}");
+
+    let paused = answer(client().post(link("reader01")).send_form([("action", "pause"), ("weeks", "2")]));
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    assert_eq!(mailed("prayer.md"), Vec::<String>::new(), "a paused reader is not mailed");
+    // The pause still shows the list's tags.
+    let page = get(&link("reader01")).body;
+    assert!(page.contains(r#"value="prayer" checked"#), "{page}");
+
+    // Two weeks on: the pause is over (its row dated in the past), and the
+    // list's `prayer` tag still counts.
+    let preferences = std::fs::read_to_string(test.join("preferences.csv")).unwrap();
+    let ended: String = preferences
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            if cells[0] == "reader01@example.org" {
+                cells[2] = "2020-01-01T00:00:00Z";
+            }
+            format!("{}\r\n", cells.join(","))
+        })
+        .collect();
+    std::fs::write(test.join("preferences.csv"), ended).unwrap();
+    assert_eq!(mailed("prayer.md"), ["reader01@example.org"], "{preferences}");
+
+    // Saving changes the interests offered and keeps the tags the page does not offer.
+    let saved =
+        answer(client().post(link("reader02")).send_form([("action", "save"), ("interests", "news")]));
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let preferences = std::fs::read_to_string(test.join("preferences.csv")).unwrap();
+    assert!(preferences.contains("reader02@example.org,staff;news,,"), "{preferences}");
+}
+
+#[test]
+fn signups_merge_into_a_list_with_its_own_name_columns_fills_them_and_adds_no_name_columns() {
+    let (test, _) = list_test(0);
+    let test = test.file("list.csv", "Email,FirstName,Surname\r\nreader01@example.org,Reader,One\r\n").file(
+        "signups.csv",
+        "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
+         ana@example.org,Ana,Silva,prayer,2026-12-01T10:00:00Z,abc,signup-form\r\n",
+    );
+    test.run(&["signups", "merge", "--subscribers", "list.csv"]).code(0).stdout_has("Moved 1 sign-up(s)");
+    assert_eq!(
+        std::fs::read_to_string(test.join("list.csv")).unwrap(),
+        "Email,FirstName,Surname,tags,consented_at,consent_text_hash,source\r\n\
+         reader01@example.org,Reader,One,,,,\r\n\
+         ana@example.org,Ana,Silva,prayer,2026-12-01T10:00:00Z,abc,signup-form\r\n"
+    );
+}
