@@ -63,7 +63,7 @@ impl fmt::Debug for Secret {
 pub struct HttpsUrl(url::Url);
 
 impl HttpsUrl {
-    fn parse(raw: &str) -> Result<Self, &'static str> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, &'static str> {
         let url = url::Url::parse(raw).map_err(|_| "not a web address")?;
         if url.scheme() != "https" {
             return Err("must start with https://");

@@ -5,11 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::{HttpsUrl, Settings};
-use crate::message::unsubscribe::DEVELOPMENT_SECRET;
+use crate::message::unsubscribe::{DEVELOPMENT_SECRET, KeyedMac, with_token};
 use crate::subscribers::EmailAddress;
 
 const PURPOSE: &str = "bulletin-preferences";
@@ -17,7 +17,7 @@ const PURPOSE: &str = "bulletin-preferences";
 /// Signs and checks preference tokens for one list.
 #[derive(Debug, Clone)]
 pub struct PreferencesSigner {
-    key: crate::config::Secret,
+    mac: KeyedMac,
     list_id: String,
 }
 
@@ -29,14 +29,11 @@ impl PreferencesSigner {
             .unsubscribe_secret
             .clone()
             .unwrap_or_else(|| crate::config::Secret::new(DEVELOPMENT_SECRET.to_owned()));
-        Self { key, list_id: settings.list_id.as_str().to_owned() }
+        Self { mac: KeyedMac::new(&key), list_id: settings.list_id.as_str().to_owned() }
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(payload);
-        mac
+        self.mac.of(payload)
     }
 
     pub fn token(&self, email: &EmailAddress) -> String {
@@ -62,9 +59,7 @@ impl PreferencesSigner {
 
     /// `base` with the reader's token as its `t` parameter.
     pub fn url(&self, base: &HttpsUrl, email: &EmailAddress) -> String {
-        let mut url = base.as_url().clone();
-        url.query_pairs_mut().append_pair("t", &self.token(email));
-        url.into()
+        with_token(base, &self.token(email))
     }
 }
 
