@@ -286,7 +286,7 @@ impl SuppressionFile {
             Err(e) => return Err(self.io("open")(e)),
         };
         let meta = file.metadata().map_err(self.io("read the permissions of"))?;
-        let (contents, _) = self.read(&mut file)?;
+        let (contents, raw) = self.read(&mut file)?;
         let (Some(header), Some(column)) = (&contents.header, contents.email_column) else {
             return Ok(false);
         };
@@ -298,7 +298,7 @@ impl SuppressionFile {
         if keep.len() == contents.records.len() {
             return Ok(false);
         }
-        self.write_replacement(header, &keep, contents.delimiter, &meta)?;
+        self.write_replacement(header, &keep, (&contents, &raw), &meta)?;
         // tempfile's persist is a rename and does not sync the folder: until
         // the folder is on disk a crash could bring the old list back.
         sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
@@ -311,26 +311,34 @@ impl SuppressionFile {
     /// write it, whoever removed the address; only root can keep another
     /// user as owner), flushes it to disk and renames it over the list. The
     /// temporary file is removed if anything fails.
+    ///
+    /// The text is written as the list was (`contents`' separator and
+    /// encoding, after the byte-order mark `raw` started with), so a list
+    /// Excel saved opens in Excel as before; when a new row has letters
+    /// Windows-1252 lacks, as UTF-8 with a mark instead, which Excel reads.
     fn write_replacement(
         &self,
         header: &csv::StringRecord,
         records: &[&csv::StringRecord],
-        delimiter: u8,
+        (contents, raw): (&Contents, &[u8]),
         original: &fs::Metadata,
     ) -> Result<(), SuppressionFileError> {
         use std::os::unix::fs::{MetadataExt, fchown};
-        let temp = tempfile::NamedTempFile::new_in(folder_of(&self.path))
-            .map_err(self.io("create a temporary file beside"))?;
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
-            .delimiter(delimiter)
+            .delimiter(contents.delimiter)
             .terminator(csv::Terminator::CRLF)
-            .from_writer(temp);
+            .from_writer(Vec::new());
         out.write_record(header).map_err(|source| self.csv(source))?;
         for record in records {
             out.write_record(*record).map_err(|source| self.csv(source))?;
         }
-        let temp = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        let text = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        let text = String::from_utf8(text).expect("the records are text");
+        let (mark, bytes) = super::text::encoded_as(&text, contents.encoding, raw);
+        let mut temp = tempfile::NamedTempFile::new_in(folder_of(&self.path))
+            .map_err(self.io("create a temporary file beside"))?;
+        temp.write_all(mark).and_then(|()| temp.write_all(&bytes)).map_err(self.io("write"))?;
         let written = temp.as_file();
         // Giving the file away takes root, and changing its group takes
         // membership of it; without either the new file is the remover's.
@@ -404,16 +412,16 @@ impl SuppressionFile {
             .open(&self.path)
             .map_err(self.io("open"))?;
         let meta = file.metadata().map_err(self.io("read the permissions of"))?;
-        let (contents, _) = self.read(&mut file)?;
+        let (mut contents, raw) = self.read(&mut file)?;
         let mut table = Table {
-            header: contents.header.unwrap_or_default(),
-            records: contents.records,
+            header: contents.header.take().unwrap_or_default(),
+            records: std::mem::take(&mut contents.records),
             email_column: contents.email_column,
         };
         let (write, result) = change(&mut table);
         if write {
             let records: Vec<&csv::StringRecord> = table.records.iter().collect();
-            self.write_replacement(&table.header, &records, contents.delimiter, &meta)?;
+            self.write_replacement(&table.header, &records, (&contents, &raw), &meta)?;
             sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
         } else if !existed {
             fs::remove_file(&self.path).map_err(self.io("remove"))?;
@@ -805,6 +813,40 @@ mod tests {
         );
         let (set, problems) = Suppressions::load(&path).unwrap();
         assert_eq!((set.len(), problems.len()), (2, 0));
+    }
+
+    #[test]
+    fn a_list_rewritten_keeps_the_encoding_and_byte_order_mark_excel_saved_it_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.csv");
+        // Windows-1252, as Excel's "CSV" saves it.
+        fs::write(&path, b"email;name\r\nana@example.org;Ana\r\njose@example.org;Jos\xe9\r\n").unwrap();
+        SuppressionFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"email;name\r\njose@example.org;Jos\xe9\r\n");
+        // UTF-8 with a byte-order mark, as Excel's "CSV UTF-8" saves it.
+        fs::write(&path, "\u{feff}email,name\r\nana@example.org,Ana\r\nzoe@example.org,Zoë\r\n").unwrap();
+        SuppressionFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "\u{feff}email,name\r\nzoe@example.org,Zoë\r\n");
+        // UTF-16, as Excel's "Unicode text" saves it.
+        let utf16 = |text: &str| -> Vec<u8> {
+            [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect()
+        };
+        fs::write(&path, utf16("email\tname\r\nana@example.org\tAna\r\nzoe@example.org\tZoë\r\n")).unwrap();
+        SuppressionFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), utf16("email\tname\r\nzoe@example.org\tZoë\r\n"));
+        // A new row Windows-1252 has no letters for: UTF-8 with a mark, which
+        // Excel reads, rather than a name turned into question marks.
+        fs::write(&path, b"email;name\r\njose@example.org;Jos\xe9\r\n").unwrap();
+        SuppressionFile::new(&path)
+            .rewrite(|table| {
+                table.records.push(csv::StringRecord::from(vec!["lukasz@example.org", "Łukasz"]));
+                (true, ())
+            })
+            .unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "\u{feff}email;name\r\njose@example.org;José\r\nlukasz@example.org;Łukasz\r\n"
+        );
     }
 
     #[test]

@@ -53,6 +53,21 @@ impl TextEncoding {
     }
 }
 
+/// `text` to write over a file that was `encoding` and started with `raw`'s
+/// byte-order mark, if any: the mark to write first and the bytes. Text
+/// Windows-1252 cannot hold is written as UTF-8 with a mark instead.
+pub fn encoded_as(text: &str, encoding: TextEncoding, raw: &[u8]) -> (&'static [u8], Vec<u8>) {
+    const UTF8_MARK: &[u8] = b"\xef\xbb\xbf";
+    let had = |mark: &[u8]| raw.starts_with(mark);
+    match encoding {
+        TextEncoding::Windows1252 if WINDOWS_1252.encode(text).2 => (UTF8_MARK, text.as_bytes().to_vec()),
+        TextEncoding::Utf8 => (if had(UTF8_MARK) { UTF8_MARK } else { b"" }, text.as_bytes().to_vec()),
+        TextEncoding::Utf16Le => (if had(b"\xff\xfe") { b"\xff\xfe" } else { b"" }, encoding.encode(text)),
+        TextEncoding::Utf16Be => (if had(b"\xfe\xff") { b"\xfe\xff" } else { b"" }, encoding.encode(text)),
+        TextEncoding::Windows1252 => (b"", encoding.encode(text)),
+    }
+}
+
 /// What the reader is doing with the bytes.
 enum Mode {
     /// The first bytes are not yet looked at for a byte-order mark.
