@@ -284,6 +284,35 @@ fn json_from_an_allowed_origin_gets_cors_headers_and_other_origins_none() {
 }
 
 #[test]
+fn a_browsers_cors_preflight_from_an_allowed_origin_is_allowed_to_post_json_and_others_are_not() {
+    let smtp = PyServer::start(&Faults::new());
+    let test = signup_test(&smtp, 1).env("ALLOWED_ORIGINS", "https://www.hope.example.org");
+    let server = serve(&test);
+    // What a browser asks before fetch() posts JSON from another site.
+    let preflight = |origin: &str| {
+        answer(
+            client()
+                .options(format!("{}/subscribe", server.origin))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "content-type")
+                .call(),
+        )
+    };
+    let allowed = preflight("https://www.hope.example.org");
+    assert!(allowed.status < 300, "{} {}", allowed.status, allowed.body);
+    let header = |name: &str| {
+        allowed.headers.get(name).map(|v| v.to_str().unwrap().to_ascii_lowercase()).unwrap_or_default()
+    };
+    assert_eq!(header("access-control-allow-origin"), "https://www.hope.example.org");
+    assert!(header("access-control-allow-methods").contains("post"), "{:?}", allowed.headers);
+    assert!(header("access-control-allow-headers").contains("content-type"), "{:?}", allowed.headers);
+    let other = preflight("https://evil.example");
+    assert!(other.headers.get("access-control-allow-origin").is_none(), "{:?}", other.headers);
+    assert!(smtp.messages().is_empty(), "a preflight sends nothing");
+}
+
+#[test]
 fn confirmations_racing_fifty_replacements_of_the_main_list_all_survive() {
     let smtp = PyServer::start(&Faults::new());
     let test = signup_test(&smtp, 3);
