@@ -111,4 +111,21 @@ mod tests {
             assert!(!bytes.windows(15).any(|w| w == b"ana@example.org"));
         }
     }
+
+    #[test]
+    fn a_forgotten_recipient_who_signs_up_again_is_known_by_their_pseudonym_and_not_sent_the_campaign_again()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = CampaignId::for_tests("2025-10-16-news");
+        let journal = Journal::open(dir.path(), &campaign).unwrap();
+        let ana = Recipient { key: EmailKey::of("ana@example.org"), address: "ana@example.org".to_owned() };
+        journal.sending(&ana, &MessageId::parse("<an.1@x.example>").unwrap()).unwrap();
+        journal.answered(&ana.key, State::Sent, &Reply::from_text("250 ok".to_owned())).unwrap();
+        drop(journal);
+        let pseudonym = crate::subscribers::pseudonym::Salt::random().pseudonym(&ana.key);
+        erase(dir.path(), &ana.key, &pseudonym).unwrap();
+        let journal = Journal::open(dir.path(), &campaign).unwrap();
+        assert_eq!(journal.state(&EmailKey::of("ANA@example.org")).unwrap(), Some(State::Sent));
+        assert_eq!(journal.state(&EmailKey::of("bo@example.org")).unwrap(), None);
+    }
 }

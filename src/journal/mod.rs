@@ -22,6 +22,7 @@ mod schema;
 pub mod sqlite;
 mod writer;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use crate::domain::{
     Clock, EmailAddress, EmailKey, Fingerprint, MessageId, Reply, ReplyCode, StatusCode, SystemClock,
     Timestamp,
 };
+use crate::subscribers::pseudonym::{self, Salt};
 pub use archive::{Archive, Sent};
 pub use elsewhere::{Elsewhere, Received};
 pub use lock::{Busy, CampaignLock, Holder, LockError, StateLock};
@@ -147,6 +149,10 @@ pub struct Journal {
     clock: Arc<dyn Clock>,
     /// What this run sends, kept with each `sending` row.
     fingerprint: Option<Fingerprint>,
+    /// The campaign's rows kept under a pseudonym (`bulletin forget`), by
+    /// salt and digest: read at the first address the journal does not
+    /// know, so that someone forgotten who signs up again is still known.
+    forgotten: std::cell::OnceCell<HashMap<Salt, HashMap<String, State>>>,
 }
 
 impl fmt::Debug for Journal {
@@ -186,6 +192,7 @@ impl Journal {
             campaign: campaign.to_string(),
             clock: Arc::new(SystemClock),
             fingerprint: None,
+            forgotten: std::cell::OnceCell::new(),
         })
     }
 
@@ -247,14 +254,45 @@ impl Journal {
             .map_err(|e| self.fail(e))
     }
 
-    /// What is known of the recipient whose address key is `key`.
+    /// What is known of the recipient whose address key is `key`: by their
+    /// address, or else by their pseudonym if they were forgotten since.
     pub fn state(&self, key: &EmailKey) -> Result<Option<State>, JournalError> {
-        self.conn
+        let known = self
+            .conn
             .prepare_cached("SELECT state FROM recipients WHERE campaign = ?1 AND email_key = ?2")
             .and_then(|mut stmt| {
                 stmt.query_row(params![self.campaign, key.as_str()], |row| row.get(0)).optional()
             })
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.fail(e))?;
+        if known.is_some() {
+            return Ok(known);
+        }
+        let forgotten = match self.forgotten.get() {
+            Some(forgotten) => forgotten,
+            None => {
+                let read = self.read_forgotten().map_err(|e| self.fail(e))?;
+                self.forgotten.get_or_init(|| read)
+            }
+        };
+        Ok(forgotten.iter().find_map(|(salt, states)| states.get(&salt.digest(key)).copied()))
+    }
+
+    /// This campaign's rows under a pseudonym, by salt and digest.
+    fn read_forgotten(&self) -> rusqlite::Result<HashMap<Salt, HashMap<String, State>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT email_key, state FROM recipients
+             WHERE campaign = ?1 AND email_key >= 'forgotten:' AND email_key < 'forgotten;'",
+        )?;
+        let rows =
+            stmt.query_map(params![self.campaign], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?;
+        let mut forgotten: HashMap<Salt, HashMap<String, State>> = HashMap::new();
+        for row in rows {
+            let (key, state) = row?;
+            if let Some((salt, digest)) = pseudonym::parse(&key) {
+                forgotten.entry(salt).or_default().insert(digest, state);
+            }
+        }
+        Ok(forgotten)
     }
 
     /// Records, durably, that `message_id` is about to be handed over for
