@@ -9,7 +9,7 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 
 use crate::send_util::{Faults, PyServer, Received, to_relay};
-use crate::unsubscribe::{Server, list_test};
+use crate::unsubscribe::{Server, client, list_test};
 use crate::util::{Test, bulletin_with};
 
 const CONSENT: &str = "Yes, email me the weekly prayer bulletin. I can leave at any time.";
@@ -39,15 +39,6 @@ fn serve(test: &Test) -> Server {
         "--subscribers",
         "list.csv",
     ]))
-}
-
-fn client() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .new_agent()
 }
 
 struct Answer {

@@ -197,7 +197,7 @@ fn spawn(mut command: Command) -> (Child, mpsc::Receiver<String>, mpsc::Receiver
 
 /// An HTTP client that hands back 4xx and 5xx answers instead of failing,
 /// and never waits long.
-fn client() -> ureq::Agent {
+pub(crate) fn client() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
