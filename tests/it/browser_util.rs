@@ -61,28 +61,22 @@ fn free_port() -> u16 {
 /// Starts the preview server for `test` and a browser, runs `body` with
 /// them, then stops everything (also when `body` panics).
 pub fn run(test: Test, body: impl AsyncFnOnce(&Page<'_>)) {
-    let _serial = serial();
-    require(CHROMIUM, "chromium");
-    require(CHROMEDRIVER, "chromium-driver");
     let server = Server::start(&test);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("cannot start an async runtime");
-    runtime.block_on(async {
-        let browser = Browser::start().await;
-        let page = Page { client: browser.client.clone(), server: &server, test: &test };
-        let outcome = tokio::time::timeout(TEST_LIMIT, body(&page)).await;
-        if outcome.is_err() {
-            panic!("the test took more than {TEST_LIMIT:?}\n{}", server.output());
-        }
-        browser.close().await;
-    });
+    in_browser(
+        || server.output(),
+        async |client: &Client| body(&Page { client: client.clone(), server: &server, test: &test }).await,
+    );
 }
 
 /// Starts a browser alone (for pages on disk, `file://…`), runs `body`
 /// with it, then stops it (also when `body` panics).
 pub fn with_browser(body: impl AsyncFnOnce(&Client)) {
+    in_browser(String::new, body);
+}
+
+/// Runs `body` with a browser, one test at a time, within [`TEST_LIMIT`];
+/// past it, fails with `output` (the server's, when there is one).
+fn in_browser(output: impl FnOnce() -> String, body: impl AsyncFnOnce(&Client)) {
     let _serial = serial();
     require(CHROMIUM, "chromium");
     require(CHROMEDRIVER, "chromium-driver");
@@ -93,7 +87,9 @@ pub fn with_browser(body: impl AsyncFnOnce(&Client)) {
     runtime.block_on(async {
         let browser = Browser::start().await;
         let outcome = tokio::time::timeout(TEST_LIMIT, body(&browser.client)).await;
-        assert!(outcome.is_ok(), "the test took more than {TEST_LIMIT:?}");
+        if outcome.is_err() {
+            panic!("the test took more than {TEST_LIMIT:?}\n{}", output());
+        }
         browser.close().await;
     });
 }
