@@ -84,7 +84,6 @@ pub fn confirm(texts: &Texts, email: &str, name: &str, interests: &[String]) -> 
                     @if !name.trim().is_empty() { li { "Name: " strong { (name) } } }
                     @if !interests.is_empty() { li { "Interests: " strong { (interests.join(", ")) } } }
                 }
-                p.muted { "Not what you entered? Close this page: nothing happens." }
             }
             p { (texts.consent) }
             // An empty action posts back to this very address, token and all.
@@ -92,7 +91,7 @@ pub fn confirm(texts: &Texts, email: &str, name: &str, interests: &[String]) -> 
                 input type="hidden" name="confirm" value="yes";
                 button type="submit" { "Confirm" }
             }
-            p.muted { "Not you? Close this page and nothing happens." }
+            p.muted { "Not you, or not what you entered? Close this page and nothing happens." }
         },
     )
 }
