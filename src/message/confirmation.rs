@@ -7,10 +7,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::{ListId, Secret, Settings};
+use crate::message::unsubscribe::KeyedMac;
 use crate::subscribers::EmailAddress;
 
 /// What a confirmation token's payload starts with.
@@ -39,13 +40,13 @@ pub enum Refusal {
 /// Signs and checks confirmation tokens for one list.
 #[derive(Debug, Clone)]
 pub struct ConfirmSigner {
-    key: Secret,
+    mac: KeyedMac,
     list_id: ListId,
 }
 
 impl ConfirmSigner {
     pub fn new(key: Secret, list_id: ListId) -> Self {
-        Self { key, list_id }
+        Self { mac: KeyedMac::new(&key), list_id }
     }
 
     /// The signer for the settings' list and `UNSUBSCRIBE_SECRET`, when set.
@@ -54,10 +55,7 @@ impl ConfirmSigner {
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(payload);
-        mac
+        self.mac.of(payload)
     }
 
     /// The token for `pending`: URL-safe.
