@@ -456,10 +456,18 @@ struct SendArgs {
 
     /// Also send to those who already received this bulletin as another
     /// campaign: the same text at any time (under another date or file
-    /// name), or the same subject within the last 14 days. Without it they
-    /// are skipped, and stay pending.
+    /// name), or a near copy of it (a corrected version) within the last 30
+    /// days. Without it they are skipped, and stay pending. The subject
+    /// alone never counts.
     #[arg(long, conflicts_with = "to")]
     resend_duplicates: bool,
+
+    /// Send to the others when more than half of those still to send to
+    /// already received this bulletin as another campaign. Without it (or
+    /// --resend-duplicates) such a send stops before sending anything, so a
+    /// copy of last week's bulletin is never quietly sent to almost nobody.
+    #[arg(long, conflicts_with_all = ["to", "resend_duplicates"])]
+    skip_duplicates: bool,
 
     /// Send a bulletin marked `draft = true` to the list. Without it a
     /// draft is refused; a dry run, a preview and test copies (--to) need
@@ -677,6 +685,9 @@ struct CheckArgs {
     /// should be when ARCHIVE_URL is set.
     #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
     site: PathBuf,
+
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -760,6 +771,7 @@ impl Cli {
                 fix("bulletin", &mut a.bulletin);
                 fix_list(&mut a.list);
                 fix("site", &mut a.site);
+                fix("state_dir", &mut a.state.state_dir);
             }
             CliCommand::Assets(a) => {
                 fix("bulletin", &mut a.bulletin);
@@ -837,6 +849,7 @@ impl Cli {
                 limit: a.limit,
                 retry_failed: a.retry_failed,
                 resend_duplicates: a.resend_duplicates,
+                skip_duplicates: a.skip_duplicates,
                 allow_draft: a.allow_draft,
             }),
             CliCommand::Status(a) => Command::Status(StatusOptions {
@@ -879,6 +892,7 @@ impl Cli {
                 list: a.list.into(),
                 smtp: a.smtp.then(|| a.relay.into()),
                 site: a.site,
+                state_dir: a.state.state_dir,
             }),
             CliCommand::Unsubscribe(a) => Command::Unsubscribe(UnsubscribeOptions {
                 list: a.list.into(),

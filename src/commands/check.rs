@@ -7,7 +7,7 @@ use super::Outcome;
 use crate::config::{Security, Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::content::Bulletin;
 use crate::deliver::smtp::Relay;
-use crate::lint::findings;
+use crate::lint::findings_with_journal;
 use crate::render::ArchiveLinks;
 use crate::subscribers::Lists;
 
@@ -20,10 +20,13 @@ pub struct CheckOptions {
     pub smtp: Option<SmtpOverrides>,
     /// The web archive's folder, where the page should be.
     pub site: PathBuf,
+    /// Where the journal lives: who a send would skip is said as the send
+    /// would say it.
+    pub state_dir: PathBuf,
 }
 
 pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
-    let mut found = findings(&options.bulletin, &options.list, env);
+    let mut found = findings_with_journal(&options.bulletin, &options.list, env, Some(&options.state_dir));
     archive(options, env, &mut found.errors, &mut found.warnings);
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
@@ -39,6 +42,12 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     }
     for read in &found.read {
         println!("{read}");
+    }
+    if !found.not_sent.is_empty() {
+        println!("Not sent by what the journal says: {}", found.not_sent.join(", "));
+    }
+    for line in &found.earlier {
+        println!("earlier: {line}");
     }
     for error in &found.errors {
         println!("error: {}", crate::report::printable(error));

@@ -1,6 +1,7 @@
 //! `bulletin status`: what the journal knows of a campaign, and who on the
 //! list is still pending.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -8,7 +9,8 @@ use anyhow::Context;
 use super::Outcome;
 use crate::bounce::Verdict;
 use crate::content::Bulletin;
-use crate::domain::EmailKey;
+use crate::deliver::plan::received_elsewhere;
+use crate::domain::{Clock, EmailKey, SystemClock};
 use crate::journal::{Entry, Journal, State};
 use crate::report::printable;
 use crate::subscribers::Lists;
@@ -37,13 +39,24 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
 
     let audience =
         Audience { suppressed: super::suppressions(&options.list)?, segment: bulletin.segment.clone() };
+    // Those who received this bulletin as another campaign are not
+    // pending: a send skips them. Counted by the campaign they had it as.
+    let elsewhere = received_elsewhere(journal.as_ref(), &bulletin, SystemClock.now())?;
     let mut pending = Vec::new();
+    let mut received: Vec<(String, String)> = Vec::new();
     for row in SubscriberReader::with_signups(&options.list.subscribers, audience)? {
         if let Row::Subscribed(s) = row?
             && !known.contains(s.email().key())
         {
-            pending.push(s.email().to_string());
+            match elsewhere.get(s.email().key()) {
+                Some(r) => received.push((s.email().to_string(), r.campaign.clone())),
+                None => pending.push(s.email().to_string()),
+            }
         }
+    }
+    let mut received_as: BTreeMap<&str, u64> = BTreeMap::new();
+    for (_, campaign) in &received {
+        *received_as.entry(campaign.as_str()).or_default() += 1;
     }
 
     match &journal {
@@ -59,6 +72,11 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     println!("  sent       {}", summary.sent);
     println!("  failed     {}", summary.failed);
     println!("  uncertain  {}", summary.sending);
+    for (campaign, count) in &received_as {
+        println!(
+            "  received   {count} as {campaign} (a send skips them; --resend-duplicates sends it again)"
+        );
+    }
     println!("  pending    {}", pending.len());
     let failures: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Failed).collect();
     if !failures.is_empty() {
@@ -82,13 +100,19 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
         }
     }
     if let Some(path) = &options.csv {
-        write_csv(path, &entries, &pending).with_context(|| format!("cannot write {}", path.display()))?;
+        write_csv(path, &entries, &received, &pending)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!("Wrote {}", path.display());
     }
     Ok(Outcome::Done)
 }
 
-fn write_csv(path: &std::path::Path, entries: &[Entry], pending: &[String]) -> anyhow::Result<()> {
+fn write_csv(
+    path: &std::path::Path,
+    entries: &[Entry],
+    received: &[(String, String)],
+    pending: &[String],
+) -> anyhow::Result<()> {
     let mut csv = csv::Writer::from_path(path)?;
     csv.write_record(["email", "state", "attempts", "updated_at", "message_id", "reply"])?;
     for e in entries {
@@ -104,6 +128,9 @@ fn write_csv(path: &std::path::Path, entries: &[Entry], pending: &[String]) -> a
             &e.message_id,
             e.reply.text(),
         ])?;
+    }
+    for (address, campaign) in received {
+        csv.write_record([address.as_str(), "received-elsewhere", "0", "", "", &format!("as {campaign}")])?;
     }
     for address in pending {
         csv.write_record([address.as_str(), "pending", "0", "", "", ""])?;

@@ -13,7 +13,7 @@ pub mod plain_text;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::domain::Fingerprint;
+use crate::domain::{Fingerprint, Shingles};
 use crate::merge::{self, Field, FieldName, Template};
 pub use markdown::{Block, Inline};
 
@@ -41,6 +41,8 @@ pub struct Bulletin {
     /// What it says: stable across a new date, file name or campaign (see
     /// [`Fingerprint`]).
     pub fingerprint: Fingerprint,
+    /// Its body's runs of words, to recognise a corrected copy of it.
+    pub shingles: Shingles,
     /// The body.
     pub blocks: Vec<Block>,
     /// Every merge field the bulletin uses, with the line it is on.
@@ -281,10 +283,12 @@ impl Bulletin {
             path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
         });
         let fingerprint = Fingerprint::of(&subject_text(&front.subject), body);
+        let shingles = Shingles::of(body);
         Ok(Self {
             path: path.to_owned(),
             campaign: CampaignId::new(front.date, &name),
             fingerprint,
+            shingles,
             subject: front.subject,
             subject_line: lines.line_of(front_start + front.subject_offset),
             preheader: front.preheader,

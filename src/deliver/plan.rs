@@ -4,30 +4,28 @@
 //! `--limit` leaves the rest for later.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::content::Bulletin;
 use crate::domain::{EmailKey, Timestamp};
-use crate::journal::{Elsewhere, Journal, Received, State};
+use crate::journal::{Elsewhere, Journal, Received, State, Text};
 use crate::subscribers::{Row, SkipReason, SubscriberReader};
 
-/// For how long a bulletin with the same subject counts as the same
-/// bulletin, whatever its text: a correction sent within this time is a
-/// duplicate for those who had the first version.
-pub const SAME_SUBJECT_DAYS: u64 = 14;
-
 /// Who already received `bulletin` as another campaign, by what `journal`
-/// says as of `now`: the same text (its fingerprint) at any time, or the same
-/// subject within the last [`SAME_SUBJECT_DAYS`] days. One query.
+/// says as of `now`: the same text at any time, or a near copy (a
+/// corrected version) within the last [`crate::journal::NEAR_COPY_DAYS`]
+/// days. Never by the subject alone.
 pub fn received_elsewhere(
     journal: Option<&Journal>,
     bulletin: &Bulletin,
     now: Timestamp,
 ) -> anyhow::Result<Elsewhere> {
     let Some(journal) = journal else { return Ok(Elsewhere::default()) };
-    let window = Duration::from_secs(SAME_SUBJECT_DAYS * 24 * 60 * 60);
-    let since = now.as_system_time().checked_sub(window).unwrap_or(std::time::UNIX_EPOCH);
-    Ok(journal.received_elsewhere(bulletin.fingerprint, &bulletin.subject_text(), since.into())?)
+    Ok(journal.received_elsewhere(text_of(bulletin), now)?)
+}
+
+/// What `bulletin` says, as the journal compares it.
+pub fn text_of(bulletin: &Bulletin) -> Text<'_> {
+    Text { fingerprint: bulletin.fingerprint, shingles: &bulletin.shingles }
 }
 
 /// Whom a send may take from the list, beyond what the journal says.
@@ -39,6 +37,9 @@ pub struct Choice {
     pub retry_failed: bool,
     /// Send to those who already received the bulletin as another campaign.
     pub resend_duplicates: bool,
+    /// Send to the rest even when most already received the bulletin as
+    /// another campaign (see [`Plan::stop_for_duplicates`]).
+    pub skip_duplicates: bool,
 }
 
 /// Who this run sends to and who it leaves, by what the journal says.
@@ -55,8 +56,16 @@ pub struct Plan {
     /// Recipients who already received the bulletin as another campaign,
     /// by the day and the campaign: those skipped, and those sent it again
     /// (`--resend-duplicates`).
-    skipped_elsewhere: BTreeMap<(String, String), u64>,
-    resent_elsewhere: BTreeMap<(String, String), u64>,
+    skipped_elsewhere: BTreeMap<Earlier, u64>,
+    resent_elsewhere: BTreeMap<Earlier, u64>,
+}
+
+/// An earlier campaign that sent the bulletin: its day, its name, and
+/// whether what it sent was a near copy.
+type Earlier = (String, String, bool);
+
+fn earlier(received: Received) -> Earlier {
+    (received.day(), received.campaign, received.near_copy)
 }
 
 /// What the journal says to do with one recipient.
@@ -109,7 +118,7 @@ impl Plan {
                 return false;
             }
             Decision::ReceivedElsewhere(received) => {
-                *self.skipped_elsewhere.entry((received.day(), received.campaign)).or_default() += 1;
+                *self.skipped_elsewhere.entry(earlier(received)).or_default() += 1;
                 return false;
             }
             Decision::Send => None,
@@ -121,7 +130,7 @@ impl Plan {
         }
         self.to_send += 1;
         if let Some(received) = again {
-            *self.resent_elsewhere.entry((received.day(), received.campaign)).or_default() += 1;
+            *self.resent_elsewhere.entry(earlier(received)).or_default() += 1;
         }
         true
     }
@@ -141,21 +150,62 @@ impl Plan {
         self.skipped_elsewhere.values().sum()
     }
 
+    /// Those the send has yet to reach: everyone but those this campaign
+    /// already sent to or failed.
+    pub fn pending(&self) -> u64 {
+        self.to_send + self.left_for_later + self.skipped_as_duplicates()
+    }
+
     /// A line for each earlier campaign that already sent this bulletin to
-    /// someone this run would send it to: "5 recipients already received
-    /// this bulletin on 2025-10-16 as 2025-10-16-news: ", then `skipped`
-    /// (what becomes of them), or that `--resend-duplicates` sends it again.
-    pub fn duplicates(&self, skipped: &str) -> Vec<String> {
-        let line = |(day, campaign): &(String, String), count: u64, then: &str| {
+    /// someone this run would send it to, in the words `check`, the dry run
+    /// and the send all use: "5 recipients already received this bulletin
+    /// on 2025-10-16 as 2025-10-16-news: a send skips them", or that
+    /// `--resend-duplicates` sends it again.
+    pub fn duplicates(&self) -> Vec<String> {
+        let line = |(day, campaign, near_copy): &Earlier, count: u64, then: &str| {
             let recipients = if count == 1 { "recipient" } else { "recipients" };
-            format!("{count} {recipients} already received this bulletin on {day} as {campaign}: {then}")
+            let what = if *near_copy { "a near copy of this bulletin" } else { "this bulletin" };
+            format!("{count} {recipients} already received {what} on {day} as {campaign}: {then}")
         };
-        let skipped = self.skipped_elsewhere.iter().map(|(group, count)| line(group, *count, skipped));
+        let skipped = self.skipped_elsewhere.iter().map(|(group, count)| {
+            line(group, *count, "a send skips them (--resend-duplicates sends it again)")
+        });
         let resent = self
             .resent_elsewhere
             .iter()
             .map(|(group, count)| line(group, *count, "sent again (--resend-duplicates)"));
         skipped.chain(resent).collect()
+    }
+
+    /// Why a send stops before sending anything: more than half of those it
+    /// has yet to reach would be skipped as having received the bulletin
+    /// already, which is what a new week's bulletin that is by mistake a
+    /// copy of last week's looks like, so a cron job is never quietly
+    /// turned into a send to almost nobody. `--skip-duplicates` (send to
+    /// the rest) and `--resend-duplicates` (send to all) say it is meant.
+    pub fn stop_for_duplicates(&self, choice: Choice) -> Option<String> {
+        let skipped = self.skipped_as_duplicates();
+        if choice.skip_duplicates || choice.resend_duplicates || skipped * 2 <= self.pending() {
+            return None;
+        }
+        let mut campaigns: Vec<(&Earlier, &u64)> = self.skipped_elsewhere.iter().collect();
+        campaigns.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let named: Vec<String> = campaigns
+            .iter()
+            .map(|((day, campaign, near_copy), count)| {
+                let copy = if *near_copy { ", a near copy" } else { "" };
+                format!("{count} as {campaign} on {day}{copy}")
+            })
+            .collect();
+        let rest = self.pending() - skipped;
+        Some(format!(
+            "{skipped} of the {pending} recipients still to send to already received this bulletin ({}). \
+             If this is a new issue, its text is the same as, or nearly the same as, that one's: write this \
+             issue's text. If it is meant, add --skip-duplicates to send to the other {rest}, or \
+             --resend-duplicates to send it to everyone again.",
+            named.join("; "),
+            pending = self.pending()
+        ))
     }
 
     /// "3 already sent, 1 failed before, 2 suppressed", leaving out zeros.
@@ -203,7 +253,7 @@ mod tests {
     use super::*;
 
     fn received(campaign: &str, at: &str) -> Received {
-        Received { campaign: campaign.to_owned(), at: Timestamp::parse(at).unwrap() }
+        Received { campaign: campaign.to_owned(), at: Timestamp::parse(at).unwrap(), near_copy: false }
     }
 
     #[test]
@@ -212,15 +262,17 @@ mod tests {
         let news = received("2025-10-16-news", "2025-10-16T09:00:00Z");
         assert!(!plan.admit(Decision::ReceivedElsewhere(news.clone()), Some(1)));
         assert!(!plan.admit(Decision::ReceivedElsewhere(news.clone()), Some(1)));
-        let copy = received("2025-10-16-copy", "2025-10-17T23:59:59Z");
+        let copy = Received { near_copy: true, ..received("2025-10-16-copy", "2025-10-17T23:59:59Z") };
         assert!(!plan.admit(Decision::ReceivedElsewhere(copy), Some(1)));
         assert!(plan.admit(Decision::SendAgain(news.clone()), Some(1)));
         assert!(!plan.admit(Decision::SendAgain(news), Some(1)));
         assert_eq!(
-            plan.duplicates("skipped"),
+            plan.duplicates(),
             [
-                "2 recipients already received this bulletin on 2025-10-16 as 2025-10-16-news: skipped",
-                "1 recipient already received this bulletin on 2025-10-17 as 2025-10-16-copy: skipped",
+                "2 recipients already received this bulletin on 2025-10-16 as 2025-10-16-news: a send skips \
+                 them (--resend-duplicates sends it again)",
+                "1 recipient already received a near copy of this bulletin on 2025-10-17 as 2025-10-16-copy: \
+                 a send skips them (--resend-duplicates sends it again)",
                 "1 recipient already received this bulletin on 2025-10-16 as 2025-10-16-news: sent again \
                  (--resend-duplicates)",
             ]
@@ -233,6 +285,40 @@ mod tests {
             ]
         );
         assert_eq!((plan.to_send, plan.audience()), (1, 5));
+    }
+
+    #[test]
+    fn a_send_stops_when_more_than_half_of_those_still_to_send_to_already_received_the_bulletin() {
+        let news = received("2026-12-03-prayer", "2026-12-03T07:00:00Z");
+        let mut half = Plan::default();
+        for _ in 0..2 {
+            half.admit(Decision::ReceivedElsewhere(news.clone()), None);
+            half.admit(Decision::Send, None);
+        }
+        half.admit(Decision::AlreadySent, None);
+        assert_eq!(half.stop_for_duplicates(Choice::default()), None, "half is not more than half");
+
+        let mut most = Plan::default();
+        for _ in 0..14 {
+            most.admit(Decision::ReceivedElsewhere(news.clone()), None);
+        }
+        most.admit(Decision::Send, None);
+        let stop = most.stop_for_duplicates(Choice::default()).expect("14 of 15 is most");
+        assert!(
+            stop.starts_with(
+                "14 of the 15 recipients still to send to already received this bulletin (14 as \
+             2026-12-03-prayer on 2026-12-03)"
+            ),
+            "{stop}"
+        );
+        assert!(stop.contains("--skip-duplicates to send to the other 1"), "{stop}");
+        for choice in [
+            Choice { skip_duplicates: true, ..Choice::default() },
+            Choice { resend_duplicates: true, ..Choice::default() },
+        ] {
+            assert_eq!(most.stop_for_duplicates(choice), None);
+        }
+        assert_eq!(Plan::default().stop_for_duplicates(Choice::default()), None, "an empty list never stops");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The values the pipeline passes along, each of which can only hold what
 //! is valid: an [`EmailAddress`], a [`MessageId`], an SMTP [`ReplyCode`] and
-//! enhanced [`StatusCode`], a bulletin's [`Fingerprint`], a [`Timestamp`]
+//! enhanced [`StatusCode`], a bulletin's [`Fingerprint`] and
+//! [`Shingles`], a [`Timestamp`]
 //! and the one [`Clock`] that makes them. Nothing here reads files, opens
 //! sockets or knows a command.
 
@@ -11,6 +12,7 @@ mod limit;
 mod message_id;
 mod rate;
 mod reply;
+mod shingles;
 mod status;
 mod time;
 
@@ -21,5 +23,6 @@ pub use limit::Limit;
 pub use message_id::MessageId;
 pub use rate::{BadRate, DEFAULT_RATE, Period, Rate, RateLimit};
 pub use reply::Reply;
+pub use shingles::{NEAR_COPY_PERCENT, Shingles};
 pub use status::{ReplyCode, StatusCode};
 pub use time::{Clock, SystemClock, Timestamp};

@@ -1,9 +1,14 @@
-//! One send at a time per campaign. A real send holds an exclusive lock on
-//! `send-CAMPAIGN.lock` in the state directory for as long as it runs; a
-//! second send of the same campaign finds it taken and refuses, before it
-//! connects to the relay, naming the run that holds it. Two campaigns have
-//! two files, so they may send at once; `status`, `bounces`, dry runs and
-//! test copies never take the lock.
+//! One send at a time per campaign, and per text. A real send holds an
+//! exclusive lock on `send-CAMPAIGN.lock` in the state directory for as
+//! long as it runs; a second send of the same campaign finds it taken and
+//! refuses, before it connects to the relay, naming the run that holds it.
+//! Two campaigns have two files, so two different bulletins may send at
+//! once; but two names of one bulletin (a copy under another file name, a
+//! corrected copy) may not: a send takes its campaign's lock, records its
+//! text in the journal and looks for another campaign of the same or nearly
+//! the same text whose lock is held, all under the brief [`StartLock`], so
+//! of two such sends started together exactly one goes ahead. `status`,
+//! `bounces`, dry runs and test copies never take a lock.
 //!
 //! The lock is the kernel's (`flock` on Unix, through the standard
 //! library's `File::try_lock`), so it goes with the process however that
@@ -49,6 +54,17 @@ pub enum LockError {
         path.display()
     )]
     Held { campaign: String, path: PathBuf, holder: Option<Holder> },
+    /// Another run is sending the same bulletin, or a near copy of it,
+    /// under another campaign's name.
+    #[error(
+        "campaign {campaign} is the same bulletin as campaign {other} (the same text, or nearly), which \
+         another run is sending now{} (lock {})\n\
+         Nothing was sent: two sends of one bulletin at once could mail people twice. Let that run \
+         finish (or stop it), then run the same command again: whoever it reached is skipped.",
+        holder.as_ref().map_or_else(String::new, |h| format!(": {h}")),
+        path.display()
+    )]
+    SameText { campaign: String, other: String, path: PathBuf, holder: Option<Holder> },
     #[error("cannot {action} the send lock {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -123,14 +139,46 @@ impl CampaignLock {
     /// confirmed. [`CampaignLock::acquire`] still decides.
     pub fn check(state_dir: &Path, campaign: &CampaignId) -> Result<(), LockError> {
         let path = Self::path(state_dir, campaign);
-        let Ok(mut file) = File::open(&path) else { return Ok(()) };
-        match file.try_lock_shared() {
-            Err(TryLockError::WouldBlock) => {
-                Err(LockError::Held { campaign: campaign.to_string(), holder: Self::holder(&mut file), path })
+        match Self::probe(&path) {
+            Some(holder) => Err(LockError::Held { campaign: campaign.to_string(), holder, path }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses, naming the holder, if a run holds the lock of one of
+    /// `others`: campaigns the journal says send the same text as
+    /// `campaign`, or nearly. Called under the [`StartLock`], which every
+    /// run holds while it takes its own lock, so a probe never makes
+    /// another run's `acquire` fail.
+    pub fn refuse_if_sending(
+        state_dir: &Path,
+        campaign: &CampaignId,
+        others: &[String],
+    ) -> Result<(), LockError> {
+        for other in others {
+            // The journal's campaign ids are ids, so a safe file name.
+            let path = state_dir.join(format!("send-{other}.lock"));
+            if let Some(holder) = Self::probe(&path) {
+                return Err(LockError::SameText {
+                    campaign: campaign.to_string(),
+                    other: other.clone(),
+                    path,
+                    holder,
+                });
             }
+        }
+        Ok(())
+    }
+
+    /// `Some(who)` if a run holds the lock file at `path` (who, if it has
+    /// written itself), `None` if it is free or missing.
+    fn probe(path: &Path) -> Option<Option<Holder>> {
+        let mut file = File::open(path).ok()?;
+        match file.try_lock_shared() {
+            Err(TryLockError::WouldBlock) => Some(Self::holder(&mut file)),
             // Free (the shared lock goes with the file), or not lockable
             // here: acquire will say.
-            Ok(()) | Err(TryLockError::Error(_)) => Ok(()),
+            Ok(()) | Err(TryLockError::Error(_)) => None,
         }
     }
 
@@ -170,6 +218,31 @@ impl Holder {
             }
         }
         Some(Self { pid: pid?, host: host?, started: started? })
+    }
+}
+
+/// `start.lock`: held alone, for a moment, by each send while it takes its
+/// campaign's lock, records its text and looks for a run of the same text
+/// ([`CampaignLock::refuse_if_sending`]); waits for the one holding it.
+#[derive(Debug)]
+pub struct StartLock {
+    // Holding the open file holds the lock.
+    _file: File,
+}
+
+impl StartLock {
+    pub const FILE_NAME: &str = "start.lock";
+
+    pub fn acquire(state_dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(state_dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(state_dir.join(Self::FILE_NAME))?;
+        file.lock()?;
+        Ok(Self { _file: file })
     }
 }
 

@@ -12,7 +12,9 @@
 //!
 //! Each `sending` row keeps the [`Fingerprint`] of the bulletin it carries,
 //! so that a send can find who already received the same bulletin under
-//! another campaign's name ([`Journal::received_elsewhere`]).
+//! another campaign's name ([`Journal::received_elsewhere`]); each campaign
+//! keeps the text of its latest run, and each text its shingles, so that a
+//! corrected copy is found too.
 
 mod archive;
 mod elsewhere;
@@ -37,8 +39,8 @@ use crate::domain::{
 };
 use crate::subscribers::pseudonym::{self, Salt};
 pub use archive::{Archive, Sent};
-pub use elsewhere::{Elsewhere, Received};
-pub use lock::{Busy, CampaignLock, Holder, LockError, StateLock};
+pub use elsewhere::{Elsewhere, NEAR_COPY_DAYS, Received, Text};
+pub use lock::{Busy, CampaignLock, Holder, LockError, StartLock, StateLock};
 use schema::connect;
 pub use writer::{Change, Writer};
 
@@ -227,10 +229,10 @@ impl Journal {
         JournalError::new(&self.path, source)
     }
 
-    /// Records that a run of the campaign started; `subject` is the
-    /// bulletin's as written (`Bulletin::subject_text`), which later sends
-    /// compare theirs with.
-    pub fn started(&self, bulletin: &Path, subject: &str) -> Result<(), JournalError> {
+    /// Records that a run of the campaign started, sending `text`;
+    /// `subject` is the bulletin's as written (`Bulletin::subject_text`).
+    /// Later sends compare their text with it.
+    pub fn started(&self, bulletin: &Path, subject: &str, text: Text<'_>) -> Result<(), JournalError> {
         let now = self.now();
         self.conn
             .execute(
@@ -239,8 +241,8 @@ impl Journal {
                  ON CONFLICT (id) DO UPDATE SET bulletin = ?2, subject = ?3, last_started_at = ?4, finished_at = NULL",
                 params![self.campaign, bulletin.display().to_string(), subject, now],
             )
-            .map(drop)
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.fail(e))?;
+        self.record_text(text)
     }
 
     /// Records that a run went through the whole list.

@@ -2,7 +2,9 @@
 //! when it is opened. Version 1 kept a reply's words only; version 2 keeps
 //! its reply code and enhanced status code beside them; version 3 keeps,
 //! per recipient, the fingerprint of what was sent, and the campaign's
-//! subject on its own.
+//! subject on its own; version 4 the text of each campaign's latest run
+//! (its fingerprint) and, for each text, its shingles, so that a corrected
+//! copy of a bulletin is known for one.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,12 @@ CREATE TABLE IF NOT EXISTS campaigns (
     subject TEXT NOT NULL,
     first_started_at TEXT,
     last_started_at TEXT,
-    finished_at TEXT
+    finished_at TEXT,
+    fingerprint TEXT
+);
+CREATE TABLE IF NOT EXISTS texts (
+    fingerprint TEXT PRIMARY KEY,
+    shingles BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS recipients (
     campaign TEXT NOT NULL,
@@ -37,8 +44,8 @@ CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
 
 /// The schema's version now: 2 keeps the relay's reply code and enhanced
 /// status code beside its words; 3 the fingerprint of what each recipient
-/// was sent.
-const VERSION: i64 = 3;
+/// was sent; 4 each campaign's latest text, and each text's shingles.
+const VERSION: i64 = 4;
 
 /// Opens (creating if needed) the journal file in `state_dir`, bringing an
 /// older one up to [`VERSION`].
@@ -69,6 +76,9 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         if version < 3 {
             to_version_3(conn, &columns)?;
         }
+        if version < 4 {
+            to_version_4(conn)?;
+        }
         conn.pragma_update(None, "user_version", VERSION)
     })();
     conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
@@ -97,6 +107,21 @@ fn to_version_2(conn: &Connection, columns: &[String]) -> rusqlite::Result<()> {
             reply.code().map(ReplyCode::value),
             reply.status().map(|s| s.to_string())
         ])?;
+    }
+    Ok(())
+}
+
+/// Version 3 → 4: a column for the text (fingerprint) of each campaign's
+/// latest run, empty for campaigns sent before: they are still matched by
+/// the fingerprints of their rows, only not as near copies. (The `texts`
+/// table is made by the schema itself.)
+fn to_version_4(conn: &Connection) -> rusqlite::Result<()> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('campaigns')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !columns.iter().any(|c| c == "fingerprint") {
+        conn.execute_batch("ALTER TABLE campaigns ADD COLUMN fingerprint TEXT;")?;
     }
     Ok(())
 }

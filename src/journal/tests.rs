@@ -2,7 +2,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::domain::EmailKey;
+use crate::domain::{EmailKey, Shingles};
 
 fn campaign() -> CampaignId {
     CampaignId::for_tests("2025-10-16-prayer")
@@ -49,7 +49,8 @@ fn what_was_committed_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {
         let j = Journal::open(dir.path(), &campaign()).unwrap();
-        j.started(Path::new("content/x.md"), "Subject").unwrap();
+        let shingles = Shingles::of("Body");
+        j.started(Path::new("content/x.md"), "Subject", text(&shingles)).unwrap();
         sending(&j, "a@example.org", "a@example.org", "<1@x>");
         sending(&j, "b@example.org", "b@example.org", "<2@x>");
         answered(&j, "b@example.org", State::Failed, "550 no such user");
@@ -258,7 +259,7 @@ fn a_version_2_journal_gains_an_empty_fingerprint_and_its_subjects_lose_the_camp
     };
     let j = Journal::open(dir.path(), &campaign()).unwrap();
     let version: i64 = j.conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     assert_eq!(fingerprint_of(&j, "a@example.org"), None);
     assert_eq!(j.entries(None).unwrap()[0].reply.code().map(ReplyCode::value), Some(250));
     assert_eq!(subjects(&j), ["Pray with us, {{ first_name }} (this week)", "Written by hand"]);
@@ -273,48 +274,75 @@ fn a_version_2_journal_gains_an_empty_fingerprint_and_its_subjects_lose_the_camp
     assert_eq!(fingerprint_of(&j, "b@example.org"), Some(fingerprint.to_string()));
 }
 
+/// A text of `shingles` with the fingerprint of "Body".
+fn text(shingles: &Shingles) -> Text<'_> {
+    Text { fingerprint: Fingerprint::of("Subject", "Body"), shingles }
+}
+
 #[test]
-fn received_elsewhere_finds_the_same_text_at_any_time_and_the_same_subject_lately_in_other_campaigns() {
+fn received_elsewhere_finds_the_same_text_at_any_time_and_a_near_copy_lately_but_never_the_subject_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let text = Fingerprint::of("News", "The well is finished.");
-    let other_text = Fingerprint::of("News", "The school is finished.");
+    let body = "Pray for the rescue team in Kampala as they follow up on three cases of forced labour in the \
+                brick kilns outside the city, and for the families waiting for news of them. Give thanks for \
+                the court in Chennai, which convicted two traffickers last week, and pray for the survivors \
+                as they rebuild their lives and return to school. Pray for the new aftercare home in \
+                Guatemala City and the staff who will open it in January.";
+    let corrected = body.replace("Kampala", "Kampala, Uganda,");
+    let next_week = "Pray for the lawyers in Ghana preparing for a hearing on the fishing boats of Lake Volta, \
+                     where boys are made to dive in cold water for hours at a time.";
+    let same = (Fingerprint::of("News", body), Shingles::of(body));
+    let near = (Fingerprint::of("News", &corrected), Shingles::of(&corrected));
+    let new = (Fingerprint::of("News", next_week), Shingles::of(next_week));
     let day = 24 * 60 * 60;
     let now = 1_760_000_000;
-    // Sends from `campaign`, with `subject` and `fingerprint`, `days_ago`,
-    // to three keys: the first is sent, the second failed, the third left
-    // uncertain (sending).
-    let send = |campaign: &str, subject: &str, fingerprint: Fingerprint, days_ago: u64, keys: [&str; 3]| {
-        let clock: Arc<dyn Clock> = Arc::new(Timestamp::from_unix(now - days_ago * day));
-        let j = Journal::open(dir.path(), &CampaignId::for_tests(campaign))
-            .unwrap()
-            .with_clock(clock)
-            .with_fingerprint(fingerprint);
-        j.started(Path::new("content/news.md"), subject).unwrap();
-        let [sent, failed, _uncertain] = keys;
-        for key in keys {
-            sending(&j, key, key, &format!("<{campaign}.{key}>"));
-        }
-        answered(&j, sent, State::Sent, "250 ok");
-        answered(&j, failed, State::Failed, "550 no such user");
-    };
-    send("2024-10-16-news", "Old news", text, 400, ["a@x.org", "b@x.org", "c@x.org"]);
-    send("2025-10-02-news", "News", other_text, 13, ["d@x.org", "e@x.org", "f@x.org"]);
-    send("2025-09-01-news", "News", other_text, 15, ["g@x.org", "h@x.org", "i@x.org"]);
-    send("2025-10-09-other", "Other", other_text, 1, ["j@x.org", "k@x.org", "l@x.org"]);
-    send("2025-10-09-news", "News", text, 0, ["m@x.org", "n@x.org", "o@x.org"]);
+    // Sends from `campaign` the text `sent`, `days_ago`, to three keys:
+    // the first is sent, the second failed, the third left uncertain
+    // (sending).
+    let send =
+        |campaign: &str, subject: &str, sent: &(Fingerprint, Shingles), days_ago: u64, keys: [&str; 3]| {
+            let clock: Arc<dyn Clock> = Arc::new(Timestamp::from_unix(now - days_ago * day));
+            let j = Journal::open(dir.path(), &CampaignId::for_tests(campaign))
+                .unwrap()
+                .with_clock(clock)
+                .with_fingerprint(sent.0);
+            j.started(Path::new("content/news.md"), subject, Text { fingerprint: sent.0, shingles: &sent.1 })
+                .unwrap();
+            let [ok, failed, _uncertain] = keys;
+            for key in keys {
+                sending(&j, key, key, &format!("<{campaign}.{key}>"));
+            }
+            answered(&j, ok, State::Sent, "250 ok");
+            answered(&j, failed, State::Failed, "550 no such user");
+        };
+    send("2024-10-16-news", "Old news", &same, 400, ["a@x.org", "b@x.org", "c@x.org"]);
+    send("2025-09-20-news", "Other", &near, 19, ["d@x.org", "e@x.org", "f@x.org"]);
+    send("2025-09-01-news", "News", &near, 31, ["g@x.org", "h@x.org", "i@x.org"]);
+    send("2025-10-08-other", "News", &new, 1, ["j@x.org", "k@x.org", "l@x.org"]);
+    send("2025-10-09-news", "News", &same, 0, ["m@x.org", "n@x.org", "o@x.org"]);
 
     let j = Journal::open(dir.path(), &CampaignId::for_tests("2025-10-09-news")).unwrap();
-    let since = Timestamp::from_unix(now - 14 * day);
-    let found = j.received_elsewhere(text, "News", since).unwrap();
+    let found = j
+        .received_elsewhere(Text { fingerprint: same.0, shingles: &same.1 }, Timestamp::from_unix(now))
+        .unwrap();
     let keys: Vec<char> =
         ('a'..='o').filter(|k| found.get(&EmailKey::of(&format!("{k}@x.org"))).is_some()).collect();
-    // Not the campaign's own rows (m, o), nor any that failed, nor the
-    // same subject 15 days ago, nor another subject and text.
+    // Not the campaign's own rows (m, o), nor any that failed, nor the near
+    // copy 31 days ago, nor next week's text under the same subject.
     assert_eq!(keys, ['a', 'c', 'd', 'f']);
     assert_eq!(found.len(), 4);
     let a = found.get(&EmailKey::of("a@x.org")).unwrap();
-    assert_eq!((a.campaign.as_str(), a.day().as_str()), ("2024-10-16-news", "2024-09-04"));
-    assert_eq!(found.get(&EmailKey::of("d@x.org")).unwrap().campaign, "2025-10-02-news");
+    assert_eq!(
+        (a.campaign.as_str(), a.day().as_str(), a.near_copy),
+        ("2024-10-16-news", "2024-09-04", false)
+    );
+    let d = found.get(&EmailKey::of("d@x.org")).unwrap();
+    assert_eq!((d.campaign.as_str(), d.near_copy), ("2025-09-20-news", true));
+
+    // And the campaigns that send this text or nearly: not next week's.
+    assert_eq!(
+        j.campaigns_sending_the_same(Text { fingerprint: same.0, shingles: &same.1 }).unwrap(),
+        ["2024-10-16-news", "2025-09-01-news", "2025-09-20-news"]
+    );
 }
 
 #[test]
@@ -329,7 +357,8 @@ fn journals_of_different_campaigns_opened_and_written_at_once_all_succeed() {
                     barrier.wait();
                     let campaign = CampaignId::for_tests(&format!("2025-10-16-c{n}"));
                     let journal = Journal::open(&dir, &campaign).unwrap();
-                    journal.started(Path::new("b.md"), "subject").unwrap();
+                    let shingles = Shingles::of("Body");
+                    journal.started(Path::new("b.md"), "subject", text(&shingles)).unwrap();
                     for i in 0..20 {
                         sending(
                             &journal,

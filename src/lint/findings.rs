@@ -7,7 +7,10 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::config::{Settings, Source};
+use crate::deliver::plan::{Choice, Plan, decide, received_elsewhere};
+use crate::domain::{Clock, SystemClock};
 use crate::job::{Inputs, Job, JobError};
+use crate::journal::{Elsewhere, Journal};
 use crate::subscribers::{Audience, Lists, Row, SubscriberReader, Suppressions};
 
 /// What a check found.
@@ -27,11 +30,29 @@ pub struct Findings {
     pub read: Vec<String>,
     /// The DKIM signer, when set up: its DNS record is printed.
     pub dkim: Option<std::sync::Arc<crate::dkim::Dkim>>,
+    /// Who a send would skip as having received the bulletin already as
+    /// another campaign, in the words the dry run and the send use.
+    pub earlier: Vec<String>,
+    /// Those a send would not mail by what the journal says ("3 already
+    /// sent"), in the send's words.
+    pub not_sent: Vec<String>,
 }
 
 /// Checks the bulletin, its merge fields against the list, every row of the
 /// list, the suppression list and the settings; prints nothing.
 pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
+    findings_with_journal(bulletin_path, lists, env, None)
+}
+
+/// [`findings`], and the list read against the journal in `state_dir` as a
+/// send reads it: "would receive" is who a send would send to, and those
+/// it would skip as having received the bulletin already are named.
+pub fn findings_with_journal(
+    bulletin_path: &Path,
+    lists: &Lists,
+    env: &Source,
+    state_dir: Option<&Path>,
+) -> Findings {
     let mut found = Findings::default();
     let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin_path, lists, env);
     let settings = match settings {
@@ -96,13 +117,38 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
             None
         }
     });
-    check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string());
+    let journal = match (state_dir, &job) {
+        (Some(state_dir), Some(job)) => match against_journal(state_dir, job) {
+            Ok(journal) => journal,
+            Err(e) => {
+                found.errors.push(format!("{e:#}"));
+                None
+            }
+        },
+        _ => None,
+    };
+    check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string(), journal);
     found
 }
 
+/// The campaign's journal and who received the bulletin elsewhere, if the
+/// state folder has a journal.
+fn against_journal(state_dir: &Path, job: &Job) -> anyhow::Result<Option<(Journal, Elsewhere)>> {
+    let Some(journal) = Journal::open_existing(state_dir, &job.bulletin.campaign)? else { return Ok(None) };
+    let elsewhere = received_elsewhere(Some(&journal), &job.bulletin, SystemClock.now())?;
+    Ok(Some((journal, elsewhere)))
+}
+
 /// Reads every row, then makes the first recipient's message and looks at it.
-fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReader, list: &str) {
+fn check_rows(
+    found: &mut Findings,
+    job: Option<&Job>,
+    mut rows: SubscriberReader,
+    list: &str,
+    journal: Option<(Journal, Elsewhere)>,
+) {
     let mut tally = crate::subscribers::Tally::keeping(usize::MAX);
+    let mut plan = Plan::default();
     let mut first = None;
     let mut international = Vec::new();
     for row in rows.by_ref() {
@@ -113,6 +159,19 @@ fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReade
             }
             Ok(Row::Skipped(skip)) => tally.skip(skip),
             Ok(Row::Subscribed(s)) => {
+                if let Some((journal, elsewhere)) = &journal {
+                    match decide(Some(journal), elsewhere, s.email().key(), Choice::default()) {
+                        Ok(decision) => {
+                            if !plan.admit(decision, None) {
+                                continue;
+                            }
+                        }
+                        Err(e) => {
+                            found.errors.push(format!("{e:#}"));
+                            break;
+                        }
+                    }
+                }
                 tally.recipients += 1;
                 if !s.email().as_lettre().user().is_ascii() {
                     international.push(s.email().to_string());
@@ -142,4 +201,9 @@ fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReade
     }
     found.recipients = tally.recipients;
     found.skipped = tally.skipped();
+    found.earlier = plan.duplicates();
+    found.not_sent = plan.skips();
+    if let Some(why) = plan.stop_for_duplicates(Choice::default()) {
+        found.errors.push(format!("a send would stop before sending anything: {why}"));
+    }
 }

@@ -11,7 +11,7 @@ mod parts;
 mod settings;
 
 pub use content::bulletin;
-pub use findings::{Findings, findings};
+pub use findings::{Findings, findings, findings_with_journal};
 pub use parts::{PartsDifference, difference};
 pub use settings::settings;
 

@@ -1,7 +1,9 @@
 //! No accidental re-send across campaigns: a partial send, then the
 //! bulletin re-dated, renamed or copied (each a new campaign), mails nobody
-//! a second time unless `--resend-duplicates` says so; and a bulletin with
-//! the same subject within 14 days counts as the same one. The real binary
+//! a second time unless `--resend-duplicates` says so; a corrected copy
+//! within 30 days counts as the same bulletin, and the same subject with
+//! new text never does; a send that would skip most of the list stops
+//! unless `--skip-duplicates` or `--resend-duplicates` says so. The real binary
 //! sends to Postfix's smtp-sink on 127.0.0.1; earlier sends are moved back
 //! in time through the journal's own API (its clock), never by sleeping.
 
@@ -22,7 +24,20 @@ use crate::util::{Run, Test};
 const NEWS: &str = "content/news.md";
 const STATE_DIR: &str = ".bulletin";
 const SUBJECT: &str = "News from the Hope Trust";
-const BODY: &str = "Dear {{ first_name | default(\"friend\") }},\n\nThe well in Hopeton is finished.\n";
+const BODY: &str = "Dear {{ first_name | default(\"friend\") }},\n\nThe well in Hopeton is finished. \
+    After two dry summers the village council, the school and the families who carried water from the \
+    river every morning can now draw it from the square. Thank you for your prayers and your gifts.\n\n\
+    Next month the team moves on to Greenfield, where the old pump has been broken since the spring.\n";
+/// [`BODY`] with two words corrected (of 62).
+const CORRECTED: &str = "Dear {{ first_name | default(\"friend\") }},\n\nThe well in Hopeton is finished. \
+    After two dry summers the village council, the school and the families who carried water from the \
+    river every morning can now draw it in the square. Thank you for your prayers and your gifts.\n\n\
+    Next month the team moves on to Greenfields, where the old pump has been broken since the spring.\n";
+/// Next week's text: the same greeting and thanks, the rest new.
+const NEXT_WEEK: &str = "Dear {{ first_name | default(\"friend\") }},\n\nThe school roof in Hopeton \
+    is mended. The builders finished a week early, before the rains, and the children are back in their \
+    classrooms. Thank you for your prayers and your gifts.\n\nPlease pray for the teachers, who start \
+    the new term with twice as many pupils as last year.\n";
 
 /// A bulletin dated `date` with `subject` and `body`.
 fn issue(subject: &str, date: &str, body: &str) -> String {
@@ -119,7 +134,20 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     let next = change(&test);
     assert_ne!(campaign_of(&test, next).to_string(), earlier, "the change makes a new campaign");
     let said = format!("5 recipients already received this bulletin on {day} as {earlier}");
-    send(&test, next, &[])
+    // 5 of the 8 still to send to had it: more than half, so a send stops
+    // before sending anything unless told that is meant.
+    let stopped = send(&test, next, &[]).code(2).stdout_has(&said);
+    assert!(
+        stopped.stderr.contains(&format!(
+            "stopped before sending anything: 5 of the 8 recipients still to send to already received this \
+             bulletin (5 as {earlier} on {day})"
+        )),
+        "{}",
+        stopped.printed()
+    );
+    assert!(stopped.stderr.contains("--skip-duplicates to send to the other 3"), "{}", stopped.printed());
+    assert_eq!(received(&sink), each(first, 1), "nothing sent");
+    send(&test, next, &["--skip-duplicates"])
         .code(0)
         .stdout_has("sent      3")
         .stdout_has(&said)
@@ -128,7 +156,7 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
 
     // Skipped, not sent: they are still pending in the new campaign, and
     // run after run they are skipped again.
-    send(&test, next, &[]).code(0).stdout_has(&said).stdout_has("Nothing to send.");
+    send(&test, next, &["--skip-duplicates"]).code(0).stdout_has(&said).stdout_has("Nothing to send.");
     assert_eq!(received(&sink), each(&addresses, 1));
 
     send(&test, next, &["--resend-duplicates"]).code(0).stdout_has("sent      5");
@@ -176,33 +204,54 @@ fn a_different_bulletin_the_week_after_goes_to_everyone() {
 }
 
 #[test]
-fn the_same_subject_within_fourteen_days_with_a_new_body_is_a_duplicate() {
+fn next_weeks_new_text_under_the_same_subject_goes_to_everyone() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
-    sent_days_ago(&test, NEWS, 13);
+    send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    sent_days_ago(&test, NEWS, 7);
+
+    let test = test.file("content/next.md", issue(SUBJECT, "2025-10-23", NEXT_WEEK));
+    for args in [
+        vec!["check", "content/next.md", "--subscribers", "list.csv"],
+        vec!["send", "content/next.md", "--subscribers", "list.csv", "--dry-run"],
+    ] {
+        let run = test.run(&args);
+        assert!(!run.stdout.contains("already received"), "{}", run.printed());
+        assert!(!run.stderr.contains("already received"), "{}", run.printed());
+    }
+    test.run(&["send", "content/next.md", "--subscribers", "list.csv", "--dry-run"])
+        .code(0)
+        .stdout_has("would send   8");
+    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("sent      8");
+    assert!(!run.stdout.contains("already received"), "{}", run.printed());
+    assert_eq!(received(&sink), each(&addresses, 2));
+}
+
+#[test]
+fn a_corrected_copy_within_thirty_days_is_the_same_bulletin() {
+    let sink = SinkServer::start();
+    let (test, addresses) = news_to_eight(&sink);
+    send(&test, NEWS, &["--limit", "3"]).code(0).stdout_has("sent      3");
+    sent_days_ago(&test, NEWS, 29);
     let day = sent_on(&test, NEWS);
     let earlier = campaign_of(&test, NEWS).to_string();
 
-    let corrected =
-        issue(SUBJECT, "2025-10-17", "Dear friend,\n\nThe well in Hopeton is finished at last.\n");
-    std::fs::write(test.join(NEWS), corrected).unwrap();
-    send(&test, NEWS, &[])
-        .code(0)
-        .stdout_has("sent      3")
-        .stdout_has(&format!("5 recipients already received this bulletin on {day} as {earlier}"));
+    std::fs::write(test.join(NEWS), issue(SUBJECT, "2025-10-17", CORRECTED)).unwrap();
+    assert_ne!(campaign_of(&test, NEWS).to_string(), earlier);
+    send(&test, NEWS, &[]).code(0).stdout_has("sent      5").stdout_has(&format!(
+        "3 recipients already received a near copy of this bulletin on {day} as {earlier}"
+    ));
     assert_eq!(received(&sink), each(&addresses, 1));
 }
 
 #[test]
-fn the_same_subject_fifteen_days_later_is_not_a_duplicate() {
+fn a_corrected_copy_thirty_one_days_later_is_a_new_bulletin() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
     send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
-    sent_days_ago(&test, NEWS, 15);
+    sent_days_ago(&test, NEWS, 31);
 
-    let later = issue(SUBJECT, "2025-10-31", "Dear friend,\n\nThe school in Hopeton is finished.\n");
-    std::fs::write(test.join(NEWS), later).unwrap();
+    std::fs::write(test.join(NEWS), issue(SUBJECT, "2025-11-17", CORRECTED)).unwrap();
     let run = send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
     assert!(!run.stdout.contains("already received"), "{}", run.printed());
     let (first, rest) = addresses.split_at(5);
@@ -219,7 +268,10 @@ fn the_same_text_is_a_duplicate_however_long_ago_it_was_sent() {
     sent_days_ago(&test, NEWS, 400);
 
     std::fs::write(test.join(NEWS), issue(SUBJECT, "2026-10-16", BODY)).unwrap();
-    send(&test, NEWS, &[]).code(0).stdout_has("sent      3").stdout_has("5 recipients already received");
+    send(&test, NEWS, &["--skip-duplicates"])
+        .code(0)
+        .stdout_has("sent      3")
+        .stdout_has("5 recipients already received");
     assert_eq!(received(&sink), each(&addresses, 1));
 }
 
@@ -232,23 +284,47 @@ fn a_dry_run_says_who_already_received_the_bulletin() {
     let earlier = campaign_of(&test, NEWS).to_string();
 
     std::fs::rename(test.join(NEWS), test.join("content/hope-news.md")).unwrap();
-    test.run(&["send", "content/hope-news.md", "--subscribers", "list.csv", "--dry-run"])
+    let said =
+        format!("5 recipients already received this bulletin on {day} as {earlier}: a send skips them");
+    // The dry run, `check` and the send's plan say it in the same words,
+    // and the dry run's "would send" is what the send sends.
+    let dry = test
+        .run(&["send", "content/hope-news.md", "--subscribers", "list.csv", "--dry-run"])
         .code(0)
-        .stdout_has(&format!("5 recipients already received this bulletin on {day} as {earlier}"));
+        .stdout_has(&said)
+        .stdout_has("would send   3");
+    assert!(
+        dry.stderr.contains("a send would stop before sending anything: 5 of the 8"),
+        "{}",
+        dry.printed()
+    );
+    let check =
+        test.run(&["check", "content/hope-news.md", "--subscribers", "list.csv"]).code(1).stdout_has(&said);
+    assert!(check.stdout.contains("3 would receive it"), "{}", check.printed());
+    assert!(
+        check.stdout.contains("error: a send would stop before sending anything: 5 of the 8"),
+        "{}",
+        check.printed()
+    );
+    send(&test, "content/hope-news.md", &[]).code(2).stdout_has(&said);
+    let sent = send(&test, "content/hope-news.md", &["--skip-duplicates"]).code(0).stdout_has(&said);
+    assert!(sent.stdout.contains("sent      3"), "{}", sent.printed());
 }
 
 #[test]
-fn a_new_campaign_whose_every_reader_is_a_duplicate_says_so_and_exits_1() {
+fn a_copy_whose_every_reader_had_it_stops_with_exit_2_and_sends_nothing() {
     let sink = SinkServer::start();
     let (test, _) = news_to_eight(&sink);
     send(&test, NEWS, &[]).code(0);
     std::fs::copy(test.join(NEWS), test.join("content/news-again.md")).unwrap();
-    let run = send(&test, "content/news-again.md", &[]).code(1);
+    let run = send(&test, "content/news-again.md", &[]).code(2);
     assert!(
-        run.stderr.contains("nothing sent: all 8 recipient(s) already received this bulletin"),
+        run.stderr.contains("stopped before sending anything: 8 of the 8 recipients still to send to already received this bulletin"),
         "{}",
         run.printed()
     );
     assert!(run.stderr.contains("--resend-duplicates"), "{}", run.printed());
+    assert_eq!(sink.messages().len(), 8);
+    send(&test, "content/news-again.md", &["--skip-duplicates"]).code(0).stdout_has("Nothing to send.");
     assert_eq!(sink.messages().len(), 8);
 }

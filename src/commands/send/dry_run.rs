@@ -8,7 +8,7 @@ use super::SendOptions;
 use crate::commands::{Outcome, prepare, warn};
 use crate::config::Source;
 use crate::deliver::FileOutbox;
-use crate::deliver::plan::{Choice, Plan, decide, received_elsewhere};
+use crate::deliver::plan::{Plan, decide, received_elsewhere};
 use crate::deliver::{Flow, Next, make_in_order};
 use crate::job::{Job, Made};
 use crate::journal::Journal;
@@ -29,36 +29,42 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         None => None,
     };
 
-    let mut tally = Tally::new();
     let mut clipped = 0u64;
     let mut total_bytes = 0u64;
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
-    // Who a real send would skip as having received this bulletin already
-    // as another campaign: one query, then a look-up per recipient.
-    let journal = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
+    // Whom a real send would send to: the list read against the journal,
+    // as the send reads it, so "would send" is what the send sends and
+    // who it skips as having received this bulletin already is said in
+    // the same words.
+    let mut journal = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
     let elsewhere = received_elsewhere(journal.as_ref(), &job.bulletin, now.into())?;
-    let mut duplicates = Plan::default();
+    let choice = options.choice();
+    let mut reading = Reading { tally: Tally::new(), plan: Plan::default(), journal: journal.as_mut() };
     let maker = Maker { job: &job, now, keep: outbox.is_some() };
     make_in_order(
         BATCH,
-        &mut tally,
-        |tally| {
+        &mut reading,
+        |reading| {
             Ok(match reader.next().transpose()? {
                 None => Next::End,
                 Some(Row::Skipped(skip)) => {
-                    tally.skip(skip);
+                    reading.tally.skip(skip);
                     Next::Nothing
                 }
-                Some(Row::Subscribed(subscriber)) => Next::Item(subscriber),
+                Some(Row::Subscribed(subscriber)) => {
+                    let journal = reading.journal.as_deref();
+                    let decision = decide(journal, &elsewhere, subscriber.email().key(), choice)?;
+                    if reading.plan.admit(decision, choice.limit) {
+                        Next::Item(subscriber)
+                    } else {
+                        Next::Nothing
+                    }
+                }
             })
         },
         |subscriber| maker.make(subscriber),
-        |tally, subscriber, made| {
+        |reading, subscriber, made| {
             let made = made?;
-            if !elsewhere.is_empty() {
-                duplicates
-                    .admit(decide(None, &elsewhere, subscriber.email().key(), Choice::default())?, None);
-            }
             total_bytes += made.size as u64;
             clipped += u64::from(made.clipped);
             for name in made.empty_fields {
@@ -67,14 +73,19 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
             if let (Some(outbox), Some((bytes, subject, html, sender))) = (&mut outbox, made.files) {
                 outbox.write(&subscriber, &subject, &bytes, &html, &sender)?;
             }
-            tally.recipients += 1;
+            reading.tally.recipients += 1;
             Ok(Flow::Continue)
         },
     )?;
 
+    let Reading { mut tally, plan, .. } = reading;
     tally.lines = reader.lines();
     println!("Dry run of {} to {list}", job.bulletin.describe());
     print!("{}", tally.dry_run_summary());
+    let not_sent = plan.skips();
+    if !not_sent.is_empty() {
+        println!("  not sent     {}", not_sent.join(", "));
+    }
     if let Some(lines) = job.audience.suppressed.lines() {
         println!("  suppression  {}: {lines}", options.list.suppression_path().0.display());
     }
@@ -84,8 +95,11 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
             total_bytes as f64 / tally.recipients as f64 / 1024.0
         );
     }
-    for line in duplicates.duplicates("a send skips them unless given --resend-duplicates") {
+    for line in plan.duplicates() {
         println!("  earlier      {line}");
+    }
+    if let Some(why) = plan.stop_for_duplicates(choice) {
+        warn(&format!("a send would stop before sending anything: {why}"));
     }
     print!("{}", tally.problem_lines(&list));
     for (name, count) in &empty_fields {
@@ -113,10 +127,17 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
         let index = outbox.finish()?;
         println!("Wrote {} message(s); open {}", tally.recipients, index.display());
     }
-    if tally.recipients == 0 {
+    if tally.recipients == 0 && plan.audience() == 0 {
         warn("nobody on the list would receive this bulletin");
     }
     Ok(Outcome::Done)
+}
+
+/// What the reading side keeps while it reads the list.
+struct Reading<'a> {
+    tally: Tally,
+    plan: Plan,
+    journal: Option<&'a mut Journal>,
 }
 
 /// What making a message needs, shared by every core.

@@ -16,12 +16,12 @@ use super::SendOptions;
 use crate::commands::{Outcome, Ui, prepare, warn};
 use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
-use crate::deliver::plan::{Choice, Plan, plan, received_elsewhere};
+use crate::deliver::plan::{Plan, plan, received_elsewhere, text_of};
 use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
 use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
-use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, State};
+use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, StartLock, State};
 use crate::report::Progress;
 use crate::report::printable;
 use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
@@ -39,7 +39,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     CampaignLock::check(&options.state_dir, &job.bulletin.campaign)?;
     // Nothing is created on disk until the send is confirmed.
     let existing = Journal::open_existing(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = choice(options);
+    let choice = options.choice();
     let elsewhere = received_elsewhere(existing.as_ref(), &job.bulletin, SystemClock.now())?;
     let plan = plan(job.rows()?, existing.as_ref(), &elsewhere, choice)?;
     refuse_unsigned_links(&job.settings, plan.audience())?;
@@ -59,20 +59,8 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         // What is about to happen; -q leaves it out only when nobody is asked.
         print_plan(&job, &plan, &relay, &smtp, options);
     }
-    if plan.to_send == 0
-        && plan.skipped_as_duplicates() > 0
-        && plan.skipped_as_duplicates() == plan.audience()
-    {
-        // Never quietly: a newsletter that keeps one subject every week
-        // would otherwise end here, exit 0, each week after the first.
-        warn(&format!(
-            "nothing sent: all {} recipient(s) already received this bulletin, or one with the same \
-             subject within {} days, as another campaign (see above). If this is a new issue, give it a \
-             subject of its own, or add --resend-duplicates",
-            plan.skipped_as_duplicates(),
-            crate::deliver::plan::SAME_SUBJECT_DAYS
-        ));
-        return Ok(Outcome::Problems);
+    if let Some(why) = plan.stop_for_duplicates(choice) {
+        bail!("stopped before sending anything: {why}");
     }
     if plan.to_send == 0 {
         println!("Nothing to send.");
@@ -101,13 +89,44 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         eprintln!("waiting for `bulletin forget` to finish…")
     })
     .with_context(|| format!("cannot lock the state folder {}", options.state_dir.display()))?;
-    let _lock = CampaignLock::acquire(&options.state_dir, &job.bulletin.campaign, &SystemClock)?;
+    let (_lock, journal) = lock_the_text(options, &job, existing)?;
+    // Read again under the locks: a run of a copy of this bulletin that
+    // ended since the plan was made has reached people this run must skip.
+    let again = received_elsewhere(Some(&journal), &job.bulletin, SystemClock.now())?;
+    let (elsewhere, total) = if again.len() == elsewhere.len() {
+        (elsewhere, plan.to_send)
+    } else {
+        let plan = crate::deliver::plan::plan(job.rows()?, Some(&journal), &again, choice)?;
+        if let Some(why) = plan.stop_for_duplicates(choice) {
+            bail!("stopped before sending anything: {why}");
+        }
+        (again, plan.to_send)
+    };
+    runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, total, allowance))
+}
 
+/// Takes the campaign's lock and records the run, with the text it sends,
+/// in the journal; refuses if another run holds the lock of a campaign
+/// with the same text or nearly (two names of one bulletin). All under the
+/// [`StartLock`], so of two such runs started together one goes ahead.
+fn lock_the_text(
+    options: &SendOptions,
+    job: &Job,
+    existing: Option<Journal>,
+) -> anyhow::Result<(CampaignLock, Journal)> {
+    let state_dir = &options.state_dir;
+    let _start = StartLock::acquire(state_dir)
+        .with_context(|| format!("cannot lock the state folder {}", state_dir.display()))?;
+    let lock = CampaignLock::acquire(state_dir, &job.bulletin.campaign, &SystemClock)?;
     let journal = match existing {
         Some(journal) => journal,
-        None => Journal::open(&options.state_dir, &job.bulletin.campaign)?,
+        None => Journal::open(state_dir, &job.bulletin.campaign)?,
     };
-    runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, plan.to_send, allowance))
+    let text = text_of(&job.bulletin);
+    journal.started(&job.bulletin.path, &job.bulletin.subject_text(), text)?;
+    let others = journal.campaigns_sending_the_same(text)?;
+    CampaignLock::refuse_if_sending(state_dir, &job.bulletin.campaign, &others)?;
+    Ok((lock, journal))
 }
 
 /// A daily allowance (`--rate N/day`) against what the journal says was
@@ -145,21 +164,12 @@ impl Allowance {
     }
 }
 
-/// Whom the options let a send take from the list.
-fn choice(options: &SendOptions) -> Choice {
-    Choice {
-        limit: options.limit,
-        retry_failed: options.retry_failed,
-        resend_duplicates: options.resend_duplicates,
-    }
-}
-
 fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
     println!("Sending {}", job.bulletin.describe());
     let skips = plan.skips();
     let skips = if skips.is_empty() { String::new() } else { format!(" ({})", skips.join(", ")) };
     println!("  to        {} recipient(s){skips}", plan.to_send);
-    for line in plan.duplicates("skipped (--resend-duplicates sends it to them again)") {
+    for line in plan.duplicates() {
         println!("  earlier   {line}");
     }
     println!("  via       {}", relay.name());
@@ -310,7 +320,6 @@ async fn send(
     // sender keeps it.
     let first =
         relay.connect().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
-    journal.started(&job.bulletin.path, &job.bulletin.subject_text())?;
     let fingerprint = job.bulletin.fingerprint;
     let started = Instant::now();
     let cancel = CancellationToken::new();
@@ -318,7 +327,7 @@ async fn send(
 
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = choice(options);
+    let choice = options.choice();
     let producer = {
         let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
         std::thread::spawn(move || {

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use super::{Outcome, Ui};
 use crate::config::{SmtpOverrides, Source};
+use crate::deliver::plan::Choice;
 use crate::subscribers::Lists;
 
 /// Options of `bulletin send`.
@@ -33,8 +34,23 @@ pub struct SendOptions {
     pub retry_failed: bool,
     /// Send to those who already received the bulletin as another campaign.
     pub resend_duplicates: bool,
+    /// Send to the rest though most already received the bulletin as
+    /// another campaign.
+    pub skip_duplicates: bool,
     /// Send a bulletin marked `draft = true` to the list.
     pub allow_draft: bool,
+}
+
+impl SendOptions {
+    /// Whom the options let a send take from the list.
+    fn choice(&self) -> Choice {
+        Choice {
+            limit: self.limit,
+            retry_failed: self.retry_failed,
+            resend_duplicates: self.resend_duplicates,
+            skip_duplicates: self.skip_duplicates,
+        }
+    }
 }
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
