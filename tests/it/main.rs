@@ -32,3 +32,4 @@ mod servers;
 mod signup;
 mod spam;
 mod unsubscribe;
+mod weekly;
