@@ -1018,3 +1018,47 @@ fn without_yes_and_without_a_terminal_the_send_refuses_and_delivers_nothing() {
     );
     assert_eq!(status(&test, "subscribers/subscribers.csv").counts(), (0, 0, 0, 15));
 }
+
+/// Issue 6: an address with non-ASCII letters before the @ and a relay
+/// without SMTPUTF8 can never go together, however often it is tried. Three
+/// such addresses at the top of the list are not the relay's fault either:
+/// the run goes on to everyone else.
+#[test]
+fn non_ascii_addresses_and_a_relay_without_smtputf8_fail_for_good_with_advice_and_the_rest_are_sent() {
+    let (csv, addresses) = list(6);
+    let supporters = ["françois.girard@laposte.test", "zoë.brown@example.org", "josé.luis@example.org"];
+    let mut rows = csv.lines();
+    let mut csv = format!("{}\n", rows.next().expect("a header"));
+    for supporter in supporters {
+        csv.push_str(&format!("{supporter},Friend\n"));
+    }
+    for row in rows {
+        csv.push_str(&format!("{row}\n"));
+    }
+    let server = relay(Faults::new().without_smtputf8());
+    let test = sending_to_list(server.port(), &csv);
+    let sent = run(&test, &send_list(&["--rate", "unlimited", "--concurrency", "1"])).code(1);
+
+    assert_each_got_one(&server.messages(), &addresses);
+    let rows = status_csv(&test, "list.csv");
+    for supporter in supporters {
+        let row = &rows[supporter];
+        assert_eq!((row.state.as_str(), row.attempts), ("failed", 1), "tried once, not retried: {row:?}");
+        assert!(row.reply.contains("SMTPUTF8"), "{row:?}");
+    }
+    let status = status(&test, "list.csv");
+    assert_eq!(status.counts(), (6, 3, 0, 0), "{}", sent.printed());
+    let said = &status.run.stdout;
+    assert!(!said.contains("--retry-failed"), "no retry is advised: it would fail the same way\n{said}");
+    let lines: Vec<&str> = said.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("françois.girard@laposte.test: "))
+        .unwrap_or_else(|| panic!("status lists the failure\n{said}"));
+    assert!(!lines[at].contains("transient"), "{}", lines[at]);
+    let advice = lines.get(at + 1).copied().unwrap_or_default();
+    assert!(
+        advice.contains("another address") && advice.contains("relay that offers SMTPUTF8"),
+        "status says what to do: {advice:?}\n{said}"
+    );
+}
