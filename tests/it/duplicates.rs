@@ -110,7 +110,7 @@ fn sent_days_ago(test: &Test, bulletin: &str, days: u64) {
 fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     let (first, rest) = addresses.split_at(5);
     assert_eq!(received(&sink), each(first, 1));
     let day = sent_on(&test, NEWS);
@@ -121,7 +121,7 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     let said = format!("5 recipients already received this bulletin on {day} as {earlier}");
     send(&test, next, &[])
         .code(0)
-        .stdout_has("sent      3")
+        .stdout_has("  3 sent, ")
         .stdout_has(&said)
         .stdout_has("skipped   5 already received as another campaign");
     assert_eq!(received(&sink), each(&addresses, 1), "nobody mailed twice");
@@ -131,7 +131,7 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     send(&test, next, &[]).code(0).stdout_has(&said).stdout_has("Nothing to send.");
     assert_eq!(received(&sink), each(&addresses, 1));
 
-    send(&test, next, &["--resend-duplicates"]).code(0).stdout_has("sent      5");
+    send(&test, next, &["--resend-duplicates"]).code(0).stdout_has("  5 sent, ");
     let mut twice = each(first, 2);
     twice.extend(each(rest, 1));
     assert_eq!(received(&sink), twice, "--resend-duplicates sends to the 5 again");
@@ -165,12 +165,12 @@ fn a_partial_send_then_the_file_copied_mails_nobody_twice() {
 fn a_different_bulletin_the_week_after_goes_to_everyone() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    send(&test, NEWS, &[]).code(0).stdout_has("  8 sent, ");
     sent_days_ago(&test, NEWS, 7);
 
     let next = issue("More news from the Hope Trust", "2025-10-23", "The school roof is mended.\n");
     let test = test.file("content/next.md", next);
-    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("sent      8");
+    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("  8 sent, ");
     assert!(!run.stdout.contains("already received"), "{}", run.printed());
     assert_eq!(received(&sink), each(&addresses, 2));
 }
@@ -179,7 +179,7 @@ fn a_different_bulletin_the_week_after_goes_to_everyone() {
 fn the_same_subject_within_fourteen_days_with_a_new_body_is_a_duplicate() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     sent_days_ago(&test, NEWS, 13);
     let day = sent_on(&test, NEWS);
     let earlier = campaign_of(&test, NEWS).to_string();
@@ -189,7 +189,7 @@ fn the_same_subject_within_fourteen_days_with_a_new_body_is_a_duplicate() {
     std::fs::write(test.join(NEWS), corrected).unwrap();
     send(&test, NEWS, &[])
         .code(0)
-        .stdout_has("sent      3")
+        .stdout_has("  3 sent, ")
         .stdout_has(&format!("5 recipients already received this bulletin on {day} as {earlier}"));
     assert_eq!(received(&sink), each(&addresses, 1));
 }
@@ -198,12 +198,12 @@ fn the_same_subject_within_fourteen_days_with_a_new_body_is_a_duplicate() {
 fn the_same_subject_fifteen_days_later_is_not_a_duplicate() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     sent_days_ago(&test, NEWS, 15);
 
     let later = issue(SUBJECT, "2025-10-31", "Dear friend,\n\nThe school in Hopeton is finished.\n");
     std::fs::write(test.join(NEWS), later).unwrap();
-    let run = send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    let run = send(&test, NEWS, &[]).code(0).stdout_has("  8 sent, ");
     assert!(!run.stdout.contains("already received"), "{}", run.printed());
     let (first, rest) = addresses.split_at(5);
     let mut expected = each(first, 2);
@@ -215,11 +215,11 @@ fn the_same_subject_fifteen_days_later_is_not_a_duplicate() {
 fn the_same_text_is_a_duplicate_however_long_ago_it_was_sent() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     sent_days_ago(&test, NEWS, 400);
 
     std::fs::write(test.join(NEWS), issue(SUBJECT, "2026-10-16", BODY)).unwrap();
-    send(&test, NEWS, &[]).code(0).stdout_has("sent      3").stdout_has("5 recipients already received");
+    send(&test, NEWS, &[]).code(0).stdout_has("  3 sent, ").stdout_has("5 recipients already received");
     assert_eq!(received(&sink), each(&addresses, 1));
 }
 
@@ -227,7 +227,7 @@ fn the_same_text_is_a_duplicate_however_long_ago_it_was_sent() {
 fn a_dry_run_says_who_already_received_the_bulletin() {
     let sink = SinkServer::start();
     let (test, _) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     let day = sent_on(&test, NEWS);
     let earlier = campaign_of(&test, NEWS).to_string();
 
