@@ -108,6 +108,10 @@ pub enum Cause {
     QuotaUsed,
     /// The relay asked the sender to slow down or use fewer connections.
     Throttled,
+    /// An address with non-ASCII letters before the @ and a relay (or
+    /// server) that does not offer SMTPUTF8 (RFC 6531; `X.6.7`, RFC 6533):
+    /// neither the address's fault nor one another try mends.
+    NonAsciiAddress,
     Unrecognised,
 }
 
@@ -125,7 +129,8 @@ impl Cause {
             | Self::Policy
             | Self::Content
             | Self::SenderRefused
-            | Self::QuotaUsed => Class::Blocked,
+            | Self::QuotaUsed
+            | Self::NonAsciiAddress => Class::Blocked,
             Self::Throttled | Self::Unrecognised => Class::Unknown,
         }
     }
@@ -148,8 +153,38 @@ impl Cause {
             Self::SenderRefused => "sender address refused",
             Self::QuotaUsed => "the sender's sending quota is used up",
             Self::Throttled => "the relay asked to slow down",
+            Self::NonAsciiAddress => "non-ASCII address without SMTPUTF8",
             Self::Unrecognised => "not recognised",
         }
+    }
+
+    /// What to do about a failure of this cause that another try would
+    /// only repeat, for listings; `None` when there is nothing to say
+    /// beyond the reply itself.
+    pub fn remedy(self) -> Option<&'static str> {
+        Some(match self {
+            Self::NonAsciiAddress => {
+                "ask the reader for another address (without non-ASCII letters before the @), or send \
+                 through a relay that offers SMTPUTF8"
+            }
+            Self::NoSuchMailbox | Self::NoSuchDomain | Self::MailboxDisabled | Self::MailboxMoved => {
+                "the address takes no mail: ask the reader for a new one, or take it off the list"
+            }
+            Self::BadAddress => "the address is not one: correct it on the list",
+            Self::SpamOrReputation
+            | Self::Authentication
+            | Self::Policy
+            | Self::Content
+            | Self::SenderRefused => {
+                "the relay refused the sender or the message, not the reader: mend that first"
+            }
+            Self::MailboxFull
+            | Self::Temporary
+            | Self::Network
+            | Self::QuotaUsed
+            | Self::Throttled
+            | Self::Unrecognised => return None,
+        })
     }
 }
 
@@ -200,12 +235,21 @@ impl Verdict {
         let blame = match cause {
             Cause::MailboxFull => Blame::Recipient,
             Cause::Temporary | Cause::Network | Cause::Throttled => Blame::Transient,
+            // Our relay lacks SMTPUTF8: ours to mend, not the reader's.
+            Cause::NonAsciiAddress => Blame::Sender,
             Cause::Unrecognised if permanent => Blame::Sender,
             Cause::Unrecognised => Blame::Transient,
             _ if cause.class() == Class::Blocked => Blame::Sender,
             _ => Blame::Recipient,
         };
         Self { cause, blame }
+    }
+
+    /// Whether another try could succeed with nothing changed: a passing
+    /// trouble, a full mailbox, a quota that resets. A refusal of the
+    /// address, the sender or the message would only be repeated.
+    pub fn may_pass_later(self) -> bool {
+        self.blame == Blame::Transient || matches!(self.cause, Cause::MailboxFull | Cause::QuotaUsed)
     }
 
     /// The class the failure counts as for the address: its own class when
@@ -253,6 +297,11 @@ pub fn classify(status: Option<StatusCode>, reply: Option<ReplyCode>, text: &str
             _ if words.any(SPAM) => Cause::SpamOrReputation,
             _ => Cause::Policy,
         };
+    }
+    // X.6.7: non-ASCII addresses not permitted (RFC 6531 and 6533), whatever
+    // the words around it.
+    if status.is_some_and(|c| (c.subject(), c.detail()) == (6, 7)) {
+        return Cause::NonAsciiAddress;
     }
     // Microsoft's directory-based edge blocking answers an address the
     // tenant does not have with "Access denied", and RFC 5321's own words
@@ -516,5 +565,35 @@ mod tests {
         assert_eq!(blame("554 Transaction failed"), Blame::Sender);
         assert_eq!(blame("cannot connect to 127.0.0.1:25: Connection refused"), Blame::Transient);
         assert_eq!(Blame::Recipient.to_string(), "recipient-caused");
+    }
+
+    fn verdict(text: &str) -> Verdict {
+        Verdict::of(&Reply::from_text(text))
+    }
+
+    #[test]
+    fn a_non_ascii_address_without_smtputf8_is_sender_caused_and_will_not_pass_later() {
+        let verdict = verdict("553 5.6.7 Non-ASCII addresses not permitted for that recipient");
+        assert_eq!(
+            (verdict.cause, verdict.blame, verdict.class()),
+            (Cause::NonAsciiAddress, Blame::Sender, Class::Blocked)
+        );
+        assert!(!verdict.may_pass_later());
+        assert!(verdict.cause.remedy().is_some_and(|r| r.contains("relay that offers SMTPUTF8")));
+    }
+
+    #[test]
+    fn only_passing_troubles_a_full_mailbox_or_a_quota_may_pass_later() {
+        for text in [
+            "transient error (451): 4.3.0 Temporary failure (gave up after 3 attempts)",
+            "cannot connect to 127.0.0.1:25: Connection refused",
+            "452 4.2.2 Mailbox full",
+            "454 Throttling failure: Daily message quota exceeded.",
+        ] {
+            assert!(verdict(text).may_pass_later(), "{text}");
+        }
+        for text in ["550 5.1.1 User unknown", "554 5.7.1 Relay access denied", "554 Transaction failed"] {
+            assert!(!verdict(text).may_pass_later(), "{text}");
+        }
     }
 }

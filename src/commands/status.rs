@@ -78,17 +78,22 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
         );
     }
     println!("  pending    {}", pending.len());
-    let failures: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Failed).collect();
-    if !failures.is_empty() {
-        println!("Failures (run `bulletin send --retry-failed` to try them again):");
-        for entry in &failures {
-            let reply = entry.reply.to_string();
-            println!(
-                "  {}: {} ({})",
-                printable(&entry.address),
-                printable(&reply),
-                Verdict::of(&entry.reply).blame
-            );
+    let failures: Vec<(&Entry, Verdict)> =
+        entries.iter().filter(|e| e.state == State::Failed).map(|e| (e, Verdict::of(&e.reply))).collect();
+    let (passing, lasting): (Vec<_>, Vec<_>) = failures.iter().partition(|(_, v)| v.may_pass_later());
+    if !passing.is_empty() {
+        println!("Failures another try may mend (run `bulletin send --retry-failed` to try them again):");
+        for (entry, verdict) in &passing {
+            print_failure(entry, *verdict);
+        }
+    }
+    if !lasting.is_empty() {
+        println!("Failures another try would only repeat (mend the cause first):");
+        for (entry, verdict) in &lasting {
+            print_failure(entry, *verdict);
+            if let Some(remedy) = verdict.cause.remedy() {
+                println!("    what to do: {remedy}");
+            }
         }
     }
     if summary.sending > 0 {
@@ -105,6 +110,12 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
         println!("Wrote {}", path.display());
     }
     Ok(Outcome::Done)
+}
+
+/// `  address: reply (blame)`.
+fn print_failure(entry: &Entry, verdict: Verdict) {
+    let reply = entry.reply.to_string();
+    println!("  {}: {} ({})", printable(&entry.address), printable(&reply), verdict.blame);
 }
 
 fn write_csv(

@@ -22,9 +22,14 @@ pub struct EarlyStop {
 impl EarlyStop {
     /// Records a failure; true when the run should stop. Refusals of the
     /// recipient's own address or mailbox never count: three unknown users
-    /// at the top of a list say nothing about the relay.
+    /// at the top of a list say nothing about the relay. Nor do three
+    /// addresses with non-ASCII letters a relay without SMTPUTF8 cannot
+    /// take: it takes the others.
     pub fn failed(&self, key: &EmailKey, reply: &Reply) -> bool {
-        if self.any_sent.load(Ordering::SeqCst) || reply.is_about_the_recipient() {
+        if self.any_sent.load(Ordering::SeqCst)
+            || reply.is_about_the_recipient()
+            || reply.is_about_non_ascii_letters()
+        {
             return false;
         }
         let mut failures = self.failures.lock().expect("not poisoned");
@@ -91,6 +96,19 @@ mod tests {
         let watch = EarlyStop::default();
         for key in ["a", "b", "c", "d"] {
             assert!(!watch.failed(&self::key(key), &reply("permanent error (550): 5.1.1 User unknown")));
+        }
+    }
+
+    #[test]
+    fn addresses_a_relay_without_smtputf8_cannot_take_never_stop_the_run() {
+        let watch = EarlyStop::default();
+        for key in ["a", "b", "c", "d"] {
+            let refusal = Reply::new(
+                crate::domain::ReplyCode::new(553),
+                crate::domain::StatusCode::parse("5.6.7"),
+                "not sent: the relay does not offer SMTPUTF8",
+            );
+            assert!(!watch.failed(&self::key(key), &refusal));
         }
     }
 }

@@ -70,6 +70,13 @@ impl Reply {
             _ => false,
         })
     }
+
+    /// True when the enhanced status code is X.6.7, "non-ASCII addresses
+    /// not permitted" (RFC 6531, RFC 6533): the address has letters the
+    /// path cannot carry, which says nothing of any other address.
+    pub fn is_about_non_ascii_letters(&self) -> bool {
+        self.status.is_some_and(|s| (s.subject(), s.detail()) == (6, 7))
+    }
 }
 
 impl fmt::Display for Reply {

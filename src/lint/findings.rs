@@ -184,7 +184,12 @@ fn check_rows(
         let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();
         found.read.insert(0, format!("{list}: {lines}{how}"));
     }
-    found.errors.extend(tally.problems().iter().map(|p| p.located(list)));
+    // A duplicate row is mailed once and harms nothing: worth tidying, not
+    // an error. A row that cannot be read is a reader left out.
+    for problem in tally.problems() {
+        let kept = if problem.reason.is_duplicate() { &mut found.warnings } else { &mut found.errors };
+        kept.push(problem.located(list));
+    }
     if let Some(example) = international.first() {
         found.warnings.push(format!(
             "{} address(es), such as {example}, have non-ASCII letters before the @: only a relay \

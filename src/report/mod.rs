@@ -1,8 +1,11 @@
 //! Telling a person how a send is going and how it went: the progress
-//! display while it runs, read from the senders' [`crate::deliver::Counts`].
+//! display while it runs, read from the senders' [`crate::deliver::Counts`],
+//! and the [`Count`] both it and the summary say.
 
+mod count;
 mod progress;
 mod terminal;
 
+pub use count::Count;
 pub use progress::Progress;
 pub use terminal::{colour, error_message, printable};

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::Count;
 use crate::deliver::Counts;
 
 /// A progress bar on a terminal, a line every few seconds elsewhere.
@@ -30,10 +31,8 @@ impl Progress {
             let bar = on_terminal.then(|| {
                 let bar = indicatif::ProgressBar::new(total);
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:30} {pos}/{len} sent {msg} {per_sec} eta {eta}",
-                    )
-                    .expect("template is valid"),
+                    indicatif::ProgressStyle::with_template("{bar:30} {msg} {per_sec} eta {eta}")
+                        .expect("template is valid"),
                 );
                 bar
             });
@@ -43,18 +42,21 @@ impl Progress {
                     () = token.cancelled() => true,
                     () = tokio::time::sleep(tick) => false,
                 };
-                let sent = counts.sent.load(Ordering::SeqCst);
-                let failed = counts.failed.load(Ordering::SeqCst);
-                // Held back: unsubscribed during the send, done with all the same.
-                let held_back = counts.suppressed.load(Ordering::SeqCst);
+                let count = Count {
+                    sent: counts.sent.load(Ordering::SeqCst),
+                    failed: counts.failed.load(Ordering::SeqCst),
+                    // Unsubscribed during the send: done with all the same.
+                    held_back: counts.suppressed.load(Ordering::SeqCst),
+                    of: total,
+                };
                 match &bar {
                     Some(bar) => {
-                        bar.set_position(sent + failed + held_back);
-                        bar.set_message(format!("({failed} failed)"));
+                        bar.set_position(count.sent + count.failed + count.held_back);
+                        bar.set_message(count.to_string());
                     }
                     None if !stopping => {
-                        let rate = sent as f64 / started.elapsed().as_secs_f64().max(0.001);
-                        eprintln!("progress: {sent} sent, {failed} failed, {rate:.1}/s");
+                        let rate = count.sent as f64 / started.elapsed().as_secs_f64().max(0.001);
+                        eprintln!("progress: {count}, {rate:.1}/s");
                     }
                     None => {}
                 }

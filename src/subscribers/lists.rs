@@ -46,13 +46,15 @@ impl Lists {
 }
 
 impl Skip {
-    /// `list:line: reason`, with the address for a duplicate.
+    /// `list:line: reason`; for a duplicate, with the address and what to
+    /// do: `list:17: duplicate of line 3 (a@example.org): delete line 17`.
     pub fn located(&self, list: &str) -> String {
+        let line = self.line;
         match (&self.reason, &self.email) {
             (SkipReason::Duplicate { .. }, Some(email)) => {
-                format!("{list}:{}: {} ({email})", self.line, self.reason)
+                format!("{list}:{line}: {} ({email}): delete line {line}", self.reason)
             }
-            _ => format!("{list}:{}: {}", self.line, self.reason),
+            _ => format!("{list}:{line}: {}", self.reason),
         }
     }
 }

@@ -207,6 +207,12 @@ impl SkipReason {
     pub fn is_problem(&self) -> bool {
         matches!(self, Self::Invalid(_) | Self::Duplicate { .. })
     }
+
+    /// True for a row whose address an earlier row already has: mailed
+    /// once all the same, so a warning, not an error.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::Duplicate { .. })
+    }
 }
 
 /// What is wrong with a row.

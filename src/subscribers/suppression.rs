@@ -51,9 +51,7 @@ impl Suppressions {
                     let (salt, digest) = pseudonym::parse(&value).expect("just parsed");
                     forgotten.entry(salt).or_default().insert(digest);
                 }
-                Row::Skipped(skip)
-                    if skip.reason.is_problem() && !matches!(skip.reason, SkipReason::Duplicate { .. }) =>
-                {
+                Row::Skipped(skip) if skip.reason.is_problem() && !skip.reason.is_duplicate() => {
                     problems.push(skip);
                 }
                 Row::Skipped(_) => {}

@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(t.problems().len(), 2);
         assert_eq!(
             t.problem_lines("list.csv"),
-            "list.csv:3: no email address\nlist.csv:4: duplicate of line 3 (a@example.org)\n"
+            "list.csv:3: no email address\nlist.csv:4: duplicate of line 3 (a@example.org): delete line 4\n"
         );
     }
 

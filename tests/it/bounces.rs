@@ -177,7 +177,7 @@ fn refusals_during_a_send_are_listed_by_class_and_suppress_adds_only_the_hard_on
         .reject("reader07@example.org", "550 5.7.1 Message rejected as spam by content filter");
     let server = PyServer::start(&faults);
     let test = sending(server.port(), &csv).file(SECOND, bulletin_with("", "Second issue."));
-    send(&test, SAMPLE_BULLETIN).code(1).stdout_has("failed    4");
+    send(&test, SAMPLE_BULLETIN).code(1).stdout_has(", 4 failed of ");
 
     let listing = test.run(&["bounces", SAMPLE_BULLETIN, "--subscribers", "list.csv"]).code(0);
     for line in ["  hard       2", "  soft       1", "  blocked    1", "  unknown    0"] {

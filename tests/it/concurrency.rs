@@ -230,7 +230,7 @@ fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_hol
         .stderr_has(&format!("pid {}", first.pid()))
         .stderr_has(&format!("on {}", host_name()));
     assert!(took < Duration::from_secs(3), "refused at once, not after {took:?}\n{}", second.printed());
-    assert!(!second.stdout.contains("sent      "), "the second sent nothing\n{}", second.printed());
+    assert!(!second.stdout.contains(" sent, "), "the second sent nothing\n{}", second.printed());
     // The start time it names is the first run's: before it was refused,
     // and not long before.
     let line = second
@@ -243,7 +243,7 @@ fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_hol
     assert!(when <= before && before.since(when) < Duration::from_secs(30), "{line}");
 
     let first = first.wait(DEADLINE).code(0);
-    assert!(first.stdout.contains(&format!("sent      {N}")), "{}", first.printed());
+    assert!(first.stdout.contains(&format!("  {N} sent, ")), "{}", first.printed());
     assert_each_got(&server.messages(), &addresses.iter().collect::<Vec<_>>(), 1);
 }
 
@@ -307,8 +307,8 @@ fn two_different_campaigns_send_at_the_same_time() {
     let second = Sending::start(&test, &second_args);
     let first = first.wait(DEADLINE).code(0);
     let second = second.wait(DEADLINE).code(0);
-    assert!(first.stdout.contains(&format!("sent      {N}")), "{}", first.printed());
-    assert!(second.stdout.contains(&format!("sent      {N}")), "{}", second.printed());
+    assert!(first.stdout.contains(&format!("  {N} sent, ")), "{}", first.printed());
+    assert!(second.stdout.contains(&format!("  {N} sent, ")), "{}", second.printed());
     let messages = server.messages();
     assert_each_got(&messages, &addresses.iter().collect::<Vec<_>>(), 2);
     // They overlapped: each campaign's first message came before the
@@ -396,7 +396,7 @@ fn a_reader_who_unsubscribes_during_a_long_send_is_not_mailed_after_it() {
 
     let sent = sending.wait(DEADLINE).code(0);
     let sent = sent
-        .stdout_has(&format!("sent      {}", N - 1))
+        .stdout_has(&format!("  {} sent, ", N - 1))
         .stdout_has("1 unsubscribed during the send (not mailed)");
     let messages = server.messages();
     let others: Vec<&String> = addresses.iter().filter(|a| *a != leaving).collect();

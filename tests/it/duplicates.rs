@@ -125,7 +125,7 @@ fn sent_days_ago(test: &Test, bulletin: &str, days: u64) {
 fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     let (first, rest) = addresses.split_at(5);
     assert_eq!(received(&sink), each(first, 1));
     let day = sent_on(&test, NEWS);
@@ -149,7 +149,7 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     assert_eq!(received(&sink), each(first, 1), "nothing sent");
     send(&test, next, &["--skip-duplicates"])
         .code(0)
-        .stdout_has("sent      3")
+        .stdout_has("  3 sent, ")
         .stdout_has(&said)
         .stdout_has("skipped   5 already received as another campaign");
     assert_eq!(received(&sink), each(&addresses, 1), "nobody mailed twice");
@@ -159,7 +159,7 @@ fn partial_send_then(change: impl FnOnce(&Test) -> &'static str) {
     send(&test, next, &["--skip-duplicates"]).code(0).stdout_has(&said).stdout_has("Nothing to send.");
     assert_eq!(received(&sink), each(&addresses, 1));
 
-    send(&test, next, &["--resend-duplicates"]).code(0).stdout_has("sent      5");
+    send(&test, next, &["--resend-duplicates"]).code(0).stdout_has("  5 sent, ");
     let mut twice = each(first, 2);
     twice.extend(each(rest, 1));
     assert_eq!(received(&sink), twice, "--resend-duplicates sends to the 5 again");
@@ -193,12 +193,12 @@ fn a_partial_send_then_the_file_copied_mails_nobody_twice() {
 fn a_different_bulletin_the_week_after_goes_to_everyone() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    send(&test, NEWS, &[]).code(0).stdout_has("  8 sent, ");
     sent_days_ago(&test, NEWS, 7);
 
     let next = issue("More news from the Hope Trust", "2025-10-23", "The school roof is mended.\n");
     let test = test.file("content/next.md", next);
-    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("sent      8");
+    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("  8 sent, ");
     assert!(!run.stdout.contains("already received"), "{}", run.printed());
     assert_eq!(received(&sink), each(&addresses, 2));
 }
@@ -207,7 +207,7 @@ fn a_different_bulletin_the_week_after_goes_to_everyone() {
 fn next_weeks_new_text_under_the_same_subject_goes_to_everyone() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    send(&test, NEWS, &[]).code(0).stdout_has("  8 sent, ");
     sent_days_ago(&test, NEWS, 7);
 
     let test = test.file("content/next.md", issue(SUBJECT, "2025-10-23", NEXT_WEEK));
@@ -222,7 +222,7 @@ fn next_weeks_new_text_under_the_same_subject_goes_to_everyone() {
     test.run(&["send", "content/next.md", "--subscribers", "list.csv", "--dry-run"])
         .code(0)
         .stdout_has("would send   8");
-    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("sent      8");
+    let run = send(&test, "content/next.md", &[]).code(0).stdout_has("  8 sent, ");
     assert!(!run.stdout.contains("already received"), "{}", run.printed());
     assert_eq!(received(&sink), each(&addresses, 2));
 }
@@ -231,14 +231,14 @@ fn next_weeks_new_text_under_the_same_subject_goes_to_everyone() {
 fn a_corrected_copy_within_thirty_days_is_the_same_bulletin() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "3"]).code(0).stdout_has("sent      3");
+    send(&test, NEWS, &["--limit", "3"]).code(0).stdout_has("  3 sent, ");
     sent_days_ago(&test, NEWS, 29);
     let day = sent_on(&test, NEWS);
     let earlier = campaign_of(&test, NEWS).to_string();
 
     std::fs::write(test.join(NEWS), issue(SUBJECT, "2025-10-17", CORRECTED)).unwrap();
     assert_ne!(campaign_of(&test, NEWS).to_string(), earlier);
-    send(&test, NEWS, &[]).code(0).stdout_has("sent      5").stdout_has(&format!(
+    send(&test, NEWS, &[]).code(0).stdout_has("  5 sent, ").stdout_has(&format!(
         "3 recipients already received a near copy of this bulletin on {day} as {earlier}"
     ));
     assert_eq!(received(&sink), each(&addresses, 1));
@@ -248,11 +248,11 @@ fn a_corrected_copy_within_thirty_days_is_the_same_bulletin() {
 fn a_corrected_copy_thirty_one_days_later_is_a_new_bulletin() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     sent_days_ago(&test, NEWS, 31);
 
     std::fs::write(test.join(NEWS), issue(SUBJECT, "2025-11-17", CORRECTED)).unwrap();
-    let run = send(&test, NEWS, &[]).code(0).stdout_has("sent      8");
+    let run = send(&test, NEWS, &[]).code(0).stdout_has("  8 sent, ");
     assert!(!run.stdout.contains("already received"), "{}", run.printed());
     let (first, rest) = addresses.split_at(5);
     let mut expected = each(first, 2);
@@ -264,13 +264,13 @@ fn a_corrected_copy_thirty_one_days_later_is_a_new_bulletin() {
 fn the_same_text_is_a_duplicate_however_long_ago_it_was_sent() {
     let sink = SinkServer::start();
     let (test, addresses) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     sent_days_ago(&test, NEWS, 400);
 
     std::fs::write(test.join(NEWS), issue(SUBJECT, "2026-10-16", BODY)).unwrap();
     send(&test, NEWS, &["--skip-duplicates"])
         .code(0)
-        .stdout_has("sent      3")
+        .stdout_has("  3 sent, ")
         .stdout_has("5 recipients already received");
     assert_eq!(received(&sink), each(&addresses, 1));
 }
@@ -279,7 +279,7 @@ fn the_same_text_is_a_duplicate_however_long_ago_it_was_sent() {
 fn a_dry_run_says_who_already_received_the_bulletin() {
     let sink = SinkServer::start();
     let (test, _) = news_to_eight(&sink);
-    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("sent      5");
+    send(&test, NEWS, &["--limit", "5"]).code(0).stdout_has("  5 sent, ");
     let day = sent_on(&test, NEWS);
     let earlier = campaign_of(&test, NEWS).to_string();
 
@@ -308,7 +308,7 @@ fn a_dry_run_says_who_already_received_the_bulletin() {
     );
     send(&test, "content/hope-news.md", &[]).code(2).stdout_has(&said);
     let sent = send(&test, "content/hope-news.md", &["--skip-duplicates"]).code(0).stdout_has(&said);
-    assert!(sent.stdout.contains("sent      3"), "{}", sent.printed());
+    assert!(sent.stdout.contains("  3 sent, "), "{}", sent.printed());
 }
 
 #[test]

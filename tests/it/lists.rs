@@ -246,3 +246,26 @@ fn lists_saved_by_excel_in_a_european_locale_or_as_windows_1252_or_unicode_text_
         .stdout_has("would send   2")
         .stdout_has("mixed.csv:4: column `first_name` is not UTF-8 text");
 }
+
+/// Issue 7: a row that repeats an address is harmless (the send mails the
+/// address once) and easily mended: `check` warns, says which line to
+/// delete, and exits 0; a dry run and a send say the same line.
+#[test]
+fn a_duplicate_row_is_a_warning_that_says_which_line_to_delete_and_check_exits_0() {
+    let mut lines = rows(20);
+    lines[15] = "A2@Example.org,Again,Twice".to_owned();
+    let csv = format!("email,first_name,last_name\n{}\n", lines.join("\n"));
+    let test = Test::new().file("bulletin.md", bulletin("Hello.")).file("subscribers.csv", csv);
+    let advice = "subscribers.csv:17: duplicate of line 3 (A2@Example.org): delete line 17";
+
+    let check = test.run(&["check", "bulletin.md", "--subscribers", "subscribers.csv"]).code(0);
+    assert!(!check.stdout.contains("error: "), "{}", check.printed());
+    let found: Vec<&str> = check.stdout.lines().filter(|l| l.contains("duplicate")).collect();
+    assert_eq!(found, [format!("warning: {advice}")], "{}", check.printed());
+    check.stdout_has("19 would receive it").stdout_has("0 error(s)");
+
+    test.run(&["send", "bulletin.md", "--subscribers", "subscribers.csv", "--dry-run"])
+        .code(0)
+        .stdout_has("would send   19")
+        .stdout_has(advice);
+}

@@ -78,7 +78,7 @@ fn a_relay_throttling_above_fourteen_a_second_loses_nobody_and_keeps_most_of_the
     let relay = PyServer::start(&Faults::new().rate(14, SES_RATE));
     let test = sending(relay.port(), 600);
     let run = send(&test, &["--rate", "unlimited", "--concurrency", "8"]).code(0);
-    assert!(run.stdout.contains("failed    0"), "{}", run.printed());
+    assert!(run.stdout.contains(", 0 failed of "), "{}", run.printed());
     assert_each_once(&received_by(&[&relay]), 600);
     assert_eq!(status_count(&test, "failed"), 0);
     let rate = accepted_per_second(&relay.messages());
@@ -119,7 +119,7 @@ fn a_quota_running_out(refusal: &str) {
     let mut test = test;
     test.set_env("SMTP_PORT", &lifted.port().to_string());
     let run = send(&test, &["--rate", "unlimited", "--concurrency", "4"]).code(0);
-    assert!(run.stdout.contains("sent      400"), "{}", run.printed());
+    assert!(run.stdout.contains("  400 sent, "), "{}", run.printed());
     assert_each_once(&received_by(&[&relay, &lifted]), 600);
 }
 
@@ -139,7 +139,7 @@ fn a_relay_refusing_extra_connections_is_used_with_the_ones_it_accepts() {
         PyServer::start(&Faults::new().max_connections(2, "421 4.3.2 Too many concurrent connections"));
     let test = sending(relay.port(), 100);
     let run = send(&test, &["--rate", "unlimited", "--concurrency", "4"]).code(0);
-    assert!(run.stdout.contains("failed    0"), "{}", run.printed());
+    assert!(run.stdout.contains(", 0 failed of "), "{}", run.printed());
     assert!(!run.stdout.contains("retried"), "no retries counted\n{}", run.printed());
     assert_each_once(&received_by(&[&relay]), 100);
     let sessions: std::collections::BTreeSet<_> = relay.messages().iter().filter_map(|m| m.session).collect();
@@ -165,7 +165,7 @@ fn a_daily_rate_stops_when_todays_allowance_is_sent_and_says_when_to_resume() {
     assert_eq!(relay.count(), 20, "{}", run.printed());
 
     let run = send(&test, &["--rate", "50/day"]).code(0);
-    assert!(run.stdout.contains("sent      10"), "{}", run.printed());
+    assert!(run.stdout.contains("  10 sent, "), "{}", run.printed());
     assert_each_once(&received_by(&[&relay]), 30);
 }
 

@@ -190,6 +190,8 @@ pub struct Faults {
     max_connections: Option<(u32, String)>,
     /// The TLS mode, and the certificate and key files.
     tls: Option<(&'static str, ServerCertificate)>,
+    /// Leave SMTPUTF8 out of the EHLO reply.
+    without_smtputf8: bool,
 }
 
 impl Faults {
@@ -263,6 +265,13 @@ impl Faults {
         self
     }
 
+    /// Do not offer SMTPUTF8 (as many relays do not): an address with
+    /// non-ASCII letters cannot be given to it.
+    pub fn without_smtputf8(mut self) -> Self {
+        self.without_smtputf8 = true;
+        self
+    }
+
     /// TLS from the first byte, with `certificate`.
     pub fn implicit_tls(mut self, certificate: &ServerCertificate) -> Self {
         self.tls = Some(("implicit", certificate.clone()));
@@ -313,6 +322,9 @@ impl Faults {
         ];
         if let Some(limit) = self.session_limit {
             fields.push(format!("\"session_limit\": {limit}"));
+        }
+        if self.without_smtputf8 {
+            fields.push("\"smtputf8\": false".to_owned());
         }
         if let Some((mode, certificate)) = &self.tls {
             let path = |p: &Path| string(p.to_str().expect("temporary paths are UTF-8"));

@@ -166,7 +166,7 @@ fn six_weeks_under_one_subject_reach_every_subscribed_reader_once_a_week() {
     let mut subscribed: BTreeSet<String> = (1..=8).map(reader).collect();
 
     // Week 1: everyone.
-    send(&test, &file(1), &[]).code(0).stdout_has("sent      8");
+    send(&test, &file(1), &[]).code(0).stdout_has("  8 sent, ");
     assert_eq!(received(&server, 1), once(&subscribed));
 
     // Week 2: a reader signed up on the website and was merged into the list.
@@ -182,13 +182,13 @@ fn six_weeks_under_one_subject_reach_every_subscribed_reader_once_a_week() {
     assert!(check.stdout.contains("9 would receive it"), "{}", check.printed());
     assert!(!check.stdout.contains("already received"), "{}", check.printed());
     test.run(&["send", &file(2), "--subscribers", LIST, "--dry-run"]).code(0).stdout_has("would send   9");
-    send(&test, &file(2), &[]).code(0).stdout_has("sent      9");
+    send(&test, &file(2), &[]).code(0).stdout_has("  9 sent, ");
     assert_eq!(received(&server, 2), once(&subscribed));
 
     // Week 3: r2 replied "please take me off".
     test.run(&["unsubscribe", &reader(2), "--subscribers", LIST]).code(0);
     subscribed.remove(&reader(2));
-    send(&test, &file(3), &[]).code(0).stdout_has("sent      8");
+    send(&test, &file(3), &[]).code(0).stdout_has("  8 sent, ");
     assert_eq!(received(&server, 3), once(&subscribed));
 
     // Week 4: r3's week 3 bounced for good; then a partial send, the text
@@ -202,11 +202,11 @@ fn six_weeks_under_one_subject_reach_every_subscribed_reader_once_a_week() {
         .code(0)
         .stdout_has("Suppressed 1 address(es)");
     subscribed.remove(&reader(3));
-    send(&test, &file(4), &["--limit", "3"]).code(0).stdout_has("sent      3");
+    send(&test, &file(4), &["--limit", "3"]).code(0).stdout_has("  3 sent, ");
     let corrected =
         week(4).replace("Open your mouth for the mute", "Open your mouth for the mute, for the rights");
     let test = test.file("content/week-4-corrected.md", corrected);
-    let run = send(&test, "content/week-4-corrected.md", &[]).code(0).stdout_has("sent      4");
+    let run = send(&test, "content/week-4-corrected.md", &[]).code(0).stdout_has("  4 sent, ");
     assert!(
         run.stdout.contains("3 recipients already received a near copy of this bulletin"),
         "{}",
@@ -227,18 +227,18 @@ fn six_weeks_under_one_subject_reach_every_subscribed_reader_once_a_week() {
     let stopped = send(&test, "content/week-3-again.md", &[]).code(2);
     assert!(stopped.stderr.contains("stopped before sending anything: 7 of the 8"), "{}", stopped.printed());
     assert_eq!(received(&server, 3), had_week_3, "nothing sent");
-    send(&test, "content/week-3-again.md", &["--skip-duplicates"]).code(0).stdout_has("sent      1");
+    send(&test, "content/week-3-again.md", &["--skip-duplicates"]).code(0).stdout_has("  1 sent, ");
     let mut week_3 = had_week_3.clone();
     week_3.insert(reader(9), 1);
     assert_eq!(received(&server, 3), week_3, "only the new reader got week 3");
-    send(&test, &file(5), &[]).code(0).stdout_has("sent      8");
+    send(&test, &file(5), &[]).code(0).stdout_has("  8 sent, ");
     assert_eq!(received(&server, 5), once(&subscribed));
 
     // Week 6: as ever.
     let status = test.run(&["status", &file(6), "--subscribers", LIST]).code(0);
     assert!(status.stdout.contains("pending    8"), "{}", status.printed());
     assert!(!status.stdout.contains("received   "), "{}", status.printed());
-    send(&test, &file(6), &[]).code(0).stdout_has("sent      8");
+    send(&test, &file(6), &[]).code(0).stdout_has("  8 sent, ");
     assert_eq!(received(&server, 6), once(&subscribed));
     assert_eq!(server.messages().len(), 8 + 9 + 8 + 3 + 4 + 1 + 8 + 8);
 }

@@ -33,6 +33,7 @@ recipient address (lower case):
                "reply": "421 4.3.2 Too many concurrent connections"},
                                            answered with the reply at the greeting
                                            and closed
+     "smtputf8": false,                    SMTPUTF8 left out of the EHLO reply
      "tls": {"mode": "implicit" or "starttls",   TLS from the first byte, or
              "cert": PEM, "key": PEM}}     STARTTLS required (and AUTH only after
                                            it), with this certificate and key
@@ -265,7 +266,7 @@ def main():
     # A port free on 127.0.0.1 may be taken on ::1: then try another.
     host = listen_host()
     for attempt in range(5):
-        controller = LimitedController(handler, hostname=host, port=free_port(), enable_SMTPUTF8=True,
+        controller = LimitedController(handler, hostname=host, port=free_port(), enable_SMTPUTF8=faults.get("smtputf8", True),
                                 decode_data=False, **kwargs)
         try:
             controller.start()

@@ -22,8 +22,8 @@ use crate::deliver::{Counts, Finished, Halt, Outgoing, Policy, Read, Slowdowns, 
 use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
 use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, StartLock, State};
-use crate::report::Progress;
 use crate::report::printable;
+use crate::report::{Count, Progress};
 use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
@@ -372,15 +372,8 @@ async fn send(
     }
     let sent = counts.sent.load(Ordering::SeqCst);
     let failed = counts.failed.load(Ordering::SeqCst);
-    report(
-        &read,
-        sent,
-        failed,
-        counts.retries.load(Ordering::SeqCst),
-        counts.suppressed.load(Ordering::SeqCst),
-        started.elapsed(),
-        &options.list.subscribers,
-    );
+    let count = Count { sent, failed, held_back: counts.suppressed.load(Ordering::SeqCst), of: total };
+    report(&read, count, counts.retries.load(Ordering::SeqCst), started.elapsed(), &options.list.subscribers);
     if let Some(slowdowns) = slowdowns {
         report_slowdowns(slowdowns, counts.throttled.load(Ordering::SeqCst));
     }
@@ -409,19 +402,10 @@ async fn send(
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done })
 }
 
-fn report(
-    read: &Read,
-    sent: u64,
-    failed: u64,
-    retries: u64,
-    unsubscribed: u64,
-    elapsed: Duration,
-    list: &std::path::Path,
-) {
+fn report(read: &Read, count: Count, retries: u64, elapsed: Duration, list: &std::path::Path) {
     let seconds = elapsed.as_secs_f64();
-    let rate = if seconds > 0.0 { sent as f64 / seconds } else { 0.0 };
-    println!("  sent      {sent}");
-    println!("  failed    {failed}{}", if failed > 0 { " (see `bulletin status`)" } else { "" });
+    let rate = if seconds > 0.0 { count.sent as f64 / seconds } else { 0.0 };
+    println!("  {count}{}", if count.failed > 0 { " (see `bulletin status`)" } else { "" });
     if retries > 0 {
         println!("  retried   {retries} time(s)");
     }
@@ -433,8 +417,8 @@ fn report(
     if !skipped.is_empty() {
         println!("  skipped   {}", skipped.join(", "));
     }
-    if unsubscribed > 0 {
-        println!("  held back {unsubscribed} unsubscribed during the send (not mailed)");
+    if count.held_back > 0 {
+        println!("  held back {} unsubscribed during the send (not mailed)", count.held_back);
     }
     if let Some(lines) = read.tally.lines {
         let how = lines.how_read().map(|how| format!("; {how}")).unwrap_or_default();

@@ -17,7 +17,7 @@ use lettre::transport::smtp::response::{Category, Detail, Severity};
 
 use super::stream;
 use super::{Endpoint, Failure};
-use crate::domain::{Reply, ReplyCode};
+use crate::domain::{Reply, ReplyCode, StatusCode};
 
 /// An open session with the relay.
 pub(super) struct Session {
@@ -69,6 +69,20 @@ impl StepError {
             Self::TimedOut(_) => false,
         }
     }
+}
+
+/// Our refusal to hand the relay an address with non-ASCII letters when it
+/// does not offer SMTPUTF8. It is kept with the codes a server gives for
+/// it (553, and `5.6.7` "non-ASCII addresses not permitted", RFC 6531 §3.5
+/// and RFC 6533), so that every later reader of the journal (`status`,
+/// bounce counts) knows it as permanent: no retry can mend it.
+fn without_smtputf8() -> Reply {
+    Reply::new(
+        ReplyCode::new(553),
+        StatusCode::parse("5.6.7"),
+        "not sent: the address has non-ASCII letters before the @ and the relay does not offer SMTPUTF8, \
+         which such an address needs",
+    )
 }
 
 /// Runs one command, giving up after `timeout`.
@@ -187,9 +201,7 @@ impl Session {
             envelope.from().into_iter().chain(envelope.to()).any(|a| !AsRef::<str>::as_ref(a).is_ascii());
         if non_ascii {
             if !info.supports_feature(Extension::SmtpUtfEight) {
-                return Err(Failure::permanent(Reply::local(
-                    "the address has non-ASCII letters but the relay does not offer SMTPUTF8",
-                )));
+                return Err(Failure::permanent(without_smtputf8()));
             }
             options.push(MailParameter::SmtpUtfEight);
         }

@@ -11,13 +11,17 @@ const STYLE: &str = "
 *{box-sizing:border-box}
 body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2933;background:#e9edf2}
 header{display:flex;flex-wrap:wrap;gap:12px 24px;align-items:center;padding:12px 20px;background:#1d4f91;color:#fff}
-header h1{font-size:18px;margin:0;font-weight:600}
-header form{margin-left:auto}
-header select{font-size:15px;max-width:420px}
+header h1{font-size:18px;margin:0;font-weight:600;overflow-wrap:anywhere}
+header form{margin-left:auto;max-width:100%}
+header select{font-size:15px;max-width:min(420px,100%)}
 #live{font-size:13px;opacity:.85}
 main{display:flex;gap:20px;padding:20px;align-items:flex-start}
 .content{flex:1;min-width:0}
-aside{width:340px;flex-shrink:0;background:#fff;border-radius:8px;padding:16px;font-size:14px}
+aside{width:340px;flex-shrink:0;background:#fff;border-radius:8px;padding:16px;font-size:14px;overflow-wrap:anywhere}
+aside summary{cursor:pointer}
+aside summary h2{display:inline;margin:0}
+aside .count{font-size:14px;margin-left:6px}
+aside details[open] summary{margin-bottom:8px}
 aside h2{font-size:15px;margin:0 0 8px}
 aside ul{padding-left:18px;margin:0 0 16px}
 .error{color:#b42318}.warning{color:#8a5a00}
@@ -27,7 +31,7 @@ aside ul{padding-left:18px;margin:0 0 16px}
 .tabs>input:focus-visible+label{outline:2px solid #1d4f91}
 .panel{display:none;background:#fff;border-radius:0 8px 8px 8px;padding:16px}
 #tab-preview:checked~#panel-preview,#tab-text:checked~#panel-text,#tab-headers:checked~#panel-headers{display:block}
-.frames{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start}
+.frames{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start;overflow-x:auto}
 figure{margin:0}
 figcaption{font-size:13px;color:#52606d;margin-bottom:6px}
 iframe{box-sizing:content-box;border:1px solid #c8d1dc;border-radius:6px;background:#fff;display:block;height:900px}
@@ -39,10 +43,25 @@ pre{white-space:pre-wrap;word-break:break-word;font-size:14px;line-height:1.45;m
 .failed h2{margin-top:0;color:#b42318}
 table.fields td{padding:2px 8px 2px 0;vertical-align:top}
 .fallback{color:#52606d;font-style:italic}
+@media (max-width:1149px){
+main{flex-direction:column;align-items:stretch;gap:12px;padding:12px}
+.content{flex:none}
+aside{width:auto;order:-1;padding:12px}
+header{padding:10px 12px;gap:8px 16px}
+header form{margin-left:0}
+.panel{padding:12px 8px}
+}
 ";
 
+/// A window at least this wide has the Problems panel open beside the
+/// email (the desktop frame's 680 px, the panel's 340 and the gaps); a
+/// narrower one has it folded above. The style sheet's `max-width` is the
+/// same width less one pixel.
+const WIDE: &str = "(min-width: 1150px)";
+
 /// Reloads on every change the server announces, keeps the chosen tab in
-/// the address, and sizes each frame to its email.
+/// the address, sizes each frame to its email, and folds the Problems panel
+/// on a narrow window.
 const SCRIPT: &str = "
 const tab = location.hash.slice(1);
 if (tab && document.getElementById('tab-' + tab)) document.getElementById('tab-' + tab).checked = true;
@@ -63,6 +82,17 @@ const events = new EventSource('/events');
 events.onopen = () => { live.textContent = '● live: saving the bulletin, the list or .env reloads this page'; };
 events.onerror = () => { live.textContent = '○ reconnecting…'; };
 events.onmessage = () => location.reload();
+// The Problems panel: open beside the email on a wide window; folded into
+// its summary line above the email on a narrow one, until opened (which
+// holds across the reloads a save makes).
+const problems = document.getElementById('problems-details');
+const wide = matchMedia(WIDE);
+const unfold = () => { problems.open = wide.matches || sessionStorage.getItem('problems') === 'open'; };
+unfold();
+wide.addEventListener('change', unfold);
+problems.addEventListener('toggle', () => {
+  if (!wide.matches) sessionStorage.setItem('problems', problems.open ? 'open' : 'closed');
+});
 ";
 
 pub fn render(view: &View, to: Option<&str>) -> Markup {
@@ -78,6 +108,7 @@ pub fn render(view: &View, to: Option<&str>) -> Markup {
         format!("/email?{}", url.finish())
     };
     let title = format!("Preview: {}", view.title);
+    let (errors, warnings) = (view.findings.errors.len(), view.findings.warnings.len());
     let body = html! {
         header {
             h1 { "Preview: " (view.title) }
@@ -128,27 +159,32 @@ pub fn render(view: &View, to: Option<&str>) -> Markup {
                     }
                 }
             }
-            aside {
-                h2 { "Problems" }
-                @if view.findings.errors.is_empty() && view.findings.warnings.is_empty() {
-                    p #no-problems { "None found." }
-                }
-                ul #problems {
-                    @for e in &view.findings.errors { li.error { "Error: " (e) } }
-                    @for w in &view.findings.warnings { li.warning { "Warning: " (w) } }
-                }
-                p { (view.readers) " reader(s) would receive this bulletin." }
-                @if let Ok(message) = &view.message {
-                    @if !message.fields.is_empty() {
-                        h2 { "Merge fields for " (message.email) }
-                        table.fields {
-                            @for field in &message.fields {
-                                tr {
-                                    td { code { (field.name) } }
-                                    td {
-                                        @match &field.value {
-                                            Some(value) => (value),
-                                            None => span.fallback { "empty: the default shows, or nothing" },
+            aside #problems-panel {
+                details #problems-details {
+                    summary {
+                        h2 { "Problems" }
+                        (problem_count(errors, warnings))
+                    }
+                    @if errors == 0 && warnings == 0 {
+                        p #no-problems { "None found." }
+                    }
+                    ul #problems {
+                        @for e in &view.findings.errors { li.error { "Error: " (e) } }
+                        @for w in &view.findings.warnings { li.warning { "Warning: " (w) } }
+                    }
+                    p { (view.readers) " reader(s) would receive this bulletin." }
+                    @if let Ok(message) = &view.message {
+                        @if !message.fields.is_empty() {
+                            h2 { "Merge fields for " (message.email) }
+                            table.fields {
+                                @for field in &message.fields {
+                                    tr {
+                                        td { code { (field.name) } }
+                                        td {
+                                            @match &field.value {
+                                                Some(value) => (value),
+                                                None => span.fallback { "empty: the default shows, or nothing" },
+                                            }
                                         }
                                     }
                                 }
@@ -158,9 +194,24 @@ pub fn render(view: &View, to: Option<&str>) -> Markup {
                 }
             }
         }
-        script { (PreEscaped(SCRIPT)) }
+        script { "const WIDE = '" (WIDE) "';" (PreEscaped(SCRIPT)) }
     };
     layout::page(&Head { title: &title, style: STYLE, noindex: false }, body)
+}
+
+/// The counts on the Problems panel's summary line, which is all a narrow
+/// window shows of it until opened: "2 errors, 1 warning".
+fn problem_count(errors: usize, warnings: usize) -> Markup {
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    html! {
+        span.count {
+            @if errors == 0 && warnings == 0 {
+                "none found"
+            } @else {
+                span.error { (plural(errors, "error")) } ", " span.warning { (plural(warnings, "warning")) }
+            }
+        }
+    }
 }
 
 fn frame(id: &str, caption: &str, src: &str) -> Markup {
