@@ -36,7 +36,7 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
     let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin_path, lists, env);
     let settings = match settings {
         Ok(settings) => {
-            found.warnings.extend(settings.warnings());
+            found.warnings.extend(settings.other_warnings());
             found.warnings.extend(super::settings(&settings));
             found.dkim = settings.dkim.clone();
             settings
@@ -49,6 +49,9 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
     let bulletin = match bulletin {
         Ok(bulletin) => {
             found.warnings.extend(super::bulletin(&bulletin));
+            if let Ok(text) = std::fs::read_to_string(&bulletin.path) {
+                found.errors.extend(super::slots(&bulletin.path, &text));
+            }
             Some(bulletin)
         }
         Err(e) => {
@@ -78,10 +81,13 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
         Ok(rows) => rows,
         Err(e) => {
             found.errors.push(e.to_string());
+            // Who would receive it is unknown: the example's values count as reaching someone.
+            super::examples(&mut found, &settings, env.has_file(), true);
             return found;
         }
     };
     let columns = rows.columns().clone();
+    let settings_only = bulletin.is_none().then(|| settings.clone());
     let job = bulletin.and_then(|b| match Job::new(settings, b, audience, columns, list, Vec::new()) {
         Ok(job) => {
             found.warnings.extend(job.warnings.iter().cloned());
@@ -96,12 +102,18 @@ pub fn findings(bulletin_path: &Path, lists: &Lists, env: &Source) -> Findings {
             None
         }
     });
-    check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string());
+    let reaches_anyone = check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string());
+    if let Some(settings) = job.as_ref().map(|job| &job.settings).or(settings_only.as_ref()) {
+        super::examples(&mut found, settings, env.has_file(), reaches_anyone);
+    }
     found
 }
 
-/// Reads every row, then makes the first recipient's message and looks at it.
-fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReader, list: &str) {
+/// Reads every row, then makes the first recipient's message and looks at
+/// it; says whether any recipient is on a domain that is someone's (see
+/// [`crate::config::reaches_no_one`]).
+fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReader, list: &str) -> bool {
+    let mut reaches_anyone = false;
     let mut tally = crate::subscribers::Tally::keeping(usize::MAX);
     let mut first = None;
     let mut international = Vec::new();
@@ -114,6 +126,7 @@ fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReade
             Ok(Row::Skipped(skip)) => tally.skip(skip),
             Ok(Row::Subscribed(s)) => {
                 tally.recipients += 1;
+                reaches_anyone |= !crate::config::reaches_no_one(s.email());
                 if !s.email().as_lettre().user().is_ascii() {
                     international.push(s.email().to_string());
                 }
@@ -142,4 +155,5 @@ fn check_rows(found: &mut Findings, job: Option<&Job>, mut rows: SubscriberReade
     }
     found.recipients = tally.recipients;
     found.skipped = tally.skipped();
+    reaches_anyone
 }
