@@ -271,6 +271,30 @@ struct InitArgs {
     /// Replace init's own files where they exist (never .env or the list).
     #[arg(long)]
     force: bool,
+
+    /// The organisation's name (ORG_NAME). Asked on a terminal if not given.
+    #[arg(long, value_name = "NAME")]
+    org_name: Option<String>,
+
+    /// Its postal address, on one line (ORG_ADDRESS). Asked on a terminal
+    /// if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    org_address: Option<String>,
+
+    /// The address bulletins are sent from (FROM_EMAIL). Asked on a
+    /// terminal if not given.
+    #[arg(long, value_name = "EMAIL")]
+    from_email: Option<String>,
+
+    /// The organisation's website, https:// (ORG_WEBSITE). Asked on a
+    /// terminal if not given.
+    #[arg(long, value_name = "URL")]
+    website: Option<String>,
+
+    /// Ask nothing: what no flag gives is left empty in .env. [default
+    /// when not on a terminal]
+    #[arg(long, short = 'y')]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +310,9 @@ struct NewArgs {
     /// A plain-text bulletin to convert.
     #[arg(long, value_name = "FILE")]
     from: Option<PathBuf>,
+
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -812,7 +839,10 @@ impl Cli {
                 a.bulletins.iter_mut().for_each(|p| fix("bulletins", p));
                 fix("out", &mut a.out);
             }
-            CliCommand::New(a) => fix_option("from", &mut a.from),
+            CliCommand::New(a) => {
+                fix_option("from", &mut a.from);
+                fix("state_dir", &mut a.state.state_dir);
+            }
             CliCommand::Man(a) => fix_option("out", &mut a.out),
             // No paths to anchor. Every command is listed, so a new one
             // must say where its typed paths are taken from.
@@ -916,8 +946,18 @@ impl Cli {
             CliCommand::Init(a) => Command::Init(InitOptions {
                 folder: a.folder.or(self.dir).unwrap_or_else(|| PathBuf::from(".")),
                 force: a.force,
+                org_name: a.org_name,
+                org_address: a.org_address,
+                from_email: a.from_email,
+                website: a.website,
+                yes: a.yes,
             }),
-            CliCommand::New(a) => Command::New(NewOptions { title: a.title, date: a.date, from: a.from }),
+            CliCommand::New(a) => Command::New(NewOptions {
+                title: a.title,
+                date: a.date,
+                from: a.from,
+                state_dir: a.state.state_dir,
+            }),
             CliCommand::Completions(a) => Command::Completions(CompletionsOptions {
                 shell: match a.shell {
                     ShellArg::Bash => Shell::Bash,

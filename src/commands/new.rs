@@ -1,8 +1,9 @@
 //! `bulletin new [TITLE] [--date DATE] [--from FILE]`: this week's bulletin,
-//! `content/DATE-slug.md`, started from the most recent one's front matter
-//! and section headings (the house layout, items emptied), from a starter
-//! when there is none, or converted from a plain-text bulletin. It never
-//! replaces a file.
+//! `content/DATE-slug.md`, started from the last bulletin sent to the list
+//! (the journal's; else the newest in `content/` that is not a draft) with
+//! its whole shape kept as `TODO:` slots (greeting, verse box, items,
+//! section introductions, images, buttons), from a starter when there is
+//! none, or converted from a plain-text bulletin. It never replaces a file.
 
 use std::fs;
 use std::io::Write as _;
@@ -16,7 +17,8 @@ use crate::config::NewsletterFolder;
 use crate::config::newsletter::HOW_TO_MAKE_ONE;
 use crate::content::markdown::plain_text;
 use crate::content::plain_text::{convert, toml_string};
-use crate::content::{Block, Bulletin, slug};
+use crate::content::{Block, Bulletin, Inline, slug};
+use crate::lint::SLOT;
 use crate::merge::Segment;
 
 /// Options of `bulletin new`.
@@ -28,6 +30,8 @@ pub struct NewOptions {
     pub date: Option<jiff::civil::Date>,
     /// A plain-text bulletin to convert.
     pub from: Option<PathBuf>,
+    /// The folder of the journal, which knows the last bulletin sent.
+    pub state_dir: PathBuf,
 }
 
 const CONTENT: &str = "content";
@@ -43,7 +47,7 @@ pub(super) fn run(options: &NewOptions, now: SystemTime) -> anyhow::Result<Outco
     let date = date.to_string();
     let (name, text) = match &options.from {
         Some(from) => from_plain_text(from, options.title.as_deref(), &date)?,
-        None => match latest()? {
+        None => match last_sent(&options.state_dir)?.map_or_else(latest, |last| Ok(Some(last)))? {
             Some((path, text)) => from_latest(&path, &text, options.title.as_deref(), &date)?,
             None => starter(options.title.as_deref(), &date),
         },
@@ -72,9 +76,27 @@ pub(super) fn today(now: SystemTime) -> anyhow::Result<jiff::civil::Date> {
     Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
 }
 
+/// The last bulletin sent to the list, by the journal in `state_dir`, and
+/// its text, if it is still there.
+fn last_sent(state_dir: &Path) -> anyhow::Result<Option<(PathBuf, String)>> {
+    let Some(archive) = crate::journal::Archive::open_existing(state_dir)? else { return Ok(None) };
+    let Some(path) = archive.last_bulletin_sent()? else { return Ok(None) };
+    match fs::read_to_string(&path) {
+        Ok(text) if Bulletin::parse(&path, &text).is_ok() => Ok(Some((path, text))),
+        _ => {
+            warn(&format!(
+                "the last bulletin sent, {}, is no longer there (or does not parse); starting from the newest \
+                 in {CONTENT}/ instead",
+                path.display()
+            ));
+            Ok(None)
+        }
+    }
+}
+
 /// The bulletin in `content/` with the latest date (the last by name among
-/// those of one date), and its text. Files that do not parse are named and
-/// passed over.
+/// those of one date) that is not a draft nor init's welcome sample, and
+/// its text. Files that do not parse are named and passed over.
 fn latest() -> anyhow::Result<Option<(PathBuf, String)>> {
     let entries = match fs::read_dir(CONTENT) {
         Ok(entries) => entries,
@@ -89,6 +111,7 @@ fn latest() -> anyhow::Result<Option<(PathBuf, String)>> {
         }
         let Ok(text) = fs::read_to_string(&path) else { continue };
         match Bulletin::parse(&path, &text) {
+            Ok(bulletin) if bulletin.draft || super::init::is_welcome_sample(&text) => {}
             Ok(bulletin) => {
                 let newer = best.as_ref().is_none_or(|(d, p, _)| (bulletin.date, &path) > (*d, p));
                 if newer {
@@ -101,10 +124,19 @@ fn latest() -> anyhow::Result<Option<(PathBuf, String)>> {
     Ok(best.map(|(_, path, text)| (path, text)))
 }
 
-/// The latest bulletin's front matter (new date; new title and subject if
-/// one is given) and its headings, each over an empty item.
+/// The last bulletin's front matter (new date, a preheader from its
+/// headings; new title and subject if one is given; not its campaign) and
+/// its shape, each part a slot to fill.
 fn from_latest(path: &Path, text: &str, title: Option<&str>, date: &str) -> anyhow::Result<(String, String)> {
     let bulletin = Bulletin::parse(path, text)?;
+    let headings: Vec<(u8, String)> = bulletin
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, content } => Some((*level, plain_text(content))),
+            _ => None,
+        })
+        .collect();
     let front: Vec<&str> = text.lines().skip(1).take_while(|l| l.trim_end() != "+++").collect();
     let mut lines: Vec<String> = Vec::new();
     let mut has_title = false;
@@ -112,6 +144,9 @@ fn from_latest(path: &Path, text: &str, title: Option<&str>, date: &str) -> anyh
         let key = line.split('=').next().unwrap_or("").trim();
         match (key, title) {
             ("date", _) => lines.push(format!("date = {date}")),
+            ("preheader", _) => lines.push(format!("preheader = {}", toml_string(&preheader(&headings)))),
+            // Its own campaign: the same one would be taken for a re-run of last week's.
+            ("campaign", _) => {}
             ("title", Some(t)) => {
                 has_title = true;
                 lines.push(format!("title = {}", toml_string(t)));
@@ -127,19 +162,15 @@ fn from_latest(path: &Path, text: &str, title: Option<&str>, date: &str) -> anyh
         lines.push(format!("title = {}", toml_string(t)));
     }
     let mut out = format!("+++\n{}\n+++\n\n", lines.join("\n"));
-    let headings: Vec<(u8, String)> = bulletin
-        .blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Heading { level, content } => Some((*level, plain_text(content))),
-            _ => None,
-        })
-        .collect();
-    if headings.is_empty() {
-        out.push_str("Write this week's bulletin here.\n");
+    let source: Vec<&str> = text.lines().collect();
+    let mut under_heading = false;
+    for block in &bulletin.blocks {
+        out.push_str(&slot(block, &source, under_heading));
+        out.push_str("\n\n");
+        under_heading |= matches!(block, Block::Heading { .. });
     }
-    for (level, heading) in headings {
-        out.push_str(&format!("{} {heading}\n\n- \n\n", "#".repeat(usize::from(level))));
+    if bulletin.blocks.is_empty() {
+        out.push_str(&format!("{SLOT} this week's bulletin\n"));
     }
     let name = match (title, &bulletin.title) {
         (Some(t), _) => t.to_owned(),
@@ -148,6 +179,59 @@ fn from_latest(path: &Path, text: &str, title: Option<&str>, date: &str) -> anyh
     };
     let name = name.strip_prefix(bulletin.date.to_string().as_str()).unwrap_or(&name).to_owned();
     Ok((name, out.trim_end().to_owned() + "\n"))
+}
+
+/// The line inboxes show after the subject, from the sections' headings.
+fn preheader(headings: &[(u8, String)]) -> String {
+    let names: Vec<&str> = headings.iter().map(|(_, h)| h.as_str()).filter(|h| !h.is_empty()).collect();
+    match names.as_slice() {
+        [] => format!("{SLOT} the line inboxes show after the subject"),
+        [one] => format!("This week: {one}."),
+        [rest @ .., last] => format!("This week: {} and {last}.", rest.join(", ")),
+    }
+}
+
+/// `block` as an empty slot of its kind, in Markdown: a heading as it was,
+/// a paragraph with merge fields (a greeting) and a button as written
+/// (`source` is the bulletin's lines), an image with its file and the
+/// description to write, anything else a `TODO:` line.
+fn slot(block: &Block, source: &[&str], under_heading: bool) -> String {
+    match block {
+        Block::Heading { level, content } => {
+            format!("{} {}", "#".repeat(usize::from(*level)), plain_text(content))
+        }
+        Block::Paragraph { content, line } => match content.as_slice() {
+            [Inline::Image { url, .. }] => format!("![{SLOT} what this week's picture shows]({url})"),
+            _ if content.iter().any(|i| matches!(i, Inline::Field(_))) => paragraph_at(source, *line),
+            _ if under_heading => format!("{SLOT} this section's introduction"),
+            _ => format!("{SLOT} a paragraph"),
+        },
+        Block::List { start: None, .. } => format!("- {SLOT} an item"),
+        Block::List { start: Some(n), .. } => format!("{n}. {SLOT} an item"),
+        Block::Quote { attribution, .. } => {
+            let mut quote = format!("> {SLOT} this week's verse");
+            if attribution.is_some() {
+                quote.push_str(&format!("\n>\n> — {SLOT} its reference"));
+            }
+            quote
+        }
+        Block::Button { line, .. } => {
+            source.get(line.saturating_sub(1)).map_or_else(String::new, |l| (*l).to_owned())
+        }
+        Block::Code(_) => format!("```\n{SLOT} this week's text\n```"),
+        Block::Rule => "---".to_owned(),
+    }
+}
+
+/// The source lines of the paragraph starting on line `line` (1-based).
+fn paragraph_at(source: &[&str], line: usize) -> String {
+    source
+        .iter()
+        .skip(line.saturating_sub(1))
+        .take_while(|l| !l.trim().is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn literal(segments: &[Segment]) -> String {

@@ -8,6 +8,7 @@ mod bounce;
 mod brand;
 mod ca_file;
 mod dkim;
+pub mod example;
 pub mod newsletter;
 mod smtp;
 
@@ -23,6 +24,7 @@ pub use bounce::BounceSettings;
 pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
+pub use example::{ExampleSetting, reaches_no_one};
 pub use newsletter::NewsletterFolder;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
@@ -199,6 +201,10 @@ pub struct Settings {
     pub dkim: Option<Arc<crate::dkim::Dkim>>,
     /// Settings that fell back to an example.org placeholder.
     pub placeholders: Vec<&'static str>,
+    /// Settings that still hold `.env.example`'s values, its domain or the
+    /// sample's logo (see [`example`]): fine for a dry run, refused by a
+    /// real send.
+    pub examples: Vec<ExampleSetting>,
     /// `BRAND_COLOR`, `BRAND_TEXT_COLOR`, `DONATE_URL` and the social links.
     pub brand: Brand,
 }
@@ -433,11 +439,10 @@ impl Settings {
             subscription_reason,
             unsubscribe_mailto,
             placeholders,
+            examples: example::example_values(source),
         })
     }
 
-    /// Warnings worth printing before any run: placeholders in use, an
-    /// unsubscribe URL without a signing secret.
     /// The envelope sender: where bounce reports go.
     pub fn envelope_sender(&self) -> &EmailAddress {
         self.bounce_address.as_ref().unwrap_or(&self.from_email)
@@ -450,14 +455,41 @@ impl Settings {
         source.get("UNSUBSCRIBE_SECRET").map(|(v, _)| Secret::new(v))
     }
 
+    /// Warnings worth printing before any run: placeholders in use, the
+    /// example's values, an unsubscribe URL without a signing secret.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if !self.placeholders.is_empty() {
-            warnings.push(format!(
+        let mut warnings: Vec<String> =
+            self.placeholder_warning().into_iter().chain(self.example_warning()).collect();
+        warnings.extend(self.other_warnings());
+        warnings
+    }
+
+    /// The warning that settings fell back to example.org placeholders.
+    pub fn placeholder_warning(&self) -> Option<String> {
+        (!self.placeholders.is_empty()).then(|| {
+            format!(
                 "using example.org placeholders for {} (set them in .env; see .env.example) — fine for a dry run, not for sending",
                 self.placeholders.join(", ")
-            ));
-        }
+            )
+        })
+    }
+
+    /// The warning that settings still hold the example's values.
+    pub fn example_warning(&self) -> Option<String> {
+        (!self.examples.is_empty()).then(|| {
+            let named: Vec<String> = self.examples.iter().map(ToString::to_string).collect();
+            format!(
+                "settings still the example's: {} — fine for a dry run; a real send refuses them (set your \
+                 organisation's own in .env, or empty them)",
+                named.join(", ")
+            )
+        })
+    }
+
+    /// [`Settings::warnings`] besides the placeholders and the example's
+    /// values, which `check` reports setting by setting.
+    pub fn other_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
         if self.unsubscribe_url.is_some() && self.unsubscribe_secret.is_none() {
             warnings.push(format!(
                 "UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not: unsubscribe links are signed with a \

@@ -140,7 +140,10 @@ impl SmtpSettings {
             (Some(username), Some(password)) => Some(Credentials { username, password }),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(ConfigError::Missing { key: "SMTP_PASSWORD", why: "SMTP_USERNAME is set" });
+                return Err(ConfigError::Missing {
+                    key: "SMTP_PASSWORD",
+                    why: "SMTP_USERNAME is set; leave SMTP_USERNAME empty if your relay needs no login",
+                });
             }
             (None, Some(_)) => {
                 return Err(ConfigError::Missing { key: "SMTP_USERNAME", why: "SMTP_PASSWORD is set" });
@@ -240,7 +243,9 @@ mod tests {
     #[test]
     fn a_user_name_needs_a_password_and_the_password_never_prints() {
         let err = smtp(&[("SMTP_HOST", "h.example.org"), ("SMTP_USERNAME", "u")], &SmtpOverrides::default());
-        assert!(err.unwrap_err().to_string().contains("SMTP_PASSWORD"));
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("SMTP_PASSWORD is not set"), "{err}");
+        assert!(err.contains("leave SMTP_USERNAME empty if your relay needs no login"), "{err}");
         let s = smtp(
             &[("SMTP_HOST", "h.example.org"), ("SMTP_USERNAME", "u"), ("SMTP_PASSWORD", "pa55-word-xyz")],
             &SmtpOverrides::default(),

@@ -83,6 +83,24 @@ impl Archive {
         stmt.query_map(params![value], sent_at).and_then(Iterator::collect).map_err(fail)
     }
 
+    /// The bulletin file (as the send was given it) of the campaign last
+    /// started that the relay took at least one message of: the last
+    /// bulletin sent to the list, which `bulletin new` starts from.
+    pub fn last_bulletin_sent(&self) -> Result<Option<PathBuf>, JournalError> {
+        let fail = |source: rusqlite::Error| JournalError::new(&self.path, source);
+        self.conn
+            .query_row(
+                "SELECT c.bulletin FROM campaigns c
+                 WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.campaign = c.id AND r.state = 'sent')
+                 ORDER BY c.last_started_at DESC, c.rowid DESC LIMIT 1",
+                [],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .map(|bulletin| bulletin.map(PathBuf::from))
+            .map_err(fail)
+    }
+
     /// The message whose `Message-ID` is `id`.
     pub fn message(&self, id: &MessageId) -> Result<Option<Sent>, JournalError> {
         Ok(self.query("message_id", id.as_str())?.into_iter().next())

@@ -4,6 +4,27 @@ use crate::content::markdown::plain_text;
 use crate::content::{Block, Bulletin, Inline};
 use crate::merge::Segment;
 
+/// What marks a slot `bulletin new` leaves to fill in.
+pub const SLOT: &str = "TODO:";
+
+/// The slots left unfilled in `text`, the bulletin at `path` as written:
+/// one error each, naming its line.
+pub fn slots(path: &std::path::Path, text: &str) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains(SLOT))
+        .map(|(n, line)| {
+            format!(
+                "{}:{}: {:?} is a slot `bulletin new` left to fill in; write this week's text in its place, \
+                 or delete the line",
+                path.display(),
+                n + 1,
+                line.trim()
+            )
+        })
+        .collect()
+}
+
 /// Everything in `bulletin` that hurts delivery or the reader, one line
 /// each, naming the file and line.
 pub fn bulletin(bulletin: &Bulletin) -> Vec<String> {

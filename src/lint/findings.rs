@@ -57,7 +57,7 @@ pub fn findings_with_journal(
     let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin_path, lists, env);
     let settings = match settings {
         Ok(settings) => {
-            found.warnings.extend(settings.warnings());
+            found.warnings.extend(settings.other_warnings());
             found.warnings.extend(super::settings(&settings));
             found.dkim = settings.dkim.clone();
             settings
@@ -70,6 +70,9 @@ pub fn findings_with_journal(
     let bulletin = match bulletin {
         Ok(bulletin) => {
             found.warnings.extend(super::bulletin(&bulletin));
+            if let Ok(text) = std::fs::read_to_string(&bulletin.path) {
+                found.errors.extend(super::slots(&bulletin.path, &text));
+            }
             Some(bulletin)
         }
         Err(e) => {
@@ -99,10 +102,13 @@ pub fn findings_with_journal(
         Ok(rows) => rows,
         Err(e) => {
             found.errors.push(e.to_string());
+            // Who would receive it is unknown: the example's values count as reaching someone.
+            super::examples(&mut found, &settings, env.has_file(), true);
             return found;
         }
     };
     let columns = rows.columns().clone();
+    let settings_only = bulletin.is_none().then(|| settings.clone());
     let job = bulletin.and_then(|b| match Job::new(settings, b, audience, columns, list, Vec::new()) {
         Ok(job) => {
             found.warnings.extend(job.warnings.iter().cloned());
@@ -127,7 +133,11 @@ pub fn findings_with_journal(
         },
         _ => None,
     };
-    check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string(), journal);
+    let reaches_anyone =
+        check_rows(&mut found, job.as_ref(), rows, &lists.subscribers.display().to_string(), journal);
+    if let Some(settings) = job.as_ref().map(|job| &job.settings).or(settings_only.as_ref()) {
+        super::examples(&mut found, settings, env.has_file(), reaches_anyone);
+    }
     found
 }
 
@@ -139,14 +149,18 @@ fn against_journal(state_dir: &Path, job: &Job) -> anyhow::Result<Option<(Journa
     Ok(Some((journal, elsewhere)))
 }
 
-/// Reads every row, then makes the first recipient's message and looks at it.
+/// Reads every row, then makes the first recipient's message and looks at
+/// it; says whether any recipient is on a domain that is someone's (see
+/// [`crate::config::reaches_no_one`]). With `journal`, only those a send
+/// would send to count as receiving it.
 fn check_rows(
     found: &mut Findings,
     job: Option<&Job>,
     mut rows: SubscriberReader,
     list: &str,
     journal: Option<(Journal, Elsewhere)>,
-) {
+) -> bool {
+    let mut reaches_anyone = false;
     let mut tally = crate::subscribers::Tally::keeping(usize::MAX);
     let mut plan = Plan::default();
     let mut first = None;
@@ -159,6 +173,7 @@ fn check_rows(
             }
             Ok(Row::Skipped(skip)) => tally.skip(skip),
             Ok(Row::Subscribed(s)) => {
+                reaches_anyone |= !crate::config::reaches_no_one(s.email());
                 if let Some((journal, elsewhere)) = &journal {
                     match decide(Some(journal), elsewhere, s.email().key(), Choice::default()) {
                         Ok(decision) => {
@@ -211,4 +226,5 @@ fn check_rows(
     if let Some(why) = plan.stop_for_duplicates(Choice::default()) {
         found.errors.push(format!("a send would stop before sending anything: {why}"));
     }
+    reaches_anyone
 }

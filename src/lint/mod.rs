@@ -10,10 +10,10 @@ mod findings;
 mod parts;
 mod settings;
 
-pub use content::bulletin;
+pub use content::{SLOT, bulletin, slots};
 pub use findings::{Findings, findings, findings_with_journal};
 pub use parts::{PartsDifference, difference};
-pub use settings::settings;
+pub use settings::{examples, settings};
 
 use crate::content::Bulletin;
 use crate::message::GMAIL_CLIP_BYTES;

@@ -1,6 +1,7 @@
 //! Lints of the settings: what the law and the big mailbox providers expect
 //! every bulk message to carry.
 
+use super::Findings;
 use crate::config::Settings;
 use crate::domain::Colour;
 
@@ -40,6 +41,37 @@ pub fn settings(settings: &Settings) -> Vec<String> {
     warnings.extend(bounce_alignment(settings));
     warnings.extend(contrast(settings));
     warnings
+}
+
+/// The settings a real send refuses, one finding each: required ones left
+/// empty (errors when a settings file is in use, `has_file`; without one
+/// the placeholder warning says it, so the repository's sample checks as
+/// before), and the example's values (errors when the list reaches anyone,
+/// `reaches_anyone`; warnings for a list only of example addresses, which
+/// a send accepts).
+pub fn examples(found: &mut Findings, settings: &Settings, has_file: bool, reaches_anyone: bool) {
+    if has_file {
+        found.errors.extend(settings.placeholders.iter().map(|key| {
+            format!(
+                "setting {key} is empty; a real send refuses to go without it (the footer and the From \
+                 address would show an example.org placeholder); set it in .env"
+            )
+        }));
+    } else {
+        found.warnings.extend(settings.placeholder_warning());
+    }
+    let examples = settings.examples.iter().map(|example| {
+        format!(
+            "setting {example} is the worked example's, not your organisation's; a real send refuses it so \
+             that nothing of the example reaches a supporter; set your own in .env, or empty it"
+        )
+    });
+    if reaches_anyone {
+        found.errors.extend(examples);
+    } else {
+        let only = "; for now every recipient is on an example domain, which reaches no one";
+        found.warnings.extend(examples.map(|line| line + only));
+    }
 }
 
 /// WCAG AA's least contrast for body-size text.

@@ -19,6 +19,7 @@ mod cli;
 mod concurrency;
 mod dkim;
 mod duplicates;
+mod first_newsletter;
 mod folders;
 mod images;
 mod lists;

@@ -28,7 +28,7 @@ use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
 
 pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result<Outcome> {
     let (job, rows) = prepare(&options.bulletin, &options.list, env)?;
-    refuse_placeholders(&job.settings)?;
+    refuse_placeholders(&job, &options.to)?;
     let smtp = SmtpSettings::from_source(env, &options.smtp)?;
     let runtime = crate::runtime()?;
     let relay = Relay::new(&smtp)?;
@@ -204,14 +204,50 @@ fn burst(smtp: &SmtpSettings) -> String {
 }
 
 /// A real send never goes out from the example.org placeholders.
-fn refuse_placeholders(settings: &Settings) -> anyhow::Result<()> {
-    if !settings.placeholders.is_empty() {
-        bail!(
-            "refusing to send with example.org placeholders for {}: set them in .env (see .env.example)",
-            settings.placeholders.join(", ")
-        );
+fn refuse_placeholders(job: &Job, to: &[String]) -> anyhow::Result<()> {
+    let settings = &job.settings;
+    if settings.placeholders.is_empty() && settings.examples.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let mut named: Vec<String> = settings.placeholders.iter().map(|key| format!("{key} (empty)")).collect();
+    named.extend(settings.examples.iter().map(ToString::to_string));
+    // The example's values are refused because they would reach
+    // supporters; a trial to addresses on example domains reaches no one.
+    // Required settings left empty are refused whoever receives.
+    if settings.placeholders.is_empty() && !reaches_anyone(job, to)? {
+        warn(&format!(
+            "sending with settings still the example's: {}, only because every recipient is on a domain \
+             reserved for examples (example.org, example.com, .test...), which reaches no one; a send to \
+             anyone else refuses",
+            named.join(", ")
+        ));
+        return Ok(());
+    }
+    bail!(
+        "refusing to send with example.org placeholders or the example's values in {} setting(s): {}. Set \
+         each in .env to your organisation's own (an optional one may be left empty; a LOGO to your own \
+         image); .env.example explains each",
+        named.len(),
+        named.join(", ")
+    );
+}
+
+/// Whether any recipient of this run (the `--to` addresses, or the list's
+/// subscribed rows) is on a domain that is someone's.
+fn reaches_anyone(job: &Job, to: &[String]) -> anyhow::Result<bool> {
+    if !to.is_empty() {
+        return Ok(to
+            .iter()
+            .any(|a| EmailAddress::parse(a).map_or(true, |a| !crate::config::reaches_no_one(&a))));
+    }
+    for row in job.rows()? {
+        if let Row::Subscribed(subscriber) = row?
+            && !crate::config::reaches_no_one(subscriber.email())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Unsubscribe links signed with the development key (no
