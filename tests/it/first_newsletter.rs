@@ -234,6 +234,16 @@ fn new_after_a_real_send_starts_from_the_bulletin_sent_with_its_whole_shape_as_s
         run.stdout.lines().filter(|l| l.contains("is a slot `bulletin new` left")).collect();
     assert_eq!(slots.len(), text.matches("TODO:").count(), "{}", run.printed());
     assert!(slots[0].starts_with("error: content/2025-10-23-ijm-prayer-requests.md:"), "{}", slots[0]);
+    // And a send refuses it, naming them, sending nothing.
+    let run = test.run(&["send", "content/2025-10-23-ijm-prayer-requests.md", "--yes"]).code(2);
+    assert!(run.stderr.contains("slot(s) to fill in"), "{}", run.printed());
+    assert_eq!(
+        run.stderr.lines().filter(|l| l.contains("is a slot `bulletin new` left")).count(),
+        slots.len(),
+        "{}",
+        run.printed()
+    );
+    assert_eq!(sink.messages().len(), 1, "nothing more sent");
 }
 
 fn plain_text_of(template: &bulletin::merge::Template) -> String {

@@ -54,10 +54,29 @@ impl SendOptions {
 }
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
-    if !options.dry_run && options.to.is_empty() && !options.allow_draft {
-        refuse_a_draft(&options.bulletin)?;
+    if !options.dry_run && options.to.is_empty() {
+        if !options.allow_draft {
+            refuse_a_draft(&options.bulletin)?;
+        }
+        refuse_unfilled_slots(&options.bulletin)?;
     }
     if options.dry_run { dry_run::run(options, env, now) } else { live::run(options, env, ui) }
+}
+
+/// A bulletin with a slot `bulletin new` left unfilled (a `TODO:` line) is
+/// never sent to the list: its readers would see last week's shape with
+/// nothing in it. A dry run, a preview and test copies show it as it is.
+fn refuse_unfilled_slots(path: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let slots = crate::lint::slots(path, &text);
+    if !slots.is_empty() {
+        anyhow::bail!(
+            "nothing was sent: the bulletin still has {} slot(s) to fill in\n{}",
+            slots.len(),
+            slots.iter().map(|s| crate::report::printable(s)).collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
 }
 
 /// A draft is not sent to the list without `--allow-draft`; a dry run, a
