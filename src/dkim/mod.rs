@@ -3,18 +3,22 @@
 //! and `DKIM_PRIVATE_KEY` are set, so receivers can check it really comes
 //! from that domain and was not changed on the way.
 //!
-//! The signature is made by `mail-auth` over the exact bytes that are sent
-//! (or written to a dry run's `.eml`), with relaxed/relaxed
-//! canonicalisation. This module holds the key, chooses the signed header
-//! fields and makes the DNS record to publish; it ends where the signed
-//! message is handed back to `message`.
+//! The signature is made over the exact bytes that are sent (or written to
+//! a dry run's `.eml`), with relaxed/relaxed canonicalisation, by our own
+//! signer (`canonical`, `signature`) and `ring`. No crate fitted: lettre's
+//! signer cannot sign a field name twice (over-signing) and signs RSA with
+//! the slower `rsa` crate; mail-auth, which signed before, will not build
+//! without a DNS resolver (hickory, some 40 crates) that signing never
+//! uses. This module holds the key, chooses the signed header fields and
+//! makes the DNS record to publish; it ends where the signed message is
+//! handed back to `message`.
 
+mod canonical;
 mod dns;
 mod key;
+mod signature;
 
-use mail_auth::common::crypto::{CryptoError, Ed25519Key, Sha256, SigningKey};
-use mail_auth::common::headers::{HeaderWriter, Writable};
-use mail_auth::dkim::{Canonicalization, DkimSigner};
+use std::time::SystemTime;
 
 pub use dns::{Alignment, DnsName, DnsRecord, alignment};
 pub use key::{Algorithm, KeyError, MAX_RSA_BITS, MIN_RSA_BITS, PrivateKey};
@@ -50,10 +54,11 @@ pub struct Dkim {
     key: PrivateKey,
 }
 
-/// A signature could not be made.
+/// A signature could not be made: ring's RSA signer failed (ring says no
+/// more than that).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot DKIM-sign the message: {0}")]
-pub struct SignError(mail_auth::Error);
+#[error("cannot DKIM-sign the message: the key did not sign")]
+pub struct SignError;
 
 impl Dkim {
     pub fn new(domain: DnsName, selector: DnsName, key: PrivateKey) -> Self {
@@ -129,37 +134,35 @@ impl Dkim {
     }
 
     /// The `DKIM-Signature` field for `message` (the whole message, CRLF
-    /// line ends, as it will be sent), ending in CRLF, to add to its
-    /// header. Where it goes in the header does not matter to receivers.
-    pub fn sign(&self, message: &[u8]) -> Result<String, SignError> {
-        let present = header_names(message);
-        let mut signed = Vec::with_capacity(SIGNED_HEADERS.len() * 2);
-        for name in SIGNED_HEADERS {
-            signed.push(name);
-            if present.iter().any(|p| p.eq_ignore_ascii_case(name.as_bytes())) {
-                signed.push(name);
-            }
-        }
-        let signature = DkimSigner::from_key(KeyRef(&self.key))
-            .domain(self.domain.as_str())
-            .selector(self.selector.as_str())
-            .headers(signed)
-            .header_canonicalization(Canonicalization::Relaxed)
-            .body_canonicalization(Canonicalization::Relaxed)
-            .sign(message)
-            .map_err(SignError)?;
-        Ok(signature.to_header())
+    /// line ends, as it will be sent) signed at `signed_at` (its `Date`),
+    /// ending in CRLF, to add to its header. Where it goes in the header
+    /// does not matter to receivers.
+    pub fn sign(&self, message: &[u8], signed_at: SystemTime) -> Result<String, SignError> {
+        let tags = signature::Tags {
+            algorithm: self.key.dkim_name(),
+            selector: self.selector.as_str(),
+            domain: self.domain.as_str(),
+            signed_at: signed_at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        };
+        let value = signature::field(&tags, &SIGNED_HEADERS, message, |data| self.key.sign(data))
+            .map_err(|_| SignError)?;
+        Ok(format!("DKIM-Signature: {value}\r\n"))
     }
 
-    /// Signs `message` in place: adds its `DKIM-Signature` field after the
-    /// others (lettre writes the multipart `Content-Type` after that).
-    pub fn sign_message(&self, message: &mut lettre::Message) -> Result<(), SignError> {
+    /// Signs `message`, dated `signed_at`, in place: adds its
+    /// `DKIM-Signature` field after the others (lettre writes the multipart
+    /// `Content-Type` after that).
+    pub fn sign_message(
+        &self,
+        message: &mut lettre::Message,
+        signed_at: SystemTime,
+    ) -> Result<(), SignError> {
         use lettre::message::header::{HeaderName, HeaderValue};
-        let field = self.sign(&message.formatted())?;
+        let field = self.sign(&message.formatted(), signed_at)?;
         let folded = field
             .strip_prefix("DKIM-Signature: ")
             .and_then(|f| f.strip_suffix("\r\n"))
-            .expect("mail-auth writes DKIM-Signature: …CRLF")
+            .expect("sign writes DKIM-Signature: …CRLF")
             .to_owned();
         let unfolded = folded.replace("\r\n\t", " ");
         // Already folded and plain ASCII (tags, names and base64): lettre
@@ -171,55 +174,6 @@ impl Dkim {
             folded,
         ));
         Ok(())
-    }
-}
-
-/// The names of the header fields of `message`, in order.
-fn header_names(message: &[u8]) -> Vec<&[u8]> {
-    let mut names = Vec::new();
-    for line in message.split(|b| *b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            break;
-        }
-        if !line.starts_with(b" ")
-            && !line.starts_with(b"\t")
-            && let Some(colon) = line.iter().position(|b| *b == b':')
-        {
-            names.push(line[..colon].trim_ascii());
-        }
-    }
-    names
-}
-
-/// The key lent to `mail-auth` for one signature.
-struct KeyRef<'a>(&'a PrivateKey);
-
-impl SigningKey for KeyRef<'_> {
-    type Hasher = Sha256;
-
-    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
-        match &self.0.inner {
-            key::Inner::Rsa(rsa, _) => {
-                // ring hashes what it signs: give it the bytes mail-auth
-                // would have hashed.
-                let mut data = Vec::with_capacity(2048);
-                input.write(&mut data);
-                let mut signature = vec![0; rsa.public().modulus_len()];
-                let rng = ring::rand::SystemRandom::new();
-                rsa.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, &data, &mut signature)
-                    .map_err(|e| mail_auth::Error::Crypto(CryptoError::Library(e.to_string())))?;
-                Ok(signature)
-            }
-            key::Inner::Ed25519(ed) => <Ed25519Key as SigningKey>::sign(ed, input),
-        }
-    }
-
-    fn algorithm(&self) -> mail_auth::common::crypto::Algorithm {
-        match &self.0.inner {
-            key::Inner::Rsa(..) => mail_auth::common::crypto::Algorithm::RsaSha256,
-            key::Inner::Ed25519(ed) => ed.algorithm(),
-        }
     }
 }
 

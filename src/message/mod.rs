@@ -324,7 +324,7 @@ impl Composer {
         let mut message = builder.multipart(body).map_err(|e| fail(e.into()))?;
         // Signed last, over the exact bytes that will be sent or written.
         if let Some(dkim) = &self.dkim {
-            dkim.sign_message(&mut message).map_err(|e| fail(e.into()))?;
+            dkim.sign_message(&mut message, date).map_err(|e| fail(e.into()))?;
         }
         Ok(message)
     }
