@@ -88,7 +88,7 @@ pub enum KeyError {
     #[error("{} is {size} bytes, too large to be a key file", path.display())]
     TooLarge { path: PathBuf, size: u64 },
     #[error(
-        "{} is not a PEM key file (no -----BEGIN ...----- line); make one with `openssl genpkey` (see README)",
+        "{} is not a PEM key file (no -----BEGIN ...----- line); make one with `openssl genpkey` (see the user guide, Deliverability, \"DKIM\")",
         path.display()
     )]
     NotPem { path: PathBuf },
@@ -102,7 +102,7 @@ pub enum KeyError {
     )]
     Encrypted { path: PathBuf },
     #[error(
-        "{} is an OpenSSH key (from ssh-keygen); DKIM needs a PEM key: make one with `openssl genpkey` (see README)",
+        "{} is an OpenSSH key (from ssh-keygen); DKIM needs a PEM key: make one with `openssl genpkey` (see the user guide, Deliverability, \"DKIM\")",
         path.display()
     )]
     OpenSsh { path: PathBuf },

@@ -120,7 +120,7 @@ impl Dkim {
             warnings.push(format!(
                 "setting DKIM_PRIVATE_KEY: {path} is an Ed25519 key; many receivers do not verify Ed25519 \
                  signatures yet (RFC 8463) and treat such messages as unsigned; an RSA key of 2048 bits \
-                 is understood everywhere (see README, \"DKIM\")"
+                 is understood everywhere (see the user guide, Deliverability, \"DKIM\")"
             ));
         }
         if self.key.shared_file {

@@ -1,4 +1,4 @@
-//! Keys are made fresh by the `openssl` command for each test, as the README
+//! Keys are made fresh by the `openssl` command for each test, as the user guide
 //! tells users to make theirs; none is kept in the repository. The
 //! signatures themselves are verified by an independent implementation
 //! (Python's dkimpy) in `tests/it/dkim.rs`.
@@ -246,10 +246,11 @@ fn lettre_writes_the_signature_field_exactly_as_made() {
 }
 
 #[test]
-fn the_readme_names_exactly_the_header_fields_that_are_signed() {
-    let readme = include_str!("../../README.md");
-    let start =
-        readme.find("signature (relaxed/relaxed) covers").expect("the README says what the signature covers");
+fn the_user_guide_names_exactly_the_header_fields_that_are_signed() {
+    let readme = include_str!("../../docs/src/deliverability.md");
+    let start = readme
+        .find("signature (relaxed/relaxed) covers")
+        .expect("the user guide's Deliverability chapter says what the signature covers");
     let sentence = &readme[start..];
     let sentence = &sentence[..sentence.find(", and signs each").expect("the sentence goes on")];
     // The field names are the words in backticks.
