@@ -123,9 +123,11 @@ fn lock_the_text(
         None => Journal::open(state_dir, &job.bulletin.campaign)?,
     };
     let text = text_of(&job.bulletin);
-    journal.started(&job.bulletin.path, &job.bulletin.subject_text(), text)?;
     let others = journal.campaigns_sending_the_same(text)?;
     CampaignLock::refuse_if_sending(state_dir, &job.bulletin.campaign, &others)?;
+    // Recorded before the start lock goes, so a run of the same text that
+    // starts next finds this one.
+    journal.started(&job.bulletin.path, &job.bulletin.subject_text(), text)?;
     Ok((lock, journal))
 }
 
