@@ -192,9 +192,10 @@ fn preheader(headings: &[(u8, String)]) -> String {
 }
 
 /// `block` as an empty slot of its kind, in Markdown: a heading as it was,
-/// a paragraph with merge fields (a greeting) and a button as written
-/// (`source` is the bulletin's lines), an image with its file and the
-/// description to write, anything else a `TODO:` line.
+/// a paragraph with merge fields (a greeting) as written (`source` is the
+/// bulletin's lines), a button with its link and the words to write, an
+/// image with its file and the description to write, anything else a
+/// `TODO:` line.
 fn slot(block: &Block, source: &[&str], under_heading: bool) -> String {
     match block {
         Block::Heading { level, content } => {
@@ -215,9 +216,7 @@ fn slot(block: &Block, source: &[&str], under_heading: bool) -> String {
             }
             quote
         }
-        Block::Button { line, .. } => {
-            source.get(line.saturating_sub(1)).map_or_else(String::new, |l| (*l).to_owned())
-        }
+        Block::Button { url, .. } => format!("[{SLOT} the button's words]({url}){{.button}}"),
         Block::Code(_) => format!("```\n{SLOT} this week's text\n```"),
         Block::Rule => "---".to_owned(),
     }

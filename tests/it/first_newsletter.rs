@@ -221,6 +221,10 @@ fn new_after_a_real_send_starts_from_the_bulletin_sent_with_its_whole_shape_as_s
         "the item before the first heading\n{text}"
     );
     assert!(text.contains("## IJM HQ & Global Partners\n\nTODO: this section's introduction\n"), "{text}");
+    assert!(
+        text.contains("[TODO: the button's words](https://hope.example.org/pray){.button}"),
+        "the button keeps its link, its words to write\n{text}"
+    );
     assert_eq!(
         plain_text_of(&new.preheader),
         "This week: Latin America, South Asia, Southeast Asia and IJM HQ & Global Partners."
