@@ -59,9 +59,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         // What is about to happen; -q leaves it out only when nobody is asked.
         print_plan(&job, &plan, &relay, &smtp, options);
     }
-    if let Some(why) = plan.stop_for_duplicates(choice) {
-        bail!("stopped before sending anything: {why}");
-    }
+    refuse_duplicates(&plan, choice)?;
     if plan.to_send == 0 {
         println!("Nothing to send.");
         return Ok(Outcome::Done);
@@ -97,12 +95,20 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         (elsewhere, plan.to_send)
     } else {
         let plan = crate::deliver::plan::plan(job.rows()?, Some(&journal), &again, choice)?;
-        if let Some(why) = plan.stop_for_duplicates(choice) {
-            bail!("stopped before sending anything: {why}");
-        }
+        refuse_duplicates(&plan, choice)?;
         (again, plan.to_send)
     };
     runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, total, allowance))
+}
+
+/// Stops the send before anything goes when `plan` would skip most of
+/// those it has yet to reach as having received the bulletin already
+/// ([`Plan::stop_for_duplicates`]).
+fn refuse_duplicates(plan: &Plan, choice: crate::deliver::plan::Choice) -> anyhow::Result<()> {
+    match plan.stop_for_duplicates(choice) {
+        Some(why) => bail!("stopped before sending anything: {why}"),
+        None => Ok(()),
+    }
 }
 
 /// Takes the campaign's lock and records the run, with the text it sends,
