@@ -11,9 +11,12 @@ pub struct EmailAddress {
     key: EmailKey,
 }
 
-/// The form addresses are compared in: trimmed and lower-case, so two rows
-/// whose addresses differ only in case are the same person. Journal rows,
-/// suppression and bounce records are keyed by it.
+/// The form addresses are compared in, one identity however an address is
+/// spelled: trimmed and lower-case, the domain in its one IDNA (ASCII)
+/// form, and a quoted local part that needs no quotes (`"bob"`) without
+/// them. So `Bob@Bücher.test`, `"bob"@xn--bcher-kva.test` and
+/// `bob@bücher.test` are the same person. Journal rows, suppression,
+/// duplicates and erasure are keyed by it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmailKey(String);
 
@@ -22,7 +25,44 @@ impl EmailKey {
     /// skipped, a suppression row, a command-line argument, an address a
     /// bounce report names), to compare with the keys of valid ones.
     pub fn of(raw: &str) -> Self {
-        Self(raw.trim().to_lowercase())
+        let raw = raw.trim();
+        let Some((local, domain)) = raw.rsplit_once('@') else { return Self(raw.to_lowercase()) };
+        let local = unquoted(local).unwrap_or(local).to_lowercase();
+        let domain = if domain.is_ascii() {
+            domain.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase())
+        };
+        Self(format!("{local}@{domain}"))
+    }
+
+    /// This key, and the key the same address had before domains were
+    /// put in their IDNA form (lower case, the domain as written in
+    /// Unicode): what pseudonyms made then were made from.
+    pub fn spellings(&self) -> Vec<Self> {
+        let mut spellings = vec![self.clone()];
+        if let Some((local, domain)) = self.0.rsplit_once('@')
+            && domain.split('.').any(|label| label.starts_with("xn--"))
+        {
+            let (unicode, result) = idna::domain_to_unicode(domain);
+            if result.is_ok() && unicode != domain {
+                spellings.push(Self(format!("{local}@{}", unicode.to_lowercase())));
+            }
+        }
+        spellings
+    }
+
+    /// The mailbox behind the address, for limits on how often one inbox
+    /// is written to: the key without a `+tag`, and, at domains known to
+    /// ignore dots (Gmail's), without dots. Two keys with one mailbox may
+    /// still be two subscribers; this is only for counting.
+    pub fn mailbox(&self) -> String {
+        let Some((local, domain)) = self.0.rsplit_once('@') else { return self.0.clone() };
+        let local = local.split_once('+').map_or(local, |(base, _)| base);
+        match domain {
+            "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+            _ => format!("{local}@{domain}"),
+        }
     }
 
     /// A key read back from where it was stored.
@@ -39,6 +79,19 @@ impl fmt::Display for EmailKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The inside of a quoted local part (`"bob"`) when it needs no quotes
+/// (a dot-atom: RFC 5322's atext and single dots inside).
+fn unquoted(local: &str) -> Option<&str> {
+    let inner = local.strip_prefix('"')?.strip_suffix('"')?;
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii();
+    let dot_atom = !inner.is_empty()
+        && !inner.starts_with('.')
+        && !inner.ends_with('.')
+        && !inner.contains("..")
+        && inner.chars().all(|c| c == '.' || atext(c));
+    dot_atom.then_some(inner)
 }
 
 /// Why a string is not an address we can mail.
@@ -143,5 +196,43 @@ mod tests {
         let valid = EmailAddress::parse("Ana@Example.org").unwrap();
         assert_eq!(&EmailKey::of("  ana@EXAMPLE.org "), valid.key());
         assert_eq!(EmailKey::of("Not An Address").as_str(), "not an address");
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn one_address_is_one_key_however_it_is_spelled() {
+        let key = |s: &str| EmailKey::of(s).as_str().to_owned();
+        assert_eq!(key("\"bob\"@Victim.test"), "bob@victim.test");
+        assert_eq!(key(" BOB@victim.test "), "bob@victim.test");
+        assert_eq!(key("ulla@bücher.test"), "ulla@xn--bcher-kva.test");
+        assert_eq!(key("Ulla@XN--BCHER-KVA.test"), "ulla@xn--bcher-kva.test");
+        assert_eq!(key("ulla@BÜCHER.test"), "ulla@xn--bcher-kva.test");
+        // Quotes that are needed stay: this is another mailbox.
+        assert_eq!(key("\"bo b\"@victim.test"), "\"bo b\"@victim.test");
+        assert_eq!(key("\"bob.\"@victim.test"), "\"bob.\"@victim.test");
+        let parsed = EmailAddress::parse("\"bob\"@victim.test").unwrap();
+        assert_eq!(parsed.key(), EmailAddress::parse("bob@victim.test").unwrap().key());
+    }
+
+    #[test]
+    fn a_key_of_a_unicode_domain_also_has_the_spelling_pseudonyms_were_once_made_from() {
+        let spellings = EmailKey::of("ulla@bücher.test").spellings();
+        let spellings: Vec<&str> = spellings.iter().map(EmailKey::as_str).collect();
+        assert_eq!(spellings, ["ulla@xn--bcher-kva.test", "ulla@bücher.test"]);
+        assert_eq!(EmailKey::of("a@example.org").spellings().len(), 1);
+    }
+
+    #[test]
+    fn tags_and_gmail_dots_fold_into_one_mailbox_for_counting() {
+        let mailbox = |s: &str| EmailKey::of(s).mailbox();
+        assert_eq!(mailbox("carol+1@victim.test"), "carol@victim.test");
+        assert_eq!(mailbox("carol+300@victim.test"), "carol@victim.test");
+        assert_eq!(mailbox("b.o.b@gmail.com"), "bob@gmail.com");
+        assert_eq!(mailbox("Bob+x@googlemail.com"), "bob@gmail.com");
+        assert_eq!(mailbox("b.o.b@victim.test"), "b.o.b@victim.test", "dots matter elsewhere");
     }
 }
