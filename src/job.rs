@@ -165,17 +165,18 @@ impl Job {
         &self.subscribers
     }
 
-    /// What `subscriber` reads, and their unsubscribe link.
-    pub fn content_for(&self, subscriber: &Subscriber) -> (Personalised, String) {
+    /// What `subscriber` reads in a message made at `now`, and their
+    /// unsubscribe link.
+    pub fn content_for(&self, subscriber: &Subscriber, now: SystemTime) -> (Personalised, String) {
         let link = self.composer.unsubscribe_link(subscriber.email());
-        let preferences = self.composer.preferences_link(subscriber.email());
+        let preferences = self.composer.preferences_link(subscriber.email(), now);
         let addressee = Addressee { subscriber, unsubscribe_url: &link, preferences_url: &preferences };
         (self.rendered.personalise(&addressee), link)
     }
 
     /// `subscriber`'s message, dated `now`.
     pub fn message_for(&self, subscriber: &Subscriber, now: SystemTime) -> Result<Made, MessageError> {
-        let (content, link) = self.content_for(subscriber);
+        let (content, link) = self.content_for(subscriber, now);
         let message = self.composer.compose(subscriber, &content, &link, now)?;
         Ok(Made { content, message })
     }
@@ -190,7 +191,7 @@ impl Job {
         now: SystemTime,
     ) -> Result<Made, MessageError> {
         let link = self.composer.unsubscribe_link(to);
-        let preferences = self.composer.preferences_link(to);
+        let preferences = self.composer.preferences_link(to, now);
         let content = self.rendered.personalise(&Addressee {
             subscriber,
             unsubscribe_url: &link,

@@ -213,7 +213,7 @@ fn check_rows(
         ));
     }
     if let (Some(job), Some(subscriber)) = (job, first) {
-        let (content, _) = job.content_for(&subscriber);
+        let (content, _) = job.content_for(&subscriber, SystemTime::UNIX_EPOCH);
         found.warnings.extend(super::message(&job.bulletin, &content));
         if let Err(e) = job.message_for(&subscriber, SystemTime::UNIX_EPOCH) {
             found.errors.push(e.to_string());

@@ -1,21 +1,16 @@
-//! Sign-up confirmation tokens: what a confirmation email's link carries.
-//! Signed with `UNSUBSCRIBE_SECRET` like the unsubscribe tokens
-//! ([`super::unsubscribe`]), but over a payload that starts with its
-//! purpose, so neither kind of token passes for the other. The token holds
-//! everything the sign-up said (address, name, interests) and when it stops
-//! working, so nothing is stored until the reader confirms.
+//! Sign-up confirmation tokens: what a confirmation email's link carries,
+//! sealed by [`super::token`] for its own purpose. The token holds
+//! everything the sign-up said (address, name, interests), when it was
+//! issued and when it stops working, so nothing is stored until the reader
+//! confirms, and the issue time, under the seal, is what the consent
+//! ledger compares with the reader's latest opt-out: no setting can make
+//! an old link look new.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::{ListId, Secret, Settings};
-use crate::message::unsubscribe::KeyedMac;
+use super::token::{Purpose, Sealer};
+use crate::config::Settings;
 use crate::subscribers::EmailAddress;
-
-/// What a confirmation token's payload starts with.
-const PURPOSE: &str = "bulletin-confirm-signup";
 
 /// A sign-up waiting for its confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +19,9 @@ pub struct Pending {
     pub name: String,
     /// Lower case, without `;` or line breaks.
     pub tags: Vec<String>,
+    /// When the link was made (whole seconds); `None` for a link of the
+    /// earlier layout, which said only when it expired.
+    pub issued: Option<SystemTime>,
     /// Seconds since the Unix epoch after which the token is refused.
     pub expires: u64,
 }
@@ -39,76 +37,60 @@ pub enum Refusal {
 
 /// Signs and checks confirmation tokens for one list.
 #[derive(Debug, Clone)]
-pub struct ConfirmSigner {
-    mac: KeyedMac,
-    list_id: ListId,
-}
+pub struct ConfirmSigner(Sealer);
 
 impl ConfirmSigner {
-    pub fn new(key: Secret, list_id: ListId) -> Self {
-        Self { mac: KeyedMac::new(&key), list_id }
-    }
-
-    /// The signer for the settings' list and `UNSUBSCRIBE_SECRET`, when set.
+    /// The signer for the settings' list and `UNSUBSCRIBE_SECRET`, when set:
+    /// a confirmation is never signed with the development key.
     pub fn from_settings(settings: &Settings) -> Option<Self> {
-        Some(Self::new(settings.unsubscribe_secret.clone()?, settings.list_id.clone()))
+        settings.unsubscribe_secret.as_ref()?;
+        Some(Self(Sealer::from_settings(settings)))
     }
 
-    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        self.mac.of(payload)
-    }
-
-    /// The token for `pending`: URL-safe.
+    /// The token for `pending`: URL-safe. A sign-up's `issued` is now.
     pub fn token(&self, pending: &Pending) -> String {
-        let payload = [
-            PURPOSE,
-            self.list_id.as_str(),
-            &pending.expires.to_string(),
-            pending.email.as_str(),
-            &pending.name.replace(['\n', '\r'], " "),
-            &pending.tags.join(";"),
-        ]
-        .join("\n");
-        let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
+        let name = pending.name.replace(['\n', '\r'], " ");
+        let expires = pending.expires.to_string();
+        let tags = pending.tags.join(";");
+        let issued = pending.issued.unwrap_or(UNIX_EPOCH);
+        self.0.seal(Purpose::Confirmation, issued, &[&expires, pending.email.as_str(), &name, &tags])
     }
 
-    /// A keyed digest of `email` (hex), for counting the emails sent to an
-    /// address without keeping the address.
-    pub fn address_digest(&self, email: &EmailAddress) -> String {
-        let payload = format!("bulletin-confirm-count\n{}\n{}", self.list_id.as_str(), email.key().as_str());
-        hex::encode(&self.mac(payload.as_bytes()).finalize().into_bytes()[..16])
+    /// A keyed digest of `key` (hex), for counting the emails sent to a
+    /// mailbox without keeping the address.
+    pub fn address_digest(&self, key: &str) -> String {
+        self.0.digest("bulletin-confirm-count", key)
     }
 
     /// The sign-up a genuine token made before `now` (Unix seconds) holds.
     pub fn verify(&self, token: &str, now: u64) -> Result<Pending, Refusal> {
-        let (payload, tag) = token.split_once('.').ok_or(Refusal::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| Refusal::Invalid)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| Refusal::Invalid)?;
-        self.mac(&payload).verify_slice(&tag).map_err(|_| Refusal::Invalid)?;
-        let payload = String::from_utf8(payload).map_err(|_| Refusal::Invalid)?;
-        let parts: Vec<&str> = payload.split('\n').collect();
-        let [purpose, list, expires, email, name, tags] = parts[..] else { return Err(Refusal::Invalid) };
-        if purpose != PURPOSE || list != self.list_id.as_str() {
-            return Err(Refusal::Invalid);
-        }
+        let opened = self.0.open(Purpose::Confirmation, token, 4).ok_or(Refusal::Invalid)?;
+        let [expires, email, name, tags] = &opened.fields[..] else { return Err(Refusal::Invalid) };
         let expires: u64 = expires.parse().map_err(|_| Refusal::Invalid)?;
         if now > expires {
             return Err(Refusal::Expired);
         }
         Ok(Pending {
             email: EmailAddress::parse(email).map_err(|_| Refusal::Invalid)?,
-            name: name.to_owned(),
+            name: name.clone(),
             tags: tags.split(';').filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+            issued: opened.issued,
             expires,
         })
     }
+}
+
+/// `secs` seconds after the Unix epoch.
+pub fn at_secs(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::message::unsubscribe::Signer;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn settings(secret: &str) -> Settings {
         Settings::from_source(&crate::config::Source::from_pairs([
@@ -127,6 +109,7 @@ mod tests {
             email: EmailAddress::parse("Ana@example.org").unwrap(),
             name: "Ana Silva".into(),
             tags: vec!["prayer".into(), "news".into()],
+            issued: Some(at_secs(400)),
             expires: 1_000,
         }
     }
@@ -145,8 +128,8 @@ mod tests {
         let token = s.token(&pending());
         assert_eq!(signer("another-secret-entirely").verify(&token, 0), Err(Refusal::Invalid));
         let (_, tag) = token.split_once('.').unwrap();
-        let later =
-            URL_SAFE_NO_PAD.encode(format!("{PURPOSE}\nprayer.example.org\n9999\nana@example.org\n\n"));
+        let later = URL_SAFE_NO_PAD
+            .encode("bulletin-confirm-signup/2\nprayer.example.org\n900\n9999\nana@example.org\n\n");
         assert_eq!(s.verify(&format!("{later}.{tag}"), 0), Err(Refusal::Invalid));
         assert_eq!(s.verify("", 0), Err(Refusal::Invalid));
     }
@@ -156,5 +139,20 @@ mod tests {
         let secret = "s3cret-s3cret-s3cret";
         let unsubscribe = Signer::from_settings(&settings(secret)).token(&pending().email);
         assert_eq!(signer(secret).verify(&unsubscribe, 0), Err(Refusal::Invalid));
+    }
+
+    #[test]
+    fn a_link_says_when_it_was_made_whatever_the_link_lifetime_and_old_links_say_nothing() {
+        let s = signer("s3cret-s3cret-s3cret");
+        let mut long = pending();
+        long.expires = 900_000;
+        assert_eq!(s.verify(&s.token(&long), 0).unwrap().issued, Some(at_secs(400)));
+        // A link of the earlier layout: its purpose line without `/2`, and
+        // no issue time.
+        let payload = "bulletin-confirm-signup\nprayer.example.org\n1000\nana@example.org\nAna\n";
+        let sealer = Sealer::from_settings(&settings("s3cret-s3cret-s3cret"));
+        let old = sealer.seal_raw(payload);
+        let opened = s.verify(&old, 0).unwrap();
+        assert_eq!((opened.issued, opened.email.as_str()), (None, "ana@example.org"));
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod confirmation;
 pub mod preferences;
+pub mod token;
 mod transfer;
 pub mod unsubscribe;
 pub mod verp;
@@ -135,8 +136,15 @@ impl Composer {
 
     /// The reader's signed link to the preference page; empty without
     /// `PREFERENCES_URL`.
-    pub fn preferences_link(&self, email: &EmailAddress) -> String {
-        self.preferences.as_ref().map(|(base, signer)| signer.url(base, email)).unwrap_or_default()
+    /// It says it was issued on the day of `issued` (the message's date, to
+    /// the day: the same link all day, so two dry runs show the same
+    /// message), so the server can tell it from a link made before the
+    /// reader was erased; a link of the day of an erasure counts as before
+    /// it.
+    pub fn preferences_link(&self, email: &EmailAddress, issued: SystemTime) -> String {
+        let day = issued.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400 * 86_400;
+        let issued = std::time::UNIX_EPOCH + std::time::Duration::from_secs(day);
+        self.preferences.as_ref().map(|(base, signer)| signer.url(base, email, issued)).unwrap_or_default()
     }
 
     /// The `Message-ID` for `email` in this campaign: the same on every run.

@@ -1,65 +1,50 @@
 //! Preference tokens: the per-recipient token of the footer's link to the
-//! preference page. Signed with `UNSUBSCRIBE_SECRET` over a payload that
-//! starts with its purpose, so it passes for neither an unsubscribe nor a
-//! confirmation token. Like an unsubscribe link, it does not expire.
+//! preference page, sealed by [`super::token`] for its own purpose with
+//! the time the message was made. Like an unsubscribe link, it does not
+//! expire; the issue time lets the server refuse a link made before the
+//! reader was erased (`bulletin forget`).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use std::time::SystemTime;
 
+use super::token::{Purpose, Sealer, with_token};
 use crate::config::{HttpsUrl, Settings};
-use crate::message::unsubscribe::{DEVELOPMENT_SECRET, KeyedMac, with_token};
 use crate::subscribers::EmailAddress;
-
-const PURPOSE: &str = "bulletin-preferences";
 
 /// Signs and checks preference tokens for one list.
 #[derive(Debug, Clone)]
-pub struct PreferencesSigner {
-    mac: KeyedMac,
-    list_id: String,
+pub struct PreferencesSigner(Sealer);
+
+/// What a genuine preference token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreferencesLink {
+    pub email: EmailAddress,
+    /// When the link was made; `None` for a link of the earlier layout.
+    pub issued: Option<SystemTime>,
 }
 
 impl PreferencesSigner {
     /// The signer the settings call for, falling back to the development key
     /// as the unsubscribe links do.
     pub fn from_settings(settings: &Settings) -> Self {
-        let key = settings
-            .unsubscribe_secret
-            .clone()
-            .unwrap_or_else(|| crate::config::Secret::new(DEVELOPMENT_SECRET.to_owned()));
-        Self { mac: KeyedMac::new(&key), list_id: settings.list_id.as_str().to_owned() }
+        Self(Sealer::from_settings(settings))
     }
 
-    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        self.mac.of(payload)
+    /// The token for `email`, issued at `issued`.
+    pub fn token(&self, email: &EmailAddress, issued: SystemTime) -> String {
+        self.0.seal(Purpose::Preferences, issued, &[email.key().as_str()])
     }
 
-    pub fn token(&self, email: &EmailAddress) -> String {
-        let payload = format!("{PURPOSE}\n{}\n{}", self.list_id, email.key().as_str());
-        let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
+    /// The reader a genuine token names, and when it was issued.
+    pub fn verify(&self, token: &str) -> Option<PreferencesLink> {
+        let opened = self.0.open(Purpose::Preferences, token, 1)?;
+        let email = EmailAddress::parse(&opened.fields[0]).ok()?;
+        Some(PreferencesLink { email, issued: opened.issued })
     }
 
-    /// The address a genuine token names.
-    pub fn verify(&self, token: &str) -> Option<EmailAddress> {
-        let (payload, tag) = token.split_once('.')?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        self.mac(&payload).verify_slice(&tag).ok()?;
-        let payload = String::from_utf8(payload).ok()?;
-        let mut parts = payload.split('\n');
-        let (purpose, list, email) = (parts.next()?, parts.next()?, parts.next()?);
-        if purpose != PURPOSE || list != self.list_id || parts.next().is_some() {
-            return None;
-        }
-        EmailAddress::parse(email).ok()
-    }
-
-    /// `base` with the reader's token as its `t` parameter.
-    pub fn url(&self, base: &HttpsUrl, email: &EmailAddress) -> String {
-        with_token(base, &self.token(email))
+    /// `base` with the reader's token, issued at `issued`, as its `t`
+    /// parameter.
+    pub fn url(&self, base: &HttpsUrl, email: &EmailAddress, issued: SystemTime) -> String {
+        with_token(base, &self.token(email, issued))
     }
 }
 
@@ -80,7 +65,9 @@ mod tests {
     fn a_preference_token_names_its_reader_and_no_unsubscribe_token_passes_for_one() {
         let s = PreferencesSigner::from_settings(&settings());
         let ana = EmailAddress::parse("Ana@example.org").unwrap();
-        assert_eq!(s.verify(&s.token(&ana)).map(|e| e.to_string()), Some("ana@example.org".to_owned()));
+        let issued = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let link = s.verify(&s.token(&ana, issued)).unwrap();
+        assert_eq!((link.email.to_string(), link.issued), ("ana@example.org".to_owned(), Some(issued)));
         assert_eq!(s.verify(&Signer::from_settings(&settings()).token(&ana)), None);
         assert_eq!(s.verify("x.y"), None);
     }

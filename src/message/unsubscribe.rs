@@ -4,108 +4,31 @@
 //! token: the server that takes the requests those links make is under
 //! `http`.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use crate::config::{HttpsUrl, ListId, Secret, Settings};
+use crate::config::{HttpsUrl, Settings};
 use crate::subscribers::EmailAddress;
 
-/// Stands in for `UNSUBSCRIBE_SECRET` when it is not set, so a dry run still
-/// shows real-looking links. `Settings::warnings` says so; sending refuses it.
-pub(crate) const DEVELOPMENT_SECRET: &str = "bulletin-development-secret-do-not-send-with-this";
-
-/// HMAC-SHA256 under one key, keyed once: each message's links are signed
-/// from a copy, without working the key into the hash state again.
-#[derive(Clone)]
-pub(crate) struct KeyedMac(Hmac<Sha256>);
-
-impl KeyedMac {
-    pub(crate) fn new(key: &Secret) -> Self {
-        Self(
-            Hmac::<Sha256>::new_from_slice(key.expose_secret().as_bytes())
-                .expect("HMAC takes any key length"),
-        )
-    }
-
-    /// The MAC of `payload`, to finalise or verify.
-    pub(crate) fn of(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = self.0.clone();
-        mac.update(payload);
-        mac
-    }
-}
-
-impl std::fmt::Debug for KeyedMac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyedMac(..)")
-    }
-}
-
-/// `base` with `token` as its `t` parameter: what `url`'s
-/// `query_pairs_mut().append_pair("t", token)` makes, without parsing and
-/// copying the address for every message (a token is base64url and `.`,
-/// which the query takes as they are).
-pub(crate) fn with_token(base: &HttpsUrl, token: &str) -> String {
-    let url = base.as_url();
-    if url.fragment().is_some() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        let mut url = url.clone();
-        url.query_pairs_mut().append_pair("t", token);
-        return url.into();
-    }
-    let separator = match url.query() {
-        None => "?",
-        Some("") => "",
-        Some(_) => "&",
-    };
-    format!("{}{separator}t={token}", url.as_str())
-}
+pub(crate) use super::token::{DEVELOPMENT_SECRET, with_token};
+use super::token::{Purpose, Sealer};
 
 /// Signs and checks unsubscribe tokens for one list.
 #[derive(Debug, Clone)]
-pub struct Signer {
-    mac: KeyedMac,
-    list_id: ListId,
-}
+pub struct Signer(Sealer);
 
 impl Signer {
-    pub fn new(key: Secret, list_id: ListId) -> Self {
-        Self { mac: KeyedMac::new(&key), list_id }
-    }
-
     /// The signer the settings call for, falling back to the development key.
     pub fn from_settings(settings: &Settings) -> Self {
-        let key =
-            settings.unsubscribe_secret.clone().unwrap_or_else(|| Secret::new(DEVELOPMENT_SECRET.to_owned()));
-        Self::new(key, settings.list_id.clone())
-    }
-
-    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        self.mac.of(payload)
-    }
-
-    fn payload(&self, email_key: &str) -> String {
-        format!("{}\n{}", self.list_id.as_str(), email_key)
+        Self(Sealer::from_settings(settings))
     }
 
     /// The token for `email`: URL-safe, the same every time.
     pub fn token(&self, email: &EmailAddress) -> String {
-        let payload = self.payload(email.key().as_str());
-        let tag = self.mac(payload.as_bytes()).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
+        self.0.seal(Purpose::Unsubscribe, std::time::UNIX_EPOCH, &[email.key().as_str()])
     }
 
     /// The address a genuine token names, or `None` for anything forged,
     /// altered or made for another list.
     pub fn verify(&self, token: &str) -> Option<String> {
-        let (payload, tag) = token.split_once('.')?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        self.mac(&payload).verify_slice(&tag).ok()?;
-        let payload = String::from_utf8(payload).ok()?;
-        let (list, email) = payload.split_once('\n')?;
-        (list == self.list_id.as_str()).then(|| email.to_owned())
+        self.0.open(Purpose::Unsubscribe, token, 1).map(|opened| opened.fields.concat())
     }
 
     /// `base` with this recipient's token added as the `t` query parameter.
@@ -117,6 +40,8 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn a_link_is_written_as_the_url_crate_would_write_it_whatever_the_base() {

@@ -70,7 +70,7 @@ impl Verp {
     pub fn from_secret(secret: Option<&Secret>) -> Self {
         match secret {
             Some(secret) => Self::new(secret),
-            None => Self::new(&Secret::new(super::unsubscribe::DEVELOPMENT_SECRET.to_owned())),
+            None => Self::new(&Secret::new(super::token::DEVELOPMENT_SECRET.to_owned())),
         }
     }
 
@@ -238,10 +238,7 @@ mod tests {
     fn without_a_secret_the_development_key_signs() {
         let dev = Verp::from_secret(None);
         let token = dev.token("c", &key("ana@example.org"));
-        assert_eq!(
-            token,
-            verp(super::super::unsubscribe::DEVELOPMENT_SECRET).token("c", &key("ana@example.org"))
-        );
+        assert_eq!(token, verp(super::super::token::DEVELOPMENT_SECRET).token("c", &key("ana@example.org")));
         assert!(!format!("{dev:?}").contains("development"));
     }
 }
