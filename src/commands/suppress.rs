@@ -189,11 +189,11 @@ pub(super) fn resubscribe(options: &ResubscribeOptions) -> anyhow::Result<Outcom
         .map_err(|e| anyhow::anyhow!("invalid email address {:?}: {e}", options.address))?;
     let file = suppression_file(&options.list)?;
     let list = file.path().display();
-    if !file.remove(&email)? {
+    if !file.resubscribe(&email, SystemClock.now().as_system_time())? {
         println!("{email} was not on the suppression list {list}; nothing changed.");
         return Ok(Outcome::Done);
     }
-    println!("{email} was on the suppression list {list}: removed.");
+    println!("{email} was on the suppression list {list}: a `resubscribed` row now lifts it.");
     let subscribers = &options.list.subscribers;
     let row = if subscribers.exists() { find(subscribers, &email)? } else { None };
     let name = subscribers.display();

@@ -244,7 +244,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 47] = [
+pub const KEYS: [&str; 48] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -291,6 +291,7 @@ pub const KEYS: [&str; 47] = [
     "INTERESTS",
     "CONSENT_TEXT",
     "CONFIRM_HOURS",
+    "TRUSTED_PROXIES",
     "ALLOWED_ORIGINS",
 ];
 

@@ -29,7 +29,7 @@ use super::unsubscribe::page::layout;
 use super::unsubscribe::{mask, respond};
 use crate::config::Settings;
 use crate::domain::Clock;
-use crate::message::preferences::PreferencesSigner;
+use crate::message::preferences::{PreferencesLink, PreferencesSigner};
 use crate::subscribers::preferences::{Preference, PreferencesFile, load};
 use crate::subscribers::{EmailAddress, Entry, Reason, SubscriberReader, SuppressionFile};
 
@@ -92,7 +92,7 @@ pub fn router(
 }
 
 impl Service {
-    fn reader(&self, query: Option<&str>) -> Option<EmailAddress> {
+    fn reader(&self, query: Option<&str>) -> Option<PreferencesLink> {
         url::form_urlencoded::parse(query?.as_bytes())
             .filter(|(k, _)| k == "t")
             .find_map(|(_, token)| self.signer.verify(&token))
@@ -111,7 +111,9 @@ impl Service {
 }
 
 async fn show(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
-    let Some(email) = service.reader(query.as_deref()) else { return service.refuse("GET") };
+    let Some(PreferencesLink { email, .. }) = service.reader(query.as_deref()) else {
+        return service.refuse("GET");
+    };
     let list = service.options.list.clone();
     let email2 = email.clone();
     let current = tokio::task::spawn_blocking(move || SubscriberReader::tags_of(&list, &email2)).await;
@@ -161,6 +163,21 @@ fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
     )
 }
 
+/// Runs `write` (a change of preferences) under the consent ledger's lock,
+/// unless `email` was erased after the link was issued: then nothing is
+/// written (`false`), so an old link never writes the address back.
+fn unless_erased(
+    service: &Service,
+    email: &EmailAddress,
+    issued: Option<std::time::SystemTime>,
+    write: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<bool> {
+    match service.suppressed.unless_erased(email, issued, write)? {
+        Some(written) => written.map(|()| true),
+        None => Ok(false),
+    }
+}
+
 /// `chosen`, after the tags `email` has now that the page does not offer
 /// (a save changes only the interests it shows).
 fn with_unoffered(
@@ -177,18 +194,20 @@ fn with_unoffered(
 }
 
 async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    let Some(email) = service.reader(query.as_deref()) else { return service.refuse("POST") };
+    let Some(PreferencesLink { email, issued }) = service.reader(query.as_deref()) else {
+        return service.refuse("POST");
+    };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
     let now = service.clock.now().as_system_time();
     let service2 = Arc::clone(&service);
     let email2 = email.clone();
-    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<()> + Send>, String) =
+    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<bool> + Send>, String) =
         match field("action").as_deref() {
             Some("unsubscribe") => (
                 Box::new(move || {
                     service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
-                    Ok(())
+                    Ok(true)
                 }),
                 format!("You are unsubscribed from {}.", service.list_name),
             ),
@@ -201,14 +220,12 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
                 let until = now + Duration::from_secs(weeks * 7 * 86_400);
                 (
                     Box::new(move || {
-                        // Interests chosen before stay chosen; otherwise the list's tags stand.
-                        let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
-                        service2.options.file.add(
-                            &email2,
-                            &Preference { tags, paused_until: Some(until) },
-                            now,
-                        )?;
-                        Ok(())
+                        unless_erased(&service2, &email2, issued, || {
+                            // Interests chosen before stay chosen; otherwise the list's tags stand.
+                            let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
+                            let paused = Preference { tags, paused_until: Some(until) };
+                            Ok(service2.options.file.add(&email2, &paused, now)?)
+                        })
                     }),
                     format!("Your emails are paused for {weeks} weeks."),
                 )
@@ -222,9 +239,14 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
                     .collect();
                 (
                     Box::new(move || {
-                        let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
-                        service2.options.file.add(&email2, &Preference { tags, paused_until: None }, now)?;
-                        Ok(())
+                        unless_erased(&service2, &email2, issued, || {
+                            let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
+                            Ok(service2.options.file.add(
+                                &email2,
+                                &Preference { tags, paused_until: None },
+                                now,
+                            )?)
+                        })
                     }),
                     "Your choices are saved.".to_owned(),
                 )
@@ -237,7 +259,21 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
             }
         };
     match tokio::task::spawn_blocking(done).await {
-        Ok(Ok(())) => {
+        Ok(Ok(false)) => {
+            eprintln!(
+                "{} refused POST /preferences for {}: the link is older than their erasure",
+                service.clock.now(),
+                mask(&email)
+            );
+            respond(
+                StatusCode::GONE,
+                layout(
+                    "This link no longer works",
+                    html! { h1 { "This link no longer works" } p { "Nothing has been changed." } },
+                ),
+            )
+        }
+        Ok(Ok(true)) => {
             eprintln!("{} preferences of {}: {said}", service.clock.now(), mask(&email));
             respond(StatusCode::OK, layout("Done", html! { h1 { "Done" } p { (said) } }))
         }

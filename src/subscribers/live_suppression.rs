@@ -279,8 +279,8 @@ mod tests {
         f.unsubscribe("ana@example.org");
         f.unsubscribe("tom@example.org");
         let live = f.live(Duration::ZERO);
-        let removed =
-            SuppressionFile::new(f.suppressed()).remove(&EmailAddress::parse("tom@example.org").unwrap());
+        let removed = SuppressionFile::new(f.suppressed())
+            .resubscribe(&EmailAddress::parse("tom@example.org").unwrap(), SystemTime::UNIX_EPOCH);
         assert!(removed.unwrap());
         f.unsubscribe("lan@example.org");
         assert!(live.contains(&key("lan@example.org")), "the new file was read");

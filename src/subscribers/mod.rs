@@ -6,6 +6,8 @@
 //! duplicate), with its line. Only the file's header, the addresses seen so
 //! far and the opted-out addresses are kept in memory.
 
+pub mod consent;
+mod ledger;
 mod lines;
 mod lists;
 mod live_suppression;
@@ -27,7 +29,7 @@ pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
 pub use suppression::Suppressions;
 pub use suppression_file::{
-    Added, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
+    Added, Confirmation, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
     inert_in_spreadsheets,
 };
 pub use tally::{LineCount, PROBLEMS_SHOWN, Tally, counted};

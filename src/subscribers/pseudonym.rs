@@ -41,6 +41,11 @@ impl Salt {
         Self(hex::encode(bytes))
     }
 
+    /// The salt as written in a pseudonym.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The digest of `key` under this salt, lower-case hex.
     pub fn digest(&self, key: &EmailKey) -> String {
         let mut hasher = Sha256::new();
@@ -72,7 +77,7 @@ pub fn names(cell: &str, key: &EmailKey) -> bool {
     if &EmailKey::of(cell) == key {
         return true;
     }
-    parse(cell).is_some_and(|(salt, digest)| salt.digest(key) == digest)
+    parse(cell).is_some_and(|(salt, digest)| key.spellings().iter().any(|k| salt.digest(k) == digest))
 }
 
 #[cfg(test)]

@@ -235,6 +235,47 @@ impl SubscriberReader {
         self.lines
     }
 
+    /// Accounts for every line, once the file was read to its end.
+    fn count_lines(&mut self) {
+        if self.lines.is_none() {
+            let total = self.csv.get_ref().total_lines().unwrap_or_default();
+            self.lines = Some(LineCount {
+                total,
+                header: self.header_lines,
+                rows: self.rows,
+                row_lines: self.row_lines,
+                blank: total.saturating_sub(self.header_lines + self.row_lines),
+                encoding: self.encoding(),
+                delimiter: self.delimiter,
+            });
+        }
+    }
+
+    /// Every row of `path` in file order, as its line and its cells
+    /// (trimmed, control characters made spaces), none left out as a
+    /// repeat of an earlier one: how the consent ledger, where one address
+    /// has a row per event, is read. Checked as the list is (its header, a
+    /// quote left open); rows of empty cells are left out.
+    pub(crate) fn each_row(
+        path: &Path,
+        mut each: impl FnMut(&Columns, u64, Vec<String>),
+    ) -> Result<Option<LineCount>, SubscribersError> {
+        let mut reader = Self::open(path, Audience::default())?;
+        let mut record = csv::ByteRecord::new();
+        while read_record(&reader.path, &mut reader.csv, &mut record, reader.delimiter)? {
+            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            reader.rows += 1;
+            reader.row_lines += lines_of(&record);
+            let byte = record.position().map_or(0, csv::Position::byte);
+            let line = reader.csv.get_mut().line_at(byte);
+            each(&reader.columns, line, record.iter().map(|f| clean(&String::from_utf8_lossy(f))).collect());
+        }
+        reader.count_lines();
+        Ok(reader.lines)
+    }
+
     fn classify(&mut self) -> Row {
         let byte = self.record.position().map_or(0, csv::Position::byte);
         let line = self.csv.get_mut().line_at(byte);
@@ -345,18 +386,7 @@ impl Iterator for SubscriberReader {
             match more {
                 Err(e) => return Some(Err(e)),
                 Ok(false) => {
-                    if self.lines.is_none() {
-                        let total = self.csv.get_ref().total_lines().unwrap_or_default();
-                        self.lines = Some(LineCount {
-                            total,
-                            header: self.header_lines,
-                            rows: self.rows,
-                            row_lines: self.row_lines,
-                            blank: total.saturating_sub(self.header_lines + self.row_lines),
-                            encoding: self.encoding(),
-                            delimiter: self.delimiter,
-                        });
-                    }
+                    self.count_lines();
                     return self.next_signup();
                 }
                 // Spreadsheets leave rows of empty cells behind; they are blank lines.

@@ -6,10 +6,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use super::consent::Event;
+use super::ledger::{Identity, Ledger};
 use super::pseudonym::{self, Salt};
 use super::{
-    EmailAddress, EmailKey, LineCount, Row, RowProblem, Skip, SkipReason, SubscriberReader, SubscribersError,
+    EmailAddress, EmailKey, LineCount, RowProblem, Skip, SkipReason, SubscriberReader, SubscribersError,
 };
+use crate::merge::FieldName;
 
 /// A set of addresses, compared without case.
 #[derive(Debug, Clone, Default)]
@@ -22,42 +25,15 @@ pub struct Suppressions {
 }
 
 impl Suppressions {
-    /// Reads a CSV file with an `email` column. Rows that hold no valid
-    /// address are returned so the caller can report them; they suppress
-    /// nothing.
+    /// Reads the consent ledger, a CSV file with an `email` column (and
+    /// `reason`, `date` and `issued` where it has them), and keeps the
+    /// addresses [`super::consent::standing`] blocks. Rows that hold no
+    /// valid address are returned so the caller can report them; they
+    /// suppress nothing.
     pub fn load(path: &Path) -> Result<(Self, Vec<Skip>), SubscribersError> {
-        let mut set = HashSet::new();
-        let mut forgotten: HashMap<Salt, HashSet<String>> = HashMap::new();
-        let mut problems = Vec::new();
-        let mut rows = SubscriberReader::open(path, super::Audience::default())?;
-        for row in rows.by_ref() {
-            match row? {
-                Row::Subscribed(s) => {
-                    set.insert(s.email().key().clone());
-                }
-                // The file's own status column, if any, does not matter here.
-                Row::Skipped(Skip {
-                    email: Some(email),
-                    reason:
-                        SkipReason::Unsubscribed | SkipReason::Invalid(super::RowProblem::UnknownStatus(_)),
-                    ..
-                }) => {
-                    set.insert(EmailKey::of(&email));
-                }
-                Row::Skipped(Skip {
-                    reason: SkipReason::Invalid(RowProblem::InvalidEmail { value, .. }),
-                    ..
-                }) if pseudonym::parse(&value).is_some() => {
-                    let (salt, digest) = pseudonym::parse(&value).expect("just parsed");
-                    forgotten.entry(salt).or_default().insert(digest);
-                }
-                Row::Skipped(skip) if skip.reason.is_problem() && !skip.reason.is_duplicate() => {
-                    problems.push(skip);
-                }
-                Row::Skipped(_) => {}
-            }
-        }
-        Ok((Self { set, forgotten, lines: rows.lines() }, problems))
+        let (ledger, problems, lines) = read_ledger(path)?;
+        let (set, forgotten) = ledger.blocked();
+        Ok((Self { set, forgotten, lines }, problems))
     }
 
     /// Every line of the file it was read from; `None` when there was none.
@@ -78,7 +54,10 @@ impl Suppressions {
     /// as a forgotten address's pseudonym.
     pub fn contains_key(&self, key: &EmailKey) -> bool {
         self.set.contains(key)
-            || self.forgotten.iter().any(|(salt, digests)| digests.contains(&salt.digest(key)))
+            || self.forgotten.iter().any(|(salt, digests)| {
+                digests.contains(&salt.digest(key))
+                    || key.spellings().iter().skip(1).any(|k| digests.contains(&salt.digest(k)))
+            })
     }
 
     /// Adds every address of `other`.
@@ -108,4 +87,41 @@ impl<S: AsRef<str>> FromIterator<S> for Suppressions {
             lines: None,
         }
     }
+}
+
+/// The ledger at `path` read whole: every address's events in file order,
+/// the rows that name no address (as problems), and the file's lines.
+pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<LineCount>), SubscribersError> {
+    let mut ledger = Ledger::default();
+    let mut problems = Vec::new();
+    let lines = SubscriberReader::each_row(path, |columns, line, cells| {
+        let cell = |name: &str| {
+            FieldName::normalise(name)
+                .and_then(|n| columns.index_of(&n))
+                .and_then(|i| cells.get(i))
+                .map_or("", String::as_str)
+        };
+        let email = cells.get(columns.email).map_or("", String::as_str);
+        let event = Event::read(cell("reason"), cell("date"), cell("issued"));
+        if pseudonym::parse(email).is_some() {
+            ledger.push(email, event);
+            return;
+        }
+        match EmailAddress::parse(email) {
+            Ok(address) => {
+                ledger.push_for(&Identity::Key(address.key().clone()), event);
+            }
+            Err(_) if email.is_empty() => problems.push(Skip {
+                line,
+                email: None,
+                reason: SkipReason::Invalid(RowProblem::MissingEmail),
+            }),
+            Err(problem) => problems.push(Skip {
+                line,
+                email: Some(email.to_owned()),
+                reason: SkipReason::Invalid(RowProblem::InvalidEmail { value: email.to_owned(), problem }),
+            }),
+        }
+    })?;
+    Ok((ledger, problems, lines))
 }

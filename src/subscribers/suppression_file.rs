@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::EmailAddress;
-use super::pseudonym;
+use super::consent::{self, Standing};
+use super::ledger::Ledger;
 use crate::domain::EmailKey;
 
 /// Why an address is on the suppression list; written in its `reason`
@@ -68,6 +69,45 @@ impl Entry {
     pub fn new(email: EmailAddress, reason: Reason) -> Self {
         Self { email, reason, detail: String::new() }
     }
+}
+
+/// What a confirmation did ([`SuppressionFile::confirm`]), with what
+/// `then` returned when it ran.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirmation<T> {
+    /// The address was not blocked: nothing to lift.
+    Free(T),
+    /// The block was lifted by a `confirmed` row.
+    Lifted(consent::Block, T),
+    /// A block the confirmation cannot lift: an opt-out made after its
+    /// link, an erasure, a complaint, a bounce. Nothing was written.
+    Overtaken(consent::Block),
+}
+
+/// A row [`SuppressionFile::append`] writes.
+struct NewRow {
+    email: String,
+    reason: &'static str,
+    date: String,
+    issued: Option<String>,
+    detail: String,
+}
+
+/// The ledger `contents` hold.
+fn ledger_of(contents: &Contents) -> Ledger {
+    let mut ledger = Ledger::default();
+    let (Some(header), Some(email)) = (&contents.header, contents.email_column) else { return ledger };
+    let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let (reason, date, issued) = (column("reason"), column("date"), column("issued"));
+    for record in &contents.records {
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or_default();
+        let address = cell(Some(email)).trim();
+        if address.is_empty() {
+            continue;
+        }
+        ledger.push(address, consent::Event::read(cell(reason), cell(date), cell(issued)));
+    }
+    ledger
 }
 
 /// The columns of a suppression file that `bulletin` creates.
@@ -197,72 +237,271 @@ impl SuppressionFile {
         SuppressionFileError::Csv { path: self.path.clone(), source }
     }
 
-    /// Adds every entry not already on the list, creating the file (with a
-    /// header) if there is none. Returns once the new lines are on disk.
+    /// Records each entry's opt-out, creating the file (with a header) if
+    /// there is none. Returns once the new lines are on disk.
+    ///
+    /// An entry whose address may be mailed now is written and counted as
+    /// added. One already blocked is counted as already there, and is
+    /// written all the same while a sign-up's confirmation link is out
+    /// ([`consent::opt_out_counts`]): its date is what makes that link
+    /// count for nothing, so an unsubscribe that races a confirmation is
+    /// never lost. An erased address is written under its pseudonym, never
+    /// by name.
     pub fn add(&self, entries: &[Entry], now: SystemTime) -> Result<Added, SuppressionFileError> {
         // Nothing to add: no file, lock file or header is made.
         if entries.is_empty() {
             return Ok(Added::default());
         }
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        self.append(|ledger| {
+            let mut ledger = ledger.clone();
+            let mut rows = Vec::new();
+            let mut added = Added::default();
+            for entry in entries {
+                let identity = ledger.identity_of(entry.email.key());
+                let events = ledger.events(&identity);
+                let standing = consent::standing(events);
+                let again = consent::opt_out_counts(events);
+                if standing.is_blocked() {
+                    added.already.push(entry.email.to_string());
+                } else {
+                    added.added.push(entry.email.to_string());
+                }
+                if !again {
+                    continue;
+                }
+                let event = consent::Event {
+                    kind: consent::Kind::of(entry.reason.as_str()),
+                    at: Some(now),
+                    issued: None,
+                };
+                ledger.push_for(&identity, event);
+                let detail = if identity.is_pseudonym() {
+                    String::new()
+                } else {
+                    inert_in_spreadsheets(&entry.detail).into_owned()
+                };
+                rows.push(NewRow {
+                    email: identity.cell(entry.email.as_str()),
+                    reason: entry.reason.as_str(),
+                    date: date.clone(),
+                    issued: None,
+                    detail,
+                });
+            }
+            (rows, added)
+        })
+    }
+
+    /// Records a confirmed sign-up of `email`, whose link was issued at
+    /// `issued`, under the list's lock: when the address is blocked and the
+    /// confirmation lifts the block ([`super::consent`]), a `confirmed` row;
+    /// when it does not, nothing. `then` runs under the same lock unless
+    /// the confirmation was overtaken (writing the sign-up, say), so no
+    /// opt-out can fall between the decision and what it decided.
+    pub fn confirm<T>(
+        &self,
+        email: &EmailAddress,
+        issued: Option<SystemTime>,
+        now: SystemTime,
+        then: impl FnOnce() -> T,
+    ) -> Result<Confirmation<T>, SuppressionFileError> {
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        self.append(|ledger| {
+            let identity = ledger.identity_of(email.key());
+            match consent::standing(ledger.events(&identity)) {
+                Standing::Free => (Vec::new(), Confirmation::Free(then())),
+                Standing::Blocked(block) if block.lifted_by_confirmation(issued) => {
+                    let row = NewRow {
+                        email: identity.cell(email.as_str()),
+                        reason: consent::CONFIRMED,
+                        date,
+                        issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                        detail: String::new(),
+                    };
+                    (vec![row], Confirmation::Lifted(block, then()))
+                }
+                Standing::Blocked(block) => (Vec::new(), Confirmation::Overtaken(block)),
+            }
+        })
+    }
+
+    /// Records that a confirmation link issued at `now` goes to `email`,
+    /// when it had opted out in a way a confirmation could lift: a
+    /// `signed-up` row, so that an opt-out made while the link is out is
+    /// written down ([`consent::opt_out_counts`]). Returns whether a
+    /// confirmation email may go at all ([`Standing::may_confirm_at`]):
+    /// decided and written under the lock, before the link exists.
+    pub fn signed_up(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
+        if !self.path.exists() {
+            return Ok(true);
+        }
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        self.append(|ledger| {
+            let identity = ledger.identity_of(email.key());
+            match consent::standing(ledger.events(&identity)) {
+                Standing::Free => (Vec::new(), true),
+                standing if standing.may_confirm_at(now) => {
+                    let row = NewRow {
+                        email: identity.cell(email.as_str()),
+                        reason: consent::SIGNED_UP,
+                        date,
+                        issued: None,
+                        detail: String::new(),
+                    };
+                    (vec![row], true)
+                }
+                Standing::Blocked(_) => (Vec::new(), false),
+            }
+        })
+    }
+
+    /// Staff's lift (`bulletin resubscribe`): a `resubscribed` row when
+    /// `email` is blocked (under its pseudonym when it was erased); whether
+    /// it was.
+    pub fn resubscribe(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
+        if !self.path.exists() {
+            return Ok(false);
+        }
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        self.append(|ledger| {
+            let identity = ledger.identity_of(email.key());
+            if !consent::standing(ledger.events(&identity)).is_blocked() {
+                return (Vec::new(), false);
+            }
+            let row = NewRow {
+                email: identity.cell(email.as_str()),
+                reason: consent::RESUBSCRIBED,
+                date,
+                issued: None,
+                detail: String::new(),
+            };
+            (vec![row], true)
+        })
+    }
+
+    /// Runs `then` under the list's lock unless `email` was erased at or
+    /// after `issued` (a link's issue time): what a link may still write
+    /// about its reader. `None` when it may not.
+    pub fn unless_erased<T>(
+        &self,
+        email: &EmailAddress,
+        issued: Option<SystemTime>,
+        then: impl FnOnce() -> T,
+    ) -> Result<Option<T>, SuppressionFileError> {
+        self.append(|ledger| {
+            let events = ledger.events(&ledger.identity_of(email.key()));
+            if consent::erased_since(events, issued) {
+                (Vec::new(), None)
+            } else {
+                (Vec::new(), Some(then()))
+            }
+        })
+    }
+
+    /// Whether `email` may be mailed now, read without the lock.
+    pub fn standing_of(&self, email: &EmailAddress) -> Result<Standing, SuppressionFileError> {
+        if !self.path.exists() {
+            return Ok(Standing::Free);
+        }
+        let (ledger, _, _) =
+            super::suppression::read_ledger(&self.path).map_err(SuppressionFileError::Damaged)?;
+        Ok(ledger.standing_of(email.key()))
+    }
+
+    /// Reads the ledger under the lock, lets `decide` say which rows to
+    /// add, and appends them, flushed to disk before returning. A file
+    /// missing a column a new row needs (`reason`, `date`, `issued`) is
+    /// first given it, every row kept, by an atomic rewrite; a new file is
+    /// made with its header only when there are rows to write.
+    fn append<T>(&self, decide: impl FnOnce(&Ledger) -> (Vec<NewRow>, T)) -> Result<T, SuppressionFileError> {
         let _lock = self.lock()?;
+        let existed = self.path.exists();
         let mut file = OpenOptions::new()
             .create(true)
+            .truncate(false)
             .read(true)
             .append(true)
             .open(&self.path)
             .map_err(self.io("open"))?;
         let (contents, bytes) = self.read(&mut file)?;
-        let header = contents.header.clone().unwrap_or_else(|| HEADER.iter().copied().collect());
+        let ledger = ledger_of(&contents);
+        let (rows, result) = decide(&ledger);
+        if rows.is_empty() {
+            if !existed {
+                drop(file);
+                fs::remove_file(&self.path).map_err(self.io("remove"))?;
+            }
+            return Ok(result);
+        }
+        let mut header = contents.header.clone().unwrap_or_else(|| HEADER.iter().copied().collect());
         let email_column = match (&contents.header, contents.email_column) {
             (None, _) => 0,
             (Some(_), Some(column)) => column,
             (Some(_), None) => return Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }),
         };
-        let cells = || contents.records.iter().filter_map(|r| r.get(email_column));
-        let mut present: std::collections::HashSet<EmailKey> = cells().map(EmailKey::of).collect();
-        // Forgotten addresses are there under their pseudonyms: adding one
-        // again would write back what `forget` erased.
-        let mut forgotten: std::collections::HashMap<pseudonym::Salt, std::collections::HashSet<String>> =
-            std::collections::HashMap::new();
-        for (salt, digest) in cells().filter_map(pseudonym::parse) {
-            forgotten.entry(salt).or_default().insert(digest);
+        let position = |header: &csv::StringRecord, name: &str| {
+            header.iter().position(|h| h.trim().eq_ignore_ascii_case(name))
+        };
+        // An opt-out fits any file (a row with only its address still
+        // blocks); a lift must say what it is and when.
+        let lifts = rows.iter().any(|r| !matches!(consent::Kind::of(r.reason), consent::Kind::OptOut(_)));
+        let needed = lifts.then_some(["reason", "date"]).into_iter().flatten();
+        let mut missing = false;
+        for name in needed.chain(rows.iter().any(|r| r.issued.is_some()).then_some("issued")) {
+            if position(&header, name).is_none() {
+                header.push_field(name);
+                missing = true;
+            }
         }
-        let is_forgotten =
-            |key: &EmailKey| forgotten.iter().any(|(salt, digests)| digests.contains(&salt.digest(key)));
-
+        let new_rows: Vec<csv::StringRecord> = rows
+            .iter()
+            .map(|row| {
+                header
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column)| match column.trim().to_ascii_lowercase().as_str() {
+                        _ if i == email_column => row.email.as_str(),
+                        "reason" => row.reason,
+                        "date" => &row.date,
+                        "issued" => row.issued.as_deref().unwrap_or_default(),
+                        "detail" => &row.detail,
+                        _ => "",
+                    })
+                    .collect()
+            })
+            .collect();
+        if missing && contents.header.is_some() {
+            let meta = file.metadata().map_err(self.io("read the permissions of"))?;
+            let width = header.len();
+            let padded: Vec<csv::StringRecord> = contents
+                .records
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    while r.len() < width {
+                        r.push_field("");
+                    }
+                    r
+                })
+                .collect();
+            let all: Vec<&csv::StringRecord> = padded.iter().chain(&new_rows).collect();
+            self.write_replacement(&header, &all, (&contents, &bytes), &meta)?;
+            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+            return Ok(result);
+        }
         let mut out = csv::WriterBuilder::new()
+            .flexible(true)
             .delimiter(contents.delimiter)
             .terminator(csv::Terminator::CRLF)
             .from_writer(Vec::new());
         if contents.header.is_none() {
             out.write_record(&header).map_err(|source| self.csv(source))?;
         }
-        let date = humantime::format_rfc3339_seconds(now).to_string();
-        let mut added = Added::default();
-        for entry in entries {
-            if is_forgotten(entry.email.key()) || !present.insert(entry.email.key().clone()) {
-                added.already.push(entry.email.to_string());
-                continue;
-            }
-            let detail = inert_in_spreadsheets(&entry.detail);
-            let row: Vec<&str> = header
-                .iter()
-                .enumerate()
-                .map(|(i, column)| match column.trim().to_ascii_lowercase().as_str() {
-                    _ if i == email_column => entry.email.as_str(),
-                    "reason" => entry.reason.as_str(),
-                    "date" => &date,
-                    "detail" => &detail,
-                    _ => "",
-                })
-                .collect();
-            out.write_record(&row).map_err(|source| self.csv(source))?;
-            added.added.push(entry.email.to_string());
+        for row in &new_rows {
+            out.write_record(row).map_err(|source| self.csv(source))?;
         }
         let mut new = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
-        if new.is_empty() {
-            return Ok(added);
-        }
         if !contents.ends_with_newline {
             new.splice(0..0, *b"\r\n");
         }
@@ -273,36 +512,7 @@ impl SuppressionFile {
         if bytes.is_empty() {
             sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
         }
-        Ok(added)
-    }
-
-    /// Takes `email` off the list (every row naming it). Returns whether it
-    /// was there.
-    pub fn remove(&self, email: &EmailAddress) -> Result<bool, SuppressionFileError> {
-        let _lock = self.lock()?;
-        let mut file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(self.io("open")(e)),
-        };
-        let meta = file.metadata().map_err(self.io("read the permissions of"))?;
-        let (contents, raw) = self.read(&mut file)?;
-        let (Some(header), Some(column)) = (&contents.header, contents.email_column) else {
-            return Ok(false);
-        };
-        let keep: Vec<_> = contents
-            .records
-            .iter()
-            .filter(|r| r.get(column).is_none_or(|e| !pseudonym::names(e, email.key())))
-            .collect();
-        if keep.len() == contents.records.len() {
-            return Ok(false);
-        }
-        self.write_replacement(header, &keep, (&contents, &raw), &meta)?;
-        // tempfile's persist is a rename and does not sync the folder: until
-        // the folder is on disk a crash could bring the old list back.
-        sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
-        Ok(true)
+        Ok(result)
     }
 
     /// Writes `header` and `records` to a temporary file in the list's
@@ -704,7 +914,7 @@ mod tests {
                 .unwrap()
                 .ends_with("old@example.org,asked\r\nnew@example.org,requested\r\n")
         );
-        assert!(file.remove(&EmailAddress::parse("old@example.org").unwrap()).unwrap());
+        assert!(file.resubscribe(&EmailAddress::parse("old@example.org").unwrap(), now()).unwrap());
         let (set, _) = Suppressions::load(&path).unwrap();
         assert_eq!(set.len(), 1);
     }
@@ -716,25 +926,34 @@ mod tests {
         let path = dir.path().join("suppressed.csv");
         fs::write(&path, "email\na@example.org\nb@example.org\n").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o660)).unwrap();
-        SuppressionFile::new(&path).remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap();
+        SuppressionFile::new(&path)
+            .resubscribe(&EmailAddress::parse("a@example.org").unwrap(), now())
+            .unwrap();
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
         assert!(!dir.path().join("suppressed.csv.new").exists());
     }
 
     #[test]
-    fn removing_leaves_no_temporary_file_behind() {
+    fn resubscribing_into_a_file_without_reason_and_date_columns_adds_them_and_leaves_no_temporary_file_behind()
+     {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("suppressed.csv");
         fs::write(&path, "email\na@example.org\nb@example.org\n").unwrap();
         let file = SuppressionFile::new(&path);
-        assert!(file.remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap());
+        assert!(file.resubscribe(&EmailAddress::parse("a@example.org").unwrap(), now()).unwrap());
         let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
         assert_eq!(names, ["suppressed.csv", "suppressed.csv.lock"]);
-        assert_eq!(fs::read_to_string(&path).unwrap(), "email\r\nb@example.org\r\n");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "email,reason,date\r\na@example.org,,\r\nb@example.org,,\r\na@example.org,resubscribed,2026-09-21T14:13:20Z\r\n"
+        );
+        let (set, _) = Suppressions::load(&path).unwrap();
+        assert!(set.contains(&EmailAddress::parse("b@example.org").unwrap()));
+        assert!(!set.contains(&EmailAddress::parse("a@example.org").unwrap()));
     }
 
     #[test]
@@ -753,7 +972,9 @@ mod tests {
             let meta = fs::metadata(&path).unwrap();
             (meta.uid(), meta.gid())
         };
-        SuppressionFile::new(&path).remove(&EmailAddress::parse("a@example.org").unwrap()).unwrap();
+        SuppressionFile::new(&path)
+            .resubscribe(&EmailAddress::parse("a@example.org").unwrap(), now())
+            .unwrap();
         let meta = fs::metadata(&path).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (uid, gid));
     }
@@ -793,7 +1014,7 @@ mod tests {
         let err = file.add(&[entry("new@example.org", Reason::Unsubscribed)], now()).unwrap_err();
         assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
         assert!(err.to_string().contains("suppressed.csv:2: a quoted field opens on this line"), "{err}");
-        let err = file.remove(&EmailAddress::parse("b@example.org").unwrap()).unwrap_err();
+        let err = file.resubscribe(&EmailAddress::parse("b@example.org").unwrap(), now()).unwrap_err();
         assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), damaged);
     }
@@ -850,17 +1071,26 @@ mod tests {
     }
 
     #[test]
-    fn removing_takes_every_row_of_that_address_and_keeps_the_rest() {
+    fn resubscribing_lifts_every_row_of_that_address_by_a_later_row_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("suppressed.csv");
         fs::write(&path, "email,reason\nana@example.org,a\nbo@example.org,b\nANA@example.org,c\n").unwrap();
         let file = SuppressionFile::new(&path);
-        assert!(file.remove(&EmailAddress::parse("Ana@example.org").unwrap()).unwrap());
-        assert_eq!(fs::read_to_string(&path).unwrap(), "email,reason\r\nbo@example.org,b\r\n");
-        assert!(!file.remove(&EmailAddress::parse("ana@example.org").unwrap()).unwrap());
+        assert!(file.resubscribe(&EmailAddress::parse("Ana@example.org").unwrap(), now()).unwrap());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(
+                "email,reason,date\r\nana@example.org,a,\r\nbo@example.org,b,\r\nANA@example.org,c,\r\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\nAna@example.org,resubscribed,2026-09-21T14:13:20Z\r\n"), "{text}");
+        let (set, _) = Suppressions::load(&path).unwrap();
+        assert_eq!((set.len(), set.contains(&EmailAddress::parse("bo@example.org").unwrap())), (1, true));
+        assert!(!file.resubscribe(&EmailAddress::parse("ana@example.org").unwrap(), now()).unwrap());
         assert!(
             !SuppressionFile::new(dir.path().join("none.csv"))
-                .remove(&EmailAddress::parse("a@b.org").unwrap())
+                .resubscribe(&EmailAddress::parse("a@b.org").unwrap(), now())
                 .unwrap()
         );
     }
@@ -921,7 +1151,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
         file.forget(&EmailKey::of("ana@example.org"), now()).unwrap();
-        assert!(file.remove(&EmailAddress::parse("Ana@example.org").unwrap()).unwrap());
+        assert!(file.resubscribe(&EmailAddress::parse("Ana@example.org").unwrap(), now()).unwrap());
         let (set, _) = Suppressions::load(file.path()).unwrap();
         assert!(set.is_empty());
     }
@@ -974,8 +1204,11 @@ mod tests {
                         let shared = entry(&format!("shared{i}@example.org"), Reason::Unsubscribed);
                         file.add(&[mine, shared], now()).unwrap();
                         if i % 5 == 0 {
-                            file.remove(&EmailAddress::parse(&format!("nobody{t}@example.org")).unwrap())
-                                .unwrap();
+                            file.resubscribe(
+                                &EmailAddress::parse(&format!("nobody{t}@example.org")).unwrap(),
+                                now(),
+                            )
+                            .unwrap();
                         }
                     }
                 });
@@ -1005,12 +1238,144 @@ mod tests {
                 for i in 0..50 {
                     let address =
                         if i == 0 { "gone@example.org".to_owned() } else { format!("x{i}@example.org") };
-                    remover.remove(&EmailAddress::parse(&address).unwrap()).unwrap();
+                    remover.resubscribe(&EmailAddress::parse(&address).unwrap(), now()).unwrap();
                 }
             });
         });
         let (set, _) = Suppressions::load(file.path()).unwrap();
         assert_eq!(set.len(), 50);
         assert!(!set.contains(&EmailAddress::parse("gone@example.org").unwrap()));
+    }
+
+    fn later(secs: u64) -> SystemTime {
+        now() + std::time::Duration::from_secs(secs)
+    }
+
+    fn address(text: &str) -> EmailAddress {
+        EmailAddress::parse(text).unwrap()
+    }
+
+    fn blocked(file: &SuppressionFile, text: &str) -> bool {
+        Suppressions::load(file.path()).unwrap().0.contains(&address(text))
+    }
+
+    #[test]
+    fn a_confirmation_lifts_an_earlier_unsubscribe_with_a_row_and_only_when_its_link_is_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
+        let old_link = file.confirm(&address("ana@example.org"), Some(now()), later(5), || ()).unwrap();
+        assert!(matches!(old_link, Confirmation::Overtaken(_)), "{old_link:?}");
+        assert!(blocked(&file, "ana@example.org"));
+        let new_link = file.confirm(&address("ana@example.org"), Some(later(1)), later(5), || 7).unwrap();
+        assert!(matches!(new_link, Confirmation::Lifted(_, 7)), "{new_link:?}");
+        assert!(!blocked(&file, "ana@example.org"));
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(
+            text.ends_with("ana@example.org,confirmed,2026-09-21T14:13:25Z,,2026-09-21T14:13:21Z\r\n"),
+            "a lift is a later row, with when its link was issued: {text}"
+        );
+        assert!(
+            text.contains("ana@example.org,unsubscribed,2026-09-21T14:13:20Z"),
+            "nothing is taken off: {text}"
+        );
+        // Free now: confirming again changes nothing and says so.
+        let again = file.confirm(&address("ana@example.org"), Some(later(1)), later(6), || ()).unwrap();
+        assert_eq!(again, Confirmation::Free(()));
+        assert_eq!(fs::read_to_string(file.path()).unwrap(), text);
+    }
+
+    #[test]
+    fn an_unsubscribe_after_a_new_sign_up_is_recorded_so_the_sign_up_s_old_link_cannot_undo_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
+        // Signed up again at +10; unsubscribed at +20, before confirming.
+        assert!(file.signed_up(&address("ana@example.org"), later(10)).unwrap());
+        let added = file.add(&[entry("ana@example.org", Reason::Unsubscribed)], later(20)).unwrap();
+        assert_eq!(added.already, ["ana@example.org"], "still counted as already there");
+        let confirmed = file.confirm(&address("ana@example.org"), Some(later(10)), later(30), || ()).unwrap();
+        assert!(matches!(confirmed, Confirmation::Overtaken(_)), "{confirmed:?}");
+        assert!(blocked(&file, "ana@example.org"));
+    }
+
+    #[test]
+    fn an_unsubscribe_of_an_address_already_blocked_with_no_link_out_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
+        let before = fs::read_to_string(file.path()).unwrap();
+        let added = file.add(&[entry("ana@example.org", Reason::Unsubscribed)], later(60)).unwrap();
+        assert_eq!(added.already, ["ana@example.org"]);
+        assert_eq!(fs::read_to_string(file.path()).unwrap(), before);
+        // No sign-up row for an address that may be mailed, nor one that
+        // a confirmation could not bring back.
+        assert!(file.signed_up(&address("new@example.org"), later(61)).unwrap());
+        file.add(&[entry("spam@example.org", Reason::Complaint)], now()).unwrap();
+        let before = fs::read_to_string(file.path()).unwrap();
+        assert!(!file.signed_up(&address("spam@example.org"), later(62)).unwrap());
+        assert_eq!(fs::read_to_string(file.path()).unwrap(), before);
+    }
+
+    #[test]
+    fn a_complaint_a_bounce_or_an_erasure_is_not_lifted_by_any_confirmation_but_by_resubscribe() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(
+            &[entry("c@example.org", Reason::Complaint), entry("h@example.org", Reason::HardBounce)],
+            now(),
+        )
+        .unwrap();
+        file.forget(&EmailKey::of("f@example.org"), now()).unwrap();
+        for who in ["c@example.org", "h@example.org", "f@example.org"] {
+            let confirmed = file.confirm(&address(who), Some(later(10)), later(20), || ()).unwrap();
+            assert!(matches!(confirmed, Confirmation::Overtaken(_)), "{who}: {confirmed:?}");
+            assert!(!file.standing_of(&address(who)).unwrap().may_confirm_at(later(30)), "{who}");
+            assert!(file.resubscribe(&address(who), later(40)).unwrap(), "{who}");
+            assert!(!blocked(&file, who), "{who}");
+        }
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(!text.contains("f@example.org"), "an erased address is lifted under its pseudonym: {text}");
+    }
+
+    #[test]
+    fn after_an_erasure_a_link_issued_before_it_may_write_nothing_and_one_issued_after_may() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.forget(&EmailKey::of("ana@example.org"), later(10)).unwrap();
+        let ana = address("ana@example.org");
+        assert_eq!(file.unless_erased(&ana, Some(now()), || "written").unwrap(), None);
+        assert_eq!(
+            file.unless_erased(&ana, None, || "written").unwrap(),
+            None,
+            "a link of the earlier layout"
+        );
+        assert_eq!(file.unless_erased(&ana, Some(later(11)), || "written").unwrap(), Some("written"));
+        assert_eq!(file.unless_erased(&address("bo@example.org"), None, || 1).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn an_unsubscribe_racing_a_confirmation_is_never_lost_in_either_order() {
+        for trial in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+            file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
+            // Signed up again at +10 (the link); confirm and one-click
+            // unsubscribe at +20, on two threads.
+            assert!(file.signed_up(&address("ana@example.org"), later(10)).unwrap());
+            std::thread::scope(|scope| {
+                let confirming = file.clone();
+                scope.spawn(move || {
+                    confirming
+                        .confirm(&address("ana@example.org"), Some(later(10)), later(20), || ())
+                        .unwrap();
+                });
+                let leaving = file.clone();
+                scope.spawn(move || {
+                    leaving.add(&[entry("ana@example.org", Reason::Unsubscribed)], later(20)).unwrap();
+                });
+            });
+            assert!(blocked(&file, "ana@example.org"), "trial {trial}: the unsubscribe was lost");
+        }
     }
 }

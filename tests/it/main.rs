@@ -22,6 +22,7 @@ mod duplicates;
 mod first_newsletter;
 mod folders;
 mod images;
+mod ledger;
 mod lists;
 mod nesting;
 mod onboarding;

@@ -563,15 +563,18 @@ fn unsubscribe_from_a_file_names_each_bad_line_adds_the_rest_and_exits_1() {
 }
 
 #[test]
-fn resubscribe_removes_an_address_and_says_whether_it_was_there() {
+fn resubscribe_lifts_an_address_by_a_later_row_and_says_whether_it_was_there() {
     let (test, _) = list_test(2);
     test.run(&["unsubscribe", "--subscribers", "list.csv", "reader01@example.org", "gone@example.org"])
         .code(0);
     test.run(&["resubscribe", "--subscribers", "list.csv", "Reader01@Example.org"])
         .code(0)
-        .stdout_has("Reader01@Example.org was on the suppression list suppressed.csv: removed.")
+        .stdout_has("Reader01@Example.org was on the suppression list suppressed.csv: a `resubscribed` row now lifts it.")
         .stdout_has("They are on list.csv (line 2) and will get the next bulletin.");
-    assert_eq!(suppressed(&test), ["gone@example.org"]);
+    // Nothing is taken off: the lift is a row of its own.
+    assert_eq!(suppressed(&test), ["reader01@example.org", "gone@example.org", "Reader01@Example.org"]);
+    let text = std::fs::read_to_string(test.join(SUPPRESSED)).unwrap();
+    assert!(text.lines().last().unwrap().starts_with("Reader01@Example.org,resubscribed,"), "{text}");
     test.run(&["resubscribe", "--subscribers", "list.csv", "reader01@example.org"])
         .code(0)
         .stdout_has("reader01@example.org was not on the suppression list suppressed.csv; nothing changed.");

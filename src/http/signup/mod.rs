@@ -7,23 +7,25 @@
 //!   sends a confirmation email through the relay, in the background, and
 //!   answers the same whoever the address is (on the list or not, emailed
 //!   or not), so the form tells nobody who is subscribed. Limited per
-//!   client and in all ([`RATE_PER_CLIENT`], [`RATE_IN_ALL`]), one email
-//!   per address a day (counted in [`SENT_LOG`] in the state folder, so a
-//!   restart keeps the count), bodies of at
-//!   most [`BODY_LIMIT`], and a honeypot field (`website`) that sends
-//!   nothing when filled.
+//!   client network, per mailbox, per recipient domain and in all (see
+//!   [`limits`]), bodies of at most [`BODY_LIMIT`], and a honeypot field
+//!   (`website`) that sends nothing when filled. No email goes to an
+//!   address a confirmation could not bring back (a complaint, a bounce,
+//!   an erasure: see [`crate::subscribers::consent`]), nor to a domain
+//!   literal (`bob@[192.0.2.1]`).
 //! * `GET /confirm?t=TOKEN`: a page with a Confirm button; changes nothing,
 //!   so a mail scanner fetching the link confirms nobody.
 //! * `POST /confirm?t=TOKEN`: adds the sign-up, with its consent record, to
-//!   `signups.csv` ([`SignupsFile`]). The token is signed and expires
+//!   `signups.csv` ([`SignupsFile`]), under the consent ledger's lock and
+//!   only when the ledger lets the confirmation count: a link issued
+//!   before the reader's latest opt-out changes nothing. The token is
+//!   signed, says when it was issued, and expires
 //!   ([`crate::message::confirmation`]).
 
+pub mod limits;
 pub mod page;
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -32,11 +34,9 @@ use axum::extract::{DefaultBodyLimit, FromRequest, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use sha2::{Digest, Sha256};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::Peer;
 use super::unsubscribe::{mask, respond};
 use crate::config::Settings;
 use crate::deliver::smtp::Relay;
@@ -47,26 +47,13 @@ use crate::message::Composer;
 use crate::message::confirmation::{ConfirmSigner, Pending, Refusal};
 use crate::render::Personalised;
 use crate::subscribers::signups::{Signup, SignupsFile};
-use crate::subscribers::{EmailAddress, Reason, SuppressionFile, SuppressionFileError};
+use crate::subscribers::{Confirmation, EmailAddress, SuppressionFile};
+use limits::Limits;
+pub use limits::SENT_LOG;
 use page::Texts;
 
 /// The largest sign-up read: a form is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
-
-/// Sign-ups from one client (by IP address): this many at once, then one
-/// more a minute.
-pub const RATE_PER_CLIENT: u32 = 5;
-
-/// Sign-ups from everyone together: this many at once, then two a second.
-pub const RATE_IN_ALL: u32 = 200;
-
-/// Confirmation emails to one address in a day, at most.
-pub const EMAILS_PER_ADDRESS_A_DAY: u32 = 1;
-
-/// The file in the state folder counting today's confirmation emails: a
-/// `DAY DIGEST` line for each, the digest keyed with `UNSUBSCRIBE_SECRET`
-/// so the file names nobody. A restart reads it back.
-pub const SENT_LOG: &str = "confirmations-sent";
 
 /// How long a confirmation link works unless `CONFIRM_HOURS` says.
 pub const DEFAULT_CONFIRM_HOURS: f64 = 72.0;
@@ -87,6 +74,8 @@ pub struct SignupOptions {
     /// Where the confirmation emails sent today are counted
     /// (`confirmations-sent` in the state folder).
     pub sent_log: std::path::PathBuf,
+    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl SignupOptions {
@@ -133,6 +122,9 @@ impl SignupOptions {
                 settings.list_name, settings.org_name
             )
         });
+        let trusted_proxies =
+            limits::trusted_proxies(source.get("TRUSTED_PROXIES").map(|(v, _)| v).as_deref())
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
         std::fs::create_dir_all(state_dir)
             .with_context(|| format!("cannot make the state folder {}", state_dir.display()))?;
         Ok(Self {
@@ -143,6 +135,7 @@ impl SignupOptions {
             consent,
             allowed_origins,
             sent_log: state_dir.join(SENT_LOG),
+            trusted_proxies,
         })
     }
 }
@@ -155,14 +148,9 @@ struct Service {
     /// Where the confirmation links point: UNSUBSCRIBE_URL's origin.
     public_origin: String,
     clock: Arc<dyn Clock>,
-    per_client: DefaultKeyedRateLimiter<IpAddr>,
-    in_all: DefaultDirectRateLimiter,
-    /// Confirmation emails sent today, by address digest: (day, count).
-    emailed: Mutex<HashMap<String, (u64, u32)>>,
-    /// Held while writing to [`SENT_LOG`].
-    sent_log: Mutex<()>,
-    /// The suppression list, from which a confirmed sign-up lifts the
-    /// reader's own earlier unsubscribe.
+    limits: Limits,
+    /// The consent ledger: what a sign-up may be sent, and what a
+    /// confirmation may lift.
     suppressed: SuppressionFile,
 }
 
@@ -185,22 +173,15 @@ pub fn router(
         .allow_origin(AllowOrigin::list(options.allowed_origins.clone()))
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
-    let per_minute =
-        |n| Quota::per_minute(NonZeroU32::MIN).allow_burst(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-    let emailed = read_sent_log(&options.sent_log, day_of(clock.now().as_system_time()));
+    let now = clock.now().as_system_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let limits = Limits::new(&options.sent_log, options.trusted_proxies.clone(), now);
     let service = Service {
         signer,
         composer: Composer::new(settings, crate::content::CampaignId::notices()),
         texts,
         public_origin: public.unwrap_or_default(),
         clock,
-        per_client: governor::RateLimiter::keyed(per_minute(RATE_PER_CLIENT)),
-        in_all: governor::RateLimiter::direct(
-            Quota::per_second(NonZeroU32::new(2).expect("2 is not 0"))
-                .allow_burst(NonZeroU32::new(RATE_IN_ALL).expect("not 0")),
-        ),
-        emailed: Mutex::new(emailed),
-        sent_log: Mutex::new(()),
+        limits,
         suppressed,
         options,
     };
@@ -252,23 +233,6 @@ impl Posted {
     }
 }
 
-/// The client's address: the peer's, or, when the peer is this machine
-/// (the reverse proxy), the last address the proxy added to
-/// `X-Forwarded-For`.
-fn client(request: &Request) -> IpAddr {
-    let peer = request.extensions().get::<Peer>().map(|p| p.0.ip());
-    let forwarded = || {
-        let all = request.headers().get_all("x-forwarded-for");
-        let last = all.iter().next_back()?.to_str().ok()?;
-        last.rsplit(',').next()?.trim().parse().ok()
-    };
-    match peer {
-        Some(ip) if ip.is_loopback() => forwarded().unwrap_or(ip),
-        Some(ip) => ip,
-        None => forwarded().unwrap_or(IpAddr::from([0, 0, 0, 0])),
-    }
-}
-
 fn too_many() -> Response {
     let mut response =
         (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ups from here; try again in a minute.\n")
@@ -278,12 +242,8 @@ fn too_many() -> Response {
 }
 
 async fn subscribe(State(service): State<Arc<Service>>, request: Request) -> Response {
-    let ip = client(&request);
-    if service.per_client.check_key(&ip).is_err() || service.in_all.check().is_err() {
+    if !service.limits.admit(&request) {
         return too_many();
-    }
-    if service.per_client.len() > 100_000 {
-        service.per_client.retain_recent();
     }
     let json_answer = request
         .headers()
@@ -310,7 +270,7 @@ async fn subscribe(State(service): State<Arc<Service>>, request: Request) -> Res
             respond(StatusCode::BAD_REQUEST, page::bad_address(&service.texts))
         };
     };
-    if posted.website.is_empty() && service.may_email(&email) {
+    if posted.website.is_empty() {
         let tags: Vec<String> = posted
             .interests
             .iter()
@@ -337,39 +297,54 @@ impl Service {
         self.clock.now().as_system_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
     }
 
-    /// Whether another confirmation email may go to `email` today; counts
-    /// it when so, in memory and in [`SENT_LOG`].
+    /// Whether a confirmation email may go to `email` now: not to a domain
+    /// literal, not to an address a confirmation could not bring back, and
+    /// within the mailbox's and the domain's limits (counted when so).
     fn may_email(&self, email: &EmailAddress) -> bool {
-        let day = self.now_secs() / 86_400;
-        let digest = self.signer.address_digest(email);
-        {
-            let mut emailed = self.emailed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            emailed.retain(|_, (d, _)| *d == day);
-            let count = emailed.entry(digest.clone()).or_insert((day, 0));
-            if count.1 >= EMAILS_PER_ADDRESS_A_DAY {
-                eprintln!("{} sign-up: {} already emailed today, not again", self.clock.now(), mask(email));
+        let now = self.clock.now();
+        if email.as_str().ends_with(']') {
+            eprintln!("{now} sign-up: {} is a domain literal, not emailed", mask(email));
+            return false;
+        }
+        let standing = match self.suppressed.standing_of(email) {
+            Ok(standing) if !standing.may_confirm_at(now.as_system_time()) => {
+                eprintln!("{now} sign-up: {} is suppressed for good, not emailed", mask(email));
                 return false;
             }
-            count.1 += 1;
+            Ok(standing) => standing,
+            Err(error) => {
+                eprintln!("{now} error: sign-up of {}: {error}", mask(email));
+                return false;
+            }
+        };
+        if let Err(stop) =
+            self.limits.take_email(email.key(), self.now_secs(), |text| self.signer.address_digest(text))
+        {
+            eprintln!("{now} sign-up: {} not emailed: {stop}", mask(email));
+            return false;
         }
-        let _writing = self.sent_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let written =
-            std::fs::OpenOptions::new().create(true).append(true).open(&self.options.sent_log).and_then(
-                |mut file| std::io::Write::write_all(&mut file, format!("{day} {digest}\n").as_bytes()),
-            );
-        if let Err(error) = written {
-            eprintln!(
-                "{} warning: cannot write {}: {error}",
-                self.clock.now(),
-                self.options.sent_log.display()
-            );
+        if !standing.is_blocked() {
+            return true;
         }
-        true
+        // The link about to go out could lift the reader's opt-out: the
+        // ledger says so first, so an opt-out made while it is out counts.
+        match self.suppressed.signed_up(email, now.as_system_time()) {
+            Ok(may) => may,
+            Err(error) => {
+                eprintln!("{now} error: sign-up of {}: {error}", mask(email));
+                false
+            }
+        }
     }
 
     async fn send_confirmation(&self, email: EmailAddress, name: String, tags: Vec<String>) {
-        let expires = self.now_secs() + self.options.confirm_for.as_secs().max(1);
-        let pending = Pending { email: email.clone(), name, tags, expires };
+        if !self.may_email(&email) {
+            return;
+        }
+        let issued = self.now_secs();
+        let expires = issued + self.options.confirm_for.as_secs().max(1);
+        let issued = Some(crate::message::confirmation::at_secs(issued));
+        let pending = Pending { email: email.clone(), name, tags, issued, expires };
         let link = format!("{}/confirm?t={}", self.public_origin, self.signer.token(&pending));
         let hours = self.options.confirm_for.as_secs_f64() / 3600.0;
         let list = &self.texts.list_name;
@@ -421,67 +396,6 @@ impl Service {
     }
 }
 
-/// Takes `email` off the suppression list when every row naming it is the
-/// reader's own choice (an unsubscribe, a request, a Mailchimp unsubscribe,
-/// an erasure) made before they asked to sign up (`issued`, when the link
-/// was made): confirming a sign-up is asking to be mailed again. A bounce
-/// or a spam complaint stays, and the sign-up waits in `signups.csv`
-/// unmailed, as `resubscribe` is then the staff's decision. So does a
-/// choice made since, or undated: an old link used again (a page
-/// reloaded, a forwarded email) never undoes a later unsubscribe. Read and
-/// rewritten under the list's lock, so a row added meanwhile (a bounce
-/// import, say) is seen.
-fn lift_own_unsubscribe(
-    suppressed: &SuppressionFile,
-    email: &EmailAddress,
-    issued: std::time::SystemTime,
-) -> Result<(), SuppressionFileError> {
-    let own = [Reason::Unsubscribed, Reason::Requested, Reason::MailchimpUnsubscribed, Reason::Forgotten];
-    suppressed.rewrite(|table| {
-        let Some(column) = table.email_column else { return (false, ()) };
-        let named = |name: &str| table.header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-        let (reason_at, date_at) = (named("reason"), named("date"));
-        let about = |row: &csv::StringRecord| {
-            row.get(column).is_some_and(|e| crate::subscribers::pseudonym::names(e, email.key()))
-        };
-        let lifts = |row: &csv::StringRecord| {
-            let at = |i: Option<usize>| i.and_then(|i| row.get(i)).map_or("", str::trim);
-            let before = humantime::parse_rfc3339_weak(at(date_at)).is_ok_and(|date| date < issued);
-            before && own.iter().any(|r| at(reason_at).eq_ignore_ascii_case(r.as_str()))
-        };
-        let rows: Vec<&csv::StringRecord> = table.records.iter().filter(|r| about(r)).collect();
-        if rows.is_empty() || !rows.iter().all(|r| lifts(r)) {
-            return (false, ());
-        }
-        table.records.retain(|r| !about(r));
-        (true, ())
-    })
-}
-
-fn day_of(time: std::time::SystemTime) -> u64 {
-    time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400
-}
-
-/// Today's counts from [`SENT_LOG`] (a missing or unreadable file counts
-/// nothing); the file is rewritten with today's lines only.
-fn read_sent_log(path: &std::path::Path, today: u64) -> HashMap<String, (u64, u32)> {
-    let mut counts: HashMap<String, (u64, u32)> = HashMap::new();
-    let Ok(text) = std::fs::read_to_string(path) else { return counts };
-    let mut kept = String::new();
-    for line in text.lines() {
-        let Some((day, digest)) = line.split_once(' ') else { continue };
-        if day.parse::<u64>().ok() == Some(today) {
-            counts.entry(digest.to_owned()).or_insert((today, 0)).1 += 1;
-            kept.push_str(line);
-            kept.push('\n');
-        }
-    }
-    if kept.len() != text.len() {
-        let _ = std::fs::write(path, kept);
-    }
-    counts
-}
-
 /// `GET /confirm`: the page with the button. Changes nothing.
 async fn confirm_page(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) -> Response {
     match service.pending(query.as_deref()) {
@@ -504,18 +418,28 @@ async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery)
     let file = service.options.signups.clone();
     let suppressed = service.suppressed.clone();
     let now = service.clock.now().as_system_time();
-    // When the link was made: the same sum as when it was signed.
-    let issued = std::time::UNIX_EPOCH
-        + Duration::from_secs(pending.expires.saturating_sub(service.options.confirm_for.as_secs().max(1)));
+    let issued = pending.issued;
+    // Decided and written under the ledger's lock: an opt-out is either
+    // before the decision (and counts) or after the sign-up is written.
     let added = tokio::task::spawn_blocking(move || {
-        let added = file.add(&signup, now)?;
-        lift_own_unsubscribe(&suppressed, &signup.email, issued)?;
-        Ok::<_, SuppressionFileError>(added)
+        let email = signup.email.clone();
+        match suppressed.confirm(&email, issued, now, || file.add(&signup, now))? {
+            Confirmation::Free(added) | Confirmation::Lifted(_, added) => added.map(Some),
+            Confirmation::Overtaken(_) => Ok(None),
+        }
     })
     .await;
     let email = pending.email;
     match added {
-        Ok(Ok(added)) => {
+        Ok(Ok(None)) => {
+            eprintln!(
+                "{} refused POST /confirm for {}: the link is older than their latest opt-out",
+                service.clock.now(),
+                mask(&email)
+            );
+            respond(StatusCode::GONE, page::overtaken(&service.texts))
+        }
+        Ok(Ok(Some(added))) => {
             let what = if added { "added to" } else { "already in" };
             eprintln!(
                 "{} sign-up confirmed: {} {what} {}",

@@ -119,6 +119,19 @@ pub fn bad_link(expired: bool) -> Markup {
     )
 }
 
+/// The answer to a confirmation link made before the reader's latest
+/// opt-out (or their erasure): it changes nothing, and says nothing about
+/// why, which would tell whoever holds the link what the reader did.
+pub fn overtaken(texts: &Texts) -> Markup {
+    layout(
+        "This link no longer works",
+        html! {
+            h1 { "This link no longer works" }
+            p { "Nothing has been changed. To get " (texts.list_name) ", sign up again: you will get a new link." }
+        },
+    )
+}
+
 /// The answer when the sign-up could not be written.
 pub fn failed() -> Markup {
     layout(
