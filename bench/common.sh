@@ -24,6 +24,27 @@ with open(path, "w") as f:
 PY
 }
 
+# ledger N FILE: a consent ledger (suppressed.csv) of N rows about the
+# first N supporters of `subscribers`: mostly unsubscribes, some bounces and
+# complaints, and one in ten lifted again by a later `confirmed` row (so N
+# rows block about 0.9 N of them).
+ledger() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+reasons = ["unsubscribed", "requested", "hard-bounce", "complaint", "soft-bounces"]
+with open(path, "w") as f:
+    f.write("email,reason,date,detail,issued\n")
+    lifted = []
+    for i in range(n - n // 10):
+        f.write(f"supporter{i}@example.org,{reasons[i % 5]},2026-01-01T00:00:00Z,,\n")
+        if i % 9 == 0 and reasons[i % 5] in ("unsubscribed", "requested"):
+            lifted.append(i)
+    for i in lifted[: n // 10]:
+        f.write(f"supporter{i}@example.org,confirmed,2026-02-01T00:00:00Z,,2026-01-15T00:00:00Z\n")
+PY
+}
+
 # A scratch folder, removed on exit with any server started below.
 work=$(mktemp -d)
 chmod 755 "$work"

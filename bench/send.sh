@@ -3,11 +3,14 @@
 # 127.0.0.1 (--rate unlimited --concurrency 8, journal on), then let
 # Postfix's own load generator smtp-source send N messages of the same size
 # over 8 sessions to the same sink: messages per second for each.
-#     bench/send.sh [N]           (default 20000)
+# With S, a consent ledger of S rows about the list is read too.
+#     bench/send.sh [N] [S]       (default 20000, no ledger)
 source "$(dirname "$0")/common.sh"
 n=${1:-20000}
+s=${2:-0}
 build
 subscribers "$n" "$work/list.csv"
+ledger "$s" "$work/suppressed.csv"
 start_sink
 cd "$work"
 
