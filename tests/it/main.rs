@@ -8,6 +8,7 @@
 
 // Shared helpers.
 mod browser_util;
+mod consent_oracle;
 mod send_util;
 mod util;
 
