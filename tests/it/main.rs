@@ -18,6 +18,7 @@ mod brand;
 mod browser;
 mod cli;
 mod concurrency;
+mod consent;
 mod dkim;
 mod duplicates;
 mod first_newsletter;
