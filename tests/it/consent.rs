@@ -18,6 +18,9 @@
 //! `CONSENT_CHECK_SECONDS` (default 10) sets how long each seeded run
 //! lasts; the `#[ignore]`d run lasts 300 s unless it says, with the seed in
 //! `CONSENT_SEED` (else one from the clock).
+//!
+//! Until issue 23's rows 1 to 3 are fixed these tests fail, each report
+//! naming the row each violation most likely comes from.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -108,10 +111,10 @@ fn check(seed: u64, length: Duration) {
     });
     let history = world.finish();
     let violations = history.violations();
-    let counts = history.ops.iter().filter(|o| o.acked).fold(BTreeMap::<String, usize>::new(), |mut m, o| {
-        *m.entry(format!("{:?}", o.kind).split([' ', '{']).next().unwrap_or("").to_owned()).or_default() += 1;
-        m
-    });
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for op in history.ops.iter().filter(|o| o.acked) {
+        *counts.entry(op.kind.label()).or_default() += 1;
+    }
     eprintln!(
         "consent checker: seed {seed}: {} operations ({} acknowledged: {counts:?}), {} messages",
         history.ops.len(),
@@ -568,22 +571,22 @@ impl<'a> World<'a> {
             match rng.below(100) {
                 // Signs up, and when the email comes, confirms while
                 // unsubscribing (or just confirms).
-                0..25 => {
+                0..30 => {
                     let known = self.links_to(address).len();
                     self.sign_up(&actor, address);
                     if let Some(link) = self.new_link_to(address, known) {
-                        if rng.chance(70) {
+                        if rng.chance(80) {
                             self.race(&mut rng, &actor, &link);
                         } else {
                             self.confirm(&actor, &link);
                         }
                     }
                 }
-                25..40 => match self.some_link(&mut rng, address) {
+                30..42 => match self.some_link(&mut rng, address) {
                     Some(link) => self.race(&mut rng, &actor, &link),
                     None => self.sign_up(&actor, address),
                 },
-                40..52 => {
+                42..52 => {
                     if let Some(link) = self.some_link(&mut rng, address) {
                         self.confirm(&actor, &link);
                     }
@@ -620,7 +623,7 @@ impl<'a> World<'a> {
                         &["resubscribe", address, "--subscribers", LIST],
                     );
                 }
-                48..85 => {
+                48..80 => {
                     let forgotten = self.cli(
                         "staff",
                         Kind::Forget,
@@ -651,7 +654,7 @@ impl<'a> World<'a> {
     /// Sends a new bulletin every second or so.
     fn sender(&self, mut rng: Rng) {
         loop {
-            self.nap(rng.millis(300, 1200));
+            self.nap(rng.millis(250, 900));
             if self.over() {
                 break;
             }
@@ -749,6 +752,11 @@ impl<'a> World<'a> {
     fn finish(self) -> History {
         self.stop_serving();
         let final_issue = self.send("final", 0xF1AA1);
+        // Without it, invariant 1 would pass unchecked.
+        let ops = lock(&self.ops);
+        let last = ops.last().expect("the final send was recorded");
+        assert!(last.acked, "the final send failed, so nothing can be judged: {}", last.outcome);
+        drop(ops);
         let last = self.snapshot();
         self.refresh_sink();
         let mut snapshots = std::mem::take(&mut *lock(&self.snapshots));

@@ -51,6 +51,24 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A short name, for counting operations by kind.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::SignUp => "sign-up",
+            Self::Confirm { .. } => "confirm",
+            Self::OneClick => "one-click",
+            Self::PrefUnsubscribe => "page-unsubscribe",
+            Self::PrefPause => "pause",
+            Self::PrefSave => "save",
+            Self::Unsubscribe => "unsubscribe",
+            Self::Resubscribe => "resubscribe",
+            Self::Forget => "forget",
+            Self::Merge => "merge",
+            Self::Send { .. } => "send",
+            Self::Restart { .. } => "restart",
+        }
+    }
+
     fn name(&self) -> String {
         match self {
             Self::SignUp => "sign-up POST /subscribe".into(),
@@ -301,8 +319,10 @@ impl History {
                     mail.file,
                     mail.to,
                     self.at(mail.time),
-                    out.op
-                        .map_or("the unsubscribe it started with".to_owned(), |id| format!("opt-out #{id}")),
+                    out.op.and_then(|id| self.op(id)).map_or(
+                        "the suppression it started with".to_owned(),
+                        |op| format!("{} #{}", op.kind.name(), op.id)
+                    ),
                     self.at(out.end)
                 );
                 found.push(Violation {
