@@ -8,6 +8,7 @@
 
 // Shared helpers.
 mod browser_util;
+mod consent_oracle;
 mod send_util;
 mod util;
 
@@ -17,6 +18,7 @@ mod brand;
 mod browser;
 mod cli;
 mod concurrency;
+mod consent;
 mod dkim;
 mod duplicates;
 mod first_newsletter;

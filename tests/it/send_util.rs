@@ -469,6 +469,12 @@ pub struct PyServer {
 impl PyServer {
     /// Starts the server with `faults` and waits (bounded) until it listens.
     pub fn start(faults: &Faults) -> Self {
+        Self::start_for(faults, Duration::from_secs(SERVER_LIFETIME_SECS.into()))
+    }
+
+    /// [`PyServer::start`], the server living at most `lifetime` (for a
+    /// test that runs longer than the usual lifetime).
+    pub fn start_for(faults: &Faults, lifetime: Duration) -> Self {
         require_aiosmtpd();
         let home = tempfile::tempdir().expect("cannot make a temporary folder");
         let faults_path = home.path().join("faults.json");
@@ -482,7 +488,7 @@ impl PyServer {
             .arg("--faults")
             .arg(&faults_path)
             .arg("--lifetime")
-            .arg(SERVER_LIFETIME_SECS.to_string())
+            .arg(lifetime.as_secs().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -516,7 +522,9 @@ impl PyServer {
         fs::read_to_string(self.home.path().join("server.log")).unwrap_or_default()
     }
 
-    fn mail_dir(&self) -> PathBuf {
+    /// The folder it stores messages in: `<n>.eml` with `<n>.envelope`
+    /// beside it, as `tests/support/smtp_server.py` says.
+    pub fn mail_dir(&self) -> PathBuf {
         self.home.path().join("mail")
     }
 
