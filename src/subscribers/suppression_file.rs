@@ -95,11 +95,19 @@ struct NewRow {
 
 /// The ledger `contents` hold.
 fn ledger_of(contents: &Contents) -> Ledger {
+    match &contents.header {
+        Some(header) => ledger_of_rows(header, contents.email_column, &contents.records),
+        None => Ledger::default(),
+    }
+}
+
+/// The ledger rows under `header` hold.
+fn ledger_of_rows(header: &csv::StringRecord, email: Option<usize>, records: &[csv::StringRecord]) -> Ledger {
     let mut ledger = Ledger::default();
-    let (Some(header), Some(email)) = (&contents.header, contents.email_column) else { return ledger };
+    let Some(email) = email else { return ledger };
     let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
     let (reason, date, issued) = (column("reason"), column("date"), column("issued"));
-    for record in &contents.records {
+    for record in records {
         let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or_default();
         let address = cell(Some(email)).trim();
         if address.is_empty() {
@@ -309,7 +317,14 @@ impl SuppressionFile {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
             let identity = ledger.identity_of(email.key());
-            match consent::standing(ledger.events(&identity)) {
+            let events = ledger.events(&identity);
+            match consent::standing(events) {
+                // Taken back since an erasure: a link made before it still
+                // may write nothing about them.
+                Standing::Free if consent::erased_since(events, issued) => {
+                    let block = consent::Block { reason: Reason::Forgotten.as_str().to_owned(), since: None };
+                    (Vec::new(), Confirmation::Overtaken(block))
+                }
                 Standing::Free => (Vec::new(), Confirmation::Free(then())),
                 Standing::Blocked(block) if block.lifted_by_confirmation(issued) => {
                     let row = NewRow {
@@ -705,7 +720,23 @@ impl SuppressionFile {
             let removed = before - table.records.len();
             let already = table.records.iter().map(cell).find(|c| pseudonym::names(c, key));
             let name = already.clone().unwrap_or_else(|| salt.pseudonym(key));
-            if already.is_none() {
+            // Erased already, and not taken back since: nothing to add.
+            // After a `resubscribe`, a second erasure is a row of its own.
+            let ledger = ledger_of_rows(&table.header, Some(column), &table.records);
+            let erased = matches!(ledger.standing_of(key), Standing::Blocked(block) if block.is_erasure());
+            for name in ["reason", "date"] {
+                if !table.header.iter().any(|h| h.trim().eq_ignore_ascii_case(name)) {
+                    table.header.push_field(name);
+                    let width = table.header.len();
+                    for record in &mut table.records {
+                        while record.len() < width {
+                            record.push_field("");
+                        }
+                    }
+                }
+            }
+            let add = already.is_none() || !erased;
+            if add {
                 let date = humantime::format_rfc3339_seconds(now).to_string();
                 let row: csv::StringRecord = table
                     .header
@@ -720,7 +751,7 @@ impl SuppressionFile {
                     .collect();
                 table.records.push(row);
             }
-            (removed > 0 || already.is_none(), Ok(Forgotten { removed, pseudonym: name }))
+            (removed > 0 || add, Ok(Forgotten { removed, pseudonym: name }))
         })?
     }
 }
@@ -1377,5 +1408,26 @@ mod tests {
             });
             assert!(blocked(&file, "ana@example.org"), "trial {trial}: the unsubscribe was lost");
         }
+    }
+
+    #[test]
+    fn an_erasure_after_a_resubscribe_blocks_again_and_a_link_made_before_it_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        let gus = address("gus@example.org");
+        file.forget(gus.key(), now()).unwrap();
+        assert!(file.resubscribe(&gus, later(10)).unwrap());
+        assert!(!blocked(&file, "gus@example.org"));
+        // A link made before the first erasure, used while they are back.
+        let early =
+            file.confirm(&gus, Some(now() - std::time::Duration::from_secs(5)), later(15), || ()).unwrap();
+        assert!(matches!(early, Confirmation::Overtaken(_)), "{early:?}");
+        file.forget(gus.key(), later(20)).unwrap();
+        assert!(blocked(&file, "gus@example.org"), "the second erasure is a row of its own");
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert_eq!(text.matches("forgotten,").count(), 2, "{text}");
+        assert!(!text.contains("gus@"), "{text}");
+        let replayed = file.confirm(&gus, Some(later(12)), later(25), || ()).unwrap();
+        assert!(matches!(replayed, Confirmation::Overtaken(_)), "{replayed:?}");
     }
 }
