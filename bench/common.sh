@@ -2,11 +2,13 @@
 # subscriber lists of any size. Source it; do not run it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin="$root/target/release/bulletin"
+# BULLETIN_BIN=PATH measures that binary instead (a build of another
+# commit, to compare), without building.
+bin=${BULLETIN_BIN:-$root/target/release/bulletin}
 sample="$root/content/ijm-prayer-requests.md"
 
 build() {
-  (cd "$root" && cargo build --release --locked --quiet)
+  [ -n "${BULLETIN_BIN:-}" ] || (cd "$root" && cargo build --release --locked --quiet)
   # The machine may be shared: say how busy it was, so a slow run can be
   # told from a slow program. Measure when the load is well under the cores.
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"

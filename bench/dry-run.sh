@@ -10,5 +10,5 @@ build
 subscribers "$n" "$work/list.csv"
 ledger "$s" "$work/suppressed.csv"
 cd "$work"
-/usr/bin/time -f "%e s wall, %M KB peak RSS" "$bin" send "$sample" --subscribers "$work/list.csv" --dry-run -q \
+/usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB peak RSS" "$bin" send "$sample" --subscribers "$work/list.csv" --dry-run -q \
   2>&1 | grep -E "would send|size|wall"

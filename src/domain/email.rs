@@ -40,16 +40,18 @@ impl EmailKey {
     /// put in their IDNA form (lower case, the domain as written in
     /// Unicode): what pseudonyms made then were made from.
     pub fn spellings(&self) -> Vec<Self> {
-        let mut spellings = vec![self.clone()];
-        if let Some((local, domain)) = self.0.rsplit_once('@')
-            && domain.split('.').any(|label| label.starts_with("xn--"))
-        {
-            let (unicode, result) = idna::domain_to_unicode(domain);
-            if result.is_ok() && unicode != domain {
-                spellings.push(Self(format!("{local}@{}", unicode.to_lowercase())));
-            }
+        std::iter::once(self.clone()).chain(self.unicode_spelling()).collect()
+    }
+
+    /// The key of the same address with its domain in Unicode, when that
+    /// differs (an `xn--` label): the key such an address had before.
+    pub fn unicode_spelling(&self) -> Option<Self> {
+        let (local, domain) = self.0.rsplit_once('@')?;
+        if !domain.contains("xn--") {
+            return None;
         }
-        spellings
+        let (unicode, result) = idna::domain_to_unicode(domain);
+        (result.is_ok() && unicode != domain).then(|| Self(format!("{local}@{}", unicode.to_lowercase())))
     }
 
     /// The mailbox behind the address, for limits on how often one inbox

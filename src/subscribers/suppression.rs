@@ -56,7 +56,7 @@ impl Suppressions {
         self.set.contains(key)
             || self.forgotten.iter().any(|(salt, digests)| {
                 digests.contains(&salt.digest(key))
-                    || key.spellings().iter().skip(1).any(|k| digests.contains(&salt.digest(k)))
+                    || key.unicode_spelling().is_some_and(|k| digests.contains(&salt.digest(&k)))
             })
     }
 

@@ -208,10 +208,11 @@ impl SuppressionFile {
     fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), SuppressionFileError> {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
-        // The list as every reader of it sees it, or not at all.
+        // The list as every reader of it sees it, or not at all: read as
+        // the readers read it, keeping nothing.
         if !bytes.is_empty()
             && let Err(e @ (super::SubscribersError::OpenQuote { .. } | super::SubscribersError::Csv { .. })) =
-                super::Suppressions::load(&self.path)
+                super::SubscriberReader::each_row(&self.path, |_, _, _| {})
         {
             return Err(SuppressionFileError::Damaged(e));
         }
