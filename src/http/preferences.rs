@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, RawQuery, Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 
@@ -176,8 +176,18 @@ fn with_unoffered(
     Ok(tags)
 }
 
-async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+/// `POST`: the token is checked before the body is read, so a forged
+/// link is refused at once however slowly its body comes.
+async fn change(
+    State(service): State<Arc<Service>>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
     let Some(email) = service.reader(query.as_deref()) else { return service.refuse("POST") };
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
     let now = service.clock.now().as_system_time();
