@@ -340,7 +340,9 @@ pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> O
                     names.len() - 1
                 }
             };
-            row[at] = value.clone();
+            // As the sign-up form writes names: a cell a spreadsheet would
+            // run as a formula is kept as text (the list reader shows it as typed).
+            row[at] = super::inert_in_spreadsheets(value).into_owned();
         }
         rows.push(row);
         merged.added += 1;

@@ -14,6 +14,7 @@ pub mod preferences;
 pub mod pseudonym;
 mod reader;
 pub mod signups;
+mod spreadsheet;
 mod suppression;
 mod suppression_file;
 mod tally;
@@ -25,6 +26,7 @@ pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
+pub use spreadsheet::as_typed;
 pub use suppression::Suppressions;
 pub use suppression_file::{
     Added, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,

@@ -257,7 +257,9 @@ impl SubscriberReader {
         let mut values = Vec::with_capacity(self.record.len());
         for (i, field) in self.record.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(text) => values.push(clean(text)),
+                // An address is matched as it is written.
+                Ok(text) if i == columns.email => values.push(clean(text)),
+                Ok(text) => values.push(clean(super::as_typed(text.trim_start()))),
                 Err(_) => {
                     let column =
                         columns.names[i].as_ref().map_or_else(|| format!("#{}", i + 1), ToString::to_string);

@@ -47,6 +47,25 @@ fn valid_rows_become_subscribers_with_their_line() {
 }
 
 #[test]
+fn a_value_escaped_against_spreadsheet_formulas_is_read_as_it_was_typed() {
+    let rows = read(
+        "email,first_name,last_name,town\n\
+         ana@example.org,'=1+1,'-2+3,'@SUM(1)\n\
+         'bo@example.org,'quoted,O'Brien,'+44\n",
+    );
+    let Row::Subscribed(ana) = &rows[0] else { panic!("{rows:?}") };
+    assert_eq!(ana.display_name(), Some("=1+1 -2+3"));
+    assert_eq!(ana.value(3), "@SUM(1)");
+    let Row::Subscribed(bo) = &rows[1] else { panic!("{rows:?}") };
+    assert_eq!(bo.email().as_str(), "'bo@example.org", "an address is never changed");
+    assert_eq!(bo.display_name(), Some("'quoted O'Brien"), "a quote before anything else stays");
+    assert_eq!(bo.value(3), "+44");
+    for typed in ["=1+1", "-2+3", "@SUM(1)", "+44", "\t=1", "'quoted", "Ana"] {
+        assert_eq!(as_typed(&inert_in_spreadsheets(typed)), typed);
+    }
+}
+
+#[test]
 fn csv_row_without_email_is_rejected() {
     let rows = read("email,first_name\n,Ana\n");
     assert_eq!(summary(&rows), vec![(2, "skip no email address".into())]);

@@ -189,6 +189,54 @@ fn a_folder_with_no_mailchimp_files_is_refused_and_nothing_is_written() {
     assert_eq!(std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(), "email\n");
 }
 
+/// Issue 23, row 8: names from a Mailchimp export that a spreadsheet would
+/// run as formulas were written into the list as they were, while the
+/// sign-up form's were escaped; and the escape then showed in To: lines.
+#[test]
+fn formula_like_names_from_mailchimp_are_escaped_in_the_list_and_shown_as_typed_in_the_messages() {
+    let header = format!("\"Email Address\",\"First Name\",\"Last Name\",Church,{SYSTEM}");
+    let export = [
+        header,
+        member("ana@example.org", "=cmd|' /C calc'!A0", "-2+3", "@SUM(1)", ""),
+        member("bo@example.org", "=1+1", "Berg", "+44", ""),
+    ]
+    .join("\r\n")
+        + "\r\n";
+    let test = Test::new()
+        .file("bulletin.md", bulletin("Hello {{ first_name }} of {{ church }}."))
+        .file("subscribers/subscribers.csv", "email,first_name,last_name\n")
+        .file("export/subscribed_members_export_1a2b3c4d5e.csv", export);
+    test.run(&["import", "mailchimp", "export"]).code(0);
+
+    let list = rows(&test.join("subscribers/subscribers.csv"));
+    let cells: Vec<[&str; 3]> = list
+        .iter()
+        .map(|r| [r["first_name"].as_str(), r["last_name"].as_str(), r["church"].as_str()])
+        .collect();
+    assert_eq!(cells, [["'=cmd|' /C calc'!A0", "'-2+3", "'@SUM(1)"], ["'=1+1", "Berg", "'+44"]]);
+
+    test.run(&["send", "bulletin.md", "--dry-run", "--out", "out"]).code(0);
+    let mut seen: Vec<(String, String)> = test
+        .emls("out")
+        .iter()
+        .map(|eml| {
+            let message = eml.parse();
+            let to =
+                message.to().and_then(|a| a.first()).and_then(|a| a.name()).unwrap_or_default().to_owned();
+            let greeting = eml.text().lines().find(|l| l.starts_with("Hello")).unwrap_or_default().to_owned();
+            (to, greeting)
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("=1+1 Berg".to_owned(), "Hello =1+1 of +44.".to_owned()),
+            ("=cmd|' /C calc'!A0 -2+3".to_owned(), "Hello =cmd|' /C calc'!A0 of @SUM(1).".to_owned()),
+        ]
+    );
+}
+
 // ------------------------------------------------------- export and forget
 
 /// A Postfix-style DSN about the message `original_id` to `to`.
