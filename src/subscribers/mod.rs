@@ -23,6 +23,7 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
+pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
@@ -253,6 +254,10 @@ pub enum SubscribersError {
     DuplicateColumn { path: PathBuf, name: String, first: usize, second: usize },
     #[error("{}:{line}: {source}", path.display())]
     Csv { path: PathBuf, line: u64, source: csv::Error },
+    /// A field or row longer than any a list has: read no further, so a
+    /// broken or hostile file cannot take the memory it would need.
+    #[error("{}:{line}: column `{column}`: {reason}. None of the list was used", path.display())]
+    TooLong { path: PathBuf, line: u64, column: String, reason: TooLong },
     /// A quoted field that took in what look like further rows, or ran to
     /// the end of the file: the rows after it would be lost.
     #[error("{}:{line}: {}", path.display(), open_quote(*line, *lines, *to_end, *rows, first.as_ref()))]

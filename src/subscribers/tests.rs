@@ -65,6 +65,23 @@ fn a_value_escaped_against_spreadsheet_formulas_is_read_as_it_was_typed() {
     }
 }
 
+/// Issue 23, row 9: a 1 GB field took 9.4 GB to read.
+#[test]
+fn a_field_longer_than_any_cell_of_a_spreadsheet_stops_the_list_with_its_line_and_column() {
+    let mut list = b"email,first_name,note\nana@example.org,Ana,hello\nbo@example.org,Bo,".to_vec();
+    list.extend(std::iter::repeat_n(b'x', 10 << 20));
+    list.extend_from_slice(b"\ncy@example.org,Cy,\n");
+    let f = file(&list);
+    let error = SubscriberReader::open(f.path(), Audience::default())
+        .unwrap()
+        .find_map(Result::err)
+        .expect("the list is refused");
+    let said = error.to_string();
+    assert!(said.starts_with(&format!("{}:3: ", f.path().display())), "{said}");
+    assert!(said.contains("`note`"), "{said}");
+    assert!(said.len() < 1000, "{said}");
+}
+
 #[test]
 fn csv_row_without_email_is_rejected() {
     let rows = read("email,first_name\n,Ana\n");

@@ -237,6 +237,44 @@ fn formula_like_names_from_mailchimp_are_escaped_in_the_list_and_shown_as_typed_
     );
 }
 
+/// Issue 23, row 9: a 1 MB ZIP holding one 1,000 MiB field was imported
+/// with exit 0, 4.1 GB of memory and a 1 GB list. Here a 10 MB field, and a
+/// name of 600 letters: each stops the import, naming the file inside the
+/// ZIP, the line and the field, and nothing is written.
+#[test]
+fn an_export_with_a_field_too_long_for_a_name_is_refused_with_its_file_line_and_field_and_nothing_is_written()
+{
+    let header = format!("\"Email Address\",\"First Name\",\"Last Name\",Church,{SYSTEM}");
+    for (long, field) in [("a".repeat(10 << 20), "First Name"), ("b".repeat(600), "Church")] {
+        let (first, church) = if field == "Church" { ("Bo", long.as_str()) } else { (long.as_str(), "") };
+        let subscribed = [
+            header.clone(),
+            member("ana@example.org", "Ana", "Silva", "", ""),
+            member("bo@example.org", first, "Berg", church, ""),
+        ]
+        .join("\r\n");
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("subscribed_members_export_1a2b3c4d5e.csv", options).unwrap();
+        zip.write_all(subscribed.as_bytes()).unwrap();
+        let zip = zip.finish().unwrap().into_inner();
+        assert!(zip.len() < 100_000, "the ZIP is small: {} bytes", zip.len());
+        let list = "email,first_name\nold@example.org,Old\n";
+        let test = Test::new().file("subscribers/subscribers.csv", list).file("export.zip", zip);
+
+        let run = test.run(&["import", "mailchimp", "export.zip"]).code(2);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.printed());
+        for needle in ["subscribed_members_export_1a2b3c4d5e.csv:3", field] {
+            assert!(errors[0].contains(needle), "{needle:?} missing from {}", errors[0]);
+        }
+        assert!(errors[0].len() < 1000, "the field itself is not printed: {} bytes", errors[0].len());
+        assert_eq!(std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(), list);
+        assert!(!test.join("subscribers/suppressed.csv").exists());
+    }
+}
+
 // ------------------------------------------------------- export and forget
 
 /// A Postfix-style DSN about the message `original_id` to `to`.
