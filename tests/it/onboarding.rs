@@ -124,6 +124,44 @@ fn init_into_an_existing_folder_refuses_and_lists_what_exists_unless_forced() {
     assert!(test.join("news/.env").exists() && test.join("news/content/welcome.md").exists());
 }
 
+/// Issue 23, row 10: init wrote through a `.env` or `README.md` that was a
+/// symbolic link to a file elsewhere: the new secret into a file outside
+/// the folder, or (with `--force`) over an outside file.
+#[test]
+fn init_refuses_to_write_through_a_symbolic_link_with_or_without_force_and_names_it() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    for (link, force, target_exists) in [
+        (".env", false, false),
+        ("README.md", true, true),
+        ("content", true, true),
+        (".gitignore", false, false),
+    ] {
+        let test = Test::new();
+        let target = outside.path().join(format!("target-of-{}", link.trim_start_matches('.')));
+        if target_exists {
+            if link == "content" {
+                fs::create_dir_all(&target).unwrap();
+            } else {
+                fs::write(&target, "mine\n").unwrap();
+            }
+        }
+        symlink(&target, test.join(link)).unwrap();
+        let args: &[&str] = if force { &["init", "--force", "--yes"] } else { &["init", "--yes"] };
+        let run = test.run(args).code(2);
+        let said = run.printed();
+        assert!(said.contains(&format!("{link} is a symbolic link")), "{link}: {said}");
+        // A link to a folder is walked into: it shows nothing of its own.
+        let expected: &[&str] = if link == "content" { &[] } else { &[link] };
+        assert_eq!(files_under(test.path()), expected, "{link}: nothing written: {said}");
+        match (target_exists, link) {
+            (false, _) => assert!(!target.exists(), "{link}: {} was made", target.display()),
+            (true, "content") => assert_eq!(files_under(&target), Vec::<String>::new(), "{link}"),
+            (true, _) => assert_eq!(fs::read_to_string(&target).unwrap(), "mine\n", "{link}"),
+        }
+    }
+}
+
 #[test]
 fn new_after_two_bulletins_copies_the_most_recent_ones_front_matter_and_headings() {
     let test = Test::new()
