@@ -144,6 +144,8 @@ impl Columns {
 #[derive(Debug, Clone)]
 pub struct Subscriber {
     line: u64,
+    /// The file the row is in when it is not the list: `signups.csv`.
+    file: Option<std::sync::Arc<Path>>,
     email: EmailAddress,
     name: Option<String>,
     tags: Vec<String>,
@@ -154,6 +156,12 @@ impl Subscriber {
     /// The line of the CSV file the row starts on.
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// The file the row is in when it is not the list itself (a confirmed
+    /// sign-up's `signups.csv`); `None` for a row of the list.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
     }
 
     pub fn email(&self) -> &EmailAddress {
@@ -182,6 +190,8 @@ impl Subscriber {
 pub struct Skip {
     /// The line the row starts on.
     pub line: u64,
+    /// The file the row is in when it is not the list: `signups.csv`.
+    pub file: Option<std::sync::Arc<Path>>,
     /// The address as written, when the row had one.
     pub email: Option<String>,
     pub reason: SkipReason,

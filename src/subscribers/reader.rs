@@ -218,7 +218,11 @@ impl SubscriberReader {
                 continue;
             }
             self.record = merged.into_iter().collect();
-            return Some(Ok(self.classify_at(line, columns_len(&self.columns))));
+            let file = Some(std::sync::Arc::from(signups.path.as_path()));
+            return Some(Ok(match self.classify_at(line, columns_len(&self.columns)) {
+                Row::Subscribed(subscriber) => Row::Subscribed(Subscriber { file, ..subscriber }),
+                Row::Skipped(skip) => Row::Skipped(Skip { file, ..skip }),
+            }));
         }
     }
 
@@ -250,7 +254,7 @@ impl SubscriberReader {
     /// `width` fields.
     fn classify_at(&mut self, line: u64, width: usize) -> Row {
         let skip = |email: Option<&str>, reason| {
-            Row::Skipped(Skip { line, email: email.map(str::to_owned), reason })
+            Row::Skipped(Skip { line, file: None, email: email.map(str::to_owned), reason })
         };
         let columns = &self.columns;
         if self.record.len() != width {
@@ -327,7 +331,8 @@ impl SubscriberReader {
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        Row::Subscribed(Subscriber { line, email, name: Some(name).filter(|n| !n.is_empty()), tags, values })
+        let name = Some(name).filter(|n| !n.is_empty());
+        Row::Subscribed(Subscriber { line, file: None, email, name, tags, values })
     }
 }
 
