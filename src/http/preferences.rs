@@ -47,19 +47,15 @@ pub struct PreferencesOptions {
 }
 
 impl PreferencesOptions {
-    /// `INTERESTS` from `source`, and `preferences.csv` beside `list`.
-    pub fn from_source(source: &crate::config::Source, list: &std::path::Path) -> Self {
-        let interests = source
-            .get("INTERESTS")
-            .map(|(v, _)| {
-                v.split(',')
-                    .map(|t| t.trim().to_lowercase())
-                    .filter(|t| !t.is_empty() && !t.contains([';', '"']))
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// `INTERESTS` from `source` ([`crate::config::interests`]), and
+    /// `preferences.csv` beside `list`.
+    pub fn from_source(
+        source: &crate::config::Source,
+        list: &std::path::Path,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let interests = crate::config::interests(source)?;
         let file = PreferencesFile::new(crate::subscribers::preferences::beside(list));
-        Self { file, interests, list: list.to_owned() }
+        Ok(Self { file, interests, list: list.to_owned() })
     }
 }
 
@@ -268,5 +264,18 @@ async fn change(
                 layout("Something went wrong", html! { h1 { "Something went wrong on our side" } }),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23, row 13: `INTERESTS=prayer,PRAYER` offered prayer twice.
+    #[test]
+    fn interests_written_twice_in_another_case_are_offered_once() {
+        let source = crate::config::Source::from_pairs([("INTERESTS", "prayer, PRAYER,News,,news ,Prayer")]);
+        let options = PreferencesOptions::from_source(&source, std::path::Path::new("list.csv")).unwrap();
+        assert_eq!(options.interests, ["prayer", "news"]);
     }
 }
