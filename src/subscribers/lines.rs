@@ -121,11 +121,6 @@ impl<R: Read> LineTracker<R> {
         &self.inner
     }
 
-    /// The bytes passed on so far.
-    pub fn consumed(&self) -> u64 {
-        self.consumed
-    }
-
     /// Once the whole input was read: the line a quoted field opened on
     /// that never closed.
     pub fn unclosed_quote(&self) -> Option<u64> {

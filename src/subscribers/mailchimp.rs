@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::collections::HashSet;
 
 use super::lines::{Limits, LineTracker, TooLong};
+use super::text::Decoded;
 use super::{EmailAddress, EmailKey, Suppressions, Table, is_email_header};
 use crate::merge::FieldName;
 
@@ -202,9 +203,10 @@ impl Export {
         Ok(export)
     }
 
-    /// Reads the members' file `file` from `bytes`, as they come.
+    /// Reads the members' file `file` from `bytes`, as they come, decoded
+    /// as a list is ([`Decoded`]: UTF-8, UTF-16 or Windows-1252).
     fn read_file(&mut self, status: Status, file: &str, bytes: impl Read) -> Result<(), MailchimpError> {
-        let input = LineTracker::new(bytes.take(MAX_FILE + 1), b',', LIMITS);
+        let input = LineTracker::new(Decoded::new(bytes.take(MAX_FILE + 1)), b',', LIMITS);
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
         let not_utf8 =
             || MailchimpError::NotCsv { file: file.to_owned(), reason: "it is not UTF-8 text".into() };
@@ -301,7 +303,7 @@ impl Export {
             };
             self.members.push(Member { status, email, file: file.to_owned(), line, fields, detail });
         }
-        if reader.get_ref().consumed() > MAX_FILE {
+        if reader.get_ref().get_ref().get_ref().limit() == 0 {
             return Err(MailchimpError::TooLarge { file: file.to_owned() });
         }
         self.files.push(file.to_owned());

@@ -275,6 +275,28 @@ fn an_export_with_a_field_too_long_for_a_name_is_refused_with_its_file_line_and_
     }
 }
 
+/// Issue 23, row 13: a CSV file saved as Windows-1252 inside a Mailchimp
+/// export was refused as not UTF-8, though lists in Windows-1252 are read.
+#[test]
+fn a_windows_1252_file_inside_a_mailchimp_export_is_read_as_lists_in_windows_1252_are() {
+    let header = format!("\"Email Address\",\"First Name\",\"Last Name\",Church,{SYSTEM}");
+    let text = [header, member("jose@example.org", "José", "Núñez", "São Paulo", "")].join("\r\n") + "\r\n";
+    let latin1: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).expect("Latin-1")).collect();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("subscribed_members_export_1a2b3c4d5e.csv", options).unwrap();
+    zip.write_all(&latin1).unwrap();
+    let test = Test::new()
+        .file("subscribers/subscribers.csv", "email,first_name,last_name\n")
+        .file("export.zip", zip.finish().unwrap().into_inner());
+    test.run(&["import", "mailchimp", "export.zip"]).code(0);
+    let list = rows(&test.join("subscribers/subscribers.csv"));
+    let jose: Vec<&str> =
+        ["email", "first_name", "last_name", "church"].iter().map(|c| list[0][*c].as_str()).collect();
+    assert_eq!(jose, ["jose@example.org", "José", "Núñez", "São Paulo"]);
+}
+
 // ------------------------------------------------------- export and forget
 
 /// A Postfix-style DSN about the message `original_id` to `to`.
