@@ -57,7 +57,7 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     }
     println!(
         "Checked {} against {}: {} would receive it ({} skipped); {} error(s), {} warning(s).",
-        found.what,
+        crate::report::printable(&found.what),
         options.list.subscribers.display(),
         found.recipients,
         found.skipped,

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::{BufRead, IsTerminal as _, Write as _};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -165,6 +165,13 @@ const FILES: [&str; 5] = [".env", ".gitignore", "README.md", WELCOME_PATH, LIST_
 
 pub(super) fn run(options: &InitOptions, now: SystemTime) -> anyhow::Result<Outcome> {
     let folder = &options.folder;
+    if let Some(link) = link_in_the_way(folder) {
+        bail!(
+            "{} is a symbolic link; nothing was written. init never writes through a link, which could \
+             replace a file outside the folder: move it away, or name another folder: `bulletin init DIR`",
+            link.display()
+        );
+    }
     let existing = existing(folder);
     if !existing.is_empty() && !options.force {
         bail!(
@@ -258,6 +265,16 @@ pub(super) fn is_welcome_sample(text: &str) -> bool {
     lines(text) == lines(WELCOME)
 }
 
+/// The first of the files init writes, or of their folders, that is a
+/// symbolic link (as the output folders refuse theirs).
+fn link_in_the_way(folder: &Path) -> Option<PathBuf> {
+    let folders = FILES.iter().filter_map(|f| Path::new(f).parent()).filter(|p| !p.as_os_str().is_empty());
+    folders
+        .chain(FILES.iter().map(Path::new))
+        .map(|path| folder.join(path))
+        .find(|path| fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()))
+}
+
 /// What init would replace, or a bulletin folder that is not empty.
 fn existing(folder: &Path) -> Vec<String> {
     let mut found: Vec<String> =
@@ -342,21 +359,19 @@ fn quoted(value: &str) -> String {
 }
 
 /// Writes `bytes` to `path` with `mode`, making its folder; a file that is
-/// there (with --force) is replaced and given the mode too.
+/// there (with --force) is replaced. Written beside it and renamed over it,
+/// so a link put there since [`link_in_the_way`] looked is replaced, never
+/// written through.
 fn write(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot make {}", parent.display()))?;
-    }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).with_context(|| format!("cannot make {}", parent.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(parent)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    file.set_permissions(fs::Permissions::from_mode(mode))
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot set the mode of {}", path.display()))?;
     file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    file.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

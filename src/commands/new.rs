@@ -45,11 +45,14 @@ pub(super) fn run(options: &NewOptions, now: SystemTime) -> anyhow::Result<Outco
         None => today(now)?,
     };
     let date = date.to_string();
+    // Written into the front matter, whose text values refuse control characters.
+    let title = options.title.as_deref().map(crate::content::control_sequences::strip);
+    let title = title.as_deref();
     let (name, text) = match &options.from {
-        Some(from) => from_plain_text(from, options.title.as_deref(), &date)?,
+        Some(from) => from_plain_text(from, title, &date)?,
         None => match last_sent(&options.state_dir)?.map_or_else(latest, |last| Ok(Some(last)))? {
-            Some((path, text)) => from_latest(&path, &text, options.title.as_deref(), &date)?,
-            None => starter(options.title.as_deref(), &date),
+            Some((path, text)) => from_latest(&path, &text, title, &date)?,
+            None => starter(title, &date),
         },
     };
     let slug = slug(&name);

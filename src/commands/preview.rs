@@ -73,8 +73,9 @@ pub(super) fn run(options: &PreviewOptions, env: &Source, now: SystemTime) -> an
         (format!("{stem}.txt"), content.text.into_bytes()),
         (format!("{stem}.eml"), message.formatted()),
     ];
+    let file = subscriber.file().map_or(list, |f| f.display().to_string());
     println!(
-        "Preview for {} (line {} of {list}), subject: {}",
+        "Preview for {} (line {} of {file}), subject: {}",
         subscriber.email(),
         subscriber.line(),
         content.subject
@@ -100,8 +101,9 @@ fn find(
             (Row::Skipped(skip), Some(key))
                 if skip.email.as_deref().map(EmailKey::of).as_ref() == Some(key) =>
             {
+                let file = skip.file.as_deref().map_or_else(|| list.to_owned(), |f| f.display().to_string());
                 bail!(
-                    "{list}:{}: {} would not receive this bulletin: {}",
+                    "{file}:{}: {} would not receive this bulletin: {}",
                     skip.line,
                     skip.email.unwrap_or_default(),
                     skip.reason

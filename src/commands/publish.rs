@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::{Outcome, settings_without_dkim};
 use crate::config::Source;
 use crate::content::Bulletin;
-use crate::publish::publish;
+use crate::publish::{Archive, publish};
 use crate::report::printable;
 
 /// Options of `bulletin publish`.
@@ -58,22 +58,58 @@ pub(super) fn run(options: &PublishOptions, env: &Source) -> anyhow::Result<Outc
         }
         None => settings.archive_url.as_ref().map(|u| u.as_url().clone()),
     };
-    let paths = if options.bulletins.is_empty() {
-        bulletins_in(Path::new(PublishOptions::CONTENT))?
+    let named = !options.bulletins.is_empty();
+    let archive = if named {
+        let bulletins = options.bulletins.iter().map(|p| Bulletin::load(p)).collect::<Result<Vec<_>, _>>()?;
+        Archive { others: Some(others(&bulletins)), bulletins }
     } else {
-        options.bulletins.clone()
+        let paths = bulletins_in(Path::new(PublishOptions::CONTENT))?;
+        let bulletins = paths.iter().map(|p| Bulletin::load(p)).collect::<Result<Vec<_>, _>>()?;
+        Archive { bulletins, others: None }
     };
-    let bulletins = paths.iter().map(|p| Bulletin::load(p)).collect::<Result<Vec<_>, _>>()?;
-    let published = publish(bulletins, &settings, base.as_ref(), &options.out)?;
+    let published = publish(archive, &settings, base.as_ref(), &options.out)?;
+    let out = printable(&options.out.display().to_string()).into_owned();
+    if named {
+        for (path, why) in &published.left_out {
+            println!("skipped {}: {why}", printable(&path.display().to_string()));
+        }
+        for campaign in &published.unlisted {
+            super::warn(&format!(
+                "{out}/{campaign} is kept, but no bulletin in {}/ makes it, so the index and the feed \
+                 no longer list it (publish without naming bulletins to remove it)",
+                PublishOptions::CONTENT
+            ));
+        }
+    }
     let changes = published.changes;
     println!(
-        "Published {} issue(s) to {} ({} left out: drafts or archive = false); {} written, {} unchanged, {} removed.",
+        "Published {} issue(s) to {out} ({} left out: drafts or archive = false); {} written, {} unchanged, {} removed.",
         published.issues,
-        printable(&options.out.display().to_string()),
-        published.left_out,
+        published.left_out.len(),
         changes.written,
         changes.unchanged,
         changes.removed
     );
     Ok(Outcome::Done)
+}
+
+/// The bulletins of `content/` other than `named`, for the index and the
+/// feed of a run that writes only the named ones; one that cannot be read
+/// is left out with a warning rather than stopping that run.
+fn others(named: &[Bulletin]) -> Vec<Bulletin> {
+    let same = |a: &Path, b: &Path| {
+        a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
+    };
+    let Ok(paths) = bulletins_in(Path::new(PublishOptions::CONTENT)) else { return Vec::new() };
+    paths
+        .iter()
+        .filter(|path| !named.iter().any(|b| same(&b.path, path)))
+        .filter_map(|path| match Bulletin::load(path) {
+            Ok(bulletin) => Some(bulletin),
+            Err(e) => {
+                super::warn(&format!("{e} (its issue, if in the site, is kept as it is)"));
+                None
+            }
+        })
+        .collect()
 }

@@ -241,7 +241,7 @@ pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow:
     } else {
         None
     };
-    let preferences = PreferencesOptions::from_source(env, &options.list.subscribers);
+    let preferences = PreferencesOptions::from_source(env, &options.list.subscribers)?;
     server::serve(
         &settings,
         ServerOptions { listen: options.listen, suppressed, clock, signup, preferences },

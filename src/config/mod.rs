@@ -9,6 +9,7 @@ mod brand;
 mod ca_file;
 mod dkim;
 pub mod example;
+mod interests;
 pub mod newsletter;
 mod smtp;
 
@@ -25,6 +26,7 @@ pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use example::{ExampleSetting, reaches_no_one};
+pub use interests::interests;
 pub use newsletter::NewsletterFolder;
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 

@@ -62,6 +62,19 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
         Ok(template)
     };
 
+    for (key, value) in [
+        ("subject", &raw.subject),
+        ("preheader", &raw.preheader),
+        ("title", &raw.title),
+        ("segment", &raw.segment),
+        ("campaign", &raw.campaign),
+    ] {
+        if let Some(value) = value
+            && let Some(c) = value.get_ref().chars().find(|&c| super::control_sequences::is_control(c))
+        {
+            return Err((value.span().start, ContentErrorKind::ControlCharacter { key, code: u32::from(c) }));
+        }
+    }
     let subject = required(raw.subject, "subject")?;
     let subject_offset = subject.span().start;
     let subject = template(subject)?;
@@ -193,6 +206,28 @@ mod tests {
         assert!(!fm.archive && fm.draft);
         let err = parse(&format!("{MINIMAL}draft = \"yes\"\n")).unwrap_err();
         assert!(matches!(err.1, ContentErrorKind::FrontMatter(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_control_character_in_a_text_value_is_refused_with_its_key() {
+        for (key, value) in
+            [("subject", "Hi \\u001B]0;x\\u0007"), ("title", "\\u009B2J"), ("preheader", "\\u007F")]
+        {
+            let text = if key == "title" {
+                format!("{MINIMAL}title = \"{value}\"\n")
+            } else {
+                MINIMAL.replace(
+                    if key == "subject" { "\"Hi\"" } else { "\"This week\"" },
+                    &format!("\"{value}\""),
+                )
+            };
+            let err = parse(&text).unwrap_err();
+            assert!(
+                matches!(err.1, ContentErrorKind::ControlCharacter { key: k, .. } if k == key),
+                "{key}: {err:?}"
+            );
+        }
+        assert!(parse(&MINIMAL.replace("\"Hi\"", "\"Hi\\tthere\"")).is_ok(), "a tab is white space");
     }
 
     #[test]

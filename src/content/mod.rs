@@ -4,6 +4,7 @@
 //! a small document tree, and every merge field listed with its line. Turning
 //! that into HTML and text is `render`'s job.
 
+pub mod control_sequences;
 mod front_matter;
 pub mod images;
 pub mod markdown;
@@ -167,6 +168,11 @@ pub enum ContentErrorKind {
     BadDate,
     #[error("`subject` must be a single line")]
     MultiLineSubject,
+    #[error(
+        "`{key}` holds the control character U+{code:04X}, which could change a mail header or what a \
+         terminal shows; take it out"
+    )]
+    ControlCharacter { key: &'static str, code: u32 },
     #[error("`segment` must be one tag, such as \"volunteers\"")]
     BadSegment,
     #[error("`lang` must be a language tag such as \"en\" or \"pt-BR\", not {0:?}")]

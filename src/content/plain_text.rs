@@ -9,7 +9,8 @@
 //! - every other paragraph is kept as it is.
 //!
 //! Whatever the conversion had to guess is a [`Doubt`] naming its line.
-//! The words are kept exactly; only Markdown's own characters are escaped.
+//! The words are kept exactly; only Markdown's own characters are escaped,
+//! and terminal control sequences taken out ([`super::control_sequences`]).
 
 use std::fmt::Write as _;
 
@@ -107,7 +108,8 @@ fn looks_like_a_section(line: &str) -> bool {
 
 /// Reads `text`, a bulletin in plain text.
 pub fn convert(text: &str) -> Conversion {
-    let paragraphs = paragraphs(text);
+    let text = super::control_sequences::strip(text);
+    let paragraphs = paragraphs(&text);
     let mut conversion = Conversion { title: None, parts: Vec::new(), doubts: Vec::new() };
     let mut doubts = Vec::new();
     let mut rest = paragraphs.iter().peekable();

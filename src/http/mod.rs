@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -188,7 +189,9 @@ impl Say {
 /// With every connection taken, a newcomer closes the one that has waited
 /// longest without a request in progress (a crowd of idle connections
 /// cannot lock real readers out for the length of the timeout), or, when
-/// all are in the middle of a request, waits for one to end.
+/// all are in the middle of a request, waits for one to end. A request
+/// whose body its client is still sending is not yet in progress: a crowd
+/// trickling bodies a byte at a time is shed as an idle one is.
 ///
 /// Hand-written rather than `axum::serve`, which has no header timeout and
 /// no limit; the limit is a semaphore around `accept` (what tower's
@@ -255,9 +258,10 @@ async fn accept(
         let (id, slot) = open.add();
         let app = TowerToHyperService::new(app.clone());
         let in_slot = Arc::clone(&slot);
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
-            request.extensions_mut().insert(Peer(peer));
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let request_in_progress = InRequest::start(&in_slot);
+            let mut request = request.map(|body| FromClient::new(body, &in_slot));
+            request.extensions_mut().insert(Peer(peer));
             let response = hyper::service::Service::call(&app, request);
             async move {
                 let response = response.await;
@@ -285,11 +289,13 @@ async fn accept(
 #[derive(Default)]
 struct Open(std::sync::Mutex<(u64, std::collections::BTreeMap<u64, Arc<Slot>>)>);
 
-/// One open connection: how many of its requests are in progress, and how
-/// to close it.
+/// One open connection: how many of its requests are in progress, how
+/// many of those still wait for their client to send the body, and how to
+/// close it.
 #[derive(Default)]
 struct Slot {
     requests: AtomicUsize,
+    waiting: AtomicUsize,
     close: CancellationToken,
 }
 
@@ -311,12 +317,13 @@ impl Open {
         self.lock().1.remove(&id);
     }
 
-    /// Closes the oldest connection with no request in progress; whether
-    /// there was one.
+    /// Closes the oldest connection with no request in progress but those
+    /// waiting for their client's body; whether there was one.
     fn close_oldest_idle(&self) -> bool {
         let open = self.lock();
-        let idle =
-            open.1.values().find(|s| s.requests.load(Ordering::SeqCst) == 0 && !s.close.is_cancelled());
+        let idle = open.1.values().find(|s| {
+            s.requests.load(Ordering::SeqCst) <= s.waiting.load(Ordering::SeqCst) && !s.close.is_cancelled()
+        });
         idle.inspect(|slot| slot.close.cancel()).is_some()
     }
 }
@@ -334,6 +341,59 @@ impl InRequest {
 impl Drop for InRequest {
     fn drop(&mut self) {
         self.0.requests.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A request's body as its client sends it: until it has all come (or is
+/// dropped unread), its request counts as waiting on its [`Slot`].
+struct FromClient {
+    body: Incoming,
+    waiting: Option<Arc<Slot>>,
+}
+
+impl FromClient {
+    fn new(body: Incoming, slot: &Arc<Slot>) -> Self {
+        let waiting = (!body.is_end_stream()).then(|| {
+            slot.waiting.fetch_add(1, Ordering::SeqCst);
+            Arc::clone(slot)
+        });
+        Self { body, waiting }
+    }
+
+    fn arrived(&mut self) {
+        if let Some(slot) = self.waiting.take() {
+            slot.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for FromClient {
+    fn drop(&mut self) {
+        self.arrived();
+    }
+}
+
+impl hyper::body::Body for FromClient {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let frame = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(frame, std::task::Poll::Ready(None | Some(Err(_)))) || self.body.is_end_stream() {
+            self.arrived();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -399,6 +459,19 @@ mod tests {
         drop(request);
         assert!(open.close_oldest_idle());
         assert!(first.close.is_cancelled());
+    }
+
+    #[test]
+    fn a_connection_whose_request_still_waits_for_its_body_is_closed_to_make_room_as_an_idle_one_is() {
+        let open = Open::default();
+        let (_, slow) = open.add();
+        let (_, busy) = open.add();
+        let _slow_request = InRequest::start(&slow);
+        let _busy_request = InRequest::start(&busy);
+        slow.waiting.fetch_add(1, Ordering::SeqCst);
+        assert!(open.close_oldest_idle());
+        assert!(slow.close.is_cancelled() && !busy.close.is_cancelled());
+        assert!(!open.close_oldest_idle(), "the one left is answering its request");
     }
 
     #[test]

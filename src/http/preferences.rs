@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, RawQuery, Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 
@@ -47,19 +47,15 @@ pub struct PreferencesOptions {
 }
 
 impl PreferencesOptions {
-    /// `INTERESTS` from `source`, and `preferences.csv` beside `list`.
-    pub fn from_source(source: &crate::config::Source, list: &std::path::Path) -> Self {
-        let interests = source
-            .get("INTERESTS")
-            .map(|(v, _)| {
-                v.split(',')
-                    .map(|t| t.trim().to_lowercase())
-                    .filter(|t| !t.is_empty() && !t.contains([';', '"']))
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// `INTERESTS` from `source` ([`crate::config::interests`]), and
+    /// `preferences.csv` beside `list`.
+    pub fn from_source(
+        source: &crate::config::Source,
+        list: &std::path::Path,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let interests = crate::config::interests(source)?;
         let file = PreferencesFile::new(crate::subscribers::preferences::beside(list));
-        Self { file, interests, list: list.to_owned() }
+        Ok(Self { file, interests, list: list.to_owned() })
     }
 }
 
@@ -193,9 +189,19 @@ fn with_unoffered(
     Ok(tags)
 }
 
-async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+/// `POST`: the token is checked before the body is read, so a forged
+/// link is refused at once however slowly its body comes.
+async fn change(
+    State(service): State<Arc<Service>>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
     let Some(PreferencesLink { email, issued }) = service.reader(query.as_deref()) else {
         return service.refuse("POST");
+    };
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
@@ -294,5 +300,18 @@ async fn change(State(service): State<Arc<Service>>, RawQuery(query): RawQuery, 
                 layout("Something went wrong", html! { h1 { "Something went wrong on our side" } }),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23, row 13: `INTERESTS=prayer,PRAYER` offered prayer twice.
+    #[test]
+    fn interests_written_twice_in_another_case_are_offered_once() {
+        let source = crate::config::Source::from_pairs([("INTERESTS", "prayer, PRAYER,News,,news ,Prayer")]);
+        let options = PreferencesOptions::from_source(&source, std::path::Path::new("list.csv")).unwrap();
+        assert_eq!(options.interests, ["prayer", "news"]);
     }
 }

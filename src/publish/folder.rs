@@ -129,6 +129,24 @@ impl SiteFolder {
         Ok(())
     }
 
+    /// Whether the last run wrote `name`.
+    pub fn had(&self, name: &str) -> bool {
+        self.before.contains(name)
+    }
+
+    /// The folders of the last run's files (`2025-10-16-news`), each once.
+    pub fn folders_before(&self) -> BTreeSet<&str> {
+        self.before.iter().filter_map(|name| name.split_once('/')).map(|(folder, _)| folder).collect()
+    }
+
+    /// Keeps the last run's files outside `folders` as they are: listed
+    /// again in the marker, neither written nor removed.
+    pub fn keep_all_but(&mut self, folders: &BTreeSet<&str>) {
+        let kept =
+            self.before.iter().filter(|name| !name.split_once('/').is_some_and(|(f, _)| folders.contains(f)));
+        self.now.extend(kept.cloned());
+    }
+
     /// Removes the last run's files this one did not write (and folders
     /// left empty by that), and lists this run's in the marker.
     pub fn finish(mut self) -> Result<Changes, FolderError> {
@@ -182,6 +200,29 @@ mod tests {
 
     fn mtime(path: &Path) -> std::time::SystemTime {
         fs::metadata(path).unwrap().modified().unwrap()
+    }
+
+    #[test]
+    fn files_kept_from_the_last_run_are_neither_written_nor_removed_but_those_of_the_named_folders_may_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let mut folder = SiteFolder::open(&site).unwrap();
+        for name in ["index.html", "a/index.html", "a/photo.jpg", "b/index.html", "b/old.jpg"] {
+            folder.put(name, name.as_bytes()).unwrap();
+        }
+        folder.finish().unwrap();
+        let mut folder = SiteFolder::open(&site).unwrap();
+        assert_eq!(folder.folders_before().into_iter().collect::<Vec<_>>(), ["a", "b"]);
+        folder.keep_all_but(&["b"].into_iter().collect());
+        folder.put("b/index.html", b"new").unwrap();
+        assert_eq!(folder.finish().unwrap(), Changes { written: 1, unchanged: 0, removed: 1 });
+        assert!(site.join("a/photo.jpg").exists() && site.join("index.html").exists());
+        assert!(!site.join("b/old.jpg").exists());
+        let marker = fs::read_to_string(site.join(MARKER)).unwrap();
+        assert!(
+            marker.ends_with("files:\na/index.html\na/photo.jpg\nb/index.html\nindex.html\n"),
+            "{marker}"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod feed;
 pub mod folder;
 mod index;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
@@ -72,13 +72,37 @@ pub enum PublishError {
     SameCampaign { campaign: String, first: PathBuf, second: PathBuf },
 }
 
+/// What a run publishes.
+#[derive(Debug)]
+pub struct Archive {
+    /// The bulletins to write: every one of `content/`, or those named.
+    pub bulletins: Vec<Bulletin>,
+    /// With bulletins named, the other bulletins of `content/`: those whose
+    /// issue is in the site already are listed in the index and the feed,
+    /// and every other issue's files are left as they are. `None` for a
+    /// whole run, which removes the last run's files it does not write.
+    pub others: Option<Vec<Bulletin>>,
+}
+
+/// Why a bulletin is not in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LeftOut {
+    #[error("a draft (draft = true)")]
+    Draft,
+    #[error("archive = false")]
+    NotArchived,
+}
+
 /// What a run published.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Published {
-    /// Issues in the archive.
+    /// Issues written (or found already right).
     pub issues: usize,
-    /// Bulletins left out: drafts and `archive = false`.
-    pub left_out: usize,
+    /// Bulletins left out, and why.
+    pub left_out: Vec<(PathBuf, LeftOut)>,
+    /// With bulletins named: issues in the site that no bulletin in
+    /// `content/` makes, kept as they are but missing from the index.
+    pub unlisted: Vec<String>,
     pub changes: Changes,
 }
 
@@ -94,19 +118,22 @@ fn plain(template: &crate::merge::Template) -> String {
         .collect()
 }
 
-/// Writes the archive of `bulletins` into `out`; `base` (an http(s)
-/// address) makes the feed's links absolute.
-pub fn publish(
-    bulletins: Vec<Bulletin>,
-    settings: &Settings,
-    base: Option<&url::Url>,
-    out: &Path,
-) -> Result<Published, PublishError> {
-    let total = bulletins.len();
-    let mut kept: Vec<Bulletin> = bulletins.into_iter().filter(is_published).collect();
-    kept.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.campaign.as_str().cmp(b.campaign.as_str())));
+/// Why `bulletin` is left out of the archive, if it is.
+fn left_out(bulletin: &Bulletin) -> Option<LeftOut> {
+    if bulletin.draft {
+        Some(LeftOut::Draft)
+    } else if !bulletin.archive {
+        Some(LeftOut::NotArchived)
+    } else {
+        None
+    }
+}
+
+/// Newest first, then by campaign; refused if two are one campaign.
+fn in_order(mut bulletins: Vec<Bulletin>) -> Result<Vec<Bulletin>, PublishError> {
+    bulletins.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.campaign.as_str().cmp(b.campaign.as_str())));
     let mut seen: HashMap<&str, &Path> = HashMap::new();
-    for bulletin in &kept {
+    for bulletin in &bulletins {
         if let Some(first) = seen.insert(bulletin.campaign.as_str(), &bulletin.path) {
             return Err(PublishError::SameCampaign {
                 campaign: bulletin.campaign.to_string(),
@@ -115,11 +142,52 @@ pub fn publish(
             });
         }
     }
+    Ok(bulletins)
+}
+
+/// Writes `archive` into the site folder `out`; `base` (an http(s)
+/// address) makes the feed's links absolute.
+pub fn publish(
+    archive: Archive,
+    settings: &Settings,
+    base: Option<&url::Url>,
+    out: &Path,
+) -> Result<Published, PublishError> {
+    let (kept, left): (Vec<Bulletin>, Vec<Bulletin>) =
+        archive.bulletins.into_iter().partition(|b| left_out(b).is_none());
+    let left_out: Vec<(PathBuf, LeftOut)> =
+        left.iter().filter_map(|b| left_out(b).map(|why| (b.path.clone(), why))).collect();
+    let kept = in_order(kept)?;
+    let mut folder = SiteFolder::open(out)?;
+    // With bulletins named: the other issues already in the site, for the
+    // index and the feed; their own files are kept, not written.
+    let (listed, unlisted) = match archive.others {
+        None => (Vec::new(), Vec::new()),
+        Some(others) => {
+            let named: BTreeSet<&str> = kept.iter().chain(&left).map(|b| b.campaign.as_str()).collect();
+            let listed: Vec<Bulletin> = others
+                .into_iter()
+                .filter(|b| is_published(b) && !named.contains(b.campaign.as_str()))
+                .filter(|b| folder.had(&page_path(b)))
+                .collect();
+            let listed = in_order(listed)?;
+            let unlisted = folder
+                .folders_before()
+                .into_iter()
+                .filter(|f| folder.had(&format!("{f}/index.html")) && !named.contains(f))
+                .filter(|f| !listed.iter().any(|b| b.campaign.as_str() == *f))
+                .map(str::to_owned)
+                .collect();
+            folder.keep_all_but(&named);
+            (listed, unlisted)
+        }
+    };
 
     let logo = prepare_logo(settings)?;
     let shown_logo = shown_logo(settings, logo.as_ref(), |logo| format!("../{}", logo.name));
     let web = WebPage { index: "../index.html".to_owned(), feed: "../feed.xml".to_owned() };
-    let issues = kept
+    let written: BTreeSet<String> = kept.iter().map(|b| b.campaign.to_string()).collect();
+    let issues = in_order(kept.into_iter().chain(listed).collect())?
         .iter()
         .map(|bulletin| {
             let prepared = images::prepare(bulletin)?;
@@ -139,12 +207,14 @@ pub fn publish(
         .collect::<Result<Vec<Issue>, ContentError>>()?;
 
     let base = base.map(|b| format!("{}/", b.as_str().trim_end_matches('/')));
-    let mut folder = SiteFolder::open(out)?;
     if let Some(logo) = &logo {
         folder.put(&logo.name, &logo.picture.bytes)?;
     }
     for issue in &issues {
         let campaign = issue.bulletin.campaign.as_str();
+        if !written.contains(campaign) {
+            continue;
+        }
         folder.put(&page_path(&issue.bulletin), issue.page.html.as_bytes())?;
         for image in &issue.images {
             folder.put(&format!("{campaign}/{}", image.name), &image.picture.bytes)?;
@@ -153,5 +223,5 @@ pub fn publish(
     folder.put("index.html", &index::render(settings, &issues))?;
     folder.put("feed.xml", &feed::render(settings, &issues, base.as_deref()))?;
     let changes = folder.finish()?;
-    Ok(Published { issues: issues.len(), left_out: total - issues.len(), changes })
+    Ok(Published { issues: written.len(), left_out, unlisted, changes })
 }

@@ -4,10 +4,58 @@
 //!
 //! The same pass follows the quotes as the `csv` crate does, which never
 //! says when a quoted field is still open at the end of the file: the
-//! tracker does, with the line the quote opened on.
+//! tracker does, with the line the quote opened on. It also counts each
+//! field's and record's bytes as they stream past, and stops one longer
+//! than its [`Limits`] before the `csv` crate has gathered it in memory.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
+
+/// The longest field and record a [`LineTracker`] passes on, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub field: u64,
+    pub record: u64,
+}
+
+impl Limits {
+    /// For a subscriber list: a field of 128 KiB, room for the 32,767
+    /// characters a spreadsheet cell holds at most; a record of 1 MiB.
+    pub const LIST: Self = Self { field: 128 << 10, record: 1 << 20 };
+}
+
+/// A field or record longer than its [`Limits`]: what the reader gets as
+/// the inner error of an [`io::Error`] of kind `InvalidData`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct TooLong {
+    /// The line the record starts on.
+    pub line: u64,
+    /// The field's index in its record, from 0.
+    pub field: usize,
+    /// The record, not the field, went past its limit.
+    pub record: bool,
+    /// The limit passed, in bytes.
+    pub limit: u64,
+    /// The field is quoted and its quote is still open.
+    pub quoted: bool,
+}
+
+impl TooLong {
+    fn describe(&self) -> String {
+        let what = if self.record { "the row" } else { "the field" };
+        let mut text = format!("{what} is longer than {} KiB", self.limit >> 10);
+        if self.quoted {
+            text.push_str(" inside a quote that has not closed: is a quote left open?");
+        }
+        text
+    }
+
+    /// The [`TooLong`] inside `error`, if that is what it is.
+    pub fn of(error: &io::Error) -> Option<&Self> {
+        error.get_ref().and_then(|inner| inner.downcast_ref())
+    }
+}
 
 /// A reader that remembers where the line-break bytes it passed on were,
 /// until asked about them.
@@ -25,6 +73,13 @@ pub struct LineTracker<R> {
     opened: u64,
     last: Option<u8>,
     eof: bool,
+    limits: Limits,
+    /// Where the bytes passed on stand: the line their record started on,
+    /// the field (from 0), and the bytes so far of the field and the record.
+    record_line: u64,
+    field: usize,
+    field_bytes: u64,
+    record_bytes: u64,
 }
 
 /// Where the bytes passed on stand, in CSV's terms.
@@ -42,7 +97,7 @@ enum Quotes {
 }
 
 impl<R: Read> LineTracker<R> {
-    pub fn new(inner: R, delimiter: u8) -> Self {
+    pub fn new(inner: R, delimiter: u8, limits: Limits) -> Self {
         Self {
             inner,
             consumed: 0,
@@ -54,6 +109,11 @@ impl<R: Read> LineTracker<R> {
             opened: 0,
             last: None,
             eof: false,
+            limits,
+            record_line: 1,
+            field: 0,
+            field_bytes: 0,
+            record_bytes: 0,
         }
     }
 
@@ -75,6 +135,7 @@ impl<R: Read> LineTracker<R> {
 
     fn follow(&mut self, byte: u8) {
         let newline = byte == b'\n' || byte == b'\r';
+        let outside = self.quotes != Quotes::Quoted;
         self.quotes = match (self.quotes, byte) {
             (Quotes::FieldStart, b'"') => {
                 self.opened = self.newlines + 1;
@@ -90,6 +151,28 @@ impl<R: Read> LineTracker<R> {
             self.newlines += 1;
         }
         self.last = Some(byte);
+        if outside && newline {
+            (self.record_line, self.field, self.field_bytes, self.record_bytes) =
+                (self.newlines + 1, 0, 0, 0);
+        } else if outside && byte == self.delimiter {
+            (self.field, self.field_bytes) = (self.field + 1, 0);
+            self.record_bytes += 1;
+        } else {
+            self.field_bytes += 1;
+            self.record_bytes += 1;
+        }
+    }
+
+    /// The field or record just followed, if it is longer than allowed.
+    fn too_long(&self) -> Option<TooLong> {
+        let record = self.record_bytes > self.limits.record;
+        (record || self.field_bytes > self.limits.field).then(|| TooLong {
+            line: self.record_line,
+            field: self.field,
+            record,
+            limit: if record { self.limits.record } else { self.limits.field },
+            quoted: self.quotes == Quotes::Quoted,
+        })
     }
 
     /// The 1-based line of a record whose `csv` position is `byte`. That
@@ -126,6 +209,9 @@ impl<R: Read> Read for LineTracker<R> {
                 self.breaks.push_back((self.consumed + i as u64, byte == b'\n'));
             }
             self.follow(byte);
+            if let Some(too_long) = self.too_long() {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, too_long));
+            }
         }
         self.consumed += n as u64;
         Ok(n)
@@ -138,7 +224,8 @@ mod tests {
 
     /// The line of each record of `input`, as the subscriber reader asks.
     fn lines(input: &[u8]) -> Vec<u64> {
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(LineTracker::new(input, b','));
+        let mut csv =
+            csv::ReaderBuilder::new().flexible(true).from_reader(LineTracker::new(input, b',', Limits::LIST));
         csv.byte_headers().unwrap();
         let mut record = csv::ByteRecord::new();
         let mut lines = Vec::new();
@@ -147,6 +234,24 @@ mod tests {
             lines.push(csv.get_mut().line_at(byte));
         }
         lines
+    }
+
+    fn too_long(input: &[u8], limits: Limits) -> Option<TooLong> {
+        let mut tracker = LineTracker::new(input, b',', limits);
+        let error = std::io::copy(&mut tracker, &mut std::io::sink()).err()?;
+        Some(TooLong::of(&error).expect("a TooLong").clone())
+    }
+
+    #[test]
+    fn a_field_or_row_longer_than_its_limit_stops_the_reading_with_its_line_and_field() {
+        let limits = Limits { field: 5, record: 12 };
+        assert_eq!(too_long(b"email,name\na,12345\r\nb,\"1\n2\"\n", limits), None);
+        let field = too_long(b"email,name\na,12345\nb,c,123456\n", limits).unwrap();
+        assert_eq!(field, TooLong { line: 3, field: 2, record: false, limit: 5, quoted: false });
+        let row = too_long(b"email,name\r\n\r\na,12345,1234,1\n", limits).unwrap();
+        assert_eq!(row, TooLong { line: 3, field: 3, record: true, limit: 12, quoted: false });
+        let open = too_long(b"email,name\na,\"1\n2\n3\n", limits).unwrap();
+        assert_eq!(open, TooLong { line: 2, field: 1, record: false, limit: 5, quoted: true });
     }
 
     #[test]
@@ -176,7 +281,7 @@ mod tests {
     }
 
     fn tracked(input: &[u8]) -> LineTracker<&[u8]> {
-        let mut tracker = LineTracker::new(input, b',');
+        let mut tracker = LineTracker::new(input, b',', Limits::LIST);
         std::io::copy(&mut tracker, &mut std::io::sink()).unwrap();
         tracker
     }

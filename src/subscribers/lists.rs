@@ -50,6 +50,7 @@ impl Skip {
     /// do: `list:17: duplicate of line 3 (a@example.org): delete line 17`.
     pub fn located(&self, list: &str) -> String {
         let line = self.line;
+        let list = self.file.as_deref().map_or_else(|| list.to_owned(), |f| f.display().to_string());
         match (&self.reason, &self.email) {
             (SkipReason::Duplicate { .. }, Some(email)) => {
                 format!("{list}:{line}: {} ({email}): delete line {line}", self.reason)

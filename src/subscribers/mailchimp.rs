@@ -11,7 +11,9 @@
 //! `CLEAN_CAMPAIGN_TITLE`, `CLEAN_CAMPAIGN_ID`.
 //!
 //! Read here into [`Member`]s, each with the file and line it came from;
-//! rows without a valid address are kept as problems. Other files (a
+//! rows without a valid address are kept as problems. Each file is read as
+//! a stream, its fields and rows counted as they come, so a small ZIP that
+//! inflates to a huge field is refused before it is held in memory. Other files (a
 //! `nonsubscribed_…` file of people who never opted in, say) are listed and
 //! not read.
 
@@ -21,12 +23,23 @@ use std::path::{Path, PathBuf};
 
 use std::collections::HashSet;
 
+use super::lines::{Limits, LineTracker, TooLong};
+use super::text::Decoded;
 use super::{EmailAddress, EmailKey, Suppressions, Table, is_email_header};
 use crate::merge::FieldName;
 
 /// The most bytes read from one file of the export (a ZIP can claim any
 /// size once inflated).
 const MAX_FILE: u64 = 1 << 30;
+
+/// The longest field and row of an export file: Mailchimp's own columns
+/// are short, a text merge field holds 255 characters, and a row has some
+/// thirty columns.
+const LIMITS: Limits = Limits { field: 16 << 10, record: 64 << 10 };
+
+/// The most characters of a value carried into the list (a name, a merge
+/// field, a consent time); tags are held to [`LIMITS`] only.
+pub const MAX_VALUE_CHARS: usize = 500;
 
 /// Which file a member is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +119,13 @@ pub enum MailchimpError {
     NoEmailColumn { file: String },
     #[error("{file}:{line}: {source}")]
     Csv { file: String, line: u64, source: csv::Error },
+    #[error("{file}:{line}: `{column}`: {reason}; nothing was imported")]
+    TooLong { file: String, line: u64, column: String, reason: TooLong },
+    #[error(
+        "{file}:{line}: `{column}` is {chars} characters long, more than a name or merge field may be \
+         ({MAX_VALUE_CHARS}); nothing was imported"
+    )]
+    ValueTooLong { file: String, line: u64, column: String, chars: usize },
 }
 
 /// Mailchimp's own columns that are not carried into the list: ratings,
@@ -140,8 +160,7 @@ impl Export {
     /// Reads the export at `path`: a ZIP file or a folder.
     pub fn read(path: &Path) -> Result<Self, MailchimpError> {
         let read_error = |source| MailchimpError::Read { path: path.to_owned(), source };
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut ignored = Vec::new();
+        let mut export = Self::default();
         if path.is_dir() {
             let mut names: Vec<PathBuf> = fs::read_dir(path)
                 .map_err(read_error)?
@@ -151,11 +170,11 @@ impl Export {
             names.sort();
             for file in names {
                 let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
-                if file.is_file() && Status::of_file(&name).is_some() {
-                    let bytes = fs::File::open(&file).map_err(read_error)?;
-                    files.push((name.clone(), read_capped(bytes, &name)?));
-                } else {
-                    ignored.push(name);
+                match Status::of_file(&name).filter(|_| file.is_file()) {
+                    Some(status) => {
+                        export.read_file(status, &name, fs::File::open(&file).map_err(read_error)?)?
+                    }
+                    None => export.ignored.push(name),
                 }
             }
         } else {
@@ -167,46 +186,41 @@ impl Export {
                 // Only the name is used: nothing is written out.
                 let name = entry.name().map_err(zip_error)?;
                 let name = name.rsplit('/').next().unwrap_or_default().to_owned();
-                if entry.is_file() && Status::of_file(&name).is_some() {
-                    files.push((name.clone(), read_capped(entry, &name)?));
-                } else if !name.is_empty() {
-                    ignored.push(name);
+                match Status::of_file(&name).filter(|_| entry.is_file()) {
+                    Some(status) => export.read_file(status, &name, entry)?,
+                    None if name.is_empty() => {}
+                    None => export.ignored.push(name),
                 }
             }
         }
-        if files.is_empty() {
-            return Err(MailchimpError::NoMembers { path: path.to_owned(), found: ignored });
+        if export.files.is_empty() {
+            return Err(MailchimpError::NoMembers { path: path.to_owned(), found: export.ignored });
         }
-        // Subscribed first, then unsubscribed, then cleaned.
-        files.sort_by_key(|(name, _)| (Status::of_file(name).map(|s| s as u8), name.clone()));
-        let mut export = Self { ignored, ..Self::default() };
-        for (name, bytes) in files {
-            let status = Status::of_file(&name).expect("only members' files are kept");
-            export.read_file(status, &name, &bytes)?;
-            export.files.push(name);
-        }
+        // Subscribed first, then unsubscribed, then cleaned; a file's rows in its order.
+        let order = |status: Status, name: &str| (status as u8, name.to_owned());
+        export.files.sort_by_key(|name| order(Status::of_file(name).expect("a members' file"), name));
+        export.members.sort_by_key(|m| order(m.status, &m.file));
         Ok(export)
     }
 
-    fn read_file(&mut self, status: Status, file: &str, bytes: &[u8]) -> Result<(), MailchimpError> {
-        let text = std::str::from_utf8(bytes).map_err(|_| MailchimpError::NotCsv {
-            file: file.to_owned(),
-            reason: "it is not UTF-8 text".into(),
-        })?;
-        let text = text.trim_start_matches('\u{feff}');
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-        let csv_error = |source: csv::Error| MailchimpError::Csv {
-            file: file.to_owned(),
-            line: source.position().map_or(1, csv::Position::line),
-            source,
+    /// Reads the members' file `file` from `bytes`, as they come, decoded
+    /// as a list is ([`Decoded`]: UTF-8, UTF-16 or Windows-1252).
+    fn read_file(&mut self, status: Status, file: &str, bytes: impl Read) -> Result<(), MailchimpError> {
+        let input = LineTracker::new(Decoded::new(bytes.take(MAX_FILE + 1)), b',', LIMITS);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+        let not_utf8 =
+            || MailchimpError::NotCsv { file: file.to_owned(), reason: "it is not UTF-8 text".into() };
+        let header = match reader.byte_headers() {
+            Ok(raw) => csv::StringRecord::from_byte_record(raw.clone()).map_err(|_| not_utf8())?,
+            Err(source) => return Err(csv_error(file, 1, source, &csv::StringRecord::new())),
         };
-        let header = reader.headers().map_err(csv_error)?.clone();
         let email_at = header
             .iter()
             .position(is_email_header)
             .ok_or_else(|| MailchimpError::NoEmailColumn { file: file.to_owned() })?;
         let names: Vec<String> = header
             .iter()
+            .map(|h| h.trim_start_matches('\u{feff}'))
             .map(|h| FieldName::normalise(h).map_or_else(|| h.trim().to_owned(), |n| n.to_string()))
             .collect();
         let cell = |record: &csv::StringRecord, name: &str| {
@@ -218,9 +232,18 @@ impl Export {
                 .trim()
                 .to_owned()
         };
-        let records = reader.records().collect::<Result<Vec<_>, _>>().map_err(csv_error)?;
-        let lines = super::suppression_file::lines_of(text.as_bytes(), &records);
-        for (record, line) in records.into_iter().zip(lines) {
+        let mut raw = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut raw) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(source) => {
+                    let line = reader.get_mut().line_at(source.position().map_or(0, csv::Position::byte));
+                    return Err(csv_error(file, line, source, &header));
+                }
+            }
+            let line = reader.get_mut().line_at(raw.position().map_or(0, csv::Position::byte));
+            let record = csv::StringRecord::from_byte_record(raw.clone()).map_err(|_| not_utf8())?;
             if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
@@ -246,7 +269,19 @@ impl Export {
                     "tags" => fields.push(("tags".to_owned(), tags(value))),
                     n if DROPPED.contains(&n) => {}
                     n if fields.iter().any(|(f, _)| f == n) => {}
-                    n => fields.push((n.to_owned(), value.to_owned())),
+                    n => {
+                        let chars = value.chars().count();
+                        if chars > MAX_VALUE_CHARS {
+                            let column = column_name(&header, i);
+                            return Err(MailchimpError::ValueTooLong {
+                                file: file.to_owned(),
+                                line,
+                                column,
+                                chars,
+                            });
+                        }
+                        fields.push((n.to_owned(), value.to_owned()));
+                    }
                 }
             }
             let detail = match status {
@@ -268,12 +303,42 @@ impl Export {
             };
             self.members.push(Member { status, email, file: file.to_owned(), line, fields, detail });
         }
+        if reader.get_ref().get_ref().get_ref().limit() == 0 {
+            return Err(MailchimpError::TooLarge { file: file.to_owned() });
+        }
+        self.files.push(file.to_owned());
         Ok(())
     }
 
     /// Members in `status`'s file.
     pub fn with(&self, status: Status) -> impl Iterator<Item = &Member> {
         self.members.iter().filter(move |m| m.status == status)
+    }
+}
+
+/// What `source`, met reading the export's `file` (at `line`, as far as
+/// `csv` knows) with columns `header`, means: a field too long is named by
+/// its column, at the line the count of lines found.
+fn csv_error(file: &str, line: u64, source: csv::Error, header: &csv::StringRecord) -> MailchimpError {
+    if let csv::ErrorKind::Io(error) = source.kind()
+        && let Some(too_long) = TooLong::of(error)
+    {
+        let column = column_name(header, too_long.field);
+        return MailchimpError::TooLong {
+            file: file.to_owned(),
+            line: too_long.line,
+            column,
+            reason: too_long.clone(),
+        };
+    }
+    MailchimpError::Csv { file: file.to_owned(), line, source }
+}
+
+/// Column `i` of `header` as the file names it (`First Name`), or `#3`.
+fn column_name(header: &csv::StringRecord, i: usize) -> String {
+    match header.get(i).map(|h| h.trim_start_matches('\u{feff}').trim()) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => format!("#{}", i + 1),
     }
 }
 
@@ -340,7 +405,9 @@ pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> O
                     names.len() - 1
                 }
             };
-            row[at] = value.clone();
+            // As the sign-up form writes names: a cell a spreadsheet would
+            // run as a formula is kept as text (the list reader shows it as typed).
+            row[at] = super::inert_in_spreadsheets(value).into_owned();
         }
         rows.push(row);
         merged.added += 1;
@@ -387,19 +454,6 @@ fn describe(what: &str, time: &str, parts: &[(&str, String)]) -> String {
         text.push_str(&format!("; {label}: {value}"));
     }
     text
-}
-
-/// The bytes of `reader`, refusing more than [`MAX_FILE`].
-fn read_capped(reader: impl Read, name: &str) -> Result<Vec<u8>, MailchimpError> {
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| MailchimpError::Read { path: PathBuf::from(name), source })?;
-    if bytes.len() as u64 > MAX_FILE {
-        return Err(MailchimpError::TooLarge { file: name.to_owned() });
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod preferences;
 pub mod pseudonym;
 mod reader;
 pub mod signups;
+mod spreadsheet;
 mod suppression;
 mod suppression_file;
 mod tally;
@@ -24,9 +25,11 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
+pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
+pub use spreadsheet::as_typed;
 pub use suppression::Suppressions;
 pub use suppression_file::{
     Added, Confirmation, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
@@ -143,6 +146,8 @@ impl Columns {
 #[derive(Debug, Clone)]
 pub struct Subscriber {
     line: u64,
+    /// The file the row is in when it is not the list: `signups.csv`.
+    file: Option<std::sync::Arc<Path>>,
     email: EmailAddress,
     name: Option<String>,
     tags: Vec<String>,
@@ -153,6 +158,12 @@ impl Subscriber {
     /// The line of the CSV file the row starts on.
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// The file the row is in when it is not the list itself (a confirmed
+    /// sign-up's `signups.csv`); `None` for a row of the list.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
     }
 
     pub fn email(&self) -> &EmailAddress {
@@ -181,6 +192,8 @@ impl Subscriber {
 pub struct Skip {
     /// The line the row starts on.
     pub line: u64,
+    /// The file the row is in when it is not the list: `signups.csv`.
+    pub file: Option<std::sync::Arc<Path>>,
     /// The address as written, when the row had one.
     pub email: Option<String>,
     pub reason: SkipReason,
@@ -253,6 +266,10 @@ pub enum SubscribersError {
     DuplicateColumn { path: PathBuf, name: String, first: usize, second: usize },
     #[error("{}:{line}: {source}", path.display())]
     Csv { path: PathBuf, line: u64, source: csv::Error },
+    /// A field or row longer than any a list has: read no further, so a
+    /// broken or hostile file cannot take the memory it would need.
+    #[error("{}:{line}: column `{column}`: {reason}. None of the list was used", path.display())]
+    TooLong { path: PathBuf, line: u64, column: String, reason: TooLong },
     /// A quoted field that took in what look like further rows, or ran to
     /// the end of the file: the rows after it would be lost.
     #[error("{}:{line}: {}", path.display(), open_quote(*line, *lines, *to_end, *rows, first.as_ref()))]

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use super::lines::LineTracker;
+use super::lines::{Limits, LineTracker, TooLong};
 use super::tally::LineCount;
 use super::text::{Decoded, TextEncoding, delimiter_of};
 use super::{
@@ -68,6 +68,8 @@ struct Signups {
     delimiter: u8,
     /// For each of its columns, the reader's column it fills.
     to_merged: Vec<usize>,
+    /// Its own columns' names, for its errors.
+    names: Vec<Option<FieldName>>,
     /// The list was read to its end, so this file is being read.
     started: bool,
 }
@@ -81,7 +83,7 @@ impl SubscriberReader {
         let mut unsubscribed = HashSet::new();
         if let Some(status) = columns.status {
             let mut record = csv::ByteRecord::new();
-            while read_record(path, &mut csv, &mut record, delimiter)? {
+            while read_record(path, &mut csv, &mut record, delimiter, &columns.names)? {
                 let is_unsubscribed = record
                     .get(status)
                     .and_then(|s| std::str::from_utf8(s).ok())
@@ -160,7 +162,9 @@ impl SubscriberReader {
         }
         let header: csv::ByteRecord = names.iter().map(String::as_bytes).collect();
         reader.columns = Columns::from_header(path, &header, reader.delimiter)?;
-        reader.signups = Some(Box::new(Signups { path: signups, csv, delimiter, to_merged, started: false }));
+        let names = theirs.names;
+        reader.signups =
+            Some(Box::new(Signups { path: signups, csv, delimiter, to_merged, names, started: false }));
         Ok(reader)
     }
 
@@ -191,7 +195,8 @@ impl SubscriberReader {
             let signups = self.signups.as_mut()?;
             signups.started = true;
             let mut record = csv::ByteRecord::new();
-            match read_record(&signups.path, &mut signups.csv, &mut record, signups.delimiter) {
+            match read_record(&signups.path, &mut signups.csv, &mut record, signups.delimiter, &signups.names)
+            {
                 Err(e) => return Some(Err(e)),
                 Ok(false) => return None,
                 Ok(true) if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => continue,
@@ -213,7 +218,11 @@ impl SubscriberReader {
                 continue;
             }
             self.record = merged.into_iter().collect();
-            return Some(Ok(self.classify_at(line, columns_len(&self.columns))));
+            let file = Some(std::sync::Arc::from(signups.path.as_path()));
+            return Some(Ok(match self.classify_at(line, columns_len(&self.columns)) {
+                Row::Subscribed(subscriber) => Row::Subscribed(Subscriber { file, ..subscriber }),
+                Row::Skipped(skip) => Row::Skipped(Skip { file, ..skip }),
+            }));
         }
     }
 
@@ -262,7 +271,13 @@ impl SubscriberReader {
     ) -> Result<Option<LineCount>, SubscribersError> {
         let mut reader = Self::open(path, Audience::default())?;
         let mut record = csv::ByteRecord::new();
-        while read_record(&reader.path, &mut reader.csv, &mut record, reader.delimiter)? {
+        while read_record(
+            &reader.path,
+            &mut reader.csv,
+            &mut record,
+            reader.delimiter,
+            &reader.columns.names,
+        )? {
             if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue;
             }
@@ -286,7 +301,7 @@ impl SubscriberReader {
     /// `width` fields.
     fn classify_at(&mut self, line: u64, width: usize) -> Row {
         let skip = |email: Option<&str>, reason| {
-            Row::Skipped(Skip { line, email: email.map(str::to_owned), reason })
+            Row::Skipped(Skip { line, file: None, email: email.map(str::to_owned), reason })
         };
         let columns = &self.columns;
         if self.record.len() != width {
@@ -298,7 +313,9 @@ impl SubscriberReader {
         let mut values = Vec::with_capacity(self.record.len());
         for (i, field) in self.record.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(text) => values.push(clean(text)),
+                // An address is matched as it is written.
+                Ok(text) if i == columns.email => values.push(clean(text)),
+                Ok(text) => values.push(clean(super::as_typed(text.trim_start()))),
                 Err(_) => {
                     let column =
                         columns.names[i].as_ref().map_or_else(|| format!("#{}", i + 1), ToString::to_string);
@@ -361,7 +378,8 @@ impl SubscriberReader {
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        Row::Subscribed(Subscriber { line, email, name: Some(name).filter(|n| !n.is_empty()), tags, values })
+        let name = Some(name).filter(|n| !n.is_empty());
+        Row::Subscribed(Subscriber { line, file: None, email, name, tags, values })
     }
 }
 
@@ -381,7 +399,8 @@ impl Iterator for SubscriberReader {
         }
         loop {
             let mut record = std::mem::take(&mut self.record);
-            let more = read_record(&self.path, &mut self.csv, &mut record, self.delimiter);
+            let more =
+                read_record(&self.path, &mut self.csv, &mut record, self.delimiter, &self.columns.names);
             self.record = record;
             match more {
                 Err(e) => return Some(Err(e)),
@@ -422,13 +441,12 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), Subsc
     }
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let delimiter = delimiter_of(first_line);
-    let input = LineTracker::new(Cursor::new(head).chain(text), delimiter);
+    let input = LineTracker::new(Cursor::new(head).chain(text), delimiter, Limits::LIST);
     let mut csv = csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(input);
-    let header = csv.byte_headers().map_err(|source| SubscribersError::Csv {
-        path: path.to_owned(),
-        line: 1,
-        source,
-    })?;
+    let header = match csv.byte_headers() {
+        Ok(header) => header,
+        Err(source) => return Err(csv_error(path, 1, source, &[])),
+    };
     if header.is_empty() || header.iter().all(|f| f.trim_ascii().is_empty()) {
         return Err(SubscribersError::Empty { path: path.to_owned() });
     }
@@ -451,17 +469,40 @@ fn lines_of(record: &csv::ByteRecord) -> u64 {
     1 + record.iter().map(|f| memchr::memchr_iter(b'\n', f).count() as u64).sum::<u64>()
 }
 
+/// What `source`, met reading `path` (at `line`, as far as `csv` knows)
+/// with columns `names`, means: a field too long is named by its column,
+/// at the line its own count found.
+fn csv_error(path: &Path, line: u64, source: csv::Error, names: &[Option<FieldName>]) -> SubscribersError {
+    if let csv::ErrorKind::Io(error) = source.kind()
+        && let Some(too_long) = TooLong::of(error)
+    {
+        let column = names
+            .get(too_long.field)
+            .and_then(Option::as_ref)
+            .map_or_else(|| format!("#{}", too_long.field + 1), ToString::to_string);
+        return SubscribersError::TooLong {
+            path: path.to_owned(),
+            line: too_long.line,
+            column,
+            reason: too_long.clone(),
+        };
+    }
+    SubscribersError::Csv { path: path.to_owned(), line, source }
+}
+
 /// Reads the next record, refusing one whose quoted field took in what
-/// look like rows of their own, or ran to the end of the file.
+/// look like rows of their own, or ran to the end of the file, or a field
+/// longer than [`Limits::LIST`] (`names`, its columns, name it).
 fn read_record(
     path: &Path,
     csv: &mut csv::Reader<Input>,
     record: &mut csv::ByteRecord,
     delimiter: u8,
+    names: &[Option<FieldName>],
 ) -> Result<bool, SubscribersError> {
     let more = csv.read_byte_record(record).map_err(|source| {
-        let byte = source.position().map_or(0, csv::Position::byte);
-        SubscribersError::Csv { path: path.to_owned(), line: csv.get_mut().line_at(byte), source }
+        let line = csv.get_mut().line_at(source.position().map_or(0, csv::Position::byte));
+        csv_error(path, line, source, names)
     })?;
     let lines = lines_of(record);
     if !more || lines == 1 {

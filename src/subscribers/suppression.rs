@@ -112,11 +112,13 @@ pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<Line
                 ledger.push_for(&Identity::Key(address.key().clone()), event);
             }
             Err(_) if email.is_empty() => problems.push(Skip {
+                file: None,
                 line,
                 email: None,
                 reason: SkipReason::Invalid(RowProblem::MissingEmail),
             }),
             Err(problem) => problems.push(Skip {
+                file: None,
                 line,
                 email: Some(email.to_owned()),
                 reason: SkipReason::Invalid(RowProblem::InvalidEmail { value: email.to_owned(), problem }),

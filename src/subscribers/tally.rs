@@ -178,7 +178,7 @@ mod tests {
     use crate::subscribers::RowProblem;
 
     fn skip(line: u64, reason: SkipReason) -> Skip {
-        Skip { line, email: Some("a@example.org".into()), reason }
+        Skip { line, file: None, email: Some("a@example.org".into()), reason }
     }
 
     #[test]

@@ -47,6 +47,42 @@ fn valid_rows_become_subscribers_with_their_line() {
 }
 
 #[test]
+fn a_value_escaped_against_spreadsheet_formulas_is_read_as_it_was_typed() {
+    let rows = read(
+        "email,first_name,last_name,town\n\
+         ana@example.org,'=1+1,'-2+3,'@SUM(1)\n\
+         'bo@example.org,'quoted,O'Brien,'+44\n",
+    );
+    let Row::Subscribed(ana) = &rows[0] else { panic!("{rows:?}") };
+    assert_eq!(ana.display_name(), Some("=1+1 -2+3"));
+    assert_eq!(ana.value(3), "@SUM(1)");
+    let Row::Subscribed(bo) = &rows[1] else { panic!("{rows:?}") };
+    assert_eq!(bo.email().as_str(), "'bo@example.org", "an address is never changed");
+    assert_eq!(bo.display_name(), Some("'quoted O'Brien"), "a quote before anything else stays");
+    assert_eq!(bo.value(3), "+44");
+    for typed in ["=1+1", "-2+3", "@SUM(1)", "+44", "\t=1", "'quoted", "Ana"] {
+        assert_eq!(as_typed(&inert_in_spreadsheets(typed)), typed);
+    }
+}
+
+/// Issue 23, row 9: a 1 GB field took 9.4 GB to read.
+#[test]
+fn a_field_longer_than_any_cell_of_a_spreadsheet_stops_the_list_with_its_line_and_column() {
+    let mut list = b"email,first_name,note\nana@example.org,Ana,hello\nbo@example.org,Bo,".to_vec();
+    list.extend(std::iter::repeat_n(b'x', 10 << 20));
+    list.extend_from_slice(b"\ncy@example.org,Cy,\n");
+    let f = file(&list);
+    let error = SubscriberReader::open(f.path(), Audience::default())
+        .unwrap()
+        .find_map(Result::err)
+        .expect("the list is refused");
+    let said = error.to_string();
+    assert!(said.starts_with(&format!("{}:3: ", f.path().display())), "{said}");
+    assert!(said.contains("`note`"), "{said}");
+    assert!(said.len() < 1000, "{said}");
+}
+
+#[test]
 fn csv_row_without_email_is_rejected() {
     let rows = read("email,first_name\n,Ana\n");
     assert_eq!(summary(&rows), vec![(2, "skip no email address".into())]);

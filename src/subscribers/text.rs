@@ -104,6 +104,10 @@ impl<R: Read> Decoded<R> {
         }
     }
 
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// How the bytes handed on so far were read.
     pub fn encoding(&self) -> TextEncoding {
         self.encoding

@@ -1167,6 +1167,31 @@ fn preview_names_the_real_line_of_a_row_after_a_quoted_line_break() {
     run.stdout_has("(line 2 of export.csv)");
 }
 
+/// Issue 23, row 13: a sign-up row was named by its line in `signups.csv`
+/// but with the subscriber list's name.
+#[test]
+fn a_sign_up_row_is_named_by_signups_csv_and_its_own_line_in_preview_and_check() {
+    let test = Test::new()
+        .file("b.md", bulletin("Dear {{ first_name }}.\n"))
+        .file("list.csv", "email,first_name\nana@example.org,Ana\nbo@example.org,Bo\ncy@example.org,Cy\n")
+        .file("suppressed.csv", "email,reason,date,detail\nzed@example.org,unsubscribed,2025-10-01,\n")
+        .file(
+            "signups.csv",
+            "email,first_name,last_name,tags,consented_at,consent_text_hash,source\n\
+             ivy@example.org,Ivy,,,2025-10-01T10:00:00Z,abc,signup-form\n\
+             zed@example.org,Zed,,,2025-10-01T10:00:00Z,abc,signup-form\n\
+             not-an-address,No,,,2025-10-01T10:00:00Z,abc,signup-form\n",
+        );
+    let preview =
+        |who: &str| test.run(&["preview", "b.md", "--subscribers", "list.csv", "--subscriber", who]);
+    preview("ivy@example.org").code(0).stdout_has("(line 2 of signups.csv)");
+    preview("zed@example.org")
+        .code(2)
+        .stderr_has("signups.csv:3: zed@example.org would not receive this bulletin");
+    let check = test.run(&["check", "b.md", "--subscribers", "list.csv"]).code(1);
+    check.stdout_has("error: signups.csv:4: invalid email address \"not-an-address\"");
+}
+
 #[test]
 fn output_piped_into_a_reader_that_stops_early_ends_quietly_like_any_unix_tool() {
     use std::io::{BufRead, BufReader, Read};

@@ -124,6 +124,44 @@ fn init_into_an_existing_folder_refuses_and_lists_what_exists_unless_forced() {
     assert!(test.join("news/.env").exists() && test.join("news/content/welcome.md").exists());
 }
 
+/// Issue 23, row 10: init wrote through a `.env` or `README.md` that was a
+/// symbolic link to a file elsewhere: the new secret into a file outside
+/// the folder, or (with `--force`) over an outside file.
+#[test]
+fn init_refuses_to_write_through_a_symbolic_link_with_or_without_force_and_names_it() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    for (link, force, target_exists) in [
+        (".env", false, false),
+        ("README.md", true, true),
+        ("content", true, true),
+        (".gitignore", false, false),
+    ] {
+        let test = Test::new();
+        let target = outside.path().join(format!("target-of-{}", link.trim_start_matches('.')));
+        if target_exists {
+            if link == "content" {
+                fs::create_dir_all(&target).unwrap();
+            } else {
+                fs::write(&target, "mine\n").unwrap();
+            }
+        }
+        symlink(&target, test.join(link)).unwrap();
+        let args: &[&str] = if force { &["init", "--force", "--yes"] } else { &["init", "--yes"] };
+        let run = test.run(args).code(2);
+        let said = run.printed();
+        assert!(said.contains(&format!("{link} is a symbolic link")), "{link}: {said}");
+        // A link to a folder is walked into: it shows nothing of its own.
+        let expected: &[&str] = if link == "content" { &[] } else { &[link] };
+        assert_eq!(files_under(test.path()), expected, "{link}: nothing written: {said}");
+        match (target_exists, link) {
+            (false, _) => assert!(!target.exists(), "{link}: {} was made", target.display()),
+            (true, "content") => assert_eq!(files_under(&target), Vec::<String>::new(), "{link}"),
+            (true, _) => assert_eq!(fs::read_to_string(&target).unwrap(), "mine\n", "{link}"),
+        }
+    }
+}
+
 #[test]
 fn new_after_two_bulletins_copies_the_most_recent_ones_front_matter_and_headings() {
     let test = Test::new()
@@ -304,6 +342,60 @@ fn new_from_plain_text_reports_the_lines_it_was_unsure_about() {
     let run = test.run(&["new", "--from", "odd.txt", "--date", "2025-10-16"]).code(0);
     assert!(run.stderr.contains("odd.txt:3:"), "the quote without a reference\n{}", run.printed());
     assert!(run.stderr.contains("odd.txt:9:"), "the star item\n{}", run.printed());
+}
+
+/// Whether `text` holds a control character other than a line break or a
+/// tab: C0, DEL or C1, as a terminal would act on.
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// Issue 23, row 11: a title holding ESC/BEL sequences went into the front
+/// matter, `check`'s output (setting the terminal's title) and the Subject.
+#[test]
+fn control_characters_in_a_plain_text_title_never_reach_the_bulletin_the_terminal_or_the_subject() {
+    let hostile = "Prayer \u{1b}]0;owned\u{7}news \u{1b}[31mtoday\u{1b}[0m\u{9b}2J\u{7f}";
+    let test = Test::new()
+        .file("content/.keep", "")
+        .file("subscribers/subscribers.csv", "email,first_name\nana@example.org,Ana\n")
+        .file("hostile.txt", format!("{hostile}\n\nA word \u{1b}[2Jfor the week.\n"));
+    let run = test.run(&["new", "--from", "hostile.txt", "--date", "2025-10-16"]).code(0);
+    assert!(!has_control(&run.printed()), "{:?}", run.printed());
+    let made = test.join("content/2025-10-16-prayer-news-today.md");
+    let text = fs::read_to_string(&made).unwrap_or_else(|e| panic!("{e}\n{}", run.printed()));
+    assert!(!has_control(&text) && !text.contains("\\u001B") && !text.contains("\\u0007"), "{text:?}");
+    assert!(text.contains("subject = \"Prayer news today\""), "{text}");
+
+    let check = test.run(&["check", "content/2025-10-16-prayer-news-today.md"]);
+    assert!(!has_control(&check.printed()), "{:?}", check.printed());
+    test.run(&["send", "content/2025-10-16-prayer-news-today.md", "--dry-run", "--out", "out"]).code(0);
+    let subject = test.emls("out")[0].parse().subject().unwrap_or_default().to_owned();
+    assert_eq!(subject, "Prayer news today");
+}
+
+/// Issue 23, row 11: a bulletin written by hand with control characters in
+/// its front matter is refused, naming the file, the line and the key.
+#[test]
+fn a_control_character_in_the_subject_is_refused_by_check_and_send_naming_its_line_and_key() {
+    let test = Test::new()
+        .file("subscribers/subscribers.csv", "email,first_name\nana@example.org,Ana\n")
+        .file(
+            "news.md",
+            "+++\nsubject = \"Hi \\u001B]0;owned\\u0007\"\npreheader = \"This week\"\ndate = 2025-10-16\n+++\n\nHello.\n",
+        )
+        .file("title.md", bulletin_with("title = \"Hi \\u001B[2J\"\n", "Hello."));
+    for (file, line, key) in [("news.md", 2, "subject"), ("title.md", 5, "title")] {
+        let check = test.run(&["check", file]);
+        let said = check.printed();
+        assert!(!has_control(&said), "{said:?}");
+        assert!(
+            said.contains(&format!("{file}:{line}: `{key}` holds the control character U+001B")),
+            "{said}"
+        );
+        let send = test.run(&["send", file, "--dry-run", "--out", "out"]).code(2);
+        assert!(!has_control(&send.printed()), "{:?}", send.printed());
+        assert!(!test.join("out").exists(), "nothing made for {file}");
+    }
 }
 
 #[test]

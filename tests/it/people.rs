@@ -189,6 +189,114 @@ fn a_folder_with_no_mailchimp_files_is_refused_and_nothing_is_written() {
     assert_eq!(std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(), "email\n");
 }
 
+/// Issue 23, row 8: names from a Mailchimp export that a spreadsheet would
+/// run as formulas were written into the list as they were, while the
+/// sign-up form's were escaped; and the escape then showed in To: lines.
+#[test]
+fn formula_like_names_from_mailchimp_are_escaped_in_the_list_and_shown_as_typed_in_the_messages() {
+    let header = format!("\"Email Address\",\"First Name\",\"Last Name\",Church,{SYSTEM}");
+    let export = [
+        header,
+        member("ana@example.org", "=cmd|' /C calc'!A0", "-2+3", "@SUM(1)", ""),
+        member("bo@example.org", "=1+1", "Berg", "+44", ""),
+    ]
+    .join("\r\n")
+        + "\r\n";
+    let test = Test::new()
+        .file("bulletin.md", bulletin("Hello {{ first_name }} of {{ church }}."))
+        .file("subscribers/subscribers.csv", "email,first_name,last_name\n")
+        .file("export/subscribed_members_export_1a2b3c4d5e.csv", export);
+    test.run(&["import", "mailchimp", "export"]).code(0);
+
+    let list = rows(&test.join("subscribers/subscribers.csv"));
+    let cells: Vec<[&str; 3]> = list
+        .iter()
+        .map(|r| [r["first_name"].as_str(), r["last_name"].as_str(), r["church"].as_str()])
+        .collect();
+    assert_eq!(cells, [["'=cmd|' /C calc'!A0", "'-2+3", "'@SUM(1)"], ["'=1+1", "Berg", "'+44"]]);
+
+    test.run(&["send", "bulletin.md", "--dry-run", "--out", "out"]).code(0);
+    let mut seen: Vec<(String, String)> = test
+        .emls("out")
+        .iter()
+        .map(|eml| {
+            let message = eml.parse();
+            let to =
+                message.to().and_then(|a| a.first()).and_then(|a| a.name()).unwrap_or_default().to_owned();
+            let greeting = eml.text().lines().find(|l| l.starts_with("Hello")).unwrap_or_default().to_owned();
+            (to, greeting)
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("=1+1 Berg".to_owned(), "Hello =1+1 of +44.".to_owned()),
+            ("=cmd|' /C calc'!A0 -2+3".to_owned(), "Hello =cmd|' /C calc'!A0 of @SUM(1).".to_owned()),
+        ]
+    );
+}
+
+/// Issue 23, row 9: a 1 MB ZIP holding one 1,000 MiB field was imported
+/// with exit 0, 4.1 GB of memory and a 1 GB list. Here a 10 MB field, and a
+/// name of 600 letters: each stops the import, naming the file inside the
+/// ZIP, the line and the field, and nothing is written.
+#[test]
+fn an_export_with_a_field_too_long_for_a_name_is_refused_with_its_file_line_and_field_and_nothing_is_written()
+{
+    let header = format!("\"Email Address\",\"First Name\",\"Last Name\",Church,{SYSTEM}");
+    for (long, field) in [("a".repeat(10 << 20), "First Name"), ("b".repeat(600), "Church")] {
+        let (first, church) = if field == "Church" { ("Bo", long.as_str()) } else { (long.as_str(), "") };
+        let subscribed = [
+            header.clone(),
+            member("ana@example.org", "Ana", "Silva", "", ""),
+            member("bo@example.org", first, "Berg", church, ""),
+        ]
+        .join("\r\n");
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("subscribed_members_export_1a2b3c4d5e.csv", options).unwrap();
+        zip.write_all(subscribed.as_bytes()).unwrap();
+        let zip = zip.finish().unwrap().into_inner();
+        assert!(zip.len() < 100_000, "the ZIP is small: {} bytes", zip.len());
+        let list = "email,first_name\nold@example.org,Old\n";
+        let test = Test::new().file("subscribers/subscribers.csv", list).file("export.zip", zip);
+
+        let run = test.run(&["import", "mailchimp", "export.zip"]).code(2);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.printed());
+        for needle in ["subscribed_members_export_1a2b3c4d5e.csv:3", field] {
+            assert!(errors[0].contains(needle), "{needle:?} missing from {}", errors[0]);
+        }
+        assert!(errors[0].len() < 1000, "the field itself is not printed: {} bytes", errors[0].len());
+        assert_eq!(std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap(), list);
+        assert!(!test.join("subscribers/suppressed.csv").exists());
+    }
+}
+
+/// Issue 23, row 13: a CSV file saved as Windows-1252 inside a Mailchimp
+/// export was refused as not UTF-8, though lists in Windows-1252 are read.
+#[test]
+fn a_windows_1252_file_inside_a_mailchimp_export_is_read_as_lists_in_windows_1252_are() {
+    let header = format!("\"Email Address\",\"First Name\",\"Last Name\",Church,{SYSTEM}");
+    let text = [header, member("jose@example.org", "José", "Núñez", "São Paulo", "")].join("\r\n") + "\r\n";
+    let latin1: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).expect("Latin-1")).collect();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("subscribed_members_export_1a2b3c4d5e.csv", options).unwrap();
+    zip.write_all(&latin1).unwrap();
+    let test = Test::new()
+        .file("subscribers/subscribers.csv", "email,first_name,last_name\n")
+        .file("export.zip", zip.finish().unwrap().into_inner());
+    test.run(&["import", "mailchimp", "export.zip"]).code(0);
+    let list = rows(&test.join("subscribers/subscribers.csv"));
+    let jose: Vec<&str> =
+        ["email", "first_name", "last_name", "church"].iter().map(|c| list[0][*c].as_str()).collect();
+    assert_eq!(jose, ["jose@example.org", "José", "Núñez", "São Paulo"]);
+}
+
 // ------------------------------------------------------- export and forget
 
 /// A Postfix-style DSN about the message `original_id` to `to`.

@@ -227,6 +227,50 @@ fn publishing_unchanged_content_again_rewrites_no_file() {
     assert!(!read(&test, "site/index.html").contains("Autumn news"));
 }
 
+/// Issue 23, row 12: `publish draft.md team.md --out site` said "2
+/// removed" and deleted every other issue from the site (and, through the
+/// README's `rsync --delete`, from the live archive).
+#[test]
+fn publishing_named_bulletins_changes_only_their_issues_and_a_named_draft_or_private_one_is_skipped_saying_why()
+ {
+    let test = with_bulletins();
+    test.run(&["publish"]).code(0).stdout_has("2 issue(s)");
+    let before = files(&test.join("site"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let run = test.run(&["publish", "content/unfinished.md", "content/private.md"]).code(0);
+    run.stdout_has("skipped content/unfinished.md: a draft (draft = true)")
+        .stdout_has("skipped content/private.md: archive = false")
+        .stdout_has("0 removed");
+    let after = files(&test.join("site"));
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>(), "every issue stays");
+    for (path, (bytes, modified)) in &before {
+        assert!(after[path].0 == *bytes && after[path].1 == *modified, "{} was written", path.display());
+    }
+
+    // A new issue named is added, and the index and feed list it with the
+    // others; an issue not named stays as it was, though its text changed.
+    let winter = crate::util::bulletin("Winter news: WINTER-NOTE.\n").replace("2025-10-16", "2025-12-04");
+    let test = test.file("content/winter.md", winter).file(NEWS, news().replace("forty", "fifty"));
+    test.run(&["publish", "content/winter.md"]).code(0).stdout_has("1 issue(s)").stdout_has("0 removed");
+    let after = files(&test.join("site"));
+    assert!(read(&test, "site/2025-12-04-winter/index.html").contains("WINTER-NOTE"));
+    let news_page = PathBuf::from(format!("{NEWS_CAMPAIGN}/index.html"));
+    assert_eq!(after[&news_page], before[&news_page], "an issue not named is left as it was");
+    let index = visible_text(&read(&test, "site/index.html"));
+    let at =
+        |needle: &str| index.find(needle).unwrap_or_else(|| panic!("the index lists {needle:?}: {index}"));
+    assert!(at("2025-12-04") < at("Autumn news") && at("Autumn news") < at("IJM Prayer Requests"), "{index}");
+    assert_eq!(site_check(&test.join("site"))["feed"]["entries"].as_array().unwrap().len(), 3);
+
+    // An issue whose bulletin left content/ stays too, and the run says
+    // the index no longer lists it.
+    fs::remove_file(test.join(NEWS)).unwrap();
+    let run = test.run(&["publish", "content/winter.md"]).code(0).stdout_has("0 removed");
+    run.stderr_has(&format!("site/{NEWS_CAMPAIGN} is kept, but no bulletin in content/ makes it"));
+    assert!(test.join(&format!("site/{NEWS_CAMPAIGN}/index.html")).exists());
+}
+
 #[test]
 fn with_archive_url_the_email_links_its_page_in_both_parts_and_has_a_list_archive_header() {
     let test = Test::with_sample().env("ARCHIVE_URL", BASE);

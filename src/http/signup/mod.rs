@@ -104,10 +104,7 @@ impl SignupOptions {
                 .map(|(v, _)| v.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect())
                 .unwrap_or_default()
         };
-        let interests: Vec<String> = list("INTERESTS").into_iter().map(|t| t.to_lowercase()).collect();
-        if let Some(bad) = interests.iter().find(|t| t.contains([';', '\n', '"'])) {
-            anyhow::bail!("INTERESTS: {bad:?} cannot be a tag (no `;` or quotes)");
-        }
+        let interests = crate::config::interests(source)?;
         let allowed_origins = list("ALLOWED_ORIGINS")
             .into_iter()
             .map(|o| {
