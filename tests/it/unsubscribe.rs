@@ -581,7 +581,14 @@ fn resubscribe_lifts_an_address_by_a_later_row_and_says_whether_it_was_there() {
     test.run(&["resubscribe", "--subscribers", "list.csv", "gone@example.org"])
         .code(0)
         .stderr_has("warning: gone@example.org is not on list.csv");
-    assert_eq!(suppressed(&test), Vec::<String>::new());
+    assert_eq!(
+        suppressed(&test),
+        ["reader01@example.org", "gone@example.org", "Reader01@Example.org", "gone@example.org"]
+    );
+    // Both are lifted now: neither is on the list any more.
+    test.run(&["resubscribe", "--subscribers", "list.csv", "gone@example.org"])
+        .code(0)
+        .stdout_has("gone@example.org was not on the suppression list suppressed.csv; nothing changed.");
     test.run(&["resubscribe", "--subscribers", "list.csv", "nobody"])
         .code(2)
         .stderr_has("invalid email address");
