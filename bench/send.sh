@@ -14,13 +14,14 @@ ledger "$s" "$work/suppressed.csv"
 start_sink
 cd "$work"
 
+# The message size, before the send: afterwards a dry run would send nobody.
+size=$("$bin" send "$sample" --subscribers "$work/list.csv" --dry-run -q | awk '/size/ { printf "%d", $2 * 1024 }')
 start=$(date +%s.%N)
 SMTP_HOST=127.0.0.1 SMTP_PORT=$port SMTP_SECURITY=none \
   "$bin" send "$sample" --subscribers "$work/list.csv" --rate unlimited --concurrency 8 --yes -q >/dev/null
 end=$(date +%s.%N)
 ours=$(python3 -c "print(f'{$n / ($end - $start):.0f}')")
 
-size=$("$bin" send "$sample" --subscribers "$work/list.csv" --dry-run -q | awk '/size/ { printf "%d", $2 * 1024 }')
 start=$(date +%s.%N)
 smtp-source -s 8 -m "$n" -l "$size" -f news@hope.example.org -t reader@example.org "127.0.0.1:$port"
 end=$(date +%s.%N)

@@ -27,6 +27,10 @@ impl EmailKey {
     pub fn of(raw: &str) -> Self {
         let raw = raw.trim();
         let Some((local, domain)) = raw.rsplit_once('@') else { return Self(raw.to_lowercase()) };
+        // Nearly every address: nothing but case to change.
+        if !local.starts_with('"') && domain.is_ascii() {
+            return Self(raw.to_lowercase());
+        }
         let local = unquoted(local).unwrap_or(local).to_lowercase();
         let domain = if domain.is_ascii() {
             domain.to_ascii_lowercase()
