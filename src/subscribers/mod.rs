@@ -25,6 +25,7 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
+pub use ledger::Confirmation;
 pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
@@ -32,7 +33,7 @@ pub use reader::{Audience, Row, SubscriberReader};
 pub use spreadsheet::as_typed;
 pub use suppression::Suppressions;
 pub use suppression_file::{
-    Added, Confirmation, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
+    Added, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
     inert_in_spreadsheets,
 };
 pub use tally::{LineCount, PROBLEMS_SHOWN, Tally, counted};

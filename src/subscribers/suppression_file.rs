@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::EmailAddress;
-use super::consent::{self, Standing};
-use super::ledger::Ledger;
+use super::consent::Standing;
+use super::ledger::ledger_of_rows;
 use crate::domain::EmailKey;
 
 /// Why an address is on the suppression list; written in its `reason`
@@ -71,60 +71,13 @@ impl Entry {
     }
 }
 
-/// What a confirmation did ([`SuppressionFile::confirm`]), with what
-/// `then` returned when it ran.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Confirmation<T> {
-    /// The address was not blocked: nothing to lift.
-    Free(T),
-    /// The block was lifted by a `confirmed` row.
-    Lifted(consent::Block, T),
-    /// A block the confirmation cannot lift: an opt-out made after its
-    /// link, an erasure, a complaint, a bounce. Nothing was written.
-    Overtaken(consent::Block),
-}
-
-/// A row [`SuppressionFile::append`] writes.
-struct NewRow {
-    email: String,
-    reason: &'static str,
-    date: String,
-    issued: Option<String>,
-    detail: String,
-}
-
-/// The ledger `contents` hold.
-fn ledger_of(contents: &Contents) -> Ledger {
-    match &contents.header {
-        Some(header) => ledger_of_rows(header, contents.email_column, &contents.records),
-        None => Ledger::default(),
-    }
-}
-
-/// The ledger rows under `header` hold.
-fn ledger_of_rows(header: &csv::StringRecord, email: Option<usize>, records: &[csv::StringRecord]) -> Ledger {
-    let mut ledger = Ledger::default();
-    let Some(email) = email else { return ledger };
-    let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (reason, date, issued) = (column("reason"), column("date"), column("issued"));
-    for record in records {
-        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or_default();
-        let address = cell(Some(email)).trim();
-        if address.is_empty() {
-            continue;
-        }
-        ledger.push(address, consent::Event::read(cell(reason), cell(date), cell(issued)));
-    }
-    ledger
-}
-
 /// The columns of a suppression file that `bulletin` creates.
-const HEADER: [&str; 4] = ["email", "reason", "date", "detail"];
+pub(super) const HEADER: [&str; 4] = ["email", "reason", "date", "detail"];
 
 /// The suppression list on disk, for changing it.
 #[derive(Debug, Clone)]
 pub struct SuppressionFile {
-    path: PathBuf,
+    pub(super) path: PathBuf,
 }
 
 /// What an addition did.
@@ -162,16 +115,16 @@ pub enum SuppressionFileError {
 
 /// The file's header and the keys of the addresses on it, and how it was
 /// written: rows added to it are written the same way.
-struct Contents {
-    header: Option<csv::StringRecord>,
-    records: Vec<csv::StringRecord>,
+pub(super) struct Contents {
+    pub(super) header: Option<csv::StringRecord>,
+    pub(super) records: Vec<csv::StringRecord>,
     /// The line each record starts on.
-    lines: Vec<u64>,
-    email_column: Option<usize>,
-    delimiter: u8,
-    encoding: super::TextEncoding,
+    pub(super) lines: Vec<u64>,
+    pub(super) email_column: Option<usize>,
+    pub(super) delimiter: u8,
+    pub(super) encoding: super::TextEncoding,
     /// The text ends with a line break (or there is none).
-    ends_with_newline: bool,
+    pub(super) ends_with_newline: bool,
 }
 
 impl SuppressionFile {
@@ -183,12 +136,12 @@ impl SuppressionFile {
         &self.path
     }
 
-    fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> SuppressionFileError + '_ {
+    pub(super) fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> SuppressionFileError + '_ {
         move |source| SuppressionFileError::Io { action, path: self.path.clone(), source }
     }
 
     /// Holds the lock on the list until dropped.
-    fn lock(&self) -> Result<File, SuppressionFileError> {
+    pub(super) fn lock(&self) -> Result<File, SuppressionFileError> {
         let mut name = self.path.file_name().unwrap_or_default().to_owned();
         name.push(".lock");
         let lock_path = self.path.with_file_name(name);
@@ -205,7 +158,7 @@ impl SuppressionFile {
         Ok(lock)
     }
 
-    fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), SuppressionFileError> {
+    pub(super) fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), SuppressionFileError> {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
         // The list as every reader of it sees it, or not at all: read as
@@ -242,293 +195,8 @@ impl SuppressionFile {
         Ok((contents, bytes))
     }
 
-    fn csv(&self, source: csv::Error) -> SuppressionFileError {
+    pub(super) fn csv(&self, source: csv::Error) -> SuppressionFileError {
         SuppressionFileError::Csv { path: self.path.clone(), source }
-    }
-
-    /// Records each entry's opt-out, creating the file (with a header) if
-    /// there is none. Returns once the new lines are on disk.
-    ///
-    /// An entry whose address may be mailed now is written and counted as
-    /// added. One already blocked is counted as already there, and is
-    /// written all the same while a sign-up's confirmation link is out
-    /// ([`consent::opt_out_counts`]): its date is what makes that link
-    /// count for nothing, so an unsubscribe that races a confirmation is
-    /// never lost. An erased address is written under its pseudonym, never
-    /// by name.
-    pub fn add(&self, entries: &[Entry], now: SystemTime) -> Result<Added, SuppressionFileError> {
-        // Nothing to add: no file, lock file or header is made.
-        if entries.is_empty() {
-            return Ok(Added::default());
-        }
-        let date = humantime::format_rfc3339_seconds(now).to_string();
-        self.append(|ledger| {
-            let mut ledger = ledger.clone();
-            let mut rows = Vec::new();
-            let mut added = Added::default();
-            for entry in entries {
-                let identity = ledger.identity_of(entry.email.key());
-                let events = ledger.events(&identity);
-                let standing = consent::standing(events);
-                let again = consent::opt_out_counts(events);
-                if standing.is_blocked() {
-                    added.already.push(entry.email.to_string());
-                } else {
-                    added.added.push(entry.email.to_string());
-                }
-                if !again {
-                    continue;
-                }
-                let event = consent::Event {
-                    kind: consent::Kind::of(entry.reason.as_str()),
-                    at: Some(now),
-                    issued: None,
-                };
-                ledger.push_for(&identity, event);
-                let detail = if identity.is_pseudonym() {
-                    String::new()
-                } else {
-                    inert_in_spreadsheets(&entry.detail).into_owned()
-                };
-                rows.push(NewRow {
-                    email: identity.cell(entry.email.as_str()),
-                    reason: entry.reason.as_str(),
-                    date: date.clone(),
-                    issued: None,
-                    detail,
-                });
-            }
-            (rows, added)
-        })
-    }
-
-    /// Records a confirmed sign-up of `email`, whose link was issued at
-    /// `issued`, under the list's lock: when the address is blocked and the
-    /// confirmation lifts the block ([`super::consent`]), a `confirmed` row;
-    /// when it does not, nothing. `then` runs under the same lock unless
-    /// the confirmation was overtaken (writing the sign-up, say), so no
-    /// opt-out can fall between the decision and what it decided.
-    pub fn confirm<T>(
-        &self,
-        email: &EmailAddress,
-        issued: Option<SystemTime>,
-        now: SystemTime,
-        then: impl FnOnce() -> T,
-    ) -> Result<Confirmation<T>, SuppressionFileError> {
-        let date = humantime::format_rfc3339_seconds(now).to_string();
-        self.append(|ledger| {
-            let identity = ledger.identity_of(email.key());
-            let events = ledger.events(&identity);
-            match consent::standing(events) {
-                // Taken back since an erasure: a link made before it still
-                // may write nothing about them.
-                Standing::Free if consent::erased_since(events, issued) => {
-                    let block = consent::Block { reason: Reason::Forgotten.as_str().to_owned(), since: None };
-                    (Vec::new(), Confirmation::Overtaken(block))
-                }
-                Standing::Free => (Vec::new(), Confirmation::Free(then())),
-                Standing::Blocked(block) if block.lifted_by_confirmation(issued) => {
-                    let row = NewRow {
-                        email: identity.cell(email.as_str()),
-                        reason: consent::CONFIRMED,
-                        date,
-                        issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
-                        detail: String::new(),
-                    };
-                    (vec![row], Confirmation::Lifted(block, then()))
-                }
-                Standing::Blocked(block) => (Vec::new(), Confirmation::Overtaken(block)),
-            }
-        })
-    }
-
-    /// Records that a confirmation link issued at `now` goes to `email`,
-    /// when it had opted out in a way a confirmation could lift: a
-    /// `signed-up` row, so that an opt-out made while the link is out is
-    /// written down ([`consent::opt_out_counts`]). Returns whether a
-    /// confirmation email may go at all ([`Standing::may_confirm_at`]):
-    /// decided and written under the lock, before the link exists.
-    pub fn signed_up(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
-        if !self.path.exists() {
-            return Ok(true);
-        }
-        let date = humantime::format_rfc3339_seconds(now).to_string();
-        self.append(|ledger| {
-            let identity = ledger.identity_of(email.key());
-            match consent::standing(ledger.events(&identity)) {
-                Standing::Free => (Vec::new(), true),
-                standing if standing.may_confirm_at(now) => {
-                    let row = NewRow {
-                        email: identity.cell(email.as_str()),
-                        reason: consent::SIGNED_UP,
-                        date,
-                        issued: None,
-                        detail: String::new(),
-                    };
-                    (vec![row], true)
-                }
-                Standing::Blocked(_) => (Vec::new(), false),
-            }
-        })
-    }
-
-    /// Staff's lift (`bulletin resubscribe`): a `resubscribed` row when
-    /// `email` is blocked (under its pseudonym when it was erased); whether
-    /// it was.
-    pub fn resubscribe(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
-        if !self.path.exists() {
-            return Ok(false);
-        }
-        let date = humantime::format_rfc3339_seconds(now).to_string();
-        self.append(|ledger| {
-            let identity = ledger.identity_of(email.key());
-            if !consent::standing(ledger.events(&identity)).is_blocked() {
-                return (Vec::new(), false);
-            }
-            let row = NewRow {
-                email: identity.cell(email.as_str()),
-                reason: consent::RESUBSCRIBED,
-                date,
-                issued: None,
-                detail: String::new(),
-            };
-            (vec![row], true)
-        })
-    }
-
-    /// Runs `then` under the list's lock unless `email` was erased at or
-    /// after `issued` (a link's issue time): what a link may still write
-    /// about its reader. `None` when it may not.
-    pub fn unless_erased<T>(
-        &self,
-        email: &EmailAddress,
-        issued: Option<SystemTime>,
-        then: impl FnOnce() -> T,
-    ) -> Result<Option<T>, SuppressionFileError> {
-        self.append(|ledger| {
-            let events = ledger.events(&ledger.identity_of(email.key()));
-            if consent::erased_since(events, issued) {
-                (Vec::new(), None)
-            } else {
-                (Vec::new(), Some(then()))
-            }
-        })
-    }
-
-    /// Whether `email` may be mailed now, read without the lock.
-    pub fn standing_of(&self, email: &EmailAddress) -> Result<Standing, SuppressionFileError> {
-        if !self.path.exists() {
-            return Ok(Standing::Free);
-        }
-        let (ledger, _, _) =
-            super::suppression::read_ledger(&self.path).map_err(SuppressionFileError::Damaged)?;
-        Ok(ledger.standing_of(email.key()))
-    }
-
-    /// Reads the ledger under the lock, lets `decide` say which rows to
-    /// add, and appends them, flushed to disk before returning. A file
-    /// missing a column a new row needs (`reason`, `date`, `issued`) is
-    /// first given it, every row kept, by an atomic rewrite; a new file is
-    /// made with its header only when there are rows to write.
-    fn append<T>(&self, decide: impl FnOnce(&Ledger) -> (Vec<NewRow>, T)) -> Result<T, SuppressionFileError> {
-        let _lock = self.lock()?;
-        let existed = self.path.exists();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(self.io("open"))?;
-        let (contents, bytes) = self.read(&mut file)?;
-        let ledger = ledger_of(&contents);
-        let (rows, result) = decide(&ledger);
-        if rows.is_empty() {
-            if !existed {
-                drop(file);
-                fs::remove_file(&self.path).map_err(self.io("remove"))?;
-            }
-            return Ok(result);
-        }
-        let mut header = contents.header.clone().unwrap_or_else(|| HEADER.iter().copied().collect());
-        let email_column = match (&contents.header, contents.email_column) {
-            (None, _) => 0,
-            (Some(_), Some(column)) => column,
-            (Some(_), None) => return Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }),
-        };
-        let position = |header: &csv::StringRecord, name: &str| {
-            header.iter().position(|h| h.trim().eq_ignore_ascii_case(name))
-        };
-        // An opt-out fits any file (a row with only its address still
-        // blocks); a lift must say what it is and when.
-        let lifts = rows.iter().any(|r| !matches!(consent::Kind::of(r.reason), consent::Kind::OptOut(_)));
-        let needed = lifts.then_some(["reason", "date"]).into_iter().flatten();
-        let mut missing = false;
-        for name in needed.chain(rows.iter().any(|r| r.issued.is_some()).then_some("issued")) {
-            if position(&header, name).is_none() {
-                header.push_field(name);
-                missing = true;
-            }
-        }
-        let new_rows: Vec<csv::StringRecord> = rows
-            .iter()
-            .map(|row| {
-                header
-                    .iter()
-                    .enumerate()
-                    .map(|(i, column)| match column.trim().to_ascii_lowercase().as_str() {
-                        _ if i == email_column => row.email.as_str(),
-                        "reason" => row.reason,
-                        "date" => &row.date,
-                        "issued" => row.issued.as_deref().unwrap_or_default(),
-                        "detail" => &row.detail,
-                        _ => "",
-                    })
-                    .collect()
-            })
-            .collect();
-        if missing && contents.header.is_some() {
-            let meta = file.metadata().map_err(self.io("read the permissions of"))?;
-            let width = header.len();
-            let padded: Vec<csv::StringRecord> = contents
-                .records
-                .iter()
-                .map(|r| {
-                    let mut r = r.clone();
-                    while r.len() < width {
-                        r.push_field("");
-                    }
-                    r
-                })
-                .collect();
-            let all: Vec<&csv::StringRecord> = padded.iter().chain(&new_rows).collect();
-            self.write_replacement(&header, &all, (&contents, &bytes), &meta)?;
-            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
-            return Ok(result);
-        }
-        let mut out = csv::WriterBuilder::new()
-            .flexible(true)
-            .delimiter(contents.delimiter)
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
-        if contents.header.is_none() {
-            out.write_record(&header).map_err(|source| self.csv(source))?;
-        }
-        for row in &new_rows {
-            out.write_record(row).map_err(|source| self.csv(source))?;
-        }
-        let mut new = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
-        if !contents.ends_with_newline {
-            new.splice(0..0, *b"\r\n");
-        }
-        // Written as the file was: UTF-8 stays as it is.
-        let new = contents.encoding.encode(&String::from_utf8_lossy(&new));
-        file.write_all(&new).map_err(self.io("write to"))?;
-        file.sync_all().map_err(self.io("flush"))?;
-        if bytes.is_empty() {
-            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
-        }
-        Ok(result)
     }
 
     /// Writes `header` and `records` to a temporary file in the list's
@@ -542,7 +210,7 @@ impl SuppressionFile {
     /// encoding, after the byte-order mark `raw` started with), so a list
     /// Excel saved opens in Excel as before; when a new row has letters
     /// Windows-1252 lacks, as UTF-8 with a mark instead, which Excel reads.
-    fn write_replacement(
+    pub(super) fn write_replacement(
         &self,
         header: &csv::StringRecord,
         records: &[&csv::StringRecord],
@@ -796,7 +464,7 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 /// Makes a new or renamed entry in `path`'s folder survive a crash.
-fn sync_dir(path: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(folder_of(path))?.sync_all()
 }
 
@@ -1277,158 +945,5 @@ mod tests {
         let (set, _) = Suppressions::load(file.path()).unwrap();
         assert_eq!(set.len(), 50);
         assert!(!set.contains(&EmailAddress::parse("gone@example.org").unwrap()));
-    }
-
-    fn later(secs: u64) -> SystemTime {
-        now() + std::time::Duration::from_secs(secs)
-    }
-
-    fn address(text: &str) -> EmailAddress {
-        EmailAddress::parse(text).unwrap()
-    }
-
-    fn blocked(file: &SuppressionFile, text: &str) -> bool {
-        Suppressions::load(file.path()).unwrap().0.contains(&address(text))
-    }
-
-    #[test]
-    fn a_confirmation_lifts_an_earlier_unsubscribe_with_a_row_and_only_when_its_link_is_newer() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-        file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
-        let old_link = file.confirm(&address("ana@example.org"), Some(now()), later(5), || ()).unwrap();
-        assert!(matches!(old_link, Confirmation::Overtaken(_)), "{old_link:?}");
-        assert!(blocked(&file, "ana@example.org"));
-        let new_link = file.confirm(&address("ana@example.org"), Some(later(1)), later(5), || 7).unwrap();
-        assert!(matches!(new_link, Confirmation::Lifted(_, 7)), "{new_link:?}");
-        assert!(!blocked(&file, "ana@example.org"));
-        let text = fs::read_to_string(file.path()).unwrap();
-        assert!(
-            text.ends_with("ana@example.org,confirmed,2026-09-21T14:13:25Z,,2026-09-21T14:13:21Z\r\n"),
-            "a lift is a later row, with when its link was issued: {text}"
-        );
-        assert!(
-            text.contains("ana@example.org,unsubscribed,2026-09-21T14:13:20Z"),
-            "nothing is taken off: {text}"
-        );
-        // Free now: confirming again changes nothing and says so.
-        let again = file.confirm(&address("ana@example.org"), Some(later(1)), later(6), || ()).unwrap();
-        assert_eq!(again, Confirmation::Free(()));
-        assert_eq!(fs::read_to_string(file.path()).unwrap(), text);
-    }
-
-    #[test]
-    fn an_unsubscribe_after_a_new_sign_up_is_recorded_so_the_sign_up_s_old_link_cannot_undo_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-        file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
-        // Signed up again at +10; unsubscribed at +20, before confirming.
-        assert!(file.signed_up(&address("ana@example.org"), later(10)).unwrap());
-        let added = file.add(&[entry("ana@example.org", Reason::Unsubscribed)], later(20)).unwrap();
-        assert_eq!(added.already, ["ana@example.org"], "still counted as already there");
-        let confirmed = file.confirm(&address("ana@example.org"), Some(later(10)), later(30), || ()).unwrap();
-        assert!(matches!(confirmed, Confirmation::Overtaken(_)), "{confirmed:?}");
-        assert!(blocked(&file, "ana@example.org"));
-    }
-
-    #[test]
-    fn an_unsubscribe_of_an_address_already_blocked_with_no_link_out_is_not_written_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-        file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
-        let before = fs::read_to_string(file.path()).unwrap();
-        let added = file.add(&[entry("ana@example.org", Reason::Unsubscribed)], later(60)).unwrap();
-        assert_eq!(added.already, ["ana@example.org"]);
-        assert_eq!(fs::read_to_string(file.path()).unwrap(), before);
-        // No sign-up row for an address that may be mailed, nor one that
-        // a confirmation could not bring back.
-        assert!(file.signed_up(&address("new@example.org"), later(61)).unwrap());
-        file.add(&[entry("spam@example.org", Reason::Complaint)], now()).unwrap();
-        let before = fs::read_to_string(file.path()).unwrap();
-        assert!(!file.signed_up(&address("spam@example.org"), later(62)).unwrap());
-        assert_eq!(fs::read_to_string(file.path()).unwrap(), before);
-    }
-
-    #[test]
-    fn a_complaint_a_bounce_or_an_erasure_is_not_lifted_by_any_confirmation_but_by_resubscribe() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-        file.add(
-            &[entry("c@example.org", Reason::Complaint), entry("h@example.org", Reason::HardBounce)],
-            now(),
-        )
-        .unwrap();
-        file.forget(&EmailKey::of("f@example.org"), now()).unwrap();
-        for who in ["c@example.org", "h@example.org", "f@example.org"] {
-            let confirmed = file.confirm(&address(who), Some(later(10)), later(20), || ()).unwrap();
-            assert!(matches!(confirmed, Confirmation::Overtaken(_)), "{who}: {confirmed:?}");
-            assert!(!file.standing_of(&address(who)).unwrap().may_confirm_at(later(30)), "{who}");
-            assert!(file.resubscribe(&address(who), later(40)).unwrap(), "{who}");
-            assert!(!blocked(&file, who), "{who}");
-        }
-        let text = fs::read_to_string(file.path()).unwrap();
-        assert!(!text.contains("f@example.org"), "an erased address is lifted under its pseudonym: {text}");
-    }
-
-    #[test]
-    fn after_an_erasure_a_link_issued_before_it_may_write_nothing_and_one_issued_after_may() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-        file.forget(&EmailKey::of("ana@example.org"), later(10)).unwrap();
-        let ana = address("ana@example.org");
-        assert_eq!(file.unless_erased(&ana, Some(now()), || "written").unwrap(), None);
-        assert_eq!(
-            file.unless_erased(&ana, None, || "written").unwrap(),
-            None,
-            "a link of the earlier layout"
-        );
-        assert_eq!(file.unless_erased(&ana, Some(later(11)), || "written").unwrap(), Some("written"));
-        assert_eq!(file.unless_erased(&address("bo@example.org"), None, || 1).unwrap(), Some(1));
-    }
-
-    #[test]
-    fn an_unsubscribe_racing_a_confirmation_is_never_lost_in_either_order() {
-        for trial in 0..20 {
-            let dir = tempfile::tempdir().unwrap();
-            let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-            file.add(&[entry("ana@example.org", Reason::Unsubscribed)], now()).unwrap();
-            // Signed up again at +10 (the link); confirm and one-click
-            // unsubscribe at +20, on two threads.
-            assert!(file.signed_up(&address("ana@example.org"), later(10)).unwrap());
-            std::thread::scope(|scope| {
-                let confirming = file.clone();
-                scope.spawn(move || {
-                    confirming
-                        .confirm(&address("ana@example.org"), Some(later(10)), later(20), || ())
-                        .unwrap();
-                });
-                let leaving = file.clone();
-                scope.spawn(move || {
-                    leaving.add(&[entry("ana@example.org", Reason::Unsubscribed)], later(20)).unwrap();
-                });
-            });
-            assert!(blocked(&file, "ana@example.org"), "trial {trial}: the unsubscribe was lost");
-        }
-    }
-
-    #[test]
-    fn an_erasure_after_a_resubscribe_blocks_again_and_a_link_made_before_it_writes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
-        let gus = address("gus@example.org");
-        file.forget(gus.key(), now()).unwrap();
-        assert!(file.resubscribe(&gus, later(10)).unwrap());
-        assert!(!blocked(&file, "gus@example.org"));
-        // A link made before the first erasure, used while they are back.
-        let early =
-            file.confirm(&gus, Some(now() - std::time::Duration::from_secs(5)), later(15), || ()).unwrap();
-        assert!(matches!(early, Confirmation::Overtaken(_)), "{early:?}");
-        file.forget(gus.key(), later(20)).unwrap();
-        assert!(blocked(&file, "gus@example.org"), "the second erasure is a row of its own");
-        let text = fs::read_to_string(file.path()).unwrap();
-        assert_eq!(text.matches("forgotten,").count(), 2, "{text}");
-        assert!(!text.contains("gus@"), "{text}");
-        let replayed = file.confirm(&gus, Some(later(12)), later(25), || ()).unwrap();
-        assert!(matches!(replayed, Confirmation::Overtaken(_)), "{replayed:?}");
     }
 }
