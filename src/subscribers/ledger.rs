@@ -475,14 +475,7 @@ mod tests {
 
     use super::*;
     use crate::subscribers::Suppressions;
-
-    fn entry(email: &str, reason: Reason) -> Entry {
-        Entry::new(EmailAddress::parse(email).unwrap(), reason)
-    }
-
-    fn now() -> SystemTime {
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000)
-    }
+    use crate::subscribers::suppression_file::tests::{entry, now};
 
     fn later(secs: u64) -> SystemTime {
         now() + std::time::Duration::from_secs(secs)

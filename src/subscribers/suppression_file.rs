@@ -469,15 +469,15 @@ pub(super) fn sync_dir(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::subscribers::Suppressions;
 
-    fn entry(email: &str, reason: Reason) -> Entry {
+    pub(in crate::subscribers) fn entry(email: &str, reason: Reason) -> Entry {
         Entry::new(EmailAddress::parse(email).unwrap(), reason)
     }
 
-    fn now() -> SystemTime {
+    pub(in crate::subscribers) fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000)
     }
 
