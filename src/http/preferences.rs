@@ -7,12 +7,12 @@
 //!   list or in `signups.csv`, or the interests they chose), a pause of some
 //!   weeks, and an unsubscribe button; it changes nothing.
 //! * `POST /preferences?t=TOKEN` with `action=save` (and `interests`),
-//!   `action=pause` (and `weeks`) or `action=unsubscribe`: a choice is a
+//!   `action=pause` (and `weeks`) or `action=unsubscribe`: interests are a
 //!   new row of `preferences.csv` ([`PreferencesFile`]), which the list
-//!   reader applies; an unsubscribe goes to the suppression list. The
+//!   reader applies; a pause (`paused`, with its `until`) and an
+//!   unsubscribe are rows of the consent ledger, the suppression list. The
 //!   subscriber list is never rewritten. A pause leaves the reader's tags
-//!   as they were (a row with no tags chosen, unless they had chosen); a
-//!   save keeps the reader's tags the page does not offer.
+//!   as they were; a save keeps the reader's tags the page does not offer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +30,7 @@ use super::unsubscribe::{mask, respond};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::message::preferences::{PreferencesLink, PreferencesSigner};
-use crate::subscribers::preferences::{Preference, PreferencesFile, load};
+use crate::subscribers::preferences::{Preference, PreferencesFile};
 use crate::subscribers::{EmailAddress, Entry, Reason, SubscriberReader, SuppressionFile};
 
 /// The longest pause offered, in weeks.
@@ -222,17 +222,11 @@ async fn change(
                     .and_then(|w| w.parse().ok())
                     .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
                     .unwrap_or(4);
-                let path = service.options.file.path().to_owned();
                 let until = now + Duration::from_secs(weeks * 7 * 86_400);
                 (
-                    Box::new(move || {
-                        unless_erased(&service2, &email2, issued, || {
-                            // Interests chosen before stay chosen; otherwise the list's tags stand.
-                            let tags = load(&path)?.get(email2.key()).and_then(|p| p.tags.clone());
-                            let paused = Preference { tags, paused_until: Some(until) };
-                            Ok(service2.options.file.add(&email2, &paused, now)?)
-                        })
-                    }),
+                    // A row of the consent ledger; the reader's interests
+                    // are left as they are.
+                    Box::new(move || Ok(service2.suppressed.pause(&email2, issued, until, now)?)),
                     format!("Your emails are paused for {weeks} weeks."),
                 )
             }

@@ -31,6 +31,9 @@
 //!    a reason typed by hand or a row without a date stands until
 //!    `resubscribe`; no confirmation email is sent to such an address.
 //! 5. The latest row decides: rows are applied in file order.
+//! 6. Not blocked, an address is still not mailed while its latest
+//!    `paused` row's `until` is in the future (a pause chosen on the
+//!    preference page; it lifts nothing and blocks nothing for good).
 //!
 //! A `signed-up` row records that a confirmation link went out to an
 //! address that had opted out; it lifts nothing. An opt-out of an address
@@ -51,6 +54,9 @@ pub const RESUBSCRIBED: &str = "resubscribed";
 /// when its confirmation link is issued: it lifts nothing, but says a link
 /// is out, so an opt-out made after it must be written down too.
 pub const SIGNED_UP: &str = "signed-up";
+/// The `reason` of a pause chosen on the preference page; its `until`
+/// column says when mail starts again.
+pub const PAUSED: &str = "paused";
 
 /// One row of the ledger, for one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +66,8 @@ pub struct Event {
     pub at: Option<SystemTime>,
     /// For a confirmation: when its link was issued.
     pub issued: Option<SystemTime>,
+    /// For a pause: when it ends.
+    pub until: Option<SystemTime>,
 }
 
 /// What a row says.
@@ -73,6 +81,8 @@ pub enum Kind {
     Resubscribed,
     /// A sign-up whose confirmation link is out.
     SignedUp,
+    /// Not mailed until `until`, at the reader's choice.
+    Paused,
 }
 
 impl Kind {
@@ -84,16 +94,18 @@ impl Kind {
             CONFIRMED => Self::Confirmed,
             RESUBSCRIBED => Self::Resubscribed,
             SIGNED_UP => Self::SignedUp,
+            PAUSED => Self::Paused,
             _ => Self::OptOut(reason),
         }
     }
 }
 
 impl Event {
-    /// An event read from a row's `reason`, `date` and `issued` cells.
-    pub fn read(reason: &str, date: &str, issued: &str) -> Self {
+    /// An event read from a row's `reason`, `date`, `issued` and `until`
+    /// cells.
+    pub fn read(reason: &str, date: &str, issued: &str, until: &str) -> Self {
         let time = |cell: &str| humantime::parse_rfc3339_weak(cell.trim()).ok();
-        Self { kind: Kind::of(reason), at: time(date), issued: time(issued) }
+        Self { kind: Kind::of(reason), at: time(date), issued: time(issued), until: time(until) }
     }
 }
 
@@ -157,8 +169,15 @@ pub fn standing<'a>(events: impl IntoIterator<Item = &'a Event>) -> Standing {
         (Kind::Confirmed, Standing::Blocked(block)) if block.lifted_by_confirmation(event.issued) => {
             Standing::Free
         }
-        (Kind::Confirmed | Kind::SignedUp, now) => now,
+        (Kind::Confirmed | Kind::SignedUp | Kind::Paused, now) => now,
     })
+}
+
+/// Until when the reader paused their emails (rule 6): the `until` of
+/// their latest `paused` row, if any (it may be over: the reader compares
+/// it with the time of the send).
+pub fn paused_until(events: &[Event]) -> Option<SystemTime> {
+    events.iter().rev().find(|e| e.kind == Kind::Paused).and_then(|e| e.until)
 }
 
 /// Whether an opt-out of an address whose events are `events` must be
@@ -168,7 +187,8 @@ pub fn standing<'a>(events: impl IntoIterator<Item = &'a Event>) -> Standing {
 /// blocked already and nothing could lift the block unseen: writing the
 /// same choice again would only repeat it.
 pub fn opt_out_counts(events: &[Event]) -> bool {
-    !standing(events).is_blocked() || events.last().is_some_and(|e| e.kind == Kind::SignedUp)
+    !standing(events).is_blocked()
+        || events.iter().rev().find(|e| e.kind != Kind::Paused).is_some_and(|e| e.kind == Kind::SignedUp)
 }
 
 /// Whether `events` erased the address at or after `issued` (a link's
@@ -196,11 +216,11 @@ mod tests {
     }
 
     fn out(reason: &str, when: u64) -> Event {
-        Event { kind: Kind::of(reason), at: at(when), issued: None }
+        Event { kind: Kind::of(reason), at: at(when), issued: None, until: None }
     }
 
     fn confirmed(when: u64, issued: Option<SystemTime>) -> Event {
-        Event { kind: Kind::Confirmed, at: at(when), issued }
+        Event { kind: Kind::Confirmed, at: at(when), issued, until: None }
     }
 
     #[test]
@@ -240,17 +260,18 @@ mod tests {
             let blocked = [out(reason, 10), confirmed(30, at(20))];
             assert!(standing(&blocked).is_blocked(), "{reason}");
             assert!(!standing(&blocked).may_confirm_at(at(40).unwrap()), "{reason}");
-            let lifted = [out(reason, 10), Event { kind: Kind::Resubscribed, at: at(40), issued: None }];
+            let lifted =
+                [out(reason, 10), Event { kind: Kind::Resubscribed, at: at(40), issued: None, until: None }];
             assert_eq!(standing(&lifted), Standing::Free, "{reason}");
         }
-        let undated = Event { kind: Kind::of("unsubscribed"), at: None, issued: None };
+        let undated = Event { kind: Kind::of("unsubscribed"), at: None, issued: None, until: None };
         assert!(standing(&[undated.clone(), confirmed(30, at(20))]).is_blocked());
         assert!(!standing(&[undated]).may_confirm_at(at(40).unwrap()));
     }
 
     #[test]
     fn an_opt_out_of_a_blocked_address_is_written_only_while_a_sign_up_s_link_is_out() {
-        let signed_up = Event { kind: Kind::SignedUp, at: at(20), issued: None };
+        let signed_up = Event { kind: Kind::SignedUp, at: at(20), issued: None, until: None };
         assert!(opt_out_counts(&[]));
         assert!(!opt_out_counts(&[out("unsubscribed", 10)]));
         assert!(opt_out_counts(&[out("unsubscribed", 10), signed_up.clone()]));
@@ -265,5 +286,21 @@ mod tests {
         assert!(erased_since(&events, None));
         assert!(!erased_since(&events, at(101)));
         assert!(!erased_since(&[out("unsubscribed", 100)], at(50)));
+    }
+
+    #[test]
+    fn a_pause_holds_until_its_end_and_neither_lifts_nor_blocks_for_good() {
+        let paused =
+            |when, until: u64| Event { kind: Kind::Paused, at: at(when), issued: None, until: at(until) };
+        let events = [paused(10, 100)];
+        assert_eq!(standing(&events), Standing::Free);
+        assert_eq!(paused_until(&events), at(100));
+        // The latest pause counts: a shorter one ends a longer.
+        assert_eq!(paused_until(&[paused(10, 100), paused(20, 30)]), at(30));
+        assert_eq!(paused_until(&[out("unsubscribed", 5)]), None);
+        assert!(standing(&[out("unsubscribed", 5), paused(10, 100)]).is_blocked());
+        // An unsubscribe after a sign-up and a pause is still written.
+        let signed_up = Event { kind: Kind::SignedUp, at: at(20), issued: None, until: None };
+        assert!(opt_out_counts(&[out("unsubscribed", 5), signed_up, paused(21, 100)]));
     }
 }

@@ -90,30 +90,35 @@ impl Ledger {
         consent::standing(self.events(&self.identity_of(key)))
     }
 
-    /// The blocked addresses, and the blocked pseudonyms by salt.
-    pub fn blocked(
-        self,
-    ) -> (std::collections::HashSet<EmailKey>, HashMap<Salt, std::collections::HashSet<String>>) {
-        let keys = self
-            .by_key
-            .into_iter()
-            .filter(|(_, events)| consent::standing(events).is_blocked())
-            .map(|(key, _)| key)
-            .collect();
-        let pseudonyms = self
-            .by_pseudonym
-            .into_iter()
-            .map(|(salt, digests)| {
-                let blocked = digests
-                    .into_iter()
-                    .filter(|(_, events)| consent::standing(events).is_blocked())
-                    .map(|(digest, _)| digest)
-                    .collect();
-                (salt, blocked)
-            })
-            .collect();
-        (keys, pseudonyms)
+    /// The blocked addresses, the blocked pseudonyms by salt, and when the
+    /// latest pause of each other address ends (rule 6).
+    pub fn standings(self) -> Standings {
+        let mut standings = Standings::default();
+        for (key, events) in self.by_key {
+            if consent::standing(&events).is_blocked() {
+                standings.blocked.insert(key);
+            } else if let Some(until) = consent::paused_until(&events) {
+                standings.paused.insert(key, until);
+            }
+        }
+        for (salt, digests) in self.by_pseudonym {
+            let blocked = digests
+                .into_iter()
+                .filter(|(_, events)| consent::standing(events).is_blocked())
+                .map(|(digest, _)| digest)
+                .collect();
+            standings.forgotten.insert(salt, blocked);
+        }
+        standings
     }
+}
+
+/// What the ledger says of every address at one moment.
+#[derive(Debug, Default)]
+pub struct Standings {
+    pub blocked: std::collections::HashSet<EmailKey>,
+    pub forgotten: HashMap<Salt, std::collections::HashSet<String>>,
+    pub paused: HashMap<EmailKey, std::time::SystemTime>,
 }
 
 impl Identity {
@@ -150,6 +155,8 @@ struct NewRow {
     reason: &'static str,
     date: String,
     issued: Option<String>,
+    /// For a pause: when it ends.
+    until: Option<String>,
     detail: String,
 }
 
@@ -170,14 +177,14 @@ pub(super) fn ledger_of_rows(
     let mut ledger = Ledger::default();
     let Some(email) = email else { return ledger };
     let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (reason, date, issued) = (column("reason"), column("date"), column("issued"));
+    let (reason, date, issued, until) = (column("reason"), column("date"), column("issued"), column("until"));
     for record in records {
         let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or_default();
         let address = cell(Some(email)).trim();
         if address.is_empty() {
             continue;
         }
-        ledger.push(address, consent::Event::read(cell(reason), cell(date), cell(issued)));
+        ledger.push(address, consent::Event::read(cell(reason), cell(date), cell(issued), cell(until)));
     }
     ledger
 }
@@ -220,6 +227,7 @@ impl SuppressionFile {
                     kind: consent::Kind::of(entry.reason.as_str()),
                     at: Some(now),
                     issued: None,
+                    until: None,
                 };
                 ledger.push_for(&identity, event);
                 let detail = if identity.is_pseudonym() {
@@ -232,6 +240,7 @@ impl SuppressionFile {
                     reason: entry.reason.as_str(),
                     date: date.clone(),
                     issued: None,
+                    until: None,
                     detail,
                 });
             }
@@ -270,6 +279,7 @@ impl SuppressionFile {
                         reason: consent::CONFIRMED,
                         date,
                         issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                        until: None,
                         detail: String::new(),
                     };
                     (vec![row], Confirmation::Lifted(block, then()))
@@ -300,6 +310,7 @@ impl SuppressionFile {
                         reason: consent::SIGNED_UP,
                         date,
                         issued: None,
+                        until: None,
                         detail: String::new(),
                     };
                     (vec![row], true)
@@ -327,6 +338,7 @@ impl SuppressionFile {
                 reason: consent::RESUBSCRIBED,
                 date,
                 issued: None,
+                until: None,
                 detail: String::new(),
             };
             (vec![row], true)
@@ -349,6 +361,34 @@ impl SuppressionFile {
             } else {
                 (Vec::new(), Some(then()))
             }
+        })
+    }
+
+    /// Pauses `email`'s emails until `until` (the preference page, by a
+    /// link issued at `issued`): a `paused` row, unless they were erased at
+    /// or after the link was made (then nothing, and `false`).
+    pub fn pause(
+        &self,
+        email: &EmailAddress,
+        issued: Option<SystemTime>,
+        until: SystemTime,
+        now: SystemTime,
+    ) -> Result<bool, SuppressionFileError> {
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        self.append(|ledger| {
+            let identity = ledger.identity_of(email.key());
+            if consent::erased_since(ledger.events(&identity), issued) {
+                return (Vec::new(), false);
+            }
+            let row = NewRow {
+                email: identity.cell(email.as_str()),
+                reason: consent::PAUSED,
+                date,
+                issued: None,
+                until: Some(humantime::format_rfc3339_seconds(until).to_string()),
+                detail: String::new(),
+            };
+            (vec![row], true)
         })
     }
 
@@ -398,10 +438,12 @@ impl SuppressionFile {
         };
         // An opt-out fits any file (a row with only its address still
         // blocks); a lift must say what it is and when.
-        let lifts = rows.iter().any(|r| !matches!(consent::Kind::of(r.reason), consent::Kind::OptOut(_)));
-        let needed = lifts.then_some(["reason", "date"]).into_iter().flatten();
+        let telling = rows.iter().any(|r| !matches!(consent::Kind::of(r.reason), consent::Kind::OptOut(_)));
+        let needed = telling.then_some(["reason", "date"]).into_iter().flatten();
         let mut missing = false;
-        for name in needed.chain(rows.iter().any(|r| r.issued.is_some()).then_some("issued")) {
+        let issued = rows.iter().any(|r| r.issued.is_some()).then_some("issued");
+        let until = rows.iter().any(|r| r.until.is_some()).then_some("until");
+        for name in needed.chain(issued).chain(until) {
             if position(&header, name).is_none() {
                 header.push_field(name);
                 missing = true;
@@ -418,6 +460,7 @@ impl SuppressionFile {
                         "reason" => row.reason,
                         "date" => &row.date,
                         "issued" => row.issued.as_deref().unwrap_or_default(),
+                        "until" => row.until.as_deref().unwrap_or_default(),
                         "detail" => &row.detail,
                         _ => "",
                     })
@@ -628,5 +671,25 @@ mod tests {
         assert!(!text.contains("gus@"), "{text}");
         let replayed = file.confirm(&gus, Some(later(12)), later(25), || ()).unwrap();
         assert!(matches!(replayed, Confirmation::Overtaken(_)), "{replayed:?}");
+    }
+
+    #[test]
+    fn a_pause_is_a_row_with_its_end_that_the_readers_see_and_an_old_link_after_an_erasure_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        let ana = address("ana@example.org");
+        assert!(file.pause(&ana, Some(now()), later(600), later(1)).unwrap());
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert_eq!(
+            text,
+            "email,reason,date,detail,until\r\nana@example.org,paused,2026-09-21T14:13:21Z,,2026-09-21T14:23:20Z\r\n"
+        );
+        let (set, _) = Suppressions::load(file.path()).unwrap();
+        assert!(!set.contains(&ana), "a pause blocks nothing for good");
+        assert_eq!(set.paused_until(ana.key()), Some(later(600)));
+        file.forget(ana.key(), later(2)).unwrap();
+        let forgotten = fs::read_to_string(file.path()).unwrap();
+        assert!(!file.pause(&ana, Some(now()), later(900), later(3)).unwrap());
+        assert_eq!(fs::read_to_string(file.path()).unwrap(), forgotten, "nothing names her again");
     }
 }

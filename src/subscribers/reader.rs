@@ -110,7 +110,7 @@ impl SubscriberReader {
             columns,
             signups: None,
             preferences: HashMap::new(),
-            now: std::time::SystemTime::UNIX_EPOCH,
+            now: crate::domain::Clock::now(&crate::domain::SystemClock).as_system_time(),
         })
     }
 
@@ -123,9 +123,7 @@ impl SubscriberReader {
     /// a reader's chosen tags replace the list's, and a reader who paused is
     /// skipped until the pause ends. What `send`, `check` and the preview read.
     pub fn with_signups(path: &Path, audience: Audience) -> Result<Self, SubscribersError> {
-        use crate::domain::Clock;
         let mut reader = Self::open(path, audience)?;
-        reader.now = crate::domain::SystemClock.now().as_system_time();
         reader.preferences = super::preferences::load(&super::preferences::beside(path))?
             .into_iter()
             .map(|(key, preference)| (address_hash(key.as_str()), preference))
@@ -357,7 +355,13 @@ impl SubscriberReader {
             return skip(email_ref, SkipReason::Suppressed);
         }
         let preference = self.preferences.get(&hash);
-        if preference.and_then(|p| p.paused_until).is_some_and(|until| until > self.now) {
+        // A pause on the ledger, or one chosen before pauses were written
+        // there (`preferences.csv`).
+        let paused = preference
+            .and_then(|p| p.paused_until)
+            .into_iter()
+            .chain(self.audience.suppressed.paused_until(email.key()));
+        if paused.into_iter().any(|until| until > self.now) {
             return skip(email_ref, SkipReason::Paused);
         }
         let tags: Vec<String> = match preference.and_then(|p| p.tags.as_ref()) {

@@ -20,6 +20,8 @@ pub struct Suppressions {
     set: HashSet<EmailKey>,
     /// Forgotten addresses' digests, by salt.
     forgotten: HashMap<Salt, HashSet<String>>,
+    /// When the latest pause of an address not blocked ends.
+    paused: HashMap<EmailKey, std::time::SystemTime>,
     /// Every line of the file it was read from.
     lines: Option<LineCount>,
 }
@@ -32,8 +34,9 @@ impl Suppressions {
     /// suppress nothing.
     pub fn load(path: &Path) -> Result<(Self, Vec<Skip>), SubscribersError> {
         let (ledger, problems, lines) = read_ledger(path)?;
-        let (set, forgotten) = ledger.blocked();
-        Ok((Self { set, forgotten, lines }, problems))
+        let standings = ledger.standings();
+        let (set, forgotten, paused) = (standings.blocked, standings.forgotten, standings.paused);
+        Ok((Self { set, forgotten, paused, lines }, problems))
     }
 
     /// Every line of the file it was read from; `None` when there was none.
@@ -60,9 +63,15 @@ impl Suppressions {
             })
     }
 
+    /// When `key`'s latest pause ends, if it paused (over or not).
+    pub fn paused_until(&self, key: &EmailKey) -> Option<std::time::SystemTime> {
+        self.paused.get(key).copied()
+    }
+
     /// Adds every address of `other`.
     pub fn extend(&mut self, other: Self) {
         self.set.extend(other.set);
+        self.paused.extend(other.paused);
         for (salt, digests) in other.forgotten {
             self.forgotten.entry(salt).or_default().extend(digests);
         }
@@ -84,6 +93,7 @@ impl<S: AsRef<str>> FromIterator<S> for Suppressions {
         Self {
             set: iter.into_iter().map(|s| EmailKey::of(s.as_ref())).collect(),
             forgotten: HashMap::new(),
+            paused: HashMap::new(),
             lines: None,
         }
     }
@@ -102,7 +112,7 @@ pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<Line
                 .map_or("", String::as_str)
         };
         let email = cells.get(columns.email).map_or("", String::as_str);
-        let event = Event::read(cell("reason"), cell("date"), cell("issued"));
+        let event = Event::read(cell("reason"), cell("date"), cell("issued"), cell("until"));
         if pseudonym::parse(email).is_some() {
             ledger.push(email, event);
             return;

@@ -421,6 +421,10 @@ fn a_pause_an_unsubscribe_and_chosen_interests_on_the_preference_page_change_who
     assert_eq!(segment, ["reader03@example.org"]);
     let suppressed = std::fs::read_to_string(test.join("suppressed.csv")).unwrap();
     assert!(suppressed.contains("reader02@example.org,unsubscribed"), "{suppressed}");
+    assert!(
+        suppressed.contains("reader01@example.org,paused,"),
+        "a pause is a row of the ledger: {suppressed}"
+    );
     let preferences = std::fs::read_to_string(test.join("preferences.csv")).unwrap();
     assert!(preferences.contains("reader03@example.org,prayer,,"), "{preferences}");
     assert!(!preferences.contains("bogus"), "{preferences}");
@@ -581,21 +585,23 @@ fn a_pause_keeps_the_readers_list_tags_for_after_it_and_the_page_shows_their_tag
     let page = get(&link("reader01")).body;
     assert!(page.contains(r#"value="prayer" checked"#), "{page}");
 
-    // Two weeks on: the pause is over (its row dated in the past), and the
-    // list's `prayer` tag still counts.
-    let preferences = std::fs::read_to_string(test.join("preferences.csv")).unwrap();
-    let ended: String = preferences
+    // Two weeks on: the pause is over (its row's `until` in the past), and
+    // the list's `prayer` tag still counts.
+    let ledger = std::fs::read_to_string(test.join("suppressed.csv")).unwrap();
+    let header: Vec<&str> = ledger.lines().next().unwrap().split(',').collect();
+    let until = header.iter().position(|c| *c == "until").expect("a pause has an until column");
+    let ended: String = ledger
         .lines()
         .map(|line| {
             let mut cells: Vec<&str> = line.split(',').collect();
-            if cells[0] == "reader01@example.org" {
-                cells[2] = "2020-01-01T00:00:00Z";
+            if cells[0] == "reader01@example.org" && cells[1] == "paused" {
+                cells[until] = "2020-01-01T00:00:00Z";
             }
             format!("{}\r\n", cells.join(","))
         })
         .collect();
-    std::fs::write(test.join("preferences.csv"), ended).unwrap();
-    assert_eq!(mailed("prayer.md"), ["reader01@example.org"], "{preferences}");
+    std::fs::write(test.join("suppressed.csv"), ended).unwrap();
+    assert_eq!(mailed("prayer.md"), ["reader01@example.org"], "{ledger}");
 
     // Saving changes the interests offered and keeps the tags the page does not offer.
     let saved =
