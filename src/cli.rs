@@ -9,7 +9,7 @@ use crate::commands::{
     AssetsOptions, BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions,
     SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
 };
-use crate::commands::{CompletionsOptions, InitOptions, ManOptions, NewOptions, Shell};
+use crate::commands::{CompletionsOptions, InitOptions, ManOptions, NewOptions};
 use crate::commands::{ImportMailchimpOptions, PersonOptions};
 use crate::config::{Security, SmtpOverrides};
 use crate::domain::RateLimit;
@@ -366,20 +366,24 @@ fn typed(matches: &clap::ArgMatches) -> Vec<String> {
     ids
 }
 
-/// Writes the completion script for `shell`.
-pub fn completions(shell: Shell, out: &mut dyn std::io::Write) {
+/// The completion script for `shell`.
+fn completions(shell: ShellArg) -> Vec<u8> {
     let shell = match shell {
-        Shell::Bash => clap_complete::Shell::Bash,
-        Shell::Zsh => clap_complete::Shell::Zsh,
-        Shell::Fish => clap_complete::Shell::Fish,
-        Shell::PowerShell => clap_complete::Shell::PowerShell,
+        ShellArg::Bash => clap_complete::Shell::Bash,
+        ShellArg::Zsh => clap_complete::Shell::Zsh,
+        ShellArg::Fish => clap_complete::Shell::Fish,
+        ShellArg::Powershell => clap_complete::Shell::PowerShell,
     };
-    clap_complete::generate(shell, &mut Cli::command(), "bulletin", out);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "bulletin", &mut script);
+    script
 }
 
-/// Writes the man page.
-pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(out)
+/// The man page, in roff.
+fn man_page() -> Vec<u8> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page).expect("writing to memory does not fail");
+    page
 }
 
 #[derive(Debug, Args)]
@@ -958,15 +962,10 @@ impl Cli {
                 from: a.from,
                 state_dir: a.state.state_dir,
             }),
-            CliCommand::Completions(a) => Command::Completions(CompletionsOptions {
-                shell: match a.shell {
-                    ShellArg::Bash => Shell::Bash,
-                    ShellArg::Zsh => Shell::Zsh,
-                    ShellArg::Fish => Shell::Fish,
-                    ShellArg::Powershell => Shell::PowerShell,
-                },
-            }),
-            CliCommand::Man(a) => Command::Man(ManOptions { out: a.out }),
+            CliCommand::Completions(a) => {
+                Command::Completions(CompletionsOptions { script: completions(a.shell) })
+            }
+            CliCommand::Man(a) => Command::Man(ManOptions { out: a.out, page: man_page() }),
             CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
                 Command::MergeSignups(a.list.into())
             }

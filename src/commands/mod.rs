@@ -35,7 +35,7 @@ pub use personal_data::PersonOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use publish::PublishOptions;
 pub use send::SendOptions;
-pub use shell::{CompletionsOptions, ManOptions, Shell};
+pub use shell::{CompletionsOptions, ManOptions};
 pub use status::StatusOptions;
 pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
 

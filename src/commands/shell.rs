@@ -1,5 +1,6 @@
 //! `bulletin completions SHELL` and `bulletin man`: the files a shell and
-//! `man` read, written from the command line's own definition (`cli`).
+//! `man` read. `cli` makes them from the command line's own definition;
+//! this writes them where they go.
 
 use std::fs;
 use std::io::Write as _;
@@ -9,19 +10,11 @@ use anyhow::Context;
 
 use super::Outcome;
 
-/// The shells `completions` writes for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    PowerShell,
-}
-
 /// Options of `bulletin completions`.
 #[derive(Debug, Clone)]
 pub struct CompletionsOptions {
-    pub shell: Shell,
+    /// The completion script for the shell asked for.
+    pub script: Vec<u8>,
 }
 
 /// Options of `bulletin man`.
@@ -29,24 +22,23 @@ pub struct CompletionsOptions {
 pub struct ManOptions {
     /// Where to write the page. [default: standard output]
     pub out: Option<PathBuf>,
+    /// The page, in roff.
+    pub page: Vec<u8>,
 }
 
 pub(super) fn completions(options: &CompletionsOptions) -> anyhow::Result<Outcome> {
-    let mut script = Vec::new();
-    crate::cli::completions(options.shell, &mut script);
-    std::io::stdout().lock().write_all(&script).context("cannot write the completions")?;
+    std::io::stdout().lock().write_all(&options.script).context("cannot write the completions")?;
     Ok(Outcome::Done)
 }
 
 pub(super) fn man(options: &ManOptions) -> anyhow::Result<Outcome> {
-    let mut page = Vec::new();
-    crate::cli::man_page(&mut page).context("cannot make the man page")?;
+    let page = &options.page;
     match &options.out {
         Some(path) => {
-            fs::write(path, &page).with_context(|| format!("cannot write {}", path.display()))?;
+            fs::write(path, page).with_context(|| format!("cannot write {}", path.display()))?;
             println!("Wrote {}", path.display());
         }
-        None => std::io::stdout().lock().write_all(&page).context("cannot write the man page")?,
+        None => std::io::stdout().lock().write_all(page).context("cannot write the man page")?,
     }
     Ok(Outcome::Done)
 }

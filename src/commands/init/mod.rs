@@ -137,10 +137,10 @@ fn ask(mut answered: Vec<(&'static str, String)>) -> anyhow::Result<Vec<(&'stati
     Ok(answered)
 }
 
-const WELCOME: &str = include_str!("init/welcome.md");
-const SUBSCRIBERS: &str = include_str!("init/subscribers.csv");
-const GITIGNORE: &str = include_str!("init/gitignore");
-const README: &str = include_str!("init/README.md");
+const WELCOME: &str = include_str!("welcome.md");
+const SUBSCRIBERS: &str = include_str!("subscribers.csv");
+const GITIGNORE: &str = include_str!("gitignore");
+const README: &str = include_str!("README.md");
 /// Settings `.env.example` fills in for its fictional charity that init
 /// leaves empty: those that name it, a person or a domain, the sample's
 /// logo and its width, and the example's interests.
