@@ -7,13 +7,13 @@
 //! same events.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::time::SystemTime;
 
 use super::consent::{self, Event, Standing};
 use super::pseudonym::{self, Salt};
-use super::suppression_file::{Contents, HEADER, sync_dir};
+use super::suppression_file::{Contents, HEADER, Locked, sync_dir};
 use super::{
     Added, EmailAddress, Entry, Reason, SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
 };
@@ -160,6 +160,21 @@ struct NewRow {
     detail: String,
 }
 
+impl NewRow {
+    /// A row about `identity` (written as `address`, or as its pseudonym),
+    /// with no `issued`, `until` or `detail`.
+    fn new(identity: &Identity, address: &EmailAddress, reason: &'static str, date: &str) -> Self {
+        Self {
+            email: identity.cell(address.as_str()),
+            reason,
+            date: date.to_owned(),
+            issued: None,
+            until: None,
+            detail: String::new(),
+        }
+    }
+}
+
 /// The ledger `contents` hold.
 fn ledger_of(contents: &Contents) -> Ledger {
     match &contents.header {
@@ -207,7 +222,6 @@ impl SuppressionFile {
         }
         let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
-            let mut ledger = ledger.clone();
             let mut rows = Vec::new();
             let mut added = Added::default();
             for entry in entries {
@@ -236,12 +250,8 @@ impl SuppressionFile {
                     inert_in_spreadsheets(&entry.detail).into_owned()
                 };
                 rows.push(NewRow {
-                    email: identity.cell(entry.email.as_str()),
-                    reason: entry.reason.as_str(),
-                    date: date.clone(),
-                    issued: None,
-                    until: None,
                     detail,
+                    ..NewRow::new(&identity, &entry.email, entry.reason.as_str(), &date)
                 });
             }
             (rows, added)
@@ -275,12 +285,8 @@ impl SuppressionFile {
                 Standing::Free => (Vec::new(), Confirmation::Free(then())),
                 Standing::Blocked(block) if block.lifted_by_confirmation(issued) => {
                     let row = NewRow {
-                        email: identity.cell(email.as_str()),
-                        reason: consent::CONFIRMED,
-                        date,
                         issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
-                        until: None,
-                        detail: String::new(),
+                        ..NewRow::new(&identity, email, consent::CONFIRMED, &date)
                     };
                     (vec![row], Confirmation::Lifted(block, then()))
                 }
@@ -305,15 +311,7 @@ impl SuppressionFile {
             match consent::standing(ledger.events(&identity)) {
                 Standing::Free => (Vec::new(), true),
                 standing if standing.may_confirm_at(now) => {
-                    let row = NewRow {
-                        email: identity.cell(email.as_str()),
-                        reason: consent::SIGNED_UP,
-                        date,
-                        issued: None,
-                        until: None,
-                        detail: String::new(),
-                    };
-                    (vec![row], true)
+                    (vec![NewRow::new(&identity, email, consent::SIGNED_UP, &date)], true)
                 }
                 Standing::Blocked(_) => (Vec::new(), false),
             }
@@ -333,15 +331,7 @@ impl SuppressionFile {
             if !consent::standing(ledger.events(&identity)).is_blocked() {
                 return (Vec::new(), false);
             }
-            let row = NewRow {
-                email: identity.cell(email.as_str()),
-                reason: consent::RESUBSCRIBED,
-                date,
-                issued: None,
-                until: None,
-                detail: String::new(),
-            };
-            (vec![row], true)
+            (vec![NewRow::new(&identity, email, consent::RESUBSCRIBED, &date)], true)
         })
     }
 
@@ -381,12 +371,8 @@ impl SuppressionFile {
                 return (Vec::new(), false);
             }
             let row = NewRow {
-                email: identity.cell(email.as_str()),
-                reason: consent::PAUSED,
-                date,
-                issued: None,
                 until: Some(humantime::format_rfc3339_seconds(until).to_string()),
-                detail: String::new(),
+                ..NewRow::new(&identity, email, consent::PAUSED, &date)
             };
             (vec![row], true)
         })
@@ -403,23 +389,18 @@ impl SuppressionFile {
     }
 
     /// Reads the ledger under the lock, lets `decide` say which rows to
-    /// add, and appends them, flushed to disk before returning. A file
-    /// missing a column a new row needs (`reason`, `date`, `issued`) is
+    /// add (it may file events of its own as it goes), and appends them,
+    /// flushed to disk before returning. A file missing a column a new row
+    /// needs (`reason`, `date`, `issued`, `until`) is
     /// first given it, every row kept, by an atomic rewrite; a new file is
     /// made with its header only when there are rows to write.
-    fn append<T>(&self, decide: impl FnOnce(&Ledger) -> (Vec<NewRow>, T)) -> Result<T, SuppressionFileError> {
-        let _lock = self.lock()?;
-        let existed = self.path.exists();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(self.io("open"))?;
-        let (contents, bytes) = self.read(&mut file)?;
-        let ledger = ledger_of(&contents);
-        let (rows, result) = decide(&ledger);
+    fn append<T>(
+        &self,
+        decide: impl FnOnce(&mut Ledger) -> (Vec<NewRow>, T),
+    ) -> Result<T, SuppressionFileError> {
+        let Locked { lock: _held, mut file, existed, contents, raw: bytes } = self.open_locked(true)?;
+        let mut ledger = ledger_of(&contents);
+        let (rows, result) = decide(&mut ledger);
         if rows.is_empty() {
             if !existed {
                 drop(file);

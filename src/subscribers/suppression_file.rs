@@ -71,6 +71,18 @@ impl Entry {
     }
 }
 
+/// A file held under its lock ([`SuppressionFile::open_locked`]).
+pub(super) struct Locked {
+    /// Held until dropped: bind it for as long as the file is used.
+    pub(super) lock: File,
+    pub(super) file: File,
+    /// The file was there before it was opened.
+    pub(super) existed: bool,
+    pub(super) contents: Contents,
+    /// Its bytes as read.
+    pub(super) raw: Vec<u8>,
+}
+
 /// The columns of a suppression file that `bulletin` creates.
 pub(super) const HEADER: [&str; 4] = ["email", "reason", "date", "detail"];
 
@@ -296,17 +308,8 @@ impl SuppressionFile {
         &self,
         change: impl FnOnce(&mut Table) -> (bool, T),
     ) -> Result<T, SuppressionFileError> {
-        let _lock = self.lock()?;
-        let existed = self.path.exists();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&self.path)
-            .map_err(self.io("open"))?;
+        let Locked { lock: _held, file, existed, mut contents, raw } = self.open_locked(false)?;
         let meta = file.metadata().map_err(self.io("read the permissions of"))?;
-        let (mut contents, raw) = self.read(&mut file)?;
         let mut table = Table {
             header: contents.header.take().unwrap_or_default(),
             records: std::mem::take(&mut contents.records),
@@ -321,6 +324,23 @@ impl SuppressionFile {
             fs::remove_file(&self.path).map_err(self.io("remove"))?;
         }
         Ok(result)
+    }
+
+    /// The file under its lock (made when missing), open to read and to
+    /// write (at its end, when `append`), with what it holds.
+    pub(super) fn open_locked(&self, append: bool) -> Result<Locked, SuppressionFileError> {
+        let lock = self.lock()?;
+        let existed = self.path.exists();
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(!append)
+            .append(append)
+            .open(&self.path)
+            .map_err(self.io("open"))?;
+        let (contents, raw) = self.read(&mut file)?;
+        Ok(Locked { lock, file, existed, contents, raw })
     }
 
     /// The rows naming `key` (as the address, or its pseudonym), read
