@@ -2,8 +2,9 @@
 //! subscriber list (its subscribed members) and the suppression list (its
 //! unsubscribed and cleaned ones). The suppression list is written first,
 //! so that nobody who left Mailchimp is ever mailable, even for a moment;
-//! then the new rows are added to the list under its lock, in one atomic
-//! rewrite that changes no row already there.
+//! then the new rows are added to the list under both files' locks, in one
+//! atomic rewrite that changes no row already there, and each is recorded
+//! in the consent ledger as `imported`.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -12,7 +13,7 @@ use anyhow::Context as _;
 
 use super::Outcome;
 use crate::subscribers::mailchimp::{self, Export, Status};
-use crate::subscribers::{Entry, Lists, Reason, SuppressionFile};
+use crate::subscribers::{Entry, Joining, Lists, Reason, SuppressionFile};
 
 /// What `bulletin import mailchimp` was asked.
 #[derive(Debug)]
@@ -56,11 +57,21 @@ pub fn mailchimp(options: &ImportMailchimpOptions, now: SystemTime) -> anyhow::R
         by_reason.push((reason, added.added.len(), added.already.len()));
     }
 
+    // Added under the ledger's lock, which records each as `imported`: an
+    // opt-out made while the import runs is seen, and nobody it blocks
+    // is added.
+    drop(suppressed);
     let list = SuppressionFile::new(&options.list.subscribers);
-    let merged = list.rewrite(|table| match mailchimp::merge(table, &export, &suppressed) {
-        Some(merged) => (merged.added > 0, Some(merged)),
-        None => (false, None),
-    })?;
+    let name = options.export.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let merged = file.join(Joining::Imported, &format!("Mailchimp export {name}"), now, |blocked| {
+        let merged = list.rewrite(|table| match mailchimp::merge(table, &export, blocked) {
+            Some(merged) => (merged.added > 0, Some(merged)),
+            None => (false, None),
+        });
+        let joined =
+            merged.as_ref().ok().and_then(Option::as_ref).map(|m| m.joined.clone()).unwrap_or_default();
+        (joined, merged)
+    })??;
     let merged = merged.with_context(|| {
         format!(
             "{}: the header has no `email` column, so no one can be added to it",

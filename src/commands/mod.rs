@@ -120,7 +120,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::New(options) => new::run(&options, now),
         Command::Completions(options) => shell::completions(&options),
         Command::Man(options) => shell::man(&options),
-        Command::MergeSignups(lists) => signups::merge(&lists),
+        Command::MergeSignups(lists) => signups::merge(&lists, now),
     }
 }
 

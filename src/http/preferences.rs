@@ -159,16 +159,19 @@ fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
     )
 }
 
-/// Runs `write` (a change of preferences) under the consent ledger's lock,
-/// unless `email` was erased after the link was issued: then nothing is
-/// written (`false`), so an old link never writes the address back.
-fn unless_erased(
+/// Runs `write` (a change of `email`'s interests to `tags`) under the
+/// consent ledger's lock, which records it, unless `email` was erased
+/// after the link was issued: then nothing is written (`false`), so an old
+/// link never writes the address back.
+fn change_interests(
     service: &Service,
     email: &EmailAddress,
     issued: Option<std::time::SystemTime>,
+    tags: &[String],
+    now: std::time::SystemTime,
     write: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
-    match service.suppressed.unless_erased(email, issued, write)? {
+    match service.suppressed.change_interests(email, issued, tags, now, write)? {
         Some(written) => written.map(|()| true),
         None => Ok(false),
     }
@@ -239,7 +242,7 @@ async fn change(
                     .collect();
                 (
                     Box::new(move || {
-                        unless_erased(&service2, &email2, issued, || {
+                        change_interests(&service2, &email2, issued, &tags.clone(), now, || {
                             let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
                             Ok(service2.options.file.add(
                                 &email2,

@@ -2,12 +2,22 @@
 //! one rule over one ledger of events.
 //!
 //! The ledger is the suppression list, `suppressed.csv`, read as an
-//! append-only log: every opt-out (an unsubscribe by link, by one-click or
-//! by hand, a complaint, a bounce, an import's unsubscribed and cleaned
-//! people, an erasure) and every lift of one (a confirmed sign-up, a
-//! `bulletin resubscribe`) is a row, in the order it happened, with its
-//! `reason`, its `date` and, for a confirmation, when its link was
-//! `issued`. Nothing lifts a row by deleting it: a lift is a later row.
+//! append-only log of every change to whether an address may be mailed,
+//! in the order it happened, each with its `reason`, its `date`, where it
+//! came from (`detail`) and, for a confirmation, when its link was
+//! `issued`:
+//!
+//! - every opt-out: an unsubscribe by link, by one-click or by hand, a
+//!   complaint, a bounce, an import's unsubscribed and cleaned people, an
+//!   erasure;
+//! - every lift of one: a confirmed sign-up, a `bulletin resubscribe`;
+//! - every way onto the list: a confirmation link sent (`signed-up`), its
+//!   confirmation (`confirmed`), a Mailchimp member imported (`imported`),
+//!   a sign-up moved into the list (`merged`);
+//! - the reader's own changes: a pause (`paused`), their interests
+//!   (`interests`).
+//!
+//! Nothing lifts a row by deleting it: a lift is a later row.
 //! Every writer goes through [`super::SuppressionFile`], which decides and
 //! appends under the file's one lock; every reader ([`super::Suppressions`],
 //! the server's pages) applies [`standing`].
@@ -19,7 +29,7 @@
 //!
 //! **The rule** (the user guide's "Who is mailed" says the same):
 //!
-//! 1. An address with no rows may be mailed (the subscriber list decides).
+//! 1. An address with no opt-out may be mailed (the subscriber list decides).
 //! 2. Each opt-out row blocks it, from its date.
 //! 3. A `resubscribed` row (staff's decision) lifts any block.
 //! 4. A `confirmed` row lifts a block only when the block is the reader's
@@ -35,11 +45,13 @@
 //!    `paused` row's `until` is in the future (a pause chosen on the
 //!    preference page; it lifts nothing and blocks nothing for good).
 //!
-//! A `signed-up` row records that a confirmation link went out to an
-//! address that had opted out; it lifts nothing. An opt-out of an address
-//! already blocked is written only while such a link is out
-//! ([`opt_out_counts`]): its date is then what makes that link count for
-//! nothing, so an unsubscribe racing a confirmation is never lost, and
+//! The rows that record how someone joined (`signed-up`, `imported`,
+//! `merged`) and their `interests` are the record of consent a charity may
+//! be asked for; they lift nothing and block nothing. A `signed-up` row
+//! says a confirmation link is out: an opt-out of an address already
+//! blocked is written again only while such a link is out
+//! ([`opt_out_counts`]), as its date is then what makes that link count
+//! for nothing, so an unsubscribe racing a confirmation is never lost;
 //! otherwise the file does not repeat a choice it already holds.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -50,10 +62,17 @@ use super::suppression_file::Reason;
 pub const CONFIRMED: &str = "confirmed";
 /// The `reason` of staff's lift (`bulletin resubscribe`).
 pub const RESUBSCRIBED: &str = "resubscribed";
-/// The `reason` of a sign-up by an address that had opted out, written
-/// when its confirmation link is issued: it lifts nothing, but says a link
-/// is out, so an opt-out made after it must be written down too.
+/// The `reason` of a sign-up, written when its confirmation link is
+/// issued: it lifts nothing, but says a link is out, so an opt-out made
+/// after it must be written down too.
 pub const SIGNED_UP: &str = "signed-up";
+/// The `reason` of a subscribed Mailchimp member added to the list.
+pub const IMPORTED: &str = "imported";
+/// The `reason` of a confirmed sign-up moved into the list.
+pub const MERGED: &str = "merged";
+/// The `reason` of a change of interests on the preference page; its
+/// `detail` holds them.
+pub const INTERESTS: &str = "interests";
 /// The `reason` of a pause chosen on the preference page; its `until`
 /// column says when mail starts again.
 pub const PAUSED: &str = "paused";
@@ -83,11 +102,15 @@ pub enum Kind {
     SignedUp,
     /// Not mailed until `until`, at the reader's choice.
     Paused,
+    /// Put on the list by an import or a merge (`imported`, `merged`),
+    /// or a change of interests: a record that decides nothing.
+    Noted(&'static str),
 }
 
 impl Kind {
-    /// The kind a `reason` cell names: anything but the two lifts is an
-    /// opt-out, an empty cell included (a row typed by hand).
+    /// The kind a `reason` cell names: anything but the lifts and the
+    /// records above is an opt-out, an empty cell included (a row typed by
+    /// hand).
     pub fn of(reason: &str) -> Self {
         let reason = reason.trim().to_ascii_lowercase();
         match reason.as_str() {
@@ -95,6 +118,9 @@ impl Kind {
             RESUBSCRIBED => Self::Resubscribed,
             SIGNED_UP => Self::SignedUp,
             PAUSED => Self::Paused,
+            IMPORTED => Self::Noted(IMPORTED),
+            MERGED => Self::Noted(MERGED),
+            INTERESTS => Self::Noted(INTERESTS),
             _ => Self::OptOut(reason),
         }
     }
@@ -169,7 +195,7 @@ pub fn standing<'a>(events: impl IntoIterator<Item = &'a Event>) -> Standing {
         (Kind::Confirmed, Standing::Blocked(block)) if block.lifted_by_confirmation(event.issued) => {
             Standing::Free
         }
-        (Kind::Confirmed | Kind::SignedUp | Kind::Paused, now) => now,
+        (Kind::Confirmed | Kind::SignedUp | Kind::Paused | Kind::Noted(_), now) => now,
     })
 }
 
@@ -188,7 +214,11 @@ pub fn paused_until(events: &[Event]) -> Option<SystemTime> {
 /// same choice again would only repeat it.
 pub fn opt_out_counts(events: &[Event]) -> bool {
     !standing(events).is_blocked()
-        || events.iter().rev().find(|e| e.kind != Kind::Paused).is_some_and(|e| e.kind == Kind::SignedUp)
+        || events
+            .iter()
+            .rev()
+            .take_while(|e| !matches!(e.kind, Kind::OptOut(_)))
+            .any(|e| e.kind == Kind::SignedUp)
 }
 
 /// Whether `events` erased the address at or after `issued` (a link's
@@ -200,6 +230,17 @@ pub fn erased_since(events: &[Event], issued: Option<SystemTime>) -> bool {
         e.kind == Kind::OptOut(Reason::Forgotten.as_str().to_owned())
             && e.at.is_none_or(|at| secs(at) >= issued)
     })
+}
+
+/// Whether the link issued at `issued` was confirmed since the latest
+/// opt-out: the same link used again is not another confirmation.
+pub fn confirmed_by(events: &[Event], issued: Option<SystemTime>) -> bool {
+    let Some(issued) = issued else { return false };
+    events
+        .iter()
+        .rev()
+        .take_while(|e| !matches!(e.kind, Kind::OptOut(_)))
+        .any(|e| e.kind == Kind::Confirmed && e.issued.map(secs) == Some(secs(issued)))
 }
 
 fn secs(time: SystemTime) -> u64 {
@@ -302,5 +343,25 @@ mod tests {
         // An unsubscribe after a sign-up and a pause is still written.
         let signed_up = Event { kind: Kind::SignedUp, at: at(20), issued: None, until: None };
         assert!(opt_out_counts(&[out("unsubscribed", 5), signed_up, paused(21, 100)]));
+    }
+
+    #[test]
+    fn the_records_of_joining_and_of_interests_decide_nothing_and_hide_no_link_that_is_out() {
+        let noted =
+            |reason: &str, when| Event { kind: Kind::of(reason), at: at(when), issued: None, until: None };
+        for reason in [IMPORTED, MERGED, INTERESTS] {
+            assert_eq!(noted(reason, 1).kind, Kind::Noted(reason));
+            assert_eq!(standing(&[noted(reason, 1)]), Standing::Free, "{reason}");
+            assert!(standing(&[out("unsubscribed", 5), noted(reason, 10)]).is_blocked(), "{reason}");
+            assert!(
+                standing(&[out("complaint", 5), noted(reason, 10)]).is_blocked(),
+                "an import does not lift a complaint: {reason}"
+            );
+            // A link out, then one of these: an unsubscribe is still written.
+            let signed_up = noted(SIGNED_UP, 8);
+            assert!(opt_out_counts(&[out("unsubscribed", 5), signed_up, noted(reason, 9)]), "{reason}");
+        }
+        // A confirmation of a free address is a record too.
+        assert_eq!(standing(&[noted(SIGNED_UP, 1), confirmed(2, at(1))]), Standing::Free);
     }
 }

@@ -15,7 +15,8 @@ use super::consent::{self, Event, Standing};
 use super::pseudonym::{self, Salt};
 use super::suppression_file::{Contents, HEADER, Locked, sync_dir};
 use super::{
-    Added, EmailAddress, Entry, Reason, SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
+    Added, EmailAddress, Entry, Reason, SuppressionFile, SuppressionFileError, Suppressions,
+    inert_in_spreadsheets,
 };
 use crate::domain::EmailKey;
 
@@ -149,6 +150,24 @@ pub enum Confirmation<T> {
     Overtaken(consent::Block),
 }
 
+/// How people were put on a list ([`SuppressionFile::join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joining {
+    /// Subscribed members of a Mailchimp export.
+    Imported,
+    /// Confirmed sign-ups, by `bulletin signups merge`.
+    Merged,
+}
+
+impl Joining {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Imported => consent::IMPORTED,
+            Self::Merged => consent::MERGED,
+        }
+    }
+}
+
 /// A row [`SuppressionFile::append`] writes.
 struct NewRow {
     email: String,
@@ -259,11 +278,12 @@ impl SuppressionFile {
     }
 
     /// Records a confirmed sign-up of `email`, whose link was issued at
-    /// `issued`, under the list's lock: when the address is blocked and the
-    /// confirmation lifts the block ([`super::consent`]), a `confirmed` row;
-    /// when it does not, nothing. `then` runs under the same lock unless
-    /// the confirmation was overtaken (writing the sign-up, say), so no
-    /// opt-out can fall between the decision and what it decided.
+    /// `issued`, under the list's lock: a `confirmed` row when the address
+    /// may be mailed or the confirmation lifts its block
+    /// ([`super::consent`]); nothing when it does not. `then` runs under
+    /// the same lock unless the confirmation was overtaken (writing the
+    /// sign-up, say), so no opt-out can fall between the decision and what
+    /// it decided.
     pub fn confirm<T>(
         &self,
         email: &EmailAddress,
@@ -272,6 +292,11 @@ impl SuppressionFile {
         then: impl FnOnce() -> T,
     ) -> Result<Confirmation<T>, SuppressionFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
+        let confirmed = |identity: &Identity| NewRow {
+            issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            detail: "sign-up page".to_owned(),
+            ..NewRow::new(identity, email, consent::CONFIRMED, &date)
+        };
         self.append(|ledger| {
             let identity = ledger.identity_of(email.key());
             let events = ledger.events(&identity);
@@ -282,39 +307,66 @@ impl SuppressionFile {
                     let block = consent::Block { reason: Reason::Forgotten.as_str().to_owned(), since: None };
                     (Vec::new(), Confirmation::Overtaken(block))
                 }
-                Standing::Free => (Vec::new(), Confirmation::Free(then())),
+                // The same link pressed again is one confirmation.
+                Standing::Free if consent::confirmed_by(events, issued) => {
+                    (Vec::new(), Confirmation::Free(then()))
+                }
+                Standing::Free => (vec![confirmed(&identity)], Confirmation::Free(then())),
                 Standing::Blocked(block) if block.lifted_by_confirmation(issued) => {
-                    let row = NewRow {
-                        issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
-                        ..NewRow::new(&identity, email, consent::CONFIRMED, &date)
-                    };
-                    (vec![row], Confirmation::Lifted(block, then()))
+                    (vec![confirmed(&identity)], Confirmation::Lifted(block, then()))
                 }
                 Standing::Blocked(block) => (Vec::new(), Confirmation::Overtaken(block)),
             }
         })
     }
 
-    /// Records that a confirmation link issued at `now` goes to `email`,
-    /// when it had opted out in a way a confirmation could lift: a
+    /// Records that a confirmation link issued at `now` goes to `email`: a
     /// `signed-up` row, so that an opt-out made while the link is out is
     /// written down ([`consent::opt_out_counts`]). Returns whether a
-    /// confirmation email may go at all ([`Standing::may_confirm_at`]):
-    /// decided and written under the lock, before the link exists.
+    /// confirmation email may go at all ([`Standing::may_confirm_at`]; no
+    /// row when it may not): decided and written under the lock, before
+    /// the link exists.
     pub fn signed_up(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
-        if !self.path.exists() {
-            return Ok(true);
-        }
         let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
             let identity = ledger.identity_of(email.key());
-            match consent::standing(ledger.events(&identity)) {
-                Standing::Free => (Vec::new(), true),
-                standing if standing.may_confirm_at(now) => {
-                    (vec![NewRow::new(&identity, email, consent::SIGNED_UP, &date)], true)
-                }
-                Standing::Blocked(_) => (Vec::new(), false),
+            if !consent::standing(ledger.events(&identity)).may_confirm_at(now) {
+                return (Vec::new(), false);
             }
+            let row = NewRow {
+                detail: "sign-up page".to_owned(),
+                ..NewRow::new(&identity, email, consent::SIGNED_UP, &date)
+            };
+            (vec![row], true)
+        })
+    }
+
+    /// Puts people on a list under the ledger's lock: `then` is given
+    /// whom the ledger blocks now, adds whom it will, and returns them with
+    /// its result; each gets a row saying how they joined (`imported`,
+    /// `merged`) with `detail`. Their standing is not changed: someone
+    /// blocked stays blocked, whatever list they are on.
+    pub fn join<T>(
+        &self,
+        how: Joining,
+        detail: &str,
+        now: SystemTime,
+        then: impl FnOnce(&Suppressions) -> (Vec<EmailAddress>, T),
+    ) -> Result<T, SuppressionFileError> {
+        let date = humantime::format_rfc3339_seconds(now).to_string();
+        let detail = inert_in_spreadsheets(detail).into_owned();
+        self.append(|ledger| {
+            let blocked = Suppressions::of_ledger(ledger.clone(), None);
+            let (joined, result) = then(&blocked);
+            let rows = joined
+                .iter()
+                .map(|email| {
+                    let identity = ledger.identity_of(email.key());
+                    let detail = if identity.is_pseudonym() { String::new() } else { detail.clone() };
+                    NewRow { detail, ..NewRow::new(&identity, email, how.reason(), &date) }
+                })
+                .collect();
+            (rows, result)
         })
     }
 
@@ -335,22 +387,34 @@ impl SuppressionFile {
         })
     }
 
-    /// Runs `then` under the list's lock unless `email` was erased at or
-    /// after `issued` (a link's issue time): what a link may still write
-    /// about its reader. `None` when it may not.
-    pub fn unless_erased<T>(
+    /// Runs `then` (a change of `email`'s interests, by a link issued at
+    /// `issued`) under the list's lock and, when it succeeds, records an
+    /// `interests` row whose detail is `interests`; unless `email` was
+    /// erased at or after `issued`: then nothing runs and nothing is
+    /// written (`None`), so an old link never writes the address back.
+    pub fn change_interests<T, E>(
         &self,
         email: &EmailAddress,
         issued: Option<SystemTime>,
-        then: impl FnOnce() -> T,
-    ) -> Result<Option<T>, SuppressionFileError> {
+        interests: &[String],
+        now: SystemTime,
+        then: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Option<Result<T, E>>, SuppressionFileError> {
+        let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
-            let events = ledger.events(&ledger.identity_of(email.key()));
-            if consent::erased_since(events, issued) {
-                (Vec::new(), None)
-            } else {
-                (Vec::new(), Some(then()))
+            let identity = ledger.identity_of(email.key());
+            if consent::erased_since(ledger.events(&identity), issued) {
+                return (Vec::new(), None);
             }
+            let changed = then();
+            let rows = match &changed {
+                Ok(_) => vec![NewRow {
+                    detail: inert_in_spreadsheets(&interests.join(" ")).into_owned(),
+                    ..NewRow::new(&identity, email, consent::INTERESTS, &date)
+                }],
+                Err(_) => Vec::new(),
+            };
+            (rows, Some(changed))
         })
     }
 
@@ -417,10 +481,9 @@ impl SuppressionFile {
         let position = |header: &csv::StringRecord, name: &str| {
             header.iter().position(|h| h.trim().eq_ignore_ascii_case(name))
         };
-        // An opt-out fits any file (a row with only its address still
-        // blocks); a lift must say what it is and when.
-        let telling = rows.iter().any(|r| !matches!(consent::Kind::of(r.reason), consent::Kind::OptOut(_)));
-        let needed = telling.then_some(["reason", "date"]).into_iter().flatten();
+        // Every event says what it is and when: an opt-out's date is what
+        // a later confirmation is weighed against (rule 4).
+        let needed = ["reason", "date"].into_iter();
         let mut missing = false;
         let issued = rows.iter().any(|r| r.issued.is_some()).then_some("issued");
         let until = rows.iter().any(|r| r.until.is_some()).then_some("until");
@@ -526,14 +589,16 @@ mod tests {
         assert!(!blocked(&file, "ana@example.org"));
         let text = fs::read_to_string(file.path()).unwrap();
         assert!(
-            text.ends_with("ana@example.org,confirmed,2026-09-21T14:13:25Z,,2026-09-21T14:13:21Z\r\n"),
+            text.ends_with(
+                "ana@example.org,confirmed,2026-09-21T14:13:25Z,sign-up page,2026-09-21T14:13:21Z\r\n"
+            ),
             "a lift is a later row, with when its link was issued: {text}"
         );
         assert!(
             text.contains("ana@example.org,unsubscribed,2026-09-21T14:13:20Z"),
             "nothing is taken off: {text}"
         );
-        // Free now: confirming again changes nothing and says so.
+        // Free now: the same link again changes nothing and says so.
         let again = file.confirm(&address("ana@example.org"), Some(later(1)), later(6), || ()).unwrap();
         assert_eq!(again, Confirmation::Free(()));
         assert_eq!(fs::read_to_string(file.path()).unwrap(), text);
@@ -598,14 +663,24 @@ mod tests {
         let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
         file.forget(&EmailKey::of("ana@example.org"), later(10)).unwrap();
         let ana = address("ana@example.org");
-        assert_eq!(file.unless_erased(&ana, Some(now()), || "written").unwrap(), None);
-        assert_eq!(
-            file.unless_erased(&ana, None, || "written").unwrap(),
-            None,
-            "a link of the earlier layout"
+        let tags = ["prayer".to_owned()];
+        let change = |who: &EmailAddress, issued| {
+            file.change_interests(who, issued, &tags, later(12), || Ok::<_, ()>("written")).unwrap()
+        };
+        assert_eq!(change(&ana, Some(now())), None);
+        assert_eq!(change(&ana, None), None, "a link of the earlier layout");
+        assert_eq!(change(&ana, Some(later(11))), Some(Ok("written")));
+        assert_eq!(change(&address("bo@example.org"), None), Some(Ok("written")));
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(!text.contains("ana@example.org"), "written under the pseudonym: {text}");
+        assert!(text.contains("bo@example.org,interests,"), "{text}");
+        let failed =
+            file.change_interests(&address("cy@example.org"), None, &tags, later(12), || Err::<(), _>(()));
+        assert_eq!(failed.unwrap(), Some(Err(())));
+        assert!(
+            !fs::read_to_string(file.path()).unwrap().contains("cy@"),
+            "a change that failed is not a row"
         );
-        assert_eq!(file.unless_erased(&ana, Some(later(11)), || "written").unwrap(), Some("written"));
-        assert_eq!(file.unless_erased(&address("bo@example.org"), None, || 1).unwrap(), Some(1));
     }
 
     #[test]
@@ -672,5 +747,37 @@ mod tests {
         let forgotten = fs::read_to_string(file.path()).unwrap();
         assert!(!file.pause(&ana, Some(now()), later(900), later(3)).unwrap());
         assert_eq!(fs::read_to_string(file.path()).unwrap(), forgotten, "nothing names her again");
+    }
+
+    #[test]
+    fn a_sign_up_of_anyone_is_a_row_before_its_link_goes_and_none_where_no_link_may_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("spam@example.org", Reason::Complaint)], now()).unwrap();
+        assert!(file.signed_up(&address("new@example.org"), later(1)).unwrap());
+        assert!(!file.signed_up(&address("spam@example.org"), later(1)).unwrap());
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(text.contains("new@example.org,signed-up,2026-09-21T14:13:21Z,sign-up page"), "{text}");
+        assert!(!text.contains("spam@example.org,signed-up"), "{text}");
+        assert!(!blocked(&file, "new@example.org"));
+    }
+
+    #[test]
+    fn a_join_sees_every_opt_out_written_before_it_and_records_whom_it_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
+        file.add(&[entry("kim@example.org", Reason::Requested)], now()).unwrap();
+        let offered = [address("kim@example.org"), address("lee@example.org")];
+        let added = file
+            .join(Joining::Imported, "=export.zip", later(1), |blocked| {
+                let added: Vec<EmailAddress> =
+                    offered.iter().filter(|a| !blocked.contains(a)).cloned().collect();
+                (added.clone(), added.len())
+            })
+            .unwrap();
+        assert_eq!(added, 1);
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(text.ends_with("lee@example.org,imported,2026-09-21T14:13:21Z,'=export.zip\r\n"), "{text}");
+        assert!(blocked(&file, "kim@example.org"), "a join lifts nothing");
     }
 }

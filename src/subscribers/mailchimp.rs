@@ -343,8 +343,10 @@ fn column_name(header: &csv::StringRecord, i: usize) -> String {
 }
 
 /// What adding an export's subscribed members to a list did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Merged {
+    /// Whom it added.
+    pub joined: Vec<EmailAddress>,
     /// Rows added.
     pub added: usize,
     /// On the list already (or twice in the export), left as they were.
@@ -410,6 +412,7 @@ pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> O
             row[at] = super::inert_in_spreadsheets(value).into_owned();
         }
         rows.push(row);
+        merged.joined.push(member.email.clone());
         merged.added += 1;
     }
     for name in names.iter().skip(width) {
@@ -484,7 +487,8 @@ mod tests {
             email_column: Some(0),
         };
         let merged = merge(&mut table, &export, &Suppressions::default()).unwrap();
-        assert_eq!(merged, Merged { added: 1, already: 2, left: 0, suppressed: 0 });
+        assert_eq!((merged.added, merged.already, merged.left, merged.suppressed), (1, 2, 0, 0));
+        assert_eq!(merged.joined.len(), 1);
         let rows: Vec<Vec<&str>> =
             std::iter::once(&table.header).chain(&table.records).map(|r| r.iter().collect()).collect();
         assert_eq!(

@@ -25,7 +25,7 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
-pub use ledger::Confirmation;
+pub use ledger::{Confirmation, Joining};
 pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;

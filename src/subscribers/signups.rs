@@ -114,8 +114,10 @@ impl SignupsFile {
 }
 
 /// What [`SignupsFile::merge_into`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Merged {
+    /// The addresses added to the list.
+    pub joined: Vec<EmailAddress>,
     /// Sign-ups added to the list.
     pub moved: usize,
     /// Sign-ups whose address the list had already (taken off the file too).
@@ -185,6 +187,7 @@ impl SignupsFile {
                         row[at] = value.to_owned();
                     }
                     table.records.push(row.into_iter().collect());
+                    done.joined.extend(EmailAddress::parse(address).ok());
                     done.moved += 1;
                 }
                 for record in &mut table.records {
@@ -254,7 +257,8 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH;
         file.add(&signup("ANA@example.org"), now).unwrap();
         file.add(&signup("cy@example.org"), now).unwrap();
-        assert_eq!(file.merge_into(&list).unwrap(), Merged { moved: 1, already: 1 });
+        let merged = file.merge_into(&list).unwrap();
+        assert_eq!((merged.moved, merged.already, merged.joined.len()), (1, 1, 1));
         assert_eq!(
             std::fs::read_to_string(&list).unwrap(),
             "email,first_name,last_name,tags,consented_at,consent_text_hash,source\r\n\
@@ -273,7 +277,8 @@ mod tests {
         std::fs::write(&list, "Email,FirstName,Surname\nbo@example.org,Bo,Ray\n").unwrap();
         let file = SignupsFile::new(beside(&list));
         file.add(&signup("cy@example.org"), SystemTime::UNIX_EPOCH).unwrap();
-        assert_eq!(file.merge_into(&list).unwrap(), Merged { moved: 1, already: 0 });
+        let merged = file.merge_into(&list).unwrap();
+        assert_eq!((merged.moved, merged.already, merged.joined.len()), (1, 0, 1));
         assert_eq!(
             std::fs::read_to_string(&list).unwrap(),
             "Email,FirstName,Surname,tags,consented_at,consent_text_hash,source\r\n\

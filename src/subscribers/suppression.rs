@@ -34,9 +34,14 @@ impl Suppressions {
     /// suppress nothing.
     pub fn load(path: &Path) -> Result<(Self, Vec<Skip>), SubscribersError> {
         let (ledger, problems, lines) = read_ledger(path)?;
+        Ok((Self::of_ledger(ledger, lines), problems))
+    }
+
+    /// Whom `ledger` blocks and pauses now, read from a file of `lines`.
+    pub(super) fn of_ledger(ledger: Ledger, lines: Option<LineCount>) -> Self {
         let standings = ledger.standings();
         let (set, forgotten, paused) = (standings.blocked, standings.forgotten, standings.paused);
-        Ok((Self { set, forgotten, paused, lines }, problems))
+        Self { set, forgotten, paused, lines }
     }
 
     /// Every line of the file it was read from; `None` when there was none.

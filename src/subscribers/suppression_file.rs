@@ -599,7 +599,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_hand_made_file_keeps_its_own_columns_and_gains_rows_that_fit_them() {
+    fn a_hand_made_file_keeps_its_own_columns_and_rows_and_gains_what_and_when_for_the_new_ones() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("suppressed.csv");
         fs::write(&path, "name,Email\nOld Friend,old@example.org").unwrap();
@@ -607,7 +607,7 @@ pub(super) mod tests {
         file.add(&[entry("new@example.org", Reason::Requested)], now()).unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
-            "name,Email\nOld Friend,old@example.org\r\n,new@example.org\r\n"
+            "name,Email,reason,date\r\nOld Friend,old@example.org,,\r\n,new@example.org,requested,2026-09-21T14:13:20Z\r\n"
         );
         let (set, _) = Suppressions::load(&path).unwrap();
         assert_eq!(set.len(), 2);
@@ -629,10 +629,11 @@ pub(super) mod tests {
             (added.added, added.already),
             (vec!["new@example.org".to_owned()], vec!["OLD@example.org".to_owned()])
         );
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("\u{feff}Email Address,Reason,date\r\n"), "{text}");
         assert!(
-            fs::read_to_string(&path)
-                .unwrap()
-                .ends_with("old@example.org,asked\r\nnew@example.org,requested\r\n")
+            text.ends_with("old@example.org,asked,\r\nnew@example.org,requested,2026-09-21T14:13:20Z\r\n"),
+            "{text}"
         );
         assert!(file.resubscribe(&EmailAddress::parse("old@example.org").unwrap(), now()).unwrap());
         let (set, _) = Suppressions::load(&path).unwrap();

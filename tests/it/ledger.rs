@@ -1,4 +1,5 @@
-//! The consent ledger end to end (issue 23, rows 1, 2 and 4–6): the real
+//! The consent ledger end to end (issue 23, rows 1, 2 and 4–6, and every
+//! way onto the list being a row of it): the real
 //! `bulletin serve` on 127.0.0.1, its confirmation emails through a real
 //! SMTP server (aiosmtpd), the CLI on the same folder, and the dry runs
 //! that say who would be mailed. The randomized checker that tries these
@@ -9,7 +10,7 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 
 use crate::send_util::{Faults, PyServer};
-use crate::signup::{Answer, answer, confirm_link, dry_run, serve, sign_up, signup_test};
+use crate::signup::{Answer, answer, confirm_link, dry_run, preference_links, serve, sign_up, signup_test};
 use crate::unsubscribe::client;
 
 /// A sign-up posted as if from `ip`, through the reverse proxy on this
@@ -202,4 +203,105 @@ fn a_mailchimp_export_spelling_one_address_two_ways_is_one_person_and_the_unsubs
     assert!(!to.iter().any(|t| t.contains("bob")), "the quoted spelling was mailed: {to:?}");
     assert_eq!(to.iter().filter(|t| t.starts_with("ulla@")).count(), 1, "{to:?}");
     assert!(to.contains(&"ana@example.org".to_owned()), "{to:?}");
+}
+
+/// A Mailchimp export (a ZIP) of these subscribed members' CSV text.
+fn mailchimp_export(subscribed: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("subscribed_members_export_1a2b.csv", zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(format!("Email Address,First Name,Last Name\r\n{subscribed}").as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// The ledger's rows as (email, reason, detail, has a date, has an issue time).
+fn ledger_rows(path: &std::path::Path) -> Vec<(String, String, String, bool, bool)> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name);
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let cell = |name: &str| at(name).and_then(|i| r.get(i)).unwrap_or_default().to_owned();
+            (
+                cell("email"),
+                cell("reason"),
+                cell("detail"),
+                !cell("date").is_empty(),
+                !cell("issued").is_empty(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_way_onto_the_list_and_every_change_a_reader_makes_is_a_dated_row_of_the_ledger_and_forget_erases_them()
+ {
+    let smtp = PyServer::start(&Faults::new());
+    let test = signup_test(&smtp, 1)
+        .env("PREFERENCES_URL", "https://hope.example.org/preferences")
+        .file("export.zip", mailchimp_export("mia@example.org,Mia,Moss\r\n"));
+    let server = serve(&test);
+    assert_eq!(sign_up(&server, &[("email", "ann@example.org"), ("name", "Ann")]).status, 200);
+    smtp.wait_for_message_to("ann@example.org");
+    let link = server.local(&confirm_link(&smtp.messages()[0]));
+    assert_eq!(answer(client().post(&link).send_form([("confirm", "yes")])).status, 200);
+    // The same link again is the same confirmation.
+    assert_eq!(answer(client().post(&link).send_form([("confirm", "yes")])).status, 200);
+    test.run(&["signups", "merge", "--subscribers", "list.csv"]).code(0);
+    test.run(&["import", "mailchimp", "export.zip", "--subscribers", "list.csv"]).code(0);
+    let to_ann = server.local(&preference_links(&test)["ann@example.org"]);
+    let saved = answer(client().post(to_ann).send_form([("action", "save"), ("interests", "news")]));
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    drop(server);
+
+    let rows = ledger_rows(&test.join("suppressed.csv"));
+    let told: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(email, reason, detail, ..)| (email.as_str(), reason.as_str(), detail.as_str()))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("ann@example.org", "signed-up", "sign-up page"),
+            ("ann@example.org", "confirmed", "sign-up page"),
+            ("ann@example.org", "merged", "signups merge"),
+            ("mia@example.org", "imported", "Mailchimp export export.zip"),
+            ("ann@example.org", "interests", "news"),
+        ]
+    );
+    assert!(rows.iter().all(|row| row.3), "every row is dated: {rows:?}");
+    assert!(rows[1].4, "a confirmation says when its link was issued: {rows:?}");
+    let mut to: Vec<String> =
+        dry_run(&test, "content/ijm-prayer-requests.md").into_iter().map(|(to, _)| to).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["ann@example.org", "mia@example.org", "reader01@example.org"],
+        "the records block nobody"
+    );
+
+    test.run(&["forget", "ann@example.org", "--subscribers", "list.csv"]).code(0);
+    let rows = ledger_rows(&test.join("suppressed.csv"));
+    assert!(rows.iter().all(|(email, ..)| !email.contains("ann@")), "{rows:?}");
+    assert_eq!(rows.iter().filter(|(_, reason, ..)| reason == "forgotten").count(), 1, "{rows:?}");
+    assert!(rows.iter().any(|(email, reason, ..)| email == "mia@example.org" && reason == "imported"));
+}
+
+#[test]
+fn an_import_never_adds_someone_who_opted_out_while_it_ran_and_records_only_whom_it_added() {
+    let test = crate::util::Test::with_sample()
+        .file("export.zip", mailchimp_export("kim@example.org,Kim,Lo\r\nlee@example.org,Lee,Ng\r\n"));
+    test.run(&["unsubscribe", "kim@example.org"]).code(0);
+    test.run(&["import", "mailchimp", "export.zip"]).code(0);
+    let rows = ledger_rows(&test.join("subscribers/suppressed.csv"));
+    let reasons: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|(e, ..)| e.starts_with("kim@") || e.starts_with("lee@"))
+        .map(|(e, r, ..)| (e.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(reasons, [("kim@example.org", "requested"), ("lee@example.org", "imported")]);
+    let list = std::fs::read_to_string(test.join("subscribers/subscribers.csv")).unwrap();
+    assert!(!list.contains("kim@"), "{list}");
 }

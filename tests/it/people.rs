@@ -143,7 +143,10 @@ fn a_mailchimp_export_adds_the_subscribed_suppresses_the_unsubscribed_and_cleane
         [
             ("gone@example.org", "mailchimp-unsubscribed"),
             ("left@example.org", "mailchimp-unsubscribed"),
-            ("dead@example.org", "mailchimp-cleaned")
+            ("dead@example.org", "mailchimp-cleaned"),
+            // The consent ledger records whom the import added.
+            ("ana@example.org", "imported"),
+            ("bo@example.org", "imported"),
         ]
     );
     assert!(suppressed[0]["detail"].contains("I no longer want to receive these emails"));
@@ -159,7 +162,7 @@ fn a_mailchimp_export_adds_the_subscribed_suppresses_the_unsubscribed_and_cleane
     assert!(again.stdout.contains(&count("added", 0)), "{}", again.printed());
     assert!(again.stdout.contains(&count("already on the list", 3)), "{}", again.printed());
     assert_eq!(rows(&test.join("subscribers/subscribers.csv")).len(), 3);
-    assert_eq!(rows(&test.join("subscribers/suppressed.csv")).len(), 3);
+    assert_eq!(rows(&test.join("subscribers/suppressed.csv")).len(), 5);
 }
 
 #[test]

@@ -373,7 +373,7 @@ fn signups_merge_moves_confirmed_readers_into_the_list_once_and_empties_signups_
 }
 
 /// Each reader's preference page link, from the text part of a dry run.
-fn preference_links(test: &Test) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn preference_links(test: &Test) -> std::collections::BTreeMap<String, String> {
     dry_run(test, "content/ijm-prayer-requests.md")
         .into_iter()
         .map(|(to, text)| {

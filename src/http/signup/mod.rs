@@ -303,12 +303,12 @@ impl Service {
             eprintln!("{now} sign-up: {} is a domain literal, not emailed", mask(email));
             return false;
         }
-        let standing = match self.suppressed.standing_of(email) {
+        match self.suppressed.standing_of(email) {
             Ok(standing) if !standing.may_confirm_at(now.as_system_time()) => {
                 eprintln!("{now} sign-up: {} is suppressed for good, not emailed", mask(email));
                 return false;
             }
-            Ok(standing) => standing,
+            Ok(_) => {}
             Err(error) => {
                 eprintln!("{now} error: sign-up of {}: {error}", mask(email));
                 return false;
@@ -320,11 +320,8 @@ impl Service {
             eprintln!("{now} sign-up: {} not emailed: {stop}", mask(email));
             return false;
         }
-        if !standing.is_blocked() {
-            return true;
-        }
-        // The link about to go out could lift the reader's opt-out: the
-        // ledger says so first, so an opt-out made while it is out counts.
+        // The ledger records the link before it goes out (it could lift
+        // the reader's opt-out), so an opt-out made while it is out counts.
         match self.suppressed.signed_up(email, now.as_system_time()) {
             Ok(may) => may,
             Err(error) => {
