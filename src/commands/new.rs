@@ -75,8 +75,7 @@ pub(super) fn run(options: &NewOptions, now: SystemTime) -> anyhow::Result<Outco
 
 /// Today's date (UTC), for a new bulletin.
 pub(super) fn today(now: SystemTime) -> anyhow::Result<jiff::civil::Date> {
-    let now = jiff::Timestamp::try_from(now).context("the clock is out of range")?;
-    Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
+    crate::domain::Timestamp::from(now).utc_date().context("the clock is out of range")
 }
 
 /// The last bulletin sent to the list, by the journal in `state_dir`, and

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::subscribers::EmailAddress;
+use crate::domain::EmailAddress;
 pub use bounce::BounceSettings;
 pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;

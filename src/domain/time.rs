@@ -30,6 +30,13 @@ impl Timestamp {
     pub fn since(self, earlier: Self) -> Duration {
         self.0.duration_since(earlier.0).unwrap_or_default()
     }
+
+    /// Its date in UTC (a new bulletin's, say); `None` for a time jiff
+    /// cannot hold (before year -9999 or after 9999).
+    pub fn utc_date(self) -> Option<jiff::civil::Date> {
+        let at = jiff::Timestamp::try_from(self.0).ok()?;
+        Some(jiff::tz::Offset::UTC.to_datetime(at).date())
+    }
 }
 
 impl From<SystemTime> for Timestamp {

@@ -56,7 +56,40 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::suppression_file::Reason;
+/// Why an address is on the suppression list; written in its `reason`
+/// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces`,
+/// `complaint`, `mailchimp-unsubscribed`, `mailchimp-cleaned` or
+/// `forgotten` (`Display`, `AsRef<str>` and `&'static str::from` give it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum Reason {
+    /// The reader used the unsubscribe link or their mail program's
+    /// one-click unsubscribe button.
+    Unsubscribed,
+    /// Added by hand, for example after a "please remove me" reply.
+    Requested,
+    /// The address does not exist or refuses mail for good.
+    HardBounce,
+    /// Temporary failures too many times in a row.
+    SoftBounces,
+    /// The reader marked a message as spam.
+    Complaint,
+    /// In the unsubscribed file of a Mailchimp export.
+    MailchimpUnsubscribed,
+    /// In the cleaned file of a Mailchimp export: Mailchimp stopped
+    /// mailing the address after it bounced.
+    MailchimpCleaned,
+    /// The address was erased on its owner's request (`bulletin forget`);
+    /// only its pseudonym is left.
+    Forgotten,
+}
+
+impl Reason {
+    /// The reason's name in the `reason` column.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// The `reason` of a row that lifts a block rather than making one.
 pub const CONFIRMED: &str = "confirmed";

@@ -9,16 +9,18 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
+use std::path::Path;
 use std::time::SystemTime;
 
 use super::consent::{self, Event, Standing};
 use super::pseudonym::{self, Salt};
 use super::suppression_file::{Contents, HEADER, Locked, sync_dir};
 use super::{
-    Added, EmailAddress, Entry, Reason, SuppressionFile, SuppressionFileError, Suppressions,
-    inert_in_spreadsheets,
+    Added, EmailAddress, LineCount, Reason, RowProblem, Skip, SkipReason, SubscriberReader, SubscribersError,
+    SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
 };
 use crate::domain::EmailKey;
+use crate::merge::FieldName;
 
 /// Whom a row is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -150,6 +152,31 @@ pub enum Confirmation<T> {
     Overtaken(consent::Block),
 }
 
+/// One address to add, and why.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub email: EmailAddress,
+    pub reason: Reason,
+    /// Anything worth keeping with it: the relay's reply for a bounce, say.
+    /// Empty when there is nothing to add.
+    pub detail: String,
+}
+
+impl Entry {
+    pub fn new(email: EmailAddress, reason: Reason) -> Self {
+        Self { email, reason, detail: String::new() }
+    }
+}
+
+/// What [`SuppressionFile::forget`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Rows naming the address that were taken off.
+    pub removed: usize,
+    /// What stands for the address now.
+    pub pseudonym: String,
+}
+
 /// How people were put on a list ([`SuppressionFile::join`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Joining {
@@ -221,6 +248,45 @@ pub(super) fn ledger_of_rows(
         ledger.push(address, consent::Event::read(cell(reason), cell(date), cell(issued), cell(until)));
     }
     ledger
+}
+
+/// The ledger at `path` read whole: every address's events in file order,
+/// the rows that name no address (as problems), and the file's lines.
+pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<LineCount>), SubscribersError> {
+    let mut ledger = Ledger::default();
+    let mut problems = Vec::new();
+    let lines = SubscriberReader::each_row(path, |columns, line, cells| {
+        let cell = |name: &str| {
+            FieldName::normalise(name)
+                .and_then(|n| columns.index_of(&n))
+                .and_then(|i| cells.get(i))
+                .map_or("", String::as_str)
+        };
+        let email = cells.get(columns.email).map_or("", String::as_str);
+        let event = Event::read(cell("reason"), cell("date"), cell("issued"), cell("until"));
+        if pseudonym::parse(email).is_some() {
+            ledger.push(email, event);
+            return;
+        }
+        match EmailAddress::parse(email) {
+            Ok(address) => {
+                ledger.push_for(&Identity::Key(address.key().clone()), event);
+            }
+            Err(_) if email.is_empty() => problems.push(Skip {
+                file: None,
+                line,
+                email: None,
+                reason: SkipReason::Invalid(RowProblem::MissingEmail),
+            }),
+            Err(problem) => problems.push(Skip {
+                file: None,
+                line,
+                email: Some(email.to_owned()),
+                reason: SkipReason::Invalid(RowProblem::InvalidEmail { value: email.to_owned(), problem }),
+            }),
+        }
+    })?;
+    Ok((ledger, problems, lines))
 }
 
 impl SuppressionFile {
@@ -351,13 +417,12 @@ impl SuppressionFile {
         how: Joining,
         detail: &str,
         now: SystemTime,
-        then: impl FnOnce(&Suppressions) -> (Vec<EmailAddress>, T),
+        then: impl FnOnce(&dyn Fn(&EmailAddress) -> bool) -> (Vec<EmailAddress>, T),
     ) -> Result<T, SuppressionFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         let detail = inert_in_spreadsheets(detail).into_owned();
         self.append(|ledger| {
-            let blocked = Suppressions::of_ledger(ledger.clone(), None);
-            let (joined, result) = then(&blocked);
+            let (joined, result) = then(&|email: &EmailAddress| ledger.standing_of(email.key()).is_blocked());
             let rows = joined
                 .iter()
                 .map(|email| {
@@ -447,9 +512,68 @@ impl SuppressionFile {
         if !self.path.exists() {
             return Ok(Standing::Free);
         }
-        let (ledger, _, _) =
-            super::suppression::read_ledger(&self.path).map_err(SuppressionFileError::Damaged)?;
+        let (ledger, _, _) = read_ledger(&self.path).map_err(SuppressionFileError::Damaged)?;
         Ok(ledger.standing_of(email.key()))
+    }
+
+    /// Replaces every row naming `key` with one row holding its pseudonym
+    /// (reason `forgotten`), under the salt of the file's other pseudonyms
+    /// or a new one; see [`super::pseudonym`]. A file with no `email`
+    /// column is refused.
+    pub fn forget(&self, key: &EmailKey, now: SystemTime) -> Result<Forgotten, SuppressionFileError> {
+        use super::pseudonym;
+        self.rewrite(|table| {
+            if table.header.is_empty() {
+                table.header = HEADER.iter().copied().collect();
+                table.email_column = Some(0);
+            }
+            let Some(column) = table.email_column else {
+                return (false, Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }));
+            };
+            let cell = |r: &csv::StringRecord| r.get(column).unwrap_or_default().to_owned();
+            let salt = table
+                .records
+                .iter()
+                .find_map(|r| pseudonym::parse(&cell(r)))
+                .map_or_else(pseudonym::Salt::random, |(salt, _)| salt);
+            let before = table.records.len();
+            table.records.retain(|r| &EmailKey::of(&cell(r)) != key);
+            let removed = before - table.records.len();
+            let already = table.records.iter().map(cell).find(|c| pseudonym::names(c, key));
+            let name = already.clone().unwrap_or_else(|| salt.pseudonym(key));
+            // Erased already, and not taken back since: nothing to add.
+            // After a `resubscribe`, a second erasure is a row of its own.
+            let ledger = ledger_of_rows(&table.header, Some(column), &table.records);
+            let erased = matches!(ledger.standing_of(key), Standing::Blocked(block) if block.is_erasure());
+            for name in ["reason", "date"] {
+                if !table.header.iter().any(|h| h.trim().eq_ignore_ascii_case(name)) {
+                    table.header.push_field(name);
+                    let width = table.header.len();
+                    for record in &mut table.records {
+                        while record.len() < width {
+                            record.push_field("");
+                        }
+                    }
+                }
+            }
+            let add = already.is_none() || !erased;
+            if add {
+                let date = humantime::format_rfc3339_seconds(now).to_string();
+                let row: csv::StringRecord = table
+                    .header
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column_name)| match column_name.trim().to_ascii_lowercase().as_str() {
+                        _ if i == column => name.as_str(),
+                        "reason" => Reason::Forgotten.as_str(),
+                        "date" => &date,
+                        _ => "",
+                    })
+                    .collect();
+                table.records.push(row);
+            }
+            (removed > 0 || add, Ok(Forgotten { removed, pseudonym: name }))
+        })?
     }
 
     /// Reads the ledger under the lock, lets `decide` say which rows to
@@ -770,8 +894,7 @@ mod tests {
         let offered = [address("kim@example.org"), address("lee@example.org")];
         let added = file
             .join(Joining::Imported, "=export.zip", later(1), |blocked| {
-                let added: Vec<EmailAddress> =
-                    offered.iter().filter(|a| !blocked.contains(a)).cloned().collect();
+                let added: Vec<EmailAddress> = offered.iter().filter(|a| !blocked(a)).cloned().collect();
                 (added.clone(), added.len())
             })
             .unwrap();

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 
 use super::lines::{Limits, LineTracker, TooLong};
 use super::text::Decoded;
-use super::{EmailAddress, EmailKey, Suppressions, Table, is_email_header};
+use super::{EmailAddress, EmailKey, Table, is_email_header};
 use crate::merge::FieldName;
 
 /// The most bytes read from one file of the export (a ZIP can claim any
@@ -359,11 +359,11 @@ pub struct Merged {
 
 /// Appends to `table` (a subscriber list's, empty for a new list) a row
 /// for each subscribed member of `export` who is not on it already, not in
-/// the export's unsubscribed or cleaned files and not in `suppressed`. A
+/// the export's unsubscribed or cleaned files and not `blocked`. A
 /// value with no column to go in gets a new column at the end (empty in
 /// the rows before); nothing already in the table is changed. `None` when
 /// the table has a header without an `email` column.
-pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> Option<Merged> {
+pub fn merge(table: &mut Table, export: &Export, blocked: &dyn Fn(&EmailAddress) -> bool) -> Option<Merged> {
     if table.header.is_empty() {
         table.header = ["email", "first_name", "last_name"].into_iter().collect();
         table.email_column = Some(0);
@@ -391,7 +391,7 @@ pub fn merge(table: &mut Table, export: &Export, suppressed: &Suppressions) -> O
             merged.already += 1;
             continue;
         }
-        if suppressed.contains(&member.email) {
+        if blocked(&member.email) {
             merged.suppressed += 1;
             continue;
         }
@@ -486,7 +486,7 @@ mod tests {
             ],
             email_column: Some(0),
         };
-        let merged = merge(&mut table, &export, &Suppressions::default()).unwrap();
+        let merged = merge(&mut table, &export, &|_| false).unwrap();
         assert_eq!((merged.added, merged.already, merged.left, merged.suppressed), (1, 2, 0, 0));
         assert_eq!(merged.joined.len(), 1);
         let rows: Vec<Vec<&str>> =
@@ -502,7 +502,7 @@ mod tests {
         );
         let mut no_email =
             Table { header: ["name"].into_iter().collect(), records: vec![], email_column: None };
-        assert!(merge(&mut no_email, &export, &Suppressions::default()).is_none());
+        assert!(merge(&mut no_email, &export, &|_| false).is_none());
     }
 
     #[test]

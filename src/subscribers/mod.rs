@@ -25,7 +25,8 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
-pub use ledger::{Confirmation, Joining};
+pub use consent::Reason;
+pub use ledger::{Confirmation, Entry, Forgotten, Joining};
 pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
@@ -33,8 +34,7 @@ pub use reader::{Audience, Row, SubscriberReader};
 pub use spreadsheet::as_typed;
 pub use suppression::Suppressions;
 pub use suppression_file::{
-    Added, Entry, Forgotten, Found, Reason, SuppressionFile, SuppressionFileError, Table,
-    inert_in_spreadsheets,
+    Added, Found, SuppressionFile, SuppressionFileError, Table, inert_in_spreadsheets,
 };
 pub use tally::{LineCount, PROBLEMS_SHOWN, Tally, counted};
 pub use text::TextEncoding;

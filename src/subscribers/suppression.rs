@@ -6,13 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use super::consent::Event;
-use super::ledger::{Identity, Ledger};
-use super::pseudonym::{self, Salt};
-use super::{
-    EmailAddress, EmailKey, LineCount, RowProblem, Skip, SkipReason, SubscriberReader, SubscribersError,
-};
-use crate::merge::FieldName;
+use super::ledger::{Ledger, read_ledger};
+use super::pseudonym::Salt;
+use super::{EmailAddress, EmailKey, LineCount, Skip, SubscribersError};
 
 /// A set of addresses, compared without case.
 #[derive(Debug, Clone, Default)]
@@ -102,43 +98,4 @@ impl<S: AsRef<str>> FromIterator<S> for Suppressions {
             lines: None,
         }
     }
-}
-
-/// The ledger at `path` read whole: every address's events in file order,
-/// the rows that name no address (as problems), and the file's lines.
-pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<LineCount>), SubscribersError> {
-    let mut ledger = Ledger::default();
-    let mut problems = Vec::new();
-    let lines = SubscriberReader::each_row(path, |columns, line, cells| {
-        let cell = |name: &str| {
-            FieldName::normalise(name)
-                .and_then(|n| columns.index_of(&n))
-                .and_then(|i| cells.get(i))
-                .map_or("", String::as_str)
-        };
-        let email = cells.get(columns.email).map_or("", String::as_str);
-        let event = Event::read(cell("reason"), cell("date"), cell("issued"), cell("until"));
-        if pseudonym::parse(email).is_some() {
-            ledger.push(email, event);
-            return;
-        }
-        match EmailAddress::parse(email) {
-            Ok(address) => {
-                ledger.push_for(&Identity::Key(address.key().clone()), event);
-            }
-            Err(_) if email.is_empty() => problems.push(Skip {
-                file: None,
-                line,
-                email: None,
-                reason: SkipReason::Invalid(RowProblem::MissingEmail),
-            }),
-            Err(problem) => problems.push(Skip {
-                file: None,
-                line,
-                email: Some(email.to_owned()),
-                reason: SkipReason::Invalid(RowProblem::InvalidEmail { value: email.to_owned(), problem }),
-            }),
-        }
-    })?;
-    Ok((ledger, problems, lines))
 }

@@ -13,63 +13,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-use super::EmailAddress;
-use super::consent::Standing;
-use super::ledger::ledger_of_rows;
 use crate::domain::EmailKey;
-
-/// Why an address is on the suppression list; written in its `reason`
-/// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces`,
-/// `complaint`, `mailchimp-unsubscribed`, `mailchimp-cleaned` or
-/// `forgotten` (`Display`, `AsRef<str>` and `&'static str::from` give it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::Display, strum::IntoStaticStr)]
-#[strum(serialize_all = "kebab-case")]
-pub enum Reason {
-    /// The reader used the unsubscribe link or their mail program's
-    /// one-click unsubscribe button.
-    Unsubscribed,
-    /// Added by hand, for example after a "please remove me" reply.
-    Requested,
-    /// The address does not exist or refuses mail for good.
-    HardBounce,
-    /// Temporary failures too many times in a row.
-    SoftBounces,
-    /// The reader marked a message as spam.
-    Complaint,
-    /// In the unsubscribed file of a Mailchimp export.
-    MailchimpUnsubscribed,
-    /// In the cleaned file of a Mailchimp export: Mailchimp stopped
-    /// mailing the address after it bounced.
-    MailchimpCleaned,
-    /// The address was erased on its owner's request (`bulletin forget`);
-    /// only its pseudonym is left.
-    Forgotten,
-}
-
-impl Reason {
-    /// The reason's name in the `reason` column.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// One address to add, and why.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub email: EmailAddress,
-    pub reason: Reason,
-    /// Anything worth keeping with it: the relay's reply for a bounce, say.
-    /// Empty when there is nothing to add.
-    pub detail: String,
-}
-
-impl Entry {
-    pub fn new(email: EmailAddress, reason: Reason) -> Self {
-        Self { email, reason, detail: String::new() }
-    }
-}
 
 /// A file held under its lock ([`SuppressionFile::open_locked`]).
 pub(super) struct Locked {
@@ -289,15 +234,6 @@ pub struct Found {
     pub fields: Vec<(String, String)>,
 }
 
-/// What [`SuppressionFile::forget`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Forgotten {
-    /// Rows naming the address that were taken off.
-    pub removed: usize,
-    /// What stands for the address now.
-    pub pseudonym: String,
-}
-
 impl SuppressionFile {
     /// Reads the file under its lock, lets `change` change its table, and
     /// when `change` says so (by returning `true` with its result), writes
@@ -383,66 +319,6 @@ impl SuppressionFile {
             (removed > 0, removed)
         })
     }
-
-    /// Replaces every row naming `key` with one row holding its pseudonym
-    /// (reason `forgotten`), under the salt of the file's other pseudonyms
-    /// or a new one; see [`super::pseudonym`]. A file with no `email`
-    /// column is refused.
-    pub fn forget(&self, key: &EmailKey, now: SystemTime) -> Result<Forgotten, SuppressionFileError> {
-        use super::pseudonym;
-        self.rewrite(|table| {
-            if table.header.is_empty() {
-                table.header = HEADER.iter().copied().collect();
-                table.email_column = Some(0);
-            }
-            let Some(column) = table.email_column else {
-                return (false, Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }));
-            };
-            let cell = |r: &csv::StringRecord| r.get(column).unwrap_or_default().to_owned();
-            let salt = table
-                .records
-                .iter()
-                .find_map(|r| pseudonym::parse(&cell(r)))
-                .map_or_else(pseudonym::Salt::random, |(salt, _)| salt);
-            let before = table.records.len();
-            table.records.retain(|r| &EmailKey::of(&cell(r)) != key);
-            let removed = before - table.records.len();
-            let already = table.records.iter().map(cell).find(|c| pseudonym::names(c, key));
-            let name = already.clone().unwrap_or_else(|| salt.pseudonym(key));
-            // Erased already, and not taken back since: nothing to add.
-            // After a `resubscribe`, a second erasure is a row of its own.
-            let ledger = ledger_of_rows(&table.header, Some(column), &table.records);
-            let erased = matches!(ledger.standing_of(key), Standing::Blocked(block) if block.is_erasure());
-            for name in ["reason", "date"] {
-                if !table.header.iter().any(|h| h.trim().eq_ignore_ascii_case(name)) {
-                    table.header.push_field(name);
-                    let width = table.header.len();
-                    for record in &mut table.records {
-                        while record.len() < width {
-                            record.push_field("");
-                        }
-                    }
-                }
-            }
-            let add = already.is_none() || !erased;
-            if add {
-                let date = humantime::format_rfc3339_seconds(now).to_string();
-                let row: csv::StringRecord = table
-                    .header
-                    .iter()
-                    .enumerate()
-                    .map(|(i, column_name)| match column_name.trim().to_ascii_lowercase().as_str() {
-                        _ if i == column => name.as_str(),
-                        "reason" => Reason::Forgotten.as_str(),
-                        "date" => &date,
-                        _ => "",
-                    })
-                    .collect();
-                table.records.push(row);
-            }
-            (removed > 0 || add, Ok(Forgotten { removed, pseudonym: name }))
-        })?
-    }
 }
 
 /// `text` as a spreadsheet cell that shows as text: Excel, LibreOffice and
@@ -491,7 +367,9 @@ pub(super) fn sync_dir(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::subscribers::Suppressions;
+    use std::time::SystemTime;
+
+    use crate::subscribers::{EmailAddress, Entry, Reason, Suppressions};
 
     pub(in crate::subscribers) fn entry(email: &str, reason: Reason) -> Entry {
         Entry::new(EmailAddress::parse(email).unwrap(), reason)

@@ -192,7 +192,7 @@ pub(super) fn run(options: &InitOptions, now: SystemTime) -> anyhow::Result<Outc
     if writes_env && !options.yes && std::io::stdin().is_terminal() {
         answers = ask(answers)?;
     }
-    let today = super::new::today(now)?;
+    let today = crate::domain::Timestamp::from(now).utc_date().context("the clock is out of range")?;
     // The settings (whose secret signs every unsubscribe link already sent)
     // and the list are the newsletter's own: never replaced, even by --force.
     let mut kept = Vec::new();
