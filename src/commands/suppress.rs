@@ -13,8 +13,8 @@ use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::deliver::smtp::Relay;
 use crate::domain::{Clock, EmailKey, SystemClock};
 use crate::http::preferences::PreferencesOptions;
+use crate::http::serve::{self as server, ServeOptions};
 use crate::http::signup::SignupOptions;
-use crate::http::unsubscribe::{self as server, ServerOptions};
 use crate::subscribers::Lists;
 use crate::subscribers::signups::SignupsFile;
 use crate::subscribers::{
@@ -244,7 +244,7 @@ pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow:
     let preferences = PreferencesOptions::from_source(env, &options.list.subscribers)?;
     server::serve(
         &settings,
-        ServerOptions { listen: options.listen, suppressed, clock, signup, preferences },
+        ServeOptions { listen: options.listen, suppressed, clock, signup, preferences },
     )?;
     Ok(Outcome::Done)
 }

@@ -1,7 +1,8 @@
 //! Everything that serves HTTP: the live [`preview`] of a bulletin
-//! (`bulletin preview --serve`) and the one-click [`unsubscribe`] server
-//! (`bulletin unsubscribe-server`), with the start and stop (`Server`),
-//! the connection limits (`Limits`) and the page `layout` they share.
+//! (`bulletin preview --serve`) and `bulletin serve` ([`serve`], which
+//! composes the one-click [`unsubscribe`], [`preferences`] and [`signup`]
+//! routers), with the start and stop (`Server`), the connection limits
+//! (`Limits`), the page `layout` and the answers (`respond`) they share.
 //!
 //! Ends at the edge of HTTP: what the pages show is made by `job` and
 //! `lint`, the tokens are checked by `message::unsubscribe`, and the
@@ -10,6 +11,8 @@
 mod layout;
 pub mod preferences;
 pub mod preview;
+mod respond;
+pub mod serve;
 pub mod signup;
 pub mod unsubscribe;
 
@@ -28,6 +31,10 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// The longest one request of `bulletin serve` may take once its headers
+/// are in: reading the body and writing the ledger. A slower one gets 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::domain::Clock;
 

@@ -25,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 
-use super::unsubscribe::page::layout;
-use super::unsubscribe::{mask, respond};
+use super::layout::column as layout;
+use super::respond::{mask, respond};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::message::preferences::{PreferencesLink, PreferencesSigner};

@@ -37,7 +37,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::unsubscribe::{mask, respond};
+use super::respond::{mask, respond};
 use crate::config::Settings;
 use crate::deliver::smtp::Relay;
 use anyhow::Context;

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use crate::http::unsubscribe::page::layout;
+use crate::http::layout::column as layout;
 
 /// What the pages say.
 #[derive(Debug, Clone)]

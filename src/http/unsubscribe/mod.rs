@@ -1,6 +1,5 @@
-//! The one-click unsubscribe service (`bulletin unsubscribe-server`): a
-//! small plain-HTTP server meant to sit behind the organisation's HTTPS
-//! reverse proxy, answering on the path of `UNSUBSCRIBE_URL`.
+//! The one-click unsubscribe pages of `bulletin serve` ([`super::serve`]),
+//! answering on the path of `UNSUBSCRIBE_URL`.
 //!
 //! * `POST` with `List-Unsubscribe=One-Click` in the body (form-urlencoded
 //!   or multipart, RFC 8058; a form-urlencoded body labelled `text/plain`
@@ -17,63 +16,30 @@
 
 pub(crate) mod page;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use maud::Markup;
 use tower_http::timeout::TimeoutLayer;
 
-use super::Server;
+use super::REQUEST_TIMEOUT;
+use super::respond::{mask, respond};
 use crate::config::Settings;
 use crate::domain::Clock;
-use crate::message::confirmation::ConfirmSigner;
-use crate::message::unsubscribe::{DEVELOPMENT_SECRET, Signer};
+use crate::message::unsubscribe::Signer;
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
 use page::Texts;
-
-/// The address `--listen` takes unless told otherwise.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-/// The shortest `UNSUBSCRIBE_SECRET` the server accepts: a short key can be
-/// found by trying keys against any token from any message.
-pub const MIN_SECRET_CHARS: usize = 16;
 
 /// The largest request body read. A one-click body is 26 bytes; a
 /// multipart one a few hundred.
 const BODY_LIMIT: usize = 16 * 1024;
 
-/// How long a stop waits for requests in flight. A write to the
-/// suppression list takes milliseconds.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The longest one request may take once its headers are in: reading the
-/// body and adding to the suppression list. A slower one gets 408.
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// The field and value of an RFC 8058 one-click request.
 const ONE_CLICK: (&str, &str) = ("List-Unsubscribe", "One-Click");
-
-/// Where the server listens and what it writes to.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// The address and port to listen on (port 0 picks a free one).
-    pub listen: SocketAddr,
-    /// The suppression list the sends read.
-    pub suppressed: SuppressionFile,
-    /// Dates the log lines and the rows added to the suppression list.
-    pub clock: Arc<dyn Clock>,
-    /// Sign-ups (`/subscribe`, `/confirm`), when the relay is set up.
-    pub signup: Option<super::signup::SignupOptions>,
-    /// The preference page (`/preferences`).
-    pub preferences: super::preferences::PreferencesOptions,
-}
 
 struct Service {
     signer: Signer,
@@ -82,108 +48,17 @@ struct Service {
     clock: Arc<dyn Clock>,
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub fn serve(settings: &Settings, options: ServerOptions) -> anyhow::Result<()> {
-    let (signer, path) = checked(settings)?;
-    // A list it cannot read whole is not one to add to.
-    crate::subscribers::Suppressions::load_optional(options.suppressed.path())?;
-    options
-        .suppressed
-        .check_writable()
-        .context("the unsubscribe server cannot write the suppression list")?;
-    let ServerOptions { listen, suppressed, clock, signup, preferences } = options;
-    preferences.file.check_writable().context("the server cannot write the preferences file")?;
-    if let Some(signup) = &signup {
-        signup.signups.check_writable().context("the server cannot write the sign-ups file")?;
-    }
-    let server = Server {
-        name: "the unsubscribe server",
-        listen,
-        busy_hint: "",
-        grace: SHUTDOWN_GRACE,
-        log_stop: Some(Arc::clone(&clock)),
-    };
-    server.serve(|address, limits| {
-        let public = settings.unsubscribe_url.as_ref().expect("checked above").as_url();
-        println!("Unsubscribe server for {} ({})", settings.list_name, settings.org_name);
-        println!("  listening on http://{address}{path}");
-        println!("  public URL   {public} (your HTTPS reverse proxy forwards it here)");
-        println!("  suppression  {}", suppressed.path().display());
-        match &signup {
-            Some(options) => {
-                println!("  sign-up      http://{address}/subscribe and /confirm");
-                println!("  sign-ups     {}", options.signups.path().display());
-            }
-            None => {
-                println!("  sign-up      off (set SMTP_HOST and the relay settings to send confirmations)")
-            }
-        }
-        println!("  limits       {limits}, {} s per request", REQUEST_TIMEOUT.as_secs());
-        println!("Ctrl-C or SIGTERM to stop.");
-        if !address.ip().is_loopback() {
-            eprintln!(
-                "warning: {address} can be reached from other machines over plain HTTP; listen on 127.0.0.1 \
-                 and let the HTTPS reverse proxy take the outside world"
-            );
-        }
-        let signups = signup.map(|options| {
-            let signer = ConfirmSigner::from_settings(settings).expect("the secret was checked");
-            super::signup::router(settings, signer, options, suppressed.clone(), Arc::clone(&clock))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        });
-        println!("  preferences  http://{address}/preferences ({})", preferences.file.path().display());
-        let preferences =
-            super::preferences::router(settings, preferences, suppressed.clone(), Arc::clone(&clock))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
-        let service = Service { signer, file: suppressed, texts: Texts::from(settings), clock };
-        let router = router(&path, Arc::new(service), REQUEST_TIMEOUT).merge(preferences);
-        Ok(match signups {
-            Some(signups) => router.merge(signups),
-            None => router,
-        })
-    })
-}
-
-/// The signer and the path to answer on, or why the server must not run.
-fn checked(settings: &Settings) -> anyhow::Result<(Signer, String)> {
-    let Some(url) = &settings.unsubscribe_url else {
-        bail!(
-            "UNSUBSCRIBE_URL is not set, so no message links to this server: set it to the public https \
-             address your reverse proxy forwards here, e.g. https://example.org/unsubscribe"
-        );
-    };
-    let Some(secret) = &settings.unsubscribe_secret else {
-        bail!(
-            "UNSUBSCRIBE_SECRET is not set: the server checks every unsubscribe link with it, and will not run \
-             with the development key, which anyone could use to unsubscribe anyone. Make one with \
-             `openssl rand -hex 32` and put the same value in the settings of the server and of every send"
-        );
-    };
-    if secret.expose_secret() == DEVELOPMENT_SECRET {
-        bail!(
-            "UNSUBSCRIBE_SECRET is bulletin's public development key: make a secret one with `openssl rand -hex 32`"
-        );
-    }
-    if secret.expose_secret().chars().count() < MIN_SECRET_CHARS {
-        bail!(
-            "UNSUBSCRIBE_SECRET is shorter than {MIN_SECRET_CHARS} characters, short enough to be guessed from \
-             any unsubscribe link: make a longer one with `openssl rand -hex 32`"
-        );
-    }
-    if !settings.placeholders.is_empty() {
-        bail!(
-            "refusing to serve with example.org placeholders for {}: set them in .env (see .env.example)",
-            settings.placeholders.join(", ")
-        );
-    }
-    let path = url.as_url().path().to_owned();
-    if path == "/healthz" {
-        bail!("UNSUBSCRIBE_URL's path cannot be /healthz, which the server keeps for health checks");
-    }
-    if ["/subscribe", "/confirm", "/preferences"].contains(&path.as_str()) {
-        bail!("UNSUBSCRIBE_URL's path cannot be {path}, which the server keeps for sign-ups");
-    }
-    Ok((Signer::from_settings(settings), path))
+/// The one-click routes: `GET` and `POST` on `path` (`UNSUBSCRIBE_URL`'s),
+/// and `/healthz`.
+pub(super) fn routes(
+    path: &str,
+    settings: &Settings,
+    signer: Signer,
+    file: SuppressionFile,
+    clock: Arc<dyn Clock>,
+) -> Router {
+    let service = Service { signer, file, texts: Texts::from(settings), clock };
+    router(path, Arc::new(service), REQUEST_TIMEOUT)
 }
 
 fn router(path: &str, service: Arc<Service>, request_timeout: std::time::Duration) -> Router {
@@ -296,43 +171,13 @@ async fn is_one_click(request: Request) -> Result<bool, Response> {
     Ok(url::form_urlencoded::parse(&body).any(|(k, v)| k.trim() == ONE_CLICK.0 && v.trim() == ONE_CLICK.1))
 }
 
-/// A page with headers that keep it out of caches, frames, search engines
-/// and other sites' `Referer` (its address holds the reader's token).
-pub(crate) fn respond(status: StatusCode, markup: Markup) -> Response {
-    let mut response = (status, axum::response::Html(markup.into_string())).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; \
-             base-uri 'none'",
-        ),
-        (header::HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
-}
-
-/// `a***@example.org`: enough to tell events apart and see which provider
-/// sends them, without copying whole addresses into logs that may be kept
-/// for long. The suppression list holds the addresses themselves.
-pub fn mask(email: &EmailAddress) -> String {
-    let (user, domain) = email.as_str().rsplit_once('@').unwrap_or(("", email.as_str()));
-    let first: String = user.chars().take(1).collect();
-    format!("{first}***@{domain}")
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::Source;
+    use crate::http::serve::checked;
 
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
+    pub(in crate::http) fn settings(pairs: &[(&str, &str)]) -> Settings {
         let mut all = vec![
             ("FROM_EMAIL", "news@hope.example.org"),
             ("ORG_NAME", "Hope Trust"),
@@ -343,31 +188,6 @@ mod tests {
         all.retain(|(k, _)| !pairs.iter().any(|(p, _)| p == k));
         all.extend(pairs.iter().filter(|(_, v)| !v.is_empty()));
         Settings::from_source(&Source::from_pairs(all)).unwrap()
-    }
-
-    fn refusal(pairs: &[(&str, &str)]) -> String {
-        checked(&settings(pairs)).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn the_server_answers_on_the_path_of_the_unsubscribe_url() {
-        let (_, path) = checked(&settings(&[])).unwrap();
-        assert_eq!(path, "/u/leave");
-    }
-
-    #[test]
-    fn the_server_refuses_to_run_without_a_real_secret() {
-        assert!(refusal(&[("UNSUBSCRIBE_SECRET", "")]).contains("UNSUBSCRIBE_SECRET is not set"));
-        assert!(refusal(&[("UNSUBSCRIBE_SECRET", DEVELOPMENT_SECRET)]).contains("development key"));
-        let short = refusal(&[("UNSUBSCRIBE_SECRET", "hunter2")]);
-        assert!(short.contains("shorter than 16"), "{short}");
-        assert!(!short.contains("hunter2"), "{short}");
-    }
-
-    #[test]
-    fn the_server_refuses_to_run_without_an_unsubscribe_url_or_with_placeholders() {
-        assert!(refusal(&[("UNSUBSCRIBE_URL", "")]).contains("UNSUBSCRIBE_URL is not set"));
-        assert!(refusal(&[("ORG_NAME", "")]).contains("placeholders for ORG_NAME"));
     }
 
     fn service(pairs: &[(&str, &str)]) -> (Service, Settings) {

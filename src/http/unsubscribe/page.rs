@@ -10,7 +10,7 @@
 use maud::{Markup, html};
 
 use crate::config::Settings;
-use crate::http::layout::{self, Head};
+use crate::http::layout::column as layout;
 use crate::subscribers::EmailAddress;
 
 /// What the pages say about the list.
@@ -30,24 +30,6 @@ impl From<&Settings> for Texts {
             contact: settings.reply_to.as_ref().unwrap_or(&settings.from_email).to_string(),
         }
     }
-}
-
-const STYLE: &str = "\
-:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#4a4a4a;--accent:#0b4f9c;--on-accent:#fff}\
-@media (prefers-color-scheme:dark){:root{--fg:#ececec;--bg:#161616;--muted:#c4c4c4;--accent:#8cc4ff;--on-accent:#0b1a2b}}\
-body{margin:0;background:var(--bg);color:var(--fg);font:1.125rem/1.5 system-ui,-apple-system,'Segoe UI',sans-serif}\
-main{max-width:34rem;margin:0 auto;padding:3rem 1.25rem}\
-h1{font-size:1.6rem;line-height:1.25;margin:0 0 1rem}\
-p{margin:0 0 1rem}.muted{color:var(--muted);font-size:1rem}\
-a{color:var(--accent)}\
-button{font:inherit;font-weight:600;color:var(--on-accent);background:var(--accent);border:0;border-radius:.4rem;\
-padding:.75rem 1.5rem;margin:.5rem 0 1.5rem;cursor:pointer}\
-button:focus-visible,a:focus-visible{outline:3px solid var(--fg);outline-offset:3px}";
-
-/// A page in the common layout, kept out of search engines, its content in
-/// one narrow column.
-pub(crate) fn layout(title: &str, body: Markup) -> Markup {
-    layout::page(&Head { title, style: STYLE, noindex: true }, html! { main { (body) } })
 }
 
 pub(crate) fn write_to(texts: &Texts) -> Markup {
