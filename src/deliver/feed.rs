@@ -37,22 +37,30 @@ struct Reading<'a> {
     exhausted: bool,
 }
 
-/// Reads `rows`, makes each pending recipient's message dated by `clock`,
+/// What the feed decides and makes messages from.
+pub struct FeedSource<'a> {
+    pub job: &'a Job,
+    /// A reading connection of the campaign's own.
+    pub journal: &'a mut Journal,
+    /// Who received the bulletin under another campaign.
+    pub elsewhere: &'a Elsewhere,
+    /// Whether to send again to them.
+    pub choice: Choice,
+    /// Dates each message.
+    pub clock: &'a Arc<dyn Clock>,
+}
+
+/// Reads `rows`, makes each pending recipient's message from `source`,
 /// and queues it on `tx` in list order, until the list ends, the senders
-/// stop listening or `cancel` fires. `journal` is a reading connection of
-/// the campaign's own; those who received the bulletin `elsewhere` are
-/// skipped unless `choice` says to send again.
-#[allow(clippy::too_many_arguments)]
+/// stop listening or `cancel` fires. Those who received the bulletin
+/// elsewhere are skipped unless the source's `choice` says to send again.
 pub fn feed(
-    job: &Job,
+    source: FeedSource,
     mut rows: SubscriberReader,
-    journal: &mut Journal,
-    elsewhere: &Elsewhere,
-    choice: Choice,
-    clock: &Arc<dyn Clock>,
     tx: &mpsc::Sender<Outgoing>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Read> {
+    let FeedSource { job, journal, elsewhere, choice, clock } = source;
     let mut state =
         Reading { read: Read { tally: Tally::new(), ..Read::default() }, journal, exhausted: false };
     let mut stopped = false;

@@ -19,7 +19,7 @@ pub mod smtp;
 mod transport;
 
 pub use batches::{Flow, Next, make_in_order};
-pub use feed::{Read, feed};
+pub use feed::{FeedSource, Read, feed};
 pub use files::{FileOutbox, OutboxError, file_stem};
 pub use folder::{FolderError, OutputFolder};
 pub use pace::Slowdowns;

@@ -85,6 +85,17 @@ pub struct MessageError {
     source: Box<dyn std::error::Error + Send + Sync>,
 }
 
+/// Whom a message is for and what names it: the parts of its head that
+/// differ between a bulletin, a test copy and a notice.
+struct Head {
+    to: Mailbox,
+    envelope_sender: lettre::Address,
+    message_id: String,
+    /// Its digest, from which the MIME boundaries come.
+    digest: [u8; 32],
+    subject: String,
+}
+
 impl Composer {
     pub fn new(settings: &Settings, campaign: CampaignId) -> Self {
         let mailto = format!("mailto:{}?subject=unsubscribe", settings.unsubscribe_mailto);
@@ -199,16 +210,10 @@ impl Composer {
         let email = subscriber.email();
         let to = Mailbox::new(subscriber.display_name().map(shortened), email.as_lettre().clone());
         let digest = self.digest(email);
-        self.build(
-            to,
-            self.envelope_sender(email.key()),
-            self.message_id_of(&digest),
-            &digest,
-            content.subject.clone(),
-            content,
-            unsubscribe_link,
-            date,
-        )
+        let envelope_sender = self.envelope_sender(email.key());
+        let message_id = self.message_id_of(&digest);
+        let head = Head { to, envelope_sender, message_id, digest, subject: content.subject.clone() };
+        self.build(head, content, unsubscribe_link, date)
     }
 
     /// A test copy of `subscriber`'s message for `to`: subject prefixed
@@ -234,7 +239,7 @@ impl Composer {
         // is about the test address, never the subscriber it shows.
         let envelope_sender = self.envelope_sender(to.key());
         let to = Mailbox::new(None, to.as_lettre().clone());
-        self.build(to, envelope_sender, message_id, &digest, subject, content, unsubscribe_link, date)
+        self.build(Head { to, envelope_sender, message_id, digest, subject }, content, unsubscribe_link, date)
     }
 
     /// A message of the list's own to `to` that is no bulletin (a sign-up's
@@ -255,21 +260,19 @@ impl Composer {
         let message_id = self.message_id_of(&digest);
         let envelope_sender = self.envelope_sender(to.key());
         let mailbox = Mailbox::new(None, to.as_lettre().clone());
-        self.build(mailbox, envelope_sender, message_id, &digest, content.subject.clone(), content, "", date)
+        let head =
+            Head { to: mailbox, envelope_sender, message_id, digest, subject: content.subject.clone() };
+        self.build(head, content, "", date)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
-        to: Mailbox,
-        envelope_sender: lettre::Address,
-        message_id: String,
-        digest: &[u8; 32],
-        subject: String,
+        head: Head,
         content: &Personalised,
         unsubscribe_link: &str,
         date: SystemTime,
     ) -> Result<Message, MessageError> {
+        let Head { to, envelope_sender, message_id, digest, subject } = head;
         let email = to.email.to_string();
         let boundary = hex::encode(&digest[12..28]);
 
@@ -569,18 +572,14 @@ mod tests {
         let to = Mailbox::new(Some(shortened(name)), "ana@example.org".parse().unwrap());
         let content =
             Personalised { subject: subject.to_owned(), html: "<p>x</p>".to_owned(), text: "x".to_owned() };
-        let message = c
-            .build(
-                to,
-                c.envelope_sender(&EmailKey::of("ana@example.org")),
-                "<a.b@example.org>".to_owned(),
-                &[7; 32],
-                subject.to_owned(),
-                &content,
-                "mailto:leave@example.org",
-                SystemTime::UNIX_EPOCH,
-            )
-            .unwrap();
+        let head = Head {
+            to,
+            envelope_sender: c.envelope_sender(&EmailKey::of("ana@example.org")),
+            message_id: "<a.b@example.org>".to_owned(),
+            digest: [7; 32],
+            subject: subject.to_owned(),
+        };
+        let message = c.build(head, &content, "mailto:leave@example.org", SystemTime::UNIX_EPOCH).unwrap();
         message.formatted()
     }
 

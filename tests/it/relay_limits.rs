@@ -1,5 +1,5 @@
 //! A relay's limits, met as real providers set them: a sending rate
-//! (Amazon SES's 14 a second), a daily quota (SES's and Gmail's words), a
+//! (in Amazon SES's words), a daily quota (SES's and Gmail's words), a
 //! limit on connections open at once, and a daily allowance of our own
 //! (`--rate 2000/day`). Each is an aiosmtpd relay on 127.0.0.1 (see
 //! `tests/support/smtp_server.py`) that enforces it; the binary runs end to
@@ -73,17 +73,28 @@ fn accepted_per_second(messages: &[Received]) -> f64 {
     (times.len() - 1) as f64 / (last - first)
 }
 
+/// A relay that throttles, in Amazon SES's words, at `RELAY_RATE` a
+/// second: SES allows 14, the test's relay several times that, so the run
+/// takes seconds rather than a minute. The pace's rise and fall are per
+/// second, whatever the rate, so it is the same test.
+const RELAY_RATE: u32 = 60;
+
 #[test]
-fn a_relay_throttling_above_fourteen_a_second_loses_nobody_and_keeps_most_of_the_rate() {
-    let relay = PyServer::start(&Faults::new().rate(14, SES_RATE));
+fn a_relay_throttling_above_its_rate_loses_nobody_and_keeps_most_of_the_rate() {
+    let relay = PyServer::start(&Faults::new().rate(RELAY_RATE, SES_RATE));
     let test = sending(relay.port(), 600);
     let run = send(&test, &["--rate", "unlimited", "--concurrency", "8"]).code(0);
     assert!(run.stdout.contains(", 0 failed of "), "{}", run.printed());
     assert_each_once(&received_by(&[&relay]), 600);
     assert_eq!(status_count(&test, "failed"), 0);
     let rate = accepted_per_second(&relay.messages());
-    assert!(rate >= 0.7 * 14.0, "{rate:.1} messages/s, where the relay allows 14\n{}", run.printed());
-    assert!(rate <= 15.0, "{rate:.1} messages/s, above the relay's 14");
+    let allowed = f64::from(RELAY_RATE);
+    assert!(
+        rate >= 0.7 * allowed,
+        "{rate:.1} messages/s, where the relay allows {allowed}\n{}",
+        run.printed()
+    );
+    assert!(rate <= allowed * 15.0 / 14.0, "{rate:.1} messages/s, above the relay's {allowed}");
     assert!(run.stdout.contains("the relay said \"slow down\""), "the summary says so\n{}", run.printed());
 }
 

@@ -164,6 +164,26 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
     Ok(if import.tally.unusable.is_empty() { Outcome::Done } else { Outcome::Problems })
 }
 
+/// A bounce or complaint report: where it was read, its bytes, and what
+/// was read from it.
+#[derive(Clone, Copy)]
+struct Report<'a> {
+    origin: &'a str,
+    bytes: &'a [u8],
+    notice: &'a Notice,
+}
+
+/// What a report says of one address: the message of ours it is about
+/// (when the journal knows it), the address, and the bounce or complaint.
+struct Said<'a> {
+    sent: Option<&'a Sent>,
+    address: &'a str,
+    kind: Kind,
+    why: &'a str,
+    status: &'a str,
+    detail: &'a str,
+}
+
 impl Import {
     fn message(&mut self, ours: &Ours<'_>, origin: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let notice = notice::read(bytes);
@@ -192,7 +212,10 @@ impl Import {
                     let status = bounce.status.map(|s| s.to_string()).unwrap_or_default();
                     let kind = Kind::Bounce(bounce.cause.class());
                     let why = bounce.cause.describe();
-                    self.record(origin, bytes, &notice, sent, &address, kind, why, &status, &bounce.detail);
+                    let report = Report { origin, bytes, notice: &notice };
+                    let said =
+                        Said { sent, address: &address, kind, why, status: &status, detail: &bounce.detail };
+                    self.record(&report, said);
                 }
             }
             Finding::Complaints(complaints) => {
@@ -209,17 +232,16 @@ impl Import {
                         continue;
                     };
                     let detail = format!("feedback report: {}", complaint.feedback_type);
-                    self.record(
-                        origin,
-                        bytes,
-                        &notice,
+                    let report = Report { origin, bytes, notice: &notice };
+                    let said = Said {
                         sent,
-                        &address,
-                        Kind::Complaint,
-                        "complaint",
-                        "",
-                        &detail,
-                    );
+                        address: &address,
+                        kind: Kind::Complaint,
+                        why: "complaint",
+                        status: "",
+                        detail: &detail,
+                    };
+                    self.record(&report, said);
                 }
             }
         }
@@ -265,19 +287,10 @@ impl Import {
         self.tally.unusable.push((origin.to_owned(), why.to_owned()));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &mut self,
-        origin: &str,
-        bytes: &[u8],
-        notice: &Notice,
-        sent: Option<&Sent>,
-        address: &str,
-        kind: Kind,
-        why: &str,
-        status: &str,
-        detail: &str,
-    ) {
+    /// Records what `report` said of one address, once.
+    fn record(&mut self, report: &Report, said: Said) {
+        let Report { origin, bytes, notice } = *report;
+        let Said { sent, address, kind, why, status, detail } = said;
         if let Err(problem) = EmailAddress::parse(address) {
             self.unusable(
                 origin,

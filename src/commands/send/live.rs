@@ -18,7 +18,7 @@ use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
 use crate::deliver::plan::{Plan, plan, received_elsewhere, text_of};
 use crate::deliver::smtp::{Connection, Relay};
-use crate::deliver::{Counts, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
+use crate::deliver::{Counts, FeedSource, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
 use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
 use crate::job::Job;
 use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, StartLock, State};
@@ -98,7 +98,8 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         refuse_duplicates(&plan, choice)?;
         (again, plan.to_send)
     };
-    runtime.block_on(send(options, job, rows, journal, elsewhere, relay, smtp, ui, total, allowance))
+    let approved = Approved { job, rows, journal, elsewhere, total, allowance };
+    runtime.block_on(send(options, approved, relay, smtp, ui))
 }
 
 /// Stops the send before anything goes when `plan` would skip most of
@@ -344,21 +345,28 @@ async fn test_copies(
     Ok(if failed == 0 { Outcome::Done } else { Outcome::Problems })
 }
 
-/// The send itself: the feed on a thread of its own, the senders on the
-/// runtime, the progress display, then the summary.
-#[allow(clippy::too_many_arguments)]
-async fn send(
-    options: &SendOptions,
+/// What the checks before a send settled: the job and its list, the
+/// campaign's journal (locked), who had the bulletin under another
+/// campaign, how many are to be sent, and today's allowance.
+struct Approved {
     job: Job,
     rows: SubscriberReader,
     journal: Journal,
     elsewhere: Elsewhere,
+    total: u64,
+    allowance: Option<Allowance>,
+}
+
+/// The send itself: the feed on a thread of its own, the senders on the
+/// runtime, the progress display, then the summary.
+async fn send(
+    options: &SendOptions,
+    approved: Approved,
     relay: Relay,
     smtp: SmtpSettings,
     ui: Ui,
-    total: u64,
-    allowance: Option<Allowance>,
 ) -> anyhow::Result<Outcome> {
+    let Approved { job, rows, journal, elsewhere, total, allowance } = approved;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // The first connection is the check that the relay takes us; the first
     // sender keeps it.
@@ -375,7 +383,14 @@ async fn send(
     let producer = {
         let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
         std::thread::spawn(move || {
-            feed(&job, rows, &mut reader_journal, &elsewhere, choice, &clock, &tx, &cancel)
+            let source = FeedSource {
+                job: &job,
+                journal: &mut reader_journal,
+                elsewhere: &elsewhere,
+                choice,
+                clock: &clock,
+            };
+            feed(source, rows, &tx, &cancel)
         })
     };
     let counts = Arc::new(Counts::default());
