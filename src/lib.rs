@@ -2,12 +2,21 @@
 //! supporter on a CSV list.
 //!
 //! The modules follow the road a bulletin travels: [`content`] (Markdown and
-//! front matter) → [`render`] (HTML and text, once per bulletin) → per
-//! [`subscribers`] row, personalised → [`message`] (headers, MIME) →
-//! [`deliver`] → [`journal`] → [`report`]. [`commands`] strings them
-//! together; [`lint`] finds what would hurt delivery, for `check`; [`http`]
-//! holds the two web servers on top: the preview that follows the files as
-//! they change, and the one-click unsubscribe server.
+//! front matter) → [`render`] (HTML and text, once per bulletin) → [`job`]
+//! (per [`subscribers`] row, personalised → [`message`]: headers, MIME,
+//! tokens, signed by [`dkim`]) → [`deliver`] (a `Transport`, one rate
+//! limit, retries) → [`journal`] → [`report`].
+//!
+//! Beneath them: [`domain`] (values that can only hold what is valid, and
+//! the one clock), [`merge`] (`{{ fields }}`), [`config`] (settings, typed)
+//! and [`output_folder`] (folders written for a person to look at). On top:
+//! [`lint`] (what would hurt delivery, for `check` and the preview),
+//! [`bounce`] (bounce and complaint reports), [`publish`] (the web archive
+//! and feed) and [`http`] (the live preview, and `bulletin serve`: one-click
+//! unsubscribe, preferences and sign-up); [`commands`] strings them
+//! together, one per command, and [`cli`] turns the command line into them.
+//! The layer order is written in CONTRIBUTING.md and checked by
+//! `tests/architecture.rs`.
 
 pub mod bounce;
 pub mod cli;
@@ -23,6 +32,7 @@ pub mod journal;
 pub mod lint;
 pub mod merge;
 pub mod message;
+pub mod output_folder;
 pub mod publish;
 pub mod render;
 pub mod report;

@@ -8,8 +8,8 @@ use super::Outcome;
 use crate::config::{Settings, Source};
 use crate::content::Bulletin;
 use crate::content::images;
-use crate::deliver::folder::OutputFolder;
 use crate::job::prepare_logo;
+use crate::output_folder::OutputFolder;
 use crate::report::printable;
 
 /// Options of `bulletin assets`.

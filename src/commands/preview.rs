@@ -8,9 +8,10 @@ use anyhow::bail;
 
 use super::{Outcome, prepare};
 use crate::config::Source;
-use crate::deliver::{OutputFolder, file_stem};
+use crate::deliver::file_stem;
 use crate::domain::EmailKey;
 use crate::job::Made;
+use crate::output_folder::OutputFolder;
 use crate::subscribers::Lists;
 use crate::subscribers::{Row, Subscriber};
 

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use maud::html;
 
-use super::folder::{FolderError, OutputFolder};
 use crate::content::images::{PreparedImage, shown_from};
+use crate::output_folder::{FolderError, OutputFolder};
 use crate::subscribers::Subscriber;
 
 /// Why the output folder cannot be written.

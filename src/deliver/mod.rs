@@ -4,13 +4,12 @@
 //! with retries, writing every
 //! step to the journal first; [`plan`] counts who a run will send to. A
 //! dry run's messages go to [`FileOutbox`] files for a person to look at,
-//! in an [`OutputFolder`] that never writes outside itself.
+//! in an [`crate::output_folder::OutputFolder`] that never writes outside itself.
 
 mod batches;
 pub mod early_stop;
 mod feed;
 mod files;
-pub mod folder;
 mod limiter;
 mod pace;
 pub mod plan;
@@ -21,7 +20,6 @@ mod transport;
 pub use batches::{Flow, Next, make_in_order};
 pub use feed::{FeedSource, Read, feed};
 pub use files::{FileOutbox, OutboxError, file_stem};
-pub use folder::{FolderError, OutputFolder};
 pub use pace::Slowdowns;
 pub use senders::{Counts, Finished, Halt, Policy, send_all};
 pub use transport::{Failure, Outgoing, Transport};

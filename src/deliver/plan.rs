@@ -210,7 +210,7 @@ impl Plan {
 
     /// "3 already sent, 1 failed before, 2 suppressed", leaving out zeros.
     pub fn skips(&self) -> Vec<String> {
-        crate::subscribers::counted(&[
+        crate::domain::counted(&[
             (self.suppressed, "suppressed"),
             (self.unsubscribed, "unsubscribed"),
             (self.already_sent, "already sent"),

@@ -142,7 +142,7 @@ impl Dkim {
             algorithm: self.key.dkim_name(),
             selector: self.selector.as_str(),
             domain: self.domain.as_str(),
-            signed_at: signed_at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            signed_at: crate::domain::Timestamp::from(signed_at).unix_seconds(),
         };
         let value = signature::field(&tags, &SIGNED_HEADERS, message, |data| self.key.sign(data))
             .map_err(|_| SignError)?;

@@ -2,10 +2,12 @@
 //! is valid: an [`EmailAddress`], a [`MessageId`], an SMTP [`ReplyCode`] and
 //! enhanced [`StatusCode`], a bulletin's [`Fingerprint`] and
 //! [`Shingles`], a [`Timestamp`]
-//! and the one [`Clock`] that makes them. Nothing here reads files, opens
+//! and the one [`Clock`] that makes them, and counts in words
+//! ([`counted`]). Nothing here reads files, opens
 //! sockets or knows a command.
 
 mod colour;
+mod counted;
 mod email;
 mod fingerprint;
 mod limit;
@@ -17,6 +19,7 @@ mod status;
 mod time;
 
 pub use colour::Colour;
+pub use counted::counted;
 pub use email::{AddressProblem, EmailAddress, EmailKey};
 pub use fingerprint::Fingerprint;
 pub use limit::Limit;

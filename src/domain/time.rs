@@ -26,6 +26,12 @@ impl Timestamp {
         self.0
     }
 
+    /// Whole seconds since the Unix epoch (0 for a time before it): what
+    /// tokens, limits and signatures count in.
+    pub fn unix_seconds(self) -> u64 {
+        self.0.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
     /// How long after `earlier` this is (zero if it is not after).
     pub fn since(self, earlier: Self) -> Duration {
         self.0.duration_since(earlier.0).unwrap_or_default()

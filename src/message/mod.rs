@@ -153,7 +153,7 @@ impl Composer {
     /// reader was erased; a link of the day of an erasure counts as before
     /// it.
     pub fn preferences_link(&self, email: &EmailAddress, issued: SystemTime) -> String {
-        let day = issued.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400 * 86_400;
+        let day = crate::domain::Timestamp::from(issued).unix_seconds() / 86_400 * 86_400;
         let issued = std::time::UNIX_EPOCH + std::time::Duration::from_secs(day);
         self.preferences.as_ref().map(|(base, signer)| signer.url(base, email, issued)).unwrap_or_default()
     }

@@ -123,7 +123,7 @@ impl Sealer {
     /// hold a line break), issued at `issued` (whole seconds; ignored for an
     /// unsubscribe token).
     pub fn seal(&self, purpose: Purpose, issued: SystemTime, fields: &[&str]) -> String {
-        let secs = issued.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()).to_string();
+        let secs = crate::domain::Timestamp::from(issued).unix_seconds().to_string();
         let mut lines: Vec<&str> = Vec::with_capacity(fields.len() + 3);
         if let Some((_, current)) = purpose.labels() {
             lines.extend([current, self.list_id.as_str(), &secs]);

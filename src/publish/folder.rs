@@ -1,5 +1,5 @@
 //! The site's folder, kept up to date in place: the rules of
-//! [`crate::deliver::folder`] (a marker listing what `bulletin` wrote, a
+//! [`crate::output_folder`] (a marker listing what `bulletin` wrote, a
 //! folder of someone else's refused, nothing written through a symbolic
 //! link), but a file whose bytes are already right is left alone, so its
 //! modification time stays and a static host or `rsync` sees no change.
@@ -15,7 +15,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::deliver::folder::{FolderError, MARKER};
+use crate::output_folder::{FolderError, MARKER};
 
 /// The marker's text before its list of files.
 const PREAMBLE: &str = "This folder is written by `bulletin publish`. Each run updates the files listed \

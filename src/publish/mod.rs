@@ -63,7 +63,7 @@ pub enum PublishError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    Folder(#[from] crate::deliver::folder::FolderError),
+    Folder(#[from] crate::output_folder::FolderError),
     #[error(
         "{} and {} are both campaign {campaign}: give one a `campaign = \"…\"` of its own in its front matter",
         first.display(),

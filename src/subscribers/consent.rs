@@ -54,7 +54,7 @@
 //! for nothing, so an unsubscribe racing a confirmation is never lost;
 //! otherwise the file does not repeat a choice it already holds.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Why an address is on the suppression list; written in its `reason`
 /// column as `unsubscribed`, `requested`, `hard-bounce`, `soft-bounces`,
@@ -277,13 +277,13 @@ pub fn confirmed_by(events: &[Event], issued: Option<SystemTime>) -> bool {
 }
 
 fn secs(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    crate::domain::Timestamp::from(time).unix_seconds()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn at(secs: u64) -> Option<SystemTime> {
         Some(UNIX_EPOCH + Duration::from_secs(secs))

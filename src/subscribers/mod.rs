@@ -36,7 +36,7 @@ pub use suppression::Suppressions;
 pub use suppression_file::{
     Added, Found, SuppressionFile, SuppressionFileError, Table, inert_in_spreadsheets,
 };
-pub use tally::{LineCount, PROBLEMS_SHOWN, Tally, counted};
+pub use tally::{LineCount, PROBLEMS_SHOWN, Tally};
 pub use text::TextEncoding;
 
 use crate::merge::FieldName;

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::text::{TextEncoding, delimiter_name};
 use super::{Skip, SkipReason};
+use crate::domain::counted;
 
 /// Every line of a list file accounted for: the header's, the rows' (a
 /// row with a quoted field over several lines takes more than one), and
@@ -165,11 +166,6 @@ impl Tally {
         }
         out
     }
-}
-
-/// "3 unsubscribed" for each count that is not zero.
-pub fn counted(counts: &[(u64, &str)]) -> Vec<String> {
-    counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect()
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ pub fn router(
         .allow_origin(AllowOrigin::list(options.allowed_origins.clone()))
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
-    let now = clock.now().as_system_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = clock.now().unix_seconds();
     let limits = Limits::new(&options.sent_log, options.trusted_proxies.clone(), now);
     let service = Service {
         signer,
@@ -291,7 +291,7 @@ async fn subscribe(State(service): State<Arc<Service>>, request: Request) -> Res
 
 impl Service {
     fn now_secs(&self) -> u64 {
-        self.clock.now().as_system_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        self.clock.now().unix_seconds()
     }
 
     /// Whether a confirmation email may go to `email` now: not to a domain
