@@ -7,7 +7,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
     AssetsOptions, BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions,
-    SendOptions, Serve, StatusOptions, Ui, UnsubscribeOptions, UnsubscribeServerOptions,
+    SendOptions, Serve, ServeOptions, StatusOptions, Ui, UnsubscribeOptions,
 };
 use crate::commands::{CompletionsOptions, InitOptions, ManOptions, NewOptions};
 use crate::commands::{ImportMailchimpOptions, PersonOptions};
@@ -119,7 +119,7 @@ enum CliCommand {
     /// beside the list, which sends read with it. ALLOWED_ORIGINS may post
     /// from their pages. `unsubscribe-server` is its old name.
     #[command(name = "serve", visible_alias = "unsubscribe-server")]
-    UnsubscribeServer(UnsubscribeServerArgs),
+    Serve(ServeArgs),
     /// List the recipients of a campaign that bounced, each hard, soft,
     /// blocked or unknown with the server's words (`bounces BULLETIN`), or
     /// read bounce reports that came back by email (`bounces import PATH`).
@@ -418,10 +418,10 @@ struct ResubscribeArgs {
 }
 
 #[derive(Debug, Args)]
-struct UnsubscribeServerArgs {
+struct ServeArgs {
     /// The address and port to listen on, plain HTTP (port 0 picks a free
     /// one). Keep it on 127.0.0.1 and let the reverse proxy reach it.
-    #[arg(long, value_name = "ADDR", default_value = crate::commands::UnsubscribeServerOptions::DEFAULT_LISTEN)]
+    #[arg(long, value_name = "ADDR", default_value = crate::commands::ServeOptions::DEFAULT_LISTEN)]
     listen: std::net::SocketAddr,
 
     #[command(flatten)]
@@ -813,7 +813,7 @@ impl Cli {
                 fix_option("from_file", &mut a.from_file);
             }
             CliCommand::Resubscribe(ResubscribeArgs { list, .. }) => fix_list(list),
-            CliCommand::UnsubscribeServer(a) => {
+            CliCommand::Serve(a) => {
                 fix_list(&mut a.list);
                 fix("state_dir", &mut a.state.state_dir);
             }
@@ -937,7 +937,7 @@ impl Cli {
             CliCommand::Resubscribe(a) => {
                 Command::Resubscribe(ResubscribeOptions { list: a.list.into(), address: a.address })
             }
-            CliCommand::UnsubscribeServer(a) => Command::UnsubscribeServer(UnsubscribeServerOptions {
+            CliCommand::Serve(a) => Command::Serve(ServeOptions {
                 list: a.list.into(),
                 listen: a.listen,
                 state_dir: a.state.state_dir,

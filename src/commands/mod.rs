@@ -12,6 +12,7 @@ mod personal_data;
 mod preview;
 mod publish;
 mod send;
+mod serve;
 mod shell;
 mod signups;
 mod status;
@@ -35,9 +36,10 @@ pub use personal_data::PersonOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use publish::PublishOptions;
 pub use send::SendOptions;
+pub use serve::ServeOptions;
 pub use shell::{CompletionsOptions, ManOptions};
 pub use status::StatusOptions;
-pub use suppress::{ResubscribeOptions, UnsubscribeOptions, UnsubscribeServerOptions};
+pub use suppress::{ResubscribeOptions, UnsubscribeOptions};
 
 /// What to run.
 #[derive(Debug)]
@@ -49,7 +51,7 @@ pub enum Command {
     Assets(AssetsOptions),
     Unsubscribe(UnsubscribeOptions),
     Resubscribe(ResubscribeOptions),
-    UnsubscribeServer(UnsubscribeServerOptions),
+    Serve(ServeOptions),
     Bounces(BouncesOptions),
     ImportBounces(ImportOptions),
     ImportMailchimp(ImportMailchimpOptions),
@@ -109,7 +111,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Assets(options) => assets::run(&options, env),
         Command::Unsubscribe(options) => suppress::unsubscribe(&options),
         Command::Resubscribe(options) => suppress::resubscribe(&options),
-        Command::UnsubscribeServer(options) => suppress::serve(&options, env),
+        Command::Serve(options) => serve::run(&options, env),
         Command::Bounces(options) => bounces::list(&options, env, now),
         Command::ImportBounces(options) => bounces::import(&options, env, now, ui),
         Command::ImportMailchimp(options) => import::mailchimp(&options, now),

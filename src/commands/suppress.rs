@@ -1,22 +1,13 @@
-//! Changing the suppression list: `bulletin unsubscribe` (by hand, for
-//! people who reply "please remove me"), `bulletin resubscribe`, and
-//! `bulletin unsubscribe-server` (the one-click links).
+//! Changing the suppression list by hand: `bulletin unsubscribe` (for
+//! people who reply "please remove me") and `bulletin resubscribe`.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use super::{Outcome, settings_without_dkim, warn};
-use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
-use crate::deliver::smtp::Relay;
+use super::{Outcome, warn};
 use crate::domain::{Clock, EmailKey, SystemClock};
-use crate::http::preferences::PreferencesOptions;
-use crate::http::serve::{self as server, ServeOptions};
-use crate::http::signup::SignupOptions;
 use crate::subscribers::Lists;
-use crate::subscribers::signups::SignupsFile;
 use crate::subscribers::{
     AddressProblem, Audience, EmailAddress, Entry, Reason, Row, RowProblem, SkipReason, SubscriberReader,
     SuppressionFile,
@@ -42,22 +33,8 @@ pub struct ResubscribeOptions {
     pub address: String,
 }
 
-/// Options of `bulletin unsubscribe-server`.
-#[derive(Debug, Clone)]
-pub struct UnsubscribeServerOptions {
-    pub list: Lists,
-    pub listen: SocketAddr,
-    /// Where the sign-up counts today's confirmation emails.
-    pub state_dir: PathBuf,
-}
-
-impl UnsubscribeServerOptions {
-    /// The address `--listen` takes unless told otherwise.
-    pub const DEFAULT_LISTEN: &str = server::DEFAULT_LISTEN;
-}
-
 /// The suppression list to change, whose folder must exist.
-fn suppression_file(lists: &Lists) -> anyhow::Result<SuppressionFile> {
+pub(super) fn suppression_file(lists: &Lists) -> anyhow::Result<SuppressionFile> {
     let (path, _) = lists.suppression_path();
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !folder.is_dir() {
@@ -223,30 +200,6 @@ fn find(subscribers: &Path, email: &EmailAddress) -> anyhow::Result<Option<(u64,
         }
     }
     Ok(None)
-}
-
-pub(super) fn serve(options: &UnsubscribeServerOptions, env: &Source) -> anyhow::Result<Outcome> {
-    // With a relay it takes sign-ups, emailing each a link to confirm (DKIM
-    // signed when set up); without one it makes no message and needs no key.
-    let signup_on = env.get("SMTP_HOST").is_some();
-    let settings =
-        if signup_on { super::announce(Settings::from_source(env)?)? } else { settings_without_dkim(env)? };
-    let suppressed = suppression_file(&options.list)?;
-    let clock = Arc::new(SystemClock);
-    let signup = if signup_on {
-        let smtp = SmtpSettings::from_source(env, &SmtpOverrides::default())?;
-        let relay = Relay::new(&smtp)?;
-        let signups = SignupsFile::new(crate::subscribers::signups::beside(&options.list.subscribers));
-        Some(SignupOptions::from_settings(env, &settings, relay, signups, &options.state_dir)?)
-    } else {
-        None
-    };
-    let preferences = PreferencesOptions::from_source(env, &options.list.subscribers)?;
-    server::serve(
-        &settings,
-        ServeOptions { listen: options.listen, suppressed, clock, signup, preferences },
-    )?;
-    Ok(Outcome::Done)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where the server listens and what it writes to.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub struct Setup {
     /// The address and port to listen on (port 0 picks a free one).
     pub listen: SocketAddr,
     /// The suppression list the sends read.
@@ -46,21 +46,18 @@ pub struct ServeOptions {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub fn serve(settings: &Settings, options: ServeOptions) -> anyhow::Result<()> {
+pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
     let (signer, path) = checked(settings)?;
     // A list it cannot read whole is not one to add to.
-    crate::subscribers::Suppressions::load_optional(options.suppressed.path())?;
-    options
-        .suppressed
-        .check_writable()
-        .context("the unsubscribe server cannot write the suppression list")?;
-    let ServeOptions { listen, suppressed, clock, signup, preferences } = options;
+    crate::subscribers::Suppressions::load_optional(setup.suppressed.path())?;
+    setup.suppressed.check_writable().context("bulletin serve cannot write the suppression list")?;
+    let Setup { listen, suppressed, clock, signup, preferences } = setup;
     preferences.file.check_writable().context("the server cannot write the preferences file")?;
     if let Some(signup) = &signup {
         signup.signups.check_writable().context("the server cannot write the sign-ups file")?;
     }
     let server = Server {
-        name: "the unsubscribe server",
+        name: "bulletin serve",
         listen,
         busy_hint: "",
         grace: SHUTDOWN_GRACE,

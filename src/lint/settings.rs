@@ -26,7 +26,7 @@ pub fn settings(settings: &Settings) -> Vec<String> {
              (List-Unsubscribe-Post, RFC 8058), only an email to UNSUBSCRIBE_MAILTO; Gmail and Yahoo \
              require one-click unsubscribe of anyone sending them 5,000 or more messages a day, and \
              readers who cannot leave easily report spam instead; set UNSUBSCRIBE_URL and \
-             UNSUBSCRIBE_SECRET and run `bulletin unsubscribe-server` (see the user \
+             UNSUBSCRIBE_SECRET and run `bulletin serve` (see the user \
              guide, Deliverability, \"One-click unsubscribe\")"
                 .to_owned(),
         );

@@ -1,0 +1,52 @@
+//! `bulletin serve`: the one long-running process (`unsubscribe-server` is
+//! its old name), serving the one-click unsubscribe links, the preference
+//! page and, with a relay, sign-ups ([`crate::http::serve`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Outcome, settings_without_dkim};
+use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
+use crate::deliver::smtp::Relay;
+use crate::domain::SystemClock;
+use crate::http::preferences::PreferencesOptions;
+use crate::http::serve::{self as server, Setup};
+use crate::http::signup::SignupOptions;
+use crate::subscribers::Lists;
+use crate::subscribers::signups::SignupsFile;
+
+/// Options of `bulletin serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub list: Lists,
+    pub listen: SocketAddr,
+    /// Where the sign-up counts today's confirmation emails.
+    pub state_dir: PathBuf,
+}
+
+impl ServeOptions {
+    /// The address `--listen` takes unless told otherwise.
+    pub const DEFAULT_LISTEN: &str = server::DEFAULT_LISTEN;
+}
+
+pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcome> {
+    // With a relay it takes sign-ups, emailing each a link to confirm (DKIM
+    // signed when set up); without one it makes no message and needs no key.
+    let signup_on = env.get("SMTP_HOST").is_some();
+    let settings =
+        if signup_on { super::announce(Settings::from_source(env)?)? } else { settings_without_dkim(env)? };
+    let suppressed = super::suppress::suppression_file(&options.list)?;
+    let clock = Arc::new(SystemClock);
+    let signup = if signup_on {
+        let smtp = SmtpSettings::from_source(env, &SmtpOverrides::default())?;
+        let relay = Relay::new(&smtp)?;
+        let signups = SignupsFile::new(crate::subscribers::signups::beside(&options.list.subscribers));
+        Some(SignupOptions::from_settings(env, &settings, relay, signups, &options.state_dir)?)
+    } else {
+        None
+    };
+    let preferences = PreferencesOptions::from_source(env, &options.list.subscribers)?;
+    server::serve(&settings, Setup { listen: options.listen, suppressed, clock, signup, preferences })?;
+    Ok(Outcome::Done)
+}
