@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Outcome, settings_without_dkim};
-use crate::config::{Settings, SmtpOverrides, SmtpSettings, Source};
+use crate::config::{Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source};
 use crate::deliver::smtp::Relay;
 use crate::domain::SystemClock;
 use crate::http::preferences::PreferencesOptions;
@@ -42,7 +42,13 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         let smtp = SmtpSettings::from_source(env, &SmtpOverrides::default())?;
         let relay = Relay::new(&smtp)?;
         let signups = SignupsFile::new(crate::subscribers::signups::beside(&options.list.subscribers));
-        Some(SignupOptions::from_settings(env, &settings, relay, signups, &options.state_dir)?)
+        Some(SignupOptions::new(
+            SignupSettings::from_source(env)?,
+            &settings,
+            relay,
+            signups,
+            &options.state_dir,
+        )?)
     } else {
         None
     };

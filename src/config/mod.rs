@@ -11,6 +11,7 @@ mod dkim;
 pub mod example;
 mod interests;
 pub mod newsletter;
+mod signup;
 mod smtp;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ pub use dkim::DKIM_KEYS;
 pub use example::{ExampleSetting, reaches_no_one};
 pub use interests::interests;
 pub use newsletter::NewsletterFolder;
+pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped

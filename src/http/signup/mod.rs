@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::respond::{mask, respond};
-use crate::config::Settings;
+use crate::config::{Settings, SignupSettings};
 use crate::deliver::smtp::Relay;
 use anyhow::Context;
 
@@ -54,9 +54,6 @@ use page::Texts;
 
 /// The largest sign-up read: a form is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
-
-/// How long a confirmation link works unless `CONFIRM_HOURS` says.
-pub const DEFAULT_CONFIRM_HOURS: f64 = 72.0;
 
 /// What the sign-up needs beyond the unsubscribe server's settings.
 #[derive(Debug, Clone)]
@@ -79,60 +76,38 @@ pub struct SignupOptions {
 }
 
 impl SignupOptions {
-    /// The options `source` and `settings` give, with the relay and the
-    /// sign-ups file; an error naming the setting that is wrong.
-    pub fn from_settings(
-        source: &crate::config::Source,
+    /// The options the sign-up `settings` give, with the relay, the
+    /// sign-ups file and the state folder (made if missing) where the
+    /// confirmation emails sent today are counted.
+    pub fn new(
+        signup: SignupSettings,
         settings: &Settings,
         relay: Relay,
         signups: SignupsFile,
         state_dir: &std::path::Path,
     ) -> anyhow::Result<Self> {
-        let hours = match source.get("CONFIRM_HOURS") {
-            None => DEFAULT_CONFIRM_HOURS,
-            Some((raw, from)) => raw
-                .parse::<f64>()
-                .ok()
-                .filter(|h| h.is_finite() && *h > 0.0 && *h <= 24.0 * 365.0)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("CONFIRM_HOURS in {from}: {raw:?} is not a number of hours")
-                })?,
-        };
-        let list = |key: &str| -> Vec<String> {
-            source
-                .get(key)
-                .map(|(v, _)| v.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect())
-                .unwrap_or_default()
-        };
-        let interests = crate::config::interests(source)?;
-        let allowed_origins = list("ALLOWED_ORIGINS")
-            .into_iter()
-            .map(|o| {
-                let url = url::Url::parse(&o).map_err(|e| anyhow::anyhow!("ALLOWED_ORIGINS: {o:?}: {e}"))?;
-                HeaderValue::from_str(&url.origin().ascii_serialization())
-                    .map_err(|e| anyhow::anyhow!("ALLOWED_ORIGINS: {o:?}: {e}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        let consent = source.get("CONSENT_TEXT").map(|(v, _)| v).unwrap_or_else(|| {
+        let consent = signup.consent_text.unwrap_or_else(|| {
             format!(
                 "I agree to receive {} by email from {}. I can unsubscribe at any time.",
                 settings.list_name, settings.org_name
             )
         });
-        let trusted_proxies =
-            limits::trusted_proxies(source.get("TRUSTED_PROXIES").map(|(v, _)| v).as_deref())
-                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
+        let allowed_origins = signup
+            .allowed_origins
+            .iter()
+            .map(|origin| HeaderValue::from_str(origin).expect("an origin is ASCII"))
+            .collect();
         std::fs::create_dir_all(state_dir)
             .with_context(|| format!("cannot make the state folder {}", state_dir.display()))?;
         Ok(Self {
             relay,
             signups,
-            confirm_for: Duration::from_secs_f64(hours * 3600.0),
-            interests,
+            confirm_for: signup.confirm_for,
+            interests: signup.interests,
             consent,
             allowed_origins,
             sent_log: state_dir.join(SENT_LOG),
-            trusted_proxies,
+            trusted_proxies: signup.trusted_proxies,
         })
     }
 }
