@@ -42,7 +42,9 @@ const SECRET: &str = "consent-secret-4Rt9-never-printed-a17c";
 /// the reverse proxy would.
 const PUBLIC: &str = "https://hope.example.org";
 const LIST: &str = "subscribers/list.csv";
-const STATE_SENT_LOG: &str = ".bulletin/confirmations-sent";
+/// The state folder's store, whose `confirmation_emails` table counts the
+/// sign-up emails sent today.
+const STATE_STORE: &str = ".bulletin/journal.sqlite3";
 /// `CONFIRM_HOURS` at the start; each restart lowers it, down to the last.
 const CONFIRM_HOURS: [f64; 6] = [72.0, 24.0, 6.0, 2.0, 0.5, 0.2];
 
@@ -692,7 +694,10 @@ impl<'a> World<'a> {
             let id = self.id();
             let start = now();
             self.stop_serving();
-            let _ = std::fs::remove_file(self.test.join(STATE_SENT_LOG));
+            // A new day for the limits: the server stopped, nobody counts.
+            if let Ok(store) = rusqlite::Connection::open(self.test.join(STATE_STORE)) {
+                let _ = store.execute("DELETE FROM confirmation_emails", []);
+            }
             self.serve_with(hours);
             let end = now();
             let outcome = "listening".to_owned();

@@ -500,8 +500,23 @@ fn the_daily_cap_on_confirmation_emails_survives_a_restart_of_the_server() {
     smtp.wait_for_message_to("hal@example.org");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(smtp.messages().iter().filter(|m| m.recipient() == "gus@example.org").count(), 1);
-    let kept = std::fs::read_to_string(test.join(".bulletin/confirmations-sent")).unwrap();
-    assert!(!kept.contains("gus"), "addresses are kept only as keyed hashes: {kept}");
+    let store = rusqlite::Connection::open(test.join(".bulletin/journal.sqlite3")).unwrap();
+    let kept: Vec<String> = store
+        .prepare("SELECT kind || ' ' || digest FROM confirmation_emails")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept.len(), 4, "a mailbox and a domain for each of the two emails: {kept:?}");
+    assert!(
+        !kept.iter().any(|k| k.contains("gus") || k.contains("example.org")),
+        "keyed hashes only: {kept:?}"
+    );
+    drop(store);
+    let state: Vec<String> =
+        files_holding(&test, "gus@").into_iter().filter(|f| f.starts_with(".bulletin")).collect();
+    assert_eq!(state, Vec::<String>::new(), "no file of the state folder names him");
 }
 
 /// The files under the test's folder whose bytes hold `needle` (any case).

@@ -17,13 +17,14 @@
 //!   `X-Forwarded-For` that is not a trusted proxy: a header from anyone
 //!   else is ignored.
 //!
-//! The counts of emails are kept in [`SENT_LOG`] in the state folder, as
-//! keyed digests that name nobody, so a restart keeps them.
+//! The counts of emails are kept in the state folder's store (the
+//! journal's SQLite file, table [`TABLE`]), as keyed digests that name
+//! nobody, so a restart keeps them.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use axum::extract::Request;
@@ -69,11 +70,19 @@ const LARGE_PROVIDERS: [&str; 14] = [
     "proton.me",
 ];
 
-/// The file in the state folder counting the confirmation emails sent: a
-/// `DAY HOUR WHAT DIGEST` line for each mailbox and domain emailed (`WHAT`
-/// is `mailbox` or `domain`), the digest keyed with `UNSUBSCRIBE_SECRET`.
-/// Lines of the earlier `DAY DIGEST` form count as mailboxes.
-pub const SENT_LOG: &str = "confirmations-sent";
+/// The table of the journal's SQLite file counting the confirmation
+/// emails sent: a row (day, hour, `mailbox` or `domain`, digest) for each
+/// mailbox and domain emailed, the digest keyed with `UNSUBSCRIBE_SECRET`.
+/// Only today's rows are kept.
+pub const TABLE: &str = "confirmation_emails";
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS confirmation_emails (\
+    day INTEGER NOT NULL, hour INTEGER NOT NULL, kind TEXT NOT NULL, digest TEXT NOT NULL);\
+    CREATE INDEX IF NOT EXISTS confirmation_emails_day ON confirmation_emails (day);";
+
+/// The text file earlier versions counted in, in the state folder: its
+/// lines of today are taken into [`TABLE`] once, and it is removed.
+const OLD_LOG: &str = "confirmations-sent";
 
 /// Which limit stopped an email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -101,12 +110,25 @@ pub struct Limits {
     in_all: DefaultDirectRateLimiter,
     trusted: Vec<IpNet>,
     counts: Mutex<Counts>,
-    log: PathBuf,
+    /// Where the counts are kept; `None` when the store cannot be opened
+    /// (then they are kept in memory, and a warning says so).
+    store: Option<Mutex<rusqlite::Connection>>,
 }
 
 impl Limits {
-    /// The limits, with the counts of today in `log` read back.
-    pub fn new(log: &Path, trusted: Vec<IpNet>, now_secs: u64) -> Self {
+    /// The limits, with today's counts in the store of `state_dir` read back.
+    pub fn new(state_dir: &Path, trusted: Vec<IpNet>, now_secs: u64) -> Self {
+        let today = now_secs / 86_400;
+        let (store, counts) = match open_store(state_dir, today) {
+            Ok((conn, counts)) => (Some(Mutex::new(conn)), counts),
+            Err(error) => {
+                eprintln!(
+                    "warning: cannot keep the sign-up counts in {}: {error}; they are kept until the server stops",
+                    state_dir.join(crate::journal::FILE_NAME).display()
+                );
+                (None, Counts::new())
+            }
+        };
         let per_minute =
             |n| Quota::per_minute(NonZeroU32::MIN).allow_burst(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         Self {
@@ -116,8 +138,8 @@ impl Limits {
                     .allow_burst(NonZeroU32::new(RATE_IN_ALL).expect("not 0")),
             ),
             trusted,
-            counts: Mutex::new(read_log(log, now_secs / 86_400)),
-            log: log.to_owned(),
+            counts: Mutex::new(counts),
+            store,
         }
     }
 
@@ -196,15 +218,16 @@ impl Limits {
             }
             counts.entry(mailbox.clone()).or_default().push((day, hour));
             counts.entry(domain.clone()).or_default().push((day, hour));
-            // Written under the same lock, so lines never interleave.
-            let lines = format!("{day} {hour} mailbox {}\n{day} {hour} domain {}\n", mailbox.1, domain.1);
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.log)
-                .and_then(|mut file| std::io::Write::write_all(&mut file, lines.as_bytes()));
-            if let Err(error) = written {
-                eprintln!("warning: cannot write {}: {error}", self.log.display());
+            // Written under the same lock, in the order counted.
+            if let Some(store) = &self.store {
+                let conn = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let written = conn.execute(
+                    "INSERT INTO confirmation_emails (day, hour, kind, digest) VALUES (?1, ?2, 'mailbox', ?3), (?1, ?2, 'domain', ?4)",
+                    rusqlite::params![day as i64, hour as i64, mailbox.1, domain.1],
+                );
+                if let Err(error) = written {
+                    eprintln!("warning: cannot count a sign-up email in {TABLE}: {error}");
+                }
             }
         }
         Ok(())
@@ -224,30 +247,69 @@ pub fn network(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Today's counts from the log at `path` (a missing or unreadable file
-/// counts nothing); the file is rewritten with today's lines only.
-fn read_log(path: &Path, today: u64) -> Counts {
+/// Opens the store in `state_dir`, forgets the days before `today`, takes
+/// in the text file of earlier versions, and reads today's counts.
+fn open_store(state_dir: &Path, today: u64) -> Result<(rusqlite::Connection, Counts), String> {
+    let conn = crate::journal::sqlite::open(state_dir, crate::journal::FILE_NAME, SCHEMA)
+        .map_err(|e| e.to_string())?;
+    let today = today as i64;
+    conn.execute("DELETE FROM confirmation_emails WHERE day <> ?1", [today]).map_err(|e| e.to_string())?;
+    let old = state_dir.join(OLD_LOG);
+    if let Ok(text) = std::fs::read_to_string(&old) {
+        for (day, hour, kind, digest) in text.lines().filter_map(old_line) {
+            if day == today {
+                conn.execute(
+                    "INSERT INTO confirmation_emails (day, hour, kind, digest) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![day, hour, kind.as_str(), digest],
+                )
+                .map_err(|e| e.to_string())?;
+            }
+        }
+        std::fs::remove_file(&old).map_err(|e| format!("cannot remove {}: {e}", old.display()))?;
+    }
     let mut counts = Counts::new();
-    let Ok(text) = std::fs::read_to_string(path) else { return counts };
-    let mut kept = String::new();
-    for line in text.lines() {
-        let parts: Vec<&str> = line.split(' ').collect();
-        let (day, hour, kind, digest) = match parts[..] {
-            [day, hour, "mailbox", digest] => (day, hour.parse().unwrap_or(0), Kind::Mailbox, digest),
-            [day, hour, "domain", digest] => (day, hour.parse().unwrap_or(0), Kind::Domain, digest),
-            [day, digest] => (day, 0, Kind::Mailbox, digest),
-            _ => continue,
-        };
-        if day.parse::<u64>().ok() == Some(today) {
-            counts.entry((kind, digest.to_owned())).or_default().push((today, hour));
-            kept.push_str(line);
-            kept.push('\n');
+    let mut rows = conn
+        .prepare("SELECT day, hour, kind, digest FROM confirmation_emails WHERE day = ?1")
+        .map_err(|e| e.to_string())?;
+    let read = rows
+        .query_map([today], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(|e| e.to_string())?;
+    for row in read {
+        let (day, hour, kind, digest) = row.map_err(|e| e.to_string())?;
+        let kind = if kind == "domain" { Kind::Domain } else { Kind::Mailbox };
+        counts.entry((kind, digest)).or_default().push((day as u64, hour as u64));
+    }
+    drop(rows);
+    Ok((conn, counts))
+}
+
+/// A line of the earlier text file: `DAY HOUR mailbox|domain DIGEST`, or
+/// the first form, `DAY DIGEST`, which counted mailboxes.
+fn old_line(line: &str) -> Option<(i64, i64, Kind, String)> {
+    let parts: Vec<&str> = line.split(' ').collect();
+    let (day, hour, kind, digest) = match parts[..] {
+        [day, hour, "mailbox", digest] => (day, hour.parse().unwrap_or(0), Kind::Mailbox, digest),
+        [day, hour, "domain", digest] => (day, hour.parse().unwrap_or(0), Kind::Domain, digest),
+        [day, digest] => (day, 0, Kind::Mailbox, digest),
+        _ => return None,
+    };
+    Some((day.parse().ok()?, hour, kind, digest.to_owned()))
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Mailbox => "mailbox",
+            Self::Domain => "domain",
         }
     }
-    if kept.len() != text.len() {
-        let _ = std::fs::write(path, kept);
-    }
-    counts
 }
 
 #[cfg(test)]
@@ -271,8 +333,7 @@ mod tests {
     #[test]
     fn one_mailbox_gets_one_email_a_day_and_one_domain_a_bounded_number_an_hour() {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join(SENT_LOG);
-        let limits = Limits::new(&log, loopback(), 0);
+        let limits = Limits::new(dir.path(), loopback(), 0);
         let digest = |s: &str| format!("d-{s}");
         let now = 86_400 * 100;
         assert_eq!(limits.take_email(&EmailKey::of("carol+1@victim.test"), now, digest), Ok(()));
@@ -287,9 +348,29 @@ mod tests {
             assert_eq!(limits.take_email(&key, now, digest), Ok(()), "a large provider: mailboxes only");
         }
         // A restart reads the counts back.
-        let again = Limits::new(&log, loopback(), now);
+        let again = Limits::new(dir.path(), loopback(), now);
         assert_eq!(again.take_email(&EmailKey::of("carol+3@victim.test"), now, digest), Err(Stop::Mailbox));
         // The next day starts afresh.
         assert_eq!(again.take_email(&EmailKey::of("carol@victim.test"), now + 86_400, digest), Ok(()));
+    }
+
+    #[test]
+    fn the_counts_of_an_earlier_version_s_text_file_are_taken_over_and_the_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 86_400 * 100 + 3_600 * 5;
+        let (today, hour) = (now / 86_400, now / 3_600);
+        std::fs::write(
+            dir.path().join(OLD_LOG),
+            format!("{} d-yesterday@other.test\n{today} d-carol@other.test\n{today} {hour} domain d-victim.test\n", today - 1),
+        )
+        .unwrap();
+        let limits = Limits::new(dir.path(), loopback(), now);
+        assert!(!dir.path().join(OLD_LOG).exists(), "taken over once");
+        let digest = |s: &str| format!("d-{s}");
+        assert_eq!(limits.take_email(&EmailKey::of("carol@other.test"), now, digest), Err(Stop::Mailbox));
+        assert_eq!(limits.take_email(&EmailKey::of("yesterday@other.test"), now, digest), Ok(()));
+        drop(limits);
+        let again = Limits::new(dir.path(), loopback(), now);
+        assert_eq!(again.take_email(&EmailKey::of("yesterday@other.test"), now, digest), Err(Stop::Mailbox));
     }
 }

@@ -49,7 +49,6 @@ use crate::render::Personalised;
 use crate::subscribers::signups::{Signup, SignupsFile};
 use crate::subscribers::{Confirmation, EmailAddress, SuppressionFile};
 use limits::Limits;
-pub use limits::SENT_LOG;
 use page::Texts;
 
 /// The largest sign-up read: a form is a few hundred bytes.
@@ -68,9 +67,9 @@ pub struct SignupOptions {
     pub consent: String,
     /// `ALLOWED_ORIGINS`.
     pub allowed_origins: Vec<HeaderValue>,
-    /// Where the confirmation emails sent today are counted
-    /// (`confirmations-sent` in the state folder).
-    pub sent_log: std::path::PathBuf,
+    /// The state folder, whose store counts the confirmation emails sent
+    /// today ([`limits::TABLE`]).
+    pub state_dir: std::path::PathBuf,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -106,7 +105,7 @@ impl SignupOptions {
             interests: signup.interests,
             consent,
             allowed_origins,
-            sent_log: state_dir.join(SENT_LOG),
+            state_dir: state_dir.to_owned(),
             trusted_proxies: signup.trusted_proxies,
         })
     }
@@ -146,7 +145,7 @@ pub fn router(
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
     let now = clock.now().unix_seconds();
-    let limits = Limits::new(&options.sent_log, options.trusted_proxies.clone(), now);
+    let limits = Limits::new(&options.state_dir, options.trusted_proxies.clone(), now);
     let service = Service {
         signer,
         composer: Composer::new(settings, crate::content::CampaignId::notices()),
