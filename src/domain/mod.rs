@@ -2,9 +2,11 @@
 //! is valid: an [`EmailAddress`], a [`MessageId`], an SMTP [`ReplyCode`] and
 //! enhanced [`StatusCode`], a bulletin's [`Fingerprint`] and
 //! [`Shingles`], a [`Timestamp`]
-//! and the one [`Clock`] that makes them. Nothing here reads files, opens
-//! sockets or knows a command.
+//! and the one [`Clock`] that makes them; and [`chain`], how any error is
+//! said with its causes. Nothing here reads files, opens sockets or knows a
+//! command.
 
+mod chain;
 mod colour;
 mod email;
 mod fingerprint;
@@ -16,6 +18,7 @@ mod shingles;
 mod status;
 mod time;
 
+pub use chain::chain;
 pub use colour::Colour;
 pub use email::{AddressProblem, EmailAddress, EmailKey};
 pub use fingerprint::Fingerprint;
