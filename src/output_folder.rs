@@ -50,7 +50,7 @@ pub enum FolderError {
     Exists { path: PathBuf },
     #[error("{} is not a file bulletin wrote: move it away, or choose another folder", path.display())]
     NotAFile { path: PathBuf },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }
 

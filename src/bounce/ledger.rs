@@ -95,7 +95,7 @@ pub struct Entry {
 
 /// The ledger could not be read or written.
 #[derive(Debug, thiserror::Error)]
-#[error("bounce ledger {}: {source}", path.display())]
+#[error("bounce ledger {}", path.display())]
 pub struct LedgerError {
     path: PathBuf,
     source: LedgerFault,

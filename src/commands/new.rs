@@ -120,7 +120,7 @@ fn latest() -> anyhow::Result<Option<(PathBuf, String)>> {
                     best = Some((bulletin.date, path, text));
                 }
             }
-            Err(e) => warn(&format!("passing over {e}")),
+            Err(e) => warn(&format!("passing over {}", crate::domain::chain(&e))),
         }
     }
     Ok(best.map(|(_, path, text)| (path, text)))

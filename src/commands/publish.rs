@@ -107,7 +107,10 @@ fn others(named: &[Bulletin]) -> Vec<Bulletin> {
         .filter_map(|path| match Bulletin::load(path) {
             Ok(bulletin) => Some(bulletin),
             Err(e) => {
-                super::warn(&format!("{e} (its issue, if in the site, is kept as it is)"));
+                super::warn(&format!(
+                    "{} (its issue, if in the site, is kept as it is)",
+                    crate::domain::chain(&e)
+                ));
                 None
             }
         })

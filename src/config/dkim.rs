@@ -36,7 +36,7 @@ pub(super) fn from_source(source: &Source) -> Result<Option<Arc<Dkim>>, ConfigEr
         key: "DKIM_PRIVATE_KEY",
         value: raw.clone(),
         origin,
-        reason: e.to_string(),
+        reason: crate::domain::chain(&e),
     })?;
     Ok(Some(Arc::new(Dkim::new(domain, selector, key))))
 }
@@ -83,7 +83,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_key_file_names_the_setting_and_the_file() {
+    fn a_missing_key_file_names_the_setting_the_file_and_why() {
         let source = Source::from_pairs([
             ("DKIM_DOMAIN", "hope.example.org"),
             ("DKIM_SELECTOR", "sel"),
@@ -92,6 +92,8 @@ mod tests {
         let err = from_source(&source).unwrap_err().to_string();
         assert!(err.starts_with("setting DKIM_PRIVATE_KEY = \"/nonexistent/dkim.pem\""), "{err}");
         assert!(err.contains("cannot read /nonexistent/dkim.pem"), "{err}");
+        let why = std::fs::read("/nonexistent/dkim.pem").unwrap_err().to_string();
+        assert!(err.contains(&format!("/nonexistent/dkim.pem: {why}")), "{err}");
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub(crate) fn slug(text: &str) -> String {
 /// Why a bulletin could not be used. Nothing is rendered or sent after one.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
-    #[error("cannot read bulletin {}: {source}", path.display())]
+    #[error("cannot read bulletin {}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}: {kind}", path.display())]
     Invalid { path: PathBuf, line: usize, kind: ContentErrorKind },

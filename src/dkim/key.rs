@@ -83,7 +83,7 @@ impl fmt::Debug for PrivateKey {
 /// quotes it.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{} is {size} bytes, too large to be a key file", path.display())]
     TooLarge { path: PathBuf, size: u64 },

@@ -2,10 +2,11 @@
 //! is valid: an [`EmailAddress`], a [`MessageId`], an SMTP [`ReplyCode`] and
 //! enhanced [`StatusCode`], a bulletin's [`Fingerprint`] and
 //! [`Shingles`], a [`Timestamp`]
-//! and the one [`Clock`] that makes them, and counts in words
-//! ([`counted`]). Nothing here reads files, opens
-//! sockets or knows a command.
+//! and the one [`Clock`] that makes them; counts in words ([`counted`]);
+//! and [`chain`], how any error is said with its causes. Nothing here reads
+//! files, opens sockets or knows a command.
 
+mod chain;
 mod colour;
 mod counted;
 mod email;
@@ -18,6 +19,7 @@ mod shingles;
 mod status;
 mod time;
 
+pub use chain::chain;
 pub use colour::Colour;
 pub use counted::counted;
 pub use email::{AddressProblem, EmailAddress, EmailKey};

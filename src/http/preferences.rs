@@ -28,7 +28,7 @@ use maud::{Markup, html};
 use super::layout::column as layout;
 use super::respond::{mask, respond};
 use crate::config::Settings;
-use crate::domain::Clock;
+use crate::domain::{Clock, chain};
 use crate::message::preferences::{PreferencesLink, PreferencesSigner};
 use crate::subscribers::preferences::{Preference, PreferencesFile};
 use crate::subscribers::{EmailAddress, Entry, Reason, SubscriberReader, SuppressionFile};
@@ -116,7 +116,7 @@ async fn show(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) ->
     let chosen = match current {
         Ok(Ok(tags)) => tags,
         Ok(Err(error)) => {
-            eprintln!("{} error: the tags of {}: {error}", service.clock.now(), mask(&email));
+            eprintln!("{} error: the tags of {}: {}", service.clock.now(), mask(&email), chain(&error));
             Vec::new()
         }
         Err(panic) => {
@@ -281,7 +281,12 @@ async fn change(
             respond(StatusCode::OK, layout("Done", html! { h1 { "Done" } p { (said) } }))
         }
         Ok(Err(error)) => {
-            eprintln!("{} error: preferences of {}: {error}", service.clock.now(), mask(&email));
+            eprintln!(
+                "{} error: preferences of {}: {}",
+                service.clock.now(),
+                mask(&email),
+                chain(error.as_ref())
+            );
             respond(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 layout(

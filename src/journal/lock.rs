@@ -65,7 +65,7 @@ pub enum LockError {
         path.display()
     )]
     SameText { campaign: String, other: String, path: PathBuf, holder: Option<Holder> },
-    #[error("cannot {action} the send lock {}: {source}", path.display())]
+    #[error("cannot {action} the send lock {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,

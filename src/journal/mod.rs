@@ -121,7 +121,7 @@ pub struct Summary {
 
 /// The journal could not be read or written.
 #[derive(Debug, thiserror::Error)]
-#[error("journal {}: {source}", path.display())]
+#[error("journal {}", path.display())]
 pub struct JournalError {
     path: PathBuf,
     source: JournalFault,

@@ -115,6 +115,28 @@ async fn the_writer_commits_changes_from_many_tasks() {
 }
 
 #[tokio::test]
+async fn a_commit_that_fails_says_the_journal_once_and_then_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path(), &campaign()).unwrap();
+    let path = journal.path.clone();
+    rusqlite::Connection::open(&path).unwrap().execute_batch("DROP TABLE recipients").unwrap();
+    let writer = Writer::start(journal);
+    let error = writer
+        .write(Change::Sending {
+            recipient: Recipient { key: EmailKey::of("a@example.org"), address: "a@example.org".into() },
+            message_id: MessageId::parse("<a@x>").unwrap(),
+        })
+        .await
+        .unwrap_err();
+    let said = crate::domain::chain(&error);
+    let journal = format!("journal {}", path.display());
+    assert!(said.starts_with(&format!("{journal}: ")), "{said}");
+    assert_eq!(said.matches(&journal).count(), 1, "{said}");
+    assert!(said.contains("no such table: recipients"), "{said}");
+    assert!(writer.close().is_err(), "the failed commit is said again at the close");
+}
+
+#[tokio::test]
 async fn a_queued_answer_is_on_disk_once_a_later_write_returns() {
     let dir = tempfile::tempdir().unwrap();
     let writer = Writer::start(Journal::open(dir.path(), &campaign()).unwrap());

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{Journal, JournalError, JournalFault, Recipient, State};
-use crate::domain::{EmailKey, MessageId, Reply};
+use crate::domain::{EmailKey, MessageId, Reply, chain};
 
 /// One change to a recipient's row.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ impl Writer {
                     Some(text) => Err(text.clone()),
                     None => {
                         let changes: Vec<Change> = batch.iter().map(|(c, _)| c.clone()).collect();
-                        journal.apply_all(&changes).map_err(|e| e.to_string())
+                        journal.apply_all(&changes).map_err(|e| chain(&e.source))
                     }
                 };
                 if let Err(text) = &result {

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use crate::config::{Settings, Source};
 use crate::deliver::plan::{Choice, Plan, decide, received_elsewhere};
-use crate::domain::{Clock, SystemClock};
+use crate::domain::{Clock, SystemClock, chain};
 use crate::job::{Inputs, Job, JobError};
 use crate::journal::{Elsewhere, Journal};
 use crate::subscribers::{Audience, Lists, Row, SubscriberReader, Suppressions};
@@ -63,7 +63,7 @@ pub fn findings_with_journal(
             settings
         }
         Err(e) => {
-            found.errors.push(e.to_string());
+            found.errors.push(chain(&e));
             Settings::from_source(&Source::default()).expect("placeholders are valid")
         }
     };
@@ -76,7 +76,7 @@ pub fn findings_with_journal(
             Some(bulletin)
         }
         Err(e) => {
-            found.errors.push(e.to_string());
+            found.errors.push(chain(&e));
             None
         }
     };
@@ -90,7 +90,7 @@ pub fn findings_with_journal(
             suppressed
         }
         Err(e) => {
-            found.errors.push(e.to_string());
+            found.errors.push(chain(&e));
             Suppressions::default()
         }
     };
@@ -101,7 +101,7 @@ pub fn findings_with_journal(
     let rows = match SubscriberReader::with_signups(list, audience.clone()) {
         Ok(rows) => rows,
         Err(e) => {
-            found.errors.push(e.to_string());
+            found.errors.push(chain(&e));
             // Who would receive it is unknown: the example's values count as reaching someone.
             super::examples(&mut found, &settings, env.has_file(), true);
             return found;
@@ -115,11 +115,11 @@ pub fn findings_with_journal(
             Some(job)
         }
         Err(JobError::Fields(unknown)) => {
-            found.errors.extend(unknown.iter().map(ToString::to_string));
+            found.errors.extend(unknown.iter().map(|e| chain(e)));
             None
         }
         Err(e) => {
-            found.errors.push(e.to_string());
+            found.errors.push(chain(&e));
             None
         }
     });
@@ -168,7 +168,7 @@ fn check_rows(
     for row in rows.by_ref() {
         match row {
             Err(e) => {
-                found.errors.push(e.to_string());
+                found.errors.push(chain(&e));
                 break;
             }
             Ok(Row::Skipped(skip)) => tally.skip(skip),
@@ -216,7 +216,7 @@ fn check_rows(
         let (content, _) = job.content_for(&subscriber, SystemTime::UNIX_EPOCH);
         found.warnings.extend(super::message(&job.bulletin, &content));
         if let Err(e) = job.message_for(&subscriber, SystemTime::UNIX_EPOCH) {
-            found.errors.push(e.to_string());
+            found.errors.push(chain(&e));
         }
     }
     found.recipients = tally.recipients;

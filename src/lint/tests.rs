@@ -390,3 +390,18 @@ fn the_button_keeps_its_colours_in_dark_mode_so_its_label_is_checked_once_for_bo
     assert_eq!(label.len(), 1, "{found:?}");
     assert!(label[0].contains("(light and dark mode)"), "{}", label[0]);
 }
+
+#[test]
+fn a_bulletin_or_list_that_cannot_be_read_is_named_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bulletin, list) = (dir.path().join("gone.md"), dir.path().join("gone.csv"));
+    let lists = crate::subscribers::Lists { subscribers: list.clone(), suppressed: None };
+    let found = findings(&bulletin, &lists, &Source::default());
+    let why = std::fs::read(&list).unwrap_err().to_string();
+    for said in [
+        format!("cannot read bulletin {}: {why}", bulletin.display()),
+        format!("cannot read {}: {why}", list.display()),
+    ] {
+        assert!(found.errors.contains(&said), "{said:?} in {:?}", found.errors);
+    }
+}

@@ -79,7 +79,7 @@ pub struct Composer {
 
 /// A message could not be built (or signed).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot build the message for {email}: {source}")]
+#[error("cannot build the message for {email}")]
 pub struct MessageError {
     email: String,
     source: Box<dyn std::error::Error + Send + Sync>,

@@ -9,3 +9,6 @@ mod terminal;
 pub use count::Count;
 pub use progress::Progress;
 pub use terminal::{colour, error_message, printable};
+
+#[cfg(test)]
+mod error_texts_tests;

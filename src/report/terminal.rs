@@ -39,22 +39,12 @@ fn colour_wanted(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
-/// An error and its causes, each said once, as `main` prints it:
-/// `outer: cause: root cause`. A cause whose text the message already
-/// holds (an error that writes its source into its own message, as
-/// `"cannot read {path}: {source}"` does) is not said again.
+/// An error and its causes, as `main` prints it: `outer: cause: root
+/// cause` ([`crate::domain::chain`]). Each error's message says only what
+/// failed and leaves why to its source, so each cause is said once as it
+/// is; nothing is taken out.
 pub fn error_message(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if message.is_empty() {
-            message = text;
-        } else if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-    }
-    message
+    crate::domain::chain(error.as_ref())
 }
 
 #[cfg(test)]
@@ -83,26 +73,35 @@ mod tests {
     }
 
     #[derive(Debug, thiserror::Error)]
-    #[error("cannot read bulletin {path}: {source}")]
+    #[error("cannot read bulletin {path}")]
     struct ReadError {
         path: String,
         source: std::io::Error,
     }
 
     #[test]
-    fn an_error_that_already_says_its_cause_does_not_say_it_twice() {
+    fn an_error_chain_whose_messages_do_not_repeat_their_sources_prints_each_cause_exactly_once() {
         let io = std::io::Error::from(std::io::ErrorKind::NotFound);
         let cause = io.to_string();
         let error = anyhow::Error::new(ReadError { path: "b.md".into(), source: io }).context("cannot check");
         let message = error_message(&error);
         assert_eq!(message, format!("cannot check: cannot read bulletin b.md: {cause}"));
-        assert_eq!(message.matches(&cause).count(), 1, "{message}");
+        for said in ["cannot check", "cannot read bulletin b.md", &cause] {
+            assert_eq!(message.matches(said).count(), 1, "{said:?} in {message}");
+        }
     }
 
     #[test]
-    fn causes_not_yet_said_are_all_kept_in_order() {
+    fn causes_are_all_kept_in_order() {
         let error =
             anyhow::anyhow!("connection refused").context("cannot reach the relay").context("send stopped");
         assert_eq!(error_message(&error), "send stopped: cannot reach the relay: connection refused");
+    }
+
+    #[test]
+    fn a_cause_that_reads_like_part_of_the_message_is_still_said() {
+        // Nothing is left out for looking like what was said before it.
+        let error = anyhow::anyhow!("locked").context("the journal is locked");
+        assert_eq!(error_message(&error), "the journal is locked: locked");
     }
 }

@@ -129,9 +129,10 @@ impl LiveSuppression {
                 if !seen.warned {
                     seen.warned = true;
                     (self.warn)(format!(
-                        "the suppression list changed during the send but cannot be read ({e}); \
+                        "the suppression list changed during the send but cannot be read ({}); \
                          the addresses it held before are still not mailed, and new ones are \
-                         picked up once it reads again"
+                         picked up once it reads again",
+                        crate::domain::chain(&e)
                     ));
                 }
             }

@@ -99,9 +99,9 @@ pub struct Export {
 /// Why an export cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum MailchimpError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{} is not a ZIP file Mailchimp made: {source}", path.display())]
+    #[error("{} is not a ZIP file Mailchimp made", path.display())]
     Zip { path: PathBuf, source: zip::result::ZipError },
     #[error(
         "{} holds no subscribed_members_export_….csv, unsubscribed_members_export_….csv or \
@@ -117,7 +117,7 @@ pub enum MailchimpError {
     NotCsv { file: String, reason: String },
     #[error("{file}:1: no `Email Address` column")]
     NoEmailColumn { file: String },
-    #[error("{file}:{line}: {source}")]
+    #[error("{file}:{line}")]
     Csv { file: String, line: u64, source: csv::Error },
     #[error("{file}:{line}: `{column}`: {reason}; nothing was imported")]
     TooLong { file: String, line: u64, column: String, reason: TooLong },
@@ -179,7 +179,12 @@ impl Export {
             }
         } else {
             let file = fs::File::open(path).map_err(read_error)?;
-            let zip_error = |source| MailchimpError::Zip { path: path.to_owned(), source };
+            // zip's own I/O error says its cause in its message as well as
+            // being caused by it: the cause is kept, to be said once.
+            let zip_error = |error| match error {
+                zip::result::ZipError::Io(source) => read_error(source),
+                source => MailchimpError::Zip { path: path.to_owned(), source },
+            };
             let mut archive = zip::ZipArchive::new(file).map_err(zip_error)?;
             for i in 0..archive.len() {
                 let entry = archive.by_index(i).map_err(zip_error)?;
@@ -462,6 +467,19 @@ fn describe(what: &str, time: &str, parts: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_zip_file_is_said_to_be_one_with_zip_s_reason_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audience.zip");
+        fs::write(&path, "Email Address\nana@example.org\n").unwrap();
+        let error = Export::read(&path).unwrap_err();
+        assert!(matches!(error, MailchimpError::Zip { .. }), "{error:?}");
+        let said = crate::domain::chain(&error);
+        let (what, why) = said.split_once(": ").unwrap();
+        assert_eq!(what, format!("{} is not a ZIP file Mailchimp made", path.display()));
+        assert!(!why.is_empty() && !what.contains(why), "{said}");
+    }
 
     #[test]
     fn mailchimp_s_tags_become_the_list_s() {

@@ -250,7 +250,7 @@ pub enum RowProblem {
 /// one.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscribersError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{} is not a CSV file: {reason}", path.display())]
     NotCsv { path: PathBuf, reason: String },
@@ -265,7 +265,7 @@ pub enum SubscribersError {
     NoEmailColumn { path: PathBuf, found: Vec<String>, delimiter: &'static str },
     #[error("{}:1: column `{name}` appears twice (columns {first} and {second})", path.display())]
     DuplicateColumn { path: PathBuf, name: String, first: usize, second: usize },
-    #[error("{}:{line}: {source}", path.display())]
+    #[error("{}:{line}", path.display())]
     Csv { path: PathBuf, line: u64, source: csv::Error },
     /// A field or row longer than any a list has: read no further, so a
     /// broken or hostile file cannot take the memory it would need.

@@ -49,14 +49,14 @@ pub struct Added {
 /// The suppression file could not be changed.
 #[derive(Debug, thiserror::Error)]
 pub enum SuppressionFileError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Csv {
         path: PathBuf,
         #[source]
@@ -66,8 +66,8 @@ pub enum SuppressionFileError {
     NoEmailColumn { path: PathBuf },
     /// The list cannot be read whole (a quote left open, say): nothing is
     /// added to it or taken from it until it is mended.
-    #[error("{0}; the suppression list is left as it is until it is mended")]
-    Damaged(super::SubscribersError),
+    #[error("the suppression list is damaged, and left as it is until it is mended")]
+    Damaged(#[source] super::SubscribersError),
 }
 
 /// The file's header and the keys of the addresses on it, and how it was
@@ -612,7 +612,8 @@ pub(super) mod tests {
         let file = SuppressionFile::new(&path);
         let err = file.add(&[entry("new@example.org", Reason::Unsubscribed)], now()).unwrap_err();
         assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
-        assert!(err.to_string().contains("suppressed.csv:2: a quoted field opens on this line"), "{err}");
+        let said = crate::domain::chain(&err);
+        assert!(said.contains("suppressed.csv:2: a quoted field opens on this line"), "{said}");
         let err = file.resubscribe(&EmailAddress::parse("b@example.org").unwrap(), now()).unwrap_err();
         assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), damaged);

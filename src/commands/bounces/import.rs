@@ -348,7 +348,7 @@ impl Import {
                 self.recorded.push(entry);
             }
             Ok(false) => self.tally.seen_before += 1,
-            Err(e) => self.unusable(origin, &format!("cannot record it: {e}")),
+            Err(e) => self.unusable(origin, &format!("cannot record it: {}", crate::domain::chain(&e))),
         }
     }
 }

@@ -104,7 +104,9 @@ impl Session {
         let timeout = endpoint.timeout;
         let stream = stream::open(&endpoint.host, endpoint.port, endpoint.implicit_tls.as_ref(), timeout)
             .await
-            .map_err(|e| Failure::transient(Reply::local(endpoint.trust.explain(e.to_string(), &e))))?;
+            .map_err(|e| {
+                Failure::transient(Reply::local(endpoint.trust.explain(crate::domain::chain(&e), &e)))
+            })?;
         let greeted = within(
             timeout,
             "the greeting",

@@ -49,15 +49,15 @@ impl ImplicitTls {
 /// Why no stream could be opened.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum StreamError {
-    #[error("cannot find {host}: {source}")]
+    #[error("cannot find {host}")]
     Resolve { host: String, source: io::Error },
     #[error("{host} has no address to connect to")]
     NoAddress { host: String },
-    #[error("cannot connect to {address}: {source}")]
+    #[error("cannot connect to {address}")]
     Connect { address: SocketAddr, source: io::Error },
     #[error("no answer from {address} within {timeout:?}")]
     ConnectTimeout { address: SocketAddr, timeout: Duration },
-    #[error("TLS with {address} failed: {source}")]
+    #[error("TLS with {address} failed")]
     Tls { address: SocketAddr, source: io::Error },
     #[error("no TLS handshake with {address} within {timeout:?}")]
     TlsTimeout { address: SocketAddr, timeout: Duration },

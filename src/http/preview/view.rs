@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use crate::config::Source;
 use crate::content::images::PreparedImage;
-use crate::domain::Clock;
-use crate::domain::EmailKey;
+use crate::domain::{Clock, EmailKey, chain};
 use crate::job::{Job, JobError, Made};
 use crate::lint::{Findings, findings};
 use crate::subscribers::Lists;
@@ -75,7 +74,7 @@ pub struct Message {
 
 impl Sources {
     fn env(&self) -> Result<Source, Vec<String>> {
-        Source::load(&self.env_file, self.env_required).map_err(|e| vec![e.to_string()])
+        Source::load(&self.env_file, self.env_required).map_err(|e| vec![chain(&e)])
     }
 
     /// The page for reader `to` (the first reader when `None`).
@@ -122,10 +121,9 @@ impl Sources {
         to: Option<&str>,
         choices: &mut Vec<Choice>,
     ) -> Result<Message, Vec<String>> {
-        let one = |e: &dyn std::fmt::Display| vec![e.to_string()];
         let (job, reader) = Job::prepare(&self.bulletin, &self.list, env).map_err(|e| match e {
-            JobError::Fields(errors) => errors.iter().map(ToString::to_string).collect(),
-            e => one(&e),
+            JobError::Fields(errors) => errors.iter().map(|e| chain(e)).collect(),
+            e => vec![chain(&e)],
         })?;
         let wanted = to.map(EmailKey::of);
         let mut chosen = None;
@@ -154,7 +152,7 @@ impl Sources {
         })?;
 
         let Made { content, message } =
-            job.message_for(&subscriber, self.clock.now().as_system_time()).map_err(|e| one(&e))?;
+            job.message_for(&subscriber, self.clock.now().as_system_time()).map_err(|e| vec![chain(&e)])?;
         let bytes = message.formatted();
         let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(bytes.len());
         let headers = String::from_utf8_lossy(&bytes[..end]).replace("\r\n", "\n");

@@ -42,7 +42,7 @@ use crate::config::{Settings, SignupSettings};
 use crate::deliver::smtp::Relay;
 use anyhow::Context;
 
-use crate::domain::Clock;
+use crate::domain::{Clock, chain};
 use crate::message::Composer;
 use crate::message::confirmation::{ConfirmSigner, Pending, Refusal};
 use crate::render::Personalised;
@@ -284,7 +284,7 @@ impl Service {
             }
             Ok(_) => {}
             Err(error) => {
-                eprintln!("{now} error: sign-up of {}: {error}", mask(email));
+                eprintln!("{now} error: sign-up of {}: {}", mask(email), chain(&error));
                 return false;
             }
         };
@@ -299,7 +299,7 @@ impl Service {
         match self.suppressed.signed_up(email, now.as_system_time()) {
             Ok(may) => may,
             Err(error) => {
-                eprintln!("{now} error: sign-up of {}: {error}", mask(email));
+                eprintln!("{now} error: sign-up of {}: {}", mask(email), chain(&error));
                 false
             }
         }
@@ -332,7 +332,7 @@ impl Service {
         let now = self.clock.now();
         let message = match self.composer.compose_notice(&email, &content, now.as_system_time()) {
             Ok(message) => message,
-            Err(error) => return eprintln!("{now} error: sign-up of {}: {error}", mask(&email)),
+            Err(error) => return eprintln!("{now} error: sign-up of {}: {}", mask(&email), chain(&error)),
         };
         let sent = async {
             let mut connection = self.options.relay.connect().await?;
@@ -419,9 +419,10 @@ async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery)
         }
         Ok(Err(error)) => {
             eprintln!(
-                "{} error: could not add the sign-up of {}: {error}",
+                "{} error: could not add the sign-up of {}: {}",
                 service.clock.now(),
-                mask(&email)
+                mask(&email),
+                chain(&error)
             );
             respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed())
         }

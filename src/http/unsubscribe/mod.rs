@@ -29,7 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 use super::REQUEST_TIMEOUT;
 use super::respond::{mask, respond};
 use crate::config::Settings;
-use crate::domain::Clock;
+use crate::domain::{Clock, chain};
 use crate::message::unsubscribe::Signer;
 use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
 use page::Texts;
@@ -132,7 +132,12 @@ async fn unsubscribe(
             respond(StatusCode::OK, page::done(&service.texts, &email))
         }
         Ok(Err(error)) => {
-            eprintln!("{} error: could not unsubscribe {}: {error}", service.clock.now(), mask(&email));
+            eprintln!(
+                "{} error: could not unsubscribe {}: {}",
+                service.clock.now(),
+                mask(&email),
+                chain(&error)
+            );
             respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
         }
         Err(panic) => {
