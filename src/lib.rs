@@ -42,7 +42,8 @@ pub use commands::Outcome;
 
 /// Runs the command line's command, in the newsletter folder (see
 /// [`config::NewsletterFolder`]) when there is one.
-pub fn run(mut cli: cli::Cli) -> anyhow::Result<Outcome> {
+pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
+    let mut anchor = cli::Anchor::none();
     if !cli.is_setup() {
         use anyhow::Context;
         let here = std::env::current_dir().context("cannot read the current folder")?;
@@ -55,7 +56,7 @@ pub fn run(mut cli: cli::Cli) -> anyhow::Result<Outcome> {
         match folder {
             Some(folder) if folder.path() != here => {
                 if typed_here {
-                    cli.anchor_typed_paths(&here);
+                    anchor = cli::Anchor::at(here);
                 }
                 std::env::set_current_dir(folder.path())
                     .with_context(|| format!("cannot go into {}", folder.path().display()))?;
@@ -64,7 +65,7 @@ pub fn run(mut cli: cli::Cli) -> anyhow::Result<Outcome> {
             None => OUTSIDE.store(true, std::sync::atomic::Ordering::Relaxed),
         }
     }
-    let (env_file, required) = cli.env_file();
+    let (env_file, required) = cli.env_file(&anchor);
     let ui = cli.ui();
     if ui.verbose {
         tracing_subscriber::fmt()
@@ -79,7 +80,7 @@ pub fn run(mut cli: cli::Cli) -> anyhow::Result<Outcome> {
     let env =
         if cli.is_setup() { config::Source::default() } else { config::Source::load(&env_file, required)? };
     let now = domain::Clock::now(&domain::SystemClock).as_system_time();
-    commands::run(cli.into_command(), &env, now, ui)
+    commands::run(cli.into_command(&anchor), &env, now, ui)
 }
 
 /// Set when the command ran outside any newsletter folder.

@@ -31,11 +31,6 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub(super) dir: Option<PathBuf>,
 
-    /// The ids of the arguments typed on the command line (not defaults),
-    /// whose paths are taken from the current folder.
-    #[arg(skip)]
-    pub(super) typed: Vec<String>,
-
     /// Settings file to read. Environment variables win over it.
     /// [default: .env in the current folder, if there is one]
     #[arg(long, global = true, value_name = "PATH")]
@@ -247,9 +242,9 @@ pub(super) struct PublishArgs {
     pub(super) bulletins: Vec<PathBuf>,
 
     /// The folder to write the site into: new, empty, or from an earlier
-    /// publish.
-    #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
-    pub(super) out: PathBuf,
+    /// publish. [default: site]
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
 
     /// Where the site is served, for the feed's links, instead of
     /// ARCHIVE_URL (e.g. http://localhost:8000/ to try it out).
@@ -383,8 +378,9 @@ pub(super) struct ServeArgs {
 #[derive(Debug, Args)]
 pub(super) struct ListArgs {
     /// The subscriber list (CSV with an `email` column).
-    #[arg(long, value_name = "PATH", default_value = "subscribers/subscribers.csv")]
-    pub(super) subscribers: PathBuf,
+    /// [default: subscribers/subscribers.csv]
+    #[arg(long, value_name = "PATH")]
+    pub(super) subscribers: Option<PathBuf>,
 
     /// Addresses never to mail (CSV with an `email` column).
     /// [default: suppressed.csv beside the subscriber list, if there is one]
@@ -461,8 +457,9 @@ pub(super) struct SendArgs {
 #[derive(Debug, Args)]
 pub(super) struct StateArgs {
     /// Folder holding the journal of what was sent to whom.
-    #[arg(long, value_name = "DIR", default_value = ".bulletin")]
-    pub(super) state_dir: PathBuf,
+    /// [default: .bulletin]
+    #[arg(long, value_name = "DIR")]
+    pub(super) state_dir: Option<PathBuf>,
 }
 
 /// Relay settings that win over SMTP_* in .env and the environment. The
@@ -608,9 +605,9 @@ pub(super) struct PreviewArgs {
     #[arg(long, value_name = "EMAIL")]
     pub(super) subscriber: Option<String>,
 
-    /// Folder to write the preview files to.
-    #[arg(long, value_name = "DIR", default_value = "preview", conflicts_with = "serve")]
-    pub(super) out: PathBuf,
+    /// Folder to write the preview files to. [default: preview]
+    #[arg(long, value_name = "DIR", conflicts_with = "serve")]
+    pub(super) out: Option<PathBuf>,
 
     /// Instead of writing files, serve a live preview on 127.0.0.1: the
     /// email in desktop, phone, dark and inverted frames, its plaintext and
@@ -646,9 +643,9 @@ pub(super) struct CheckArgs {
     pub(super) relay: RelayArgs,
 
     /// The web archive's folder (`publish --out`), where the page
-    /// should be when ARCHIVE_URL is set.
-    #[arg(long, value_name = "DIR", default_value = crate::commands::PublishOptions::DEFAULT_OUT)]
-    pub(super) site: PathBuf,
+    /// should be when ARCHIVE_URL is set. [default: site]
+    #[arg(long, value_name = "DIR")]
+    pub(super) site: Option<PathBuf>,
 
     #[command(flatten)]
     pub(super) state: StateArgs,

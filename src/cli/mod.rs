@@ -30,21 +30,7 @@ fn parse_from<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(
     args: I,
 ) -> Result<Cli, clap::Error> {
     let matches = Cli::command().try_get_matches_from(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
-    cli.typed = typed(&matches);
-    Ok(cli)
-}
-
-fn typed(matches: &clap::ArgMatches) -> Vec<String> {
-    let mut ids: Vec<String> = matches
-        .ids()
-        .filter(|id| matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
-        .map(|id| id.as_str().to_owned())
-        .collect();
-    if let Some((_, sub)) = matches.subcommand() {
-        ids.extend(typed(sub));
-    }
-    ids
+    Cli::from_arg_matches(&matches)
 }
 
 /// The completion script for `shell`.
@@ -82,15 +68,57 @@ impl From<RelayArgs> for SmtpOverrides {
     }
 }
 
-impl From<PersonArgs> for PersonOptions {
-    fn from(a: PersonArgs) -> Self {
-        Self { address: a.address, list: a.list.into(), state_dir: a.state.state_dir }
-    }
-}
+/// The folder the paths typed on the command line are taken from, when
+/// the command runs in the newsletter folder found above it; the defaults
+/// are the newsletter folder's own. Every path argument goes through it
+/// once, in [`Cli::into_command`].
+#[derive(Debug, Clone, Default)]
+pub struct Anchor(Option<PathBuf>);
 
-impl From<ListArgs> for Lists {
-    fn from(args: ListArgs) -> Self {
-        Self { subscribers: args.subscribers, suppressed: args.suppressed }
+/// Where the journal is kept unless `--state-dir` says.
+const DEFAULT_STATE_DIR: &str = ".bulletin";
+/// The subscriber list unless `--subscribers` says.
+const DEFAULT_SUBSCRIBERS: &str = "subscribers/subscribers.csv";
+/// Where `preview` writes unless `--out` says.
+const DEFAULT_PREVIEW: &str = "preview";
+
+impl Anchor {
+    /// Typed paths taken from `here` (the folder the command was run in).
+    pub fn at(here: PathBuf) -> Self {
+        Self(Some(here))
+    }
+
+    /// Typed paths taken as they are (the command runs where it was run).
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A path typed on the command line.
+    fn typed(&self, path: PathBuf) -> PathBuf {
+        match &self.0 {
+            Some(here) if path.is_relative() => here.join(path),
+            _ => path,
+        }
+    }
+
+    /// A path typed, or else `default` in the newsletter folder.
+    fn or(&self, typed: Option<PathBuf>, default: &str) -> PathBuf {
+        typed.map_or_else(|| PathBuf::from(default), |p| self.typed(p))
+    }
+
+    fn lists(&self, list: ListArgs) -> Lists {
+        Lists {
+            subscribers: self.or(list.subscribers, DEFAULT_SUBSCRIBERS),
+            suppressed: list.suppressed.map(|p| self.typed(p)),
+        }
+    }
+
+    fn person(&self, a: PersonArgs) -> PersonOptions {
+        PersonOptions {
+            address: a.address,
+            list: self.lists(a.list),
+            state_dir: self.or(a.state.state_dir, DEFAULT_STATE_DIR),
+        }
     }
 }
 
@@ -106,108 +134,10 @@ impl Cli {
         matches!(self.command, CliCommand::Init(_) | CliCommand::Completions(_) | CliCommand::Man(_))
     }
 
-    /// Makes the relative paths typed on the command line relative to
-    /// `here` (the folder the command was run in, before it moves to the
-    /// newsletter folder), leaving the defaults to that folder.
-    pub fn anchor_typed_paths(&mut self, here: &Path) {
-        let typed = std::mem::take(&mut self.typed);
-        let fix = |id: &str, path: &mut PathBuf| {
-            if path.is_relative() && typed.iter().any(|t| t == id) {
-                *path = here.join(&*path);
-            }
-        };
-        let fix_list = |list: &mut ListArgs| {
-            fix("subscribers", &mut list.subscribers);
-            if let Some(p) = &mut list.suppressed {
-                fix("suppressed", p);
-            }
-        };
-        if let Some(p) = &mut self.env_file {
-            fix("env_file", p);
-        }
-        let fix_option = |id: &str, path: &mut Option<PathBuf>| {
-            if let Some(p) = path {
-                fix(id, p);
-            }
-        };
-        match &mut self.command {
-            CliCommand::Send(a) => {
-                fix("bulletin", &mut a.bulletin);
-                fix_list(&mut a.list);
-                fix_option("out", &mut a.out);
-                fix("state_dir", &mut a.state.state_dir);
-            }
-            CliCommand::Status(a) => {
-                fix("bulletin", &mut a.bulletin);
-                fix_list(&mut a.list);
-                fix("state_dir", &mut a.state.state_dir);
-                fix_option("csv", &mut a.csv);
-            }
-            CliCommand::Preview(a) => {
-                fix("bulletin", &mut a.bulletin);
-                fix_list(&mut a.list);
-                fix("out", &mut a.out);
-            }
-            CliCommand::Check(a) => {
-                fix("bulletin", &mut a.bulletin);
-                fix_list(&mut a.list);
-                fix("site", &mut a.site);
-                fix("state_dir", &mut a.state.state_dir);
-            }
-            CliCommand::Assets(a) => {
-                fix("bulletin", &mut a.bulletin);
-                fix("out", &mut a.out);
-            }
-            CliCommand::Unsubscribe(a) => {
-                fix_list(&mut a.list);
-                fix_option("from_file", &mut a.from_file);
-            }
-            CliCommand::Resubscribe(ResubscribeArgs { list, .. }) => fix_list(list),
-            CliCommand::Serve(a) => {
-                fix_list(&mut a.list);
-                fix("state_dir", &mut a.state.state_dir);
-            }
-            CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
-                fix_list(&mut a.list)
-            }
-            CliCommand::Bounces(a) => {
-                fix_option("bulletin", &mut a.bulletin);
-                fix_list(&mut a.list);
-                fix("state_dir", &mut a.state.state_dir);
-                fix_option("csv", &mut a.csv);
-                if let Some(BouncesCommand::Import(i)) = &mut a.command {
-                    i.paths.iter_mut().for_each(|p| fix("paths", p));
-                    fix_list(&mut i.list);
-                    fix("state_dir", &mut i.state.state_dir);
-                }
-            }
-            CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
-                fix("export", &mut a.export);
-                fix_list(&mut a.list);
-            }
-            CliCommand::Export(a) | CliCommand::Forget(a) => {
-                fix_list(&mut a.list);
-                fix("state_dir", &mut a.state.state_dir);
-            }
-            CliCommand::Publish(a) => {
-                a.bulletins.iter_mut().for_each(|p| fix("bulletins", p));
-                fix("out", &mut a.out);
-            }
-            CliCommand::New(a) => {
-                fix_option("from", &mut a.from);
-                fix("state_dir", &mut a.state.state_dir);
-            }
-            CliCommand::Man(a) => fix_option("out", &mut a.out),
-            // No paths to anchor. Every command is listed, so a new one
-            // must say where its typed paths are taken from.
-            CliCommand::Init(_) | CliCommand::Completions(_) => {}
-        }
-    }
-
     /// The settings file to read, and whether it must exist.
-    pub fn env_file(&self) -> (PathBuf, bool) {
+    pub fn env_file(&self, anchor: &Anchor) -> (PathBuf, bool) {
         match &self.env_file {
-            Some(path) => (path.clone(), true),
+            Some(path) => (anchor.typed(path.clone()), true),
             None => (PathBuf::from(".env"), false),
         }
     }
@@ -217,18 +147,21 @@ impl Cli {
         Ui { quiet: self.quiet, verbose: self.verbose }
     }
 
-    /// The command to run, in the commands' own types.
-    pub fn into_command(self) -> Command {
-        let (env_file, env_required) = self.env_file();
+    /// The command to run, in the commands' own types, every path typed
+    /// taken from `anchor` and every default from the newsletter folder.
+    pub fn into_command(self, anchor: &Anchor) -> Command {
+        let (env_file, env_required) = self.env_file(anchor);
+        let lists = |list: ListArgs| anchor.lists(list);
+        let state = |state: StateArgs| anchor.or(state.state_dir, DEFAULT_STATE_DIR);
         match self.command {
             CliCommand::Send(a) => Command::Send(SendOptions {
-                bulletin: a.bulletin,
-                list: a.list.into(),
+                bulletin: anchor.typed(a.bulletin),
+                list: lists(a.list),
                 dry_run: a.dry_run,
-                out: a.out,
+                out: a.out.map(|p| anchor.typed(p)),
                 smtp: a.relay.into(),
                 yes: a.yes,
-                state_dir: a.state.state_dir,
+                state_dir: state(a.state),
                 to: a.to,
                 limit: a.limit,
                 retry_failed: a.retry_failed,
@@ -237,66 +170,73 @@ impl Cli {
                 allow_draft: a.allow_draft,
             }),
             CliCommand::Status(a) => Command::Status(StatusOptions {
-                bulletin: a.bulletin,
-                list: a.list.into(),
-                state_dir: a.state.state_dir,
-                csv: a.csv,
+                bulletin: anchor.typed(a.bulletin),
+                list: lists(a.list),
+                state_dir: state(a.state),
+                csv: a.csv.map(|p| anchor.typed(p)),
             }),
             CliCommand::Preview(a) => Command::Preview(PreviewOptions {
-                bulletin: a.bulletin,
-                list: a.list.into(),
+                bulletin: anchor.typed(a.bulletin),
+                list: lists(a.list),
                 subscriber: a.subscriber,
-                out: a.out,
+                out: anchor.or(a.out, DEFAULT_PREVIEW),
                 serve: a.serve.then_some(Serve { port: a.port, open: a.open, env_file, env_required }),
             }),
             CliCommand::Bounces(BouncesArgs { command: Some(BouncesCommand::Import(a)), .. }) => {
                 Command::ImportBounces(ImportOptions {
-                    paths: a.paths,
-                    list: a.list.into(),
-                    state_dir: a.state.state_dir,
+                    paths: a.paths.into_iter().map(|p| anchor.typed(p)).collect(),
+                    list: lists(a.list),
+                    state_dir: state(a.state),
                     dry_run: a.dry_run,
                     trust_unmatched: a.trust_unmatched,
                 })
             }
             CliCommand::Bounces(a) => Command::Bounces(BouncesOptions {
-                bulletin: a.bulletin.expect("clap requires BULLETIN when there is no subcommand"),
-                list: a.list.into(),
-                state_dir: a.state.state_dir,
-                csv: a.csv,
+                bulletin: anchor
+                    .typed(a.bulletin.expect("clap requires BULLETIN when there is no subcommand")),
+                list: lists(a.list),
+                state_dir: state(a.state),
+                csv: a.csv.map(|p| anchor.typed(p)),
                 suppress: a.suppress,
             }),
             CliCommand::Publish(a) => Command::Publish(crate::commands::PublishOptions {
-                bulletins: a.bulletins,
-                out: a.out,
+                bulletins: a.bulletins.into_iter().map(|p| anchor.typed(p)).collect(),
+                out: anchor.or(a.out, crate::commands::PublishOptions::DEFAULT_OUT),
                 base_url: a.base_url,
             }),
-            CliCommand::Assets(a) => Command::Assets(AssetsOptions { bulletin: a.bulletin, out: a.out }),
+            CliCommand::Assets(a) => Command::Assets(AssetsOptions {
+                bulletin: anchor.typed(a.bulletin),
+                out: anchor.typed(a.out),
+            }),
             CliCommand::Check(a) => Command::Check(CheckOptions {
-                bulletin: a.bulletin,
-                list: a.list.into(),
+                bulletin: anchor.typed(a.bulletin),
+                list: lists(a.list),
                 smtp: a.smtp.then(|| a.relay.into()),
-                site: a.site,
-                state_dir: a.state.state_dir,
+                site: anchor.or(a.site, crate::commands::PublishOptions::DEFAULT_OUT),
+                state_dir: state(a.state),
             }),
             CliCommand::Unsubscribe(a) => Command::Unsubscribe(UnsubscribeOptions {
-                list: a.list.into(),
+                list: lists(a.list),
                 addresses: a.addresses,
-                from_file: a.from_file,
+                from_file: a.from_file.map(|p| anchor.typed(p)),
                 note: a.note,
             }),
             CliCommand::Resubscribe(a) => {
-                Command::Resubscribe(ResubscribeOptions { list: a.list.into(), address: a.address })
+                Command::Resubscribe(ResubscribeOptions { list: lists(a.list), address: a.address })
             }
             CliCommand::Serve(a) => Command::Serve(ServeOptions {
-                list: a.list.into(),
+                list: lists(a.list),
                 listen: a.listen,
-                state_dir: a.state.state_dir,
+                state_dir: state(a.state),
             }),
             CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
-                Command::ImportMailchimp(ImportMailchimpOptions { export: a.export, list: a.list.into() })
+                Command::ImportMailchimp(ImportMailchimpOptions {
+                    export: anchor.typed(a.export),
+                    list: lists(a.list),
+                })
             }
-            CliCommand::Export(a) => Command::Export(a.into()),
-            CliCommand::Forget(a) => Command::Forget(a.into()),
+            CliCommand::Export(a) => Command::Export(anchor.person(a)),
+            CliCommand::Forget(a) => Command::Forget(anchor.person(a)),
             CliCommand::Init(a) => Command::Init(InitOptions {
                 folder: a.folder.or(self.dir).unwrap_or_else(|| PathBuf::from(".")),
                 force: a.force,
@@ -309,15 +249,17 @@ impl Cli {
             CliCommand::New(a) => Command::New(NewOptions {
                 title: a.title,
                 date: a.date,
-                from: a.from,
-                state_dir: a.state.state_dir,
+                from: a.from.map(|p| anchor.typed(p)),
+                state_dir: state(a.state),
             }),
             CliCommand::Completions(a) => {
                 Command::Completions(CompletionsOptions { script: completions(a.shell) })
             }
-            CliCommand::Man(a) => Command::Man(ManOptions { out: a.out, page: man_page() }),
+            CliCommand::Man(a) => {
+                Command::Man(ManOptions { out: a.out.map(|p| anchor.typed(p)), page: man_page() })
+            }
             CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
-                Command::MergeSignups(a.list.into())
+                Command::MergeSignups(lists(a.list))
             }
         }
     }
@@ -359,7 +301,7 @@ mod tests {
     }
 
     fn command(args: &[&str]) -> Command {
-        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}")).into_command()
+        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}")).into_command(&Anchor::none())
     }
 
     #[test]
@@ -399,7 +341,7 @@ mod tests {
 
     #[test]
     fn typed_relative_paths_are_anchored_where_the_user_is_and_defaults_are_not() {
-        let mut cli = parse_from([
+        let cli = parse_from([
             "bulletin",
             "send",
             "b.md",
@@ -410,20 +352,35 @@ mod tests {
             "l.csv",
         ])
         .unwrap();
-        cli.anchor_typed_paths(Path::new("/here"));
-        let Command::Send(o) = cli.into_command() else { panic!("not a send") };
+        let Command::Send(o) = cli.into_command(&Anchor::at(PathBuf::from("/here"))) else {
+            panic!("not a send")
+        };
         assert_eq!(o.bulletin, Path::new("/here/b.md"));
         assert_eq!(o.list.subscribers, Path::new("/here/l.csv"));
         assert_eq!(o.out.as_deref(), Some(Path::new("/abs/out")));
         assert_eq!(o.state_dir, Path::new(".bulletin"), "a default stays in the newsletter folder");
 
-        let mut cli = parse_from(["bulletin", "preview", "b.md"]).unwrap();
-        cli.anchor_typed_paths(Path::new("/here"));
-        let Command::Preview(o) = cli.into_command() else { panic!("not a preview") };
+        let cli = parse_from(["bulletin", "preview", "b.md"]).unwrap();
+        let Command::Preview(o) = cli.into_command(&Anchor::at(PathBuf::from("/here"))) else {
+            panic!("not a preview")
+        };
         assert_eq!(
             (o.out.as_path(), o.list.subscribers.as_path()),
             (Path::new("preview"), Path::new("subscribers/subscribers.csv"))
         );
+    }
+
+    #[test]
+    fn the_help_still_says_each_default_that_is_now_filled_in_here() {
+        let help = Cli::command().render_long_help().to_string();
+        let send = Cli::command().find_subcommand_mut("send").unwrap().render_long_help().to_string();
+        let publish = Cli::command().find_subcommand_mut("publish").unwrap().render_long_help().to_string();
+        let preview = Cli::command().find_subcommand_mut("preview").unwrap().render_long_help().to_string();
+        assert!(help.contains("bulletin"), "{help}");
+        assert!(send.contains("[default: subscribers/subscribers.csv]"), "{send}");
+        assert!(send.contains("[default: .bulletin]"), "{send}");
+        assert!(publish.contains("[default: site]"), "{publish}");
+        assert!(preview.contains("[default: preview]"), "{preview}");
     }
 
     #[test]
