@@ -13,7 +13,7 @@ use anyhow::Context as _;
 
 use super::Outcome;
 use crate::subscribers::mailchimp::{self, Export, Status};
-use crate::subscribers::{Entry, Joining, Lists, Reason, SuppressionFile};
+use crate::subscribers::{CsvFile, Entry, Joining, Lists, Reason, SuppressionFile};
 
 /// What `bulletin import mailchimp` was asked.
 #[derive(Debug)]
@@ -61,7 +61,7 @@ pub fn mailchimp(options: &ImportMailchimpOptions, now: SystemTime) -> anyhow::R
     // opt-out made while the import runs is seen, and nobody it blocks
     // is added.
     drop(suppressed);
-    let list = SuppressionFile::new(&options.list.subscribers);
+    let list = CsvFile::new(&options.list.subscribers);
     let name = options.export.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let merged = file.join(Joining::Imported, &format!("Mailchimp export {name}"), now, |blocked| {
         let merged = list.rewrite(|table| match mailchimp::merge(table, &export, blocked) {

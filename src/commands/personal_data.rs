@@ -16,7 +16,7 @@ use super::Outcome;
 use crate::bounce::ledger::Ledger;
 use crate::domain::{EmailAddress, EmailKey};
 use crate::journal::{Archive, StateLock, erasure};
-use crate::subscribers::{Found, Lists, SuppressionFile};
+use crate::subscribers::{CsvFile, Found, Lists, SuppressionFile};
 
 /// What `bulletin export` and `bulletin forget` were asked.
 #[derive(Debug)]
@@ -74,12 +74,12 @@ pub fn export(options: &PersonOptions) -> anyhow::Result<Outcome> {
     let key = options.key()?;
     let mut lists = Vec::new();
     for path in options.list_files()? {
-        let found = SuppressionFile::new(&path).rows_about(&key)?;
+        let found = CsvFile::new(&path).rows_about(&key)?;
         lists.extend(rows_json(&path, found));
     }
     let (suppressed, _) = options.list.suppression_path();
     let suppression: Vec<Value> =
-        rows_json(&suppressed, SuppressionFile::new(&suppressed).rows_about(&key)?).collect();
+        rows_json(&suppressed, CsvFile::new(&suppressed).rows_about(&key)?).collect();
     let mut journal = Vec::new();
     if let Some(archive) = Archive::open_existing(&options.state_dir)? {
         for sent in archive.messages_to(&key)? {
@@ -183,7 +183,7 @@ pub fn forget(options: &PersonOptions, now: SystemTime) -> anyhow::Result<Outcom
         forgotten.pseudonym
     );
     for path in options.list_files()? {
-        let removed = SuppressionFile::new(&path).erase(&key)?;
+        let removed = CsvFile::new(&path).erase(&key)?;
         if path.exists() {
             println!("{}: {} removed", path.display(), rows(removed as u64));
         }

@@ -13,14 +13,46 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::consent::{self, Event, Standing};
+use super::csv_file::{Contents, CsvFile, HEADER, Locked, sync_dir};
 use super::pseudonym::{self, Salt};
-use super::suppression_file::{Contents, HEADER, Locked, sync_dir};
 use super::{
-    Added, EmailAddress, LineCount, Reason, RowProblem, Skip, SkipReason, SubscriberReader, SubscribersError,
-    SuppressionFile, SuppressionFileError, inert_in_spreadsheets,
+    CsvFileError, EmailAddress, LineCount, Reason, RowProblem, Skip, SkipReason, SubscriberReader,
+    SubscribersError, inert_in_spreadsheets,
 };
 use crate::domain::EmailKey;
 use crate::merge::FieldName;
+
+/// The consent ledger on disk (`suppressed.csv`): a [`CsvFile`] that only
+/// the ledger's own writes below change, each deciding and appending
+/// under the file's lock; `forget` alone rewrites it, because it must
+/// erase.
+#[derive(Debug, Clone)]
+pub struct SuppressionFile(CsvFile);
+
+impl SuppressionFile {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self(CsvFile::new(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Fails now, rather than at the first unsubscribe, when the ledger
+    /// could not be written; changes nothing.
+    pub fn check_writable(&self) -> Result<(), CsvFileError> {
+        self.0.check_writable()
+    }
+}
+
+/// What an addition did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Added {
+    /// Addresses written to the file.
+    pub added: Vec<String>,
+    /// Addresses that were on it already, untouched.
+    pub already: Vec<String>,
+}
 
 /// Whom a row is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -300,7 +332,7 @@ impl SuppressionFile {
     /// count for nothing, so an unsubscribe that races a confirmation is
     /// never lost. An erased address is written under its pseudonym, never
     /// by name.
-    pub fn add(&self, entries: &[Entry], now: SystemTime) -> Result<Added, SuppressionFileError> {
+    pub fn add(&self, entries: &[Entry], now: SystemTime) -> Result<Added, CsvFileError> {
         // Nothing to add: no file, lock file or header is made.
         if entries.is_empty() {
             return Ok(Added::default());
@@ -356,7 +388,7 @@ impl SuppressionFile {
         issued: Option<SystemTime>,
         now: SystemTime,
         then: impl FnOnce() -> T,
-    ) -> Result<Confirmation<T>, SuppressionFileError> {
+    ) -> Result<Confirmation<T>, CsvFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         let confirmed = |identity: &Identity| NewRow {
             issued: issued.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
@@ -392,7 +424,7 @@ impl SuppressionFile {
     /// confirmation email may go at all ([`Standing::may_confirm_at`]; no
     /// row when it may not): decided and written under the lock, before
     /// the link exists.
-    pub fn signed_up(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
+    pub fn signed_up(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, CsvFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
             let identity = ledger.identity_of(email.key());
@@ -418,7 +450,7 @@ impl SuppressionFile {
         detail: &str,
         now: SystemTime,
         then: impl FnOnce(&dyn Fn(&EmailAddress) -> bool) -> (Vec<EmailAddress>, T),
-    ) -> Result<T, SuppressionFileError> {
+    ) -> Result<T, CsvFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         let detail = inert_in_spreadsheets(detail).into_owned();
         self.append(|ledger| {
@@ -438,8 +470,8 @@ impl SuppressionFile {
     /// Staff's lift (`bulletin resubscribe`): a `resubscribed` row when
     /// `email` is blocked (under its pseudonym when it was erased); whether
     /// it was.
-    pub fn resubscribe(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, SuppressionFileError> {
-        if !self.path.exists() {
+    pub fn resubscribe(&self, email: &EmailAddress, now: SystemTime) -> Result<bool, CsvFileError> {
+        if !self.0.path.exists() {
             return Ok(false);
         }
         let date = humantime::format_rfc3339_seconds(now).to_string();
@@ -464,7 +496,7 @@ impl SuppressionFile {
         interests: &[String],
         now: SystemTime,
         then: impl FnOnce() -> Result<T, E>,
-    ) -> Result<Option<Result<T, E>>, SuppressionFileError> {
+    ) -> Result<Option<Result<T, E>>, CsvFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
             let identity = ledger.identity_of(email.key());
@@ -492,7 +524,7 @@ impl SuppressionFile {
         issued: Option<SystemTime>,
         until: SystemTime,
         now: SystemTime,
-    ) -> Result<bool, SuppressionFileError> {
+    ) -> Result<bool, CsvFileError> {
         let date = humantime::format_rfc3339_seconds(now).to_string();
         self.append(|ledger| {
             let identity = ledger.identity_of(email.key());
@@ -508,11 +540,11 @@ impl SuppressionFile {
     }
 
     /// Whether `email` may be mailed now, read without the lock.
-    pub fn standing_of(&self, email: &EmailAddress) -> Result<Standing, SuppressionFileError> {
-        if !self.path.exists() {
+    pub fn standing_of(&self, email: &EmailAddress) -> Result<Standing, CsvFileError> {
+        if !self.0.path.exists() {
             return Ok(Standing::Free);
         }
-        let (ledger, _, _) = read_ledger(&self.path).map_err(SuppressionFileError::Damaged)?;
+        let (ledger, _, _) = read_ledger(&self.0.path).map_err(CsvFileError::Damaged)?;
         Ok(ledger.standing_of(email.key()))
     }
 
@@ -520,15 +552,15 @@ impl SuppressionFile {
     /// (reason `forgotten`), under the salt of the file's other pseudonyms
     /// or a new one; see [`super::pseudonym`]. A file with no `email`
     /// column is refused.
-    pub fn forget(&self, key: &EmailKey, now: SystemTime) -> Result<Forgotten, SuppressionFileError> {
+    pub fn forget(&self, key: &EmailKey, now: SystemTime) -> Result<Forgotten, CsvFileError> {
         use super::pseudonym;
-        self.rewrite(|table| {
+        self.0.rewrite(|table| {
             if table.header.is_empty() {
                 table.header = HEADER.iter().copied().collect();
                 table.email_column = Some(0);
             }
             let Some(column) = table.email_column else {
-                return (false, Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }));
+                return (false, Err(CsvFileError::NoEmailColumn { path: self.0.path.clone() }));
             };
             let cell = |r: &csv::StringRecord| r.get(column).unwrap_or_default().to_owned();
             let salt = table
@@ -582,17 +614,14 @@ impl SuppressionFile {
     /// needs (`reason`, `date`, `issued`, `until`) is
     /// first given it, every row kept, by an atomic rewrite; a new file is
     /// made with its header only when there are rows to write.
-    fn append<T>(
-        &self,
-        decide: impl FnOnce(&mut Ledger) -> (Vec<NewRow>, T),
-    ) -> Result<T, SuppressionFileError> {
-        let Locked { lock: _held, mut file, existed, contents, raw: bytes } = self.open_locked(true)?;
+    fn append<T>(&self, decide: impl FnOnce(&mut Ledger) -> (Vec<NewRow>, T)) -> Result<T, CsvFileError> {
+        let Locked { lock: _held, mut file, existed, contents, raw: bytes } = self.0.open_locked(true)?;
         let mut ledger = ledger_of(&contents);
         let (rows, result) = decide(&mut ledger);
         if rows.is_empty() {
             if !existed {
                 drop(file);
-                fs::remove_file(&self.path).map_err(self.io("remove"))?;
+                fs::remove_file(&self.0.path).map_err(self.0.io("remove"))?;
             }
             return Ok(result);
         }
@@ -600,7 +629,7 @@ impl SuppressionFile {
         let email_column = match (&contents.header, contents.email_column) {
             (None, _) => 0,
             (Some(_), Some(column)) => column,
-            (Some(_), None) => return Err(SuppressionFileError::NoEmailColumn { path: self.path.clone() }),
+            (Some(_), None) => return Err(CsvFileError::NoEmailColumn { path: self.0.path.clone() }),
         };
         let position = |header: &csv::StringRecord, name: &str| {
             header.iter().position(|h| h.trim().eq_ignore_ascii_case(name))
@@ -636,7 +665,7 @@ impl SuppressionFile {
             })
             .collect();
         if missing && contents.header.is_some() {
-            let meta = file.metadata().map_err(self.io("read the permissions of"))?;
+            let meta = file.metadata().map_err(self.0.io("read the permissions of"))?;
             let width = header.len();
             let padded: Vec<csv::StringRecord> = contents
                 .records
@@ -650,8 +679,8 @@ impl SuppressionFile {
                 })
                 .collect();
             let all: Vec<&csv::StringRecord> = padded.iter().chain(&new_rows).collect();
-            self.write_replacement(&header, &all, (&contents, &bytes), &meta)?;
-            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+            self.0.write_replacement(&header, &all, (&contents, &bytes), &meta)?;
+            sync_dir(&self.0.path).map_err(self.0.io("flush the folder of"))?;
             return Ok(result);
         }
         let mut out = csv::WriterBuilder::new()
@@ -660,21 +689,21 @@ impl SuppressionFile {
             .terminator(csv::Terminator::CRLF)
             .from_writer(Vec::new());
         if contents.header.is_none() {
-            out.write_record(&header).map_err(|source| self.csv(source))?;
+            out.write_record(&header).map_err(|source| self.0.csv(source))?;
         }
         for row in &new_rows {
-            out.write_record(row).map_err(|source| self.csv(source))?;
+            out.write_record(row).map_err(|source| self.0.csv(source))?;
         }
-        let mut new = out.into_inner().map_err(|e| self.io("write")(e.into_error()))?;
+        let mut new = out.into_inner().map_err(|e| self.0.io("write")(e.into_error()))?;
         if !contents.ends_with_newline {
             new.splice(0..0, *b"\r\n");
         }
         // Written as the file was: UTF-8 stays as it is.
         let new = contents.encoding.encode(&String::from_utf8_lossy(&new));
-        file.write_all(&new).map_err(self.io("write to"))?;
-        file.sync_all().map_err(self.io("flush"))?;
+        file.write_all(&new).map_err(self.0.io("write to"))?;
+        file.sync_all().map_err(self.0.io("flush"))?;
         if bytes.is_empty() {
-            sync_dir(&self.path).map_err(self.io("flush the folder of"))?;
+            sync_dir(&self.0.path).map_err(self.0.io("flush the folder of"))?;
         }
         Ok(result)
     }
@@ -686,7 +715,7 @@ mod tests {
 
     use super::*;
     use crate::subscribers::Suppressions;
-    use crate::subscribers::suppression_file::tests::{entry, now};
+    use crate::subscribers::csv_file::tests::{entry, now};
 
     fn later(secs: u64) -> SystemTime {
         now() + std::time::Duration::from_secs(secs)

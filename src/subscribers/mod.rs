@@ -7,6 +7,7 @@
 //! far and the opted-out addresses are kept in memory.
 
 pub mod consent;
+mod csv_file;
 mod ledger;
 mod lines;
 mod lists;
@@ -18,7 +19,6 @@ mod reader;
 pub mod signups;
 mod spreadsheet;
 mod suppression;
-mod suppression_file;
 mod tally;
 mod text;
 
@@ -26,16 +26,14 @@ use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
 pub use consent::Reason;
-pub use ledger::{Confirmation, Entry, Forgotten, Joining};
+pub use csv_file::{CsvFile, CsvFileError, Found, Table, inert_in_spreadsheets};
+pub use ledger::{Added, Confirmation, Entry, Forgotten, Joining, SuppressionFile};
 pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
 pub use spreadsheet::as_typed;
 pub use suppression::Suppressions;
-pub use suppression_file::{
-    Added, Found, SuppressionFile, SuppressionFileError, Table, inert_in_spreadsheets,
-};
 pub use tally::{LineCount, PROBLEMS_SHOWN, Tally};
 pub use text::TextEncoding;
 

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{EmailAddress, EmailKey, SubscribersError, SuppressionFile, SuppressionFileError};
+use super::{CsvFile, CsvFileError, EmailAddress, EmailKey, SubscribersError};
 
 pub const FILE_NAME: &str = "preferences.csv";
 
@@ -45,11 +45,11 @@ pub struct Preference {
 
 /// The preferences file.
 #[derive(Debug, Clone)]
-pub struct PreferencesFile(SuppressionFile);
+pub struct PreferencesFile(CsvFile);
 
 impl PreferencesFile {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self(SuppressionFile::new(path))
+        Self(CsvFile::new(path))
     }
 
     pub fn path(&self) -> &Path {
@@ -62,7 +62,7 @@ impl PreferencesFile {
         email: &EmailAddress,
         preference: &Preference,
         now: SystemTime,
-    ) -> Result<(), SuppressionFileError> {
+    ) -> Result<(), CsvFileError> {
         let date = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
         self.0.rewrite(|table| {
             if table.header.is_empty() {
@@ -92,7 +92,7 @@ impl PreferencesFile {
         })
     }
 
-    pub fn check_writable(&self) -> Result<(), SuppressionFileError> {
+    pub fn check_writable(&self) -> Result<(), CsvFileError> {
         self.0.check_writable()
     }
 }

@@ -1,7 +1,7 @@
 //! `signups.csv`, beside the subscriber list: the readers who signed up on
 //! the website and confirmed, each with their consent record. Only
 //! `bulletin serve` adds to it, under the same lock and atomic rewriting as
-//! the suppression list ([`SuppressionFile::rewrite`]); the sends read it
+//! the suppression list ([`CsvFile::rewrite`]); the sends read it
 //! after the list (the list winning for an address on both), and
 //! `bulletin signups merge` moves its rows into the list. The server never
 //! writes the list itself, so a spreadsheet saving the list never races a
@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{EmailAddress, EmailKey, SuppressionFile, SuppressionFileError};
+use super::{CsvFile, CsvFileError, EmailAddress, EmailKey};
 
 /// The file's name, in the subscriber list's folder.
 pub const FILE_NAME: &str = "signups.csv";
@@ -56,11 +56,11 @@ impl Signup {
 
 /// The sign-ups file.
 #[derive(Debug, Clone)]
-pub struct SignupsFile(SuppressionFile);
+pub struct SignupsFile(CsvFile);
 
 impl SignupsFile {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self(SuppressionFile::new(path))
+        Self(CsvFile::new(path))
     }
 
     pub fn path(&self) -> &Path {
@@ -69,7 +69,7 @@ impl SignupsFile {
 
     /// Adds `signup` dated `now` unless its address is there already;
     /// whether it was added. Made with its header when missing.
-    pub fn add(&self, signup: &Signup, now: SystemTime) -> Result<bool, SuppressionFileError> {
+    pub fn add(&self, signup: &Signup, now: SystemTime) -> Result<bool, CsvFileError> {
         let at = humantime::format_rfc3339_seconds(now).to_string();
         let key = signup.email.key().clone();
         let path = self.path().to_owned();
@@ -81,7 +81,7 @@ impl SignupsFile {
             // A file edited to lose its `email` column: an error, never a
             // sign-up dropped while the reader is told it was kept.
             let Some(column) = table.email_column else {
-                return (false, Err(SuppressionFileError::NoEmailColumn { path }));
+                return (false, Err(CsvFileError::NoEmailColumn { path }));
             };
             if table.records.iter().any(|r| r.get(column).is_some_and(|e| EmailKey::of(e) == key)) {
                 return (false, Ok(false));
@@ -108,7 +108,7 @@ impl SignupsFile {
 
     /// Fails now, rather than at the first confirmation, when the file
     /// could not be written.
-    pub fn check_writable(&self) -> Result<(), SuppressionFileError> {
+    pub fn check_writable(&self) -> Result<(), CsvFileError> {
         self.0.check_writable()
     }
 }
@@ -130,25 +130,25 @@ impl SignupsFile {
     /// them off this file. Each file is changed under its own lock and
     /// replaced atomically; this file's lock is held throughout, so a
     /// confirmation arriving meanwhile waits and stays for the next merge.
-    pub fn merge_into(&self, list: &Path) -> Result<Merged, SuppressionFileError> {
+    pub fn merge_into(&self, list: &Path) -> Result<Merged, CsvFileError> {
         self.0.rewrite(|signups| {
             if signups.header.is_empty() {
                 return (false, Ok(Merged::default()));
             }
             let Some(their_email) = signups.email_column else {
                 let path = self.path().to_owned();
-                return (false, Err(SuppressionFileError::NoEmailColumn { path }));
+                return (false, Err(CsvFileError::NoEmailColumn { path }));
             };
             if signups.records.is_empty() {
                 return (false, Ok(Merged::default()));
             }
-            let merged = SuppressionFile::new(list).rewrite(|table| {
+            let merged = CsvFile::new(list).rewrite(|table| {
                 if table.header.is_empty() {
                     table.header = signups.header.clone();
                     table.email_column = Some(their_email);
                 }
                 let Some(email) = table.email_column else {
-                    return (false, Err(SuppressionFileError::NoEmailColumn { path: list.to_owned() }));
+                    return (false, Err(CsvFileError::NoEmailColumn { path: list.to_owned() }));
                 };
                 // Normalised as the list reader does (a name no merge field can
                 // be, in lower case); `FirstName` and `Surname` take the names.
@@ -238,10 +238,10 @@ mod tests {
         std::fs::write(&path, "who,first_name\nbo@example.org,Bo\n").unwrap();
         let file = SignupsFile::new(&path);
         let err = file.add(&signup("ana@example.org"), SystemTime::UNIX_EPOCH).unwrap_err();
-        assert!(matches!(err, SuppressionFileError::NoEmailColumn { .. }), "{err}");
+        assert!(matches!(err, CsvFileError::NoEmailColumn { .. }), "{err}");
         let list = dir.path().join("list.csv");
         std::fs::write(&list, "email\ncy@example.org\n").unwrap();
-        assert!(matches!(file.merge_into(&list), Err(SuppressionFileError::NoEmailColumn { .. })));
+        assert!(matches!(file.merge_into(&list), Err(CsvFileError::NoEmailColumn { .. })));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "who,first_name\nbo@example.org,Bo\n");
         // No file yet: nothing to merge, and no error.
         let none = SignupsFile::new(dir.path().join("none.csv"));

@@ -1,14 +1,15 @@
-//! Writing the suppression list: adding people who unsubscribed or bounced,
-//! and taking back someone who asked to be mailed again.
+//! A CSV file that several writers change safely: the consent ledger
+//! ([`super::SuppressionFile`]), `signups.csv`, `preferences.csv` and the
+//! subscriber list itself.
 //!
-//! Several writers may meet on the same file (the unsubscribe server
-//! answering two clicks at once, an import of bounces, someone typing
-//! `bulletin unsubscribe`), so every change holds an exclusive lock on a
-//! `.lock` file beside it. Additions are appended and flushed to disk before
-//! the call returns; a removal writes a new file beside the old one (a
-//! `tempfile` temporary file) and renames it over, so a crash leaves either
-//! the old list or the new one, never half of one. An address already on the
-//! list is not added again.
+//! Several writers may meet on the same file (the server answering two
+//! clicks at once, an import of bounces, someone typing `bulletin
+//! unsubscribe`), so every change holds an exclusive lock on a `.lock` file
+//! beside it. Additions are appended and flushed to disk before the call
+//! returns; a rewrite writes a new file beside the old one (a `tempfile`
+//! temporary file) and renames it over, so a crash leaves either the old
+//! file or the new one, never half of one. The file keeps its separator,
+//! encoding, byte-order mark, owner and permissions.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::domain::EmailKey;
 
-/// A file held under its lock ([`SuppressionFile::open_locked`]).
+/// A file held under its lock ([`CsvFile::open_locked`]).
 pub(super) struct Locked {
     /// Held until dropped: bind it for as long as the file is used.
     pub(super) lock: File,
@@ -31,24 +32,15 @@ pub(super) struct Locked {
 /// The columns of a suppression file that `bulletin` creates.
 pub(super) const HEADER: [&str; 4] = ["email", "reason", "date", "detail"];
 
-/// The suppression list on disk, for changing it.
+/// A CSV file on disk, for changing it under its lock.
 #[derive(Debug, Clone)]
-pub struct SuppressionFile {
+pub struct CsvFile {
     pub(super) path: PathBuf,
 }
 
-/// What an addition did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Added {
-    /// Addresses written to the file.
-    pub added: Vec<String>,
-    /// Addresses that were on it already, untouched.
-    pub already: Vec<String>,
-}
-
-/// The suppression file could not be changed.
+/// A CSV file could not be changed.
 #[derive(Debug, thiserror::Error)]
-pub enum SuppressionFileError {
+pub enum CsvFileError {
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -84,7 +76,7 @@ pub(super) struct Contents {
     pub(super) ends_with_newline: bool,
 }
 
-impl SuppressionFile {
+impl CsvFile {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
     }
@@ -93,12 +85,12 @@ impl SuppressionFile {
         &self.path
     }
 
-    pub(super) fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> SuppressionFileError + '_ {
-        move |source| SuppressionFileError::Io { action, path: self.path.clone(), source }
+    pub(super) fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> CsvFileError + '_ {
+        move |source| CsvFileError::Io { action, path: self.path.clone(), source }
     }
 
     /// Holds the lock on the list until dropped.
-    pub(super) fn lock(&self) -> Result<File, SuppressionFileError> {
+    pub(super) fn lock(&self) -> Result<File, CsvFileError> {
         let mut name = self.path.file_name().unwrap_or_default().to_owned();
         name.push(".lock");
         let lock_path = self.path.with_file_name(name);
@@ -115,7 +107,7 @@ impl SuppressionFile {
         Ok(lock)
     }
 
-    pub(super) fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), SuppressionFileError> {
+    pub(super) fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), CsvFileError> {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
         // The list as every reader of it sees it, or not at all: read as
@@ -124,7 +116,7 @@ impl SuppressionFile {
             && let Err(e @ (super::SubscribersError::OpenQuote { .. } | super::SubscribersError::Csv { .. })) =
                 super::SubscriberReader::each_row(&self.path, |_, _, _| {})
         {
-            return Err(SuppressionFileError::Damaged(e));
+            return Err(CsvFileError::Damaged(e));
         }
         let mut decoded = super::text::Decoded::new(&bytes[..]);
         let mut text = Vec::new();
@@ -152,8 +144,8 @@ impl SuppressionFile {
         Ok((contents, bytes))
     }
 
-    pub(super) fn csv(&self, source: csv::Error) -> SuppressionFileError {
-        SuppressionFileError::Csv { path: self.path.clone(), source }
+    pub(super) fn csv(&self, source: csv::Error) -> CsvFileError {
+        CsvFileError::Csv { path: self.path.clone(), source }
     }
 
     /// Writes `header` and `records` to a temporary file in the list's
@@ -173,7 +165,7 @@ impl SuppressionFile {
         records: &[&csv::StringRecord],
         (contents, raw): (&Contents, &[u8]),
         original: &fs::Metadata,
-    ) -> Result<(), SuppressionFileError> {
+    ) -> Result<(), CsvFileError> {
         use std::os::unix::fs::{MetadataExt, fchown};
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
@@ -205,7 +197,7 @@ impl SuppressionFile {
     /// Fails now, rather than at the first unsubscribe, when the list could
     /// not be changed: its folder or lock file cannot be made, or the list
     /// cannot be opened for writing. Changes nothing on the list.
-    pub fn check_writable(&self) -> Result<(), SuppressionFileError> {
+    pub fn check_writable(&self) -> Result<(), CsvFileError> {
         let _lock = self.lock()?;
         if self.path.exists() {
             OpenOptions::new().append(true).open(&self.path).map_err(self.io("open for writing"))?;
@@ -215,7 +207,7 @@ impl SuppressionFile {
 }
 
 /// A list file's header and rows, to change under its lock
-/// ([`SuppressionFile::rewrite`]). The same locking and atomic rewriting
+/// ([`CsvFile::rewrite`]). The same locking and atomic rewriting
 /// serve every CSV list with an `email` column: the suppression list, and
 /// the subscriber lists a Mailchimp import adds to and `forget` erases from.
 #[derive(Debug)]
@@ -234,16 +226,13 @@ pub struct Found {
     pub fields: Vec<(String, String)>,
 }
 
-impl SuppressionFile {
+impl CsvFile {
     /// Reads the file under its lock, lets `change` change its table, and
     /// when `change` says so (by returning `true` with its result), writes
     /// the table to a temporary file renamed over the file, flushed to disk
     /// with its folder; a file that did not exist is made. The file's owner,
     /// group and permissions are kept.
-    pub fn rewrite<T>(
-        &self,
-        change: impl FnOnce(&mut Table) -> (bool, T),
-    ) -> Result<T, SuppressionFileError> {
+    pub fn rewrite<T>(&self, change: impl FnOnce(&mut Table) -> (bool, T)) -> Result<T, CsvFileError> {
         let Locked { lock: _held, file, existed, mut contents, raw } = self.open_locked(false)?;
         let meta = file.metadata().map_err(self.io("read the permissions of"))?;
         let mut table = Table {
@@ -264,7 +253,7 @@ impl SuppressionFile {
 
     /// The file under its lock (made when missing), open to read and to
     /// write (at its end, when `append`), with what it holds.
-    pub(super) fn open_locked(&self, append: bool) -> Result<Locked, SuppressionFileError> {
+    pub(super) fn open_locked(&self, append: bool) -> Result<Locked, CsvFileError> {
         let lock = self.lock()?;
         let existed = self.path.exists();
         let mut file = OpenOptions::new()
@@ -282,7 +271,7 @@ impl SuppressionFile {
     /// The rows naming `key` (as the address, or its pseudonym), read
     /// without taking the lock and changing nothing; none when the file is
     /// missing or has no `email` column.
-    pub fn rows_about(&self, key: &EmailKey) -> Result<Vec<Found>, SuppressionFileError> {
+    pub fn rows_about(&self, key: &EmailKey) -> Result<Vec<Found>, CsvFileError> {
         let mut file = match File::open(&self.path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -304,10 +293,10 @@ impl SuppressionFile {
             .collect())
     }
 
-    /// Takes every row naming `key` off the file (as [`SuppressionFile::remove`]
+    /// Takes every row naming `key` off the file (as [`CsvFile::rewrite`]
     /// does, for any list); returns how many. A missing file, or one with
     /// no `email` column, is left alone.
-    pub fn erase(&self, key: &EmailKey) -> Result<usize, SuppressionFileError> {
+    pub fn erase(&self, key: &EmailKey) -> Result<usize, CsvFileError> {
         if !self.path.exists() {
             return Ok(0);
         }
@@ -369,7 +358,7 @@ pub(super) mod tests {
     use super::*;
     use std::time::SystemTime;
 
-    use crate::subscribers::{EmailAddress, Entry, Reason, Suppressions};
+    use crate::subscribers::{Added, EmailAddress, Entry, Reason, SuppressionFile, Suppressions};
 
     pub(in crate::subscribers) fn entry(email: &str, reason: Reason) -> Entry {
         Entry::new(EmailAddress::parse(email).unwrap(), reason)
@@ -599,7 +588,7 @@ pub(super) mod tests {
         let err = SuppressionFile::new(&path)
             .add(&[entry("new@example.org", Reason::Requested)], now())
             .unwrap_err();
-        assert!(matches!(err, SuppressionFileError::NoEmailColumn { .. }), "{err}");
+        assert!(matches!(err, CsvFileError::NoEmailColumn { .. }), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "address\nold@example.org\n");
     }
 
@@ -611,11 +600,11 @@ pub(super) mod tests {
         fs::write(&path, damaged).unwrap();
         let file = SuppressionFile::new(&path);
         let err = file.add(&[entry("new@example.org", Reason::Unsubscribed)], now()).unwrap_err();
-        assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
+        assert!(matches!(err, CsvFileError::Damaged(_)), "{err}");
         let said = crate::domain::chain(&err);
         assert!(said.contains("suppressed.csv:2: a quoted field opens on this line"), "{said}");
         let err = file.resubscribe(&EmailAddress::parse("b@example.org").unwrap(), now()).unwrap_err();
-        assert!(matches!(err, SuppressionFileError::Damaged(_)), "{err}");
+        assert!(matches!(err, CsvFileError::Damaged(_)), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), damaged);
     }
 
@@ -642,23 +631,23 @@ pub(super) mod tests {
         let path = dir.path().join("list.csv");
         // Windows-1252, as Excel's "CSV" saves it.
         fs::write(&path, b"email;name\r\nana@example.org;Ana\r\njose@example.org;Jos\xe9\r\n").unwrap();
-        SuppressionFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
+        CsvFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"email;name\r\njose@example.org;Jos\xe9\r\n");
         // UTF-8 with a byte-order mark, as Excel's "CSV UTF-8" saves it.
         fs::write(&path, "\u{feff}email,name\r\nana@example.org,Ana\r\nzoe@example.org,Zoë\r\n").unwrap();
-        SuppressionFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
+        CsvFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "\u{feff}email,name\r\nzoe@example.org,Zoë\r\n");
         // UTF-16, as Excel's "Unicode text" saves it.
         let utf16 = |text: &str| -> Vec<u8> {
             [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect()
         };
         fs::write(&path, utf16("email\tname\r\nana@example.org\tAna\r\nzoe@example.org\tZoë\r\n")).unwrap();
-        SuppressionFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
+        CsvFile::new(&path).erase(&EmailKey::of("ana@example.org")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), utf16("email\tname\r\nzoe@example.org\tZoë\r\n"));
         // A new row Windows-1252 has no letters for: UTF-8 with a mark, which
         // Excel reads, rather than a name turned into question marks.
         fs::write(&path, b"email;name\r\njose@example.org;Jos\xe9\r\n").unwrap();
-        SuppressionFile::new(&path)
+        CsvFile::new(&path)
             .rewrite(|table| {
                 table.records.push(csv::StringRecord::from(vec!["lukasz@example.org", "Łukasz"]));
                 (true, ())
@@ -741,7 +730,7 @@ pub(super) mod tests {
         let salt = |p: &str| p.split(':').nth(1).unwrap().to_owned();
         assert_eq!(salt(&bo.pseudonym), salt(&first.pseudonym), "one salt per file");
         assert_eq!(
-            file.rows_about(&EmailKey::of("Bo@example.org")).unwrap()[0].fields[0],
+            CsvFile::new(file.path()).rows_about(&EmailKey::of("Bo@example.org")).unwrap()[0].fields[0],
             ("email".to_owned(), bo.pseudonym.clone())
         );
     }
@@ -766,15 +755,12 @@ pub(super) mod tests {
         )
         .unwrap();
         let file = SuppressionFile::new(&path);
-        let found = file.rows_about(&EmailKey::of("ana@example.org")).unwrap();
+        let found = CsvFile::new(file.path()).rows_about(&EmailKey::of("ana@example.org")).unwrap();
         assert_eq!(found.iter().map(|f| f.line).collect::<Vec<_>>(), [2, 4]);
-        assert_eq!(file.erase(&EmailKey::of("ana@example.org")).unwrap(), 2);
+        assert_eq!(CsvFile::new(file.path()).erase(&EmailKey::of("ana@example.org")).unwrap(), 2);
         assert_eq!(fs::read_to_string(&path).unwrap(), "name,Email Address\r\nBo,bo@example.org\r\n");
-        assert_eq!(file.erase(&EmailKey::of("ana@example.org")).unwrap(), 0);
-        assert_eq!(
-            SuppressionFile::new(dir.path().join("none.csv")).erase(&EmailKey::of("a@b.org")).unwrap(),
-            0
-        );
+        assert_eq!(CsvFile::new(file.path()).erase(&EmailKey::of("ana@example.org")).unwrap(), 0);
+        assert_eq!(CsvFile::new(dir.path().join("none.csv")).erase(&EmailKey::of("a@b.org")).unwrap(), 0);
         assert!(!dir.path().join("none.csv").exists());
     }
 
