@@ -43,6 +43,15 @@ use crate::domain::Clock;
 /// its headers a byte at a time (slowloris), is closed after it.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A knob for the integration tests, not a setting: whole milliseconds,
+/// 1 to 10,000, that replace [`HEADER_TIMEOUT`], so a test of the timeout
+/// need not wait 10 s for it. Read from the process environment only (a
+/// `.env` never sets it), it can only shorten the timeout, and the server's
+/// banner shows the timeout in force. Not a user-facing setting because
+/// the server sits behind a reverse proxy, whose own timeouts are the
+/// place to tune, and 10 s is what the guide promises.
+pub const HEADER_TIMEOUT_TEST_KNOB: &str = "BULLETIN_TEST_HEADER_TIMEOUT_MS";
+
 /// File descriptors kept back from connections: the listener, standard
 /// streams, the runtime, the suppression list and the preview's watcher.
 const RESERVED_DESCRIPTORS: u64 = 64;
@@ -81,20 +90,25 @@ pub(crate) struct Server {
 /// process's file descriptor limit, less [`RESERVED_DESCRIPTORS`], and at
 /// most [`MAX_CONNECTIONS`]. Past that a newcomer makes room (see
 /// `accept`), rather than every `accept` failing for want of a descriptor,
-/// which lost every request, real ones too.
+/// which lost every request, real ones too. And how long a client has to
+/// send a request's headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The soft `RLIMIT_NOFILE` the server runs with; `None` for unlimited.
     pub descriptors: Option<u64>,
     /// Connections held at once.
     pub connections: usize,
+    /// How long a client has to send a request's headers:
+    /// [`HEADER_TIMEOUT`] unless [`HEADER_TIMEOUT_TEST_KNOB`] shortens it.
+    pub header_timeout: Duration,
 }
 
 impl Limits {
     /// Raises the soft descriptor limit towards the hard one (a service
     /// manager's default soft limit, 1,024, is lower than the connections
-    /// wanted), then measures it.
-    fn measure() -> Self {
+    /// wanted), then measures it; takes the header timeout from
+    /// [`header_timeout`].
+    fn measure() -> anyhow::Result<Self> {
         use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
         let wanted = MAX_CONNECTIONS as u64 + RESERVED_DESCRIPTORS;
         let limit = getrlimit(Resource::Nofile);
@@ -103,14 +117,29 @@ impl Limits {
             // Failing leaves the limit as it was, which is then measured.
             let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(target), maximum: limit.maximum });
         }
-        Self::below(getrlimit(Resource::Nofile).current)
+        let header_timeout = header_timeout(std::env::var_os(HEADER_TIMEOUT_TEST_KNOB))?;
+        Ok(Self { header_timeout, ..Self::below(getrlimit(Resource::Nofile).current) })
     }
 
     /// The limits with `descriptors` file descriptors.
     fn below(descriptors: Option<u64>) -> Self {
         let room = descriptors.map_or(u64::MAX, |d| d.saturating_sub(RESERVED_DESCRIPTORS).max(1));
         let connections = usize::try_from(room).unwrap_or(usize::MAX).min(MAX_CONNECTIONS);
-        Self { descriptors, connections }
+        Self { descriptors, connections, header_timeout: HEADER_TIMEOUT }
+    }
+}
+
+/// [`HEADER_TIMEOUT`], or what `knob` (the value of
+/// [`HEADER_TIMEOUT_TEST_KNOB`]) shortens it to.
+fn header_timeout(knob: Option<std::ffi::OsString>) -> anyhow::Result<Duration> {
+    let Some(knob) = knob else { return Ok(HEADER_TIMEOUT) };
+    let millis = knob.to_str().and_then(|text| text.parse::<u64>().ok());
+    match millis.map(Duration::from_millis) {
+        Some(timeout) if !timeout.is_zero() && timeout <= HEADER_TIMEOUT => Ok(timeout),
+        _ => anyhow::bail!(
+            "{HEADER_TIMEOUT_TEST_KNOB} = {knob:?}: must be whole milliseconds from 1 to {}",
+            HEADER_TIMEOUT.as_millis()
+        ),
     }
 }
 
@@ -121,7 +150,7 @@ impl fmt::Display for Limits {
             Some(n) => write!(f, "{n} file descriptors")?,
             None => write!(f, "no file descriptor limit")?,
         }
-        write!(f, "), {} s to send a request's headers", HEADER_TIMEOUT.as_secs())
+        write!(f, "), {} s to send a request's headers", self.header_timeout.as_secs_f64())
     }
 }
 
@@ -135,7 +164,7 @@ impl Server {
         start: impl FnOnce(SocketAddr, Limits) -> anyhow::Result<Router>,
     ) -> anyhow::Result<()> {
         let Server { name, listen, busy_hint, grace, log_stop } = self;
-        let limits = Limits::measure();
+        let limits = Limits::measure()?;
         let runtime = crate::runtime()?;
         runtime.block_on(async move {
             let listener = bind(listen).with_context(|| format!("cannot listen on {listen}{busy_hint}"))?;
@@ -190,7 +219,7 @@ impl Say {
 }
 
 /// Accepts connections until `stop`, each served by hyper's HTTP/1 with
-/// [`HEADER_TIMEOUT`], at most `limits.connections` at once; gives back
+/// `limits.header_timeout`, at most `limits.connections` at once; gives back
 /// the connections still open, to be shut down.
 ///
 /// With every connection taken, a newcomer closes the one that has waited
@@ -215,7 +244,7 @@ async fn accept(
     let permits = Arc::new(Semaphore::new(limits.connections));
     let open = Arc::new(Open::default());
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     let mut said_busy: Option<Instant> = None;
     let mut said_failed: Option<Instant> = None;
     let due = |said: &mut Option<Instant>| {
@@ -492,5 +521,18 @@ mod tests {
             Limits::below(Some(1024)).to_string(),
             "960 connections at once (1024 file descriptors), 10 s to send a request's headers"
         );
+    }
+
+    #[test]
+    fn only_the_test_knob_shortens_the_header_timeout_and_a_bad_value_is_refused() {
+        assert_eq!(header_timeout(None).unwrap(), HEADER_TIMEOUT);
+        assert_eq!(header_timeout(Some("1500".into())).unwrap(), Duration::from_millis(1500));
+        assert_eq!(header_timeout(Some("10000".into())).unwrap(), HEADER_TIMEOUT);
+        for bad in ["0", "10001", "-5", "1.5", "2s", ""] {
+            let error = header_timeout(Some(bad.into())).unwrap_err().to_string();
+            assert!(error.starts_with(HEADER_TIMEOUT_TEST_KNOB) && error.contains("1 to 10000"), "{error}");
+        }
+        let limits = Limits { header_timeout: Duration::from_millis(1500), ..Limits::below(Some(1024)) };
+        assert!(limits.to_string().ends_with(", 1.5 s to send a request's headers"), "{limits}");
     }
 }

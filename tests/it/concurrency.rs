@@ -4,7 +4,10 @@
 //! at once, `status` and a dry run beside a send, and a reader who
 //! unsubscribes through the real one-click server while a long send runs.
 //! The binary runs in the background against aiosmtpd on 127.0.0.1
-//! (`tests/support/smtp_server.py`); every wait is bounded.
+//! (`tests/support/smtp_server.py`); every wait is bounded. Where two
+//! things must overlap, the relay holds its answers until the test
+//! releases them (`Faults::hold_after`), rather than the send going slowly
+//! in the hope that it lasts long enough.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -12,10 +15,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use bulletin::domain::{Clock, SystemClock, Timestamp};
+use bulletin::subscribers::LiveSuppression;
 use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
-use crate::send_util::{DEADLINE, Faults, PyServer, Received, by_recipient, to_relay};
+use crate::send_util::{
+    DEADLINE, Faults, PyServer, Received, by_recipient, outwaiting_holds, to_relay, wait_until,
+};
 use crate::util::{Eml, Run, SAMPLE_BULLETIN, Test};
 
 /// The one-click signing key of the unsubscribe test.
@@ -212,12 +218,14 @@ fn two_names_of_one_bulletin_sent_at_the_same_moment_mail_nobody_twice() {
 #[test]
 fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_holds_it() {
     const N: usize = 40;
-    let server = PyServer::start(&Faults::new());
+    // The relay answers two messages, then holds its answers until
+    // released: the first send cannot end before that.
+    let server = PyServer::start(&Faults::new().hold_after(2));
     let (test, addresses) = sending(N, server.port());
-    // Eight seconds at 5 messages a second.
-    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    let test = outwaiting_holds(test);
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"]);
     let mut first = Sending::start(&test, &args);
-    server.wait_for(2);
+    server.wait_for(3);
     let before = SystemClock.now();
 
     let started = Instant::now();
@@ -242,6 +250,7 @@ fn a_second_send_of_the_same_campaign_is_refused_at_once_naming_the_run_that_hol
     let when = Timestamp::parse(when).unwrap_or_else(|| panic!("{when:?} is not a time: {line}"));
     assert!(when <= before && before.since(when) < Duration::from_secs(30), "{line}");
 
+    server.release();
     let first = first.wait(DEADLINE).code(0);
     assert!(first.stdout.contains(&format!("  {N} sent, ")), "{}", first.printed());
     assert_each_got(&server.messages(), &addresses.iter().collect::<Vec<_>>(), 1);
@@ -295,16 +304,23 @@ fn a_send_killed_mid_way_leaves_no_lock_behind_and_an_immediate_second_send_fini
 #[test]
 fn two_different_campaigns_send_at_the_same_time() {
     const N: usize = 30;
-    let server = PyServer::start(&Faults::new());
+    let server = PyServer::start(&Faults::new().hold_after(0));
     let (test, addresses) = sending(N, server.port());
     // Another bulletin (its own words: a copy with a word changed is the
     // same bulletin, and may not send beside it) is another campaign.
     let other = "content/second-bulletin.md";
-    let test = test.file(other, crate::util::bulletin(SECOND_ISSUE));
-    let first_args = send_args(SAMPLE_BULLETIN, &["--rate", "10/s"]);
-    let second_args = send_args(other, &["--rate", "10/s"]);
+    let test = outwaiting_holds(test.file(other, crate::util::bulletin(SECOND_ISSUE)));
+    let first_args = send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"]);
+    let second_args = send_args(other, &["--rate", "unlimited"]);
     let first = Sending::start(&test, &first_args);
     let second = Sending::start(&test, &second_args);
+    // The relay holds every answer until each send has handed it a
+    // message, so neither can have finished before the other began.
+    wait_until("a message of each campaign at the relay", DEADLINE, || {
+        let campaigns: BTreeSet<String> = server.messages().iter().map(campaign_of).collect();
+        (campaigns.len() == 2).then_some(())
+    });
+    server.release();
     let first = first.wait(DEADLINE).code(0);
     let second = second.wait(DEADLINE).code(0);
     assert!(first.stdout.contains(&format!("  {N} sent, ")), "{}", first.printed());
@@ -329,11 +345,15 @@ fn two_different_campaigns_send_at_the_same_time() {
 #[test]
 fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
     const N: usize = 40;
-    let server = PyServer::start(&Faults::new());
+    // The relay holds its answer to the 20th reader until released (the
+    // test copy's it answers at once): the send runs until then.
+    let held = "reader20@example.org";
+    let server = PyServer::start(&Faults::new().hold(held));
     let (test, addresses) = sending(N, server.port());
-    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    let test = outwaiting_holds(test);
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "unlimited"]);
     let mut sending = Sending::start(&test, &args);
-    server.wait_for(2);
+    server.wait_for_message_to(held);
 
     let counts = status_counts(&test, SAMPLE_BULLETIN);
     assert!(counts.get("sent").is_some_and(|&n| n >= 1), "status reads the journal mid-send: {counts:?}");
@@ -351,6 +371,7 @@ fn status_a_dry_run_and_a_test_copy_work_while_a_send_runs() {
     .stdout_has("test copy sent to editor@hope.example.org");
     assert!(sending.running(), "the send was still running through all of them");
 
+    server.release();
     sending.wait(DEADLINE).code(0);
     let messages: Vec<Received> =
         server.messages().into_iter().filter(|m| m.recipient() != "editor@hope.example.org").collect();
@@ -374,9 +395,12 @@ fn unsubscribe_link(eml: &Eml) -> String {
 fn a_reader_who_unsubscribes_during_a_long_send_is_not_mailed_after_it() {
     const N: usize = 30;
     let leaving = "reader25@example.org";
-    let server = PyServer::start(&Faults::new());
+    // The relay answers three messages, then holds its answers until
+    // released: the send's four connections wait there, each with a
+    // message, early in the list.
+    let server = PyServer::start(&Faults::new().hold_after(3));
     let (test, addresses) = sending(N, server.port());
-    let test = test.env("UNSUBSCRIBE_URL", PUBLIC_URL).env("UNSUBSCRIBE_SECRET", SECRET);
+    let test = outwaiting_holds(test.env("UNSUBSCRIBE_URL", PUBLIC_URL).env("UNSUBSCRIBE_SECRET", SECRET));
     // The reader's message, as the dry run makes it, byte for byte what the
     // send will hand over: its List-Unsubscribe header has their link.
     test.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run", "--out", "out"]).code(0);
@@ -385,14 +409,21 @@ fn a_reader_who_unsubscribes_during_a_long_send_is_not_mailed_after_it() {
     let link = unsubscribe_link(theirs);
     let unsubscribe = crate::unsubscribe::Server::start(&test);
 
-    // Six seconds at 5 messages a second; the reader is 25th of 30.
-    let args = send_args(SAMPLE_BULLETIN, &["--rate", "5/s"]);
+    // The reader is 25th of 30.
+    let args = send_args(SAMPLE_BULLETIN, &["--rate", "unlimited", "--concurrency", "4"]);
     let sending = Sending::start(&test, &args);
-    server.wait_for(3);
+    server.wait_for(3 + 4);
+    let held = Instant::now();
     let answer = crate::unsubscribe::one_click(&unsubscribe.local(&link));
     assert_eq!(answer.status, 200, "the server takes the one-click request");
     let mailed_by_then = server.count();
     assert!(mailed_by_then < 20, "the unsubscribe came early in the send, after {mailed_by_then} messages");
+    // The send looks at the suppression list at most once a second, before
+    // handing a message over, so it last looked before every connection was
+    // held: released a second after that, its next look sees the
+    // unsubscribe.
+    std::thread::sleep(LiveSuppression::EVERY.saturating_sub(held.elapsed()));
+    server.release();
 
     let sent = sending.wait(DEADLINE).code(0);
     let sent = sent

@@ -3,6 +3,8 @@
 //! and embedded in each message as an inline part the HTML refers to by
 //! `cid:`.
 
+use std::sync::OnceLock;
+
 use mail_parser::{MimeHeaders, PartType};
 
 use crate::util::{Test, bulletin};
@@ -64,12 +66,18 @@ fn a_missing_local_image_is_an_error_naming_the_file_and_line() {
     run.stdout_has("content/b.md:9: image \"images/gone.jpg\": cannot read");
 }
 
-/// A 4000×3000 photo, as a camera would write it.
-fn big_photo() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(4000, 3000, |x, y| image::Rgb([(x / 16) as u8, (y / 12) as u8, 90]));
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
-    out
+/// A 4000×3000 photo, as a camera would write it: made once per test
+/// process (encoding 12 megapixels takes seconds) and shared by every test
+/// that writes it into its folder.
+fn big_photo() -> &'static [u8] {
+    static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
+    PHOTO.get_or_init(|| {
+        let img =
+            image::RgbImage::from_fn(4000, 3000, |x, y| image::Rgb([(x / 16) as u8, (y / 12) as u8, 90]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
+        out
+    })
 }
 
 fn with_photo() -> Test {

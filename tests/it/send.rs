@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use pretty_assertions::assert_eq;
 
 use crate::send_util::{
-    Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, by_recipient, to_relay,
+    Background, DEADLINE, FROM_EMAIL, Faults, PyServer, Received, SinkServer, TestCa, by_recipient,
+    outwaiting_holds, to_relay,
 };
 use crate::util::{Eml, Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
@@ -803,7 +804,8 @@ enum KillPoint {
     /// As soon as the relay has this many messages: wherever the send is.
     AfterMessages(usize),
     /// While the relay has stored this recipient's message but not yet
-    /// answered it: the one moment a copy must be sent twice.
+    /// answered it (it holds the answer until released): the one moment a
+    /// copy must be sent twice.
     WhileUnanswered(&'static str),
 }
 
@@ -819,9 +821,9 @@ fn a_send_killed_at_any_moment_resumes_and_sends_again_only_what_was_in_flight()
     ] {
         let server = match point {
             KillPoint::AfterMessages(_) => relay(Faults::new()),
-            KillPoint::WhileUnanswered(address) => relay(Faults::new().slow_reply(address, 1.5)),
+            KillPoint::WhileUnanswered(address) => relay(Faults::new().hold(address)),
         };
-        let test = sending_to_list(server.port(), &csv);
+        let test = outwaiting_holds(sending_to_list(server.port(), &csv));
         let args = send_list(&["--rate", "20/s", "--concurrency", "2"]);
         let mut sending = Background::start(test.std_command(&args), &args);
         match point {
@@ -830,6 +832,9 @@ fn a_send_killed_at_any_moment_resumes_and_sends_again_only_what_was_in_flight()
         }
         sending.kill();
         let killed = sending.wait(DEADLINE);
+        // What the relay held, it answers (to nobody now), and the rerun's
+        // messages at once.
+        server.release();
         assert_eq!(killed.code, None, "SIGKILL ended it");
         assert_password_not_in_output(&killed);
         assert!(server.count() < N, "{point:?}, yet all {N} were sent");

@@ -46,6 +46,16 @@ pub fn to_relay(test: crate::util::Test, port: u16) -> crate::util::Test {
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// The longest the test SMTP server holds an answer a test never released.
+const HOLD_LIMIT: Duration = Duration::from_secs(60);
+
+/// `test` (from [`to_relay`]) with an `SMTP_TIMEOUT` longer than the test
+/// SMTP server ever holds an answer ([`Faults::hold_after`]), so a held
+/// message waits for its release however long the test takes to give it.
+pub fn outwaiting_holds(test: crate::util::Test) -> crate::util::Test {
+    test.env("SMTP_TIMEOUT", &format!("{}s", HOLD_LIMIT.as_secs() + 30))
+}
+
 /// How long a server lives at most if nobody stops it.
 const SERVER_LIFETIME_SECS: u32 = 180;
 
@@ -181,6 +191,10 @@ pub struct Faults {
     drop_data: Vec<(String, u32)>,
     reject_sender: Option<String>,
     slow_reply: Vec<(String, f64)>,
+    /// Hold the answer to every message after this many, until released.
+    hold_after: Option<u32>,
+    /// Hold the answer to every message to these, until released.
+    hold: Vec<String>,
     session_limit: Option<u32>,
     /// A sending rate per second, and the refusal beyond it.
     rate: Option<(u32, String)>,
@@ -234,6 +248,21 @@ impl Faults {
     /// answering 250: a sender stopped meanwhile cannot know it was taken.
     pub fn slow_reply(mut self, address: &str, seconds: f64) -> Self {
         self.slow_reply.push((address.to_lowercase(), seconds));
+        self
+    }
+
+    /// Store each message after the first `messages`, then hold its 250
+    /// until [`PyServer::release`]: a send cannot finish before that, so
+    /// whatever the test does meanwhile overlaps it, on a machine however
+    /// busy. (Give the send an `SMTP_TIMEOUT` longer than the hold.)
+    pub fn hold_after(mut self, messages: u32) -> Self {
+        self.hold_after = Some(messages);
+        self
+    }
+
+    /// As [`Faults::hold_after`], for each message to `address`.
+    pub fn hold(mut self, address: &str) -> Self {
+        self.hold.push(address.to_lowercase());
         self
     }
 
@@ -293,7 +322,9 @@ impl Faults {
         }
     }
 
-    fn to_json(&self) -> String {
+    /// The faults as `tests/support/smtp_server.py` reads them; held
+    /// answers are released when the file `release` exists.
+    fn to_json(&self, release: &Path) -> String {
         fn string(s: &str) -> String {
             let mut out = String::from("\"");
             for c in s.chars() {
@@ -320,6 +351,16 @@ impl Faults {
             format!("\"drop_data\": {}", object(&self.drop_data, u32::to_string)),
             format!("\"slow_reply\": {}", object(&self.slow_reply, f64::to_string)),
         ];
+        if self.hold_after.is_some() || !self.hold.is_empty() {
+            let after = self.hold_after.map_or("null".to_owned(), |n| n.to_string());
+            let recipients: Vec<String> = self.hold.iter().map(|a| string(a)).collect();
+            fields.push(format!(
+                "\"hold\": {{\"after\": {after}, \"recipients\": [{}], \"release\": {}, \"limit\": {}}}",
+                recipients.join(", "),
+                string(release.to_str().expect("temporary paths are UTF-8")),
+                HOLD_LIMIT.as_secs()
+            ));
+        }
         if let Some(limit) = self.session_limit {
             fields.push(format!("\"session_limit\": {limit}"));
         }
@@ -478,7 +519,7 @@ impl PyServer {
         require_aiosmtpd();
         let home = tempfile::tempdir().expect("cannot make a temporary folder");
         let faults_path = home.path().join("faults.json");
-        fs::write(&faults_path, faults.to_json()).expect("cannot write faults");
+        fs::write(&faults_path, faults.to_json(&home.path().join("release"))).expect("cannot write faults");
         let log = fs::File::create(home.path().join("server.log")).expect("cannot make the server log");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
         let mut child = Command::new("python3")
@@ -526,6 +567,12 @@ impl PyServer {
     /// beside it, as `tests/support/smtp_server.py` says.
     pub fn mail_dir(&self) -> PathBuf {
         self.home.path().join("mail")
+    }
+
+    /// Answers the messages [`Faults::hold_after`] and [`Faults::hold`]
+    /// hold, and every later one at once.
+    pub fn release(&self) {
+        fs::write(self.home.path().join("release"), "").expect("cannot write the release file");
     }
 
     /// How many messages it has accepted so far.

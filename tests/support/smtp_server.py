@@ -20,6 +20,12 @@ recipient address (lower case):
      "slow_data": 0.2,                     seconds to wait before answering DATA
      "slow_reply": {"d@example.org": 1.5}, seconds to wait after storing the
                                            message to d, before answering 250
+     "hold": {"after": 2,                  after storing a message beyond the
+              "recipients": ["e@example.org"],   2nd, or one to e, hold its 250
+              "release": PATH,             until the file PATH exists (a test
+              "limit": 60},                makes it to release them all), for
+                                           60 seconds at most; "after" may be
+                                           null (only the recipients are held)
      "session_limit": 3,                   a session that has had 3 messages is
                                            closed, unanswered, at its next MAIL FROM
      "rate": {"per_second": 14,            a relay's sending rate: a MAIL FROM
@@ -195,7 +201,23 @@ class Handler:
         delay = max([slow.get(rcpt.lower(), 0) for rcpt in envelope.rcpt_tos] or [0])
         if delay:
             await asyncio.sleep(delay)
+        await self._hold(n, envelope.rcpt_tos)
         return "250 2.0.0 Ok: queued as Q%06d" % n
+
+    async def _hold(self, n, rcpt_tos):
+        """Waits, when the "hold" fault says the n-th message (to rcpt_tos)
+        is held, until its release file exists or its limit has passed."""
+        hold = self.faults.get("hold")
+        if not hold:
+            return
+        after = hold.get("after")
+        listed = {r.lower() for r in hold.get("recipients", [])}
+        if not ((after is not None and n > after) or any(r.lower() in listed for r in rcpt_tos)):
+            return
+        print("HELD message %d" % n, file=sys.stderr, flush=True)
+        deadline = time.monotonic() + hold.get("limit", 60)
+        while not os.path.exists(hold["release"]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
 
 def tls_arguments(tls):
