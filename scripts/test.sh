@@ -68,7 +68,9 @@ mdbook build docs 2>&1 | { grep -v '^ INFO ' || true; }
 python3 tests/support/docs_links.py --book target/book --src docs/src README.md CONTRIBUTING.md
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --locked 2>&1 | tee "$log"
+# Four tests at a time on two cores: most of the integration tests wait on
+# servers and processes rather than compute (measured in BENCHMARKS.md).
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --locked 2>&1 | tee "$log"
 
 # One closing line for the whole suite, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
