@@ -310,15 +310,6 @@ impl CsvFile {
     }
 }
 
-/// `text` as a spreadsheet cell that shows as text: Excel, LibreOffice and
-/// Google Sheets run a cell starting with `=`, `+`, `-` or `@` (or a tab or
-/// carriage return before one) as a formula, and a bounce's words come from
-/// whoever wrote the bounce. Such a cell gets a leading `'`, as OWASP
-/// advises. Only for free text: an address must stay as it is to match.
-pub fn inert_in_spreadsheets(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
-}
-
 /// The line each of `records`, read from `text`, starts on, counted from
 /// the byte it starts at (csv's own count is one short after a CRLF).
 pub(crate) fn lines_of(text: &[u8], records: &[csv::StringRecord]) -> Vec<u64> {
@@ -409,16 +400,6 @@ pub(super) mod tests {
             "{text}"
         );
         assert!(text.contains(",5.1.1 user unknown\r\n"), "{text}");
-    }
-
-    #[test]
-    fn only_cells_starting_like_a_formula_are_changed() {
-        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
-            assert_eq!(inert_in_spreadsheets(risky), format!("'{risky}"));
-        }
-        for safe in ["", "550 5.1.1 no such user", "user unknown = gone", "'quoted"] {
-            assert_eq!(inert_in_spreadsheets(safe), safe);
-        }
     }
 
     #[test]

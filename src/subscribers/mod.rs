@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
 pub use consent::Reason;
-pub use csv_file::{CsvFile, CsvFileError, Found, Table, inert_in_spreadsheets};
+pub use csv_file::{CsvFile, CsvFileError, Found, Table};
 pub use ledger::{Added, Confirmation, Entry, Forgotten, Joining, SuppressionFile};
 pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
 pub use reader::{Audience, Row, SubscriberReader};
-pub use spreadsheet::as_typed;
+pub use spreadsheet::{as_typed, inert_in_spreadsheets};
 pub use suppression::Suppressions;
 pub use tally::{LineCount, PROBLEMS_SHOWN, Tally};
 pub use text::TextEncoding;
