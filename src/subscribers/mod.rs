@@ -9,6 +9,7 @@
 pub mod consent;
 mod csv_file;
 mod ledger;
+mod ledger_file;
 mod lines;
 mod lists;
 mod live_suppression;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
 pub use consent::Reason;
 pub use csv_file::{CsvFile, CsvFileError, Found, Table};
-pub use ledger::{Added, Confirmation, Entry, Forgotten, Joining, SuppressionFile};
+pub use ledger_file::{Added, Confirmation, Entry, Forgotten, Joining, SuppressionFile};
 pub use lines::TooLong;
 pub use lists::Lists;
 pub use live_suppression::LiveSuppression;
