@@ -468,17 +468,33 @@ fn the_readme_install_command_gives_a_program_that_works_outside_the_source_tree
     let root = tempfile::tempdir().unwrap();
     let program = root.path().join("bin/bulletin");
     fs::create_dir_all(program.parent().unwrap()).unwrap();
-    fs::copy(env!("CARGO_BIN_EXE_bulletin"), &program).unwrap();
+    // A hard link, not a copy: a copy is a file open for writing, and a
+    // test on another thread that forks in that moment keeps it open in its
+    // child until it execs, so running the copy can fail with "Text file
+    // busy" (ETXTBSY). Where no link can be made (another file system),
+    // the copy is run again while that lasts, a bounded number of times.
+    if fs::hard_link(env!("CARGO_BIN_EXE_bulletin"), &program).is_err() {
+        fs::copy(env!("CARGO_BIN_EXE_bulletin"), &program).unwrap();
+    }
 
     let home = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let output = Command::new(&program)
-            .args(args)
-            .current_dir(home.path())
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .output()
-            .unwrap();
+        let mut attempts = 0;
+        let output = loop {
+            let started = Command::new(&program)
+                .args(args)
+                .current_dir(home.path())
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .output();
+            match started {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 50 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other.unwrap(),
+            }
+        };
         let printed =
             format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         assert!(output.status.success(), "bulletin {args:?}\n{printed}");
