@@ -40,31 +40,12 @@ pub mod subscribers;
 
 pub use commands::Outcome;
 
-/// Runs the command line's command, in the newsletter folder (see
-/// [`config::NewsletterFolder`]) when there is one.
+/// Runs the command line's command for its newsletter folder (see
+/// [`config::NewsletterFolder`]), when there is one. The process stays in
+/// the folder it was started in: [`cli::Anchor`] makes every path work
+/// from there.
 pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
-    let mut anchor = cli::Anchor::none();
-    if !cli.is_setup() {
-        use anyhow::Context;
-        let here = std::env::current_dir().context("cannot read the current folder")?;
-        // With --dir, as with `git -C`, everything is as if run there;
-        // found from below, the paths typed are where the user is.
-        let (folder, typed_here) = match cli.dir() {
-            Some(dir) => (Some(config::NewsletterFolder::given(&here.join(dir))?), false),
-            None => (config::NewsletterFolder::find(&here), true),
-        };
-        match folder {
-            Some(folder) if folder.path() != here => {
-                if typed_here {
-                    anchor = cli::Anchor::at(here);
-                }
-                std::env::set_current_dir(folder.path())
-                    .with_context(|| format!("cannot go into {}", folder.path().display()))?;
-            }
-            Some(_) => {}
-            None => OUTSIDE.store(true, std::sync::atomic::Ordering::Relaxed),
-        }
-    }
+    let anchor = if cli.is_setup() { cli::Anchor::none() } else { anchor(&cli)? };
     let (env_file, required) = cli.env_file(&anchor);
     let ui = cli.ui();
     if ui.verbose {
@@ -81,6 +62,30 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         if cli.is_setup() { config::Source::default() } else { config::Source::load(&env_file, required)? };
     let now = domain::Clock::now(&domain::SystemClock).as_system_time();
     commands::run(cli.into_command(&anchor), &env, now, ui)
+}
+
+/// Where the command's paths start: with --dir, as with `git -C`, as if
+/// run there; found from below, the paths typed are where the user is and
+/// the defaults in the folder found.
+fn anchor(cli: &cli::Cli) -> anyhow::Result<cli::Anchor> {
+    use anyhow::Context;
+    let here = std::env::current_dir().context("cannot read the current folder")?;
+    let (folder, typed_from) = match cli.dir() {
+        Some(dir) => {
+            let folder = config::NewsletterFolder::given(&here.join(dir))?;
+            let typed_from = folder.path().to_owned();
+            (Some(folder), typed_from)
+        }
+        None => (config::NewsletterFolder::find(&here), here.clone()),
+    };
+    Ok(match folder {
+        Some(folder) if folder.path() != here => cli::Anchor::elsewhere(folder.path().to_owned(), typed_from),
+        Some(_) => cli::Anchor::none(),
+        None => {
+            OUTSIDE.store(true, std::sync::atomic::Ordering::Relaxed);
+            cli::Anchor::none()
+        }
+    })
 }
 
 /// Set when the command ran outside any newsletter folder.

@@ -436,3 +436,24 @@ fn a_file_beside_a_folder_of_its_name_is_refused_and_a_module_in_no_layer_too() 
     );
     assert!(problems[1].starts_with("src/runner.rs: `runner` is in no layer"), "{problems:#?}");
 }
+
+/// The process never changes its folder: a `chdir` is global to every
+/// thread and every path at once, so paths are made to work from where the
+/// program was started (`cli::Anchor`) instead.
+#[test]
+fn nothing_in_the_source_changes_the_process_folder() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found: Vec<String> = rust_files(&src)
+        .iter()
+        .flat_map(|file| {
+            let text = fs::read_to_string(src.join(file)).unwrap();
+            let name = file.display().to_string();
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains("set_current_dir") && !line.trim_start().starts_with("//"))
+                .map(|(n, _)| format!("src/{name}:{}", n + 1))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(found.is_empty(), "the process folder is changed at {}", found.join(", "));
+}

@@ -68,12 +68,21 @@ impl From<RelayArgs> for SmtpOverrides {
     }
 }
 
-/// The folder the paths typed on the command line are taken from, when
-/// the command runs in the newsletter folder found above it; the defaults
-/// are the newsletter folder's own. Every path argument goes through it
-/// once, in [`Cli::into_command`].
+/// Where the command's paths start, so that every path it is given works
+/// from the folder the process runs in (the process never changes folder):
+/// the paths typed are taken from where the user is (or from `--dir`, as
+/// with `git -C`), the defaults from the newsletter folder. When the
+/// command runs in the newsletter folder itself, both are the current
+/// folder and every path stays as typed. Every path argument goes through
+/// it once, in [`Cli::into_command`].
 #[derive(Debug, Clone, Default)]
-pub struct Anchor(Option<PathBuf>);
+pub struct Anchor {
+    /// The absolute folder relative typed paths are taken from, when not
+    /// the current one.
+    typed_from: Option<PathBuf>,
+    /// The newsletter folder: empty for the current folder, else absolute.
+    folder: PathBuf,
+}
 
 /// Where the journal is kept unless `--state-dir` says.
 const DEFAULT_STATE_DIR: &str = ".bulletin";
@@ -83,27 +92,36 @@ const DEFAULT_SUBSCRIBERS: &str = "subscribers/subscribers.csv";
 const DEFAULT_PREVIEW: &str = "preview";
 
 impl Anchor {
-    /// Typed paths taken from `here` (the folder the command was run in).
-    pub fn at(here: PathBuf) -> Self {
-        Self(Some(here))
+    /// The newsletter folder is `folder` (absolute, not the current
+    /// folder), and relative typed paths are taken from `typed_from`
+    /// (absolute: where the user is, or the folder `--dir` names).
+    pub fn elsewhere(folder: PathBuf, typed_from: PathBuf) -> Self {
+        Self { typed_from: Some(typed_from), folder }
     }
 
-    /// Typed paths taken as they are (the command runs where it was run).
+    /// Every path taken as it is: the command runs in its newsletter
+    /// folder, or outside any.
     pub fn none() -> Self {
-        Self(None)
+        Self::default()
+    }
+
+    /// The newsletter folder, as a path from the current folder (empty
+    /// when it is the current folder).
+    pub fn folder(&self) -> &Path {
+        &self.folder
     }
 
     /// A path typed on the command line.
     fn typed(&self, path: PathBuf) -> PathBuf {
-        match &self.0 {
-            Some(here) if path.is_relative() => here.join(path),
+        match &self.typed_from {
+            Some(from) if path.is_relative() => from.join(path),
             _ => path,
         }
     }
 
     /// A path typed, or else `default` in the newsletter folder.
     fn or(&self, typed: Option<PathBuf>, default: &str) -> PathBuf {
-        typed.map_or_else(|| PathBuf::from(default), |p| self.typed(p))
+        typed.map_or_else(|| self.folder.join(default), |p| self.typed(p))
     }
 
     fn lists(&self, list: ListArgs) -> Lists {
@@ -138,7 +156,7 @@ impl Cli {
     pub fn env_file(&self, anchor: &Anchor) -> (PathBuf, bool) {
         match &self.env_file {
             Some(path) => (anchor.typed(path.clone()), true),
-            None => (PathBuf::from(".env"), false),
+            None => (anchor.folder.join(".env"), false),
         }
     }
 
@@ -202,6 +220,7 @@ impl Cli {
             CliCommand::Publish(a) => Command::Publish(crate::commands::PublishOptions {
                 bulletins: a.bulletins.into_iter().map(|p| anchor.typed(p)).collect(),
                 out: anchor.or(a.out, crate::commands::PublishOptions::DEFAULT_OUT),
+                content: anchor.folder.join(crate::commands::PublishOptions::CONTENT),
                 base_url: a.base_url,
             }),
             CliCommand::Assets(a) => Command::Assets(AssetsOptions {
@@ -250,6 +269,7 @@ impl Cli {
                 title: a.title,
                 date: a.date,
                 from: a.from.map(|p| anchor.typed(p)),
+                folder: anchor.folder.clone(),
                 state_dir: state(a.state),
             }),
             CliCommand::Completions(a) => {
@@ -340,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn typed_relative_paths_are_anchored_where_the_user_is_and_defaults_are_not() {
+    fn typed_relative_paths_are_taken_from_where_the_user_is_and_defaults_from_the_newsletter_folder() {
         let cli = parse_from([
             "bulletin",
             "send",
@@ -352,21 +372,28 @@ mod tests {
             "l.csv",
         ])
         .unwrap();
-        let Command::Send(o) = cli.into_command(&Anchor::at(PathBuf::from("/here"))) else {
-            panic!("not a send")
-        };
-        assert_eq!(o.bulletin, Path::new("/here/b.md"));
-        assert_eq!(o.list.subscribers, Path::new("/here/l.csv"));
+        let below = Anchor::elsewhere(PathBuf::from("/news"), PathBuf::from("/news/content"));
+        let Command::Send(o) = cli.into_command(&below) else { panic!("not a send") };
+        assert_eq!(o.bulletin, Path::new("/news/content/b.md"));
+        assert_eq!(o.list.subscribers, Path::new("/news/content/l.csv"));
         assert_eq!(o.out.as_deref(), Some(Path::new("/abs/out")));
-        assert_eq!(o.state_dir, Path::new(".bulletin"), "a default stays in the newsletter folder");
+        assert_eq!(o.state_dir, Path::new("/news/.bulletin"), "a default is in the newsletter folder");
 
         let cli = parse_from(["bulletin", "preview", "b.md"]).unwrap();
-        let Command::Preview(o) = cli.into_command(&Anchor::at(PathBuf::from("/here"))) else {
-            panic!("not a preview")
-        };
+        let (env_file, required) = cli.env_file(&below);
+        assert_eq!((env_file.as_path(), required), (Path::new("/news/.env"), false));
+        let Command::Preview(o) = cli.into_command(&below) else { panic!("not a preview") };
         assert_eq!(
             (o.out.as_path(), o.list.subscribers.as_path()),
-            (Path::new("preview"), Path::new("subscribers/subscribers.csv"))
+            (Path::new("/news/preview"), Path::new("/news/subscribers/subscribers.csv"))
+        );
+
+        // In the newsletter folder itself, every path stays as typed.
+        let cli = parse_from(["bulletin", "new", "--from", "old.txt"]).unwrap();
+        let Command::New(o) = cli.into_command(&Anchor::none()) else { panic!("not new") };
+        assert_eq!(
+            (o.from.as_deref(), o.folder.as_path(), o.state_dir.as_path()),
+            (Some(Path::new("old.txt")), Path::new(""), Path::new(".bulletin"))
         );
     }
 

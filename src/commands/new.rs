@@ -30,6 +30,9 @@ pub struct NewOptions {
     pub date: Option<jiff::civil::Date>,
     /// A plain-text bulletin to convert.
     pub from: Option<PathBuf>,
+    /// The newsletter folder (empty for the current folder), whose
+    /// `content/` gets the new bulletin.
+    pub folder: PathBuf,
     /// The folder of the journal, which knows the last bulletin sent.
     pub state_dir: PathBuf,
 }
@@ -37,7 +40,8 @@ pub struct NewOptions {
 const CONTENT: &str = "content";
 
 pub(super) fn run(options: &NewOptions, now: SystemTime) -> anyhow::Result<Outcome> {
-    if !NewsletterFolder::is_one(Path::new(".")) {
+    let folder = if options.folder.as_os_str().is_empty() { Path::new(".") } else { &options.folder };
+    if !NewsletterFolder::is_one(folder) {
         bail!("{HOW_TO_MAKE_ONE}");
     }
     let date = match options.date {
@@ -50,15 +54,18 @@ pub(super) fn run(options: &NewOptions, now: SystemTime) -> anyhow::Result<Outco
     let title = title.as_deref();
     let (name, text) = match &options.from {
         Some(from) => from_plain_text(from, title, &date)?,
-        None => match last_sent(&options.state_dir)?.map_or_else(latest, |last| Ok(Some(last)))? {
+        None => match last_sent(&options.folder, &options.state_dir)?
+            .map_or_else(|| latest(&options.folder), |last| Ok(Some(last)))?
+        {
             Some((path, text)) => from_latest(&path, &text, title, &date)?,
             None => starter(title, &date),
         },
     };
     let slug = slug(&name);
     let file = if slug.is_empty() { format!("{date}.md") } else { format!("{date}-{slug}.md") };
-    let path = Path::new(CONTENT).join(file);
-    fs::create_dir_all(CONTENT).with_context(|| format!("cannot make {CONTENT}/"))?;
+    let content = options.folder.join(CONTENT);
+    let path = content.join(file);
+    fs::create_dir_all(&content).with_context(|| format!("cannot make {}/", content.display()))?;
     let mut out = match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
@@ -79,10 +86,12 @@ pub(super) fn today(now: SystemTime) -> anyhow::Result<jiff::civil::Date> {
 }
 
 /// The last bulletin sent to the list, by the journal in `state_dir`, and
-/// its text, if it is still there.
-fn last_sent(state_dir: &Path) -> anyhow::Result<Option<(PathBuf, String)>> {
+/// its text, if it is still there. The journal holds the path the send was
+/// given: relative ones are from the newsletter `folder`.
+fn last_sent(folder: &Path, state_dir: &Path) -> anyhow::Result<Option<(PathBuf, String)>> {
     let Some(archive) = crate::journal::Archive::open_existing(state_dir)? else { return Ok(None) };
     let Some(path) = archive.last_bulletin_sent()? else { return Ok(None) };
+    let path = folder.join(path);
     match fs::read_to_string(&path) {
         Ok(text) if Bulletin::parse(&path, &text).is_ok() => Ok(Some((path, text))),
         _ => {
@@ -99,15 +108,16 @@ fn last_sent(state_dir: &Path) -> anyhow::Result<Option<(PathBuf, String)>> {
 /// The bulletin in `content/` with the latest date (the last by name among
 /// those of one date) that is not a draft nor init's welcome sample, and
 /// its text. Files that do not parse are named and passed over.
-fn latest() -> anyhow::Result<Option<(PathBuf, String)>> {
-    let entries = match fs::read_dir(CONTENT) {
+fn latest(folder: &Path) -> anyhow::Result<Option<(PathBuf, String)>> {
+    let content = folder.join(CONTENT);
+    let entries = match fs::read_dir(&content) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {CONTENT}/")),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}/", content.display())),
     };
     let mut best: Option<(crate::content::BulletinDate, PathBuf, String)> = None;
     for entry in entries {
-        let path = entry.with_context(|| format!("cannot list {CONTENT}/"))?.path();
+        let path = entry.with_context(|| format!("cannot list {}/", content.display()))?.path();
         if path.extension().is_none_or(|e| e != "md") || !path.is_file() {
             continue;
         }

@@ -18,6 +18,8 @@ pub struct PublishOptions {
     pub bulletins: Vec<PathBuf>,
     /// The site's folder.
     pub out: PathBuf,
+    /// The newsletter folder's `content/`, read when no bulletin is named.
+    pub content: PathBuf,
     /// Where the site is served, instead of ARCHIVE_URL.
     pub base_url: Option<String>,
 }
@@ -61,9 +63,9 @@ pub(super) fn run(options: &PublishOptions, env: &Source) -> anyhow::Result<Outc
     let named = !options.bulletins.is_empty();
     let archive = if named {
         let bulletins = options.bulletins.iter().map(|p| Bulletin::load(p)).collect::<Result<Vec<_>, _>>()?;
-        Archive { others: Some(others(&bulletins)), bulletins }
+        Archive { others: Some(others(&options.content, &bulletins)), bulletins }
     } else {
-        let paths = bulletins_in(Path::new(PublishOptions::CONTENT))?;
+        let paths = bulletins_in(&options.content)?;
         let bulletins = paths.iter().map(|p| Bulletin::load(p)).collect::<Result<Vec<_>, _>>()?;
         Archive { bulletins, others: None }
     };
@@ -96,11 +98,11 @@ pub(super) fn run(options: &PublishOptions, env: &Source) -> anyhow::Result<Outc
 /// The bulletins of `content/` other than `named`, for the index and the
 /// feed of a run that writes only the named ones; one that cannot be read
 /// is left out with a warning rather than stopping that run.
-fn others(named: &[Bulletin]) -> Vec<Bulletin> {
+fn others(content: &Path, named: &[Bulletin]) -> Vec<Bulletin> {
     let same = |a: &Path, b: &Path| {
         a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
     };
-    let Ok(paths) = bulletins_in(Path::new(PublishOptions::CONTENT)) else { return Vec::new() };
+    let Ok(paths) = bulletins_in(content) else { return Vec::new() };
     paths
         .iter()
         .filter(|path| !named.iter().any(|b| same(&b.path, path)))

@@ -439,11 +439,27 @@ fn a_command_run_from_a_subfolder_uses_the_newsletter_folders_settings_and_files
     let emls = crate::util::emls_in(&test.join("content/drafts/dry"));
     assert!(emls[0].text().contains("Found From Below"), "{}", emls[0].text());
 
+    // What a command makes in the folder itself (`new`'s bulletin in
+    // content/, `publish`'s site) is made there, whichever subfolder the
+    // user is in, and the subfolder is left as it was.
+    let from_below = |args: &[&str]| {
+        let output = test.command(args).current_dir(test.join("content/drafts")).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    from_below(&["new", "From Below", "--date", "2026-01-08"]);
+    assert!(test.join("content/2026-01-08-from-below.md").is_file(), "new writes into the folder's content/");
+    from_below(&["publish"]);
+    assert!(test.join("site/index.html").is_file(), "publish writes the folder's site");
+    let left: Vec<_> =
+        fs::read_dir(test.join("content/drafts")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["dry"], "nothing but the typed --out is made where the user is");
+
     // --dir names the folder from anywhere; its defaults are inside it.
     let elsewhere = Test::new();
     let dir = test.path().to_str().unwrap();
     elsewhere.run(&["--dir", dir, "preview", "content/welcome.md"]).code(0);
     assert!(test.join("preview").is_dir(), "the preview is written in the newsletter folder");
+    assert!(!elsewhere.join("preview").exists(), "and not where the command was run");
 
     // Outside any newsletter folder, `new` says how to make one.
     Test::new().run(&["new", "Hello"]).code(2).stderr_has("bulletin init");
