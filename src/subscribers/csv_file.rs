@@ -110,36 +110,17 @@ impl CsvFile {
     pub(super) fn read(&self, file: &mut File) -> Result<(Contents, Vec<u8>), CsvFileError> {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
-        // The list as every reader of it sees it, or not at all: read as
-        // the readers read it, keeping nothing.
-        if !bytes.is_empty()
-            && let Err(e @ (super::SubscribersError::OpenQuote { .. } | super::SubscribersError::Csv { .. })) =
-                super::SubscriberReader::each_row(&self.path, |_, _, _| {})
-        {
-            return Err(CsvFileError::Damaged(e));
-        }
-        let mut decoded = super::text::Decoded::new(&bytes[..]);
-        let mut text = Vec::new();
-        decoded.read_to_end(&mut text).map_err(self.io("read"))?;
-        let delimiter = super::text::delimiter_of(text.split(|&b| b == b'\n').next().unwrap_or_default());
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .delimiter(delimiter)
-            .from_reader(&text[..]);
-        let mut records = reader.records();
-        let header = records.next().transpose().map_err(|source| self.csv(source))?;
-        let email_column = header.as_ref().and_then(|h| h.iter().position(super::is_email_header));
-        let records = records.collect::<Result<Vec<_>, _>>().map_err(|source| self.csv(source))?;
-        let lines = lines_of(&text, &records);
+        // The file as every reader of it sees it, or not at all.
+        let table = super::reader::Table::read(&self.path, &bytes).map_err(CsvFileError::Damaged)?;
+        let email_column = table.header.as_ref().and_then(|h| h.iter().position(super::is_email_header));
         let contents = Contents {
-            header,
-            records,
-            lines,
+            header: table.header,
+            records: table.records,
+            lines: table.lines,
             email_column,
-            delimiter,
-            encoding: decoded.encoding(),
-            ends_with_newline: text.is_empty() || text.ends_with(b"\n"),
+            delimiter: table.delimiter,
+            encoding: table.encoding,
+            ends_with_newline: table.ends_with_newline,
         };
         Ok((contents, bytes))
     }
@@ -308,27 +289,6 @@ impl CsvFile {
             (removed > 0, removed)
         })
     }
-}
-
-/// The line each of `records`, read from `text`, starts on, counted from
-/// the byte it starts at (csv's own count is one short after a CRLF).
-pub(crate) fn lines_of(text: &[u8], records: &[csv::StringRecord]) -> Vec<u64> {
-    let (mut line, mut at) = (1, 0);
-    records
-        .iter()
-        .map(|r| {
-            let byte = usize::try_from(r.position().map_or(0, csv::Position::byte)).unwrap_or(usize::MAX);
-            let mut byte = byte.min(text.len()).max(at);
-            // A record never starts with a line break: its position may
-            // point at the one ending the line before.
-            while matches!(text.get(byte), Some(b'\r' | b'\n')) {
-                byte += 1;
-            }
-            line += memchr::memchr_iter(b'\n', &text[at..byte]).count() as u64;
-            at = byte;
-            line
-        })
-        .collect()
 }
 
 /// The folder `path` is in.
@@ -590,6 +550,24 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn a_list_a_reader_would_refuse_for_a_field_too_long_is_refused_here_too_naming_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        let damaged = format!(
+            "email,reason,date,detail\na@example.org,requested,,ok\nb@example.org,requested,,{}\n",
+            "x".repeat(200 << 10)
+        );
+        fs::write(&path, &damaged).unwrap();
+        let err = SuppressionFile::new(&path)
+            .add(&[entry("new@example.org", Reason::Unsubscribed)], now())
+            .unwrap_err();
+        assert!(matches!(err, CsvFileError::Damaged(_)), "{err}");
+        let said = crate::domain::chain(&err);
+        assert!(said.contains("suppressed.csv:3") && said.contains("detail"), "{said}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), damaged);
+    }
+
+    #[test]
     fn rows_added_to_a_list_saved_by_excel_follow_its_separator_and_encoding() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("suppressed.csv");
@@ -751,9 +729,14 @@ pub(super) mod tests {
             "email,note\na@example.org,x\n\nb@example.org,\"two\nlines\"\nc@example.org,y\n",
             "email,note\r\na@example.org,x\r\n\r\nb@example.org,\"two\r\nlines\"\r\nc@example.org,y\r\n",
         ] {
-            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
-            let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-            assert_eq!(lines_of(text.as_bytes(), &records), [1, 2, 4, 6], "{text:?}");
+            let table = super::super::reader::Table::read(Path::new("list.csv"), text.as_bytes()).unwrap();
+            assert_eq!(table.header.unwrap().len(), 2);
+            assert_eq!(table.lines, [2, 4, 6], "{text:?}");
+            assert_eq!(
+                table.records[1].get(1),
+                Some(if text.contains('\r') { "two\r\nlines" } else { "two\nlines" })
+            );
+            assert!(table.ends_with_newline);
         }
     }
 

@@ -133,6 +133,12 @@ impl<R: Read> LineTracker<R> {
         self.eof.then(|| self.newlines + u64::from(self.last.is_some_and(|b| b != b'\n')))
     }
 
+    /// Whether the input passed on so far is empty or ends with a line
+    /// break.
+    pub fn ends_with_line_break(&self) -> bool {
+        self.last.is_none_or(|b| b == b'\n')
+    }
+
     fn follow(&mut self, byte: u8) {
         let newline = byte == b'\n' || byte == b'\r';
         let outside = self.quotes != Quotes::Quoted;

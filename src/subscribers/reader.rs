@@ -28,7 +28,7 @@ pub struct Audience {
 
 /// The file's text as the CSV reader sees it: the header line read ahead
 /// (to find the separator), then the rest, decoded as it is read.
-type Input = LineTracker<Chain<Cursor<Vec<u8>>, Decoded<File>>>;
+type Input<R = File> = LineTracker<Chain<Cursor<Vec<u8>>, Decoded<R>>>;
 
 /// The longest header line looked at for its separator.
 const HEADER_LOOK: usize = 64 * 1024;
@@ -425,8 +425,29 @@ impl Iterator for SubscriberReader {
 }
 
 fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), SubscribersError> {
+    let file = File::open(path).map_err(|source| SubscribersError::Read { path: path.to_owned(), source })?;
+    let (mut csv, delimiter) = csv_reader(path, file)?;
+    let header = match csv.byte_headers() {
+        Ok(header) => header,
+        Err(source) => return Err(csv_error(path, 1, source, &[])),
+    };
+    if header.is_empty() || header.iter().all(|f| f.trim_ascii().is_empty()) {
+        return Err(SubscribersError::Empty { path: path.to_owned() });
+    }
+    let header = header.clone();
+    let header_lines = lines_of(&header);
+    if header_lines > 1 {
+        check_quotes(path, csv.get_ref(), &header, 1, delimiter)?;
+    }
+    let columns = Columns::from_header(path, &header, delimiter)?;
+    Ok((csv, columns, delimiter, header_lines))
+}
+
+/// A CSV reader of `source`, the text of `path`, decoded, its separator
+/// found from the header line, its lines counted and its fields limited.
+fn csv_reader<R: Read>(path: &Path, source: R) -> Result<(csv::Reader<Input<R>>, u8), SubscribersError> {
     let read = |source| SubscribersError::Read { path: path.to_owned(), source };
-    let mut text = Decoded::new(File::open(path).map_err(read)?);
+    let mut text = Decoded::new(source);
     // The header line, read ahead for its separator.
     let mut head = Vec::new();
     let mut chunk = [0; 4096];
@@ -446,21 +467,55 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<Input>, Columns, u8, u64), Subsc
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let delimiter = delimiter_of(first_line);
     let input = LineTracker::new(Cursor::new(head).chain(text), delimiter, Limits::LIST);
-    let mut csv = csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(input);
-    let header = match csv.byte_headers() {
-        Ok(header) => header,
-        Err(source) => return Err(csv_error(path, 1, source, &[])),
-    };
-    if header.is_empty() || header.iter().all(|f| f.trim_ascii().is_empty()) {
-        return Err(SubscribersError::Empty { path: path.to_owned() });
+    Ok((csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(input), delimiter))
+}
+
+/// A CSV file's text read whole, as every reader reads it (one separator,
+/// decoding, line count, field limit and open-quote check): what
+/// [`super::CsvFile`] changes under its lock.
+#[derive(Debug)]
+pub(crate) struct Table {
+    /// The first line; none when the file holds no text.
+    pub header: Option<csv::StringRecord>,
+    /// Every record after it, rows of empty cells too, as written.
+    pub records: Vec<csv::StringRecord>,
+    /// The line each record starts on.
+    pub lines: Vec<u64>,
+    pub delimiter: u8,
+    pub encoding: TextEncoding,
+    /// The text ends with a line break (or there is none).
+    pub ends_with_newline: bool,
+}
+
+impl Table {
+    /// Reads `bytes`, the contents of `path`.
+    pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Self, SubscribersError> {
+        let (mut csv, delimiter) = csv_reader(path, bytes)?;
+        let header = csv.byte_headers().map_err(|source| csv_error(path, 1, source, &[]))?.clone();
+        if lines_of(&header) > 1 {
+            check_quotes(path, csv.get_ref(), &header, 1, delimiter)?;
+        }
+        let text = |record: csv::ByteRecord, line: u64| {
+            csv::StringRecord::from_byte_record(record).map_err(|_| SubscribersError::NotCsv {
+                path: path.to_owned(),
+                reason: format!("line {line} is not text"),
+            })
+        };
+        let names: Vec<_> =
+            header.iter().map(|n| FieldName::normalise(&String::from_utf8_lossy(n))).collect();
+        let (mut records, mut lines) = (Vec::new(), Vec::new());
+        let mut record = csv::ByteRecord::new();
+        while read_record(path, &mut csv, &mut record, delimiter, &names)? {
+            let line = csv.get_mut().line_at(record.position().map_or(0, csv::Position::byte));
+            records.push(text(std::mem::take(&mut record), line)?);
+            lines.push(line);
+        }
+        let tracker = csv.get_ref();
+        let encoding = tracker.get_ref().get_ref().1.encoding();
+        let ends_with_newline = tracker.ends_with_line_break();
+        let header = (!header.is_empty()).then(|| text(header, 1)).transpose()?;
+        Ok(Self { header, records, lines, delimiter, encoding, ends_with_newline })
     }
-    let header = header.clone();
-    let header_lines = lines_of(&header);
-    if header_lines > 1 {
-        check_quotes(path, csv.get_ref(), &header, 1, delimiter)?;
-    }
-    let columns = Columns::from_header(path, &header, delimiter)?;
-    Ok((csv, columns, delimiter, header_lines))
 }
 
 fn columns_len(columns: &Columns) -> usize {
@@ -497,9 +552,9 @@ fn csv_error(path: &Path, line: u64, source: csv::Error, names: &[Option<FieldNa
 /// Reads the next record, refusing one whose quoted field took in what
 /// look like rows of their own, or ran to the end of the file, or a field
 /// longer than [`Limits::LIST`] (`names`, its columns, name it).
-fn read_record(
+fn read_record<R: Read>(
     path: &Path,
-    csv: &mut csv::Reader<Input>,
+    csv: &mut csv::Reader<Input<R>>,
     record: &mut csv::ByteRecord,
     delimiter: u8,
     names: &[Option<FieldName>],
@@ -520,9 +575,9 @@ fn read_record(
 
 /// Refuses a record starting on `line` whose quoted field took in what
 /// look like rows of their own, or ran to the end of the file.
-fn check_quotes(
+fn check_quotes<R: Read>(
     path: &Path,
-    tracker: &Input,
+    tracker: &Input<R>,
     record: &csv::ByteRecord,
     line: u64,
     delimiter: u8,
