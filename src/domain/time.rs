@@ -64,13 +64,49 @@ pub trait Clock: Send + Sync + fmt::Debug {
 }
 
 /// The machine's clock: the only place the program reads it.
+///
+/// For the tests of the real binary only: when the environment variable
+/// [`TEST_CLOCK_KNOB`] names a file, the seconds written in it (a decimal
+/// number, possibly negative) are added to the machine's time at every
+/// reading, so a test moves a running server's "now" forward by writing the
+/// file instead of sleeping. A missing or unreadable file adds nothing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
+
+/// The environment variable that names the tests' clock file.
+pub const TEST_CLOCK_KNOB: &str = "BULLETIN_TEST_CLOCK_FILE";
 
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // The one place that may.
     fn now(&self) -> Timestamp {
-        Timestamp(SystemTime::now())
+        let now = SystemTime::now();
+        Timestamp(test_offset().map_or(now, |offset| offset.apply(now)))
+    }
+}
+
+/// Seconds the tests' clock file adds to the machine's time, if the tests
+/// set one.
+fn test_offset() -> Option<Offset> {
+    static FILE: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| std::env::var_os(TEST_CLOCK_KNOB).map(Into::into)).as_ref()?;
+    let seconds: f64 = std::fs::read_to_string(file).ok()?.trim().parse().ok()?;
+    let size = Duration::try_from_secs_f64(seconds.abs()).ok()?;
+    Some(if seconds < 0.0 { Offset::Back(size) } else { Offset::Ahead(size) })
+}
+
+/// How far the tests' clock is from the machine's.
+enum Offset {
+    Ahead(Duration),
+    Back(Duration),
+}
+
+impl Offset {
+    fn apply(self, time: SystemTime) -> SystemTime {
+        match self {
+            Self::Ahead(by) => time.checked_add(by),
+            Self::Back(by) => time.checked_sub(by),
+        }
+        .unwrap_or(time)
     }
 }
 

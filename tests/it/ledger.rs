@@ -133,15 +133,16 @@ fn addresses_suppressed_for_a_complaint_a_bounce_or_an_erasure_get_the_usual_ans
 #[test]
 fn an_old_confirmation_link_never_undoes_a_later_opt_out_or_an_erasure_whatever_the_link_lifetime() {
     let smtp = PyServer::start(&Faults::new());
-    let mut test = signup_test(&smtp, 1).env("CONFIRM_HOURS", "72");
+    let mut test = signup_test(&smtp, 1).env("CONFIRM_HOURS", "72").with_test_clock();
     let server = serve(&test);
     assert_eq!(sign_up(&server, &[("email", "ann@example.org")]).status, 200);
     smtp.wait_for_message_to("ann@example.org");
     let link = server.local(&confirm_link(&smtp.messages()[0]));
     assert_eq!(answer(client().post(&link).send_form([("confirm", "yes")])).status, 200);
-    // One second later (the ledger's resolution), she replies "please
-    // remove me", and the server restarts with a shorter link lifetime.
-    std::thread::sleep(Duration::from_millis(1100));
+    // Two seconds later (past the ledger's one-second resolution), she
+    // replies "please remove me", and the server restarts with a shorter
+    // link lifetime.
+    test.set_clock_ahead(2.0);
     test.run(&[
         "unsubscribe",
         "ann@example.org",

@@ -61,6 +61,10 @@ pub fn bulletin_with(extra: &str, body: &str) -> String {
     )
 }
 
+/// The file, in a test's folder, that holds how far the test clock is
+/// ahead of the machine's.
+const TEST_CLOCK: &str = ".test-clock";
+
 /// One test's folder and settings.
 pub struct Test {
     dir: TempDir,
@@ -110,6 +114,25 @@ impl Test {
     /// variable for every later run.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.push((key.into(), value.into()));
+    }
+
+    /// Gives every later run (and every server started after this) the
+    /// test clock, so [`Test::set_clock_ahead`] can move their "now".
+    pub fn with_test_clock(self) -> Self {
+        let file = self.join(TEST_CLOCK);
+        fs::write(&file, "0").unwrap();
+        self.env("BULLETIN_TEST_CLOCK_FILE", file.to_str().unwrap())
+    }
+
+    /// Moves the clock of every run and running server that has the test
+    /// clock to `seconds` after the machine's (read at each reading of the
+    /// clock): a test's way past a deadline, instead of a sleep.
+    pub fn set_clock_ahead(&self, seconds: f64) {
+        assert!(self.env.iter().any(|(k, _)| k == "BULLETIN_TEST_CLOCK_FILE"), "call with_test_clock first");
+        let file = self.join(TEST_CLOCK);
+        let temp = self.join(".test-clock.new");
+        fs::write(&temp, seconds.to_string()).unwrap();
+        fs::rename(temp, file).unwrap();
     }
 
     /// The test's folder, the binary's working directory.
