@@ -16,7 +16,11 @@ done
 # preview's browser tests), SpamAssassin (tests/it/spam.rs scores the sample's
 # messages with it, offline) and openssl (keys for the DKIM tests, as the README
 # tells users to make them, and a certificate authority of the tests' own with
-# the certificates it signs for the TLS relay tests).
+# the certificates it signs for the TLS relay tests), and two DKIM verifiers for
+# tests/it/dkim_verifiers.rs beside dkimpy: Perl's Mail::DKIM
+# (libmail-dkim-perl; libcryptx-perl for Ed25519 where that Mail::DKIM verifies
+# it, 1.20230630 on) and OpenDKIM (the opendkim package's `opendkim -t`, which
+# reads test keys from a file; opendkim-tools' opendkim-testmsg asks the DNS).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)
@@ -24,6 +28,9 @@ missing=()
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/bin/spamassassin ] || missing+=(spamassassin)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+perl -MMail::DKIM::Verifier -e 1 >/dev/null 2>&1 || missing+=(libmail-dkim-perl)
+perl -MCrypt::PK::Ed25519 -e 1 >/dev/null 2>&1 || missing+=(libcryptx-perl)
+[ -x /usr/sbin/opendkim ] || missing+=(opendkim)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq

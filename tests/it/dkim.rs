@@ -13,13 +13,13 @@ use pretty_assertions::assert_eq;
 use crate::send_util::{Faults, PyServer};
 use crate::util::{Run, SAMPLE_BULLETIN, SAMPLE_RECIPIENTS, Test};
 
-const DOMAIN: &str = "hope.example.org";
-const SELECTOR: &str = "bulletin2025";
+pub(crate) const DOMAIN: &str = "hope.example.org";
+pub(crate) const SELECTOR: &str = "bulletin2025";
 const KEY_FILE: &str = "keys/dkim-private.pem";
 
 /// The kinds of key `bulletin` signs with.
 #[derive(Debug, Clone, Copy)]
-enum Key {
+pub(crate) enum Key {
     Rsa(u32),
     Ed25519,
 }
@@ -45,7 +45,7 @@ fn make_key(test: &Test, path: &str, key: Key) {
 
 /// The sample with real organisation settings and DKIM signing by a new
 /// key of kind `key`.
-fn signing(key: Key) -> Test {
+pub(crate) fn signing(key: Key) -> Test {
     let test = Test::with_sample()
         .env("FROM_EMAIL", "news@hope.example.org")
         .env("ORG_NAME", "Hope Trust")
@@ -62,14 +62,14 @@ fn signing(key: Key) -> Test {
 
 /// The TXT record as `bulletin check` prints it.
 #[derive(Debug)]
-struct Record {
-    name: String,
-    value: String,
+pub(crate) struct Record {
+    pub(crate) name: String,
+    pub(crate) value: String,
     /// The zone-file line's quoted strings, joined again.
     zone_value: String,
 }
 
-fn published_record(test: &Test) -> (Record, Run) {
+pub(crate) fn published_record(test: &Test) -> (Record, Run) {
     let run = test.run(&["check", SAMPLE_BULLETIN]);
     let line = |prefix: &str| {
         run.stdout
@@ -89,12 +89,12 @@ fn published_record(test: &Test) -> (Record, Run) {
 
 /// What dkimpy said of one message.
 #[derive(Debug, serde::Deserialize)]
-struct Verdict {
-    file: String,
-    verified: bool,
-    error: Option<String>,
+pub(crate) struct Verdict {
+    pub(crate) file: String,
+    pub(crate) verified: bool,
+    pub(crate) error: Option<String>,
     #[serde(default)]
-    algorithm: String,
+    pub(crate) algorithm: String,
     #[serde(default)]
     signed_headers: Vec<String>,
 }
@@ -119,7 +119,7 @@ fn require_dkimpy() {
 }
 
 /// Verifies each of `files` with dkimpy, looking the key up in `record`.
-fn verify(record: &Record, files: &[PathBuf]) -> Vec<Verdict> {
+pub(crate) fn verify(record: &Record, files: &[PathBuf]) -> Vec<Verdict> {
     require_dkimpy();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/dkim_verify.py");
     let output = Command::new("python3")
@@ -141,7 +141,7 @@ fn verify(record: &Record, files: &[PathBuf]) -> Vec<Verdict> {
 
 /// Writes `bytes` under `dir` as `name` and returns the path, to hand a
 /// message in memory to the verifier.
-fn save(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(crate) fn save(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
@@ -155,7 +155,7 @@ fn assert_all_verify(verdicts: &[Verdict], algorithm: &str) {
     }
 }
 
-fn algorithm(key: Key) -> &'static str {
+pub(crate) fn algorithm(key: Key) -> &'static str {
     match key {
         Key::Rsa(_) => "rsa-sha256",
         Key::Ed25519 => "ed25519-sha256",

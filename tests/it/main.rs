@@ -20,6 +20,7 @@ mod cli;
 mod concurrency;
 mod consent;
 mod dkim;
+mod dkim_verifiers;
 mod duplicates;
 mod first_newsletter;
 mod folders;
