@@ -23,6 +23,7 @@ mod dkim;
 mod duplicates;
 mod first_newsletter;
 mod folders;
+mod image_ratio;
 mod images;
 mod ledger;
 mod lists;
