@@ -28,9 +28,6 @@ const RULES: [(&str, f64, f64); 4] = [
     ("HTML_IMAGE_RATIO_08", 0.006, 0.008),
 ];
 
-/// Above this ratio of text to image area no rule fires.
-pub const IMAGE_RATIO_CLEAR: f64 = 0.008;
-
 /// The screen SpamAssassin assumes for percentage sizes.
 const SCREEN: (u64, u64) = (800, 600);
 

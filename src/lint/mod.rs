@@ -13,7 +13,7 @@ mod settings;
 
 pub use content::{SLOT, bulletin, slots};
 pub use findings::{Findings, findings, findings_with_journal};
-pub use image_ratio::{IMAGE_RATIO_CLEAR, ImageRatio, image_ratio};
+pub use image_ratio::{ImageRatio, image_ratio};
 pub use parts::{PartsDifference, difference};
 pub use settings::{examples, settings};
 
