@@ -60,6 +60,11 @@ pub struct Job {
     /// The images every message carries as inline parts (the logo first),
     /// prepared once; empty with `ASSETS_URL`.
     pub embedded: Vec<PreparedImage>,
+    /// The bulletin's local images as the HTML shows them (address and
+    /// size), for lints to name an image of the HTML as it is written.
+    pub shown: Vec<ShownImage>,
+    /// The logo as the HTML shows it, if there is one.
+    pub shown_logo: Option<ShownLogo>,
     subscribers: PathBuf,
     /// Risks found while preparing (settings, unusable suppression rows),
     /// for the command to show.
@@ -132,7 +137,7 @@ impl Job {
             .collect();
         let logo = prepare_logo(&settings)?;
         let shown_logo = shown_logo(&settings, logo.as_ref(), |logo| shown_url(&settings, logo));
-        let rendered = Rendered::with_images(&bulletin, &settings, &columns, &shown, shown_logo)
+        let rendered = Rendered::with_images(&bulletin, &settings, &columns, &shown, shown_logo.clone())
             .map_err(JobError::Fields)?;
         // With ASSETS_URL the images are linked there, not carried.
         let embedded: Vec<PreparedImage> = if settings.assets_url.is_some() {
@@ -149,6 +154,8 @@ impl Job {
             rendered,
             composer,
             embedded,
+            shown,
+            shown_logo,
             subscribers: subscribers.to_owned(),
             warnings,
         })

@@ -215,6 +215,7 @@ fn check_rows(
     if let (Some(job), Some(subscriber)) = (job, first) {
         let (content, _) = job.content_for(&subscriber, SystemTime::UNIX_EPOCH);
         found.warnings.extend(super::message(&job.bulletin, &content));
+        found.warnings.extend(super::image_ratio(job, &content.html));
         if let Err(e) = job.message_for(&subscriber, SystemTime::UNIX_EPOCH) {
             found.errors.push(chain(&e));
         }

@@ -7,11 +7,13 @@
 
 mod content;
 mod findings;
+mod image_ratio;
 mod parts;
 mod settings;
 
 pub use content::{SLOT, bulletin, slots};
 pub use findings::{Findings, findings, findings_with_journal};
+pub use image_ratio::{ImageRatio, image_ratio};
 pub use parts::{PartsDifference, difference};
 pub use settings::{examples, settings};
 

@@ -69,7 +69,7 @@ fn a_missing_local_image_is_an_error_naming_the_file_and_line() {
 /// A 4000×3000 photo, as a camera would write it: made once per test
 /// process (encoding 12 megapixels takes seconds) and shared by every test
 /// that writes it into its folder.
-fn big_photo() -> &'static [u8] {
+pub(crate) fn big_photo() -> &'static [u8] {
     static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
     PHOTO.get_or_init(|| {
         let img =

@@ -24,6 +24,7 @@ mod dkim_verifiers;
 mod duplicates;
 mod first_newsletter;
 mod folders;
+mod image_ratio;
 mod images;
 mod ledger;
 mod lists;

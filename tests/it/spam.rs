@@ -33,7 +33,7 @@ const RULES: &str = "/usr/share/spamassassin";
 
 /// Settings as a real charity would have them: its own domain, postal
 /// address, one-click unsubscribe, and its brand: a logo and a donate link.
-const ENV: &str = "\
+pub(crate) const ENV: &str = "\
 FROM_EMAIL=prayer@hopejustice.org.uk
 FROM_NAME=\"Hope & Justice Prayer Team\"
 REPLY_TO=office@hopejustice.org.uk
@@ -52,7 +52,7 @@ LOGO_WIDTH=96
 /// The envelope sender: lettre takes it from `From` (no `Sender`), and the
 /// receiving server records it as `Return-Path`, which SpamAssassin
 /// compares with `From` (HEADER_FROM_DIFFERENT_DOMAINS).
-const RETURN_PATH: &str = "Return-Path: <prayer@hopejustice.org.uk>\r\n";
+pub(crate) const RETURN_PATH: &str = "Return-Path: <prayer@hopejustice.org.uk>\r\n";
 
 /// Subrules (names starting `__`, which SpamAssassin never reports) that a
 /// forbidden family rests on, exposed as reportable rules by `--cf` lines.
@@ -261,12 +261,12 @@ const PLUGINS: [&str; 29] = [
 
 /// One message's verdict.
 #[derive(Debug)]
-struct Verdict {
-    name: String,
-    score: f64,
-    rules: BTreeSet<String>,
+pub(crate) struct Verdict {
+    pub(crate) name: String,
+    pub(crate) score: f64,
+    pub(crate) rules: BTreeSet<String>,
     /// SpamAssassin's own table of rules and points, for failure messages.
-    report: String,
+    pub(crate) report: String,
 }
 
 impl Verdict {
@@ -281,7 +281,7 @@ impl Verdict {
 }
 
 /// Scores `messages` (name, bytes) in one run of SpamAssassin.
-fn score(messages: &[(String, Vec<u8>)]) -> Vec<Verdict> {
+pub(crate) fn score(messages: &[(String, Vec<u8>)]) -> Vec<Verdict> {
     assert!(
         Path::new(SPAMASSASSIN).exists() && Path::new(RULES).is_dir(),
         "{SPAMASSASSIN} is missing: these tests need Debian's spamassassin package \

@@ -32,6 +32,8 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
     let mut clipped = 0u64;
     let mut total_bytes = 0u64;
     let mut empty_fields: BTreeMap<String, u64> = BTreeMap::new();
+    // The first recipient's message is looked at as `check` looks at it.
+    let mut first: Option<Subscriber> = None;
     // Whom a real send would send to: the list read against the journal,
     // as the send reads it, so "would send" is what the send sends and
     // who it skips as having received this bulletin already is said in
@@ -74,6 +76,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
                 outbox.write(&subscriber, &subject, &bytes, &html, &sender)?;
             }
             reading.tally.recipients += 1;
+            first.get_or_insert(subscriber);
             Ok(Flow::Continue)
         },
     )?;
@@ -122,6 +125,12 @@ pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime) -> anyho
             "{clipped} message(s) have more than {} KB of HTML: Gmail will clip them",
             GMAIL_CLIP_BYTES / 1024
         ));
+    }
+    if let Some(first) = &first {
+        let (content, _) = job.content_for(first, now);
+        if let Some(warning) = crate::lint::image_ratio(&job, &content.html) {
+            warn(&warning);
+        }
     }
     if let Some(outbox) = outbox {
         let index = outbox.finish()?;
