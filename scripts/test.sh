@@ -28,6 +28,7 @@ missing=()
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/bin/spamassassin ] || missing+=(spamassassin)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 perl -MMail::DKIM::Verifier -e 1 >/dev/null 2>&1 || missing+=(libmail-dkim-perl)
 perl -MCrypt::PK::Ed25519 -e 1 >/dev/null 2>&1 || missing+=(libcryptx-perl)
 [ -x /usr/sbin/opendkim ] || missing+=(opendkim)
@@ -35,6 +36,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Mail::DKIM verifies Ed25519 signatures from 1.20230630 on, and Debian 12's
+# is 1.20230212. Where the system's is older, Debian 13's package (pure Perl,
+# every dependency already in Debian 12) is unpacked, not installed, into
+# target/test-tools/perl5, which tests/it/dkim_verifiers.rs puts first on
+# Perl's path; the system's Perl (and SpamAssassin) are left as they are.
+mail_dkim_lib=target/test-tools/perl5
+if ! perl -MMail::DKIM::Algorithm::ed25519_sha256 -e 1 >/dev/null 2>&1 \
+    && ! perl -I"$mail_dkim_lib/usr/share/perl5" -MMail::DKIM::Algorithm::ed25519_sha256 -e 1 >/dev/null 2>&1; then
+  echo "unpacking Debian 13's libmail-dkim-perl (Ed25519) into $mail_dkim_lib…"
+  deb=$(mktemp)
+  curl -fsSL -o "$deb" \
+    https://deb.debian.org/debian/pool/main/libm/libmail-dkim-perl/libmail-dkim-perl_1.20240923-1_all.deb
+  echo "fd71159c4bc441c8ec707a81768a1ab6ee043d163b24ad4ba40230d3972717a8  $deb" | sha256sum --check --quiet
+  rm -rf "$mail_dkim_lib" && mkdir -p "$mail_dkim_lib" && dpkg-deb -x "$deb" "$mail_dkim_lib"
+  rm -f "$deb"
 fi
 # Python's aiosmtpd, for an SMTP server that fails chosen recipients.
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
