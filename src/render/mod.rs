@@ -7,9 +7,11 @@
 //! only fills the slots, escaping each value for where it goes.
 
 mod html;
+pub mod notice;
 mod text;
 
 pub use html::{DARK_CARD, DARK_SURFACES, on_dark};
+pub use notice::{Notice, Span};
 
 use std::collections::HashMap;
 
