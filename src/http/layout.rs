@@ -58,11 +58,11 @@ pub struct Look {
 }
 
 /// The logo as a page shows it: a local file inline (`data:`), so the page
-/// fetches nothing from elsewhere; an https `LOGO` from its address.
+/// fetches nothing from elsewhere; an https `LOGO` from its address. Its
+/// alt text is empty: the organisation's name stands beside it.
 #[derive(Debug, Clone)]
 struct PageLogo {
     src: String,
-    alt: String,
     width: u32,
     height: Option<u32>,
 }
@@ -135,7 +135,7 @@ footer p{{margin:0 0 .5rem}}"
 }
 
 /// A page in the organisation's look ([`Look`]), kept out of search
-/// engines: the logo (or the organisation's name) above, the content in
+/// engines: the logo and the organisation's name above, the content in
 /// one narrow column, and the footer with the organisation's name, postal
 /// address and website. The pages link no reader's data anywhere: the
 /// referrer is never sent.
@@ -144,10 +144,9 @@ pub(crate) fn column(look: &Look, title: &str, body: Markup) -> Markup {
     let content = html! {
         header.brand {
             @if let Some(logo) = &look.logo {
-                img src=(logo.src) alt=(logo.alt) width=(logo.width) height=[logo.height];
-            } @else {
-                span { (look.org_name) }
+                img src=(logo.src) alt="" width=(logo.width) height=[logo.height];
             }
+            span { (look.org_name) }
         }
         main { (body) }
         footer {
