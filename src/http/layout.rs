@@ -76,12 +76,7 @@ impl Look {
             let encoded = base64::engine::general_purpose::STANDARD.encode(&logo.picture.bytes);
             format!("data:{};base64,{encoded}", logo.picture.mime)
         })
-        .map(|shown| PageLogo {
-            src: shown.url,
-            alt: shown.alt,
-            width: shown.width,
-            height: shown.height,
-        });
+        .map(|shown| PageLogo { src: shown.url, width: shown.width, height: shown.height });
         Ok(Self {
             org_name: settings.org_name.clone(),
             org_address: settings.org_address.clone(),
