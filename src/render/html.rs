@@ -251,26 +251,21 @@ pub(super) fn email_footer(settings: &Settings, reason: &str, email: &str, links
     }
 }
 
-/// A notice of the list's own ([`super::notice`]) to `email`: its blocks
+/// A notice of the list's own ([`super::notice`]): its blocks
 /// in the bulletin's card, its footer without an unsubscribe link (the
 /// reader is on no list yet).
-pub(super) fn notice(
-    notice: &super::notice::Notice,
-    settings: &Settings,
-    slots: &mut Slots,
-    email: &str,
-) -> String {
+pub(super) fn notice(said: &super::Said, settings: &Settings, slots: &mut Slots) -> String {
     let brand = &settings.brand;
-    let body = blocks(&notice.blocks, slots, brand);
-    let footer = email_footer(settings, &notice.reason, email, html! {});
+    let body = blocks(said.blocks, slots, brand);
+    let footer = email_footer(settings, said.reason, said.email, html! {});
     shell(
         &Shell {
             lang: "en",
-            subject: &notice.heading,
-            preheader: Some(&notice.preheader),
+            subject: said.heading,
+            preheader: Some(said.preheader),
             above: None,
             logo: slots.logo.as_ref(),
-            heading: Some(&notice.heading),
+            heading: Some(said.heading),
             body,
             footer,
         },

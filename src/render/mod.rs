@@ -20,6 +20,18 @@ use crate::content::{Bulletin, ContentError, ContentErrorKind};
 use crate::merge::{Field, FieldName, Segment, Template};
 use crate::subscribers::{Columns, Subscriber};
 
+/// What a notice of the list's own says ([`notice::Notice`]), as the HTML
+/// and the text render it.
+struct Said<'a> {
+    heading: &'a str,
+    preheader: &'a str,
+    blocks: &'a [crate::content::Block],
+    /// Why the reader gets it: the footer's first sentence.
+    reason: &'a str,
+    /// Who it is for.
+    email: &'a str,
+}
+
 /// Where `{{ … }}` slots were put in rendered output: `OPEN index CLOSE`.
 /// Private-use characters, untouched by HTML escaping and text wrapping.
 const SLOT_OPEN: char = '\u{E002}';

@@ -5,7 +5,7 @@
 //! bulletin's. The caller supplies only the words; this ends at the
 //! [`Personalised`] content, which `message` composes.
 
-use super::{Personalised, ShownLogo, Slots, html, text};
+use super::{Personalised, Said, ShownLogo, Slots, html, text};
 use crate::config::Settings;
 use crate::content::{Block, Inline};
 use crate::domain::EmailAddress;
@@ -22,11 +22,11 @@ pub enum Span<'a> {
 #[derive(Debug, Clone)]
 pub struct Notice {
     subject: String,
-    pub(super) preheader: String,
-    pub(super) heading: String,
-    pub(super) blocks: Vec<Block>,
+    preheader: String,
+    heading: String,
+    blocks: Vec<Block>,
     /// Why the reader gets it: the footer's first sentence.
-    pub(super) reason: String,
+    reason: String,
 }
 
 impl Notice {
@@ -81,8 +81,15 @@ impl Notice {
     /// shows it (`cid:` or https: see `job::shown_logo`).
     pub fn render(&self, settings: &Settings, logo: Option<ShownLogo>, to: &EmailAddress) -> Personalised {
         let mut slots = Slots { logo, ..Slots::default() };
-        let html = html::notice(self, settings, &mut slots, to.as_str());
-        let text = text::notice(&self.heading, &self.blocks, settings, &mut slots, &self.reason, to.as_str());
+        let said = Said {
+            heading: &self.heading,
+            preheader: &self.preheader,
+            blocks: &self.blocks,
+            reason: &self.reason,
+            email: to.as_str(),
+        };
+        let html = html::notice(&said, settings, &mut slots);
+        let text = text::notice(&said, settings, &mut slots);
         Personalised { subject: self.subject.clone(), html, text }
     }
 }

@@ -136,26 +136,19 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     Text(w.chunks)
 }
 
-/// A notice of the list's own ([`super::notice`]) to `email`: `heading`
-/// underlined, `blocks` as a bulletin's, and the footer with the postal
-/// address, `reason` and no unsubscribe link.
-pub(super) fn notice(
-    heading: &str,
-    blocks: &[Block],
-    settings: &Settings,
-    slots: &mut Slots,
-    reason: &str,
-    email: &str,
-) -> String {
+/// A notice of the list's own ([`super::notice`]): its heading
+/// underlined, its blocks as a bulletin's, and the footer with the postal
+/// address, its reason and no unsubscribe link.
+pub(super) fn notice(said: &super::Said, settings: &Settings, slots: &mut Slots) -> String {
     let mut w = Writer { chunks: Vec::new(), links: Vec::new(), slots };
-    w.paragraph(heading.to_owned(), Layout { underline: Some('='), ..Layout::indented("") });
-    w.blocks(blocks, "");
+    w.paragraph(said.heading.to_owned(), Layout { underline: Some('='), ..Layout::indented("") });
+    w.blocks(said.blocks, "");
     w.separate();
     w.literal(&"-".repeat(WIDTH));
     w.literal(&settings.org_name);
     w.literal(&settings.org_address);
     w.separate();
-    w.paragraph(format!("{reason} This email was sent to {email}."), Layout::indented(""));
+    w.paragraph(format!("{} This email was sent to {}.", said.reason, said.email), Layout::indented(""));
     if settings.org_website.is_some()
         || settings.brand.donate_url.is_some()
         || !settings.brand.social.is_empty()

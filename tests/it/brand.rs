@@ -177,7 +177,7 @@ pub(crate) fn confirmation_for(
 ) -> Received {
     let mut fields = vec![("name", "Ana Silva"), ("email", "ana@example.org")];
     fields.extend(interests.iter().map(|i| ("interests", *i)));
-    assert_eq!(sign_up(&server, &fields).status, 200);
+    assert_eq!(sign_up(server, &fields).status, 200);
     smtp.wait_for_message_to("ana@example.org");
     smtp.messages().pop().expect("one confirmation")
 }
