@@ -3,8 +3,9 @@
 //! confirmation email), the goodbye page after unsubscribing and the page
 //! after saving preferences, opened in headless Chromium (chromedriver) at
 //! 375px and 1280px, light and dark (`prefers-color-scheme`, emulated
-//! through Chromium's DevTools protocol). Screenshots go to the test's own
-//! temporary folder, never the repository.
+//! through Chromium's DevTools protocol); and the confirmation email itself
+//! as a mail program shows it. Screenshots go to the test's own temporary
+//! folder, never the repository.
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
@@ -180,4 +181,85 @@ fn the_sign_up_confirm_goodbye_and_saved_pages_fit_a_phone_and_a_desktop_in_ligh
     let shots = std::fs::read_dir(&folder).unwrap().count();
     assert_eq!(shots, 16, "four pages, two widths, two schemes");
     eprintln!("screenshots in {}", folder.display());
+}
+
+/// The confirmation email's HTML as a mail program shows it: the logo part
+/// put where its `cid:` address points, opened from disk.
+#[test]
+fn the_confirmation_email_fits_a_phone_and_a_desktop_in_light_and_dark_with_its_logo_and_button() {
+    use base64::Engine as _;
+    use mail_parser::MimeHeaders as _;
+
+    let smtp = PyServer::start(&Faults::new());
+    let mut test = signup_test(&smtp, 1);
+    for (key, value) in BRAND {
+        test.set_env(key, value);
+    }
+    let server = serve(&test);
+    let eml = confirmation_for(&server, &smtp, &["prayer"]).eml();
+    let message = eml.parse();
+    let logo = message
+        .parts
+        .iter()
+        .find(|p| p.content_type().is_some_and(|ct| ct.ctype() == "image"))
+        .expect("the logo is carried inline");
+    let data = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(logo.contents())
+    );
+    let html = eml.html().replace("cid:logo.png@bulletin", &data);
+    let path = test.join("confirmation.html");
+    std::fs::write(&path, html).unwrap();
+    let url = format!("file://{}", path.display());
+    let folder = test.join("screenshots");
+    std::fs::create_dir_all(&folder).unwrap();
+
+    with_browser(async |client: &Client| {
+        for width in [375, 1280] {
+            client.set_window_size(width, 900).await.expect("the window can be resized");
+            for scheme in ["light", "dark"] {
+                let at = format!("the email at {width}px, {scheme}");
+                client.issue_cmd(ColorScheme(scheme)).await.expect("Chromium emulates the colour scheme");
+                client.goto(&url).await.unwrap_or_else(|e| panic!("{at}: {e}"));
+                let seen = eventually(&format!("{at}: the logo to load"), WAIT, async || {
+                    let seen = client
+                        .execute(
+                            "const img = document.querySelector('img');
+                             const button = document.querySelector('.button a');
+                             return { loaded: img.complete && img.naturalWidth > 0,
+                                      scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+                                      button: button.getBoundingClientRect().height,
+                                      fill: getComputedStyle(button.parentElement).backgroundColor,
+                                      h1: getComputedStyle(document.querySelector('h1')).color,
+                                      page: getComputedStyle(document.body).backgroundColor,
+                                      text: document.body.innerText };",
+                            vec![],
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if seen["loaded"] == json!(true) { Ok(seen) } else { Err(seen.to_string()) }
+                })
+                .await;
+                assert!(
+                    seen["scroll"].as_f64() <= seen["width"].as_f64(),
+                    "{at}: scrolls sideways: {seen:#}"
+                );
+                assert!(seen["button"].as_f64().unwrap() >= 44.0, "{at}: {seen:#}");
+                assert_eq!(seen["fill"], json!(BRAND_RGB), "{at}: the button keeps the brand colour");
+                let page = if scheme == "light" { "rgb(242, 244, 247)" } else { "rgb(17, 20, 24)" };
+                assert_eq!(seen["page"], json!(page), "{at}: {seen:#}");
+                if scheme == "light" {
+                    assert_eq!(seen["h1"], json!(BRAND_RGB), "{at}: {seen:#}");
+                } else {
+                    assert_ne!(seen["h1"], json!(BRAND_RGB), "{at}: lightened to read on dark: {seen:#}");
+                }
+                let text = seen["text"].as_str().unwrap();
+                assert!(text.contains("2 High Street, Hopeton, HO1 2PE"), "{at}: {text}");
+                assert!(text.contains(crate::brand::DO_NOTHING), "{at}: {text}");
+                let png = client.screenshot().await.unwrap_or_else(|e| panic!("{at}: no screenshot: {e}"));
+                std::fs::write(folder.join(format!("email-{width}-{scheme}.png")), png).unwrap();
+            }
+        }
+    });
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 4);
 }
