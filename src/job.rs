@@ -211,7 +211,7 @@ impl Job {
 
 /// Where the HTML finds a prepared image: at `ASSETS_URL` when set, else
 /// in the message's own part (`cid:`).
-fn shown_url(settings: &Settings, image: &PreparedImage) -> String {
+pub fn shown_url(settings: &Settings, image: &PreparedImage) -> String {
     match &settings.assets_url {
         Some(base) => format!("{}/{}", base.as_url().as_str().trim_end_matches('/'), image.name),
         None => format!("cid:{}", image.content_id()),

@@ -27,7 +27,7 @@ pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
 pub use example::{ExampleSetting, reaches_no_one};
-pub use interests::interests;
+pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
 pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};

@@ -23,9 +23,9 @@ const LONGEST_CONFIRM_HOURS: f64 = 24.0 * 365.0;
 pub struct SignupSettings {
     /// `CONFIRM_HOURS`, as a duration.
     pub confirm_for: Duration,
-    /// `INTERESTS`, as the preference page reads them too
-    /// ([`super::interests`]).
-    pub interests: Vec<String>,
+    /// `INTERESTS`, tags and labels, as the preference page reads them
+    /// too ([`super::interests`]).
+    pub interests: Vec<super::Interest>,
     /// `CONSENT_TEXT`, when set.
     pub consent_text: Option<String>,
     /// `ALLOWED_ORIGINS`, each as its origin (`https://example.org`).

@@ -32,6 +32,15 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// What every router of `bulletin serve` shares: the consent ledger
+/// (the suppression list), the one clock and the organisation's look.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub suppressed: crate::subscribers::SuppressionFile,
+    pub clock: Arc<dyn Clock>,
+    pub look: Arc<layout::Look>,
+}
+
 /// The longest one request of `bulletin serve` may take once its headers
 /// are in: reading the body and writing the ledger. A slower one gets 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

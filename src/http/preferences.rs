@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 
-use super::layout::column as layout;
+use super::layout::{Look, column};
 use super::respond::{mask, respond};
 use crate::config::Settings;
 use crate::domain::{Clock, chain};
@@ -40,8 +40,8 @@ pub const LONGEST_PAUSE_WEEKS: u64 = 26;
 #[derive(Debug, Clone)]
 pub struct PreferencesOptions {
     pub file: PreferencesFile,
-    /// `INTERESTS`, lower case.
-    pub interests: Vec<String>,
+    /// `INTERESTS`: tags (lower case) and labels.
+    pub interests: Vec<crate::config::Interest>,
     /// The subscriber list, for the tags a reader has now.
     pub list: std::path::PathBuf,
 }
@@ -65,21 +65,25 @@ struct Service {
     suppressed: SuppressionFile,
     list_name: String,
     clock: Arc<dyn Clock>,
+    look: Arc<Look>,
+}
+
+impl PreferencesOptions {
+    /// Whether `tag` is one of the interests offered.
+    fn offers(&self, tag: &str) -> bool {
+        self.interests.iter().any(|i| i.tag == tag)
+    }
 }
 
 /// The route `/preferences`.
-pub fn router(
-    settings: &Settings,
-    options: PreferencesOptions,
-    suppressed: SuppressionFile,
-    clock: Arc<dyn Clock>,
-) -> Router {
+pub(crate) fn router(settings: &Settings, options: PreferencesOptions, shared: super::Shared) -> Router {
     let service = Service {
         options,
         signer: PreferencesSigner::from_settings(settings),
-        suppressed,
+        suppressed: shared.suppressed,
         list_name: settings.list_name.clone(),
-        clock,
+        clock: shared.clock,
+        look: shared.look,
     };
     Router::new()
         .route("/preferences", get(show).post(change))
@@ -98,7 +102,8 @@ impl Service {
         eprintln!("{} refused {method} /preferences: no valid token", self.clock.now());
         respond(
             StatusCode::BAD_REQUEST,
-            layout(
+            column(
+                &self.look,
                 "This link does not work",
                 html! { h1 { "This link does not work" } p { "Nothing has been changed. Use the Preferences link of a recent email, the whole of it." } },
             ),
@@ -128,7 +133,8 @@ async fn show(State(service): State<Arc<Service>>, RawQuery(query): RawQuery) ->
 }
 
 fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
-    layout(
+    column(
+        &service.look,
         &format!("Your {} preferences", service.list_name),
         html! {
             h1 { "Your " (service.list_name) " preferences" }
@@ -136,9 +142,11 @@ fn page(service: &Service, email: &EmailAddress, chosen: &[String]) -> Markup {
             @if !service.options.interests.is_empty() {
                 form method="post" action="" {
                     input type="hidden" name="action" value="save";
-                    p { "What would you like to hear about?" }
-                    @for interest in &service.options.interests {
-                        p { label { input type="checkbox" name="interests" value=(interest) checked[chosen.contains(interest)]; " " (interest) } }
+                    fieldset {
+                        legend { "What would you like to hear about?" }
+                        @for interest in &service.options.interests {
+                            p.choice { label { input type="checkbox" name="interests" value=(interest.tag) checked[chosen.contains(&interest.tag)]; (interest.label) } }
+                        }
                     }
                     button type="submit" { "Save" }
                 }
@@ -184,10 +192,8 @@ fn with_unoffered(
     email: &EmailAddress,
     chosen: Vec<String>,
 ) -> Result<Vec<String>, crate::subscribers::SubscribersError> {
-    let mut tags: Vec<String> = SubscriberReader::tags_of(&options.list, email)?
-        .into_iter()
-        .filter(|t| !options.interests.contains(t))
-        .collect();
+    let mut tags: Vec<String> =
+        SubscriberReader::tags_of(&options.list, email)?.into_iter().filter(|t| !options.offers(t)).collect();
     tags.extend(chosen);
     Ok(tags)
 }
@@ -211,56 +217,67 @@ async fn change(
     let now = service.clock.now().as_system_time();
     let service2 = Arc::clone(&service);
     let email2 = email.clone();
-    let (done, said): (Box<dyn FnOnce() -> anyhow::Result<bool> + Send>, String) =
-        match field("action").as_deref() {
-            Some("unsubscribe") => (
+    type Change = Box<dyn FnOnce() -> anyhow::Result<bool> + Send>;
+    // What to do, and the page's heading and sentence once it is done.
+    let (done, heading, said): (Change, &str, String) = match field("action").as_deref() {
+        Some("unsubscribe") => (
+            Box::new(move || {
+                service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
+                Ok(true)
+            }),
+            "You are unsubscribed",
+            format!("You will get no more {} emails.", service.list_name),
+        ),
+        Some("pause") => {
+            let weeks: u64 = field("weeks")
+                .and_then(|w| w.parse().ok())
+                .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
+                .unwrap_or(4);
+            let until = now + Duration::from_secs(weeks * 7 * 86_400);
+            (
+                // A row of the consent ledger; the reader's interests
+                // are left as they are.
+                Box::new(move || Ok(service2.suppressed.pause(&email2, issued, until, now)?)),
+                "Your emails are paused",
+                format!("Your emails are paused for {weeks} weeks."),
+            )
+        }
+        Some("save") => {
+            let tags: Vec<String> = form
+                .iter()
+                .filter(|(k, _)| k == "interests")
+                .map(|(_, v)| v.trim().to_lowercase())
+                .filter(|t| service.options.offers(t))
+                .collect();
+            let labels: Vec<&str> =
+                tags.iter().map(|t| crate::config::label_of(&service.options.interests, t)).collect();
+            let said = if labels.is_empty() {
+                "You chose none of the interests.".to_owned()
+            } else {
+                format!("You will hear about: {}.", labels.join(", "))
+            };
+            (
                 Box::new(move || {
-                    service2.suppressed.add(&[Entry::new(email2, Reason::Unsubscribed)], now)?;
-                    Ok(true)
+                    change_interests(&service2, &email2, issued, &tags.clone(), now, || {
+                        let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
+                        Ok(service2.options.file.add(
+                            &email2,
+                            &Preference { tags, paused_until: None },
+                            now,
+                        )?)
+                    })
                 }),
-                format!("You are unsubscribed from {}.", service.list_name),
-            ),
-            Some("pause") => {
-                let weeks: u64 = field("weeks")
-                    .and_then(|w| w.parse().ok())
-                    .filter(|w| (1..=LONGEST_PAUSE_WEEKS).contains(w))
-                    .unwrap_or(4);
-                let until = now + Duration::from_secs(weeks * 7 * 86_400);
-                (
-                    // A row of the consent ledger; the reader's interests
-                    // are left as they are.
-                    Box::new(move || Ok(service2.suppressed.pause(&email2, issued, until, now)?)),
-                    format!("Your emails are paused for {weeks} weeks."),
-                )
-            }
-            Some("save") => {
-                let tags: Vec<String> = form
-                    .iter()
-                    .filter(|(k, _)| k == "interests")
-                    .map(|(_, v)| v.trim().to_lowercase())
-                    .filter(|t| service.options.interests.contains(t))
-                    .collect();
-                (
-                    Box::new(move || {
-                        change_interests(&service2, &email2, issued, &tags.clone(), now, || {
-                            let tags = Some(with_unoffered(&service2.options, &email2, tags)?);
-                            Ok(service2.options.file.add(
-                                &email2,
-                                &Preference { tags, paused_until: None },
-                                now,
-                            )?)
-                        })
-                    }),
-                    "Your choices are saved.".to_owned(),
-                )
-            }
-            _ => {
-                return respond(
-                    StatusCode::BAD_REQUEST,
-                    layout("Nothing changed", html! { h1 { "Nothing changed" } }),
-                );
-            }
-        };
+                "Your choices are saved",
+                said,
+            )
+        }
+        _ => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                column(&service.look, "Nothing changed", html! { h1 { "Nothing changed" } }),
+            );
+        }
+    };
     match tokio::task::spawn_blocking(done).await {
         Ok(Ok(false)) => {
             eprintln!(
@@ -270,15 +287,16 @@ async fn change(
             );
             respond(
                 StatusCode::GONE,
-                layout(
+                column(
+                    &service.look,
                     "This link no longer works",
                     html! { h1 { "This link no longer works" } p { "Nothing has been changed." } },
                 ),
             )
         }
         Ok(Ok(true)) => {
-            eprintln!("{} preferences of {}: {said}", service.clock.now(), mask(&email));
-            respond(StatusCode::OK, layout("Done", html! { h1 { "Done" } p { (said) } }))
+            eprintln!("{} preferences of {}: {heading}", service.clock.now(), mask(&email));
+            respond(StatusCode::OK, column(&service.look, heading, html! { h1 { (heading) } p { (said) } }))
         }
         Ok(Err(error)) => {
             eprintln!(
@@ -289,7 +307,8 @@ async fn change(
             );
             respond(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                layout(
+                column(
+                    &service.look,
                     "Something went wrong",
                     html! { h1 { "Something went wrong on our side" } p { "Nothing has been changed. Please try again in a few minutes." } },
                 ),
@@ -299,7 +318,11 @@ async fn change(
             eprintln!("{} error: preferences of {}: {panic}", service.clock.now(), mask(&email));
             respond(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                layout("Something went wrong", html! { h1 { "Something went wrong on our side" } }),
+                column(
+                    &service.look,
+                    "Something went wrong",
+                    html! { h1 { "Something went wrong on our side" } },
+                ),
             )
         }
     }
@@ -314,6 +337,7 @@ mod tests {
     fn interests_written_twice_in_another_case_are_offered_once() {
         let source = crate::config::Source::from_pairs([("INTERESTS", "prayer, PRAYER,News,,news ,Prayer")]);
         let options = PreferencesOptions::from_source(&source, std::path::Path::new("list.csv")).unwrap();
-        assert_eq!(options.interests, ["prayer", "news"]);
+        let tags: Vec<&str> = options.interests.iter().map(|i| i.tag.as_str()).collect();
+        assert_eq!(tags, ["prayer", "news"]);
     }
 }

@@ -20,8 +20,9 @@ pub(crate) fn respond(status: StatusCode, markup: Markup) -> Response {
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; \
-             base-uri 'none'",
+            // Images: the logo, inline (`data:`) or at an https `LOGO`.
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
     ] {

@@ -52,6 +52,8 @@ pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
     crate::subscribers::Suppressions::load_optional(setup.suppressed.path())?;
     setup.suppressed.check_writable().context("bulletin serve cannot write the suppression list")?;
     let Setup { listen, suppressed, clock, signup, preferences } = setup;
+    let look = Arc::new(super::layout::Look::new(settings)?);
+    let shared = super::Shared { suppressed: suppressed.clone(), clock: Arc::clone(&clock), look };
     preferences.file.check_writable().context("the server cannot write the preferences file")?;
     if let Some(signup) = &signup {
         signup.signups.check_writable().context("the server cannot write the sign-ups file")?;
@@ -88,13 +90,13 @@ pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
         }
         let signups = signup.map(|options| {
             let signer = ConfirmSigner::from_settings(settings).expect("the secret was checked");
-            signup::router(settings, signer, options, suppressed.clone(), Arc::clone(&clock))
+            signup::router(settings, signer, options, shared.clone())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         });
         println!("  preferences  http://{address}/preferences ({})", preferences.file.path().display());
-        let preferences = preferences::router(settings, preferences, suppressed.clone(), Arc::clone(&clock))
+        let preferences = preferences::router(settings, preferences, shared.clone())
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
-        let router = unsubscribe::routes(&path, settings, signer, suppressed, clock).merge(preferences);
+        let router = unsubscribe::routes(&path, settings, signer, shared.clone()).merge(preferences);
         Ok(match signups {
             Some(signups) => router.merge(signups),
             None => router,

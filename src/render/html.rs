@@ -10,7 +10,7 @@ use crate::config::{Brand, Settings};
 use crate::content::{Block, Bulletin, Inline};
 use crate::domain::Colour;
 
-const FONT: &str =
+pub(super) const FONT: &str =
     "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
 const PAGE_BG: &str = "#f2f4f7";
 const CARD_BG: &str = "#ffffff";
@@ -93,12 +93,71 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
     let email = slots.marker(Slot::Email);
     let unsubscribe = slots.marker(Slot::UnsubscribeUrl);
     let preferences = settings.preferences_url.as_ref().map(|_| slots.marker(Slot::PreferencesUrl));
-    let lang = bulletin.lang.as_str();
     // A web page has no reader; an email links its page when there is an archive.
     let web = slots.web.clone();
     let archive = if web.is_none() { super::ArchiveLinks::of(settings, bulletin) } else { None };
     let heading = title.clone().or_else(|| web.as_ref().map(|_| subject.clone()));
+    let above = archive.as_ref().map(|archive| {
+        html! {
+            p class="muted" style={ "margin:0 0 16px;" (FONT) "font-size:14px;line-height:1.5;color:" (MUTED) ";text-align:center;" } {
+                a href=(archive.issue) style={ "color:" (brand.color) ";text-decoration:underline;" } { "View this email in your browser" }
+            }
+        }
+    });
+    let footer = match &web {
+        Some(web) => web_footer(web, settings),
+        None => {
+            let links = html! {
+                a href=(unsubscribe) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Unsubscribe" }
+                @if let Some(archive) = &archive {
+                    " · "
+                    a href=(archive.index) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Past issues" }
+                }
+                @if let Some(preferences) = &preferences {
+                    " · "
+                    a href=(preferences) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Preferences" }
+                }
+            };
+            email_footer(settings, &settings.subscription_reason, &email, links)
+        }
+    };
+    shell(
+        &Shell {
+            lang: bulletin.lang.as_str(),
+            subject: &subject,
+            preheader: web.is_none().then_some(preheader.as_str()),
+            above,
+            logo: slots.logo.as_ref(),
+            heading: heading.as_deref(),
+            body,
+            footer,
+        },
+        brand,
+    )
+}
 
+/// What the document around a message's card holds: the bulletin's and
+/// the list's own emails ([`super::notice`]) share it.
+pub(super) struct Shell<'a> {
+    pub lang: &'a str,
+    /// The document's title and the article's label.
+    pub subject: &'a str,
+    /// The hidden line inbox lists show; `None` for a web page.
+    pub preheader: Option<&'a str>,
+    /// A line above the card (the archive's "View this email in your browser").
+    pub above: Option<Markup>,
+    pub logo: Option<&'a super::ShownLogo>,
+    /// The heading at the top of the card.
+    pub heading: Option<&'a str>,
+    pub body: Markup,
+    /// What goes under the card.
+    pub footer: Markup,
+}
+
+/// The whole HTML document: the page, the card with the logo, heading and
+/// body, and the footer under it.
+pub(super) fn shell(shell: &Shell, brand: &Brand) -> String {
+    let Shell { lang, subject, preheader, above, logo, heading, body, footer } = shell;
     let document = html! {
         (DOCTYPE)
         html lang=(lang) xmlns="http://www.w3.org/1999/xhtml" {
@@ -114,7 +173,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                 style { (PreEscaped(media_queries(brand))) }
             }
             body class="bg" style={ "margin:0;padding:0;width:100%;background-color:" (PAGE_BG) ";" } {
-                @if web.is_none() {
+                @if let Some(preheader) = preheader {
                 div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;mso-hide:all;" {
                     (preheader)
                     (PreEscaped(PREHEADER_FILLER.repeat(30)))
@@ -124,20 +183,16 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                     table role="presentation" class="bg" width="100%" cellpadding="0" cellspacing="0" border="0"
                         style={ "width:100%;background-color:" (PAGE_BG) ";" } {
                         tr { td align="center" style="padding:24px 12px;" {
-                            @if let Some(archive) = &archive {
-                                p class="muted" style={ "margin:0 0 16px;" (FONT) "font-size:14px;line-height:1.5;color:" (MUTED) ";text-align:center;" } {
-                                    a href=(archive.issue) style={ "color:" (brand.color) ";text-decoration:underline;" } { "View this email in your browser" }
-                                }
-                            }
+                            @if let Some(above) = above { (above) }
                             (PreEscaped(MSO_OPEN))
                             table role="presentation" class="container card" width="600" cellpadding="0" cellspacing="0" border="0"
                                 style={ "width:100%;max-width:600px;background-color:" (CARD_BG) ";border-radius:8px;" } {
                                 tr { td class="pad ink" style={ "padding:32px 40px;" (FONT) "font-size:16px;line-height:1.5;color:" (INK) ";text-align:left;" } {
-                                    @if let Some(logo) = &slots.logo {
+                                    @if let Some(logo) = logo {
                                         img src=(logo.url) alt=(logo.alt) width=(logo.width) height=[logo.height]
                                             style={ "display:block;width:" (logo.width) "px;max-width:100%;height:auto;border:0;margin:0 0 24px;" };
                                     }
-                                    @if let Some(title) = &heading {
+                                    @if let Some(title) = heading {
                                         h1 class="h1 accent" style={ "margin:0 0 24px;" (FONT) "font-size:28px;line-height:1.25;font-weight:700;color:" (brand.color) ";" } { (title) }
                                     }
                                     (body)
@@ -145,44 +200,7 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
                             }
                             table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:600px;" {
                                 tr { td class="muted" style={ "padding:24px 40px;" (FONT) "font-size:14px;line-height:1.5;color:" (MUTED) ";text-align:center;" } {
-                                    @if let Some(web) = &web { (web_footer(web, settings)) } @else {
-                                    p style="margin:0 0 8px;" {
-                                        strong { (settings.org_name) }
-                                        br;
-                                        (settings.org_address)
-                                    }
-                                    p style="margin:0 0 8px;" {
-                                        (settings.subscription_reason) " "
-                                        "This email was sent to " (email) "."
-                                    }
-                                    p style="margin:0;" {
-                                        a href=(unsubscribe) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Unsubscribe" }
-                                        @if let Some(archive) = &archive {
-                                            " · "
-                                            a href=(archive.index) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Past issues" }
-                                        }
-                                        @if let Some(preferences) = &preferences {
-                                            " · "
-                                            a href=(preferences) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Preferences" }
-                                        }
-                                        @if let Some(site) = &settings.org_website {
-                                            " · "
-                                            a href=(site.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (settings.org_name) " website" }
-                                        }
-                                        @if let Some(donate) = &brand.donate_url {
-                                            " · "
-                                            a href=(donate.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Donate" }
-                                        }
-                                    }
-                                    @if !brand.social.is_empty() {
-                                        p style="margin:8px 0 0;" {
-                                            @for (i, (words, url)) in brand.social.iter().enumerate() {
-                                                @if i > 0 { " · " }
-                                                a href=(url.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (words) }
-                                            }
-                                        }
-                                    }
-                                    }
+                                    (footer)
                                 } }
                             }
                             (PreEscaped(MSO_CLOSE))
@@ -193,6 +211,66 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
         }
     };
     document.into_string()
+}
+
+/// An email's footer: the organisation and its postal address, why the
+/// reader gets it and at which address (`email`, a slot marker or the
+/// address itself), then `links` (an email's own first), the website, the
+/// donate link and the social links.
+pub(super) fn email_footer(settings: &Settings, reason: &str, email: &str, links: Markup) -> Markup {
+    let brand = &settings.brand;
+    html! {
+        p style="margin:0 0 8px;" {
+            strong { (settings.org_name) }
+            br;
+            (settings.org_address)
+        }
+        p style="margin:0 0 8px;" {
+            (reason) " "
+            "This email was sent to " (email) "."
+        }
+        p style="margin:0;" {
+            (links)
+            @if let Some(site) = &settings.org_website {
+                @if !links.0.is_empty() { " · " }
+                a href=(site.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (settings.org_name) " website" }
+            }
+            @if let Some(donate) = &brand.donate_url {
+                @if !links.0.is_empty() || settings.org_website.is_some() { " · " }
+                a href=(donate.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { "Donate" }
+            }
+        }
+        @if !brand.social.is_empty() {
+            p style="margin:8px 0 0;" {
+                @for (i, (words, url)) in brand.social.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a href=(url.as_url().as_str()) style={ "color:" (brand.color) ";text-decoration:underline;" } { (words) }
+                }
+            }
+        }
+    }
+}
+
+/// A notice of the list's own ([`super::notice`]): its blocks
+/// in the bulletin's card, its footer without an unsubscribe link (the
+/// reader is on no list yet).
+pub(super) fn notice(said: &super::Said, settings: &Settings, slots: &mut Slots) -> String {
+    let brand = &settings.brand;
+    let body = blocks(said.blocks, slots, brand);
+    let footer = email_footer(settings, said.reason, said.email, html! {});
+    shell(
+        &Shell {
+            lang: "en",
+            subject: said.heading,
+            preheader: Some(said.preheader),
+            above: None,
+            logo: slots.logo.as_ref(),
+            heading: Some(said.heading),
+            body,
+            footer,
+        },
+        brand,
+    )
 }
 
 /// A web page's footer: the organisation, a subscribe link instead of an
@@ -292,7 +370,7 @@ const BUTTON_HEIGHT: u32 = 48;
 /// How wide Outlook for Windows draws a button labelled `label` (VML
 /// shapes do not grow to their text): about 10px a character of 17px bold
 /// type, with the others' 28px padding each side, within the column.
-fn button_width(label: &str) -> u32 {
+pub(super) fn button_width(label: &str) -> u32 {
     let chars = u32::try_from(label.chars().count()).unwrap_or(u32::MAX);
     chars.saturating_mul(10).saturating_add(56).clamp(120, 520)
 }
@@ -301,7 +379,7 @@ fn button_width(label: &str) -> u32 {
 /// `bgcolor` too), its link padded to 48px high; Outlook for Windows, which
 /// ignores padding on links and rounded corners, gets a VML rounded
 /// rectangle of its own instead (the table is hidden from it).
-fn button(label: &Markup, url: &str, width: u32, brand: &Brand) -> Markup {
+pub(super) fn button(label: &Markup, url: &str, width: u32, brand: &Brand) -> Markup {
     let href = html! { (url) }.into_string();
     let vml = format!(
         "<!--[if mso]><v:roundrect xmlns:v=\"urn:schemas-microsoft-com:vml\" \

@@ -7,9 +7,11 @@
 //! only fills the slots, escaping each value for where it goes.
 
 mod html;
+pub mod notice;
 mod text;
 
 pub use html::{DARK_CARD, DARK_SURFACES, on_dark};
+pub use notice::{Notice, Span};
 
 use std::collections::HashMap;
 
@@ -17,6 +19,18 @@ use crate::config::Settings;
 use crate::content::{Bulletin, ContentError, ContentErrorKind};
 use crate::merge::{Field, FieldName, Segment, Template};
 use crate::subscribers::{Columns, Subscriber};
+
+/// What a notice of the list's own says ([`notice::Notice`]), as the HTML
+/// and the text render it.
+struct Said<'a> {
+    heading: &'a str,
+    preheader: &'a str,
+    blocks: &'a [crate::content::Block],
+    /// Why the reader gets it: the footer's first sentence.
+    reason: &'a str,
+    /// Who it is for.
+    email: &'a str,
+}
 
 /// Where `{{ … }}` slots were put in rendered output: `OPEN index CLOSE`.
 /// Private-use characters, untouched by HTML escaping and text wrapping.

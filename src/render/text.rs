@@ -132,20 +132,48 @@ pub(super) fn render(bulletin: &Bulletin, settings: &Settings, slots: &mut Slots
         let preferences = w.slots.marker(Slot::PreferencesUrl);
         w.paragraph(format!("Preferences: {preferences}"), Layout::indented(""));
     }
-    if let Some(site) = &settings.org_website {
-        // Worded as the HTML's link is, so both parts hold the same words.
-        w.literal(&format!("{} website: {}", settings.org_name, site.as_url()));
-    }
-    if let Some(donate) = &settings.brand.donate_url {
-        w.literal(&format!("Donate: {}", donate.as_url()));
-    }
-    for (words, url) in &settings.brand.social {
-        w.literal(&format!("{words}: {}", url.as_url()));
-    }
+    w.organisation_links(settings);
     Text(w.chunks)
 }
 
+/// A notice of the list's own ([`super::notice`]): its heading
+/// underlined, its blocks as a bulletin's, and the footer with the postal
+/// address, its reason and no unsubscribe link.
+pub(super) fn notice(said: &super::Said, settings: &Settings, slots: &mut Slots) -> String {
+    let mut w = Writer { chunks: Vec::new(), links: Vec::new(), slots };
+    w.paragraph(said.heading.to_owned(), Layout { underline: Some('='), ..Layout::indented("") });
+    w.blocks(said.blocks, "");
+    w.separate();
+    w.literal(&"-".repeat(WIDTH));
+    w.literal(&settings.org_name);
+    w.literal(&settings.org_address);
+    w.separate();
+    w.paragraph(format!("{} This email was sent to {}.", said.reason, said.email), Layout::indented(""));
+    if settings.org_website.is_some()
+        || settings.brand.donate_url.is_some()
+        || !settings.brand.social.is_empty()
+    {
+        w.separate();
+        w.organisation_links(settings);
+    }
+    Text(w.chunks).personalise(|_| "")
+}
+
 impl Writer<'_> {
+    /// The organisation's website, donate and social links, a line each,
+    /// worded as the HTML's links are, so both parts hold the same words.
+    fn organisation_links(&mut self, settings: &Settings) {
+        if let Some(site) = &settings.org_website {
+            self.literal(&format!("{} website: {}", settings.org_name, site.as_url()));
+        }
+        if let Some(donate) = &settings.brand.donate_url {
+            self.literal(&format!("Donate: {}", donate.as_url()));
+        }
+        for (words, url) in &settings.brand.social {
+            self.literal(&format!("{words}: {}", url.as_url()));
+        }
+    }
+
     /// A blank line between blocks.
     fn separate(&mut self) {
         if !self.chunks.is_empty() {

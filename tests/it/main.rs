@@ -15,6 +15,7 @@ mod util;
 // The tests.
 mod bounces;
 mod brand;
+mod brand_pages;
 mod browser;
 mod cli;
 mod concurrency;

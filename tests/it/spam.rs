@@ -534,3 +534,31 @@ fn every_forbidden_rule_is_defined_by_the_installed_rules_or_exposed_here() {
         .collect();
     assert!(unknown.is_empty(), "not rules of {RULES}: {unknown:?}");
 }
+
+/// Issue 25: the list's own confirmation email, as the aiosmtpd relay
+/// received it from the real `bulletin serve`, with the organisation's
+/// settings of [`ENV`] (brand, logo, website) and labelled interests,
+/// scored as a bulletin's messages are. BENCHMARKS.md records the score.
+#[test]
+fn the_confirmation_email_of_a_sign_up_scores_at_most_one_point_and_hits_no_forbidden_rule() {
+    let smtp = crate::send_util::PyServer::start(&crate::send_util::Faults::new());
+    let mut test = crate::signup::signup_test(&smtp, 1);
+    for line in ENV.lines() {
+        let (key, value) = line.split_once('=').expect("KEY=value");
+        test.set_env(key, value.trim_matches('"'));
+    }
+    test.set_env("INTERESTS", "prayer:Weekly prayer requests, news:News and stories");
+    let server = crate::signup::serve(&test);
+    let received = crate::brand::confirmation_for(&server, &smtp, &["prayer"]);
+    let mut bytes = format!("Return-Path: <{}>\r\n", received.mail_from).into_bytes();
+    bytes.extend_from_slice(&received.eml().raw);
+    let verdict = score(&[("confirmation".to_owned(), bytes)]).pop().expect("one verdict");
+    eprintln!("confirmation email: {:.1} {:?}", verdict.score, verdict.rules);
+    let forbidden = verdict.forbidden();
+    assert!(
+        verdict.score <= MAX_SCORE && forbidden.is_empty(),
+        "the confirmation email scores {:.1} (at most {MAX_SCORE}), forbidden rules {forbidden:?}\n{}",
+        verdict.score,
+        verdict.report
+    );
+}

@@ -45,7 +45,7 @@ use anyhow::Context;
 use crate::domain::{Clock, chain};
 use crate::message::Composer;
 use crate::message::confirmation::{ConfirmSigner, Pending, Refusal};
-use crate::render::Personalised;
+use crate::render::{Notice, ShownLogo, Span};
 use crate::subscribers::signups::{Signup, SignupsFile};
 use crate::subscribers::{Confirmation, EmailAddress, SuppressionFile};
 use limits::Limits;
@@ -61,8 +61,8 @@ pub struct SignupOptions {
     pub signups: SignupsFile,
     /// `CONFIRM_HOURS`, as a duration.
     pub confirm_for: Duration,
-    /// `INTERESTS`, lower case.
-    pub interests: Vec<String>,
+    /// `INTERESTS`: tags (lower case) and labels.
+    pub interests: Vec<crate::config::Interest>,
     /// `CONSENT_TEXT`.
     pub consent: String,
     /// `ALLOWED_ORIGINS`.
@@ -115,6 +115,10 @@ struct Service {
     options: SignupOptions,
     signer: ConfirmSigner,
     composer: Composer,
+    /// The logo as the confirmation email shows it: as a bulletin does.
+    logo: Option<ShownLogo>,
+    /// For the confirmation email's footer, as a bulletin's.
+    settings: Settings,
     texts: Texts,
     /// Where the confirmation links point: UNSUBSCRIBE_URL's origin.
     public_origin: String,
@@ -126,19 +130,20 @@ struct Service {
 }
 
 /// The routes: `/subscribe` and `/confirm`.
-pub fn router(
+pub(crate) fn router(
     settings: &Settings,
     signer: ConfirmSigner,
     options: SignupOptions,
-    suppressed: SuppressionFile,
-    clock: Arc<dyn Clock>,
+    shared: super::Shared,
 ) -> Router {
+    let super::Shared { suppressed, clock, look } = shared;
     let public = settings.unsubscribe_url.as_ref().map(|u| u.as_url().origin().ascii_serialization());
     let texts = Texts {
         list_name: settings.list_name.clone(),
         org_name: settings.org_name.clone(),
         consent: options.consent.clone(),
         interests: options.interests.clone(),
+        look: Arc::clone(&look),
     };
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(options.allowed_origins.clone()))
@@ -148,7 +153,17 @@ pub fn router(
     let limits = Limits::new(&options.state_dir, options.trusted_proxies.clone(), now);
     let service = Service {
         signer,
-        composer: Composer::new(settings, crate::content::CampaignId::notices()),
+        composer: Composer::new(settings, crate::content::CampaignId::notices())
+            // As a bulletin's: carried inline, or linked at ASSETS_URL.
+            .with_inline_images(if settings.assets_url.is_some() {
+                &[]
+            } else {
+                look.prepared_logo.as_slice()
+            }),
+        logo: crate::job::shown_logo(settings, look.prepared_logo.as_ref(), |logo| {
+            crate::job::shown_url(settings, logo)
+        }),
+        settings: settings.clone(),
         texts,
         public_origin: public.unwrap_or_default(),
         clock,
@@ -246,7 +261,7 @@ async fn subscribe(State(service): State<Arc<Service>>, request: Request) -> Res
             .interests
             .iter()
             .map(|t| t.trim().to_lowercase())
-            .filter(|t| service.options.interests.contains(t))
+            .filter(|t| service.options.interests.iter().any(|i| i.tag == *t))
             .collect();
         let name: String = posted.name.chars().filter(|c| !c.is_control()).take(200).collect();
         let service = Arc::clone(&service);
@@ -314,21 +329,8 @@ impl Service {
         let issued = Some(crate::message::confirmation::at_secs(issued));
         let pending = Pending { email: email.clone(), name, tags, issued, expires };
         let link = format!("{}/confirm?t={}", self.public_origin, self.signer.token(&pending));
-        let hours = self.options.confirm_for.as_secs_f64() / 3600.0;
-        let list = &self.texts.list_name;
-        let org = &self.texts.org_name;
-        let text = format!(
-            "Someone, we hope you, asked for {list} from {org} to be sent to {email}.\n\n\
-             To confirm, open this link and press Confirm:\n\n{link}\n\n\
-             The link works for {hours:.0} hours. If it was not you, ignore this email: nothing will be sent.\n"
-        );
-        let html = maud::html! {
-            p { "Someone, we hope you, asked for " (list) " from " (org) " to be sent to " (email.as_str()) "." }
-            p { a href=(link) { "Confirm your sign-up" } }
-            p { "If it was not you, ignore this email: nothing will be sent." }
-        }
-        .into_string();
-        let content = Personalised { subject: format!("Please confirm: {list}"), html, text };
+        let content =
+            self.confirmation(&email, &link, &pending.tags).render(&self.settings, self.logo.clone(), &email);
         let now = self.clock.now();
         let message = match self.composer.compose_notice(&email, &content, now.as_system_time()) {
             Ok(message) => message,
@@ -350,6 +352,37 @@ impl Service {
         }
     }
 
+    /// The words of the confirmation email to `email` with `link`, and the
+    /// labels of the interests `tags` chosen; never the name given, which
+    /// anyone could fill with words of their own for the list to send.
+    fn confirmation(&self, email: &EmailAddress, link: &str, tags: &[String]) -> Notice {
+        let hours = self.options.confirm_for.as_secs_f64() / 3600.0;
+        let (list, org) = (&self.texts.list_name, &self.texts.org_name);
+        let mut notice = Notice::new(
+            &format!("Please confirm: {list}"),
+            &format!("One click to start getting {list} from {org}."),
+            "Please confirm your sign-up",
+            &format!("This address was entered on the sign-up form for {list}."),
+        )
+        .paragraph([
+            Span::Plain(&format!("Thank you for signing up for {list} from {org}. Please confirm that ")),
+            Span::Strong(email.as_str()),
+            Span::Plain(" is your address and that you would like these emails."),
+        ]);
+        if !tags.is_empty() {
+            notice = notice.paragraph([Span::Plain("You chose:")]).list(self.texts.labels(tags));
+        }
+        notice
+            .button("Yes, sign me up", link)
+            .paragraph([Span::Plain(&format!("The button works for {hours:.0} hours."))])
+            .paragraph([
+                Span::Strong("If you do nothing, you will not be signed up"),
+                Span::Plain(
+                    " and we will not email you again. If it was not you, you can ignore this email.",
+                ),
+            ])
+    }
+
     fn pending(&self, query: Option<&str>) -> Result<Pending, Refusal> {
         let token = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .find(|(k, _)| k == "t")
@@ -360,7 +393,7 @@ impl Service {
 
     fn refuse(&self, method: &str, refusal: Refusal) -> Response {
         eprintln!("{} refused {method} /confirm: {refusal}", self.clock.now());
-        respond(StatusCode::BAD_REQUEST, page::bad_link(refusal == Refusal::Expired))
+        respond(StatusCode::BAD_REQUEST, page::bad_link(&self.texts, refusal == Refusal::Expired))
     }
 }
 
@@ -424,7 +457,7 @@ async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery)
                 mask(&email),
                 chain(&error)
             );
-            respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed())
+            respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
         }
         Err(panic) => {
             eprintln!(
@@ -432,7 +465,7 @@ async fn confirm(State(service): State<Arc<Service>>, RawQuery(query): RawQuery)
                 service.clock.now(),
                 mask(&email)
             );
-            respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed())
+            respond(StatusCode::INTERNAL_SERVER_ERROR, page::failed(&service.texts))
         }
     }
 }

@@ -2,35 +2,54 @@
 //! with its button, and what a confirmation answers. In the unsubscribe
 //! pages' layout: no scripts, nothing fetched from elsewhere.
 
+use std::sync::Arc;
+
 use maud::{Markup, html};
 
-use crate::http::layout::column as layout;
+use crate::config::{Interest, label_of};
+use crate::http::layout::Look;
 
-/// What the pages say.
+/// What the pages say, and the organisation's look they say it in.
 #[derive(Debug, Clone)]
 pub struct Texts {
     pub list_name: String,
     pub org_name: String,
     pub consent: String,
-    pub interests: Vec<String>,
+    /// `INTERESTS`: the tags stored, the labels shown.
+    pub interests: Vec<Interest>,
+    pub look: Arc<Look>,
+}
+
+impl Texts {
+    /// The labels of `tags`, in the order given.
+    pub fn labels<'a>(&'a self, tags: &'a [String]) -> Vec<&'a str> {
+        tags.iter().map(|tag| label_of(&self.interests, tag)).collect()
+    }
+}
+
+/// A sign-up page in the organisation's look.
+fn layout(texts: &Texts, title: &str, body: Markup) -> Markup {
+    crate::http::layout::column(&texts.look, title, body)
 }
 
 /// `GET /subscribe`: name, address, interests, the consent sentence, and a
 /// honeypot field a person never sees.
 pub fn form(texts: &Texts) -> Markup {
     layout(
+        texts,
         &format!("Sign up for {}", texts.list_name),
         html! {
             h1 { "Sign up for " (texts.list_name) }
             form method="post" action="/subscribe" {
-                p { label { "Your name" br; input type="text" name="name" autocomplete="name" maxlength="200"; } }
-                p { label { "Your email address" br;
+                p { label { "Your name"
+                    input type="text" name="name" autocomplete="name" maxlength="200"; } }
+                p { label { "Your email address"
                     input type="email" name="email" autocomplete="email" required maxlength="254"; } }
                 @if !texts.interests.is_empty() {
                     fieldset {
                         legend { "What would you like to hear about?" }
                         @for interest in &texts.interests {
-                            p { label { input type="checkbox" name="interests" value=(interest); " " (interest) } }
+                            p.choice { label { input type="checkbox" name="interests" value=(interest.tag); (interest.label) } }
                         }
                     }
                 }
@@ -49,6 +68,7 @@ pub fn form(texts: &Texts) -> Markup {
 /// The answer to every well-formed sign-up, whoever it is for.
 pub fn check_inbox(texts: &Texts) -> Markup {
     layout(
+        texts,
         "Check your inbox",
         html! {
             h1 { "Check your inbox" }
@@ -60,8 +80,9 @@ pub fn check_inbox(texts: &Texts) -> Markup {
 }
 
 /// The answer to a sign-up without a usable address.
-pub fn bad_address(_texts: &Texts) -> Markup {
+pub fn bad_address(texts: &Texts) -> Markup {
     layout(
+        texts,
         "That address does not look right",
         html! {
             h1 { "That address does not look right" }
@@ -75,6 +96,7 @@ pub fn bad_address(_texts: &Texts) -> Markup {
 /// someone else made in the reader's name is not confirmed unseen.
 pub fn confirm(texts: &Texts, email: &str, name: &str, interests: &[String]) -> Markup {
     layout(
+        texts,
         &format!("Confirm: {}", texts.list_name),
         html! {
             h1 { "Confirm your sign-up" }
@@ -82,7 +104,7 @@ pub fn confirm(texts: &Texts, email: &str, name: &str, interests: &[String]) -> 
             @if !name.trim().is_empty() || !interests.is_empty() {
                 ul {
                     @if !name.trim().is_empty() { li { "Name: " strong { (name) } } }
-                    @if !interests.is_empty() { li { "Interests: " strong { (interests.join(", ")) } } }
+                    @if !interests.is_empty() { li { "Interests: " strong { (texts.labels(interests).join(", ")) } } }
                 }
             }
             p { (texts.consent) }
@@ -99,6 +121,7 @@ pub fn confirm(texts: &Texts, email: &str, name: &str, interests: &[String]) -> 
 /// The answer to a confirmation.
 pub fn confirmed(texts: &Texts, email: &str) -> Markup {
     layout(
+        texts,
         "You are signed up",
         html! {
             h1 { "You are signed up" }
@@ -108,9 +131,10 @@ pub fn confirmed(texts: &Texts, email: &str) -> Markup {
 }
 
 /// The answer to a confirmation link that is damaged, forged or too old.
-pub fn bad_link(expired: bool) -> Markup {
+pub fn bad_link(texts: &Texts, expired: bool) -> Markup {
     let title = if expired { "This link has expired" } else { "This link does not work" };
     layout(
+        texts,
         title,
         html! {
             h1 { (title) }
@@ -124,6 +148,7 @@ pub fn bad_link(expired: bool) -> Markup {
 /// why, which would tell whoever holds the link what the reader did.
 pub fn overtaken(texts: &Texts) -> Markup {
     layout(
+        texts,
         "This link no longer works",
         html! {
             h1 { "This link no longer works" }
@@ -133,8 +158,9 @@ pub fn overtaken(texts: &Texts) -> Markup {
 }
 
 /// The answer when the sign-up could not be written.
-pub fn failed() -> Markup {
+pub fn failed(texts: &Texts) -> Markup {
     layout(
+        texts,
         "Something went wrong",
         html! {
             h1 { "Something went wrong on our side" }

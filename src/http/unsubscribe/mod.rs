@@ -50,14 +50,9 @@ struct Service {
 
 /// The one-click routes: `GET` and `POST` on `path` (`UNSUBSCRIBE_URL`'s),
 /// and `/healthz`.
-pub(super) fn routes(
-    path: &str,
-    settings: &Settings,
-    signer: Signer,
-    file: SuppressionFile,
-    clock: Arc<dyn Clock>,
-) -> Router {
-    let service = Service { signer, file, texts: Texts::from(settings), clock };
+pub(super) fn routes(path: &str, settings: &Settings, signer: Signer, shared: super::Shared) -> Router {
+    let texts = Texts::new(settings, shared.look);
+    let service = Service { signer, file: shared.suppressed, texts, clock: shared.clock };
     router(path, Arc::new(service), REQUEST_TIMEOUT)
 }
 
@@ -201,7 +196,7 @@ pub(super) mod tests {
         let service = Service {
             signer,
             file: SuppressionFile::new("unused.csv"),
-            texts: Texts::from(&settings),
+            texts: Texts::new(&settings, Arc::new(crate::http::layout::Look::new(&settings).unwrap())),
             clock: Arc::new(crate::domain::Timestamp::from_unix(1_760_000_000)),
         };
         (service, settings)

@@ -7,10 +7,12 @@
 //! here already carries it, and seeing it lets someone with several
 //! addresses tell which one is leaving.
 
+use std::sync::Arc;
+
 use maud::{Markup, html};
 
 use crate::config::Settings;
-use crate::http::layout::column as layout;
+use crate::http::layout::Look;
 use crate::subscribers::EmailAddress;
 
 /// What the pages say about the list.
@@ -20,16 +22,24 @@ pub struct Texts {
     org_name: String,
     /// Where a reader can write to a person.
     contact: String,
+    look: Arc<Look>,
 }
 
-impl From<&Settings> for Texts {
-    fn from(settings: &Settings) -> Self {
+impl Texts {
+    /// What `settings` say, in the organisation's `look`.
+    pub fn new(settings: &Settings, look: Arc<Look>) -> Self {
         Self {
             list_name: settings.list_name.clone(),
             org_name: settings.org_name.clone(),
             contact: settings.reply_to.as_ref().unwrap_or(&settings.from_email).to_string(),
+            look,
         }
     }
+}
+
+/// A page of the unsubscribe server in the organisation's look.
+fn layout(texts: &Texts, title: &str, body: Markup) -> Markup {
+    crate::http::layout::column(&texts.look, title, body)
 }
 
 pub(crate) fn write_to(texts: &Texts) -> Markup {
@@ -39,6 +49,7 @@ pub(crate) fn write_to(texts: &Texts) -> Markup {
 /// The page a `GET` shows: what will happen, and the button that does it.
 pub fn confirm(texts: &Texts, email: &EmailAddress) -> Markup {
     layout(
+        texts,
         &format!("Unsubscribe from {}", texts.list_name),
         html! {
             h1 { "Unsubscribe from " (texts.list_name) "?" }
@@ -57,6 +68,7 @@ pub fn confirm(texts: &Texts, email: &EmailAddress) -> Markup {
 /// The answer to a `POST` that worked.
 pub fn done(texts: &Texts, email: &EmailAddress) -> Markup {
     layout(
+        texts,
         "You are unsubscribed",
         html! {
             h1 { "You are unsubscribed" }
@@ -69,6 +81,7 @@ pub fn done(texts: &Texts, email: &EmailAddress) -> Markup {
 /// The answer to a link whose token is missing, damaged or forged.
 pub fn invalid_link(texts: &Texts) -> Markup {
     layout(
+        texts,
         "This unsubscribe link does not work",
         html! {
             h1 { "This unsubscribe link does not work" }
@@ -82,6 +95,7 @@ pub fn invalid_link(texts: &Texts) -> Markup {
 /// The answer to a `POST` that is not a one-click request.
 pub fn not_one_click(texts: &Texts, email: &EmailAddress) -> Markup {
     layout(
+        texts,
         "Use the unsubscribe button",
         html! {
             h1 { "Use the unsubscribe button" }
@@ -95,6 +109,7 @@ pub fn not_one_click(texts: &Texts, email: &EmailAddress) -> Markup {
 /// The answer when the suppression list could not be written.
 pub fn failed(texts: &Texts) -> Markup {
     layout(
+        texts,
         "Something went wrong",
         html! {
             h1 { "Something went wrong on our side" }
@@ -116,7 +131,7 @@ mod tests {
             ("REPLY_TO", "office@hope.example.org"),
         ]))
         .unwrap();
-        Texts::from(&settings)
+        Texts::new(&settings, Arc::new(Look::new(&settings).unwrap()))
     }
 
     #[test]
