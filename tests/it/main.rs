@@ -20,6 +20,7 @@ mod cli;
 mod concurrency;
 mod consent;
 mod dkim;
+mod dns;
 mod duplicates;
 mod first_newsletter;
 mod folders;
