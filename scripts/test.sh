@@ -16,7 +16,8 @@ done
 # preview's browser tests), SpamAssassin (tests/it/spam.rs scores the sample's
 # messages with it, offline) and openssl (keys for the DKIM tests, as the README
 # tells users to make them, and a certificate authority of the tests' own with
-# the certificates it signs for the TLS relay tests).
+# the certificates it signs for the TLS relay tests), and dnsmasq (the DNS
+# server tests/it/dns.rs runs on 127.0.0.1 for `check --dns`).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)
@@ -24,6 +25,7 @@ missing=()
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/bin/spamassassin ] || missing+=(spamassassin)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq

@@ -4,15 +4,14 @@
 //! bounce reports go. One finding per item, each saying what to publish.
 //! It ends at the findings; `commands::check` prints them.
 
+mod key;
 mod records;
 mod resolver;
+mod spf;
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::SystemTime;
-
-use mail_auth::spf::verify::SpfParameters;
-use mail_auth::{AuthenticatedMessage, DkimResult, SpfResult};
 
 use crate::config::Settings;
 pub use records::Severity;
@@ -103,163 +102,11 @@ async fn check_all(setup: &DnsSetup<'_>) -> Vec<DnsFinding> {
         Answer::Nothing => Vec::new(),
     };
     vec![
-        spf(&dns, setup, &envelope, &spf_records).await,
-        dkim(&dns, setup).await,
+        spf::spf(&dns, setup, &envelope, &spf_records).await,
+        key::dkim(&dns, setup).await,
         dmarc(&dns, setup, &envelope).await,
         bounces(&dns, &envelope).await,
     ]
-}
-
-/// The envelope sender's SPF record, evaluated by mail-auth for each of
-/// the relay's addresses.
-async fn spf(dns: &Dns, setup: &DnsSetup<'_>, domain: &str, found: &[String]) -> DnsFinding {
-    let error = |text: String| finding(Item::Spf, Severity::Error, text);
-    let Some(relay) = setup.relay else {
-        return finding(
-            Item::Spf,
-            Severity::Warning,
-            format!(
-                "SMTP_HOST is not set, so whether {domain}'s SPF record authorises the relay is not known{}",
-                found.first().map(|r| format!(" (the record: {r})")).unwrap_or_default()
-            ),
-        );
-    };
-    let ips = match dns.ips(relay).await {
-        Answer::Found(ips) if !ips.is_empty() => ips,
-        Answer::Found(_) | Answer::Nothing => {
-            return error(format!("the relay SMTP_HOST = {relay} has no address in the DNS ({})", dns.name));
-        }
-        Answer::Failed(why) => return error(format!("cannot look up the relay {relay}: {why}")),
-    };
-    let listed = ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-    if found.is_empty() {
-        return error(format!(
-            "{domain}, the envelope sender's domain, has no SPF record, so receivers cannot tell the relay \
-             {relay} ({listed}) may send for it; publish a TXT record at {domain}: {}",
-            records::spf_with(None, &ips)
-        ));
-    }
-    let sender = setup.settings.envelope_sender().as_str().to_owned();
-    let mut refused: Vec<(IpAddr, SpfResult)> = Vec::new();
-    for &ip in &ips {
-        let params = SpfParameters::verify_mail_from(ip, relay, relay, &sender);
-        match tokio::time::timeout(resolver::QUERY_TIMEOUT * 5, dns.auth.verify_spf(params)).await {
-            Ok(output) if output.result() == SpfResult::Pass => {}
-            Ok(output) => refused.push((ip, output.result())),
-            Err(_) => refused.push((ip, SpfResult::TempError)),
-        }
-    }
-    let record = &found[0];
-    if refused.is_empty() {
-        return finding(
-            Item::Spf,
-            Severity::Fine,
-            format!("{domain}'s record authorises the relay {relay} ({listed}): {record}"),
-        );
-    }
-    let worst = refused
-        .iter()
-        .map(|(_, result)| *result)
-        .find(|r| *r != SpfResult::SoftFail && *r != SpfResult::Neutral);
-    let results = refused
-        .iter()
-        .map(|(ip, result)| format!("{ip}: {}", result.to_string().to_lowercase()))
-        .collect::<Vec<_>>();
-    let missing: Vec<IpAddr> = refused.iter().map(|(ip, _)| *ip).collect();
-    let text = match worst {
-        Some(SpfResult::PermError) => format!(
-            "{domain}'s SPF record is broken (permerror: two records, a syntax error or more than 10 look-ups), so \
-             receivers ignore it: {record}; publish one record, such as: {}",
-            records::spf_with(Some(record), &missing)
-        ),
-        Some(SpfResult::TempError) => format!(
-            "{domain}'s SPF record could not be evaluated for the relay {relay} ({}): {}",
-            results.join(", "),
-            dns.name
-        ),
-        _ => format!(
-            "{domain}'s record does not authorise the relay {relay} ({}): {record}; publish instead: {}",
-            results.join(", "),
-            records::spf_with(Some(record), &missing)
-        ),
-    };
-    let severity = if worst.is_none() { Severity::Warning } else { Severity::Error };
-    finding(Item::Spf, severity, text)
-}
-
-/// Signs a small message with `DKIM_PRIVATE_KEY` and has mail-auth verify
-/// it against the record it looks up: proof the published key is ours.
-async fn dkim(dns: &Dns, setup: &DnsSetup<'_>) -> DnsFinding {
-    let Some(dkim) = &setup.settings.dkim else {
-        return finding(
-            Item::Dkim,
-            Severity::Warning,
-            "not set up (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY), so messages go unsigned unless the relay \
-             signs them, and DMARC rests on SPF alone (see the user guide, Deliverability)",
-        );
-    };
-    let record = dkim.dns_record();
-    let publish = format!("publish this TXT record: {}", record.zone_file_line());
-    let message = test_message(setup.settings.from_email.as_str(), setup.now);
-    let signed = match dkim.sign(message.as_bytes(), setup.now) {
-        Ok(field) => format!("{field}{message}"),
-        Err(e) => return finding(Item::Dkim, Severity::Error, format!("{e}")),
-    };
-    let Some(parsed) = AuthenticatedMessage::parse(signed.as_bytes()) else {
-        return finding(Item::Dkim, Severity::Error, "the test message did not parse (a bug in bulletin)");
-    };
-    let outputs = match tokio::time::timeout(resolver::QUERY_TIMEOUT * 2, dns.auth.verify_dkim(&parsed)).await
-    {
-        Ok(outputs) => outputs,
-        Err(_) => {
-            return finding(
-                Item::Dkim,
-                Severity::Error,
-                format!("{} did not answer for {}", dns.name, record.name),
-            );
-        }
-    };
-    let name = &record.name;
-    let (severity, text) = match outputs.first().map(|o| o.result()) {
-        Some(DkimResult::Pass) => (
-            Severity::Fine,
-            format!("{name} publishes the public key of DKIM_PRIVATE_KEY (a test signature verifies)"),
-        ),
-        Some(
-            DkimResult::PermError(mail_auth::Error::Dns(
-                mail_auth::DnsError::RecordNotFound(_) | mail_auth::DnsError::InvalidRecordType,
-            ))
-            | DkimResult::None,
-        )
-        | None => (
-            Severity::Error,
-            format!("there is no DKIM record at {name}, so no signature verifies; {publish}"),
-        ),
-        Some(DkimResult::TempError(e)) => (Severity::Error, format!("cannot look up {name}: {e}")),
-        Some(DkimResult::PermError(mail_auth::Error::Dkim(mail_auth::dkim::DkimError::RevokedPublicKey))) => {
-            (
-                Severity::Error,
-                format!(
-                    "the record at {name} is revoked (its p= is empty), so no signature verifies; {publish}"
-                ),
-            )
-        }
-        Some(DkimResult::Fail(_) | DkimResult::PermError(_) | DkimResult::Neutral(_)) => (
-            Severity::Error,
-            format!(
-                "the record at {name} publishes another key than DKIM_PRIVATE_KEY's ({}), so no signature \
-                 verifies; {publish}",
-                dkim.key_path().display()
-            ),
-        ),
-    };
-    finding(Item::Dkim, severity, text)
-}
-
-/// A message just big enough to sign: CRLF line ends, as sent.
-fn test_message(from: &str, now: SystemTime) -> String {
-    let date = crate::domain::Timestamp::from(now).unix_seconds();
-    format!("From: <{from}>\r\nSubject: bulletin check --dns {date}\r\n\r\nA test signature; never sent.\r\n")
 }
 
 /// The DMARC record of From's domain, or else of its organisational
