@@ -191,6 +191,7 @@ fn line<'a>(run: &'a Run, start: &str) -> &'a str {
 #[test]
 fn a_correct_setup_gets_one_line_per_item_saying_it_is_fine() {
     let run = check(&Zone::correct(), &[]).code(0);
+    assert!(line(&run, "DNS: ").starts_with("DNS: asked DNS server 127.0.0.1:"), "{}", run.printed());
     assert_eq!(
         line(&run, "SPF: "),
         "SPF: example.org's record authorises the relay smtp.example.org (127.0.0.5): v=spf1 ip4:127.0.0.5 -all"

@@ -102,6 +102,7 @@ async fn check_all(setup: &DnsSetup<'_>) -> Vec<DnsFinding> {
         Answer::Nothing => Vec::new(),
     };
     vec![
+        finding(Item::Server, Severity::Fine, format!("asked {}", dns.name)),
         spf::spf(&dns, setup, &envelope, &spf_records).await,
         key::dkim(&dns, setup).await,
         dmarc(&dns, setup, &envelope).await,
