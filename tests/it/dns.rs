@@ -27,8 +27,22 @@ struct Dnsmasq {
 impl Dnsmasq {
     /// Starts dnsmasq with `records` (its `--txt-record=`, `--mx-host=` and
     /// `--host-record=` options) and waits, at most 10 s, until it listens.
+    /// A port another process took between our choosing and dnsmasq
+    /// binding it (tests run four at a time) is chosen again, 10 times at most.
     fn start(records: &[String]) -> Self {
-        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        for _ in 0..10 {
+            let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            match Self::start_on(port, records) {
+                Ok(server) => return server,
+                Err(stderr) if stderr.contains("Address already in use") => continue,
+                Err(stderr) => panic!("dnsmasq stopped: {stderr}"),
+            }
+        }
+        panic!("dnsmasq found no free port in 10 tries");
+    }
+
+    /// dnsmasq listening on `port`, or what it said when it stopped.
+    fn start_on(port: u16, records: &[String]) -> Result<Self, String> {
         let child = Command::new("dnsmasq")
             .args([
                 "--keep-in-foreground",
@@ -56,12 +70,12 @@ impl Dnsmasq {
             if let Some(status) = server.child.try_wait().unwrap() {
                 let mut stderr = String::new();
                 std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-                panic!("dnsmasq stopped ({status}): {stderr}");
+                return Err(format!("({status}) {stderr}"));
             }
             assert!(Instant::now() < deadline, "dnsmasq did not listen on port {port} within 10 s");
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
+        Ok(server)
     }
 
     fn address(&self) -> String {
