@@ -94,7 +94,7 @@ async fn check_all(setup: &DnsSetup<'_>) -> Vec<DnsFinding> {
         Ok(dns) => dns,
         Err(e) => return vec![finding(Item::Server, Severity::Error, e)],
     };
-    let envelope = setup.settings.envelope_sender().as_lettre().domain().to_ascii_lowercase();
+    let envelope = records::ascii_domain(setup.settings.envelope_sender().as_lettre().domain());
     // The first question tells whether the server answers at all.
     let spf_records = match dns.txt(&envelope).await {
         Answer::Failed(why) => return vec![finding(Item::Server, Severity::Error, why)],
@@ -113,7 +113,7 @@ async fn check_all(setup: &DnsSetup<'_>) -> Vec<DnsFinding> {
 /// The DMARC record of From's domain, or else of its organisational
 /// domain (RFC 7489 section 6.6.3), and what aligns with From.
 async fn dmarc(dns: &Dns, setup: &DnsSetup<'_>, envelope: &str) -> DnsFinding {
-    let from = setup.settings.from_email.as_lettre().domain().to_ascii_lowercase();
+    let from = records::ascii_domain(setup.settings.from_email.as_lettre().domain());
     let organisational = psl::domain_str(&from).unwrap_or(&from).to_owned();
     let mut names = vec![format!("_dmarc.{from}")];
     if organisational != from {

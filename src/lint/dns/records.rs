@@ -5,6 +5,12 @@ use std::net::IpAddr;
 
 use crate::dkim::{Alignment, alignment};
 
+/// A domain as the DNS holds it: lower case, an international one in its
+/// `xn--` form (`bücher.example` is `xn--bcher-kva.example`).
+pub fn ascii_domain(domain: &str) -> String {
+    idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_ascii_lowercase())
+}
+
 /// The SPF mechanism that authorises one address: `ip4:192.0.2.1` or
 /// `ip6:2001:db8::1`.
 pub fn mechanism(ip: IpAddr) -> String {
@@ -204,6 +210,12 @@ mod tests {
 
     fn ip(raw: &str) -> IpAddr {
         raw.parse().unwrap()
+    }
+
+    #[test]
+    fn domains_are_asked_for_in_their_ascii_form() {
+        assert_eq!(ascii_domain("Hope.Example.org"), "hope.example.org");
+        assert_eq!(ascii_domain("bücher.example"), "xn--bcher-kva.example");
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub(super) async fn spf(dns: &Dns, setup: &DnsSetup<'_>, domain: &str, found: &[
             records::spf_with(None, &ips)
         ));
     }
-    let sender = setup.settings.envelope_sender().as_str().to_owned();
+    // The domain in the form asked for above, which mail-auth evaluates.
+    let sender = format!("{}@{domain}", setup.settings.envelope_sender().as_lettre().user());
     let mut refused: Vec<(IpAddr, SpfResult)> = Vec::new();
     for &ip in &ips {
         let params = SpfParameters::verify_mail_from(ip, relay, relay, &sender);
