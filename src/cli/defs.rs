@@ -73,7 +73,8 @@ pub(super) enum CliCommand {
     /// with --serve, show it live in the browser as you edit.
     Preview(PreviewArgs),
     /// Check the bulletin, its merge fields against the list, every row of
-    /// the list and the settings (and with --smtp, the relay); exit 1
+    /// the list and the settings (with --smtp, the relay; with --dns, the
+    /// DNS records receivers check); exit 1
     /// listing every problem.
     Check(CheckArgs),
     /// Write the bulletin's images, prepared as the messages carry them
@@ -638,6 +639,12 @@ pub(super) struct CheckArgs {
     /// nothing), and report success or the relay's exact answer.
     #[arg(long)]
     pub(super) smtp: bool,
+
+    /// Also look up the sending setup in the DNS (SPF for the relay, the
+    /// DKIM key, DMARC and alignment, MX for bounces), asking DNS_SERVER
+    /// or the system's resolver, and say what to publish.
+    #[arg(long)]
+    pub(super) dns: bool,
 
     #[command(flatten)]
     pub(super) relay: RelayArgs,

@@ -10,7 +10,7 @@ use crate::commands::{
     AssetsOptions, BouncesOptions, CheckOptions, Command, ImportOptions, PreviewOptions, ResubscribeOptions,
     SendOptions, Serve, ServeOptions, StatusOptions, Ui, UnsubscribeOptions,
 };
-use crate::commands::{CompletionsOptions, InitOptions, ManOptions, NewOptions};
+use crate::commands::{CompletionsOptions, DnsCheck, InitOptions, ManOptions, NewOptions};
 use crate::commands::{ImportMailchimpOptions, PersonOptions};
 use crate::config::SmtpOverrides;
 use crate::subscribers::Lists;
@@ -230,6 +230,7 @@ impl Cli {
             CliCommand::Check(a) => Command::Check(CheckOptions {
                 bulletin: anchor.typed(a.bulletin),
                 list: lists(a.list),
+                dns: a.dns.then(|| DnsCheck { smtp_host: a.relay.smtp_host.clone() }),
                 smtp: a.smtp.then(|| a.relay.into()),
                 site: anchor.or(a.site, crate::commands::PublishOptions::DEFAULT_OUT),
                 state_dir: state(a.state),

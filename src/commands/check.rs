@@ -7,9 +7,18 @@ use super::Outcome;
 use crate::config::{Security, Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::content::Bulletin;
 use crate::deliver::smtp::Relay;
+use crate::domain::{Clock, SystemClock};
+use crate::lint::dns::{DnsSetup, Severity};
 use crate::lint::findings_with_journal;
 use crate::render::ArchiveLinks;
 use crate::subscribers::Lists;
+
+/// `check --dns`: the relay named on the command line, if one is.
+#[derive(Debug, Clone, Default)]
+pub struct DnsCheck {
+    /// `--smtp-host`, which wins over `SMTP_HOST`.
+    pub smtp_host: Option<String>,
+}
 
 /// Options of `bulletin check`.
 #[derive(Debug, Clone)]
@@ -18,6 +27,8 @@ pub struct CheckOptions {
     pub list: Lists,
     /// Also try the relay, with these command-line settings.
     pub smtp: Option<SmtpOverrides>,
+    /// Also look the sending setup up in the DNS.
+    pub dns: Option<DnsCheck>,
     /// The web archive's folder, where the page should be.
     pub site: PathBuf,
     /// Where the journal lives: who a send would skip is said as the send
@@ -39,6 +50,9 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     }
     if let Some(dkim) = &found.dkim {
         print_dkim(dkim);
+    }
+    if let Some(dns) = &options.dns {
+        check_dns(env, dns, &mut found.errors, &mut found.warnings);
     }
     for read in &found.read {
         println!("{read}");
@@ -155,4 +169,32 @@ fn check_relay(env: &Source, overrides: &SmtpOverrides) -> anyhow::Result<(Strin
         ),
     };
     Ok((format!("relay {}: connected, {login}{trust}", relay.name()), warning))
+}
+
+/// `--dns`: prints what is as it should be, one line per item, and adds the
+/// rest to the errors and warnings.
+fn check_dns(env: &Source, dns: &DnsCheck, errors: &mut Vec<String>, warnings: &mut Vec<String>) {
+    let settings = match Settings::from_source(env) {
+        Ok(settings) => settings,
+        // The error is among the findings already.
+        Err(_) => return warnings.push("DNS: not checked, as the settings have an error (above)".to_owned()),
+    };
+    let server = match crate::config::dns_server(env) {
+        Ok(server) => server,
+        Err(e) => return errors.push(format!("DNS: not checked: {}", crate::domain::chain(&e))),
+    };
+    let relay = dns.smtp_host.clone().or_else(|| env.get("SMTP_HOST").map(|(host, _)| host));
+    let setup = DnsSetup {
+        settings: &settings,
+        relay: relay.as_deref(),
+        server,
+        now: SystemClock.now().as_system_time(),
+    };
+    for finding in crate::lint::dns::check(&setup) {
+        match finding.severity {
+            Severity::Fine => println!("{}", crate::report::printable(&finding.to_string())),
+            Severity::Warning => warnings.push(finding.to_string()),
+            Severity::Error => errors.push(finding.to_string()),
+        }
+    }
 }

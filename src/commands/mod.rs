@@ -28,7 +28,7 @@ use crate::subscribers::{Lists, SubscriberReader, Suppressions};
 
 pub use assets::AssetsOptions;
 pub use bounces::{BouncesOptions, ImportOptions};
-pub use check::CheckOptions;
+pub use check::{CheckOptions, DnsCheck};
 pub use import::ImportMailchimpOptions;
 pub use init::InitOptions;
 pub use new::NewOptions;

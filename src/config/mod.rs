@@ -8,6 +8,7 @@ mod bounce;
 mod brand;
 mod ca_file;
 mod dkim;
+mod dns;
 pub mod example;
 mod interests;
 pub mod newsletter;
@@ -26,6 +27,7 @@ pub use bounce::BounceSettings;
 pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
+pub use dns::{DNS_PORT, dns_server};
 pub use example::{ExampleSetting, reaches_no_one};
 pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
@@ -248,7 +250,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 48] = [
+pub const KEYS: [&str; 49] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -297,6 +299,7 @@ pub const KEYS: [&str; 48] = [
     "CONFIRM_HOURS",
     "TRUSTED_PROXIES",
     "ALLOWED_ORIGINS",
+    "DNS_SERVER",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the

@@ -7,9 +7,9 @@
 //! a dry run's `.eml`), with relaxed/relaxed canonicalisation, by our own
 //! signer (`canonical`, `signature`) and `ring`. No crate fitted: lettre's
 //! signer cannot sign a field name twice (over-signing) and signs RSA with
-//! the slower `rsa` crate; mail-auth, which signed before, will not build
-//! without a DNS resolver (hickory, some 40 crates) that signing never
-//! uses. This module holds the key, chooses the signed header fields and
+//! the slower `rsa` crate; mail-auth, which signed before, pulls in a DNS
+//! resolver (hickory) that signing never uses, so only `check --dns`
+//! (src/lint/dns) uses it, as a verifier of what is published. This module holds the key, chooses the signed header fields and
 //! makes the DNS record to publish; it ends where the signed message is
 //! handed back to `message`.
 

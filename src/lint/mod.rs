@@ -6,6 +6,7 @@
 //! them as warnings; none of them stops a run.
 
 mod content;
+pub mod dns;
 mod findings;
 mod image_ratio;
 mod parts;

@@ -267,9 +267,14 @@ fn the_confirmation_email_has_the_bulletins_logo_colour_footer_labels_a_plaintex
     assert!(text.contains("Hope Trust website: https://hope.example.org/"), "{text}");
     assert!(text.contains("Yes, sign me up:"), "the button written out in the text:\n{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 78 || !l.trim().contains(' ')), "{text}");
-    // Signed, as the bulletin is.
+    // Signed, as the bulletin is, with a signature that verifies against
+    // the record `check` prints.
     assert_eq!(read["dkim"]["d"], "hope.example.org", "{read:#}");
     assert_eq!(read["dkim"]["s"], "news2025", "{read:#}");
+    let (record, _) = crate::dkim::record_printed_by_check(&test, "prayer.md");
+    let saved = crate::dkim::save(test.path(), "confirmation.eml", &message.eml().raw);
+    let verdicts = crate::dkim::verify(&record, &[saved]);
+    assert!(verdicts[0].verified, "dkimpy: {:?}", verdicts[0].error);
 
     // The confirm page shows the labels; signups.csv keeps the tags.
     let link = confirm_link(&message);

@@ -70,7 +70,12 @@ pub(crate) struct Record {
 }
 
 pub(crate) fn published_record(test: &Test) -> (Record, Run) {
-    let run = test.run(&["check", SAMPLE_BULLETIN]);
+    record_printed_by_check(test, SAMPLE_BULLETIN)
+}
+
+/// The TXT record `bulletin check BULLETIN` prints.
+pub(crate) fn record_printed_by_check(test: &Test, bulletin: &str) -> (Record, Run) {
+    let run = test.run(&["check", bulletin]);
     let line = |prefix: &str| {
         run.stdout
             .lines()

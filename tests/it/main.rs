@@ -22,6 +22,7 @@ mod concurrency;
 mod consent;
 mod dkim;
 mod dkim_verifiers;
+mod dns;
 mod duplicates;
 mod first_newsletter;
 mod folders;
