@@ -111,7 +111,7 @@ impl CsvFile {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(self.io("read"))?;
         // The file as every reader of it sees it, or not at all.
-        let table = super::reader::Table::read(&self.path, &bytes).map_err(CsvFileError::Damaged)?;
+        let table = super::records::Table::read(&self.path, &bytes).map_err(CsvFileError::Damaged)?;
         let email_column = table.header.as_ref().and_then(|h| h.iter().position(super::is_email_header));
         let contents = Contents {
             header: table.header,
@@ -729,7 +729,7 @@ pub(super) mod tests {
             "email,note\na@example.org,x\n\nb@example.org,\"two\nlines\"\nc@example.org,y\n",
             "email,note\r\na@example.org,x\r\n\r\nb@example.org,\"two\r\nlines\"\r\nc@example.org,y\r\n",
         ] {
-            let table = super::super::reader::Table::read(Path::new("list.csv"), text.as_bytes()).unwrap();
+            let table = super::super::records::Table::read(Path::new("list.csv"), text.as_bytes()).unwrap();
             assert_eq!(table.header.unwrap().len(), 2);
             assert_eq!(table.lines, [2, 4, 6], "{text:?}");
             assert_eq!(

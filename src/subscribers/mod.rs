@@ -17,6 +17,7 @@ pub mod mailchimp;
 pub mod preferences;
 pub mod pseudonym;
 mod reader;
+mod records;
 pub mod signups;
 mod spreadsheet;
 mod suppression;
