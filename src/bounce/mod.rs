@@ -7,11 +7,14 @@
 //! (a delivery status notification, a bounce in words, a complaint, or
 //! something else); [`mailbox`] finds those messages in a Maildir, an mbox
 //! file or `.eml` files; [`ledger`] remembers what was imported so that
-//! nothing counts twice and soft bounces can be counted in a row. Changing
-//! the suppression list is left to [`crate::subscribers::SuppressionFile`].
+//! nothing counts twice and soft bounces can be counted in a row;
+//! [`intake`] is the one path from a believed report (the import's, or a
+//! relay webhook's) to the ledger and the suppression list, which
+//! [`crate::subscribers::SuppressionFile`] writes.
 
 pub mod classify;
 pub mod fields;
+pub mod intake;
 pub mod ledger;
 pub mod mailbox;
 pub mod notice;

@@ -15,8 +15,9 @@ use std::time::SystemTime;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use super::{Suppress, print_suppressed, soft_in_a_row, timestamp, write_suppressions};
+use super::{print_suppressed, timestamp, write_suppressions};
 use crate::bounce::Class;
+use crate::bounce::intake;
 use crate::bounce::ledger::{self, Kind, Ledger};
 use crate::bounce::mailbox::Source;
 use crate::bounce::notice::{self, Finding, NotBounce, Notice};
@@ -29,8 +30,8 @@ use crate::journal::{Archive, Sent};
 use crate::message::Composer;
 use crate::message::verp::Verp;
 use crate::report::printable;
+use crate::subscribers::EmailAddress;
 use crate::subscribers::Lists;
-use crate::subscribers::{EmailAddress, Reason};
 
 /// Options of `bulletin bounces import`.
 #[derive(Debug, Clone)]
@@ -112,24 +113,8 @@ pub fn run(options: &ImportOptions, env: &EnvSource, now: SystemTime, ui: Ui) ->
         }
     }
 
-    let mut suppress = Suppress::default();
-    let mut soft_counts = Vec::new();
-    for entry in &import.recorded {
-        let Ok(email) = EmailAddress::parse(&entry.address) else { continue };
-        match entry.kind {
-            Kind::Bounce(Class::Hard) => suppress.add(email, Reason::HardBounce, super::detail_of(entry)),
-            Kind::Complaint => suppress.add(email, Reason::Complaint, super::detail_of(entry)),
-            Kind::Bounce(Class::Soft) => {
-                let count = soft_in_a_row(archive.as_ref(), Some(&import.ledger), &entry.email_key)?;
-                if count >= limit {
-                    let detail = format!("{count} soft bounces in a row; last: {}", super::detail_of(entry));
-                    suppress.add(email, Reason::SoftBounces, detail);
-                }
-                soft_counts.push((entry.address.clone(), count));
-            }
-            Kind::Bounce(_) => {}
-        }
-    }
+    // The same decision as the relays' webhooks make (`bounce::intake`).
+    let (suppress, soft_counts) = intake::decide(&import.recorded, archive.as_ref(), &import.ledger, limit)?;
 
     let names: Vec<String> = sources.iter().map(Source::describe).collect();
     let dry = if options.dry_run { " (dry run: nothing is written)" } else { "" };

@@ -6,16 +6,16 @@
 mod import;
 mod list;
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crate::bounce::Class;
-use crate::bounce::ledger::{self, Kind, Ledger};
-use crate::bounce::streak;
+use crate::bounce::intake::Suppress;
+use crate::bounce::ledger::Kind;
 use crate::domain::EmailKey;
-use crate::journal::Archive;
 use crate::subscribers::Lists;
-use crate::subscribers::{EmailAddress, Entry, Reason, SuppressionFile};
+use crate::subscribers::{Entry, SuppressionFile};
+// What `import` and `list` share with the webhooks of `bulletin serve`.
+use crate::bounce::intake::soft_in_a_row;
 
 pub use import::ImportOptions;
 pub(super) use import::run as import;
@@ -25,50 +25,6 @@ pub(super) use list::run as list;
 /// RFC 3339 UTC to the second, as the journal writes times.
 fn timestamp(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
-}
-
-/// The soft bounces the address whose key is `key` has had in a row, from
-/// the journal and the ledger (see [`streak`]).
-fn soft_in_a_row(archive: Option<&Archive>, ledger: Option<&Ledger>, key: &EmailKey) -> anyhow::Result<u32> {
-    let sent = match archive {
-        Some(archive) => archive.messages_to(key)?,
-        None => Vec::new(),
-    };
-    let reports = match ledger {
-        Some(ledger) => ledger.for_address(key)?,
-        None => Vec::new(),
-    };
-    Ok(streak::soft_in_a_row(&streak::timeline(&sent, &reports)))
-}
-
-/// Addresses to add to the suppression list, each once: a hard bounce wins
-/// over a complaint, a complaint over soft bounces.
-#[derive(Default)]
-struct Suppress {
-    entries: Vec<Entry>,
-    index: HashMap<EmailKey, usize>,
-}
-
-impl Suppress {
-    fn rank(reason: Reason) -> u8 {
-        match reason {
-            Reason::HardBounce => 0,
-            Reason::Complaint => 1,
-            _ => 2,
-        }
-    }
-
-    fn add(&mut self, email: EmailAddress, reason: Reason, detail: String) {
-        let entry = Entry { email, reason, detail };
-        match self.index.get(entry.email.key()) {
-            Some(&at) if Self::rank(self.entries[at].reason) <= Self::rank(reason) => {}
-            Some(&at) => self.entries[at] = entry,
-            None => {
-                self.index.insert(entry.email.key().clone(), self.entries.len());
-                self.entries.push(entry);
-            }
-        }
-    }
 }
 
 /// What adding to the suppression list did, or would do.
@@ -90,14 +46,14 @@ fn write_suppressions(
     if dry_run {
         let (present, _) = list.read_suppressions()?;
         let (already, added): (Vec<Entry>, Vec<Entry>) =
-            suppress.entries.into_iter().partition(|e| present.contains(&e.email));
+            suppress.into_entries().into_iter().partition(|e| present.contains(&e.email));
         return Ok(Suppressed { path, added, already: already.len() });
     }
     let file = SuppressionFile::new(&path);
-    let outcome = file.add(&suppress.entries, now)?;
+    let outcome = file.add(suppress.entries(), now)?;
     let added_keys: std::collections::HashSet<EmailKey> =
         outcome.added.iter().map(|a| EmailKey::of(a)).collect();
-    let added = suppress.entries.into_iter().filter(|e| added_keys.contains(e.email.key())).collect();
+    let added = suppress.into_entries().into_iter().filter(|e| added_keys.contains(e.email.key())).collect();
     Ok(Suppressed { path, added, already: outcome.already.len() })
 }
 
@@ -145,15 +101,5 @@ fn kind_rank(kind: Kind) -> u8 {
         Kind::Bounce(Class::Soft) => 2,
         Kind::Bounce(Class::Blocked) => 3,
         Kind::Bounce(Class::Unknown) => 4,
-    }
-}
-
-/// Suppression detail for a hard bounce or complaint from the ledger.
-fn detail_of(entry: &ledger::Entry) -> String {
-    match (entry.status.is_empty(), entry.detail.is_empty()) {
-        (true, _) => entry.detail.clone(),
-        (false, true) => entry.status.clone(),
-        (false, false) if entry.detail.contains(&entry.status) => entry.detail.clone(),
-        (false, false) => format!("{} {}", entry.status, entry.detail),
     }
 }
