@@ -26,7 +26,8 @@ const LAYERS: &[&[&str]] = &[
     &["deliver"],
     &["report"],
     &["lint"],
-    &["bounce", "publish", "http"],
+    &["bounce", "publish"],
+    &["http"],
     &["commands"],
     &["cli"],
 ];

@@ -7,12 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Outcome, settings_without_dkim};
-use crate::config::{Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source};
+use crate::bounce::intake::Intake;
+use crate::config::{
+    BounceSettings, Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source, WebhookSettings,
+};
 use crate::deliver::smtp::Relay;
 use crate::domain::SystemClock;
 use crate::http::preferences::PreferencesOptions;
 use crate::http::serve::{self as server, Setup};
 use crate::http::signup::SignupOptions;
+use crate::http::webhooks::WebhooksOptions;
 use crate::subscribers::Lists;
 use crate::subscribers::signups::SignupsFile;
 
@@ -21,7 +25,8 @@ use crate::subscribers::signups::SignupsFile;
 pub struct ServeOptions {
     pub list: Lists,
     pub listen: SocketAddr,
-    /// Where the sign-up counts today's confirmation emails.
+    /// Where the sign-up counts today's confirmation emails, the webhooks
+    /// find the journal and the bounce ledger and remember event ids.
     pub state_dir: PathBuf,
 }
 
@@ -53,6 +58,17 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         None
     };
     let preferences = PreferencesOptions::from_source(env, &options.list.subscribers)?;
-    server::serve(&settings, Setup { listen: options.listen, suppressed, clock, signup, preferences })?;
+    let webhooks = WebhooksOptions {
+        settings: WebhookSettings::from_source(env)?,
+        intake: Intake {
+            state_dir: options.state_dir.clone(),
+            suppressed: suppressed.clone(),
+            soft_limit: BounceSettings::from_source(env)?.soft_limit.get(),
+        },
+    };
+    server::serve(
+        &settings,
+        Setup { listen: options.listen, suppressed, clock, signup, preferences, webhooks },
+    )?;
     Ok(Outcome::Done)
 }

@@ -14,6 +14,7 @@ mod interests;
 pub mod newsletter;
 mod signup;
 mod smtp;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -33,6 +34,7 @@ pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
 pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
+pub use webhooks::{HostPattern, KEYS as WEBHOOK_KEYS, PostmarkAuth, SesSettings, WebhookSettings};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped
 /// from memory when dropped, read only through [`ExposeSecret`]) whose

@@ -1,7 +1,7 @@
 //! Everything that serves HTTP: the live [`preview`] of a bulletin
 //! (`bulletin preview --serve`) and `bulletin serve` ([`serve`], which
 //! composes the one-click [`unsubscribe`], [`preferences`] and [`signup`]
-//! routers), with the start and stop (`Server`), the connection limits
+//! routers and the relays' [`webhooks`]), with the start and stop (`Server`), the connection limits
 //! (`Limits`), the page `layout` and the answers (`respond`) they share.
 //!
 //! Ends at the edge of HTTP: what the pages show is made by `job` and
@@ -15,6 +15,7 @@ mod respond;
 pub mod serve;
 pub mod signup;
 pub mod unsubscribe;
+pub mod webhooks;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -2,8 +2,9 @@
 //! server meant to sit behind the organisation's HTTPS reverse proxy. It
 //! checks the settings it cannot run without, then composes its sibling
 //! routers on one [`Server`]: the one-click unsubscribe
-//! ([`super::unsubscribe`]), the preference page ([`super::preferences`])
-//! and, when a relay is set up, sign-up ([`super::signup`]).
+//! ([`super::unsubscribe`]), the preference page ([`super::preferences`]),
+//! when a relay is set up, sign-up ([`super::signup`]), and the relays'
+//! webhooks whose settings are set ([`super::webhooks`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use anyhow::{Context, bail};
 use axum::http::StatusCode;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{REQUEST_TIMEOUT, Server, preferences, signup, unsubscribe};
+use super::{REQUEST_TIMEOUT, Server, preferences, signup, unsubscribe, webhooks};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::message::confirmation::ConfirmSigner;
@@ -43,6 +44,8 @@ pub struct Setup {
     pub signup: Option<signup::SignupOptions>,
     /// The preference page (`/preferences`).
     pub preferences: preferences::PreferencesOptions,
+    /// The relays' webhooks (`/webhooks/…`), those whose settings are set.
+    pub webhooks: webhooks::WebhooksOptions,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
@@ -51,7 +54,7 @@ pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
     // A list it cannot read whole is not one to add to.
     crate::subscribers::Suppressions::load_optional(setup.suppressed.path())?;
     setup.suppressed.check_writable().context("bulletin serve cannot write the suppression list")?;
-    let Setup { listen, suppressed, clock, signup, preferences } = setup;
+    let Setup { listen, suppressed, clock, signup, preferences, webhooks } = setup;
     let look = Arc::new(super::layout::Look::new(settings)?);
     let shared = super::Shared { suppressed: suppressed.clone(), clock: Arc::clone(&clock), look };
     preferences.file.check_writable().context("the server cannot write the preferences file")?;
@@ -96,7 +99,16 @@ pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
         println!("  preferences  http://{address}/preferences ({})", preferences.file.path().display());
         let preferences = preferences::router(settings, preferences, shared.clone())
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
-        let router = unsubscribe::routes(&path, settings, signer, shared.clone()).merge(preferences);
+        let hooks = webhooks::names(&webhooks.settings);
+        if hooks.is_empty() {
+            println!("  webhooks     off (see the guide's bounces page to set one up)");
+        } else {
+            println!("  webhooks     http://{address}/webhooks/{}", hooks.join(", /webhooks/"));
+        }
+        let hooks = webhooks::router(webhooks, Arc::clone(&clock))?
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+        let router =
+            unsubscribe::routes(&path, settings, signer, shared.clone()).merge(preferences).merge(hooks);
         Ok(match signups {
             Some(signups) => router.merge(signups),
             None => router,

@@ -40,4 +40,6 @@ mod servers;
 mod signup;
 mod spam;
 mod unsubscribe;
+mod webhooks;
+mod webhooks_ses;
 mod weekly;
