@@ -174,6 +174,12 @@ fn an_ses_bounce_signed_by_the_sns_certificate_suppresses_and_forged_other_topic
     let refused = hook(&mirror.message("signing.key", 2, elsewhere));
     assert!(refused.1.contains("not https on a host of SNS_CERT_URL_HOSTS"), "{refused:?}");
     unchanged(&empty, refused, 403);
+    let mut not_pem = bounce("m-not-pem", "reader01@example.org", "Permanent", 5);
+    not_pem["SigningCertURL"] = mirror.url("confirm?SimpleNotificationService-test.pem").into();
+    let refused = hook(&mirror.message("signing.key", 2, not_pem));
+    assert!(refused.1.contains("not a .pem file"), "{refused:?}");
+    unchanged(&empty, refused, 403);
+    assert_eq!(mirror.requests(), Vec::<String>::new(), "nothing fetched for the refused ones");
     let stale =
         mirror.message("signing.key", 1, bounce("m-stale", "reader01@example.org", "Permanent", 40 * 86_400));
     unchanged(&empty, hook(&stale), 403);

@@ -118,6 +118,10 @@ async fn check(hooks: &Hooks, body: &[u8]) -> Result<Checked, Refusal> {
         }
     };
     let certificate = allowed(field("SigningCertURL"), "SigningCertURL")?;
+    // As AWS's own SDKs check: a certificate file, with no query to vary it.
+    if !certificate.path().ends_with(".pem") || certificate.query().is_some() {
+        return Err(Refusal::Forbidden("its SigningCertURL is not a .pem file".into()));
+    }
     let algorithm: &'static dyn ring::signature::VerificationAlgorithm = match field("SignatureVersion") {
         Some("1") => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
         Some("2") => &RSA_PKCS1_2048_8192_SHA256,
