@@ -192,8 +192,10 @@ fn a_signed_mailgun_failure_suppresses_the_reader_and_forged_stale_replayed_or_s
     assert_eq!(ledgers(&test).reports.len(), 2);
 
     assert_eq!(mailed_next(&test), ["reader02@example.org", "reader03@example.org"]);
-    let (_, _, log) = server.stop();
-    assert!(!log.contains(MAILGUN_KEY) && !log.contains("reader01@example.org"), "{log}");
+    let (_, out, log) = server.stop();
+    assert!(!out.contains(MAILGUN_KEY) && !log.contains(MAILGUN_KEY), "{out}{log}");
+    assert!(log.contains("webhook mailgun: r***@example.org: suppressed (hard-bounce)"), "{log}");
+    assert!(!log.contains("reader01@example.org"), "the log masks addresses\n{log}");
 }
 
 // --------------------------------------------------------------- Postmark
@@ -259,8 +261,9 @@ fn a_postmark_hard_bounce_and_complaint_with_the_password_suppress_and_a_wrong_p
         ]
     );
     assert_eq!(mailed_next(&test), ["reader03@example.org"]);
-    let (_, _, log) = server.stop();
-    assert!(!log.contains(POSTMARK_PASSWORD), "{log}");
+    let (_, out, log) = server.stop();
+    assert!(!out.contains(POSTMARK_PASSWORD) && !log.contains(POSTMARK_PASSWORD), "{out}{log}");
+    assert!(log.contains("webhook postmark: refused (401): wrong basic-auth credentials"), "{log}");
 }
 
 // --------------------------------------------------------------- SendGrid
