@@ -39,5 +39,6 @@ mod send;
 mod servers;
 mod signup;
 mod spam;
+mod staff_report;
 mod unsubscribe;
 mod weekly;
