@@ -257,3 +257,31 @@ fn without_staff_email_the_relay_gets_exactly_the_lists_messages() {
     recipients.sort();
     assert_eq!(recipients, ["a@example.org", "b@example.org"], "{}", run.printed());
 }
+
+#[test]
+fn the_staff_report_is_signed_as_the_bulletin_is_and_holds_no_password_or_key() {
+    const USERNAME: &str = "relay-user";
+    const PASSWORD: &str = "pw-St4ff-relay-secret-never-in-a-report-9e1b";
+    let relay = PyServer::start(&Faults::new().auth(USERNAME, PASSWORD));
+    let test = to_relay(crate::dkim::signing(crate::dkim::Key::Rsa(2048)), relay.port())
+        .env("SMTP_USERNAME", USERNAME)
+        .env("SMTP_PASSWORD", PASSWORD)
+        .env("STAFF_EMAIL", STAFF)
+        .file("list.csv", list_of(&["a@example.org"]));
+    let run = send(&test, &[]).code(0);
+    assert!(run.stdout.contains("report    sent to"), "{}", run.printed());
+    let (received, parsed) = report(&relay, 0);
+    assert!(parsed.subject.ends_with("(1 sent, 0 failed of 1)"), "{parsed:?}");
+    let (record, _) = crate::dkim::record_printed_by_check(&test, SAMPLE_BULLETIN);
+    let saved = crate::dkim::save(test.path(), "report.eml", &received.raw);
+    let verdicts = crate::dkim::verify(&record, &[saved]);
+    assert!(verdicts[0].verified, "dkimpy: {:?}", verdicts[0].error);
+    let raw = String::from_utf8_lossy(&received.raw);
+    // The key `dkim::signing` makes: no line of it is in the report.
+    let key = std::fs::read_to_string(test.join("keys/dkim-private.pem")).expect("the signing key");
+    let secrets = [PASSWORD, "test-unsubscribe-secret"];
+    for secret in secrets.iter().copied().chain(key.lines().filter(|l| !l.starts_with("-----"))) {
+        assert!(!raw.contains(secret), "the report holds a secret: {secret}");
+    }
+    assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+}
