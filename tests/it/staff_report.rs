@@ -285,3 +285,15 @@ fn the_staff_report_is_signed_as_the_bulletin_is_and_holds_no_password_or_key() 
     }
     assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
 }
+
+#[test]
+fn a_test_copy_and_a_dry_run_send_no_report() {
+    let relay = PyServer::start(&Faults::new());
+    let test = to_relay(Test::with_sample().file("list.csv", list_of(&["a@example.org"])), relay.port())
+        .env("STAFF_EMAIL", STAFF);
+    let run = send(&test, &["--to", "editor@example.org"]).code(0);
+    assert!(!run.stdout.contains("report "), "{}", run.printed());
+    send(&test, &["--dry-run", "--out", "out"]).code(0);
+    let recipients: Vec<String> = relay.messages().iter().map(|m| m.recipient().to_owned()).collect();
+    assert_eq!(recipients, ["editor@example.org"], "the test copy alone");
+}

@@ -129,3 +129,17 @@ fn with_next_step(account: String) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_that_says_what_to_do_is_kept_and_one_that_does_not_is_told_how_to_resume() {
+        let says = "stopped: …\nNothing was sent; fix that and run the same command again.";
+        assert_eq!(with_next_step(says.to_owned()), says);
+        let told = with_next_step("cannot use the relay 127.0.0.1:2525: 535 5.7.8 bad login".to_owned());
+        assert!(told.starts_with("cannot use the relay 127.0.0.1:2525: 535 5.7.8 bad login\n"), "{told}");
+        assert!(told.contains("run the same command again"), "{told}");
+    }
+}
