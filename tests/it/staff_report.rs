@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::send_util::{Faults, PyServer, Received, to_relay};
-use crate::util::{Run, SAMPLE_BULLETIN, Test};
+use crate::util::{Run, SAMPLE_BULLETIN, SAMPLE_LOGO, Test};
 
 const STAFF: &str = "office@hope.example.org";
 const REFUSAL: &str = "550 5.1.1 <refused@example.org>: Recipient address rejected: User unknown";
@@ -23,6 +23,8 @@ struct Parsed {
     to: String,
     text: String,
     html: String,
+    /// The Content-ID of each image part.
+    images: Vec<String>,
 }
 
 impl Parsed {
@@ -52,12 +54,14 @@ fn python_reads(eml: &Path) -> Parsed {
         assert not m.defects, m.defects\n\
         print(json.dumps({'subject': str(m['Subject']), 'to': str(m['To']),\n\
             'text': m.get_body(preferencelist=('plain',)).get_content(),\n\
-            'html': m.get_body(preferencelist=('html',)).get_content()}))\n";
+            'html': m.get_body(preferencelist=('html',)).get_content(),\n\
+            'images': [str(p['Content-ID']) for p in m.walk() if p.get_content_maintype() == 'image']}))\n";
     let output = Command::new("python3").args(["-c", script]).arg(eml).output().expect("cannot run python3");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("Python printed JSON");
     let field = |name: &str| json[name].as_str().unwrap_or_else(|| panic!("no {name} in {json}")).to_owned();
-    Parsed { subject: field("subject"), to: field("to"), text: field("text"), html: field("html") }
+    let images = json["images"].as_array().expect("a list of images").iter().map(|i| i.to_string()).collect();
+    Parsed { subject: field("subject"), to: field("to"), text: field("text"), html: field("html"), images }
 }
 
 /// The messages the relay took for `address`.
@@ -259,7 +263,7 @@ fn without_staff_email_the_relay_gets_exactly_the_lists_messages() {
 }
 
 #[test]
-fn the_staff_report_is_signed_as_the_bulletin_is_and_holds_no_password_or_key() {
+fn the_staff_report_is_signed_as_the_bulletin_is_shows_its_logo_and_holds_no_password_or_key() {
     const USERNAME: &str = "relay-user";
     const PASSWORD: &str = "pw-St4ff-relay-secret-never-in-a-report-9e1b";
     let relay = PyServer::start(&Faults::new().auth(USERNAME, PASSWORD));
@@ -267,11 +271,15 @@ fn the_staff_report_is_signed_as_the_bulletin_is_and_holds_no_password_or_key() 
         .env("SMTP_USERNAME", USERNAME)
         .env("SMTP_PASSWORD", PASSWORD)
         .env("STAFF_EMAIL", STAFF)
+        .env("LOGO", SAMPLE_LOGO)
         .file("list.csv", list_of(&["a@example.org"]));
     let run = send(&test, &[]).code(0);
     assert!(run.stdout.contains("report    sent to"), "{}", run.printed());
     let (received, parsed) = report(&relay, 0);
     assert!(parsed.subject.ends_with("(1 sent, 0 failed of 1)"), "{parsed:?}");
+    assert_eq!(parsed.images.len(), 1, "the logo, carried as the bulletin carries it: {:?}", parsed.images);
+    let cid = parsed.images[0].trim_matches(|c| c == '"' || c == '<' || c == '>');
+    assert!(parsed.html.contains(&format!("src=\"cid:{cid}\"")), "the logo at the top: {}", parsed.html);
     let (record, _) = crate::dkim::record_printed_by_check(&test, SAMPLE_BULLETIN);
     let saved = crate::dkim::save(test.path(), "report.eml", &received.raw);
     let verdicts = crate::dkim::verify(&record, &[saved]);
