@@ -14,6 +14,7 @@ mod interests;
 pub mod newsletter;
 mod signup;
 mod smtp;
+mod staff;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
 pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
+pub use staff::staff_email;
 pub use webhooks::{HostPattern, KEYS as WEBHOOK_KEYS, PostmarkAuth, SesSettings, WebhookSettings};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped
@@ -252,7 +254,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 49] = [
+pub const KEYS: [&str; 50] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -302,6 +304,7 @@ pub const KEYS: [&str; 49] = [
     "TRUSTED_PROXIES",
     "ALLOWED_ORIGINS",
     "DNS_SERVER",
+    "STAFF_EMAIL",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the

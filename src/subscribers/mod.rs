@@ -6,6 +6,7 @@
 //! duplicate), with its line. Only the file's header, the addresses seen so
 //! far and the opted-out addresses are kept in memory.
 
+mod changes;
 pub mod consent;
 mod csv_file;
 mod ledger;
@@ -27,6 +28,7 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
+pub use changes::{Changes, changes_since};
 pub use consent::Reason;
 pub use csv_file::{CsvFile, CsvFileError, Found, Table};
 pub use ledger_file::{Added, Confirmation, Entry, Forgotten, Joining, SuppressionFile};

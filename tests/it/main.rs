@@ -39,6 +39,7 @@ mod send;
 mod servers;
 mod signup;
 mod spam;
+mod staff_report;
 mod unsubscribe;
 mod webhooks;
 mod webhooks_ses;

@@ -13,15 +13,17 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::SendOptions;
+use super::allowance::Allowance;
+use super::staff::{Ending, Staff};
 use crate::commands::{Outcome, Ui, prepare, warn};
 use crate::config::UNSIGNED_RECIPIENTS_MAX;
 use crate::config::{Settings, SmtpSettings, Source};
 use crate::deliver::plan::{Plan, plan, received_elsewhere, text_of};
 use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, FeedSource, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
-use crate::domain::{Clock, EmailAddress, SystemClock, Timestamp};
+use crate::domain::{Clock, EmailAddress, SystemClock};
 use crate::job::Job;
-use crate::journal::{Archive, CampaignLock, Elsewhere, Journal, StartLock, State};
+use crate::journal::{CampaignLock, Elsewhere, Journal, StartLock, State};
 use crate::report::printable;
 use crate::report::{Count, Progress};
 use crate::subscribers::{LiveSuppression, Row, SubscriberReader};
@@ -35,6 +37,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     if !options.to.is_empty() {
         return runtime.block_on(test_copies(options, job, rows, &relay, &SystemClock));
     }
+    let staff_email = crate::config::staff_email(env)?;
     // A send of this campaign already running: refused before the plan.
     CampaignLock::check(&options.state_dir, &job.bulletin.campaign)?;
     // Nothing is created on disk until the send is confirmed.
@@ -98,8 +101,14 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         refuse_duplicates(&plan, choice)?;
         (again, plan.to_send)
     };
-    let approved = Approved { job, rows, journal, elsewhere, total, allowance };
-    runtime.block_on(send(options, approved, relay, smtp, ui))
+    let staff = staff_email.map(|to| Staff::new(to, &job, options, ui.quiet));
+    let approved = Approved { job, rows, journal, elsewhere, total, allowance, relay: relay.clone(), smtp };
+    let mut ending = Ending::default();
+    let outcome = runtime.block_on(send(options, approved, ui, &mut ending));
+    if let Some(staff) = staff {
+        runtime.block_on(staff.report(&relay, ending, &outcome));
+    }
+    outcome
 }
 
 /// Stops the send before anything goes when `plan` would skip most of
@@ -136,41 +145,6 @@ fn lock_the_text(
     // starts next finds this one.
     journal.started(&job.bulletin.path, &job.bulletin.subject_text(), text)?;
     Ok((lock, journal))
-}
-
-/// A daily allowance (`--rate N/day`) against what the journal says was
-/// handed over in the last 24 hours, in every campaign.
-struct Allowance {
-    per_day: u32,
-    left: u64,
-    /// When the first message of the last 24 hours went: 24 hours later,
-    /// more may go.
-    first: Option<Timestamp>,
-    now: Timestamp,
-}
-
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-
-impl Allowance {
-    fn today(state_dir: &std::path::Path, per_day: u32, now: Timestamp) -> anyhow::Result<Self> {
-        let since = Timestamp::from(now.as_system_time() - DAY);
-        let (handed_over, first) = match Archive::open_existing(state_dir)? {
-            Some(archive) => archive.handed_over_since(since)?,
-            None => (0, None),
-        };
-        Ok(Self { per_day, left: u64::from(per_day).saturating_sub(handed_over), first, now })
-    }
-
-    /// What to say when it is used up, with `sent` sent by this run and
-    /// `pending` left.
-    fn used_up(&self, sent: u64, pending: u64) -> String {
-        let resume = Timestamp::from(self.first.unwrap_or(self.now).as_system_time() + DAY);
-        format!(
-            "today's allowance of {per_day} messages (--rate {per_day}/day) is sent: {sent} sent, {pending} pending; \
-             run the same command again after {resume} (24 hours after the first of them)",
-            per_day = self.per_day
-        )
-    }
 }
 
 fn print_plan(job: &Job, plan: &Plan, relay: &Relay, smtp: &SmtpSettings, options: &SendOptions) {
@@ -355,19 +329,23 @@ struct Approved {
     elsewhere: Elsewhere,
     total: u64,
     allowance: Option<Allowance>,
+    relay: Relay,
+    smtp: SmtpSettings,
 }
 
 /// The send itself: the feed on a thread of its own, the senders on the
-/// runtime, the progress display, then the summary.
+/// runtime, the progress display, then the summary; what the staff
+/// report needs is kept in `ending` as it goes.
 async fn send(
     options: &SendOptions,
     approved: Approved,
-    relay: Relay,
-    smtp: SmtpSettings,
     ui: Ui,
+    ending: &mut Ending,
 ) -> anyhow::Result<Outcome> {
-    let Approved { job, rows, journal, elsewhere, total, allowance } = approved;
+    let Approved { job, rows, journal, elsewhere, total, allowance, relay, smtp } = approved;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    ending.started = Some(clock.now());
+    ending.pending = total;
     // The first connection is the check that the relay takes us; the first
     // sender keeps it.
     let first =
@@ -437,28 +415,29 @@ async fn send(
         report_slowdowns(slowdowns, counts.throttled.load(Ordering::SeqCst));
     }
     let pending = total.saturating_sub(sent + failed);
-    match &halt {
-        Some(Halt::Quota(reply)) => {
-            println!(
+    (ending.count, ending.pending, ending.skipped) = (Some(count), pending, skipped(&read));
+    let (stopped, outcome) = match &halt {
+        Some(Halt::Quota(reply)) => (
+            format!(
                 "Stopped: the relay's quota is used up: {sent} sent, {pending} pending; run the same command \
                  again when it resets.\nThe relay said: {reply}"
-            );
-            return Ok(Outcome::QuotaUsed);
-        }
+            ),
+            Outcome::QuotaUsed,
+        ),
         Some(Halt::Allowance) => {
             let allowance = allowance.expect("only a daily allowance halts the run so");
-            println!("Stopped: {}", allowance.used_up(sent, pending));
-            return Ok(Outcome::QuotaUsed);
+            (format!("Stopped: {}", allowance.used_up(sent, pending)), Outcome::QuotaUsed)
         }
-        _ => {}
-    }
-    if interrupted {
-        println!(
+        _ if interrupted => (
             "Interrupted: messages in flight were finished and recorded. Run the same command again to resume."
-        );
-        return Ok(Outcome::Interrupted);
-    }
-    Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done })
+                .to_owned(),
+            Outcome::Interrupted,
+        ),
+        _ => return Ok(if failed > 0 { Outcome::Problems } else { Outcome::Done }),
+    };
+    println!("{stopped}");
+    ending.stopped = Some(stopped);
+    Ok(outcome)
 }
 
 fn report(read: &Read, count: Count, retries: u64, elapsed: Duration, list: &std::path::Path) {
@@ -468,11 +447,7 @@ fn report(read: &Read, count: Count, retries: u64, elapsed: Duration, list: &std
     if retries > 0 {
         println!("  retried   {retries} time(s)");
     }
-    let mut skipped = vec![];
-    if read.tally.skipped() > 0 {
-        skipped.push(read.tally.skipped_breakdown());
-    }
-    skipped.extend(read.plan.skips());
+    let skipped = skipped(read);
     if !skipped.is_empty() {
         println!("  skipped   {}", skipped.join(", "));
     }
@@ -485,6 +460,16 @@ fn report(read: &Read, count: Count, retries: u64, elapsed: Duration, list: &std
     }
     println!("  elapsed   {:.1}s, {rate:.1} messages/s", seconds);
     print!("{}", read.tally.problem_lines(&list.display().to_string()));
+}
+
+/// The rows not mailed, and why: the list's, then the journal's.
+fn skipped(read: &Read) -> Vec<String> {
+    let mut skipped = vec![];
+    if read.tally.skipped() > 0 {
+        skipped.push(read.tally.skipped_breakdown());
+    }
+    skipped.extend(read.plan.skips());
+    skipped
 }
 
 /// How the relay's "slow down" replies shaped the run.

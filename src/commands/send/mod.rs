@@ -1,7 +1,9 @@
 //! `bulletin send`: the dry run, a test copy, or the real thing.
 
+mod allowance;
 mod dry_run;
 mod live;
+mod staff;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
