@@ -20,6 +20,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod consent;
+mod deploy;
 mod dkim;
 mod dkim_verifiers;
 mod dns;
