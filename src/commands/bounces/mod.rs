@@ -4,6 +4,7 @@
 //! they share: deciding who to suppress and writing it.
 
 mod import;
+mod reports;
 mod list;
 
 use std::time::SystemTime;
@@ -28,7 +29,7 @@ fn timestamp(time: SystemTime) -> String {
 }
 
 /// What adding to the suppression list did, or would do.
-struct Suppressed {
+pub(super) struct Suppressed {
     path: std::path::PathBuf,
     added: Vec<Entry>,
     already: usize,
