@@ -3,6 +3,7 @@
 //! Both may add addresses to the suppression list; this module holds what
 //! they share: deciding who to suppress and writing it.
 
+pub(super) mod imap;
 mod import;
 mod reports;
 mod list;
