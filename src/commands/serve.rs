@@ -10,7 +10,8 @@ use super::bounces::imap::Poller;
 use super::{Outcome, settings_without_dkim};
 use crate::bounce::intake::Intake;
 use crate::config::{
-    BounceSettings, ImapSettings, Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source, WebhookSettings,
+    BounceSettings, ImapSettings, Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source,
+    WebhookSettings,
 };
 use crate::deliver::smtp::Relay;
 use crate::domain::SystemClock;

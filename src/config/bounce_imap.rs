@@ -60,7 +60,9 @@ impl ImapSettings {
         })?;
         let done_folder = parse_with(source, "BOUNCE_IMAP_DONE_FOLDER", |s| {
             if s.chars().any(|c| c.is_control() || matches!(c, '"' | '\\' | '%' | '*')) {
-                return Err("must be a folder name without quotes, backslashes, % or * or control characters");
+                return Err(
+                    "must be a folder name without quotes, backslashes, % or * or control characters",
+                );
             }
             Ok(s.to_owned())
         })?;
@@ -71,9 +73,11 @@ impl ImapSettings {
         })?;
         let ca_file = match source.get("BOUNCE_IMAP_CA_FILE") {
             None => None,
-            Some((raw, origin)) => Some(CaFile::load(&source.path("BOUNCE_IMAP_CA_FILE", &raw)).map_err(
-                |reason| ConfigError::Invalid { key: "BOUNCE_IMAP_CA_FILE", value: raw, origin, reason },
-            )?),
+            Some((raw, origin)) => {
+                Some(CaFile::load(&source.path("BOUNCE_IMAP_CA_FILE", &raw)).map_err(|reason| {
+                    ConfigError::Invalid { key: "BOUNCE_IMAP_CA_FILE", value: raw, origin, reason }
+                })?)
+            }
         };
         Ok(Some(Self {
             security: url.security,
@@ -107,7 +111,9 @@ fn parse_url(raw: &str) -> Result<ImapUrl, String> {
         _ => return Err("must start with imaps:// (TLS) or imap:// (STARTTLS)".to_owned()),
     };
     if url.password().is_some() {
-        return Err("holds a password: set BOUNCE_IMAP_PASSWORD or BOUNCE_IMAP_PASSWORD_FILE instead".to_owned());
+        return Err(
+            "holds a password: set BOUNCE_IMAP_PASSWORD or BOUNCE_IMAP_PASSWORD_FILE instead".to_owned()
+        );
     }
     let decode = |s: &str| percent_decode(s).ok_or_else(|| "has a badly encoded %".to_owned());
     let user = decode(url.username())?;
@@ -176,7 +182,6 @@ fn password(source: &Source) -> Result<Secret, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     fn read(pairs: &[(&str, &str)]) -> Result<Option<ImapSettings>, String> {
         ImapSettings::from_source(&Source::from_pairs(pairs.iter().copied())).map_err(|e| e.to_string())
@@ -189,9 +194,12 @@ mod tests {
 
     #[test]
     fn an_imaps_url_gives_user_host_port_and_folder_with_the_defaults() {
-        let s = read(&[("BOUNCE_IMAP_URL", "imaps://bounces%40example.org@mail.example.org/Bounces"), ("BOUNCE_IMAP_PASSWORD", "pw")])
-            .unwrap()
-            .unwrap();
+        let s = read(&[
+            ("BOUNCE_IMAP_URL", "imaps://bounces%40example.org@mail.example.org/Bounces"),
+            ("BOUNCE_IMAP_PASSWORD", "pw"),
+        ])
+        .unwrap()
+        .unwrap();
         assert_eq!(s.security, ImapSecurity::Tls);
         assert_eq!((s.host.as_str(), s.port), ("mail.example.org", 993));
         assert_eq!((s.user.as_str(), s.mailbox.as_str()), ("bounces@example.org", "Bounces"));
@@ -201,9 +209,13 @@ mod tests {
 
     #[test]
     fn an_imap_url_means_starttls_on_port_143_and_inbox_by_default() {
-        let s = read(&[("BOUNCE_IMAP_URL", "imap://u@[::1]"), ("BOUNCE_IMAP_PASSWORD", "pw"), ("BOUNCE_IMAP_EVERY", "2s")])
-            .unwrap()
-            .unwrap();
+        let s = read(&[
+            ("BOUNCE_IMAP_URL", "imap://u@[::1]"),
+            ("BOUNCE_IMAP_PASSWORD", "pw"),
+            ("BOUNCE_IMAP_EVERY", "2s"),
+        ])
+        .unwrap()
+        .unwrap();
         assert_eq!((s.security, s.host.as_str(), s.port), (ImapSecurity::StartTls, "::1", 143));
         assert_eq!((s.mailbox.as_str(), s.every), ("INBOX", Duration::from_secs(2)));
     }
@@ -224,7 +236,8 @@ mod tests {
         assert_eq!(s.password.expose_secret(), "s3cret");
         let err = read(&[url]).unwrap_err();
         assert!(err.contains("BOUNCE_IMAP_PASSWORD"), "{err}");
-        let both = read(&[url, ("BOUNCE_IMAP_PASSWORD", "x"), ("BOUNCE_IMAP_PASSWORD_FILE", "y")]).unwrap_err();
+        let both =
+            read(&[url, ("BOUNCE_IMAP_PASSWORD", "x"), ("BOUNCE_IMAP_PASSWORD_FILE", "y")]).unwrap_err();
         assert!(both.contains("not both"), "{both}");
     }
 

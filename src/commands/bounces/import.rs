@@ -14,8 +14,8 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use super::reports::{self, Intake, Taken, Tally};
 use super::print_suppressed;
+use super::reports::{self, Intake, Taken, Tally};
 use crate::bounce::Class;
 use crate::bounce::ledger::{self, Kind};
 use crate::bounce::mailbox::Source;

@@ -5,8 +5,8 @@
 
 pub(super) mod imap;
 mod import;
-mod reports;
 mod list;
+mod reports;
 
 use std::time::SystemTime;
 

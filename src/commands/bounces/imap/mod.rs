@@ -27,7 +27,6 @@ use crate::config::{ImapSecurity, ImapSettings, Source as EnvSource};
 use crate::domain::Clock;
 use crate::subscribers::Lists;
 
-
 /// The most messages one round reads; the rest wait for the next round.
 const BATCH: usize = 500;
 
@@ -88,7 +87,10 @@ impl Poller<'_> {
             Ok(round) => round,
             Err(e) => {
                 let next = humantime::format_duration(self.settings.every);
-                eprintln!("{now} bounce mailbox: error: {}; trying again in {next}", crate::domain::chain(&*e));
+                eprintln!(
+                    "{now} bounce mailbox: error: {}; trying again in {next}",
+                    crate::domain::chain(&*e)
+                );
                 return;
             }
         };
@@ -184,7 +186,8 @@ impl Poller<'_> {
     /// Marks `set` deleted and expunges it (only it, with UIDPLUS).
     async fn delete(&self, imap: &mut Imap, set: &str, uid_plus: bool) -> anyhow::Result<()> {
         step("UID STORE", async {
-            let _: Vec<_> = imap.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?.collect::<Result<_, _>>().await?;
+            let _: Vec<_> =
+                imap.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?.collect::<Result<_, _>>().await?;
             Ok(())
         })
         .await?;
@@ -205,7 +208,8 @@ impl Poller<'_> {
             return Ok(Vec::new());
         }
         let fetches = step("UID FETCH", async {
-            let fetches: Vec<_> = imap.uid_fetch(uid_set(uids), "(UID BODY.PEEK[])").await?.collect::<Result<_, _>>().await?;
+            let fetches: Vec<_> =
+                imap.uid_fetch(uid_set(uids), "(UID BODY.PEEK[])").await?.collect::<Result<_, _>>().await?;
             Ok(fetches)
         })
         .await?;

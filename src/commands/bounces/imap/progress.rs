@@ -19,11 +19,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS imap_progress (\
 pub(super) fn last_uid(state_dir: &Path, mailbox: &str, validity: u32) -> Result<u32, OpenError> {
     let conn = open(state_dir, crate::journal::FILE_NAME, SCHEMA)?;
     let row: Option<(u32, u32)> = conn
-        .query_row(
-            "SELECT uid_validity, last_uid FROM imap_progress WHERE mailbox = ?1",
-            [mailbox],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .query_row("SELECT uid_validity, last_uid FROM imap_progress WHERE mailbox = ?1", [mailbox], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?;
     Ok(match row {
         Some((v, last)) if v == validity => last,

@@ -79,7 +79,8 @@ pub(super) async fn open(settings: &ImapSettings) -> Result<Imap, SessionError> 
         }
         client.login(&settings.user, settings.password.expose_secret()).await.map_err(|(e, _)| e)
     };
-    let login_error = |source| SessionError::Login { host: host.clone(), user: settings.user.clone(), source };
+    let login_error =
+        |source| SessionError::Login { host: host.clone(), user: settings.user.clone(), source };
     tokio::time::timeout(STEP, login).await.map_err(timeout("the login"))?.map_err(login_error)
 }
 
