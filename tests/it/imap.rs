@@ -25,7 +25,10 @@ const PASSWORD: &str = "imap-test-password-1";
 struct Dovecot {
     child: Child,
     dir: tempfile::TempDir,
+    /// imaps: TLS from the start.
     port: u16,
+    /// imap: STARTTLS.
+    starttls_port: u16,
 }
 
 impl Dovecot {
@@ -59,7 +62,7 @@ impl Dovecot {
             format!("{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{}::\n", home.display()),
         )
         .unwrap();
-        let port = free_port();
+        let (port, starttls_port) = (free_port(), free_port());
         let r = root.display();
         let conf = format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {r}/run\nstate_dir = {r}/state\n\
@@ -67,7 +70,7 @@ impl Dovecot {
              first_valid_uid = 1\nmail_location = maildir:~/Maildir\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/passwd\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {r}/passwd\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  \
+             service imap-login {{\n  inet_listener imap {{\n    port = {starttls_port}\n  }}\n  \
              inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n\
              service anvil {{\n  chroot =\n}}\n",
             cert.cert.display(),
@@ -82,9 +85,9 @@ impl Dovecot {
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start dovecot");
-        let dovecot = Self { child, dir, port };
+        let dovecot = Self { child, dir, port, starttls_port };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while [port, starttls_port].iter().any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err()) {
             let log = fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap_or_default();
             assert!(Instant::now() < deadline, "dovecot did not start:\n{log}");
             std::thread::sleep(Duration::from_millis(50));
@@ -259,6 +262,33 @@ fn serve_reads_twenty_reports_from_dovecot_suppresses_the_right_readers_ignores_
     assert!(stderr.contains("bounce mailbox: read 0: "), "{stderr}");
     assert_eq!(crate::webhooks::ledgers(&test), ledgers);
     assert_eq!(dovecot.count("bulletin-processed"), 20);
+    let conn = rusqlite::Connection::open(test.join(".bulletin/journal.sqlite3")).unwrap();
+    let last: u32 = conn.query_row("SELECT last_uid FROM imap_progress", [], |r| r.get(0)).unwrap();
+    assert_eq!(last, 20, "the progress is remembered in the journal's file");
+}
+
+#[test]
+fn with_starttls_and_delete_read_reports_are_deleted_and_no_folder_is_made() {
+    let ca = TestCa::new();
+    let dovecot = Dovecot::start(&ca);
+    let url = format!("imap://{USER}@127.0.0.1:{}", dovecot.starttls_port);
+    let test = mailed(2, &[])
+        .env("BOUNCE_IMAP_URL", &url)
+        .env("BOUNCE_IMAP_PASSWORD", PASSWORD)
+        .env("BOUNCE_IMAP_CA_FILE", ca.cert_file().to_str().unwrap())
+        .env("BOUNCE_IMAP_DELETE", "yes");
+    let reader = "reader01@example.org";
+    dovecot.deliver(1, &dsn(reader, &message_id(&test, reader), "5.1.1", "550 5.1.1 User unknown"));
+    let forged = "<2025-10-16-ijm-prayer-requests.0123456789abcdef99999999@hope.example.org>";
+    dovecot.deliver(2, &dsn("reader02@example.org", forged, "5.1.1", "550 5.1.1 User unknown"));
+    let server = serve(&test);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (_, _, stderr) = server.stop_when(|line| line.contains("bounce mailbox: read"), deadline);
+    assert!(stderr.contains("read 2: hard 1, "), "{stderr}");
+    assert!(stderr.contains("not ours 1, unusable 0; suppressed 1; deleted 2"), "{stderr}");
+    assert_eq!((dovecot.count(""), dovecot.count("bulletin-processed")), (0, 0));
+    let suppressed: Vec<String> = ledgers(&test).suppressed.into_iter().map(|(email, _, _)| email).collect();
+    assert_eq!(suppressed, [reader]);
 }
 
 #[test]
