@@ -32,9 +32,9 @@ struct Dovecot {
 }
 
 impl Dovecot {
-    /// Starts Dovecot with a certificate for 127.0.0.1 from `ca`; waits
-    /// (bounded) until it greets.
-    fn start(ca: &TestCa) -> Self {
+    /// Starts Dovecot with a certificate for 127.0.0.1 from `ca` and the
+    /// configuration lines `extra`; waits (bounded) until it listens.
+    fn start(ca: &TestCa, extra: &str) -> Self {
         let binary = Path::new("/usr/sbin/dovecot");
         assert!(binary.is_file(), "dovecot is missing: install dovecot-imapd (scripts/test.sh does)");
         let dir = tempfile::tempdir().unwrap();
@@ -72,7 +72,7 @@ impl Dovecot {
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {r}/passwd\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    port = {starttls_port}\n  }}\n  \
              inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n",
+             service anvil {{\n  chroot =\n}}\n{extra}\n",
             cert.cert.display(),
             cert.key.display()
         );
@@ -183,7 +183,12 @@ fn complaint(about: &str, original_id: &str) -> String {
 /// addresses never mailed, quoting a Message-ID we never sent.
 fn mailbox_with_reports() -> (Test, Dovecot, TestCa) {
     let ca = TestCa::new();
-    let dovecot = Dovecot::start(&ca);
+    let dovecot = Dovecot::start(&ca, "");
+    (test_with_reports(&dovecot, &ca), dovecot, ca)
+}
+
+/// [`mailbox_with_reports`]'s send and reports, into `dovecot`.
+fn test_with_reports(dovecot: &Dovecot, ca: &TestCa) -> Test {
     let url = format!("imaps://{USER}@127.0.0.1:{}/INBOX", dovecot.port);
     let test = mailed(15, &[("BOUNCE_ADDRESS", "bounces@hope.example.org")])
         .env("BOUNCE_IMAP_URL", &url)
@@ -211,7 +216,7 @@ fn mailbox_with_reports() -> (Test, Dovecot, TestCa) {
         );
     }
     assert_eq!(dovecot.count(""), 20);
-    (test, dovecot, ca)
+    test
 }
 
 #[test]
@@ -265,12 +270,14 @@ fn serve_reads_twenty_reports_from_dovecot_suppresses_the_right_readers_ignores_
     let conn = rusqlite::Connection::open(test.join(".bulletin/journal.sqlite3")).unwrap();
     let last: u32 = conn.query_row("SELECT last_uid FROM imap_progress", [], |r| r.get(0)).unwrap();
     assert_eq!(last, 20, "the progress is remembered in the journal's file");
+    let log = fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap();
+    assert!(!log.contains("expunged=20"), "MOVE, not copy and expunge:\n{log}");
 }
 
 #[test]
 fn with_starttls_and_delete_read_reports_are_deleted_and_no_folder_is_made() {
     let ca = TestCa::new();
-    let dovecot = Dovecot::start(&ca);
+    let dovecot = Dovecot::start(&ca, "");
     let url = format!("imap://{USER}@127.0.0.1:{}", dovecot.starttls_port);
     let test = mailed(2, &[])
         .env("BOUNCE_IMAP_URL", &url)
@@ -294,7 +301,7 @@ fn with_starttls_and_delete_read_reports_are_deleted_and_no_folder_is_made() {
 #[test]
 fn a_refused_login_is_logged_without_the_password_retried_and_serve_keeps_answering() {
     let ca = TestCa::new();
-    let dovecot = Dovecot::start(&ca);
+    let dovecot = Dovecot::start(&ca, "");
     let url = format!("imaps://{USER}@127.0.0.1:{}/INBOX", dovecot.port);
     let (test, _) = crate::unsubscribe::list_test(1);
     let test = test
@@ -315,4 +322,19 @@ fn a_refused_login_is_logged_without_the_password_retried_and_serve_keeps_answer
     assert_eq!(code, Some(0), "serve ran on through the errors and stopped cleanly: {stderr}");
     assert!(stderr.contains("bounce mailbox: error: "), "{stderr}");
     assert!(!stderr.contains("wrong-password-shown-nowhere"), "{stderr}");
+}
+
+#[test]
+fn a_server_without_move_gets_copy_then_the_originals_expunged() {
+    let ca = TestCa::new();
+    // Dovecot's capabilities as announced, without MOVE.
+    let dovecot = Dovecot::start(&ca, "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS IDLE");
+    let test = test_with_reports(&dovecot, &ca);
+    let server = serve(&test);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (_, _, stderr) = server.stop_when(|line| line.contains("bounce mailbox: read"), deadline);
+    assert!(stderr.contains("not ours 5, unusable 0; suppressed 10; moved 20"), "{stderr}");
+    assert_eq!((dovecot.count(""), dovecot.count("bulletin-processed")), (0, 20));
+    let log = fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap();
+    assert!(log.contains("expunged=20"), "the originals were expunged after the copy:\n{log}");
 }
