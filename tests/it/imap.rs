@@ -301,7 +301,7 @@ fn with_starttls_and_delete_read_reports_are_deleted_and_no_folder_is_made() {
 #[test]
 fn a_refused_login_is_logged_without_the_password_retried_and_serve_keeps_answering() {
     let ca = TestCa::new();
-    let dovecot = Dovecot::start(&ca, "");
+    let dovecot = Dovecot::start(&ca, "auth_failure_delay = 0");
     let url = format!("imaps://{USER}@127.0.0.1:{}/INBOX", dovecot.port);
     let (test, _) = crate::unsubscribe::list_test(1);
     let test = test

@@ -67,18 +67,32 @@ impl Poller<'_> {
                 return;
             }
         };
-        runtime.block_on(async {
-            loop {
-                tokio::select! {
-                    outcome = self.round() => self.log(outcome),
-                    _ = stop.changed() => return,
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(self.settings.every) => {}
-                    _ = stop.changed() => return,
-                }
+        loop {
+            // A bug in one round (a panic, printed by Rust's hook) is logged
+            // and the next round tries again: it never takes `serve` down.
+            let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(async {
+                    tokio::select! {
+                        outcome = self.round() => Some(outcome),
+                        _ = stop.changed() => None,
+                    }
+                })
+            }));
+            match round {
+                Ok(Some(outcome)) => self.log(outcome),
+                Ok(None) => return,
+                Err(_) => self.log(Err(anyhow::anyhow!("a bug stopped this round (the message above)"))),
             }
-        });
+            let stopped = runtime.block_on(async {
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.every) => false,
+                    _ = stop.changed() => true,
+                }
+            });
+            if stopped {
+                return;
+            }
+        }
     }
 
     fn log(&self, outcome: anyhow::Result<Round>) {
