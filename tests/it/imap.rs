@@ -338,3 +338,37 @@ fn a_server_without_move_gets_copy_then_the_originals_expunged() {
     let log = fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap();
     assert!(log.contains("expunged=20"), "the originals were expunged after the copy:\n{log}");
 }
+
+#[test]
+fn a_move_that_fails_is_tried_again_next_round_without_reading_the_reports_twice() {
+    let ca = TestCa::new();
+    let dovecot = Dovecot::start(&ca, "");
+    let test = test_with_reports(&dovecot, &ca).env("BOUNCE_IMAP_EVERY", "1s");
+    // The done folder exists but the mail user cannot write to it.
+    let done = dovecot.maildir().join(".bulletin-processed");
+    let folders = [done.clone(), done.join("cur"), done.join("new"), done.join("tmp")];
+    for folder in &folders {
+        fs::create_dir_all(folder).unwrap();
+    }
+    for folder in folders.iter().rev() {
+        fs::set_permissions(folder, fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let server = serve(&test);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (_, _, stderr) = server.stop_when(
+        |line| {
+            if line.contains("moved 0: UID MOVE failed") {
+                for folder in &folders {
+                    fs::set_permissions(folder, fs::Permissions::from_mode(0o777)).unwrap();
+                }
+            }
+            line.contains("bounce mailbox: read 0: ")
+        },
+        deadline,
+    );
+    assert!(stderr.contains("read 20: hard 5, soft 5, complaints 5, "), "{stderr}");
+    assert!(stderr.contains("suppressed 10; moved 0: UID MOVE failed"), "{stderr}");
+    assert!(stderr.contains("seen before 0, not ours 0, unusable 0; suppressed 0; moved 20"), "{stderr}");
+    assert_eq!((dovecot.count(""), dovecot.count("bulletin-processed")), (0, 20));
+    assert_eq!(ledgers(&test).reports.len(), 15, "each report counted once");
+}

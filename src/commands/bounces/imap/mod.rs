@@ -43,7 +43,8 @@ pub struct Poller<'a> {
 struct Round {
     read: usize,
     taken: Taken,
-    moved: usize,
+    /// How many were moved (or deleted), or why they could not be.
+    moved: anyhow::Result<usize>,
     left: usize,
 }
 
@@ -110,9 +111,13 @@ impl Poller<'_> {
         };
         let t = &taken.tally;
         let verb = if self.settings.delete { "deleted" } else { "moved" };
+        let moved = match moved {
+            Ok(n) => format!("{verb} {n}"),
+            Err(e) => format!("{verb} 0: {}; tried again next round", crate::domain::chain(&*e)),
+        };
         eprintln!(
             "{now} bounce mailbox: read {read}: hard {}, soft {}, complaints {}, blocked {}, unknown {}, \
-             not bounces {}, seen before {}, not ours {}, unusable {}; suppressed {}; {verb} {moved}{}",
+             not bounces {}, seen before {}, not ours {}, unusable {}; suppressed {}; {moved}{}",
             t.hard,
             t.soft,
             t.complaints,
@@ -164,21 +169,34 @@ impl Poller<'_> {
         let high = new.last().copied().unwrap_or(last).max(last);
         progress::remember(self.state_dir, &key, validity, high)?;
         // Everything taken in, this round or before (a move that failed
-        // last time is tried again).
+        // last time is tried again). The reports are in the ledgers by now:
+        // a move that fails is logged with the round's counts.
         let done: Vec<u32> = all.range(..=high).copied().collect();
-        if !done.is_empty() {
-            let set = uid_set(&done);
-            let folder = &s.done_folder;
-            if s.delete {
-                self.delete(imap, &set, uid_plus).await?;
-            } else if can_move {
-                step("UID MOVE", imap.uid_mv(&set, folder)).await?;
-            } else {
-                step("UID COPY", imap.uid_copy(&set, folder)).await?;
-                self.delete(imap, &set, uid_plus).await?;
-            }
+        let moved = self.put_away(imap, &done, can_move, uid_plus).await.map(|()| done.len());
+        Ok(Round { read, taken, moved, left })
+    }
+
+    /// Moves the messages `done` to the done folder, or deletes them.
+    async fn put_away(
+        &self,
+        imap: &mut Imap,
+        done: &[u32],
+        can_move: bool,
+        uid_plus: bool,
+    ) -> anyhow::Result<()> {
+        if done.is_empty() {
+            return Ok(());
         }
-        Ok(Round { read, taken, moved: done.len(), left })
+        let set = uid_set(done);
+        let folder = &self.settings.done_folder;
+        if self.settings.delete {
+            self.delete(imap, &set, uid_plus).await
+        } else if can_move {
+            step("UID MOVE", imap.uid_mv(&set, folder)).await
+        } else {
+            step("UID COPY", imap.uid_copy(&set, folder)).await?;
+            self.delete(imap, &set, uid_plus).await
+        }
     }
 
     /// Creates `BOUNCE_IMAP_DONE_FOLDER` unless it exists.
