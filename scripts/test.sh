@@ -21,8 +21,9 @@ done
 # (libmail-dkim-perl; libcryptx-perl for Ed25519 where that Mail::DKIM verifies
 # it, 1.20230630 on) and OpenDKIM (the opendkim package's `opendkim -t`, which
 # reads test keys from a file; opendkim-tools' opendkim-testmsg asks the DNS),
-# and dnsmasq (the DNS server tests/it/dns.rs runs on 127.0.0.1 for
-# `check --dns`).
+# dnsmasq (the DNS server tests/it/dns.rs runs on 127.0.0.1 for
+# `check --dns`), and Dovecot (dovecot-imapd: the IMAP server tests/it/imap.rs
+# runs on 127.0.0.1 for `serve`'s bounce mailbox).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 [ -x /usr/sbin/smtp-sink ] || command -v smtp-sink >/dev/null 2>&1 || missing+=(postfix)
@@ -37,6 +38,7 @@ perl -MCrypt::PK::Ed25519 -e 1 >/dev/null 2>&1 || missing+=(libcryptx-perl)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 # systemd-analyze, which checks the unit in deploy/ (tests/it/deploy.rs).
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq

@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::bounces::imap::Poller;
 use super::{Outcome, settings_without_dkim};
 use crate::bounce::intake::Intake;
 use crate::config::{
-    BounceSettings, Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source, WebhookSettings,
+    BounceSettings, ImapSettings, Settings, SignupSettings, SmtpOverrides, SmtpSettings, Source,
+    WebhookSettings,
 };
 use crate::deliver::smtp::Relay;
 use crate::domain::SystemClock;
@@ -66,9 +68,35 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
             soft_limit: BounceSettings::from_source(env)?.soft_limit.get(),
         },
     };
-    server::serve(
-        &settings,
-        Setup { listen: options.listen, suppressed, clock, signup, preferences, webhooks },
-    )?;
+    let poller = ImapSettings::from_source(env)?.map(|settings| Poller {
+        settings,
+        list: &options.list,
+        state_dir: &options.state_dir,
+        env,
+        clock: clock.clone(),
+    });
+    if let Some(poller) = &poller {
+        let s = &poller.settings;
+        let after = if s.delete { "deleted".to_owned() } else { format!("moved to {}", s.done_folder) };
+        println!(
+            "Bounce mailbox {}: read every {}, messages read {after}",
+            poller.describe(),
+            humantime::format_duration(s.every)
+        );
+    }
+    // The poller runs beside the server on a thread of its own, and stops
+    // when the server does (its `stop` dropped).
+    std::thread::scope(|scope| {
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        if let Some(poller) = &poller {
+            scope.spawn(move || poller.run(stopped));
+        }
+        let served = server::serve(
+            &settings,
+            Setup { listen: options.listen, suppressed, clock: clock.clone(), signup, preferences, webhooks },
+        );
+        drop(stop);
+        served
+    })?;
     Ok(Outcome::Done)
 }

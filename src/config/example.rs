@@ -50,7 +50,7 @@ pub const REQUIRED_KEYS: [&str; 3] = ["ORG_NAME", "ORG_ADDRESS", "FROM_EMAIL"];
 const EXAMPLE_DOMAIN: &str = "example.org";
 
 /// Settings never looked at here: their values are secrets.
-const SECRET_KEYS: [&str; 2] = ["UNSUBSCRIBE_SECRET", "SMTP_PASSWORD"];
+const SECRET_KEYS: [&str; 3] = ["UNSUBSCRIBE_SECRET", "SMTP_PASSWORD", "BOUNCE_IMAP_PASSWORD"];
 
 /// Why a setting is still the example's.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! fresh machine; a warning names the ones that fell back to it.
 
 mod bounce;
+mod bounce_imap;
 mod brand;
 mod ca_file;
 mod dkim;
@@ -26,6 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::EmailAddress;
 pub use bounce::BounceSettings;
+pub use bounce_imap::{ImapSecurity, ImapSettings};
 pub use brand::{Brand, DEFAULT_BRAND_COLOR, SOCIAL_KEYS, text_on};
 pub use ca_file::CaFile;
 pub use dkim::DKIM_KEYS;
@@ -254,7 +256,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 50] = [
+pub const KEYS: [&str; 57] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -289,6 +291,13 @@ pub const KEYS: [&str; 50] = [
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
     "BOUNCE_SOFT_LIMIT",
+    "BOUNCE_IMAP_URL",
+    "BOUNCE_IMAP_PASSWORD",
+    "BOUNCE_IMAP_PASSWORD_FILE",
+    "BOUNCE_IMAP_EVERY",
+    "BOUNCE_IMAP_DONE_FOLDER",
+    "BOUNCE_IMAP_DELETE",
+    "BOUNCE_IMAP_CA_FILE",
     "BRAND_COLOR",
     "BRAND_TEXT_COLOR",
     "DONATE_URL",

@@ -29,6 +29,7 @@ mod first_newsletter;
 mod folders;
 mod image_ratio;
 mod images;
+mod imap;
 mod ledger;
 mod lists;
 mod nesting;

@@ -138,6 +138,33 @@ impl Server {
         format!("{}{rest}", self.origin)
     }
 
+    /// Waits (until `deadline`) for a line on its standard error that
+    /// `wanted` accepts, then stops it as [`Server::stop`] does; the lines
+    /// read while waiting come first in the error output returned.
+    #[track_caller]
+    pub(crate) fn stop_when(
+        self,
+        mut wanted: impl FnMut(&str) -> bool,
+        deadline: Instant,
+    ) -> (Option<i32>, String, String) {
+        let mut seen = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if wanted(&line) {
+                        break;
+                    }
+                }
+                Err(_) => panic!("the awaited line never came; the server said:\n{seen}"),
+            }
+        }
+        let (code, stdout, stderr) = self.stop();
+        (code, stdout, seen + &stderr)
+    }
+
     /// Stops it with SIGTERM, as `systemctl stop` does, and returns its
     /// exit code and everything it printed.
     #[track_caller]

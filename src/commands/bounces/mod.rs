@@ -3,8 +3,10 @@
 //! Both may add addresses to the suppression list; this module holds what
 //! they share: deciding who to suppress and writing it.
 
+pub(super) mod imap;
 mod import;
 mod list;
+mod reports;
 
 use std::time::SystemTime;
 
@@ -28,7 +30,7 @@ fn timestamp(time: SystemTime) -> String {
 }
 
 /// What adding to the suppression list did, or would do.
-struct Suppressed {
+pub(super) struct Suppressed {
     path: std::path::PathBuf,
     added: Vec<Entry>,
     already: usize,
