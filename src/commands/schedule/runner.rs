@@ -162,9 +162,17 @@ impl Scheduler {
         let settings = Settings::from_source(&self.env)?;
         let relay = Relay::new(&SmtpSettings::from_source(&self.env, &SmtpOverrides::default())?)?;
         let now = self.clock.now();
+        // The bulletin's own subject and campaign when it still loads.
+        let (subject, campaign) = match crate::content::Bulletin::load(&due.bulletin) {
+            Ok(b) => (format!("scheduled send #{} of {}", due.id, b.subject_text()), b.campaign.to_string()),
+            Err(_) => {
+                let stem = due.bulletin.file_stem().map(|s| s.to_string_lossy().into_owned());
+                (format!("scheduled send #{}", due.id), stem.unwrap_or_default())
+            }
+        };
         let run = Run {
-            subject: format!("scheduled send #{} of {}", due.id, due.bulletin.display()),
-            campaign: String::new(),
+            subject,
+            campaign,
             bulletin: due.bulletin.clone(),
             started: now,
             finished: now,
