@@ -10,7 +10,9 @@ use std::time::Duration;
 use bulletin::domain::{Clock, SystemClock, Timestamp};
 use pretty_assertions::assert_eq;
 
-use crate::send_util::{DEADLINE, SinkServer, by_recipient, to_relay, wait_until};
+use crate::send_util::{
+    DEADLINE, Faults, PyServer, SinkServer, by_recipient, outwaiting_holds, to_relay, wait_until,
+};
 use crate::unsubscribe::{Server, list_test};
 use crate::util::{SAMPLE_BULLETIN, Test, bulletin, bulletin_with, collapse};
 
@@ -24,10 +26,10 @@ const WAKE_MS: &str = "100";
 /// watches for a send that must not happen.
 const WATCH: Duration = Duration::from_secs(1);
 
-/// [`READERS`] readers, the relay `sink`, and the test clock.
-fn scheduled(sink: &SinkServer) -> Test {
+/// [`READERS`] readers, the relay on `port`, and the test clock.
+fn scheduled(port: u16) -> Test {
     let (test, _) = list_test(READERS);
-    to_relay(test, sink.port())
+    to_relay(test, port)
         .with_test_clock()
         .env("SMTP_RATE", "unlimited")
         .env("BULLETIN_TEST_SCHEDULER_WAKE_MS", WAKE_MS)
@@ -81,7 +83,7 @@ fn everyone_once() -> Vec<(String, usize)> {
 #[test]
 fn a_scheduled_send_goes_once_at_its_time_not_before_and_not_again_after_restarts() {
     let sink = SinkServer::start();
-    let test = scheduled(&sink);
+    let test = scheduled(sink.port());
     let id = schedule(&test, SAMPLE_BULLETIN, 120);
     test.run(&["schedule", "list"]).code(0).stdout_has(&format!("#{id}   pending"));
 
@@ -117,7 +119,7 @@ fn a_scheduled_send_goes_once_at_its_time_not_before_and_not_again_after_restart
 #[test]
 fn two_serve_processes_on_one_folder_send_a_due_schedule_once() {
     let sink = SinkServer::start();
-    let test = scheduled(&sink);
+    let test = scheduled(sink.port());
     let id = schedule(&test, SAMPLE_BULLETIN, 120);
     let one = serve(&test);
     let two = serve(&test);
@@ -134,7 +136,7 @@ fn two_serve_processes_on_one_folder_send_a_due_schedule_once() {
 #[test]
 fn a_schedule_missed_by_more_than_catch_up_is_skipped_with_the_reason_and_staff_are_told() {
     let sink = SinkServer::start();
-    let test = scheduled(&sink).env("STAFF_EMAIL", "office@hope.example.org");
+    let test = scheduled(sink.port()).env("STAFF_EMAIL", "office@hope.example.org");
     let id = schedule(&test, SAMPLE_BULLETIN, 120);
     // The machine was off: `serve` starts 13 hours after the time.
     test.set_clock_ahead(120.0 + 13.0 * 3600.0);
@@ -159,7 +161,7 @@ fn a_schedule_missed_by_more_than_catch_up_is_skipped_with_the_reason_and_staff_
 #[test]
 fn a_schedule_late_by_less_than_catch_up_still_goes() {
     let sink = SinkServer::start();
-    let test = scheduled(&sink).env("CATCH_UP", "2h");
+    let test = scheduled(sink.port()).env("CATCH_UP", "2h");
     let id = schedule(&test, SAMPLE_BULLETIN, 120);
     test.set_clock_ahead(120.0 + 3600.0);
     let server = serve(&test);
@@ -172,7 +174,7 @@ fn a_schedule_late_by_less_than_catch_up_still_goes() {
 #[test]
 fn a_cancelled_schedule_is_never_sent_and_cannot_be_cancelled_twice() {
     let sink = SinkServer::start();
-    let test = scheduled(&sink);
+    let test = scheduled(sink.port());
     let id = schedule(&test, SAMPLE_BULLETIN, 120);
     test.run(&["schedule", "cancel", &id.to_string()]).code(0).stdout_has(&format!("Cancelled #{id}."));
     test.run(&["schedule", "cancel", &id.to_string()])
@@ -190,7 +192,7 @@ fn a_cancelled_schedule_is_never_sent_and_cannot_be_cancelled_twice() {
 #[test]
 fn a_bulletin_broken_after_scheduling_is_not_sent_and_fails_with_the_reason_told_to_staff() {
     let sink = SinkServer::start();
-    let test = scheduled(&sink)
+    let test = scheduled(sink.port())
         .env("STAFF_EMAIL", "office@hope.example.org")
         .file("next.md", bulletin("Next week."));
     let id = schedule(&test, "next.md", 120);
@@ -226,4 +228,33 @@ fn schedule_refuses_a_time_gone_by_a_draft_and_a_time_it_cannot_read() {
         .run(&["schedule", SAMPLE_BULLETIN, "--at", "2099-07-01 07:00"])
         .code(0)
         .stdout_has("at 2099-07-01 07:00 BST (2099-07-01T06:00:00Z UTC)");
+}
+
+#[test]
+fn a_serve_killed_mid_send_leaves_the_schedule_claimed_and_the_next_finishes_it_mailing_nobody_twice() {
+    let relay = PyServer::start(&Faults::new().hold("reader02@example.org"));
+    let test = outwaiting_holds(scheduled(relay.port())).env("SMTP_CONCURRENCY", "1");
+    let id = schedule(&test, SAMPLE_BULLETIN, 120);
+    test.set_clock_ahead(121.0);
+    let first = serve(&test);
+    // The relay has reader02's message and has not answered: the one
+    // moment the journal cannot know whether it went.
+    relay.wait_for_message_to("reader02@example.org");
+    drop(first); // SIGKILL
+    assert_eq!(row(&test, id).0, "claimed", "left claimed by the serve that died");
+    relay.release();
+
+    let second = serve(&test);
+    wait_for_state(&test, id, "sent");
+    let (_, _, log) = second.stop();
+    assert!(log.contains(&format!("schedule #{id}: sending ")), "{log}");
+    let messages = relay.messages();
+    let received = by_recipient(&messages);
+    let copies: Vec<(String, usize)> = received.iter().map(|(to, got)| (to.clone(), got.len())).collect();
+    let expected: Vec<(String, usize)> =
+        (1..=READERS).map(|i| (format!("reader{i:02}@example.org"), if i == 2 { 2 } else { 1 })).collect();
+    assert_eq!(copies, expected, "only the message in doubt goes again");
+    let ids: std::collections::BTreeSet<String> =
+        received["reader02@example.org"].iter().map(|m| m.message_id()).collect();
+    assert_eq!(ids.len(), 1, "with the same Message-ID, which mail programs show once: {ids:?}");
 }
