@@ -109,6 +109,9 @@ pub(super) enum CliCommand {
     /// CONFIRM_HOURS (72), and each confirmed reader added to signups.csv
     /// beside the list, which sends read with it. ALLOWED_ORIGINS may post
     /// from their pages. `unsubscribe-server` is its old name.
+    ///
+    /// It also sends the bulletins `bulletin schedule` scheduled, when they
+    /// are due, as `bulletin send BULLETIN --yes` would, to this list.
     #[command(name = "serve", visible_alias = "unsubscribe-server")]
     Serve(ServeArgs),
     /// List the recipients of a campaign that bounced, each hard, soft,

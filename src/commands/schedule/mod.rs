@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use super::Outcome;
 use crate::config::{ScheduleSettings, Source};
 use crate::domain::Timestamp;
-use crate::journal::schedules::{Cancel, Schedules};
+use crate::journal::schedules::{Cancel, ScheduleState, Schedules};
 use crate::report::printable;
 
 /// Options of `bulletin schedule`.
@@ -94,7 +94,7 @@ fn cancel(id: i64, state_dir: &std::path::Path, now: Timestamp) -> anyhow::Resul
     match Schedules::open(state_dir)?.cancel(id, now)? {
         Cancel::Cancelled => println!("Cancelled #{id}."),
         Cancel::NotFound => bail!("there is no scheduled send #{id} (see `bulletin schedule list`)"),
-        Cancel::Not(state) if state == crate::journal::schedules::ScheduleState::Claimed => bail!(
+        Cancel::Not(ScheduleState::Claimed) => bail!(
             "#{id} cannot be cancelled: `bulletin serve` is sending it now. Stop that `serve` to stop the \
              send; the journal keeps who has it, and the next `serve` finishes it."
         ),
