@@ -258,3 +258,26 @@ fn a_serve_killed_mid_send_leaves_the_schedule_claimed_and_the_next_finishes_it_
         received["reader02@example.org"].iter().map(|m| m.message_id()).collect();
     assert_eq!(ids.len(), 1, "with the same Message-ID, which mail programs show once: {ids:?}");
 }
+
+#[test]
+fn a_scheduled_send_stopped_by_the_daily_allowance_fails_and_staff_get_only_the_sends_own_alert() {
+    let sink = SinkServer::start();
+    let test = scheduled(sink.port()).env("SMTP_RATE", "2/day").env("STAFF_EMAIL", "office@hope.example.org");
+    let id = schedule(&test, SAMPLE_BULLETIN, 120);
+    test.set_clock_ahead(121.0);
+    let server = serve(&test);
+    let why = wait_for_state(&test, id, "failed");
+    assert!(why.contains("allowance is used up"), "{why}");
+    wait_until("two bulletins and the alert", DEADLINE, || (sink.messages().len() >= 3).then_some(()));
+    std::thread::sleep(WATCH);
+    drop(server);
+    let staff: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter(|m| m.recipient() == "office@hope.example.org")
+        .map(|m| m.eml().header("Subject").unwrap_or_default())
+        .collect();
+    assert_eq!(staff.len(), 1, "one alert, the send's own: {staff:?}");
+    assert!(staff[0].starts_with("Stopped: ") && staff[0].contains("(2 sent, 0 failed of 3)"), "{staff:?}");
+    assert_eq!(sink.messages().len(), 3, "two readers and staff");
+}

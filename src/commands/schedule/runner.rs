@@ -18,7 +18,7 @@ use crate::commands::send::{SendOptions, refuse_for_list};
 use crate::commands::{Outcome, Ui};
 use crate::config::{ScheduleSettings, Settings, SmtpOverrides, SmtpSettings, Source};
 use crate::deliver::smtp::Relay;
-use crate::domain::{Clock, chain};
+use crate::domain::{Clock, Timestamp, chain};
 use crate::journal::schedules::{Schedule, ScheduleState, Schedules};
 use crate::report::Count;
 use crate::report::staff::{Delivery, Run};
@@ -76,11 +76,12 @@ impl Scheduler {
             if !store.claim(&lock, due.id, &me, now)? {
                 continue;
             }
+            let started = self.clock.now();
             let (state, why) = self.send(&due);
             match state {
                 // Interrupted (Ctrl-C): left claimed, for the next `serve`.
                 ScheduleState::Claimed => eprintln!("{} schedule #{}: {why}", self.clock.now(), due.id),
-                ScheduleState::Failed => {
+                ScheduleState::Failed if !self.reported_since(started) => {
                     store.settle(due.id, state, &why, self.clock.now())?;
                     self.tell(&due, &why);
                 }
@@ -142,6 +143,14 @@ impl Scheduler {
             ),
             Err(error) => (ScheduleState::Failed, format!("stopped: {}", chain(error.as_ref()))),
         }
+    }
+
+    /// Whether the send's own staff report (the alert, for a send that
+    /// stopped once under way) went since `started`: then staff are not
+    /// told twice.
+    fn reported_since(&self, started: Timestamp) -> bool {
+        crate::report::staff::last_sent(&self.state_dir)
+            .is_ok_and(|last| last.is_some_and(|at| at.unix_seconds() >= started.unix_seconds()))
     }
 
     /// Logs why `due` was not sent, and tells `STAFF_EMAIL` if set.
