@@ -35,6 +35,8 @@ perl -MMail::DKIM::Verifier -e 1 >/dev/null 2>&1 || missing+=(libmail-dkim-perl)
 perl -MCrypt::PK::Ed25519 -e 1 >/dev/null 2>&1 || missing+=(libcryptx-perl)
 [ -x /usr/sbin/opendkim ] || missing+=(opendkim)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+# The scheduling tests read times in Europe/London (TIME_ZONE) from the system's zone files.
+[ -f /usr/share/zoneinfo/Europe/London ] || missing+=(tzdata)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq
