@@ -39,6 +39,8 @@ perl -MCrypt::PK::Ed25519 -e 1 >/dev/null 2>&1 || missing+=(libcryptx-perl)
 # systemd-analyze, which checks the unit in deploy/ (tests/it/deploy.rs).
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+# The scheduling tests read times in Europe/London (TIME_ZONE) from the system's zone files.
+[ -f /usr/share/zoneinfo/Europe/London ] || missing+=(tzdata)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq

@@ -109,6 +109,9 @@ pub(super) enum CliCommand {
     /// CONFIRM_HOURS (72), and each confirmed reader added to signups.csv
     /// beside the list, which sends read with it. ALLOWED_ORIGINS may post
     /// from their pages. `unsubscribe-server` is its old name.
+    ///
+    /// It also sends the bulletins `bulletin schedule` scheduled, when they
+    /// are due, as `bulletin send BULLETIN --yes` would, to this list.
     #[command(name = "serve", visible_alias = "unsubscribe-server")]
     Serve(ServeArgs),
     /// List the recipients of a campaign that bounced, each hard, soft,
@@ -167,6 +170,60 @@ pub(super) enum CliCommand {
     /// The readers who signed up on the website (`bulletin serve`):
     /// `signups merge` moves them into the subscriber list.
     Signups(SignupsCmdArgs),
+    /// Send a bulletin at a set time: `schedule BULLETIN --at "2026-12-10
+    /// 07:00"` (in TIME_ZONE, default the machine's; or RFC 3339), `schedule
+    /// list`, `schedule cancel ID`.
+    ///
+    /// `bulletin serve` sends it when it is due, exactly as `bulletin send
+    /// BULLETIN --yes` would, to the list `serve` reads. A send missed while
+    /// `serve` was not running goes when it starts if less than CATCH_UP
+    /// (12h) late; otherwise it is skipped and staff are told (STAFF_EMAIL).
+    Schedule(ScheduleArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(super) struct ScheduleArgs {
+    #[command(subcommand)]
+    pub(super) command: Option<ScheduleCommand>,
+
+    /// The bulletin to send (write ./list for a file named list). It must
+    /// load and not be a draft.
+    #[arg(value_name = "BULLETIN", required = true)]
+    pub(super) bulletin: Option<PathBuf>,
+
+    /// When: `2026-12-10 07:00` in TIME_ZONE, or RFC 3339 with an offset
+    /// (`2026-12-10T07:00:00Z`). Must be in the future.
+    #[arg(long, value_name = "TIME", required = true)]
+    pub(super) at: Option<String>,
+
+    #[command(flatten)]
+    pub(super) state: StateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ScheduleCommand {
+    /// List the scheduled sends, soonest first, with their state (pending,
+    /// claimed, sent, skipped, cancelled, failed) and why.
+    List(ScheduleListArgs),
+    /// Cancel a pending scheduled send (not one `serve` is sending).
+    Cancel(ScheduleCancelArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ScheduleListArgs {
+    #[command(flatten)]
+    pub(super) state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ScheduleCancelArgs {
+    /// The number `schedule` printed (see `schedule list`).
+    #[arg(value_name = "ID")]
+    pub(super) id: i64,
+
+    #[command(flatten)]
+    pub(super) state: StateArgs,
 }
 
 #[derive(Debug, Args)]

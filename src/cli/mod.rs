@@ -11,7 +11,7 @@ use crate::commands::{
     SendOptions, Serve, ServeOptions, StatusOptions, Ui, UnsubscribeOptions,
 };
 use crate::commands::{CompletionsOptions, DnsCheck, InitOptions, ManOptions, NewOptions};
-use crate::commands::{ImportMailchimpOptions, PersonOptions};
+use crate::commands::{ImportMailchimpOptions, PersonOptions, ScheduleOptions};
 use crate::config::SmtpOverrides;
 use crate::subscribers::Lists;
 
@@ -282,6 +282,17 @@ impl Cli {
             CliCommand::Signups(SignupsCmdArgs { command: SignupsCommand::Merge(a) }) => {
                 Command::MergeSignups(lists(a.list))
             }
+            CliCommand::Schedule(a) => Command::Schedule(match a.command {
+                Some(ScheduleCommand::List(l)) => ScheduleOptions::List { state_dir: state(l.state) },
+                Some(ScheduleCommand::Cancel(c)) => {
+                    ScheduleOptions::Cancel { id: c.id, state_dir: state(c.state) }
+                }
+                None => ScheduleOptions::Add {
+                    bulletin: anchor.typed(a.bulletin.expect("clap requires BULLETIN without a subcommand")),
+                    at: a.at.expect("clap requires --at without a subcommand"),
+                    state_dir: state(a.state),
+                },
+            }),
         }
     }
 }

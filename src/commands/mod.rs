@@ -11,6 +11,7 @@ mod new;
 mod personal_data;
 mod preview;
 mod publish;
+mod schedule;
 mod send;
 mod serve;
 mod shell;
@@ -35,6 +36,7 @@ pub use new::NewOptions;
 pub use personal_data::PersonOptions;
 pub use preview::{PreviewOptions, Serve};
 pub use publish::PublishOptions;
+pub use schedule::ScheduleOptions;
 pub use send::SendOptions;
 pub use serve::ServeOptions;
 pub use shell::{CompletionsOptions, ManOptions};
@@ -63,6 +65,7 @@ pub enum Command {
     Completions(CompletionsOptions),
     Man(ManOptions),
     MergeSignups(Lists),
+    Schedule(ScheduleOptions),
 }
 
 /// How a command ended, when it could run at all.
@@ -123,6 +126,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
         Command::Completions(options) => shell::completions(&options),
         Command::Man(options) => shell::man(&options),
         Command::MergeSignups(lists) => signups::merge(&lists, now),
+        Command::Schedule(options) => schedule::run(&options, env, now),
     }
 }
 

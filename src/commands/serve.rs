@@ -44,7 +44,7 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
     let settings =
         if signup_on { super::announce(Settings::from_source(env)?)? } else { settings_without_dkim(env)? };
     let suppressed = super::suppress::suppression_file(&options.list)?;
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn crate::domain::Clock> = Arc::new(SystemClock);
     let signup = if signup_on {
         let smtp = SmtpSettings::from_source(env, &SmtpOverrides::default())?;
         let relay = Relay::new(&smtp)?;
@@ -68,6 +68,15 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
             soft_limit: BounceSettings::from_source(env)?.soft_limit.get(),
         },
     };
+    // Scheduled sends (`bulletin schedule`) run beside the server, on the
+    // same clock.
+    super::schedule::runner::Scheduler {
+        list: options.list.clone(),
+        state_dir: options.state_dir.clone(),
+        env: env.clone(),
+        clock: clock.clone(),
+    }
+    .start()?;
     let poller = ImapSettings::from_source(env)?.map(|settings| Poller {
         settings,
         list: &options.list,

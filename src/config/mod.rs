@@ -13,6 +13,7 @@ mod dns;
 pub mod example;
 mod interests;
 pub mod newsletter;
+mod schedule;
 mod signup;
 mod smtp;
 mod staff;
@@ -35,6 +36,7 @@ pub use dns::{DNS_PORT, dns_server};
 pub use example::{ExampleSetting, reaches_no_one};
 pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
+pub use schedule::{DEFAULT_CATCH_UP, ScheduleSettings};
 pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 pub use staff::staff_email;
@@ -256,7 +258,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 57] = [
+pub const KEYS: [&str; 59] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -314,11 +316,13 @@ pub const KEYS: [&str; 57] = [
     "ALLOWED_ORIGINS",
     "DNS_SERVER",
     "STAFF_EMAIL",
+    "TIME_ZONE",
+    "CATCH_UP",
 ];
 
 /// Where setting values come from: the `.env` file overlaid by the
 /// environment.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Source {
     file: HashMap<String, String>,
     file_name: Option<String>,

@@ -20,6 +20,7 @@ mod archive;
 mod elsewhere;
 pub mod erasure;
 mod lock;
+pub mod schedules;
 mod schema;
 pub mod sqlite;
 mod writer;

@@ -37,6 +37,7 @@ mod onboarding;
 mod people;
 mod publish;
 mod relay_limits;
+mod schedule;
 mod send;
 mod servers;
 mod signup;

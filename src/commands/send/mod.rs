@@ -57,12 +57,19 @@ impl SendOptions {
 
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
     if !options.dry_run && options.to.is_empty() {
-        if !options.allow_draft {
-            refuse_a_draft(&options.bulletin)?;
-        }
-        refuse_unfilled_slots(&options.bulletin)?;
+        refuse_for_list(options)?;
     }
     if options.dry_run { dry_run::run(options, env, now) } else { live::run(options, env, ui) }
+}
+
+/// The checks a send to the list makes of the bulletin before anything
+/// else: no draft (unless allowed), no slot left to fill. A scheduled send
+/// makes them too, before it says it is sending.
+pub(super) fn refuse_for_list(options: &SendOptions) -> anyhow::Result<()> {
+    if !options.allow_draft {
+        refuse_a_draft(&options.bulletin)?;
+    }
+    refuse_unfilled_slots(&options.bulletin)
 }
 
 /// A bulletin with a slot `bulletin new` left unfilled (a `TODO:` line) is
