@@ -154,10 +154,14 @@ pub(super) fn ledger_of_rows(
 
 /// The ledger at `path` read whole: every address's events in file order,
 /// the rows that name no address (as problems), and the file's lines.
+///
+/// A file with no header yet holds no events: that is how a reader without
+/// the lock (a send, the sign-up's first look) finds the ledger in the
+/// moment between its first writer creating it and writing its first line.
 pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<LineCount>), SubscribersError> {
     let mut ledger = Ledger::default();
     let mut problems = Vec::new();
-    let lines = SubscriberReader::each_row(path, |columns, line, cells| {
+    let read = SubscriberReader::each_row(path, |columns, line, cells| {
         let cell = |name: &str| {
             FieldName::normalise(name)
                 .and_then(|n| columns.index_of(&n))
@@ -187,6 +191,10 @@ pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<Line
                 reason: SkipReason::Invalid(RowProblem::InvalidEmail { value: email.to_owned(), problem }),
             }),
         }
-    })?;
+    });
+    let lines = match read {
+        Err(SubscribersError::Empty { .. }) => None,
+        other => other?,
+    };
     Ok((ledger, problems, lines))
 }

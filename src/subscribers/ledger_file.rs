@@ -545,6 +545,20 @@ mod tests {
     }
 
     #[test]
+    fn a_ledger_its_first_writer_has_made_but_not_yet_written_holds_no_events_for_a_reader_without_the_lock()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        // What a reader without the lock can meet while the first writer,
+        // holding it, has opened the new file and not yet written its header.
+        fs::write(&path, "").unwrap();
+        let file = SuppressionFile::new(&path);
+        assert_eq!(file.standing_of(&address("ana@example.org")).unwrap(), consent::Standing::Free);
+        assert!(!blocked(&file, "ana@example.org"));
+        assert!(file.signed_up(&address("ana@example.org"), now()).unwrap());
+    }
+
+    #[test]
     fn a_confirmation_lifts_an_earlier_unsubscribe_with_a_row_and_only_when_its_link_is_newer() {
         let dir = tempfile::tempdir().unwrap();
         let file = SuppressionFile::new(dir.path().join("suppressed.csv"));
