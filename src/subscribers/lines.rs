@@ -55,6 +55,15 @@ impl TooLong {
     pub fn of(error: &io::Error) -> Option<&Self> {
         error.get_ref().and_then(|inner| inner.downcast_ref())
     }
+
+    /// The [`TooLong`] a CSV reader met reading through a [`LineTracker`],
+    /// if that is what `error` is.
+    pub fn of_csv(error: &csv::Error) -> Option<&Self> {
+        match error.kind() {
+            csv::ErrorKind::Io(error) => Self::of(error),
+            _ => None,
+        }
+    }
 }
 
 /// A reader that remembers where the line-break bytes it passed on were,

@@ -325,9 +325,7 @@ impl Export {
 /// `csv` knows) with columns `header`, means: a field too long is named by
 /// its column, at the line the count of lines found.
 fn csv_error(file: &str, line: u64, source: csv::Error, header: &csv::StringRecord) -> MailchimpError {
-    if let csv::ErrorKind::Io(error) = source.kind()
-        && let Some(too_long) = TooLong::of(error)
-    {
+    if let Some(too_long) = TooLong::of_csv(&source) {
         let column = column_name(header, too_long.field);
         return MailchimpError::TooLong {
             file: file.to_owned(),

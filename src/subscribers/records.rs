@@ -115,9 +115,7 @@ pub(super) fn csv_error(
     source: csv::Error,
     names: &[Option<FieldName>],
 ) -> SubscribersError {
-    if let csv::ErrorKind::Io(error) = source.kind()
-        && let Some(too_long) = TooLong::of(error)
-    {
+    if let Some(too_long) = TooLong::of_csv(&source) {
         let column = names
             .get(too_long.field)
             .and_then(Option::as_ref)
