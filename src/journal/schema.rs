@@ -4,14 +4,17 @@
 //! per recipient, the fingerprint of what was sent, and the campaign's
 //! subject on its own; version 4 the text of each campaign's latest run
 //! (its fingerprint) and, for each text, its shingles, so that a corrected
-//! copy of a bulletin is known for one.
+//! copy of a bulletin is known for one; version 5 keys every recipient by
+//! the address identity of today (the domain in its IDNA form, no needless
+//! quotes), so a campaign begun before that change resumes without
+//! mailing anyone twice.
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{FILE_NAME, JournalError, sqlite};
-use crate::domain::{Reply, ReplyCode};
+use crate::domain::{EmailKey, Reply, ReplyCode};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -44,8 +47,9 @@ CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
 
 /// The schema's version now: 2 keeps the relay's reply code and enhanced
 /// status code beside its words; 3 the fingerprint of what each recipient
-/// was sent; 4 each campaign's latest text, and each text's shingles.
-const VERSION: i64 = 4;
+/// was sent; 4 each campaign's latest text, and each text's shingles; 5
+/// every row keyed by today's [`EmailKey`].
+pub(super) const VERSION: i64 = 5;
 
 /// Opens (creating if needed) the journal file in `state_dir`, bringing an
 /// older one up to [`VERSION`].
@@ -78,6 +82,9 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
         if version < 4 {
             to_version_4(conn)?;
+        }
+        if version < 5 {
+            to_version_5(conn)?;
         }
         conn.pragma_update(None, "user_version", VERSION)
     })();
@@ -140,4 +147,48 @@ fn to_version_3(conn: &Connection, columns: &[String]) -> rusqlite::Result<()> {
          UPDATE campaigns SET subject = substr(subject, length(id) + 12, length(subject) - length(id) - 12)
          WHERE substr(subject, 1, length(id) + 11) = id || ' (subject: ' AND substr(subject, -1) = ')';",
     )
+}
+
+/// Version 4 → 5: rows keyed before an address had one identity however it
+/// is spelled (`ulla@bücher.test`, `"bob"@example.org`) are keyed as today
+/// (`ulla@xn--bcher-kva.test`, `bob@example.org`), so that a campaign
+/// resumed across the upgrade finds them and mails nobody twice. Where a
+/// campaign already holds a row under the new key, the one that says more
+/// is kept: `sent` over `sending` (in doubt) over `failed`.
+fn to_version_5(conn: &Connection) -> rusqlite::Result<()> {
+    let old: Vec<(i64, String, String)> = conn
+        .prepare("SELECT rowid, campaign, email_key FROM recipients WHERE email_key GLOB '*[^ -~]*' OR email_key GLOB '*\"*'")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let rank = "CASE state WHEN 'sent' THEN 2 WHEN 'sending' THEN 1 ELSE 0 END";
+    for (rowid, campaign, key) in old {
+        let new = EmailKey::of(&key);
+        if new.as_str() == key {
+            continue;
+        }
+        let taken: Option<i64> = conn
+            .query_row(
+                "SELECT rowid FROM recipients WHERE campaign = ?1 AND email_key = ?2",
+                params![campaign, new.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(other) = taken {
+            // Keep whichever row says more; the other goes.
+            let keep_old: bool = conn.query_row(
+                &format!(
+                    "SELECT (SELECT {rank} FROM recipients WHERE rowid = ?1) > (SELECT {rank} FROM recipients WHERE rowid = ?2)"
+                ),
+                params![rowid, other],
+                |row| row.get(0),
+            )?;
+            let gone = if keep_old { other } else { rowid };
+            conn.execute("DELETE FROM recipients WHERE rowid = ?1", params![gone])?;
+            if !keep_old {
+                continue;
+            }
+        }
+        conn.execute("UPDATE recipients SET email_key = ?2 WHERE rowid = ?1", params![rowid, new.as_str()])?;
+    }
+    Ok(())
 }

@@ -281,7 +281,7 @@ fn a_version_2_journal_gains_an_empty_fingerprint_and_its_subjects_lose_the_camp
     };
     let j = Journal::open(dir.path(), &campaign()).unwrap();
     let version: i64 = j.conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, super::schema::VERSION);
     assert_eq!(fingerprint_of(&j, "a@example.org"), None);
     assert_eq!(j.entries(None).unwrap()[0].reply.code().map(ReplyCode::value), Some(250));
     assert_eq!(subjects(&j), ["Pray with us, {{ first_name }} (this week)", "Written by hand"]);
@@ -397,4 +397,42 @@ fn journals_of_different_campaigns_opened_and_written_at_once_all_succeed() {
             thread.join().unwrap();
         }
     }
+}
+
+#[test]
+fn a_version_4_journal_keys_unicode_domains_and_needless_quotes_as_today_keeping_the_row_that_says_more() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let j = Journal::open(dir.path(), &campaign()).unwrap();
+        j.conn
+            .execute_batch(
+                "INSERT INTO recipients (campaign, email_key, address, message_id, state, attempts, updated_at) VALUES
+                     ('2025-10-16-prayer', 'ulla@bücher.test', 'ulla@bücher.test', '<1@x>', 'sent', 1, 'T'),
+                     ('2025-10-16-prayer', '\"bob\"@victim.test', '\"bob\"@victim.test', '<2@x>', 'sending', 1, 'T'),
+                     ('2025-10-16-prayer', 'bob@victim.test', 'bob@victim.test', '<3@x>', 'failed', 1, 'T'),
+                     ('2025-10-16-prayer', '\"eve\"@victim.test', '\"eve\"@victim.test', '<4@x>', 'failed', 1, 'T'),
+                     ('2025-10-16-prayer', 'eve@victim.test', 'eve@victim.test', '<5@x>', 'sent', 1, 'T'),
+                     ('2025-10-16-prayer', 'ana@example.org', 'ana@example.org', '<6@x>', 'sent', 1, 'T');
+                 PRAGMA user_version = 4;",
+            )
+            .unwrap();
+    }
+    let j = Journal::open(dir.path(), &campaign()).unwrap();
+    let state = |raw: &str| j.state(&EmailKey::of(raw)).unwrap();
+    // The resumed campaign finds the one sent before the upgrade, however spelled.
+    assert_eq!(state("ulla@bücher.test"), Some(State::Sent));
+    assert_eq!(state("ulla@xn--bcher-kva.test"), Some(State::Sent));
+    // Two rows for one person: the one that says more stays.
+    assert_eq!(state("bob@victim.test"), Some(State::Sending));
+    assert_eq!(state("\"eve\"@victim.test"), Some(State::Sent));
+    assert_eq!(state("ana@example.org"), Some(State::Sent));
+    let keys: Vec<String> = j
+        .conn
+        .prepare("SELECT email_key FROM recipients ORDER BY email_key")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(keys, ["ana@example.org", "bob@victim.test", "eve@victim.test", "ulla@xn--bcher-kva.test"]);
 }
