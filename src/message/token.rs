@@ -2,8 +2,10 @@
 //! (unsubscribe, preferences, sign-up confirmation) carries a token sealed
 //! here with `UNSUBSCRIBE_SECRET` (HMAC-SHA256), over a payload that names
 //! its [`Purpose`] and the list, so no kind of token passes for another and
-//! no list's token for another list's. VERP tokens, which must be short,
-//! take their key from [`secret`] too.
+//! no list's token for another list's. Tokens that must be short (VERP's,
+//! inside an envelope sender's local part) are sealed here too, by
+//! [`ShortSealer`], under a key derived for their [`ShortPurpose`]; every
+//! kind falls back to the same development key ([`secret_or_development`]).
 //!
 //! A preference or confirmation token also carries the time it was issued,
 //! under the seal: no setting (a shorter `CONFIRM_HOURS`, say) can make an
@@ -31,7 +33,12 @@ pub(crate) const DEVELOPMENT_SECRET: &str = "bulletin-development-secret-do-not-
 /// The key every token is sealed with: `UNSUBSCRIBE_SECRET`, or the
 /// development key when it is not set (the one fallback).
 pub fn secret(settings: &Settings) -> Secret {
-    settings.unsubscribe_secret.clone().unwrap_or_else(|| Secret::new(DEVELOPMENT_SECRET.to_owned()))
+    secret_or_development(settings.unsubscribe_secret.as_ref())
+}
+
+/// `secret`, or the development key when there is none: the one fallback.
+pub fn secret_or_development(secret: Option<&Secret>) -> Secret {
+    secret.cloned().unwrap_or_else(|| Secret::new(DEVELOPMENT_SECRET.to_owned()))
 }
 
 /// What a token is for.
@@ -74,10 +81,11 @@ pub(crate) struct KeyedMac(Hmac<Sha256>);
 
 impl KeyedMac {
     pub(crate) fn new(key: &Secret) -> Self {
-        Self(
-            <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose_secret().as_bytes())
-                .expect("HMAC takes any key length"),
-        )
+        Self::of_bytes(key.expose_secret().as_bytes())
+    }
+
+    fn of_bytes(key: &[u8]) -> Self {
+        Self(<Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length"))
     }
 
     /// The MAC of `payload`, to finalise or verify.
@@ -166,6 +174,76 @@ impl Sealer {
         };
         let fields_found: Vec<String> = lines.map(str::to_owned).collect();
         (fields_found.len() == fields).then_some(Opened { issued, fields: fields_found })
+    }
+}
+
+/// What a short token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortPurpose {
+    /// A VERP token: which message a bounce is about.
+    Verp,
+}
+
+impl ShortPurpose {
+    /// What the secret is mixed with to make this purpose's key, so a
+    /// short token and any other token are never the same MAC of the same
+    /// text (a token anyone can read in a `Return-Path` says nothing about
+    /// an unsubscribe link). Changing it changes every token.
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::Verp => b"bulletin VERP token v1",
+        }
+    }
+}
+
+/// Bytes of the MAC a short token keeps: 80 bits.
+const SHORT_BYTES: usize = 10;
+
+/// Characters in a short token: 16 of base32.
+pub const SHORT_LEN: usize = 16;
+
+/// Seals short tokens for one purpose: 80 bits of HMAC-SHA256, under a key
+/// derived from the secret for the purpose, in lower-case base32 (RFC
+/// 5155's alphabet, `0-9a-v`) and opened without case. It holds no
+/// payload: the one who opens it says what it should be the seal of.
+#[derive(Debug, Clone)]
+pub struct ShortSealer {
+    mac: KeyedMac,
+}
+
+impl ShortSealer {
+    pub fn new(key: &Secret, purpose: ShortPurpose) -> Self {
+        let derived = KeyedMac::new(key).of(purpose.label()).finalize().into_bytes();
+        Self { mac: KeyedMac::of_bytes(&derived) }
+    }
+
+    /// The MAC of `fields`: each but the last preceded by its length, so
+    /// no two lists of fields can be cut differently into the same text.
+    fn of(&self, fields: &[&str]) -> Hmac<Sha256> {
+        let mut mac = self.mac.of(b"");
+        if let Some((last, first)) = fields.split_last() {
+            for field in first {
+                mac.update(&(field.len() as u64).to_be_bytes());
+                mac.update(field.as_bytes());
+            }
+            mac.update(last.as_bytes());
+        }
+        mac
+    }
+
+    /// The token sealing `fields`: the same every time.
+    pub fn seal(&self, fields: &[&str]) -> String {
+        data_encoding::BASE32_DNSSEC.encode(&self.of(fields).finalize().into_bytes()[..SHORT_BYTES])
+    }
+
+    /// Whether `token` (in any case) seals `fields`; compared in constant
+    /// time.
+    pub fn opens(&self, token: &str, fields: &[&str]) -> bool {
+        if token.len() != SHORT_LEN {
+            return false;
+        }
+        let Ok(bytes) = data_encoding::BASE32_DNSSEC.decode(token.as_bytes()) else { return false };
+        bytes.len() == SHORT_BYTES && self.of(fields).verify_truncated_left(&bytes).is_ok()
     }
 }
 

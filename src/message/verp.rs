@@ -8,35 +8,24 @@
 //! token and the address: where it is put is `message`'s, where it is read
 //! back the bounce import's.
 //!
-//! A token is 80 bits of HMAC-SHA256 in lower-case base32 (RFC 5155's
-//! alphabet, `0-9a-v`), 16 characters: short enough for any local part,
-//! unguessable, and read back without case, so a relay that upper-cases
-//! the address does not break it.
+//! A token is the one token helper's short seal ([`ShortSealer`] for
+//! [`ShortPurpose::Verp`]): 80 bits of HMAC-SHA256 in lower-case base32,
+//! 16 characters, short enough for any local part, unguessable, and read
+//! back without case, so a relay that upper-cases the address does not
+//! break it.
 
-use data_encoding::BASE32_DNSSEC;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
+use super::token::{SHORT_LEN, ShortPurpose, ShortSealer};
 use crate::config::{Secret, Settings};
 use crate::domain::EmailKey;
 use crate::subscribers::EmailAddress;
 
-/// Bytes of the HMAC a token keeps: 80 bits, 16 base32 characters.
-const TOKEN_BYTES: usize = 10;
-
 /// Characters in a token.
-pub const TOKEN_LEN: usize = 16;
-
-/// What the signing secret is mixed with before it signs tokens, so a VERP
-/// token and an unsubscribe token are never the same MAC of the same text
-/// (domain separation): a token anyone can read in a `Return-Path` says
-/// nothing about an unsubscribe link. Changing it changes every token.
-const PURPOSE: &[u8] = b"bulletin VERP token v1";
+pub const TOKEN_LEN: usize = SHORT_LEN;
 
 /// Makes and checks VERP tokens.
 ///
-/// The key is derived from `UNSUBSCRIBE_SECRET` (HMAC-SHA256 of
-/// [`PURPOSE`] under it), not a setting of its own: it is the one secret a
+/// The key is derived from `UNSUBSCRIBE_SECRET` for its purpose by the
+/// token helper, not a setting of its own: it is the one secret a
 /// real send already needs, it is kept out of the campaign's files, and it
 /// is the same on the machine that sends and the one that imports bounces,
 /// which is all a token needs. Without it the development key stands in, as
@@ -44,8 +33,7 @@ const PURPOSE: &[u8] = b"bulletin VERP token v1";
 /// this code can make a token (`Settings::warnings` says so).
 #[derive(Clone)]
 pub struct Verp {
-    /// The MAC keyed with the derived key, cloned for each token.
-    mac: Hmac<Sha256>,
+    seal: ShortSealer,
 }
 
 impl std::fmt::Debug for Verp {
@@ -57,21 +45,13 @@ impl std::fmt::Debug for Verp {
 impl Verp {
     /// The tokens signed with `secret`.
     pub fn new(secret: &Secret) -> Self {
-        let mut derive = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose_secret().as_bytes())
-            .expect("HMAC takes any key length");
-        derive.update(PURPOSE);
-        let key = derive.finalize().into_bytes();
-        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes any key length");
-        Self { mac }
+        Self { seal: ShortSealer::new(secret, ShortPurpose::Verp) }
     }
 
     /// The tokens signed with `secret`, or with the development key when
     /// there is none.
     pub fn from_secret(secret: Option<&Secret>) -> Self {
-        match secret {
-            Some(secret) => Self::new(secret),
-            None => Self::new(&Secret::new(super::token::DEVELOPMENT_SECRET.to_owned())),
-        }
+        Self::new(&super::token::secret_or_development(secret))
     }
 
     /// The tokens the settings call for (see [`Verp`]).
@@ -79,31 +59,16 @@ impl Verp {
         Self::from_secret(settings.unsubscribe_secret.as_ref())
     }
 
-    fn tag(&self, campaign: &str, recipient: &EmailKey) -> Hmac<Sha256> {
-        // The campaign's length first, so no campaign and address can be
-        // cut differently into the same text.
-        let mut mac = self.mac.clone();
-        mac.update(&(campaign.len() as u64).to_be_bytes());
-        mac.update(campaign.as_bytes());
-        mac.update(recipient.as_str().as_bytes());
-        mac
-    }
-
     /// The token of the message of `campaign` to `recipient`: the same
     /// every time.
     pub fn token(&self, campaign: &str, recipient: &EmailKey) -> String {
-        let tag = self.tag(campaign, recipient).finalize().into_bytes();
-        BASE32_DNSSEC.encode(&tag[..TOKEN_BYTES])
+        self.seal.seal(&[campaign, recipient.as_str()])
     }
 
     /// Whether `token` (in any case) is the one of the message of
     /// `campaign` to `recipient`; compared in constant time.
     pub fn verifies(&self, token: &str, campaign: &str, recipient: &EmailKey) -> bool {
-        if token.len() != TOKEN_LEN {
-            return false;
-        }
-        let Ok(bytes) = BASE32_DNSSEC.decode(token.as_bytes()) else { return false };
-        bytes.len() == TOKEN_BYTES && self.tag(campaign, recipient).verify_truncated_left(&bytes).is_ok()
+        self.seal.opens(token, &[campaign, recipient.as_str()])
     }
 
     /// The envelope sender of the message of `campaign` to `recipient`:
@@ -226,12 +191,21 @@ mod tests {
 
     #[test]
     fn the_key_is_not_the_unsubscribe_key() {
+        use hmac::{Hmac, KeyInit, Mac};
         // Signing "c\nana@example.org" with the secret itself, as the
         // unsubscribe signer signs "list\naddress", gives another tag.
-        let mut raw = <Hmac<Sha256> as KeyInit>::new_from_slice(b"s3cret").unwrap();
+        let mut raw = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"s3cret").unwrap();
         raw.update(b"c\nana@example.org");
-        let raw = BASE32_DNSSEC.encode(&raw.finalize().into_bytes()[..TOKEN_BYTES]);
+        let raw = data_encoding::BASE32_DNSSEC.encode(&raw.finalize().into_bytes()[..10]);
         assert_ne!(raw, verp("s3cret").token("c", &key("ana@example.org")));
+    }
+
+    #[test]
+    fn tokens_in_the_return_paths_of_messages_already_sent_still_verify() {
+        // Made by the signer before it moved into the token helper.
+        let v = verp("s3cret");
+        assert_eq!(v.token("2025-10-16-prayer", &key("ana@example.org")), "bo3u1haldh3jbgif");
+        assert!(v.verifies("bo3u1haldh3jbgif", "2025-10-16-prayer", &key("ana@example.org")));
     }
 
     #[test]
