@@ -7,6 +7,7 @@
 pub mod control_sequences;
 mod front_matter;
 pub mod images;
+pub mod jpeg;
 pub mod markdown;
 pub mod picture;
 pub mod plain_text;

@@ -1,7 +1,9 @@
 //! An image file prepared for email, once per bulletin: decoded, turned
 //! upright by its EXIF orientation, resized to at most twice the 600px
-//! column, and re-encoded so it is small (JPEG at quality 80; a small PNG or
-//! GIF that needs no change is kept as it is, so an animation still moves).
+//! column, and re-encoded so it is small (JPEG at quality 80). A small file
+//! that needs no change is kept as it is: a PNG or GIF (so an animation
+//! still moves), or a JPEG without its metadata ([`super::jpeg`]), which
+//! encoding again would only blur.
 
 use std::io::Cursor;
 
@@ -73,6 +75,17 @@ pub fn prepare(bytes: &[u8]) -> Result<Picture, PictureError> {
             width: image.width(),
             height: image.height(),
         });
+    }
+    if unchanged && bytes.len() <= SMALL && format == ImageFormat::Jpeg {
+        if let Some(kept) = super::jpeg::without_metadata(bytes) {
+            return Ok(Picture {
+                bytes: kept,
+                extension: "jpg",
+                mime: "image/jpeg",
+                width: image.width(),
+                height: image.height(),
+            });
+        }
     }
     image.apply_orientation(orientation);
     if image.width() > MAX_WIDTH {
@@ -155,12 +168,36 @@ mod tests {
     }
 
     #[test]
-    fn a_small_photo_keeps_its_size_and_is_re_encoded_as_jpeg() {
+    fn a_small_photo_keeps_its_size_and_is_sent_as_a_jpeg() {
         let original = jpeg(500, 200);
         let picture = prepare(&original).unwrap();
         assert_eq!((picture.width, picture.height), (500, 200));
         assert_eq!(image::guess_format(&picture.bytes).unwrap(), ImageFormat::Jpeg);
         assert_eq!(picture.display_size(COLUMN_WIDTH), (500, 200));
+        // As it is: encoding it again would only lose detail.
+        assert_eq!(picture.bytes, original);
+    }
+
+    #[test]
+    fn a_small_upright_photo_is_sent_without_its_exif() {
+        let original = jpeg(500, 200);
+        let picture = prepare(&with_orientation(&original, 1)).unwrap();
+        assert_eq!(picture.bytes, original);
+    }
+
+    #[test]
+    fn a_photo_too_large_in_bytes_is_encoded_again_smaller_though_its_size_needs_no_change() {
+        // Noise compresses badly: at quality 95, over SMALL.
+        let noisy = RgbImage::from_fn(1100, 800, |x, y| {
+            let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) as u8;
+            Rgb([n, n.rotate_left(3), n.rotate_left(5)])
+        });
+        let mut large = Vec::new();
+        JpegEncoder::new_with_quality(&mut large, 95).encode_image(&noisy).unwrap();
+        assert!(large.len() > SMALL, "{} bytes", large.len());
+        let picture = prepare(&large).unwrap();
+        assert!(picture.bytes.len() < large.len(), "quality 80 is smaller");
+        assert_eq!((picture.width, picture.height), (1100, 800));
     }
 
     #[test]

@@ -82,9 +82,12 @@ impl Mirror {
         format!("https://127.0.0.1:{}/{path}", self.port)
     }
 
-    /// The requests it answered since the last call.
+    /// The requests it answered since the last call. The server prints a
+    /// request's line before it answers, but the line reaches the test
+    /// through a reader thread that may not have passed it on yet: lines
+    /// are taken until none has come for [`QUIET`].
     fn requests(&self) -> Vec<String> {
-        self.requests.try_iter().collect()
+        std::iter::from_fn(|| self.requests.recv_timeout(QUIET).ok()).collect()
     }
 
     /// An SNS message of `kind` with `fields`, signed (`version` 1: SHA1,
@@ -120,6 +123,10 @@ impl Drop for Mirror {
         let _ = self.child.wait();
     }
 }
+
+/// How long the mirror's output must stay quiet before the requests it
+/// printed are taken to be all of them.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(300);
 
 fn bounce(id: &str, recipient: &str, bounce_type: &str, ago: u64) -> serde_json::Value {
     let ses = json!({
