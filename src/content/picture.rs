@@ -76,16 +76,18 @@ pub fn prepare(bytes: &[u8]) -> Result<Picture, PictureError> {
             height: image.height(),
         });
     }
-    if unchanged && bytes.len() <= SMALL && format == ImageFormat::Jpeg {
-        if let Some(kept) = super::jpeg::without_metadata(bytes) {
-            return Ok(Picture {
-                bytes: kept,
-                extension: "jpg",
-                mime: "image/jpeg",
-                width: image.width(),
-                height: image.height(),
-            });
-        }
+    if unchanged
+        && bytes.len() <= SMALL
+        && format == ImageFormat::Jpeg
+        && let Some(kept) = super::jpeg::without_metadata(bytes)
+    {
+        return Ok(Picture {
+            bytes: kept,
+            extension: "jpg",
+            mime: "image/jpeg",
+            width: image.width(),
+            height: image.height(),
+        });
     }
     image.apply_orientation(orientation);
     if image.width() > MAX_WIDTH {
