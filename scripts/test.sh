@@ -41,6 +41,9 @@ perl -MCrypt::PK::Ed25519 -e 1 >/dev/null 2>&1 || missing+=(libcryptx-perl)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 # The scheduling tests read times in Europe/London (TIME_ZONE) from the system's zone files.
 [ -f /usr/share/zoneinfo/Europe/London ] || missing+=(tzdata)
+# mold, the linker scripts/linker.sh uses when it is there: the suite's large
+# debug binaries link in a fraction of GNU ld's time.
+[ -x /usr/libexec/mold/ld ] || missing+=(mold)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}…"
   $sudo apt-get update -qq
