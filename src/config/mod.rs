@@ -38,13 +38,13 @@ pub use example::{ExampleSetting, reaches_no_one};
 pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
 pub use schedule::{DEFAULT_CATCH_UP, ScheduleSettings};
-pub use weekly::{Occurrence, Weekly};
 pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 pub use source::Source;
 pub(crate) use source::parse_with;
 pub use staff::staff_email;
 pub use webhooks::{HostPattern, KEYS as WEBHOOK_KEYS, PostmarkAuth, SesSettings, WebhookSettings};
+pub use weekly::{Occurrence, Weekly};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped
 /// from memory when dropped, read only through [`ExposeSecret`]) whose

@@ -196,10 +196,13 @@ mod tests {
         assert_eq!(rule("thu 7:00").to_string(), "Thursday 07:00");
         assert_eq!(rule("  SUNDAY   23:59 ").to_string(), "Sunday 23:59");
         assert_eq!(rule("Mon 00:00").to_string(), "Monday 00:00");
-        for bad in ["", "Thursday", "07:00", "Thursdays 07:00", "Th 07:00", "Thursday 7am", "Thursday 24:00"] {
+        for bad in ["", "Thursday", "07:00", "Thursdays 07:00", "Th 07:00", "Thursday 7am", "Thursday 24:00"]
+        {
             assert_eq!(bad.parse::<Weekly>(), Err(NotWeekly), "{bad:?}");
         }
-        for bad in ["Thursday 07:60", "Thursday 07:0", "Thursday 007:00", "Thursday 07:00 weekly", "Thu -1:00"] {
+        for bad in
+            ["Thursday 07:60", "Thursday 07:0", "Thursday 007:00", "Thursday 07:00 weekly", "Thu -1:00"]
+        {
             assert_eq!(bad.parse::<Weekly>(), Err(NotWeekly), "{bad:?}");
         }
     }
