@@ -171,14 +171,13 @@ impl Scheduler {
 
     /// Logs why `due` was not sent, and tells `STAFF_EMAIL` if set.
     pub(super) fn tell(&self, due: &Schedule, why: &str) {
-        eprintln!("{} schedule #{}: {}", self.clock.now(), due.id, crate::report::printable(why));
+        let what = match &due.occurrence {
+            Some(key) => format!("weekly send {key} (#{})", due.id),
+            None => format!("schedule #{}", due.id),
+        };
+        eprintln!("{} {what}: {}", self.clock.now(), crate::report::printable(why));
         if let Err(error) = self.alert(due, why) {
-            eprintln!(
-                "{} schedule #{}: staff were not told: {}",
-                self.clock.now(),
-                due.id,
-                chain(error.as_ref())
-            );
+            eprintln!("{} {what}: staff were not told: {}", self.clock.now(), chain(error.as_ref()));
         }
     }
 
