@@ -78,6 +78,7 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         content: options.content.clone(),
         env: env.clone(),
         clock: clock.clone(),
+        ready_seen: Default::default(),
     }
     .start()?;
     let poller = ImapSettings::from_source(env)?.map(|settings| Poller {

@@ -35,13 +35,24 @@ struct Target {
 impl Target {
     fn next() -> Self {
         let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
-        let now = jiff::Timestamp::now();
-        let mut date = london.to_datetime(now).date().tomorrow().unwrap().tomorrow().unwrap();
+        let mut date =
+            london.to_datetime(jiff::Timestamp::now()).date().tomorrow().unwrap().tomorrow().unwrap();
         while date.weekday() != Weekday::Thursday {
             date = date.tomorrow().unwrap();
         }
+        Self::on(date)
+    }
+
+    /// 07:00 in London on `date`.
+    fn on(date: jiff::civil::Date) -> Self {
+        let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
         let at = london.to_ambiguous_timestamp(date.at(7, 0, 0, 0)).compatible().unwrap();
         Self { at: at.as_second(), date }
+    }
+
+    /// The occurrence a week later.
+    fn week_after(&self) -> Self {
+        Self::on((0..7).fold(self.date, |d, _| d.tomorrow().unwrap()))
     }
 
     /// `days` before the occurrence's date, as a front matter writes it.
@@ -288,6 +299,46 @@ fn the_reminder_goes_the_day_before_once_when_no_bulletin_is_ready() {
     let reminded = logs.iter().map(|log| log.matches("reminder sent to STAFF_EMAIL").count()).sum::<usize>();
     assert_eq!(reminded, 1, "{logs:#?}");
     assert!(readers(&relay).is_empty());
+}
+
+#[test]
+fn a_weekly_send_missed_by_more_than_catch_up_is_skipped_and_staff_are_told_and_one_less_late_goes() {
+    let relay = PyServer::start(&Faults::new());
+    let target = Target::next();
+    let test = weekly(relay.port())
+        .env("STAFF_EMAIL", STAFF)
+        .file(&format!("content/{}-this-week.md", target.day(1)), issue("This week", &target.day(1), ""));
+    // `serve` ran the week before, then the machine was off until 13 hours
+    // after the time.
+    target.clock_at(&test, -3 * 24 * 3600);
+    let before = serve(&test);
+    wait_for_state(&test, &target.week_before_key(), "skipped");
+    drop(before);
+    target.clock_at(&test, 13 * 3600);
+    let late = serve(&test);
+    let (_, why) = wait_for_state(&test, &target.key(), "skipped");
+    assert!(why.starts_with("skipped: missed by 13h") && why.contains("CATCH_UP, 12h"), "{why}");
+    wait_until("the staff email", DEADLINE, || (!staff(&relay).is_empty()).then_some(()));
+    std::thread::sleep(WATCH);
+    drop(late);
+    let told = staff(&relay);
+    assert_eq!(told.len(), 1, "{:?}", subjects(&told));
+    assert!(told[0].subject.starts_with("Stopped: weekly send #"), "{}", told[0].subject);
+    assert!(told[0].flat_text().contains("missed by 13h (more than CATCH_UP, 12h)"), "{}", told[0].text);
+    assert!(readers(&relay).is_empty(), "nothing went");
+
+    // The next week's, missed by an hour only, goes when `serve` is back.
+    let next_week = target.week_after();
+    std::fs::write(
+        test.join(&format!("content/{}-next-week.md", next_week.day(1))),
+        issue("Next week", &next_week.day(1), ""),
+    )
+    .unwrap();
+    next_week.clock_at(&test, 3600);
+    let back = serve(&test);
+    wait_for_state(&test, &next_week.key(), "sent");
+    wait_until("everyone's copy", DEADLINE, || (readers(&relay) == everyone(&["Next week"])).then_some(()));
+    drop(back);
 }
 
 #[test]

@@ -38,6 +38,10 @@ pub(in crate::commands) struct Scheduler {
     pub content: PathBuf,
     pub env: Source,
     pub clock: Arc<dyn Clock>,
+    /// When the reminder's look at `content/` last found a bulletin ready:
+    /// looked at again only [`super::weekly::READY_AGAIN`] later, so a
+    /// large `content/` is not read at every wake for a day.
+    pub ready_seen: std::cell::Cell<Option<Timestamp>>,
 }
 
 impl Scheduler {

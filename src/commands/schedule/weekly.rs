@@ -3,10 +3,11 @@
 //! first in the store ([`Schedules::decide`], a unique key): its bulletin
 //! ([`ready`]) queued as a pending schedule, which the scheduler's usual
 //! claim then sends exactly once; or skipped, and why (no bulletin ready,
-//! or missed by more than `CATCH_UP`), logged and told to staff. An
-//! occurrence missed before the rule's first recorded one (`SEND_EVERY`
-//! just set) is recorded and logged but not told: nobody expected it.
-//! Older occurrences than the latest are never sent.
+//! or missed by more than `CATCH_UP`), logged and told to staff. At the
+//! rule's first look in a state folder (no occurrence recorded yet), the
+//! latest occurrence, gone by before `serve` ran with `SEND_EVERY`, is
+//! recorded skipped and logged but neither sent nor told: setting the rule
+//! never sends at once. Older occurrences than the latest are never sent.
 //!
 //! The day before each occurrence, at the same clock time, staff get one
 //! reminder if no bulletin is ready for it (once per occurrence, however
@@ -22,6 +23,10 @@ use crate::domain::{Timestamp, chain};
 use crate::journal::schedules::{Decided, Schedules};
 use crate::report::printable;
 use crate::report::staff::Reminder;
+
+/// How long the reminder trusts a bulletin it found ready before it looks
+/// at `content/` again: 5 minutes (reading 200 bulletins takes about 0.1 s).
+pub const READY_AGAIN: Duration = Duration::from_secs(300);
 
 impl Scheduler {
     /// Decides the latest due occurrence of `rule`, if no `serve` has, and
@@ -52,12 +57,20 @@ impl Scheduler {
         now: Timestamp,
     ) -> anyhow::Result<()> {
         let key = occurrence.key();
-        let first = !store.any_occurrence()?;
         let late = now.since(occurrence.at);
+        let late_text = humantime::format_duration(Duration::from_secs(late.as_secs()));
+        if !store.any_occurrence()? {
+            // The rule's first look here: its latest occurrence went by
+            // before `SEND_EVERY` was set (or `serve` first ran with it).
+            let why = format!("skipped: {late_text} ago, before `serve` first ran with SEND_EVERY");
+            if store.decide(&key, occurrence.at, Decided::Skip(&why), now)?.is_some() {
+                self.log(&key, &format!("{why}; staff are not told"));
+            }
+            return Ok(());
+        }
         let skip = if late > settings.catch_up {
             format!(
-                "skipped: missed by {} (more than CATCH_UP, {})",
-                humantime::format_duration(Duration::from_secs(late.as_secs())),
+                "skipped: missed by {late_text} (more than CATCH_UP, {})",
                 humantime::format_duration(settings.catch_up)
             )
         } else {
@@ -77,13 +90,9 @@ impl Scheduler {
                 Ready::Nothing(why) => format!("skipped: {why}"),
             }
         };
-        let Some(id) = store.decide(&key, occurrence.at, Decided::Skip(&skip), now)? else { return Ok(()) };
-        if first && late > settings.catch_up {
-            self.log(
-                &key,
-                &format!("{skip}; before SEND_EVERY's first occurrence here, so staff are not told"),
-            );
-        } else if let Some(row) = store.get(id)? {
+        if let Some(id) = store.decide(&key, occurrence.at, Decided::Skip(&skip), now)?
+            && let Some(row) = store.get(id)?
+        {
             self.tell(&row, &skip);
         }
         Ok(())
@@ -102,7 +111,11 @@ impl Scheduler {
             return Ok(());
         }
         let now = self.clock.now();
+        if self.ready_seen.get().is_some_and(|seen| seen <= now && now.since(seen) < READY_AGAIN) {
+            return Ok(());
+        }
         let Ready::Nothing(why) = ready(&self.content, &self.state_dir, next.date(), now)? else {
+            self.ready_seen.set(Some(now));
             return Ok(());
         };
         if !store.remind_once(&key, now)? {
