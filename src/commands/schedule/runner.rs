@@ -187,27 +187,34 @@ impl Scheduler {
 
     /// Emails `reminder` to `STAFF_EMAIL`, if set.
     pub(super) fn post_reminder(&self, reminder: &Reminder) -> anyhow::Result<()> {
+        self.email_staff(Email::Reminder(reminder))
+    }
+
+    /// Emails `what` to `STAFF_EMAIL`, if set, through the relay the sends use.
+    fn email_staff(&self, what: Email<'_>) -> anyhow::Result<()> {
         let Some(to) = crate::config::staff_email(&self.env)? else { return Ok(()) };
         let settings = Settings::from_source(&self.env)?;
         let relay = Relay::new(&SmtpSettings::from_source(&self.env, &SmtpOverrides::default())?)?;
         let ledger = self.list.suppression_path().0;
-        let now = self.clock.now();
         let delivery = Delivery {
             to: &to,
             settings: &settings,
             relay: &relay,
             state_dir: &self.state_dir,
             ledger: &ledger,
-            now,
+            now: self.clock.now(),
         };
-        crate::runtime()?.block_on(crate::report::staff::remind(delivery, reminder))?;
+        let runtime = crate::runtime()?;
+        match what {
+            Email::Report(run) => runtime.block_on(crate::report::staff::send(delivery, run))?,
+            Email::Reminder(reminder) => {
+                runtime.block_on(crate::report::staff::remind(delivery, reminder))?
+            }
+        }
         Ok(())
     }
 
     fn alert(&self, due: &Schedule, why: &str) -> anyhow::Result<()> {
-        let Some(to) = crate::config::staff_email(&self.env)? else { return Ok(()) };
-        let settings = Settings::from_source(&self.env)?;
-        let relay = Relay::new(&SmtpSettings::from_source(&self.env, &SmtpOverrides::default())?)?;
         let now = self.clock.now();
         // The bulletin's own subject and campaign when it still loads.
         let (subject, campaign) = match (crate::content::Bulletin::load(&due.bulletin), &due.occurrence) {
@@ -234,18 +241,15 @@ impl Scheduler {
             failures: Vec::new(),
             stopped: Some(format!("scheduled for {} UTC, {why}", due.due)),
         };
-        let ledger = self.list.suppression_path().0;
-        let delivery = Delivery {
-            to: &to,
-            settings: &settings,
-            relay: &relay,
-            state_dir: &self.state_dir,
-            ledger: &ledger,
-            now,
-        };
-        crate::runtime()?.block_on(crate::report::staff::send(delivery, &run))?;
-        Ok(())
+        self.email_staff(Email::Report(&run))
     }
+}
+
+/// What the scheduler emails staff: the report of a send it did not make,
+/// or the reminder the day before a weekly send.
+enum Email<'a> {
+    Report(&'a Run),
+    Reminder(&'a Reminder),
 }
 
 fn wake() -> Duration {

@@ -25,7 +25,9 @@ use crate::report::printable;
 use crate::report::staff::Reminder;
 
 /// How long the reminder trusts a bulletin it found ready before it looks
-/// at `content/` again: 5 minutes (reading 200 bulletins takes about 0.1 s).
+/// at `content/` again: 5 minutes (reading 200 copies of the sample took
+/// 0.43 s of CPU in a debug build; a look at every 15 s wake for a day
+/// would be about 3% of a core).
 pub const READY_AGAIN: Duration = Duration::from_secs(300);
 
 impl Scheduler {
