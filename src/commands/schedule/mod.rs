@@ -102,7 +102,7 @@ fn list(
     if let Some(rule) = &settings.send_every {
         let next = rule.next(now, &settings.time_zone);
         let picked = match ready::ready(content, state_dir, next.date(), now)? {
-            ready::Ready::Bulletin { path, resumes, .. } => format!(
+            ready::Ready::Bulletin { path, resumes } => format!(
                 "would send {}{} (the newest ready bulletin, as of now)",
                 printable(&path.display().to_string()),
                 if resumes { ", resuming its campaign" } else { "" }

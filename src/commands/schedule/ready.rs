@@ -39,7 +39,7 @@ pub const WEEK_DAYS: i32 = 7;
 pub enum Ready {
     /// This bulletin (its path as found in `content/`, absolute when the
     /// folder is), and whether its campaign is resumed.
-    Bulletin { path: PathBuf, subject: String, resumes: bool },
+    Bulletin { path: PathBuf, resumes: bool },
     /// Nothing, and why, in a sentence starting "no new bulletin in content/".
     Nothing(String),
 }
@@ -77,7 +77,7 @@ pub fn ready(content: &Path, state_dir: &Path, day: Date, now: Timestamp) -> any
         )));
     }
     let resumes = summary.sent + summary.failed + summary.sending > 0;
-    Ok(Ready::Bulletin { subject: bulletin.subject_text(), path: bulletin.path, resumes })
+    Ok(Ready::Bulletin { path: bulletin.path, resumes })
 }
 
 /// The newest ready bulletin of `content/` dated `first` to `last`, and

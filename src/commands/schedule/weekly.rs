@@ -77,7 +77,7 @@ impl Scheduler {
             )
         } else {
             match ready(&self.content, &self.state_dir, occurrence.date(), now)? {
-                Ready::Bulletin { path, resumes, .. } => {
+                Ready::Bulletin { path, resumes } => {
                     let path = absolute(&path)?;
                     let Some(id) = store.decide(&key, occurrence.at, Decided::Send(&path), now)? else {
                         return Ok(());
