@@ -178,6 +178,8 @@ pub(super) enum CliCommand {
     /// BULLETIN --yes` would, to the list `serve` reads. A send missed while
     /// `serve` was not running goes when it starts if less than CATCH_UP
     /// (12h) late; otherwise it is skipped and staff are told (STAFF_EMAIL).
+    /// For a send every week by itself, set SEND_EVERY ("Thursday 07:00")
+    /// instead: `serve` sends the newest ready bulletin in content/ then.
     Schedule(ScheduleArgs),
 }
 
@@ -204,7 +206,9 @@ pub(super) struct ScheduleArgs {
 #[derive(Debug, Subcommand)]
 pub(super) enum ScheduleCommand {
     /// List the scheduled sends, soonest first, with their state (pending,
-    /// claimed, sent, skipped, cancelled, failed) and why.
+    /// claimed, sent, skipped, cancelled, failed) and why; with SEND_EVERY,
+    /// the weekly sends among them and the next, with the bulletin it would
+    /// send now.
     List(ScheduleListArgs),
     /// Cancel a pending scheduled send (not one `serve` is sending).
     Cancel(ScheduleCancelArgs),

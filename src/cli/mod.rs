@@ -248,6 +248,7 @@ impl Cli {
                 list: lists(a.list),
                 listen: a.listen,
                 state_dir: state(a.state),
+                content: anchor.folder.join(crate::commands::PublishOptions::CONTENT),
             }),
             CliCommand::Import(ImportCmdArgs { command: ImportCommand::Mailchimp(a) }) => {
                 Command::ImportMailchimp(ImportMailchimpOptions {
@@ -283,7 +284,10 @@ impl Cli {
                 Command::MergeSignups(lists(a.list))
             }
             CliCommand::Schedule(a) => Command::Schedule(match a.command {
-                Some(ScheduleCommand::List(l)) => ScheduleOptions::List { state_dir: state(l.state) },
+                Some(ScheduleCommand::List(l)) => ScheduleOptions::List {
+                    state_dir: state(l.state),
+                    content: anchor.folder.join(crate::commands::PublishOptions::CONTENT),
+                },
                 Some(ScheduleCommand::Cancel(c)) => {
                     ScheduleOptions::Cancel { id: c.id, state_dir: state(c.state) }
                 }

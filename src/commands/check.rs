@@ -39,6 +39,11 @@ pub struct CheckOptions {
 pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
     let mut found = findings_with_journal(&options.bulletin, &options.list, env, Some(&options.state_dir));
     archive(options, env, &mut found.errors, &mut found.warnings);
+    // What `serve` schedules by (TIME_ZONE, CATCH_UP, SEND_EVERY): refused
+    // here as `serve` would refuse it at start.
+    if let Err(e) = crate::config::ScheduleSettings::from_source(env) {
+        found.errors.push(crate::domain::chain(&e));
+    }
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
             Ok((line, warning)) => {

@@ -30,6 +30,8 @@ pub struct ServeOptions {
     /// Where the sign-up counts today's confirmation emails, the webhooks
     /// find the journal and the bounce ledger and remember event ids.
     pub state_dir: PathBuf,
+    /// The newsletter's `content/`, where `SEND_EVERY` finds the bulletin.
+    pub content: PathBuf,
 }
 
 impl ServeOptions {
@@ -73,8 +75,10 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
     super::schedule::runner::Scheduler {
         list: options.list.clone(),
         state_dir: options.state_dir.clone(),
+        content: options.content.clone(),
         env: env.clone(),
         clock: clock.clone(),
+        ready_seen: Default::default(),
     }
     .start()?;
     let poller = ImapSettings::from_source(env)?.map(|settings| Poller {

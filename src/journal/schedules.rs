@@ -9,6 +9,13 @@
 //! went with it) is taken up again by the next, and one whose `serve` is
 //! still at work is left alone. The send itself is the journal's: resumed,
 //! it mails nobody twice.
+//!
+//! A `SEND_EVERY` occurrence is a row like the others, with its
+//! `occurrence` key (`2026-12-10T07:00`, its local time) under a unique
+//! index: whichever `serve` inserts it first decides it (the bulletin to
+//! send, or skipped and why), and the claim above runs it once. The
+//! reminder the day before is one row of [`REMINDERS`] per occurrence, so
+//! two `serve` processes remind once.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -25,7 +32,14 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS schedules (\
     id INTEGER PRIMARY KEY AUTOINCREMENT, bulletin TEXT NOT NULL, due_at TEXT NOT NULL, \
     state TEXT NOT NULL CHECK (state IN ('pending', 'claimed', 'sent', 'skipped', 'cancelled', 'failed')), \
     claimed_by TEXT, why TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL);\
-    CREATE INDEX IF NOT EXISTS schedules_due ON schedules (state, due_at);";
+    CREATE INDEX IF NOT EXISTS schedules_due ON schedules (state, due_at);\
+    CREATE TABLE IF NOT EXISTS weekly_reminders (occurrence TEXT PRIMARY KEY, created_at TEXT NOT NULL);";
+
+/// The table of the reminders sent the day before a weekly occurrence.
+pub const REMINDERS: &str = "weekly_reminders";
+
+/// The columns every query reads, in [`Schedules::select`]'s order.
+const COLUMNS: &str = "id, bulletin, due_at, state, claimed_by, why, occurrence";
 
 /// Where a scheduled send is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +89,18 @@ pub struct Schedule {
     pub claimed_by: Option<String>,
     /// Why it was skipped or failed, or what the send said.
     pub why: String,
+    /// The `SEND_EVERY` occurrence it is (`2026-12-10T07:00`); `None` for
+    /// one `bulletin schedule` added.
+    pub occurrence: Option<String>,
+}
+
+/// How a weekly occurrence is recorded: its bulletin queued, or skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided<'a> {
+    /// Pending, to be sent like any schedule.
+    Send(&'a Path),
+    /// Skipped, and why (no bulletin ready, missed by too much).
+    Skip(&'a str),
 }
 
 /// What `cancel` found.
@@ -97,7 +123,64 @@ impl Schedules {
     /// Opens the store in `state_dir`, making the table if needed.
     pub fn open(state_dir: &Path) -> Result<Self, OpenError> {
         let conn = open(state_dir, super::FILE_NAME, SCHEMA)?;
+        add_occurrences(&conn)?;
         Ok(Self { conn, state_dir: state_dir.to_owned() })
+    }
+
+    /// Records weekly occurrence `key`, due at `due`, as `decided`, unless
+    /// it is recorded already (by this `serve` or another): its id if this
+    /// call recorded it, `None` if it was there.
+    pub fn decide(
+        &self,
+        key: &str,
+        due: Timestamp,
+        decided: Decided<'_>,
+        now: Timestamp,
+    ) -> Result<Option<i64>, OpenError> {
+        let (bulletin, state, why) = match decided {
+            Decided::Send(path) => (path.to_string_lossy().into_owned(), "pending", ""),
+            Decided::Skip(why) => (String::new(), "skipped", why),
+        };
+        let changed = self.conn.execute(
+            "INSERT OR IGNORE INTO schedules (bulletin, due_at, state, why, occurrence, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![bulletin, due.to_string(), state, why, key, now.to_string()],
+        )?;
+        Ok((changed == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// The row of weekly occurrence `key`, if it is recorded.
+    pub fn occurrence(&self, key: &str) -> Result<Option<Schedule>, OpenError> {
+        Ok(self.select(&format!("SELECT {COLUMNS} FROM schedules WHERE occurrence = ?1"), [key])?.pop())
+    }
+
+    /// Whether any weekly occurrence was ever recorded (none before
+    /// `SEND_EVERY` was first set).
+    pub fn any_occurrence(&self) -> Result<bool, OpenError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schedules WHERE occurrence IS NOT NULL)",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// Whether the reminder for occurrence `key` was recorded.
+    pub fn reminded(&self, key: &str) -> Result<bool, OpenError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM weekly_reminders WHERE occurrence = ?1)",
+            [key],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// Records the reminder for occurrence `key`: `true` for the one call
+    /// (of every `serve`) that records it and so sends it.
+    pub fn remind_once(&self, key: &str, now: Timestamp) -> Result<bool, OpenError> {
+        let changed = self.conn.execute(
+            "INSERT OR IGNORE INTO weekly_reminders (occurrence, created_at) VALUES (?1, ?2)",
+            params![key, now.to_string()],
+        )?;
+        Ok(changed == 1)
     }
 
     /// Adds a pending send of `bulletin` at `due`; returns its id.
@@ -112,10 +195,7 @@ impl Schedules {
 
     /// Every schedule, soonest first.
     pub fn all(&self) -> Result<Vec<Schedule>, OpenError> {
-        self.select(
-            "SELECT id, bulletin, due_at, state, claimed_by, why FROM schedules ORDER BY due_at, id",
-            [],
-        )
+        self.select(&format!("SELECT {COLUMNS} FROM schedules ORDER BY due_at, id"), [])
     }
 
     /// The ones due by `now` that nobody has finished: pending, or claimed
@@ -123,17 +203,17 @@ impl Schedules {
     pub fn due(&self, now: Timestamp) -> Result<Vec<Schedule>, OpenError> {
         // RFC 3339 in UTC to the second: text order is time order.
         self.select(
-            "SELECT id, bulletin, due_at, state, claimed_by, why FROM schedules \
-             WHERE state IN ('pending', 'claimed') AND due_at <= ?1 ORDER BY due_at, id",
+            &format!(
+                "SELECT {COLUMNS} FROM schedules \
+                 WHERE state IN ('pending', 'claimed') AND due_at <= ?1 ORDER BY due_at, id"
+            ),
             [now.to_string()],
         )
     }
 
     /// One schedule by id.
     pub fn get(&self, id: i64) -> Result<Option<Schedule>, OpenError> {
-        Ok(self
-            .select("SELECT id, bulletin, due_at, state, claimed_by, why FROM schedules WHERE id = ?1", [id])?
-            .pop())
+        Ok(self.select(&format!("SELECT {COLUMNS} FROM schedules WHERE id = ?1"), [id])?.pop())
     }
 
     /// Cancels a pending schedule; one being sent or done stays as it is.
@@ -207,10 +287,33 @@ impl Schedules {
                 state: ScheduleState::parse(&state),
                 claimed_by: row.get(4).optional()?.flatten(),
                 why: row.get(5)?,
+                occurrence: row.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Brings a store made before `SEND_EVERY` up to date: the `occurrence`
+/// column and its unique index (empty for the sends `bulletin schedule`
+/// added; SQLite's unique index lets many rows have none). One
+/// transaction, so of two `serve` processes starting at once the second
+/// waits and finds it done.
+fn add_occurrences(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let has: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('schedules') WHERE name = 'occurrence')",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has {
+            conn.execute_batch("ALTER TABLE schedules ADD COLUMN occurrence TEXT")?;
+        }
+        conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS schedules_occurrence ON schedules (occurrence)")
+    })();
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    result
 }
 
 /// The kernel's lock on one schedule, held while a `serve` works on it;
@@ -257,5 +360,49 @@ mod tests {
         assert_eq!(store.cancel(b, at(62)).unwrap(), Cancel::Not(ScheduleState::Claimed));
         assert_eq!(store.cancel(99, at(62)).unwrap(), Cancel::NotFound);
         assert!(!store.skip(a, "late", at(63)).unwrap(), "a cancelled schedule is not skipped");
+    }
+
+    #[test]
+    fn a_weekly_occurrence_is_recorded_once_and_runs_as_a_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = (Schedules::open(dir.path()).unwrap(), Schedules::open(dir.path()).unwrap());
+        assert!(!one.any_occurrence().unwrap());
+        let id = one.decide("2026-12-10T07:00", at(60), Decided::Send(Path::new("/n/a.md")), at(61)).unwrap();
+        let again = two.decide("2026-12-10T07:00", at(60), Decided::Skip("no new bulletin"), at(61)).unwrap();
+        assert_eq!((id.is_some(), again), (true, None), "the second serve finds it decided");
+        let row = two.occurrence("2026-12-10T07:00").unwrap().unwrap();
+        assert_eq!((row.state, row.bulletin.as_path()), (ScheduleState::Pending, Path::new("/n/a.md")));
+        assert_eq!(two.due(at(61)).unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), [row.id]);
+        let skipped =
+            one.decide("2026-12-17T07:00", at(120), Decided::Skip("no new bulletin"), at(121)).unwrap();
+        assert_eq!(one.get(skipped.unwrap()).unwrap().unwrap().state, ScheduleState::Skipped);
+        assert!(one.any_occurrence().unwrap());
+        assert!(one.remind_once("2026-12-17T07:00", at(100)).unwrap());
+        assert!(!two.remind_once("2026-12-17T07:00", at(101)).unwrap(), "reminded once");
+    }
+
+    #[test]
+    fn a_store_made_before_send_every_gains_the_occurrence_column_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Connection::open(dir.path().join(super::super::FILE_NAME)).unwrap();
+        old.execute_batch(
+            "CREATE TABLE schedules (id INTEGER PRIMARY KEY AUTOINCREMENT, bulletin TEXT NOT NULL, \
+             due_at TEXT NOT NULL, state TEXT NOT NULL, claimed_by TEXT, why TEXT NOT NULL DEFAULT '', \
+             created_at TEXT NOT NULL, updated_at TEXT NOT NULL);\
+             INSERT INTO schedules (bulletin, due_at, state, created_at, updated_at) \
+             VALUES ('/n/a.md', '2033-05-18T03:34:20Z', 'pending', 'x', 'x');",
+        )
+        .unwrap();
+        drop(old);
+        let store = Schedules::open(dir.path()).unwrap();
+        let kept = store.all().unwrap();
+        assert_eq!((kept.len(), kept[0].occurrence.as_deref()), (1, None));
+        store.decide("2026-12-10T07:00", at(60), Decided::Skip("none"), at(61)).unwrap();
+        assert_eq!(store.decide("2026-12-10T07:00", at(60), Decided::Skip("none"), at(61)).unwrap(), None);
+        assert_eq!(
+            Schedules::open(dir.path()).unwrap().all().unwrap().len(),
+            2,
+            "opened again: nothing added"
+        );
     }
 }

@@ -47,3 +47,4 @@ mod unsubscribe;
 mod webhooks;
 mod webhooks_ses;
 mod weekly;
+mod weekly_rule;

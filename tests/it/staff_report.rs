@@ -18,19 +18,19 @@ const REFUSAL: &str = "550 5.1.1 <refused@example.org>: Recipient address reject
 
 /// The report as Python's `email` reads it: subject, To, and each part.
 #[derive(Debug)]
-struct Parsed {
-    subject: String,
-    to: String,
-    text: String,
-    html: String,
+pub(crate) struct Parsed {
+    pub(crate) subject: String,
+    pub(crate) to: String,
+    pub(crate) text: String,
+    pub(crate) html: String,
     /// The Content-ID of each image part.
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 impl Parsed {
     /// The text with its lines joined: an item the text part wrapped reads
     /// whole.
-    fn flat_text(&self) -> String {
+    pub(crate) fn flat_text(&self) -> String {
         self.text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
@@ -48,7 +48,7 @@ impl Parsed {
     }
 }
 
-fn python_reads(eml: &Path) -> Parsed {
+pub(crate) fn python_reads(eml: &Path) -> Parsed {
     let script = "import email, email.policy, json, sys\n\
         m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
         assert not m.defects, m.defects\n\

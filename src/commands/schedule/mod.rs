@@ -3,7 +3,9 @@
 //! and `schedule cancel ID`. The time is read in `TIME_ZONE` (or as RFC
 //! 3339 with its own offset) and stored in UTC.
 
+mod ready;
 pub(super) mod runner;
+mod weekly;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -21,8 +23,9 @@ use crate::report::printable;
 pub enum ScheduleOptions {
     /// `schedule BULLETIN --at TIME`.
     Add { bulletin: PathBuf, at: String, state_dir: PathBuf },
-    /// `schedule list`.
-    List { state_dir: PathBuf },
+    /// `schedule list`; with `SEND_EVERY`, the next weekly send and the
+    /// bulletin of `content` it would send now.
+    List { state_dir: PathBuf, content: PathBuf },
     /// `schedule cancel ID`.
     Cancel { id: i64, state_dir: PathBuf },
 }
@@ -32,7 +35,7 @@ pub(super) fn run(options: &ScheduleOptions, env: &Source, now: SystemTime) -> a
     let now = Timestamp::from(now);
     match options {
         ScheduleOptions::Add { bulletin, at, state_dir } => add(bulletin, at, state_dir, &settings, now),
-        ScheduleOptions::List { state_dir } => list(state_dir, &settings),
+        ScheduleOptions::List { state_dir, content } => list(state_dir, content, &settings, now),
         ScheduleOptions::Cancel { id, state_dir } => cancel(*id, state_dir, now),
     }
 }
@@ -71,20 +74,45 @@ fn add(
     Ok(Outcome::Done)
 }
 
-fn list(state_dir: &std::path::Path, settings: &ScheduleSettings) -> anyhow::Result<Outcome> {
+fn list(
+    state_dir: &std::path::Path,
+    content: &std::path::Path,
+    settings: &ScheduleSettings,
+    now: Timestamp,
+) -> anyhow::Result<Outcome> {
     let all = Schedules::open(state_dir)?.all()?;
-    if all.is_empty() {
+    if all.is_empty() && settings.send_every.is_none() {
         println!("Nothing is scheduled.");
     }
     for s in all {
         let why = if s.why.is_empty() { String::new() } else { format!("\n     {}", printable(&s.why)) };
+        let what = match &s.occurrence {
+            Some(_) if s.bulletin.as_os_str().is_empty() => "weekly (SEND_EVERY)".to_owned(),
+            Some(_) => format!("weekly (SEND_EVERY): {}", printable(&s.bulletin.display().to_string())),
+            None => printable(&s.bulletin.display().to_string()).into_owned(),
+        };
         println!(
-            "#{:<3} {:<9} {} ({} UTC)  {}{why}",
+            "#{:<3} {:<9} {} ({} UTC)  {what}{why}",
             s.id,
             s.state.as_str(),
             local(s.due, settings),
-            s.due,
-            printable(&s.bulletin.display().to_string()),
+            s.due
+        );
+    }
+    if let Some(rule) = &settings.send_every {
+        let next = rule.next(now, &settings.time_zone);
+        let picked = match ready::ready(content, state_dir, next.date(), now)? {
+            ready::Ready::Bulletin { path, resumes } => format!(
+                "would send {}{} (the newest ready bulletin, as of now)",
+                printable(&path.display().to_string()),
+                if resumes { ", resuming its campaign" } else { "" }
+            ),
+            ready::Ready::Nothing(why) => format!("would send nothing as of now: {}", printable(&why)),
+        };
+        println!(
+            "Next weekly send (SEND_EVERY, every {rule}): {} ({} UTC)\n     {picked}",
+            local(next.at, settings),
+            next.at
         );
     }
     Ok(Outcome::Done)

@@ -8,7 +8,9 @@
 //! send again, which the journal resumes without mailing anyone twice.
 //! A schedule missed by more than `CATCH_UP` is skipped instead, and a
 //! bulletin that fails the send's checks is not sent: both are recorded
-//! with the reason, logged, and told to `STAFF_EMAIL`.
+//! with the reason, logged, and told to `STAFF_EMAIL`. With `SEND_EVERY`,
+//! each tick first records the weekly occurrence due, if any, as one more
+//! schedule ([`super::weekly`]), so the same claim runs it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use crate::deliver::smtp::Relay;
 use crate::domain::{Clock, Timestamp, chain};
 use crate::journal::schedules::{Schedule, ScheduleState, Schedules};
 use crate::report::Count;
-use crate::report::staff::{Delivery, Run};
+use crate::report::staff::{Delivery, Reminder, Run};
 use crate::subscribers::Lists;
 
 /// How often the scheduler looks for due sends: 15 s. Tests may shorten
@@ -32,8 +34,14 @@ pub const WAKE: Duration = Duration::from_secs(15);
 pub(in crate::commands) struct Scheduler {
     pub list: Lists,
     pub state_dir: PathBuf,
+    /// The newsletter's `content/`, where `SEND_EVERY` finds its bulletin.
+    pub content: PathBuf,
     pub env: Source,
     pub clock: Arc<dyn Clock>,
+    /// When the reminder's look at `content/` last found a bulletin ready:
+    /// looked at again only [`super::weekly::READY_AGAIN`] later, so a
+    /// large `content/` is not read at every wake for a day.
+    pub ready_seen: std::cell::Cell<Option<Timestamp>>,
 }
 
 impl Scheduler {
@@ -41,6 +49,15 @@ impl Scheduler {
     /// for as long as the process lives.
     pub fn start(self) -> anyhow::Result<()> {
         let settings = ScheduleSettings::from_source(&self.env)?;
+        if let Some(rule) = &settings.send_every {
+            let next = rule.next(self.clock.now(), &settings.time_zone);
+            println!(
+                "Weekly send (SEND_EVERY): every {rule} {}; the next, {}, sends the newest ready bulletin in {}",
+                settings.zone_name(),
+                next.describe(),
+                self.content.display()
+            );
+        }
         std::thread::Builder::new().name("scheduler".to_owned()).spawn(move || {
             loop {
                 if let Err(error) = self.tick(&settings) {
@@ -55,6 +72,9 @@ impl Scheduler {
     /// Runs or skips every schedule due now.
     fn tick(&self, settings: &ScheduleSettings) -> anyhow::Result<()> {
         let store = Schedules::open(&self.state_dir)?;
+        if let Some(rule) = &settings.send_every {
+            self.weekly(rule, settings, &store)?;
+        }
         for due in store.due(self.clock.now())? {
             // Another `serve` at work on it holds its lock: leave it.
             let Some(lock) = store.lock(due.id)? else { continue };
@@ -154,27 +174,57 @@ impl Scheduler {
     }
 
     /// Logs why `due` was not sent, and tells `STAFF_EMAIL` if set.
-    fn tell(&self, due: &Schedule, why: &str) {
-        eprintln!("{} schedule #{}: {}", self.clock.now(), due.id, crate::report::printable(why));
+    pub(super) fn tell(&self, due: &Schedule, why: &str) {
+        let what = match &due.occurrence {
+            Some(key) => format!("weekly send {key} (#{})", due.id),
+            None => format!("schedule #{}", due.id),
+        };
+        eprintln!("{} {what}: {}", self.clock.now(), crate::report::printable(why));
         if let Err(error) = self.alert(due, why) {
-            eprintln!(
-                "{} schedule #{}: staff were not told: {}",
-                self.clock.now(),
-                due.id,
-                chain(error.as_ref())
-            );
+            eprintln!("{} {what}: staff were not told: {}", self.clock.now(), chain(error.as_ref()));
         }
     }
 
-    fn alert(&self, due: &Schedule, why: &str) -> anyhow::Result<()> {
+    /// Emails `reminder` to `STAFF_EMAIL`, if set.
+    pub(super) fn post_reminder(&self, reminder: &Reminder) -> anyhow::Result<()> {
+        self.email_staff(Email::Reminder(reminder))
+    }
+
+    /// Emails `what` to `STAFF_EMAIL`, if set, through the relay the sends use.
+    fn email_staff(&self, what: Email<'_>) -> anyhow::Result<()> {
         let Some(to) = crate::config::staff_email(&self.env)? else { return Ok(()) };
         let settings = Settings::from_source(&self.env)?;
         let relay = Relay::new(&SmtpSettings::from_source(&self.env, &SmtpOverrides::default())?)?;
+        let ledger = self.list.suppression_path().0;
+        let delivery = Delivery {
+            to: &to,
+            settings: &settings,
+            relay: &relay,
+            state_dir: &self.state_dir,
+            ledger: &ledger,
+            now: self.clock.now(),
+        };
+        let runtime = crate::runtime()?;
+        match what {
+            Email::Report(run) => runtime.block_on(crate::report::staff::send(delivery, run))?,
+            Email::Reminder(reminder) => {
+                runtime.block_on(crate::report::staff::remind(delivery, reminder))?
+            }
+        }
+        Ok(())
+    }
+
+    fn alert(&self, due: &Schedule, why: &str) -> anyhow::Result<()> {
         let now = self.clock.now();
         // The bulletin's own subject and campaign when it still loads.
-        let (subject, campaign) = match crate::content::Bulletin::load(&due.bulletin) {
-            Ok(b) => (format!("scheduled send #{} of {}", due.id, b.subject_text()), b.campaign.to_string()),
-            Err(_) => {
+        let (subject, campaign) = match (crate::content::Bulletin::load(&due.bulletin), &due.occurrence) {
+            (Ok(b), _) => {
+                (format!("scheduled send #{} of {}", due.id, b.subject_text()), b.campaign.to_string())
+            }
+            (Err(_), Some(key)) => {
+                (format!("weekly send #{} ({key}, SEND_EVERY)", due.id), "weekly".to_owned())
+            }
+            (Err(_), None) => {
                 let stem = due.bulletin.file_stem().map(|s| s.to_string_lossy().into_owned());
                 (format!("scheduled send #{}", due.id), stem.unwrap_or_default())
             }
@@ -191,18 +241,15 @@ impl Scheduler {
             failures: Vec::new(),
             stopped: Some(format!("scheduled for {} UTC, {why}", due.due)),
         };
-        let ledger = self.list.suppression_path().0;
-        let delivery = Delivery {
-            to: &to,
-            settings: &settings,
-            relay: &relay,
-            state_dir: &self.state_dir,
-            ledger: &ledger,
-            now,
-        };
-        crate::runtime()?.block_on(crate::report::staff::send(delivery, &run))?;
-        Ok(())
+        self.email_staff(Email::Report(&run))
     }
+}
+
+/// What the scheduler emails staff: the report of a send it did not make,
+/// or the reminder the day before a weekly send.
+enum Email<'a> {
+    Report(&'a Run),
+    Reminder(&'a Reminder),
 }
 
 fn wake() -> Duration {

@@ -22,7 +22,7 @@ use crate::domain::{Reply, Timestamp};
 use crate::render::{Notice, Span};
 use crate::report::{Count, printable};
 use crate::subscribers::Changes;
-pub use post::{Delivery, StaffReportError, send};
+pub use post::{Delivery, StaffReportError, remind, send};
 pub use store::{TABLE, last_sent};
 
 /// The most failed addresses one report lists; the rest are counted.
@@ -60,6 +60,48 @@ pub struct Run {
     /// Why the send stopped before the end, and what to do, as the
     /// terminal said it; `None` when it went through the list.
     pub stopped: Option<String>,
+}
+
+/// The reminder the day before a `SEND_EVERY` send, when no bulletin is
+/// ready for it: in the report's look, saying what to do.
+#[derive(Debug, Clone)]
+pub struct Reminder {
+    /// `Thursday`.
+    pub day: String,
+    /// `07:00`.
+    pub time: String,
+    /// `Thursday 10 December 2026 07:00 GMT`.
+    pub when: String,
+    /// Why nothing is ready, as the scheduler found it.
+    pub why: String,
+}
+
+impl Reminder {
+    /// The reminder's words: `list` is the list's name, for the footer.
+    pub fn notice(&self, list: &str) -> Notice {
+        let Self { day, time, when, why } = self;
+        let subject = format!("No bulletin is ready for {day}'s {time} send");
+        Notice::new(
+            &subject,
+            &format!("{when}: write one with bulletin new"),
+            "A reminder for tomorrow",
+            &format!(
+                "This reminder goes to STAFF_EMAIL the day before each weekly send of {list} (SEND_EVERY) \
+             when no bulletin is ready."
+            ),
+        )
+        .paragraph([Span::Plain(&format!(
+            "No bulletin is ready for {day}'s {time} send ({when}), so as things stand nothing will go."
+        ))])
+        .paragraph([Span::Strong("Why:"), Span::Plain(&format!(" {}", printable(why)))])
+        .paragraph([
+            Span::Plain("Write one with "),
+            Span::Strong("bulletin new"),
+            Span::Plain(", fill in every TODO: line, look at it with "),
+            Span::Strong("bulletin preview"),
+            Span::Plain(", and leave it without draft = true: it goes by itself at the time."),
+        ])
+    }
 }
 
 /// The list's changes since the last report.

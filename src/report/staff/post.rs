@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Run, Since, notice, store};
+use super::{Reminder, Run, Since, notice, store};
 use crate::config::{ConfigError, Settings};
 use crate::content::CampaignId;
 use crate::deliver::Failure;
@@ -53,11 +53,24 @@ pub enum StaffReportError {
 /// Sends the report of `run` by `delivery`, with the list's changes since
 /// the last report, and records it.
 pub async fn send(delivery: Delivery<'_>, run: &Run) -> Result<(), StaffReportError> {
-    let Delivery { to, settings, relay, state_dir, ledger, now } = delivery;
+    let Delivery { settings, state_dir, ledger, now, .. } = delivery;
     let last = store::last_sent(state_dir).map_err(StaffReportError::Store)?;
     let changes =
         changes_since(ledger, last.map(Timestamp::as_system_time)).map_err(StaffReportError::Ledger)?;
     let words = notice(run, &Since { last, changes }, &settings.list_name);
+    post(delivery, &words).await?;
+    store::record(state_dir, now, &run.campaign, run.stopped.is_some()).map_err(StaffReportError::Record)
+}
+
+/// Sends `reminder` by `delivery`. A reminder counts nothing, so the next
+/// report still counts the list's changes since the last report.
+pub async fn remind(delivery: Delivery<'_>, reminder: &Reminder) -> Result<(), StaffReportError> {
+    post(delivery, &reminder.notice(&delivery.settings.list_name)).await
+}
+
+/// Renders `words` in the bulletin's look and hands them to the relay.
+async fn post(delivery: Delivery<'_>, words: &crate::render::Notice) -> Result<(), StaffReportError> {
+    let Delivery { to, settings, relay, now, .. } = delivery;
     let logo = prepare_logo(settings).map_err(StaffReportError::Logo)?;
     let shown = shown_logo(settings, logo.as_ref(), |logo| shown_url(settings, logo));
     let inline = if settings.assets_url.is_some() { Vec::new() } else { logo.into_iter().collect() };
@@ -69,6 +82,5 @@ pub async fn send(delivery: Delivery<'_>, run: &Run) -> Result<(), StaffReportEr
     let mut connection = relay.connect().await.map_err(relay_error)?;
     let taken = connection.submit(message.envelope(), &message.formatted()).await;
     connection.close().await;
-    taken.map_err(relay_error)?;
-    store::record(state_dir, now, &run.campaign, run.stopped.is_some()).map_err(StaffReportError::Record)
+    taken.map(drop).map_err(relay_error)
 }
