@@ -3,7 +3,9 @@
 mod allowance;
 mod dry_run;
 mod live;
+mod refusals;
 mod staff;
+mod window;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
