@@ -10,7 +10,7 @@ use crate::deliver::{Gate, Paused, rounded};
 use crate::domain::{Clock, Timestamp};
 
 /// The plan's line: the window, and whether the send waits for it.
-pub(super) fn plan_line(window: &SendWindow, now: Timestamp) -> String {
+pub(in crate::commands) fn plan_line(window: &SendWindow, now: Timestamp) -> String {
     if window.is_open(now) {
         return format!("{window}: open now; outside it the send pauses and goes on at the next opening");
     }
