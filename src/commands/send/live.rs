@@ -344,7 +344,6 @@ async fn send(
     report(&read, count, counts.retries.load(Ordering::SeqCst), started.elapsed(), &options.list.subscribers);
     if let Some(paused) = gate.and_then(|gate| gate.paused_for()) {
         println!("  paused    {}", super::window::summary_line(paused));
-        ending.paused = Some(paused);
     }
     if let Some(slowdowns) = slowdowns {
         report_slowdowns(slowdowns, counts.throttled.load(Ordering::SeqCst));

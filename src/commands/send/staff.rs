@@ -27,8 +27,6 @@ pub(super) struct Ending {
     pub skipped: Vec<String>,
     /// Why the send stopped early, as the terminal said it.
     pub stopped: Option<String>,
-    /// How long the send window held it up, if it did.
-    pub paused: Option<crate::deliver::Paused>,
 }
 
 /// Who gets the report of this send, and what it is about.
