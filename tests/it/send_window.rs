@@ -15,7 +15,7 @@ use crate::concurrency::Sending;
 use crate::send_util::{
     DEADLINE, Faults, PyServer, Received, SinkServer, by_recipient, outwaiting_holds, to_relay, wait_until,
 };
-use crate::unsubscribe::list_test;
+use crate::unsubscribe::{Server, list_test};
 use crate::util::{SAMPLE_BULLETIN, Test};
 
 const WINDOW: &str = "Mon-Fri 08:00-18:00";
@@ -163,4 +163,45 @@ fn a_bad_send_window_is_refused_naming_the_setting_before_anything_goes() {
     test.run(&["check", SAMPLE_BULLETIN, "--subscribers", "list.csv"])
         .stdout_has("error: setting SEND_WINDOW = \"Mon-Fry 08:00-18:00\"");
     assert_eq!(sink.messages().len(), 0);
+}
+
+/// Schedule `id`'s state, read from the store.
+fn schedule_state(test: &Test, id: &str) -> String {
+    let conn = rusqlite::Connection::open(test.join(".bulletin/journal.sqlite3")).unwrap();
+    conn.query_row("SELECT state FROM schedules WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_scheduled_send_due_on_a_saturday_waits_in_serve_for_monday_and_goes_once() {
+    let sink = SinkServer::start();
+    let (test, addresses) = windowed(3, sink.port());
+    let test = test.env("BULLETIN_TEST_SCHEDULER_WAKE_MS", "100");
+    // Saturday 2026-12-12, 10:00 in London; the send is due a minute later.
+    set_clock(&test, "2026-12-12T10:00:00Z");
+    let run = test.run(&["schedule", SAMPLE_BULLETIN, "--at", "2026-12-12T10:01:00Z"]).code(0);
+    let id =
+        run.stdout.split("Scheduled #").nth(1).and_then(|rest| rest.split(':').next()).unwrap().to_owned();
+    let serve = Server::start_command(test.std_command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--subscribers",
+        "list.csv",
+    ]));
+    set_clock(&test, "2026-12-12T10:01:30Z");
+    wait_until("the scheduled send to be claimed", DEADLINE, || {
+        (schedule_state(&test, &id) == "claimed").then_some(())
+    });
+    std::thread::sleep(WATCH);
+    assert_eq!(sink.messages().len(), 0, "nothing goes on a Saturday");
+    assert_eq!(schedule_state(&test, &id), "claimed", "still waiting");
+
+    set_clock(&test, "2026-12-14T08:00:05Z");
+    wait_until("the scheduled send to be sent", DEADLINE, || {
+        (schedule_state(&test, &id) == "sent").then_some(())
+    });
+    let (_, stdout, _) = serve.stop();
+    assert!(stdout.contains(PAUSED), "{stdout}");
+    assert!(stdout.contains("Resumed: inside SEND_WINDOW (Mon-Fri 08:00-18:00)"), "{stdout}");
+    assert_eq!(counts(&sink.messages()), everyone_once(&addresses));
 }
