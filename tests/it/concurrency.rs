@@ -100,7 +100,7 @@ impl Sending {
         Self { child, args: args.iter().map(|a| (*a).to_owned()).collect(), output }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 

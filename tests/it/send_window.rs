@@ -205,3 +205,29 @@ fn a_scheduled_send_due_on_a_saturday_waits_in_serve_for_monday_and_goes_once() 
     assert!(stdout.contains("Resumed: inside SEND_WINDOW (Mon-Fri 08:00-18:00)"), "{stdout}");
     assert_eq!(counts(&sink.messages()), everyone_once(&addresses));
 }
+
+#[test]
+fn ctrl_c_during_a_pause_leaves_nothing_in_doubt_and_the_next_send_finishes_the_list_once() {
+    let relay = PyServer::start(&Faults::new().hold_after(2));
+    let (test, addresses) = windowed(6, relay.port());
+    let test = outwaiting_holds(test);
+    set_clock(&test, "2026-12-11T17:00:00Z");
+    let sending = Sending::start(&test, &send_args());
+    relay.wait_for(3);
+    set_clock(&test, "2026-12-11T18:00:30Z");
+    relay.release();
+    wait_for_line(&sending, PAUSED);
+    let status =
+        std::process::Command::new("kill").args(["-INT", &sending.pid().to_string()]).status().unwrap();
+    assert!(status.success(), "kill -INT failed");
+    let run = sending.wait(DEADLINE).code(130).stdout_has("Interrupted: messages in flight were finished");
+    drop(run);
+    let recorded = journal_rows(&test);
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    assert!(recorded.iter().all(|(_, state, _)| state == "sent"), "nothing left in doubt: {recorded:?}");
+
+    // Monday: the same command sends to the other three.
+    set_clock(&test, "2026-12-14T09:00:00Z");
+    test.run(&send_args()).code(0).stdout_has("to        3 recipient(s) (3 already sent)");
+    assert_eq!(counts(&relay.messages()), everyone_once(&addresses));
+}
