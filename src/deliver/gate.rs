@@ -1,7 +1,8 @@
 //! The send window (`SEND_WINDOW`) at each hand-over: while it is closed
-//! the senders wait at the [`Gate`] with the message they took, before its
-//! `sending` row is written, so messages in flight finish and nothing new
-//! is recorded; the run pauses and resumes whole. One line says that it
+//! the senders wait at the [`Gate`], before they take a message and, with
+//! one taken, before its `sending` row is written, so messages in flight
+//! finish and nothing new is recorded; the feed [holds](Gate::hold) too,
+//! making no message. The run pauses and resumes whole. One line says that it
 //! paused and until when, one that it resumed. The wait reads the clock
 //! again every [`STEP`] at most, so a clock that jumps (a machine that
 //! slept, the tests' clock) is followed.
@@ -9,6 +10,8 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::config::SendWindow;
 use crate::domain::{Clock, Timestamp};
@@ -126,6 +129,19 @@ impl Gate {
                 opens.map_or(self.step, |at| at.since(now).min(self.step).max(Duration::from_millis(1)));
             tokio::time::sleep(step).await;
         }
+    }
+
+    /// Blocks the calling thread (the feed's) while the window is closed,
+    /// reading the clock every step, and says nothing (the senders do).
+    /// False when `cancel` fires meanwhile.
+    pub fn hold(&self, cancel: &CancellationToken) -> bool {
+        while !self.is_open() {
+            if cancel.is_cancelled() {
+                return false;
+            }
+            std::thread::sleep(self.step);
+        }
+        true
     }
 
     fn pauses(&self) -> std::sync::MutexGuard<'_, Pauses> {

@@ -228,6 +228,7 @@ async fn sender<T: Transport>(
     mut transport: T,
 ) -> Result<(), JournalError> {
     let result = loop {
+        opening(&shared, &mut transport).await;
         let Some(outgoing) = next(&shared, &queue).await else { break Ok(()) };
         match deliver(&shared, &mut transport, outgoing).await {
             Ok(Then::Next) => {}
@@ -372,6 +373,22 @@ async fn deliver<T: Transport>(
         }
         let reply = reply.with_note(&format!(" (gave up after {attempt} attempts)"));
         return failed(shared, &outgoing, reply);
+    }
+}
+
+/// Before a sender takes its next message: waits while the send window is
+/// closed (the feed makes no message meanwhile, see [`super::feed`]), with
+/// the sender's conversation with the relay ended; returns at once if the
+/// run is cancelled, for [`next`] to end the sender.
+async fn opening<T: Transport>(shared: &Shared, transport: &mut T) {
+    let Some(gate) = &shared.policy.gate else { return };
+    if gate.is_open() {
+        return;
+    }
+    transport.rest().await;
+    tokio::select! {
+        () = shared.cancel.cancelled() => {}
+        () = gate.wait() => {}
     }
 }
 

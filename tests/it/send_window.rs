@@ -146,7 +146,12 @@ fn a_send_started_outside_the_window_says_so_waits_and_then_goes() {
         "the plan says the send waits before it waits\n{printed}"
     );
     drop(run);
-    assert_eq!(counts(&sink.messages()), everyone_once(&addresses));
+    let messages = sink.messages();
+    assert_eq!(counts(&messages), everyone_once(&addresses));
+    for message in &messages {
+        let date = message.eml().header("Date").unwrap_or_default();
+        assert!(date.contains("14 Dec 2026"), "made at the opening, not on Saturday: {date}");
+    }
 }
 
 #[test]

@@ -287,8 +287,9 @@ async fn send(
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
     let choice = options.choice();
+    let gate = window.map(|window| super::window::gate(window, Arc::clone(&clock)));
     let producer = {
-        let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
+        let (cancel, clock, gate) = (cancel.clone(), Arc::clone(&clock), gate.clone());
         std::thread::spawn(move || {
             let source = FeedSource {
                 job: &job,
@@ -296,6 +297,7 @@ async fn send(
                 elsewhere: &elsewhere,
                 choice,
                 clock: &clock,
+                gate: gate.as_deref(),
             };
             feed(source, rows, &tx, &cancel)
         })
@@ -306,7 +308,6 @@ async fn send(
         std::iter::once(first).chain((1..smtp.concurrency).map(|_| relay.connection())).collect();
     // Whoever unsubscribes while the send runs is not mailed after it.
     let suppressed = Some(Arc::new(LiveSuppression::new(options.list.clone(), |w| warn(&w))));
-    let gate = window.map(|window| super::window::gate(window, Arc::clone(&clock)));
     let policy = Policy {
         rate: smtp.rate,
         attempts: smtp.attempts,
