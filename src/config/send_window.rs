@@ -128,7 +128,7 @@ impl SendWindow {
 
     /// The first moment, from `at` on, that the window is open: `at` itself
     /// when it is open. `None` only if no span falls on a time that exists
-    /// in the next [`LOOK_AHEAD_DAYS`] days.
+    /// in the next nine days.
     pub fn next_opening(&self, at: Timestamp) -> Option<Timestamp> {
         if self.is_open(at) {
             return Some(at);
