@@ -62,6 +62,11 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     for read in &found.read {
         println!("{read}");
     }
+    match crate::config::send_window(env) {
+        Ok(Some(window)) => println!("Send window: {}", super::send::window_line(&window, SystemClock.now())),
+        Ok(None) => {}
+        Err(e) => found.errors.push(crate::domain::chain(&e)),
+    }
     if !found.not_sent.is_empty() {
         println!("Not sent by what the journal says: {}", found.not_sent.join(", "));
     }

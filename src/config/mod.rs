@@ -14,6 +14,7 @@ pub mod example;
 mod interests;
 pub mod newsletter;
 mod schedule;
+mod send_window;
 mod signup;
 mod smtp;
 mod source;
@@ -38,6 +39,7 @@ pub use example::{ExampleSetting, reaches_no_one};
 pub use interests::{Interest, interests, label_of};
 pub use newsletter::NewsletterFolder;
 pub use schedule::{DEFAULT_CATCH_UP, ScheduleSettings};
+pub use send_window::{SendWindow, WindowError, send_window};
 pub use signup::{DEFAULT_CONFIRM_HOURS, SignupSettings};
 pub use smtp::{Credentials, Security, SmtpOverrides, SmtpSettings, is_loopback};
 pub use source::Source;
@@ -262,7 +264,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 60] = [
+pub const KEYS: [&str; 61] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -323,6 +325,7 @@ pub const KEYS: [&str; 60] = [
     "TIME_ZONE",
     "CATCH_UP",
     "SEND_EVERY",
+    "SEND_WINDOW",
 ];
 
 impl Settings {

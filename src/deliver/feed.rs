@@ -1,6 +1,8 @@
 //! The feed: the list read once, in order, against the journal, each
 //! pending recipient's message made (on every core, a small batch at a
 //! time) and queued for the senders; it stops when they stop listening.
+//! While the send window is closed it takes no row, so the messages it
+//! makes next are dated when the window has opened.
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::batches::{Flow, Next, make_in_order};
+use super::gate::Gate;
 use super::plan::{Choice, Plan, decide};
 use super::transport::Outgoing;
 use crate::domain::{Clock, MessageId};
@@ -48,6 +51,8 @@ pub struct FeedSource<'a> {
     pub choice: Choice,
     /// Dates each message.
     pub clock: &'a Arc<dyn Clock>,
+    /// The send window, if there is one.
+    pub gate: Option<&'a Gate>,
 }
 
 /// Reads `rows`, makes each pending recipient's message from `source`,
@@ -60,7 +65,7 @@ pub fn feed(
     tx: &mpsc::Sender<Outgoing>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Read> {
-    let FeedSource { job, journal, elsewhere, choice, clock } = source;
+    let FeedSource { job, journal, elsewhere, choice, clock, gate } = source;
     let mut state =
         Reading { read: Read { tally: Tally::new(), ..Read::default() }, journal, exhausted: false };
     let mut stopped = false;
@@ -68,7 +73,7 @@ pub fn feed(
         BATCH,
         &mut state,
         |state| {
-            if cancel.is_cancelled() {
+            if cancel.is_cancelled() || gate.is_some_and(|gate| !gate.hold(cancel)) {
                 return Ok(Next::End);
             }
             let subscriber = match rows.next().transpose()? {

@@ -21,6 +21,11 @@
 //!   last sender left treats it as "slow down");
 //! * "quota used up", or today's allowance (`--rate N/day`) sent: the run
 //!   stops ([`Halt`]).
+//!
+//! The send window (`SEND_WINDOW`) is looked at before each hand-over,
+//! retries included: while it is closed the senders wait at the [`Gate`]
+//! before writing `sending`, so a pause records nothing and a cancelled
+//! pause leaves nothing in doubt.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -32,6 +37,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::early_stop::EarlyStop;
+use super::gate::Gate;
 use super::pace::{Pace, Slowdowns};
 use super::transport::{Failure, Outgoing, Transport};
 use crate::domain::{Limit, Rate, Reply};
@@ -74,6 +80,9 @@ pub struct Policy {
     /// The suppression list as it changes during the run, looked at just
     /// before each message is handed over.
     pub suppressed: Option<Arc<LiveSuppression>>,
+    /// The send window (`SEND_WINDOW`), looked at just before each message
+    /// is handed over: while it is closed, the senders wait.
+    pub gate: Option<Arc<Gate>>,
 }
 
 /// Why a run stopped before its queue ended, other than being cancelled.
@@ -219,6 +228,7 @@ async fn sender<T: Transport>(
     mut transport: T,
 ) -> Result<(), JournalError> {
     let result = loop {
+        opening(&shared, &mut transport).await;
         let Some(outgoing) = next(&shared, &queue).await else { break Ok(()) };
         match deliver(&shared, &mut transport, outgoing).await {
             Ok(Then::Next) => {}
@@ -295,7 +305,7 @@ async fn deliver<T: Transport>(
                 }
                 return Ok(Then::Next);
             }
-            () = shared.pace.ready() => {}
+            () = ready(shared, transport) => {}
         }
         if shared.policy.suppressed.as_ref().is_some_and(|s| s.contains(&outgoing.recipient.key)) {
             // Unsubscribed since the run started: never handed over, so
@@ -363,6 +373,42 @@ async fn deliver<T: Transport>(
         }
         let reply = reply.with_note(&format!(" (gave up after {attempt} attempts)"));
         return failed(shared, &outgoing, reply);
+    }
+}
+
+/// Before a sender takes its next message: waits while the send window is
+/// closed (the feed makes no message meanwhile, see [`super::feed`]), with
+/// the sender's conversation with the relay ended; returns at once if the
+/// run is cancelled, for [`next`] to end the sender.
+async fn opening<T: Transport>(shared: &Shared, transport: &mut T) {
+    let Some(gate) = &shared.policy.gate else { return };
+    if gate.is_open() {
+        return;
+    }
+    transport.rest().await;
+    tokio::select! {
+        () = shared.cancel.cancelled() => {}
+        () = gate.wait() => {}
+    }
+}
+
+/// Waits until the next message may be handed over: the pace allows it
+/// and the send window is open. The window is looked at on both sides of
+/// the pace's wait, so a message never goes once it has closed, and a
+/// sender does not keep through a pause a turn of the pace it took before
+/// (the run resumes at the pace, not with every sender at once). A sender
+/// that finds the window closed ends its conversation with the relay first.
+async fn ready<T: Transport>(shared: &Shared, transport: &mut T) {
+    let Some(gate) = &shared.policy.gate else { return shared.pace.ready().await };
+    loop {
+        if !gate.is_open() {
+            transport.rest().await;
+            gate.wait().await;
+        }
+        shared.pace.ready().await;
+        if gate.is_open() {
+            return;
+        }
     }
 }
 

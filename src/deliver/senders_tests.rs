@@ -76,7 +76,7 @@ fn outgoing(n: usize) -> Outgoing {
 }
 
 fn policy(attempts: u32, retry_delay: Duration) -> Policy {
-    Policy { rate: Rate::Unlimited, attempts, retry_delay, allowance: None, suppressed: None }
+    Policy { rate: Rate::Unlimited, attempts, retry_delay, allowance: None, suppressed: None, gate: None }
 }
 
 impl Run {
@@ -367,4 +367,73 @@ async fn a_recipient_who_unsubscribes_during_the_run_is_never_handed_over_and_st
     assert_eq!(counts.suppressed.load(Ordering::SeqCst), 2);
     assert_eq!(counts.sent.load(Ordering::SeqCst), 6);
     assert_eq!(finished.journal.summary().unwrap().sent, 6);
+}
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct Hand(StdMutex<crate::domain::Timestamp>);
+
+impl crate::domain::Clock for Hand {
+    fn now(&self) -> crate::domain::Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl Hand {
+    fn set(&self, utc: &str) {
+        *self.0.lock().unwrap() = crate::domain::Timestamp::parse(utc).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_send_window_that_closes_mid_run_pauses_with_nothing_in_doubt_and_resumes_at_the_opening() {
+    use super::super::gate::{Gate, Notice};
+    let run = Run::new();
+    // Friday 2026-12-11, a second before closing.
+    let hand =
+        Arc::new(Hand(StdMutex::new(crate::domain::Timestamp::parse("2026-12-11T17:59:59Z").unwrap())));
+    let window = crate::config::SendWindow::parse("Mon-Fri 08:00-18:00", jiff::tz::TimeZone::UTC).unwrap();
+    let told = Arc::new(StdMutex::new(Vec::new()));
+    let gate = {
+        let told = Arc::clone(&told);
+        let gate = Gate::new(window, Arc::clone(&hand) as _, move |n| told.lock().unwrap().push(n));
+        Arc::new(gate.stepping(Duration::from_millis(5)))
+    };
+    // The window closes while reader2's message is being handed over.
+    let closes = Arc::clone(&hand);
+    let transport = run.transport(
+        |_, _| ok(),
+        move |to| {
+            if to == "reader2@example.org" {
+                closes.set("2026-12-11T18:00:00Z");
+            }
+        },
+    );
+    let policy = Policy { gate: Some(Arc::clone(&gate)), ..policy(1, Duration::ZERO) };
+    let watch = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while told.lock().unwrap().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never paused: {:?}",
+                (0..6).map(|n| run.tries(n)).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Long enough for the sender to have handed over everything else.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let during = (0..6).map(|n| run.tries(n)).collect::<Vec<_>>();
+        let summary = run.journal().summary().unwrap();
+        hand.set("2026-12-14T08:00:00Z");
+        (during, summary.sent, summary.sending)
+    };
+    let ((finished, counts), (during, sent, sending)) =
+        tokio::join!(run.send(vec![transport], 6, policy, CancellationToken::new()), watch);
+    assert_eq!(during, [1, 1, 1, 0, 0, 0], "nothing handed over while closed");
+    assert_eq!((sent, sending), (3, 0), "the one in flight finished; nothing new recorded");
+    assert_eq!((0..6).map(|n| run.tries(n)).collect::<Vec<_>>(), [1; 6], "everyone once");
+    assert_eq!(counts.sent.load(Ordering::SeqCst), 6);
+    assert_eq!(finished.journal.summary().unwrap().sent, 6);
+    let told = told.lock().unwrap().clone();
+    assert!(matches!(told.as_slice(), [Notice::Paused { .. }, Notice::Resumed { .. }]), "{told:?}");
 }

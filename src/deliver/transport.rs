@@ -22,6 +22,13 @@ pub trait Transport: Send + 'static {
 
     /// Ends the conversation politely (SMTP's QUIT), if one is open.
     fn close(self) -> impl Future<Output = ()> + Send;
+
+    /// Ends the conversation for a long wait (the send window is closed),
+    /// so nothing is held open through it; the next [`Transport::submit`]
+    /// opens a new one. Does nothing unless the transport holds one.
+    fn rest(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// What the relay said when it did not take a message, or why it could not

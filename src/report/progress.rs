@@ -1,5 +1,6 @@
 //! Progress while sending: a bar on a terminal, a plain line every few
-//! seconds elsewhere (a log file, CI).
+//! seconds elsewhere (a log file, CI), when something changed (a send
+//! paused by its window for a weekend writes nothing meanwhile).
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ impl Progress {
                 bar
             });
             let tick = if on_terminal { Duration::from_millis(200) } else { Duration::from_secs(5) };
+            let mut last_line = None;
             loop {
                 let stopping = tokio::select! {
                     () = token.cancelled() => true,
@@ -54,7 +56,8 @@ impl Progress {
                         bar.set_position(count.sent + count.failed + count.held_back);
                         bar.set_message(count.to_string());
                     }
-                    None if !stopping => {
+                    None if !stopping && last_line != Some(count) => {
+                        last_line = Some(count);
                         let rate = count.sent as f64 / started.elapsed().as_secs_f64().max(0.001);
                         eprintln!("progress: {count}, {rate:.1}/s");
                     }

@@ -78,15 +78,15 @@ fn host_name() -> String {
 }
 
 /// The binary in the background, its output collected in files, so that a
-/// test knows its process id.
-struct Sending {
+/// test knows its process id and can read what it printed so far.
+pub(crate) struct Sending {
     child: Child,
     args: Vec<String>,
     output: TempDir,
 }
 
 impl Sending {
-    fn start(test: &Test, args: &[&str]) -> Self {
+    pub(crate) fn start(test: &Test, args: &[&str]) -> Self {
         let output = tempfile::tempdir().expect("cannot make a temporary folder");
         let file =
             |name: &str| fs::File::create(output.path().join(name)).expect("cannot make an output file");
@@ -100,7 +100,7 @@ impl Sending {
         Self { child, args: args.iter().map(|a| (*a).to_owned()).collect(), output }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -115,7 +115,7 @@ impl Sending {
 
     /// Waits (at most `limit`) for it to end, and collects what it did.
     #[track_caller]
-    fn wait(mut self, limit: Duration) -> Run {
+    pub(crate) fn wait(mut self, limit: Duration) -> Run {
         let deadline = Instant::now() + limit;
         let code = loop {
             if let Some(status) = self.child.try_wait().expect("cannot wait for bulletin") {
@@ -133,6 +133,11 @@ impl Sending {
             std::thread::sleep(Duration::from_millis(20));
         };
         self.run(code)
+    }
+
+    /// What it printed so far, while it runs.
+    pub(crate) fn so_far(&self) -> Run {
+        self.run(None)
     }
 
     fn run(&self, code: Option<i32>) -> Run {

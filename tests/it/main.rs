@@ -39,6 +39,7 @@ mod publish;
 mod relay_limits;
 mod schedule;
 mod send;
+mod send_window;
 mod servers;
 mod signup;
 mod spam;

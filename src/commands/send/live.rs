@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::SendOptions;
 use super::allowance::Allowance;
+use super::refusals::{refuse_duplicates, refuse_placeholders, refuse_unsigned_links};
 use super::staff::{Ending, Staff};
 use crate::commands::{Outcome, Ui, prepare, warn};
-use crate::config::UNSIGNED_RECIPIENTS_MAX;
-use crate::config::{Settings, SmtpSettings, Source};
+use crate::config::{SendWindow, SmtpSettings, Source};
 use crate::deliver::plan::{Plan, plan, received_elsewhere, text_of};
 use crate::deliver::smtp::{Connection, Relay};
 use crate::deliver::{Counts, FeedSource, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
@@ -38,6 +38,7 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         return runtime.block_on(test_copies(options, job, rows, &relay, &SystemClock));
     }
     let staff_email = crate::config::staff_email(env)?;
+    let window = crate::config::send_window(env)?;
     // A send of this campaign already running: refused before the plan.
     CampaignLock::check(&options.state_dir, &job.bulletin.campaign)?;
     // Nothing is created on disk until the send is confirmed.
@@ -61,6 +62,9 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
     if !ui.quiet || !options.yes {
         // What is about to happen; -q leaves it out only when nobody is asked.
         print_plan(&job, &plan, &relay, &smtp, options);
+        if let Some(window) = &window {
+            println!("  window    {}", super::window::plan_line(window, SystemClock.now()));
+        }
     }
     refuse_duplicates(&plan, choice)?;
     if plan.to_send == 0 {
@@ -102,23 +106,14 @@ pub(super) fn run(options: &SendOptions, env: &Source, ui: Ui) -> anyhow::Result
         (again, plan.to_send)
     };
     let staff = staff_email.map(|to| Staff::new(to, &job, options, ui.quiet));
-    let approved = Approved { job, rows, journal, elsewhere, total, allowance, relay: relay.clone(), smtp };
+    let approved =
+        Approved { job, rows, journal, elsewhere, total, allowance, relay: relay.clone(), smtp, window };
     let mut ending = Ending::default();
     let outcome = runtime.block_on(send(options, approved, ui, &mut ending));
     if let Some(staff) = staff {
         runtime.block_on(staff.report(&relay, ending, &outcome));
     }
     outcome
-}
-
-/// Stops the send before anything goes when `plan` would skip most of
-/// those it has yet to reach as having received the bulletin already
-/// ([`Plan::stop_for_duplicates`]).
-fn refuse_duplicates(plan: &Plan, choice: crate::deliver::plan::Choice) -> anyhow::Result<()> {
-    match plan.stop_for_duplicates(choice) {
-        Some(why) => bail!("stopped before sending anything: {why}"),
-        None => Ok(()),
-    }
 }
 
 /// Takes the campaign's lock and records the run, with the text it sends,
@@ -184,74 +179,6 @@ fn burst(smtp: &SmtpSettings) -> String {
         None => "none".to_owned(),
         Some(_) => smtp.rate.burst().to_string(),
     }
-}
-
-/// A real send never goes out from the example.org placeholders.
-fn refuse_placeholders(job: &Job, to: &[String]) -> anyhow::Result<()> {
-    let settings = &job.settings;
-    if settings.placeholders.is_empty() && settings.examples.is_empty() {
-        return Ok(());
-    }
-    let mut named: Vec<String> = settings.placeholders.iter().map(|key| format!("{key} (empty)")).collect();
-    named.extend(settings.examples.iter().map(ToString::to_string));
-    // The example's values are refused because they would reach
-    // supporters; a trial to addresses on example domains reaches no one.
-    // Required settings left empty are refused whoever receives.
-    if settings.placeholders.is_empty() && !reaches_anyone(job, to)? {
-        warn(&format!(
-            "sending with settings still the example's: {}, only because every recipient is on a domain \
-             reserved for examples (example.org, example.com, .test...), which reaches no one; a send to \
-             anyone else refuses",
-            named.join(", ")
-        ));
-        return Ok(());
-    }
-    bail!(
-        "refusing to send with example.org placeholders or the example's values in {} setting(s): {}. Set \
-         each in .env to your organisation's own (an optional one may be left empty; a LOGO to your own \
-         image); .env.example explains each",
-        named.len(),
-        named.join(", ")
-    );
-}
-
-/// Whether any recipient of this run (the `--to` addresses, or the list's
-/// subscribed rows) is on a domain that is someone's.
-fn reaches_anyone(job: &Job, to: &[String]) -> anyhow::Result<bool> {
-    if !to.is_empty() {
-        return Ok(to
-            .iter()
-            .any(|a| EmailAddress::parse(a).map_or(true, |a| !crate::config::reaches_no_one(&a))));
-    }
-    for row in job.rows()? {
-        if let Row::Subscribed(subscriber) = row?
-            && !crate::config::reaches_no_one(subscriber.email())
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Unsubscribe links signed with the development key (no
-/// `UNSUBSCRIBE_SECRET`) could be forged by anyone and do not work on the
-/// unsubscribe server: fine for a trial to a handful of people, refused
-/// for a list of `audience` recipients beyond that.
-fn refuse_unsigned_links(settings: &Settings, audience: u64) -> anyhow::Result<()> {
-    if settings.unsubscribe_url.is_none() || settings.unsubscribe_secret.is_some() {
-        return Ok(());
-    }
-    if audience > UNSIGNED_RECIPIENTS_MAX {
-        bail!(
-            "refusing to send to {audience} recipients: UNSUBSCRIBE_URL is set but UNSUBSCRIBE_SECRET is not, \
-             so the unsubscribe links would be signed with bulletin's public development key: anyone could \
-             unsubscribe anyone, and the unsubscribe server rejects them. Make a secret with \
-             `openssl rand -hex 32`, set UNSUBSCRIBE_SECRET to it here and on the unsubscribe server, and run \
-             the same command again (without a secret, only lists of at most {UNSIGNED_RECIPIENTS_MAX} and \
-             --to test copies are sent)"
-        );
-    }
-    Ok(())
 }
 
 /// Asks on the terminal; without one, only `--yes` goes ahead.
@@ -331,6 +258,8 @@ struct Approved {
     allowance: Option<Allowance>,
     relay: Relay,
     smtp: SmtpSettings,
+    /// `SEND_WINDOW`, if set.
+    window: Option<SendWindow>,
 }
 
 /// The send itself: the feed on a thread of its own, the senders on the
@@ -342,7 +271,7 @@ async fn send(
     ui: Ui,
     ending: &mut Ending,
 ) -> anyhow::Result<Outcome> {
-    let Approved { job, rows, journal, elsewhere, total, allowance, relay, smtp } = approved;
+    let Approved { job, rows, journal, elsewhere, total, allowance, relay, smtp, window } = approved;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     ending.started = Some(clock.now());
     ending.pending = total;
@@ -358,8 +287,9 @@ async fn send(
     let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
     let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
     let choice = options.choice();
+    let gate = window.map(|window| super::window::gate(window, Arc::clone(&clock)));
     let producer = {
-        let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
+        let (cancel, clock, gate) = (cancel.clone(), Arc::clone(&clock), gate.clone());
         std::thread::spawn(move || {
             let source = FeedSource {
                 job: &job,
@@ -367,6 +297,7 @@ async fn send(
                 elsewhere: &elsewhere,
                 choice,
                 clock: &clock,
+                gate: gate.as_deref(),
             };
             feed(source, rows, &tx, &cancel)
         })
@@ -383,6 +314,7 @@ async fn send(
         retry_delay: smtp.retry_delay,
         allowance: allowance.as_ref().map(|a| a.left),
         suppressed,
+        gate: gate.clone(),
     };
     let finished = send_all(
         transports,
@@ -411,6 +343,9 @@ async fn send(
     let failed = counts.failed.load(Ordering::SeqCst);
     let count = Count { sent, failed, held_back: counts.suppressed.load(Ordering::SeqCst), of: total };
     report(&read, count, counts.retries.load(Ordering::SeqCst), started.elapsed(), &options.list.subscribers);
+    if let Some(paused) = gate.and_then(|gate| gate.paused_for()) {
+        println!("  paused    {}", super::window::summary_line(paused));
+    }
     if let Some(slowdowns) = slowdowns {
         report_slowdowns(slowdowns, counts.throttled.load(Ordering::SeqCst));
     }

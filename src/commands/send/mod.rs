@@ -3,7 +3,9 @@
 mod allowance;
 mod dry_run;
 mod live;
+mod refusals;
 mod staff;
+mod window;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -12,6 +14,7 @@ use super::{Outcome, Ui};
 use crate::config::{SmtpOverrides, Source};
 use crate::deliver::plan::Choice;
 use crate::subscribers::Lists;
+pub(in crate::commands) use window::plan_line as window_line;
 
 /// Options of `bulletin send`.
 #[derive(Debug, Clone)]

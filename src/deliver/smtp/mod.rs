@@ -198,6 +198,12 @@ impl Transport for Connection {
         Connection::submit(self, envelope, bytes).await
     }
 
+    async fn rest(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.quit().await;
+        }
+    }
+
     async fn close(self) {
         Connection::close(self).await;
     }
