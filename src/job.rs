@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use lettre::Message;
 
 use crate::config::Logo;
-use crate::config::{ConfigError, Settings, Source};
+use crate::config::{ConfigError, Settings, Signups, Source};
 use crate::content::images::PreparedImage;
 use crate::content::picture::COLUMN_WIDTH;
 use crate::content::{Bulletin, ContentError};
@@ -106,7 +106,9 @@ impl Job {
         let (settings, bulletin, (suppressed, problems)) = (settings?, bulletin?, suppressed?);
         let mut warnings = settings.warnings();
         warnings.extend(problems);
-        let audience = Audience { suppressed, segment: bulletin.segment.clone() };
+        let signups_wait = Signups::from_source(env)? == Signups::Manual;
+        let audience = Audience { suppressed, segment: bulletin.segment.clone(), signups_wait, only: None };
+        warnings.extend(waiting_signups(&lists.subscribers, &audience)?);
         let reader = SubscriberReader::with_signups(&lists.subscribers, audience.clone())?;
         let columns = reader.columns().clone();
         let job = Self::new(settings, bulletin, audience, columns, &lists.subscribers, warnings)?;
@@ -207,6 +209,18 @@ impl Job {
         let message = self.composer.compose_test(subscriber, &content, &link, now, to)?;
         Ok(Made { content, message })
     }
+}
+
+/// With `SIGNUPS=manual`, how many confirmed sign-ups this run leaves
+/// out, said once: "N confirmed sign-ups wait for `bulletin signups merge`".
+pub fn waiting_signups(list: &Path, audience: &Audience) -> Result<Option<String>, SubscribersError> {
+    if !audience.signups_wait {
+        return Ok(None);
+    }
+    let waiting = crate::subscribers::signups::waiting(list)?;
+    Ok((waiting > 0).then(|| {
+        format!("{waiting} confirmed sign-up(s) wait for `bulletin signups merge` (SIGNUPS=manual)")
+    }))
 }
 
 /// Where the HTML finds a prepared image: at `ASSETS_URL` when set, else

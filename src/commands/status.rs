@@ -37,8 +37,11 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     let known: std::collections::HashSet<EmailKey> =
         entries.iter().map(|e| EmailKey::of(&e.address)).collect();
 
-    let audience =
-        Audience { suppressed: super::suppressions(&options.list)?, segment: bulletin.segment.clone() };
+    let audience = Audience {
+        suppressed: super::suppressions(&options.list)?,
+        segment: bulletin.segment.clone(),
+        ..Audience::default()
+    };
     // Those who received this bulletin as another campaign are not
     // pending: a send skips them. Counted by the campaign they had it as.
     let elsewhere = received_elsewhere(journal.as_ref(), &bulletin, SystemClock.now())?;

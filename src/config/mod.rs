@@ -19,6 +19,7 @@ mod smtp;
 mod source;
 mod staff;
 mod webhooks;
+mod welcome;
 
 use std::fmt;
 
@@ -43,6 +44,7 @@ pub use source::Source;
 pub(crate) use source::parse_with;
 pub use staff::staff_email;
 pub use webhooks::{HostPattern, KEYS as WEBHOOK_KEYS, PostmarkAuth, SesSettings, WebhookSettings};
+pub use welcome::{DEFAULT_WELCOME, Signups, Welcome};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped
 /// from memory when dropped, read only through [`ExposeSecret`]) whose
@@ -260,7 +262,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 59] = [
+pub const KEYS: [&str; 61] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -320,6 +322,8 @@ pub const KEYS: [&str; 59] = [
     "STAFF_EMAIL",
     "TIME_ZONE",
     "CATCH_UP",
+    "SIGNUPS",
+    "WELCOME_BULLETIN",
 ];
 
 impl Settings {

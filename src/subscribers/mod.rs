@@ -211,6 +211,9 @@ pub enum SkipReason {
     Suppressed,
     #[error("not tagged `{0}`, the bulletin's segment")]
     NotInSegment(String),
+    /// Not one of the newcomers a welcome is for ([`Audience::only`]).
+    #[error("not a newcomer to welcome")]
+    NotNewcomer,
     #[error("paused on the preference page")]
     Paused,
     #[error("{0}")]
