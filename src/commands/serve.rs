@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::deliver::smtp::Relay;
 use crate::domain::SystemClock;
+use crate::http::health::Health;
 use crate::http::preferences::PreferencesOptions;
 use crate::http::serve::{self as server, Setup};
 use crate::http::signup::SignupOptions;
@@ -68,6 +69,8 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
             soft_limit: BounceSettings::from_source(env)?.soft_limit.get(),
         },
     };
+    // How the workers beside the server are doing, for `/healthz`.
+    let health = Health::new(clock.clone());
     // Scheduled sends (`bulletin schedule`) run beside the server, on the
     // same clock.
     super::schedule::runner::Scheduler {
@@ -75,15 +78,23 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         state_dir: options.state_dir.clone(),
         env: env.clone(),
         clock: clock.clone(),
+        health: health.part("scheduler", super::schedule::runner::WAKE),
     }
     .start()?;
-    let poller = ImapSettings::from_source(env)?.map(|settings| Poller {
-        settings,
-        list: &options.list,
-        state_dir: &options.state_dir,
-        env,
-        clock: clock.clone(),
+    let poller = ImapSettings::from_source(env)?.map(|settings| {
+        let health = health.part("bounce mailbox", settings.every);
+        Poller {
+            settings,
+            list: &options.list,
+            state_dir: &options.state_dir,
+            env,
+            clock: clock.clone(),
+            health,
+        }
     });
+    if poller.is_none() {
+        health.off("bounce mailbox", "not configured");
+    }
     if let Some(poller) = &poller {
         let s = &poller.settings;
         let after = if s.delete { "deleted".to_owned() } else { format!("moved to {}", s.done_folder) };
@@ -102,7 +113,15 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         }
         let served = server::serve(
             &settings,
-            Setup { listen: options.listen, suppressed, clock: clock.clone(), signup, preferences, webhooks },
+            Setup {
+                listen: options.listen,
+                suppressed,
+                clock: clock.clone(),
+                signup,
+                preferences,
+                webhooks,
+                health,
+            },
         );
         drop(stop);
         served

@@ -8,6 +8,7 @@
 //! `lint`, the tokens are checked by `message::unsubscribe`, and the
 //! suppression list is written by `subscribers`.
 
+pub mod health;
 mod layout;
 pub mod preferences;
 pub mod preview;

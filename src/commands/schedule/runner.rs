@@ -34,6 +34,8 @@ pub(in crate::commands) struct Scheduler {
     pub state_dir: PathBuf,
     pub env: Source,
     pub clock: Arc<dyn Clock>,
+    /// Told of each tick that succeeded (`/healthz`).
+    pub health: Arc<crate::http::health::Part>,
 }
 
 impl Scheduler {
@@ -45,6 +47,8 @@ impl Scheduler {
             loop {
                 if let Err(error) = self.tick(&settings) {
                     eprintln!("{} error: scheduled sends: {}", self.clock.now(), chain(error.as_ref()));
+                } else {
+                    self.health.succeeded(self.clock.now());
                 }
                 std::thread::sleep(wake());
             }
