@@ -16,8 +16,10 @@ use crate::config::Logo;
 use crate::config::{ConfigError, Settings, Signups, Source};
 use crate::content::images::PreparedImage;
 use crate::content::picture::COLUMN_WIDTH;
-use crate::content::{Bulletin, ContentError};
-use crate::domain::EmailAddress;
+use crate::content::{Bulletin, CampaignId, ContentError};
+use std::collections::HashSet;
+
+use crate::domain::{EmailAddress, EmailKey};
 use crate::message::{Composer, MessageError};
 use crate::render::{Addressee, Personalised, Rendered, ShownImage, ShownLogo};
 use crate::subscribers::{
@@ -102,12 +104,37 @@ impl Job {
         lists: &Lists,
         env: &Source,
     ) -> Result<(Self, SubscriberReader), JobError> {
+        Self::prepare_for(bulletin, lists, env, None)
+    }
+
+    /// [`Job::prepare`] for the welcome bulletin: as campaign
+    /// [`CampaignId::welcome`], to the `newcomers` alone (those of them
+    /// the list, `signups.csv` and the consent ledger let it reach).
+    pub fn prepare_welcome(
+        bulletin: &Path,
+        lists: &Lists,
+        env: &Source,
+        newcomers: HashSet<EmailKey>,
+    ) -> Result<(Self, SubscriberReader), JobError> {
+        Self::prepare_for(bulletin, lists, env, Some(newcomers))
+    }
+
+    fn prepare_for(
+        bulletin: &Path,
+        lists: &Lists,
+        env: &Source,
+        newcomers: Option<HashSet<EmailKey>>,
+    ) -> Result<(Self, SubscriberReader), JobError> {
         let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin, lists, env);
-        let (settings, bulletin, (suppressed, problems)) = (settings?, bulletin?, suppressed?);
+        let (settings, mut bulletin, (suppressed, problems)) = (settings?, bulletin?, suppressed?);
         let mut warnings = settings.warnings();
         warnings.extend(problems);
         let signups_wait = Signups::from_source(env)? == Signups::Manual;
-        let audience = Audience { suppressed, segment: bulletin.segment.clone(), signups_wait, only: None };
+        if newcomers.is_some() {
+            bulletin.campaign = CampaignId::welcome();
+        }
+        let only = newcomers.map(std::sync::Arc::new);
+        let audience = Audience { suppressed, segment: bulletin.segment.clone(), signups_wait, only };
         warnings.extend(waiting_signups(&lists.subscribers, &audience)?);
         let reader = SubscriberReader::with_signups(&lists.subscribers, audience.clone())?;
         let columns = reader.columns().clone();

@@ -39,6 +39,9 @@ pub struct CheckOptions {
 pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcome> {
     let mut found = findings_with_journal(&options.bulletin, &options.list, env, Some(&options.state_dir));
     archive(options, env, &mut found.errors, &mut found.warnings);
+    let (errors, warnings) = super::welcome::check(&options.bulletin, &options.list, env);
+    found.errors.extend(errors);
+    found.warnings.extend(warnings);
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
             Ok((line, warning)) => {

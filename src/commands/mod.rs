@@ -18,6 +18,7 @@ mod shell;
 mod signups;
 mod status;
 mod suppress;
+mod welcome;
 
 use std::path::Path;
 use std::process::ExitCode;

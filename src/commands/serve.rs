@@ -95,6 +95,15 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
     if poller.is_none() {
         health.off("bounce mailbox", "not configured");
     }
+    // The welcome bulletin, once to each reader who confirms from now on.
+    let welcomer = super::welcome::Welcomer {
+        path: std::path::PathBuf::new(),
+        list: options.list.clone(),
+        state_dir: options.state_dir.clone(),
+        env: env.clone(),
+        clock: clock.clone(),
+    };
+    super::welcome::start(welcomer, signup_on, &health)?;
     if let Some(poller) = &poller {
         let s = &poller.settings;
         let after = if s.delete { "deleted".to_owned() } else { format!("moved to {}", s.done_folder) };

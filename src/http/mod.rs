@@ -48,6 +48,7 @@ pub(crate) struct Shared {
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::domain::Clock;
+pub use respond::mask;
 
 /// How long a client has to send a request's headers, counted from when
 /// it connects or was last answered: an idle connection, or one sending

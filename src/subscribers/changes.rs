@@ -78,6 +78,36 @@ pub fn changes_since(path: &Path, since: Option<SystemTime>) -> Result<Changes, 
     Ok(changes)
 }
 
+/// The addresses the ledger at `path` records a confirmed sign-up of
+/// (`confirmed`) dated at or after `since`, each once, in file order. Rows
+/// an erasure left under a pseudonym are no address, and are left out.
+pub fn confirmed_since(path: &Path, since: SystemTime) -> Result<Vec<super::EmailAddress>, SubscribersError> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    if !path.exists() {
+        return Ok(found);
+    }
+    let since = crate::domain::Timestamp::from(since).unix_seconds();
+    SubscriberReader::each_row(path, |columns, _line, cells| {
+        let cell = |name: &str| {
+            FieldName::normalise(name)
+                .and_then(|n| columns.index_of(&n))
+                .and_then(|i| cells.get(i))
+                .map_or("", String::as_str)
+        };
+        let event = Event::read(cell("reason"), cell("date"), "", "");
+        let recent = event.at.is_some_and(|at| crate::domain::Timestamp::from(at).unix_seconds() >= since);
+        if event.kind == Kind::Confirmed
+            && recent
+            && let Ok(email) = super::EmailAddress::parse(cell("email"))
+            && seen.insert(email.key().clone())
+        {
+            found.push(email);
+        }
+    })?;
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
