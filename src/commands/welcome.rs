@@ -99,6 +99,7 @@ pub(super) fn start(welcomer: Welcomer, relay: bool, health: &Health) -> anyhow:
     }
     let since = store.turned_on(welcomer.clock.now())?;
     println!("Welcome bulletin: {shown}, once to each reader who confirms a sign-up from {since} on");
+    let welcomer = Welcomer { path: path.to_owned(), ..welcomer };
     if let Err(problem) = welcomer.check() {
         eprintln!(
             "warning: the welcome bulletin {shown} cannot be sent: {}; sign-ups go on, and each welcome waits \
@@ -107,19 +108,31 @@ pub(super) fn start(welcomer: Welcomer, relay: bool, health: &Health) -> anyhow:
         );
     }
     let part = health.part("welcome", WAKE);
-    let welcomer = Welcomer { path: path.to_owned(), ..welcomer };
     std::thread::Builder::new().name("welcome".to_owned()).spawn(move || {
         let _alive = Alive(Arc::clone(&part));
         let runtime = match crate::runtime() {
             Ok(runtime) => runtime,
             Err(e) => return eprintln!("{} welcome: cannot start: {e:#}", welcomer.clock.now()),
         };
+        // A failure is logged when it starts or changes, not every round.
+        let mut said: Option<String> = None;
         loop {
             match welcomer.round(&runtime) {
-                Ok(()) => part.succeeded(welcomer.clock.now()),
+                Ok(()) => {
+                    part.succeeded(welcomer.clock.now());
+                    said = None;
+                }
                 Err(Failed { what, error }) => {
                     part.failed(welcomer.clock.now(), what);
-                    eprintln!("{} welcome: error: {what}: {}", welcomer.clock.now(), chain(error.as_ref()));
+                    let line = format!("{what}: {}", chain(error.as_ref()));
+                    if said.as_ref() != Some(&line) {
+                        eprintln!(
+                            "{} welcome: error: {line}; tried again every {}",
+                            welcomer.clock.now(),
+                            humantime::format_duration(wake())
+                        );
+                        said = Some(line);
+                    }
                 }
             }
             std::thread::sleep(wake());
@@ -204,7 +217,7 @@ impl Welcomer {
     fn check(&self) -> Result<(), String> {
         let (job, _) =
             Job::prepare_welcome(&self.path, &self.list, &self.env, HashSet::new()).map_err(|e| chain(&e))?;
-        refuse_examples(&job.settings).map_err(|e| chain(e.as_ref()))
+        refuse_examples(&job.settings, &[]).map_err(|e| chain(e.as_ref()))
     }
 
     /// Sends every welcome due now.
@@ -229,7 +242,7 @@ impl Welcomer {
                 "it is a draft now (`draft = true`)"
             )));
         }
-        refuse_examples(&job.settings).map_err(failed("the welcome bulletin cannot be sent"))?;
+        refuse_examples(&job.settings, &newcomers).map_err(failed("the welcome bulletin cannot be sent"))?;
         self.send(runtime, job, rows, &newcomers)
     }
 
@@ -407,11 +420,18 @@ impl Welcomer {
     }
 }
 
-/// A welcome never goes out from the example's settings.
-fn refuse_examples(settings: &Settings) -> anyhow::Result<()> {
+/// A welcome never goes out from the example.org placeholders, nor from
+/// the example's values to anyone but addresses on domains reserved for
+/// examples, which reach no one (as a send to the list decides).
+fn refuse_examples(settings: &Settings, newcomers: &[EmailAddress]) -> anyhow::Result<()> {
     anyhow::ensure!(
-        settings.placeholders.is_empty() && settings.examples.is_empty(),
-        "the settings still hold example.org placeholders or the example's values: set them in .env"
+        settings.placeholders.is_empty(),
+        "the settings still hold example.org placeholders: set them in .env"
+    );
+    let reaches_someone = newcomers.iter().any(|e| !crate::config::reaches_no_one(e));
+    anyhow::ensure!(
+        settings.examples.is_empty() || !reaches_someone,
+        "the settings still hold the example's values: set your organisation's own in .env"
     );
     Ok(())
 }
