@@ -96,8 +96,7 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         health.off("bounce mailbox", "not configured");
     }
     // The welcome bulletin, once to each reader who confirms from now on.
-    let welcomer = super::welcome::Welcomer {
-        path: std::path::PathBuf::new(),
+    let welcomer = super::welcome::Setup {
         list: options.list.clone(),
         state_dir: options.state_dir.clone(),
         env: env.clone(),
