@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crate::config::{Source, Welcome};
 use crate::content::Bulletin;
-use crate::domain::{Clock, chain};
+use crate::domain::{Clock, Timestamp, chain};
 use crate::http::health::{Alive, Health};
 use crate::journal::welcomes::Welcomes;
 use crate::subscribers::Lists;
@@ -49,6 +49,17 @@ struct Welcomer {
     state_dir: PathBuf,
     env: Source,
     clock: Arc<dyn Clock>,
+    /// The files as they were when a round last found nobody to welcome.
+    quiet: std::cell::Cell<Option<Files>>,
+}
+
+/// What decides who is due a welcome, besides the journal: since when it
+/// is on, and each file's size and time of change (the ledger, the list,
+/// `signups.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Files {
+    since: Timestamp,
+    stamps: [Option<(u64, Option<std::time::SystemTime>)>; 3],
 }
 
 mod sender;
@@ -56,7 +67,7 @@ mod sender;
 impl Setup {
     fn welcomer(self, path: &Path) -> Welcomer {
         let Self { list, state_dir, env, clock } = self;
-        Welcomer { path: path.to_owned(), list, state_dir, env, clock }
+        Welcomer { path: path.to_owned(), list, state_dir, env, clock, quiet: std::cell::Cell::new(None) }
     }
 }
 
@@ -116,14 +127,10 @@ pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Resul
     let part = health.part("welcome", WAKE);
     std::thread::Builder::new().name("welcome".to_owned()).spawn(move || {
         let _alive = Alive(Arc::clone(&part));
-        let runtime = match crate::runtime() {
-            Ok(runtime) => runtime,
-            Err(e) => return eprintln!("{} welcome: cannot start: {e:#}", welcomer.clock.now()),
-        };
         // A failure is logged when it starts or changes, not every round.
         let mut said: Option<String> = None;
         loop {
-            match welcomer.round(&runtime) {
+            match welcomer.round() {
                 Ok(()) => {
                     part.succeeded(welcomer.clock.now());
                     said = None;
