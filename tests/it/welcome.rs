@@ -236,3 +236,21 @@ fn with_signups_manual_a_confirmed_reader_waits_out_of_sends_until_merged() {
     let run = wrong.run(&["send", SAMPLE_BULLETIN, "--subscribers", "list.csv", "--dry-run"]).code(2);
     assert!(run.stderr.contains("SIGNUPS"), "{}", run.printed());
 }
+
+#[test]
+fn a_welcome_bulletin_setting_naming_no_file_leaves_serve_and_sign_ups_running_and_is_said_by_health_and_check()
+ {
+    let smtp = PyServer::start(&Faults::new());
+    let test = welcome_test(&smtp).env("WELCOME_BULLETIN", "no-such-welcome.md");
+    let server = serve(&test);
+    join(&server, &smtp, "Ana Silva", "ana@example.org");
+    let health = get(&format!("{}/healthz", server.origin));
+    assert!(health.body.contains("welcome: no success yet"), "{}", health.body);
+    assert!(health.body.contains("WELCOME_BULLETIN names no bulletin"), "{}", health.body);
+    let (_, _, stderr) = server.stop();
+    assert!(stderr.contains("WELCOME_BULLETIN") && stderr.contains("no such file"), "{stderr}");
+    test.run(&["check", SAMPLE_BULLETIN, "--subscribers", "list.csv"])
+        .code(1)
+        .stdout_has("error: setting WELCOME_BULLETIN");
+    assert!(welcomes(&smtp).is_empty());
+}

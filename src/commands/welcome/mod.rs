@@ -86,7 +86,20 @@ pub(super) fn failed<E: Into<anyhow::Error>>(what: &'static str) -> impl FnOnce(
 /// when there is one to send. `relay` is whether `serve` has a relay
 /// (sign-up is on).
 pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Result<()> {
-    let welcome = Welcome::from_source(&setup.env)?;
+    let welcome = match Welcome::from_source(&setup.env) {
+        Ok(welcome) => welcome,
+        // Unsubscribes and sign-ups matter more than the welcome: `serve`
+        // runs on, says so, and `/healthz` turns 503 past the bound. The
+        // welcome's start is left as it was, so nobody is dropped.
+        Err(e) => {
+            eprintln!(
+                "warning: no welcome bulletin is sent until this is fixed and serve restarted: {}",
+                chain(&e)
+            );
+            health.part("welcome", WAKE).failed(setup.clock.now(), "WELCOME_BULLETIN names no bulletin");
+            return Ok(());
+        }
+    };
     let store = Welcomes::open(&setup.state_dir)?;
     let off = |why: &'static str, said: String| -> anyhow::Result<()> {
         store.turned_off()?;
