@@ -102,7 +102,7 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         env: env.clone(),
         clock: clock.clone(),
     };
-    super::welcome::start(welcomer, signup_on, &health)?;
+    let welcome = super::welcome::start(welcomer, signup_on, &health)?;
     if let Some(poller) = &poller {
         let s = &poller.settings;
         let after = if s.delete { "deleted".to_owned() } else { format!("moved to {}", s.done_folder) };
@@ -132,6 +132,10 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
             },
         );
         drop(stop);
+        // A welcome being sent is finished and recorded before the end.
+        if let Some(welcome) = welcome {
+            welcome.stop(std::time::Duration::from_secs(10));
+        }
         served
     })?;
     Ok(Outcome::Done)

@@ -21,6 +21,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::config::{Source, Welcome};
@@ -85,7 +86,7 @@ pub(super) fn failed<E: Into<anyhow::Error>>(what: &'static str) -> impl FnOnce(
 /// records since when it is on (or that it is off), and starts the sender
 /// when there is one to send. `relay` is whether `serve` has a relay
 /// (sign-up is on).
-pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Result<()> {
+pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Result<Option<Running>> {
     let welcome = match Welcome::from_source(&setup.env) {
         Ok(welcome) => welcome,
         // Unsubscribes and sign-ups matter more than the welcome: `serve`
@@ -97,15 +98,15 @@ pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Resul
                 chain(&e)
             );
             health.part("welcome", WAKE).failed(setup.clock.now(), "WELCOME_BULLETIN names no bulletin");
-            return Ok(());
+            return Ok(None);
         }
     };
     let store = Welcomes::open(&setup.state_dir)?;
-    let off = |why: &'static str, said: String| -> anyhow::Result<()> {
+    let off = |why: &'static str, said: String| -> anyhow::Result<Option<Running>> {
         store.turned_off()?;
         println!("Welcome bulletin: {said}");
         health.off("welcome", why);
-        Ok(())
+        Ok(None)
     };
     let Some(path) = welcome.path().filter(|_| relay) else {
         return match welcome.path() {
@@ -138,11 +139,13 @@ pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Resul
         );
     }
     let part = health.part("welcome", WAKE);
-    std::thread::Builder::new().name("welcome".to_owned()).spawn(move || {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let thread = std::thread::Builder::new().name("welcome".to_owned()).spawn(move || {
         let _alive = Alive(Arc::clone(&part));
         // A failure is logged when it starts or changes, not every round.
         let mut said: Option<String> = None;
-        loop {
+        while !stopping.load(Ordering::SeqCst) {
             match welcomer.round() {
                 Ok(()) => {
                     part.succeeded(welcomer.clock.now());
@@ -161,10 +164,32 @@ pub(super) fn start(setup: Setup, relay: bool, health: &Health) -> anyhow::Resul
                     }
                 }
             }
-            std::thread::sleep(wake());
+            let next = std::time::Instant::now() + wake();
+            while !stopping.load(Ordering::SeqCst) && std::time::Instant::now() < next {
+                std::thread::sleep(Duration::from_millis(50).min(wake()));
+            }
         }
     })?;
-    Ok(())
+    Ok(Some(Running { stop, thread }))
+}
+
+/// The welcome sender at work, until [`Running::stop`].
+pub(super) struct Running {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Asks the sender to stop after its round, and waits for it at most
+    /// `grace`: a welcome being sent when `serve` is stopped is finished
+    /// and recorded, not left in doubt.
+    pub fn stop(self, grace: Duration) {
+        self.stop.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + grace;
+        while !self.thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// Whether `bulletin` is the welcome bulletin: `welcome = true` in its
