@@ -167,7 +167,12 @@ fn a_reader_who_unsubscribes_before_the_welcome_goes_gets_none_and_a_broken_welc
     std::thread::sleep(WATCH);
     let (_, _, stderr) = server.stop();
     assert_eq!(welcomes(&smtp), once(&["cy@example.org"]), "{stderr}");
+    assert!(
+        stderr.contains("warning: the welcome bulletin welcome.md cannot be sent: "),
+        "said at the start: {stderr}"
+    );
     assert!(stderr.contains("welcome: error: the welcome bulletin cannot be sent"), "{stderr}");
+    assert_eq!(stderr.matches("welcome: error:").count(), 1, "said once, not every round: {stderr}");
     assert!(!stderr.contains("welcome sent to a***"), "{stderr}");
 }
 
