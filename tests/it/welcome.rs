@@ -259,3 +259,14 @@ fn a_welcome_bulletin_setting_naming_no_file_leaves_serve_and_sign_ups_running_a
         .stdout_has("error: setting WELCOME_BULLETIN");
     assert!(welcomes(&smtp).is_empty());
 }
+
+#[test]
+fn a_bulletin_marked_welcome_is_refused_for_the_list_while_a_dry_run_goes_and_check_says_what_it_is() {
+    let (test, _) = crate::unsubscribe::list_test(1);
+    let test = test.file("hello.md", bulletin_with("welcome = true\n", "Hello and welcome.\n"));
+    let run = test.run(&["send", "hello.md", "--subscribers", "list.csv", "--yes"]).code(2);
+    assert!(run.stderr.contains("hello.md is the welcome bulletin"), "{}", run.printed());
+    test.run(&["send", "hello.md", "--subscribers", "list.csv", "--dry-run"]).code(0);
+    test.run(&["check", "hello.md", "--subscribers", "list.csv"])
+        .stdout_has("hello.md is the welcome bulletin");
+}
