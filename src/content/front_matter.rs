@@ -214,6 +214,12 @@ mod tests {
     }
 
     #[test]
+    fn a_bulletin_is_the_welcome_only_when_its_front_matter_says_so() {
+        assert!(!parse(MINIMAL).unwrap().welcome);
+        assert!(parse(&format!("{MINIMAL}welcome = true\n")).unwrap().welcome);
+    }
+
+    #[test]
     fn a_control_character_in_a_text_value_is_refused_with_its_key() {
         for (key, value) in
             [("subject", "Hi \\u001B]0;x\\u0007"), ("title", "\\u009B2J"), ("preheader", "\\u007F")]

@@ -153,4 +153,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(changes_since(&dir.path().join("none.csv"), None).unwrap(), Changes::default());
     }
+
+    #[test]
+    fn confirmed_sign_ups_from_a_moment_on_are_each_named_once_and_earlier_ones_and_other_rows_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        let more = "early@example.org,confirmed,2026-12-02T12:04:59Z,form\n\
+            joe@example.org,confirmed,2026-12-04T08:00:00Z,form\n\
+            Cy@Example.org,confirmed,2026-12-04T09:00:00Z,form\n";
+        std::fs::write(&path, format!("{LEDGER}{more}")).unwrap();
+        let found = confirmed_since(&path, at("2026-12-02T12:05:00Z")).unwrap();
+        let names: Vec<&str> = found.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names, ["joe@example.org", "Cy@Example.org"]);
+        assert!(
+            confirmed_since(&dir.path().join("none.csv"), at("2026-12-02T12:05:00Z")).unwrap().is_empty()
+        );
+    }
 }
