@@ -270,3 +270,28 @@ fn a_bulletin_marked_welcome_is_refused_for_the_list_while_a_dry_run_goes_and_ch
     test.run(&["check", "hello.md", "--subscribers", "list.csv"])
         .stdout_has("hello.md is the welcome bulletin");
 }
+
+#[test]
+fn a_serve_killed_while_the_relay_holds_a_welcome_leaves_it_in_doubt_and_the_next_sends_it_once_more_under_its_message_id()
+ {
+    // The confirmation goes; the welcome's answer is held.
+    let smtp = PyServer::start(&Faults::new().hold_after(1));
+    let test = crate::send_util::outwaiting_holds(welcome_test(&smtp));
+    let first = serve(&test);
+    join(&first, &smtp, "Ana Silva", "ana@example.org");
+    wait_for_welcome(&smtp, "ana@example.org");
+    drop(first); // SIGKILL, the relay's answer not yet given
+    assert_eq!(welcome_rows(&test), [("ana@example.org".to_owned(), "sending".to_owned())]);
+    smtp.release();
+
+    let second = serve(&test);
+    wait_until("the welcome in doubt sent again", DEADLINE, || {
+        (welcomes(&smtp).get("ana@example.org") == Some(&2)).then_some(())
+    });
+    let (_, _, log) = second.stop();
+    assert_eq!(welcome_rows(&test), [("ana@example.org".to_owned(), "sent".to_owned())], "{log}");
+    let messages = smtp.messages();
+    let ids: std::collections::BTreeSet<String> =
+        messages.iter().filter(|m| is_welcome(m)).map(Received::message_id).collect();
+    assert_eq!(ids.len(), 1, "the same Message-ID, which mail programs show once: {ids:?}");
+}
