@@ -13,11 +13,13 @@ use std::time::SystemTime;
 use lettre::Message;
 
 use crate::config::Logo;
-use crate::config::{ConfigError, Settings, Source};
+use crate::config::{ConfigError, Settings, Signups, Source};
 use crate::content::images::PreparedImage;
 use crate::content::picture::COLUMN_WIDTH;
-use crate::content::{Bulletin, ContentError};
-use crate::domain::EmailAddress;
+use crate::content::{Bulletin, CampaignId, ContentError};
+use std::collections::HashSet;
+
+use crate::domain::{EmailAddress, EmailKey};
 use crate::message::{Composer, MessageError};
 use crate::render::{Addressee, Personalised, Rendered, ShownImage, ShownLogo};
 use crate::subscribers::{
@@ -102,11 +104,38 @@ impl Job {
         lists: &Lists,
         env: &Source,
     ) -> Result<(Self, SubscriberReader), JobError> {
+        Self::prepare_for(bulletin, lists, env, None)
+    }
+
+    /// [`Job::prepare`] for the welcome bulletin: as campaign
+    /// [`CampaignId::welcome`], to the `newcomers` alone (those of them
+    /// the list, `signups.csv` and the consent ledger let it reach).
+    pub fn prepare_welcome(
+        bulletin: &Path,
+        lists: &Lists,
+        env: &Source,
+        newcomers: HashSet<EmailKey>,
+    ) -> Result<(Self, SubscriberReader), JobError> {
+        Self::prepare_for(bulletin, lists, env, Some(newcomers))
+    }
+
+    fn prepare_for(
+        bulletin: &Path,
+        lists: &Lists,
+        env: &Source,
+        newcomers: Option<HashSet<EmailKey>>,
+    ) -> Result<(Self, SubscriberReader), JobError> {
         let Inputs { settings, bulletin, suppressed } = Inputs::load(bulletin, lists, env);
-        let (settings, bulletin, (suppressed, problems)) = (settings?, bulletin?, suppressed?);
+        let (settings, mut bulletin, (suppressed, problems)) = (settings?, bulletin?, suppressed?);
         let mut warnings = settings.warnings();
         warnings.extend(problems);
-        let audience = Audience { suppressed, segment: bulletin.segment.clone() };
+        let signups_wait = Signups::from_source(env)? == Signups::Manual;
+        if newcomers.is_some() {
+            bulletin.campaign = CampaignId::welcome();
+        }
+        let only = newcomers.map(std::sync::Arc::new);
+        let audience = Audience { suppressed, segment: bulletin.segment.clone(), signups_wait, only };
+        warnings.extend(waiting_signups(&lists.subscribers, &audience)?);
         let reader = SubscriberReader::with_signups(&lists.subscribers, audience.clone())?;
         let columns = reader.columns().clone();
         let job = Self::new(settings, bulletin, audience, columns, &lists.subscribers, warnings)?;
@@ -207,6 +236,18 @@ impl Job {
         let message = self.composer.compose_test(subscriber, &content, &link, now, to)?;
         Ok(Made { content, message })
     }
+}
+
+/// With `SIGNUPS=manual`, how many confirmed sign-ups this run leaves
+/// out, said once: "N confirmed sign-ups wait for `bulletin signups merge`".
+pub fn waiting_signups(list: &Path, audience: &Audience) -> Result<Option<String>, SubscribersError> {
+    if !audience.signups_wait {
+        return Ok(None);
+    }
+    let waiting = crate::subscribers::signups::waiting(list)?;
+    Ok((waiting > 0).then(|| {
+        format!("{waiting} confirmed sign-up(s) wait for `bulletin signups merge` (SIGNUPS=manual)")
+    }))
 }
 
 /// Where the HTML finds a prepared image: at `ASSETS_URL` when set, else

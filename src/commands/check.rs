@@ -44,6 +44,9 @@ pub(super) fn run(options: &CheckOptions, env: &Source) -> anyhow::Result<Outcom
     if let Err(e) = crate::config::ScheduleSettings::from_source(env) {
         found.errors.push(crate::domain::chain(&e));
     }
+    let (errors, warnings) = super::welcome::check(&options.bulletin, &options.list, env);
+    found.errors.extend(errors);
+    found.warnings.extend(warnings);
     if let Some(overrides) = &options.smtp {
         match check_relay(env, overrides) {
             Ok((line, warning)) => {

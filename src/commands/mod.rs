@@ -18,6 +18,7 @@ mod shell;
 mod signups;
 mod status;
 mod suppress;
+mod welcome;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -108,7 +109,7 @@ pub fn run(command: Command, env: &Source, now: SystemTime, ui: Ui) -> anyhow::R
     QUIET.store(ui.quiet, std::sync::atomic::Ordering::Relaxed);
     match command {
         Command::Send(options) => send::run(&options, env, now, ui),
-        Command::Status(options) => status::run(&options),
+        Command::Status(options) => status::run(&options, env),
         Command::Preview(options) => preview::run(&options, env, now),
         Command::Check(options) => check::run(&options, env),
         Command::Assets(options) => assets::run(&options, env),

@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::deliver::smtp::Relay;
 use crate::domain::SystemClock;
+use crate::http::health::Health;
 use crate::http::preferences::PreferencesOptions;
 use crate::http::serve::{self as server, Setup};
 use crate::http::signup::SignupOptions;
@@ -70,6 +71,8 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
             soft_limit: BounceSettings::from_source(env)?.soft_limit.get(),
         },
     };
+    // How the workers beside the server are doing, for `/healthz`.
+    let health = Health::new(clock.clone());
     // Scheduled sends (`bulletin schedule`) run beside the server, on the
     // same clock.
     super::schedule::runner::Scheduler {
@@ -79,15 +82,31 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         env: env.clone(),
         clock: clock.clone(),
         ready_seen: Default::default(),
+        health: health.part("scheduler", super::schedule::runner::WAKE),
     }
     .start()?;
-    let poller = ImapSettings::from_source(env)?.map(|settings| Poller {
-        settings,
-        list: &options.list,
-        state_dir: &options.state_dir,
-        env,
-        clock: clock.clone(),
+    let poller = ImapSettings::from_source(env)?.map(|settings| {
+        let health = health.part("bounce mailbox", settings.every);
+        Poller {
+            settings,
+            list: &options.list,
+            state_dir: &options.state_dir,
+            env,
+            clock: clock.clone(),
+            health,
+        }
     });
+    if poller.is_none() {
+        health.off("bounce mailbox", "not configured");
+    }
+    // The welcome bulletin, once to each reader who confirms from now on.
+    let welcomer = super::welcome::Setup {
+        list: options.list.clone(),
+        state_dir: options.state_dir.clone(),
+        env: env.clone(),
+        clock: clock.clone(),
+    };
+    let welcome = super::welcome::start(welcomer, signup_on, &health)?;
     if let Some(poller) = &poller {
         let s = &poller.settings;
         let after = if s.delete { "deleted".to_owned() } else { format!("moved to {}", s.done_folder) };
@@ -106,9 +125,21 @@ pub(super) fn run(options: &ServeOptions, env: &Source) -> anyhow::Result<Outcom
         }
         let served = server::serve(
             &settings,
-            Setup { listen: options.listen, suppressed, clock: clock.clone(), signup, preferences, webhooks },
+            Setup {
+                listen: options.listen,
+                suppressed,
+                clock: clock.clone(),
+                signup,
+                preferences,
+                webhooks,
+                health,
+            },
         );
         drop(stop);
+        // A welcome being sent is finished and recorded before the end.
+        if let Some(welcome) = welcome {
+            welcome.stop(std::time::Duration::from_secs(10));
+        }
         served
     })?;
     Ok(Outcome::Done)

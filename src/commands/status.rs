@@ -26,7 +26,7 @@ pub struct StatusOptions {
     pub csv: Option<PathBuf>,
 }
 
-pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
+pub(super) fn run(options: &StatusOptions, env: &crate::config::Source) -> anyhow::Result<Outcome> {
     let bulletin = Bulletin::load(&options.bulletin)?;
     println!("Campaign {}", bulletin.describe());
     let journal = Journal::open_existing(&options.state_dir, &bulletin.campaign)?;
@@ -37,8 +37,13 @@ pub(super) fn run(options: &StatusOptions) -> anyhow::Result<Outcome> {
     let known: std::collections::HashSet<EmailKey> =
         entries.iter().map(|e| EmailKey::of(&e.address)).collect();
 
-    let audience =
-        Audience { suppressed: super::suppressions(&options.list)?, segment: bulletin.segment.clone() };
+    let audience = Audience {
+        suppressed: super::suppressions(&options.list)?,
+        segment: bulletin.segment.clone(),
+        // SIGNUPS=manual: the sign-ups waiting for a merge are not pending.
+        signups_wait: crate::config::Signups::from_source(env)? == crate::config::Signups::Manual,
+        only: None,
+    };
     // Those who received this bulletin as another campaign are not
     // pending: a send skips them. Counted by the campaign they had it as.
     let elsewhere = received_elsewhere(journal.as_ref(), &bulletin, SystemClock.now())?;

@@ -21,6 +21,7 @@ mod source;
 mod staff;
 mod webhooks;
 mod weekly;
+mod welcome;
 
 use std::fmt;
 
@@ -47,6 +48,7 @@ pub(crate) use source::parse_with;
 pub use staff::staff_email;
 pub use webhooks::{HostPattern, KEYS as WEBHOOK_KEYS, PostmarkAuth, SesSettings, WebhookSettings};
 pub use weekly::{Occurrence, Weekly};
+pub use welcome::{DEFAULT_WELCOME, Signups, Welcome};
 
 /// A value that must never be printed: a `secrecy::SecretString` (wiped
 /// from memory when dropped, read only through [`ExposeSecret`]) whose
@@ -264,7 +266,7 @@ fn set_phrase(set: &[&str]) -> String {
 }
 
 /// Every setting this module reads, for `.env.example` and the docs.
-pub const KEYS: [&str; 61] = [
+pub const KEYS: [&str; 63] = [
     "FROM_EMAIL",
     "FROM_NAME",
     "REPLY_TO",
@@ -326,6 +328,8 @@ pub const KEYS: [&str; 61] = [
     "CATCH_UP",
     "SEND_EVERY",
     "SEND_WINDOW",
+    "SIGNUPS",
+    "WELCOME_BULLETIN",
 ];
 
 impl Settings {

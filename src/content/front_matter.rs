@@ -19,6 +19,7 @@ struct Raw {
     campaign: Option<Spanned<String>>,
     archive: Option<bool>,
     draft: Option<bool>,
+    welcome: Option<bool>,
 }
 
 /// Checked front matter. Offsets are byte offsets into the front matter text.
@@ -37,6 +38,9 @@ pub struct FrontMatter {
     pub archive: bool,
     /// `draft = true`: never published, nor sent without `--allow-draft`.
     pub draft: bool,
+    /// `welcome = true`: the welcome bulletin, sent by `bulletin serve` to
+    /// each new sign-up once, never to the whole list.
+    pub welcome: bool,
     /// Every merge field in the templates above, with the byte offset of the
     /// key it stands in.
     pub field_offsets: Vec<(crate::merge::Field, usize)>,
@@ -118,6 +122,7 @@ pub fn parse(text: &str) -> Result<FrontMatter, Located> {
         campaign,
         archive: raw.archive.unwrap_or(true),
         draft: raw.draft.unwrap_or(false),
+        welcome: raw.welcome.unwrap_or(false),
         field_offsets,
     })
 }
@@ -206,6 +211,12 @@ mod tests {
         assert!(!fm.archive && fm.draft);
         let err = parse(&format!("{MINIMAL}draft = \"yes\"\n")).unwrap_err();
         assert!(matches!(err.1, ContentErrorKind::FrontMatter(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_bulletin_is_the_welcome_only_when_its_front_matter_says_so() {
+        assert!(!parse(MINIMAL).unwrap().welcome);
+        assert!(parse(&format!("{MINIMAL}welcome = true\n")).unwrap().welcome);
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct Bulletin {
     /// `draft = true`: never published, and not sent to the list without
     /// `send --allow-draft`.
     pub draft: bool,
+    /// `welcome = true`: the welcome bulletin `bulletin serve` sends each
+    /// new sign-up once; never sent to the whole list.
+    pub welcome: bool,
 }
 
 /// A merge field and the line of the bulletin it stands on.
@@ -105,6 +108,13 @@ impl CampaignId {
     /// which come from no bulletin.
     pub fn notices() -> Self {
         Self("notice".to_owned())
+    }
+
+    /// The campaign of the welcome bulletin (`WELCOME_BULLETIN`), whichever
+    /// file and date it has: its journal rows say who was welcomed, so an
+    /// edit, a new date or another file never welcomes anyone twice.
+    pub fn welcome() -> Self {
+        Self("welcome".to_owned())
     }
 
     fn new(date: BulletinDate, name: &str) -> Self {
@@ -307,6 +317,7 @@ impl Bulletin {
             field_uses,
             archive: front.archive,
             draft: front.draft,
+            welcome: front.welcome,
         })
     }
 }

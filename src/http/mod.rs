@@ -8,6 +8,7 @@
 //! `lint`, the tokens are checked by `message::unsubscribe`, and the
 //! suppression list is written by `subscribers`.
 
+pub mod health;
 mod layout;
 pub mod preferences;
 pub mod preview;
@@ -47,6 +48,7 @@ pub(crate) struct Shared {
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::domain::Clock;
+pub use respond::mask;
 
 /// How long a client has to send a request's headers, counted from when
 /// it connects or was last answered: an idle connection, or one sending

@@ -46,6 +46,8 @@ pub struct Setup {
     pub preferences: preferences::PreferencesOptions,
     /// The relays' webhooks (`/webhooks/…`), those whose settings are set.
     pub webhooks: webhooks::WebhooksOptions,
+    /// How the workers beside the server are doing (`/healthz`).
+    pub health: Arc<super::health::Health>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
@@ -54,7 +56,7 @@ pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
     // A list it cannot read whole is not one to add to.
     crate::subscribers::Suppressions::load_optional(setup.suppressed.path())?;
     setup.suppressed.check_writable().context("bulletin serve cannot write the suppression list")?;
-    let Setup { listen, suppressed, clock, signup, preferences, webhooks } = setup;
+    let Setup { listen, suppressed, clock, signup, preferences, webhooks, health } = setup;
     let look = Arc::new(super::layout::Look::new(settings)?);
     let shared = super::Shared { suppressed: suppressed.clone(), clock: Arc::clone(&clock), look };
     preferences.file.check_writable().context("the server cannot write the preferences file")?;
@@ -107,8 +109,11 @@ pub fn serve(settings: &Settings, setup: Setup) -> anyhow::Result<()> {
         }
         let hooks = webhooks::router(webhooks, Arc::clone(&clock))?
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
-        let router =
-            unsubscribe::routes(&path, settings, signer, shared.clone()).merge(preferences).merge(hooks);
+        println!("  health       http://{address}/healthz");
+        let router = unsubscribe::routes(&path, settings, signer, shared.clone())
+            .merge(preferences)
+            .merge(hooks)
+            .merge(health.router());
         Ok(match signups {
             Some(signups) => router.merge(signups),
             None => router,

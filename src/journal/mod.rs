@@ -23,6 +23,7 @@ mod lock;
 pub mod schedules;
 mod schema;
 pub mod sqlite;
+pub mod welcomes;
 mod writer;
 
 use std::collections::HashMap;

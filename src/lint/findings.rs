@@ -97,7 +97,19 @@ pub fn findings_with_journal(
     found.what = bulletin.as_ref().map_or_else(|| bulletin_path.display().to_string(), |b| b.describe());
 
     let list = &lists.subscribers;
-    let audience = Audience { suppressed, segment: bulletin.as_ref().and_then(|b| b.segment.clone()) };
+    let signups_wait = match crate::config::Signups::from_source(env) {
+        Ok(mode) => mode == crate::config::Signups::Manual,
+        Err(e) => {
+            found.errors.push(chain(&e));
+            false
+        }
+    };
+    let segment = bulletin.as_ref().and_then(|b| b.segment.clone());
+    let audience = Audience { suppressed, segment, signups_wait, only: None };
+    match crate::job::waiting_signups(list, &audience) {
+        Ok(waiting) => found.warnings.extend(waiting),
+        Err(e) => found.errors.push(chain(&e)),
+    }
     let rows = match SubscriberReader::with_signups(list, audience.clone()) {
         Ok(rows) => rows,
         Err(e) => {

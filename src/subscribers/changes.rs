@@ -78,6 +78,36 @@ pub fn changes_since(path: &Path, since: Option<SystemTime>) -> Result<Changes, 
     Ok(changes)
 }
 
+/// The addresses the ledger at `path` records a confirmed sign-up of
+/// (`confirmed`) dated at or after `since`, each once, in file order. Rows
+/// an erasure left under a pseudonym are no address, and are left out.
+pub fn confirmed_since(path: &Path, since: SystemTime) -> Result<Vec<super::EmailAddress>, SubscribersError> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    if !path.exists() {
+        return Ok(found);
+    }
+    let since = crate::domain::Timestamp::from(since).unix_seconds();
+    SubscriberReader::each_row(path, |columns, _line, cells| {
+        let cell = |name: &str| {
+            FieldName::normalise(name)
+                .and_then(|n| columns.index_of(&n))
+                .and_then(|i| cells.get(i))
+                .map_or("", String::as_str)
+        };
+        let event = Event::read(cell("reason"), cell("date"), "", "");
+        let recent = event.at.is_some_and(|at| crate::domain::Timestamp::from(at).unix_seconds() >= since);
+        if event.kind == Kind::Confirmed
+            && recent
+            && let Ok(email) = super::EmailAddress::parse(cell("email"))
+            && seen.insert(email.key().clone())
+        {
+            found.push(email);
+        }
+    })?;
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +152,21 @@ mod tests {
     fn a_missing_ledger_has_no_changes() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(changes_since(&dir.path().join("none.csv"), None).unwrap(), Changes::default());
+    }
+
+    #[test]
+    fn confirmed_sign_ups_from_a_moment_on_are_each_named_once_and_earlier_ones_and_other_rows_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suppressed.csv");
+        let more = "early@example.org,confirmed,2026-12-02T12:04:59Z,form\n\
+            joe@example.org,confirmed,2026-12-04T08:00:00Z,form\n\
+            Cy@Example.org,confirmed,2026-12-04T09:00:00Z,form\n";
+        std::fs::write(&path, format!("{LEDGER}{more}")).unwrap();
+        let found = confirmed_since(&path, at("2026-12-02T12:05:00Z")).unwrap();
+        let names: Vec<&str> = found.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names, ["joe@example.org", "Cy@Example.org"]);
+        assert!(
+            confirmed_since(&dir.path().join("none.csv"), at("2026-12-02T12:05:00Z")).unwrap().is_empty()
+        );
     }
 }

@@ -28,7 +28,7 @@ mod text;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::{AddressProblem, EmailAddress, EmailKey};
-pub use changes::{Changes, changes_since};
+pub use changes::{Changes, changes_since, confirmed_since};
 pub use consent::Reason;
 pub use csv_file::{CsvFile, CsvFileError, Found, Table};
 pub use ledger_file::{Added, Confirmation, Entry, Forgotten, Joining, SuppressionFile};
@@ -211,6 +211,9 @@ pub enum SkipReason {
     Suppressed,
     #[error("not tagged `{0}`, the bulletin's segment")]
     NotInSegment(String),
+    /// Not one of the newcomers a welcome is for ([`Audience::only`]).
+    #[error("not a newcomer to welcome")]
+    NotNewcomer,
     #[error("paused on the preference page")]
     Paused,
     #[error("{0}")]

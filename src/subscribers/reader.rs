@@ -23,6 +23,11 @@ pub struct Audience {
     pub suppressed: Suppressions,
     /// Only subscribers with this tag, when set.
     pub segment: Option<String>,
+    /// Only these addresses, when set: the newcomers a welcome is for.
+    pub only: Option<std::sync::Arc<HashSet<EmailKey>>>,
+    /// `SIGNUPS=manual`: the confirmed sign-ups waiting in `signups.csv`
+    /// are left out until `bulletin signups merge` ([`SubscriberReader::with_signups`]).
+    pub signups_wait: bool,
 }
 
 /// Reads a subscriber file row by row.
@@ -114,6 +119,8 @@ impl SubscriberReader {
     /// its rows. The choices in `preferences.csv` beside it apply to both:
     /// a reader's chosen tags replace the list's, and a reader who paused is
     /// skipped until the pause ends. What `send`, `check` and the preview read.
+    /// With [`Audience::signups_wait`] (`SIGNUPS=manual`), `signups.csv` is
+    /// not read.
     pub fn with_signups(path: &Path, audience: Audience) -> Result<Self, SubscribersError> {
         let mut reader = Self::open(path, audience)?;
         reader.preferences = super::preferences::load(&super::preferences::beside(path))?
@@ -121,7 +128,7 @@ impl SubscriberReader {
             .map(|(key, preference)| (address_hash(key.as_str()), preference))
             .collect();
         let signups = super::signups::beside(path);
-        if signups == path || !signups.exists() {
+        if signups == path || !signups.exists() || reader.audience.signups_wait {
             return Ok(reader);
         }
         let (csv, theirs, delimiter, _) = open_csv(&signups)?;
@@ -366,6 +373,9 @@ impl SubscriberReader {
             && !tags.contains(segment)
         {
             return skip(email_ref, SkipReason::NotInSegment(segment.clone()));
+        }
+        if self.audience.only.as_ref().is_some_and(|only| !only.contains(email.key())) {
+            return skip(email_ref, SkipReason::NotNewcomer);
         }
         let name = [columns.first_name, columns.last_name]
             .iter()

@@ -24,6 +24,18 @@ pub fn beside(list: &Path) -> PathBuf {
     list.parent().unwrap_or(Path::new("")).join(FILE_NAME)
 }
 
+/// How many confirmed sign-ups wait in `signups.csv` beside the list at
+/// `list` (none without the file).
+pub fn waiting(list: &Path) -> Result<u64, super::SubscribersError> {
+    let path = beside(list);
+    if !path.exists() || path == list {
+        return Ok(0);
+    }
+    let mut rows = 0;
+    super::SubscriberReader::each_row(&path, |_, _, _| rows += 1)?;
+    Ok(rows)
+}
+
 /// One confirmed sign-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signup {

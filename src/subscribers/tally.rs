@@ -68,6 +68,8 @@ pub struct Tally {
     pub unsubscribed: u64,
     pub suppressed: u64,
     pub not_in_segment: u64,
+    /// Readers left out of a welcome: not newcomers.
+    pub not_newcomers: u64,
     /// Readers who paused their emails on the preference page.
     pub paused: u64,
     pub invalid: u64,
@@ -94,6 +96,7 @@ impl Tally {
             SkipReason::Unsubscribed => &mut self.unsubscribed,
             SkipReason::Suppressed => &mut self.suppressed,
             SkipReason::NotInSegment(_) => &mut self.not_in_segment,
+            SkipReason::NotNewcomer => &mut self.not_newcomers,
             SkipReason::Paused => &mut self.paused,
             SkipReason::Invalid(_) => &mut self.invalid,
             SkipReason::Duplicate { .. } => &mut self.duplicate,
@@ -108,6 +111,7 @@ impl Tally {
         self.unsubscribed
             + self.suppressed
             + self.not_in_segment
+            + self.not_newcomers
             + self.paused
             + self.invalid
             + self.duplicate
@@ -129,6 +133,7 @@ impl Tally {
             (self.unsubscribed, "unsubscribed"),
             (self.suppressed, "suppressed"),
             (self.not_in_segment, "not in the segment"),
+            (self.not_newcomers, "not newcomers"),
             (self.paused, "paused"),
             (self.invalid, "invalid"),
             (self.duplicate, "duplicate"),

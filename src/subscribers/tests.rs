@@ -138,7 +138,11 @@ fn an_empty_status_means_subscribed() {
 
 #[test]
 fn suppressed_addresses_are_skipped() {
-    let audience = Audience { suppressed: ["ANA@example.org"].into_iter().collect(), segment: None };
+    let audience = Audience {
+        suppressed: ["ANA@example.org"].into_iter().collect(),
+        segment: None,
+        ..Audience::default()
+    };
     let rows = read_with(b"email\nana@example.org\nbo@example.org\n", audience);
     assert_eq!(
         summary(&rows),
@@ -148,7 +152,11 @@ fn suppressed_addresses_are_skipped() {
 
 #[test]
 fn a_segment_keeps_only_tagged_subscribers() {
-    let audience = Audience { suppressed: Suppressions::default(), segment: Some("volunteers".into()) };
+    let audience = Audience {
+        suppressed: Suppressions::default(),
+        segment: Some("volunteers".into()),
+        ..Audience::default()
+    };
     let rows = read_with(b"email,tags\na@example.org,donors; Volunteers\nb@example.org,donors\n", audience);
     assert_eq!(
         summary(&rows),

@@ -18,15 +18,15 @@ use crate::signup::serve;
 use crate::util::Test;
 use crate::webhooks::{ledgers, mailed};
 
-const USER: &str = "bounces";
-const PASSWORD: &str = "imap-test-password-1";
+pub(crate) const USER: &str = "bounces";
+pub(crate) const PASSWORD: &str = "imap-test-password-1";
 
 /// Dovecot on a free port of 127.0.0.1, killed on drop.
-struct Dovecot {
+pub(crate) struct Dovecot {
     child: Child,
     dir: tempfile::TempDir,
     /// imaps: TLS from the start.
-    port: u16,
+    pub(crate) port: u16,
     /// imap: STARTTLS.
     starttls_port: u16,
 }
@@ -34,7 +34,7 @@ struct Dovecot {
 impl Dovecot {
     /// Starts Dovecot with a certificate for 127.0.0.1 from `ca` and the
     /// configuration lines `extra`; waits (bounded) until it listens.
-    fn start(ca: &TestCa, extra: &str) -> Self {
+    pub(crate) fn start(ca: &TestCa, extra: &str) -> Self {
         let binary = Path::new("/usr/sbin/dovecot");
         assert!(binary.is_file(), "dovecot is missing: install dovecot-imapd (scripts/test.sh does)");
         let dir = tempfile::tempdir().unwrap();

@@ -35,7 +35,10 @@ pub(super) fn run(options: &ScheduleOptions, env: &Source, now: SystemTime) -> a
     let now = Timestamp::from(now);
     match options {
         ScheduleOptions::Add { bulletin, at, state_dir } => add(bulletin, at, state_dir, &settings, now),
-        ScheduleOptions::List { state_dir, content } => list(state_dir, content, &settings, now),
+        ScheduleOptions::List { state_dir, content } => {
+            let welcome = crate::config::Welcome::from_source(env).unwrap_or(crate::config::Welcome::Off);
+            list(state_dir, content, &settings, &welcome, now)
+        }
         ScheduleOptions::Cancel { id, state_dir } => cancel(*id, state_dir, now),
     }
 }
@@ -78,6 +81,7 @@ fn list(
     state_dir: &std::path::Path,
     content: &std::path::Path,
     settings: &ScheduleSettings,
+    welcome: &crate::config::Welcome,
     now: Timestamp,
 ) -> anyhow::Result<Outcome> {
     let all = Schedules::open(state_dir)?.all()?;
@@ -101,7 +105,7 @@ fn list(
     }
     if let Some(rule) = &settings.send_every {
         let next = rule.next(now, &settings.time_zone);
-        let picked = match ready::ready(content, state_dir, next.date(), now)? {
+        let picked = match ready::ready(content, state_dir, next.date(), now, welcome)? {
             ready::Ready::Bulletin { path, resumes } => format!(
                 "would send {}{} (the newest ready bulletin, as of now)",
                 printable(&path.display().to_string()),

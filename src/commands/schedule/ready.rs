@@ -4,7 +4,8 @@
 //! The rule, in full:
 //! 1. Ready: a `content/*.md` file that loads, is not a draft
 //!    (`draft = true`), has no `TODO:` slot `bulletin new` left, is not
-//!    `bulletin init`'s welcome sample, and is dated (its front matter's
+//!    `bulletin init`'s welcome sample nor the welcome bulletin `serve`
+//!    sends each new reader (`welcome = true`, or `WELCOME_BULLETIN`), and is dated (its front matter's
 //!    `date`, which `bulletin new` writes and names the file after) from
 //!    seven days before the occurrence's day to that day. A bulletin dated
 //!    later is for a later week; one dated earlier is old news (a past
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
+use crate::config::Welcome;
 use crate::content::Bulletin;
 use crate::deliver::plan::received_elsewhere;
 use crate::domain::Timestamp;
@@ -46,10 +48,16 @@ pub enum Ready {
 
 /// The bulletin the occurrence on `day` sends, by `content/` and the
 /// journal in `state_dir` as of `now`.
-pub fn ready(content: &Path, state_dir: &Path, day: Date, now: Timestamp) -> anyhow::Result<Ready> {
+pub fn ready(
+    content: &Path,
+    state_dir: &Path,
+    day: Date,
+    now: Timestamp,
+    welcome: &Welcome,
+) -> anyhow::Result<Ready> {
     let first = (1..=WEEK_DAYS).try_fold(day, |d, _| d.yesterday())?;
     let dates = format!("dated {first} to {day}");
-    let (newest, passed) = newest(content, first, day)?;
+    let (newest, passed) = newest(content, first, day, welcome)?;
     let passed =
         if passed.is_empty() { String::new() } else { format!(" (passed over: {})", passed.join("; ")) };
     let Some(bulletin) = newest else {
@@ -82,7 +90,12 @@ pub fn ready(content: &Path, state_dir: &Path, day: Date, now: Timestamp) -> any
 
 /// The newest ready bulletin of `content/` dated `first` to `last`, and
 /// the files that do not load, each with why.
-fn newest(content: &Path, first: Date, last: Date) -> anyhow::Result<(Option<Bulletin>, Vec<String>)> {
+fn newest(
+    content: &Path,
+    first: Date,
+    last: Date,
+    welcome: &Welcome,
+) -> anyhow::Result<(Option<Bulletin>, Vec<String>)> {
     let entries = match std::fs::read_dir(content) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Vec::new())),
@@ -107,7 +120,9 @@ fn newest(content: &Path, first: Date, last: Date) -> anyhow::Result<(Option<Bul
         let in_week = date >= first.to_string() && date <= last.to_string();
         let unready = bulletin.draft
             || !crate::lint::slots(&path, &text).is_empty()
-            || crate::commands::init::is_welcome_sample(&text);
+            || crate::commands::init::is_welcome_sample(&text)
+            || bulletin.welcome
+            || welcome.is(&path);
         if !in_week || unready {
             continue;
         }
@@ -153,7 +168,7 @@ mod tests {
         write(content.path(), "2026-12-09-draft.md", "2026-12-09", "draft = true\n");
         write(content.path(), "2026-12-09-todo.md", "2026-12-09", "preheader = \"TODO: a line\"\n");
         write(content.path(), "2026-12-11-next-week.md", "2026-12-11", "");
-        let got = ready(content.path(), state.path(), day("2026-12-10"), now()).unwrap();
+        let got = ready(content.path(), state.path(), day("2026-12-10"), now(), &Welcome::Off).unwrap();
         assert_eq!(picked(got), "2026-12-08-ready.md");
     }
 
@@ -161,18 +176,30 @@ mod tests {
     fn nothing_is_ready_when_the_only_bulletins_are_old_news_drafts_or_for_later() {
         let (content, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         assert!(
-            picked(ready(content.path(), state.path(), day("2026-12-10"), now()).unwrap())
+            picked(ready(content.path(), state.path(), day("2026-12-10"), now(), &Welcome::Off).unwrap())
                 .starts_with("no new bulletin in content/")
         );
         write(content.path(), "2026-12-02-old.md", "2026-12-02", "");
         write(content.path(), "2026-12-09-draft.md", "2026-12-09", "draft = true\n");
         write(content.path(), "2026-12-11-later.md", "2026-12-11", "");
         write(content.path(), "broken.md", "2026-12-09", "date = 2026-12-09\n");
-        let why = picked(ready(content.path(), state.path(), day("2026-12-10"), now()).unwrap());
+        let why =
+            picked(ready(content.path(), state.path(), day("2026-12-10"), now(), &Welcome::Off).unwrap());
         assert!(why.contains("none dated 2026-12-03 to 2026-12-10 is ready"), "{why}");
         assert!(why.contains("passed over: ") && why.contains("broken.md"), "{why}");
         write(content.path(), "2026-12-03-a-week-before.md", "2026-12-03", "");
-        let got = ready(content.path(), state.path(), day("2026-12-10"), now()).unwrap();
+        let got = ready(content.path(), state.path(), day("2026-12-10"), now(), &Welcome::Off).unwrap();
         assert_eq!(picked(got), "2026-12-03-a-week-before.md");
+    }
+
+    #[test]
+    fn the_welcome_bulletin_is_never_the_weeks_bulletin() {
+        let (content, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(content.path(), "2026-12-07-news.md", "2026-12-07", "");
+        write(content.path(), "2026-12-09-marked.md", "2026-12-09", "welcome = true\n");
+        write(content.path(), "2026-12-09-named.md", "2026-12-09", "");
+        let named = Welcome::Bulletin { path: content.path().join("2026-12-09-named.md"), configured: true };
+        let got = ready(content.path(), state.path(), day("2026-12-10"), now(), &named).unwrap();
+        assert_eq!(picked(got), "2026-12-07-news.md");
     }
 }

@@ -42,6 +42,8 @@ pub(in crate::commands) struct Scheduler {
     /// looked at again only [`super::weekly::READY_AGAIN`] later, so a
     /// large `content/` is not read at every wake for a day.
     pub ready_seen: std::cell::Cell<Option<Timestamp>>,
+    /// Told of each tick that succeeded (`/healthz`).
+    pub health: Arc<crate::http::health::Part>,
 }
 
 impl Scheduler {
@@ -62,6 +64,8 @@ impl Scheduler {
             loop {
                 if let Err(error) = self.tick(&settings) {
                     eprintln!("{} error: scheduled sends: {}", self.clock.now(), chain(error.as_ref()));
+                } else {
+                    self.health.succeeded(self.clock.now());
                 }
                 std::thread::sleep(wake());
             }

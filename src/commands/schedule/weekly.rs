@@ -31,6 +31,12 @@ use crate::report::staff::Reminder;
 pub const READY_AGAIN: Duration = Duration::from_secs(300);
 
 impl Scheduler {
+    /// The welcome bulletin `serve` sends each new reader, which the weekly
+    /// rule never sends to the list (an unreadable setting: none).
+    fn welcome(&self) -> crate::config::Welcome {
+        crate::config::Welcome::from_source(&self.env).unwrap_or(crate::config::Welcome::Off)
+    }
+
     /// Decides the latest due occurrence of `rule`, if no `serve` has, and
     /// reminds staff of the next if it is time.
     pub(super) fn weekly(
@@ -76,7 +82,7 @@ impl Scheduler {
                 humantime::format_duration(settings.catch_up)
             )
         } else {
-            match ready(&self.content, &self.state_dir, occurrence.date(), now)? {
+            match ready(&self.content, &self.state_dir, occurrence.date(), now, &self.welcome())? {
                 Ready::Bulletin { path, resumes } => {
                     let path = absolute(&path)?;
                     let Some(id) = store.decide(&key, occurrence.at, Decided::Send(&path), now)? else {
@@ -116,7 +122,8 @@ impl Scheduler {
         if self.ready_seen.get().is_some_and(|seen| seen <= now && now.since(seen) < READY_AGAIN) {
             return Ok(());
         }
-        let Ready::Nothing(why) = ready(&self.content, &self.state_dir, next.date(), now)? else {
+        let Ready::Nothing(why) = ready(&self.content, &self.state_dir, next.date(), now, &self.welcome())?
+        else {
             self.ready_seen.set(Some(now));
             return Ok(());
         };

@@ -61,6 +61,7 @@ impl SendOptions {
 pub(super) fn run(options: &SendOptions, env: &Source, now: SystemTime, ui: Ui) -> anyhow::Result<Outcome> {
     if !options.dry_run && options.to.is_empty() {
         refuse_for_list(options)?;
+        super::welcome::refuse_for_list(&options.bulletin, env)?;
     }
     if options.dry_run { dry_run::run(options, env, now) } else { live::run(options, env, ui) }
 }

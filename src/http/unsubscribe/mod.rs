@@ -48,8 +48,8 @@ struct Service {
     clock: Arc<dyn Clock>,
 }
 
-/// The one-click routes: `GET` and `POST` on `path` (`UNSUBSCRIBE_URL`'s),
-/// and `/healthz`.
+/// The one-click routes: `GET` and `POST` on `path` (`UNSUBSCRIBE_URL`'s).
+/// (`/healthz` is [`super::health`]'s.)
 pub(super) fn routes(path: &str, settings: &Settings, signer: Signer, shared: super::Shared) -> Router {
     let texts = Texts::new(settings, shared.look);
     let service = Service { signer, file: shared.suppressed, texts, clock: shared.clock };
@@ -63,7 +63,6 @@ fn router(path: &str, service: Arc<Service>, request_timeout: std::time::Duratio
     Router::new()
         .without_v07_checks()
         .route(path, get(confirm).post(unsubscribe))
-        .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .with_state(service)

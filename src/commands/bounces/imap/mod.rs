@@ -25,6 +25,7 @@ use super::reports::{self, Intake, Taken};
 use crate::bounce::mailbox::Item;
 use crate::config::{ImapSecurity, ImapSettings, Source as EnvSource};
 use crate::domain::Clock;
+use crate::http::health::{Alive, Part};
 use crate::subscribers::Lists;
 
 /// The most messages one round reads; the rest wait for the next round.
@@ -37,6 +38,8 @@ pub struct Poller<'a> {
     pub state_dir: &'a Path,
     pub env: &'a EnvSource,
     pub clock: Arc<dyn Clock>,
+    /// Told how each round went (`/healthz`).
+    pub health: Arc<Part>,
 }
 
 /// What one round did.
@@ -61,6 +64,7 @@ impl Poller<'_> {
 
     /// Rounds until `stop`'s sender is dropped, on a runtime of its own.
     pub fn run(&self, mut stop: tokio::sync::watch::Receiver<()>) {
+        let _alive = Alive(Arc::clone(&self.health));
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime,
             Err(e) => {
@@ -99,8 +103,12 @@ impl Poller<'_> {
     fn log(&self, outcome: anyhow::Result<Round>) {
         let now = self.clock.now();
         let Round { read, taken, moved, left } = match outcome {
-            Ok(round) => round,
+            Ok(round) => {
+                self.health.succeeded(now);
+                round
+            }
             Err(e) => {
+                self.health.failed(now, what_failed(&e));
                 let next = humantime::format_duration(self.settings.every);
                 eprintln!(
                     "{now} bounce mailbox: error: {}; trying again in {next}",
@@ -271,6 +279,21 @@ async fn step<T>(
     match tokio::time::timeout(STEP, future).await {
         Ok(result) => result.with_context(|| format!("{command} failed")),
         Err(_) => anyhow::bail!("{command} had no answer within {STEP:?}"),
+    }
+}
+
+/// What `/healthz` may say of a failed round: its kind, in words that
+/// hold no address, user, path or server's text.
+fn what_failed(error: &anyhow::Error) -> &'static str {
+    use session::SessionError as E;
+    match error.downcast_ref::<E>() {
+        Some(E::Connect { .. }) => "cannot connect to the mailbox's server",
+        Some(E::Timeout { .. }) => "the mailbox's server did not answer in time",
+        Some(E::Tls { .. } | E::Handshake { .. } | E::StartTls { .. }) => {
+            "TLS with the mailbox's server failed"
+        }
+        Some(E::Login { .. }) => "login refused",
+        None => "a round failed (see serve's log)",
     }
 }
 
