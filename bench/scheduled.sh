@@ -16,15 +16,16 @@ start_sink
 cd "$work"
 export SMTP_HOST=127.0.0.1 SMTP_PORT=$port SMTP_SECURITY=none SMTP_RATE=unlimited SMTP_CONCURRENCY=8
 export UNSUBSCRIBE_SECRET=bench-unsubscribe-secret-0123456789abcdef
+export UNSUBSCRIBE_URL=https://news.bench.test/unsubscribe
 cp "$sample" "$work/bulletin.md"
 cp -r "$(dirname "$sample")/images" "$work/images"
 
-# watch DB: seconds from the first recipient recorded sent to the N-th.
+# watch DB: messages a second from the first recipient recorded sent to the N-th.
 watch() {
   python3 - "$1" "$n" <<'PY'
 import os, sqlite3, sys, time
 path, n = sys.argv[1], int(sys.argv[2])
-deadline = time.time() + 600
+deadline = time.time() + 300
 first = None
 while time.time() < deadline:
     count = 0
@@ -48,7 +49,7 @@ PY
 
 "$bin" send bulletin.md --subscribers list.csv --state-dir state-send --yes -q >/dev/null &
 pids+=($!)
-ours=$(watch state-send/journal.sqlite3)
+ours=$(watch state-send/journal.sqlite3) || exit 1
 wait "${pids[-1]}"
 
 at=$(date -u -d '+20 seconds' +%Y-%m-%dT%H:%M:%SZ)
@@ -57,7 +58,7 @@ BULLETIN_TEST_SCHEDULER_WAKE_MS=100 "$bin" serve --listen 127.0.0.1:0 --subscrib
   --state-dir state-serve >serve.log 2>&1 &
 serve=$!
 pids+=($serve)
-scheduled=$(watch state-serve/journal.sqlite3)
+scheduled=$(watch state-serve/journal.sqlite3) || { cat serve.log; exit 1; }
 
 # Idle: the scheduler waking (every 15 s, as in production) and nothing due.
 kill "$serve"; wait "$serve" 2>/dev/null || true
