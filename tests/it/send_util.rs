@@ -718,7 +718,10 @@ impl SinkServer {
 
     /// Every message dumped so far: smtp-sink's own lines (X-Client-Addr
     /// ... Received and its continuation lines) taken off, and the one empty
-    /// line it adds at the end removed. It stores LF line ends.
+    /// line it adds at the end removed. It stores LF line ends. smtp-sink
+    /// writes a dump as the message arrives: one that does not end with
+    /// that empty line yet is still being written, and is left for a later
+    /// call (a test waiting for a message would otherwise read half of it).
     pub fn messages(&self) -> Vec<Received> {
         let mut files: Vec<PathBuf> = fs::read_dir(self.dir.path())
             .expect("cannot list smtp-sink's folder")
@@ -726,12 +729,17 @@ impl SinkServer {
             .filter(|p| p.is_file())
             .collect();
         files.sort();
-        files.iter().map(|path| parse_sink_dump(path)).collect()
+        files
+            .iter()
+            .filter_map(|path| {
+                let bytes = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                bytes.ends_with(b"\n\n").then(|| parse_sink_dump(path, &bytes))
+            })
+            .collect()
     }
 }
 
-fn parse_sink_dump(path: &Path) -> Received {
-    let bytes = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+fn parse_sink_dump(path: &Path, bytes: &[u8]) -> Received {
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     let mut received = Received {
         file: file.clone(),
