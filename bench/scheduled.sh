@@ -120,7 +120,7 @@ scheduled=$(watch state-serve/journal.sqlite3) || { cat serve.log; exit 1; }
 
 # Idle: the scheduler waking (every 15 s, as in production) with nothing
 # due, and the IMAP poller reading an empty bounce mailbox on Dovecot
-# (Debian's dovecot-imapd) on 127.0.0.1 every 5 s, twelve times its usual
+# (Debian's dovecot-imapd) on 127.0.0.1 every 5 s, sixty times its default
 # pace, over TLS from a certificate made here.
 kill "$serve"; wait "$serve" 2>/dev/null || true
 start_dovecot
