@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::SendOptions;
@@ -20,7 +19,7 @@ use crate::commands::{Outcome, Ui, prepare, warn};
 use crate::config::{SendWindow, SmtpSettings, Source};
 use crate::deliver::plan::{Plan, plan, received_elsewhere, text_of};
 use crate::deliver::smtp::{Connection, Relay};
-use crate::deliver::{Counts, FeedSource, Finished, Halt, Outgoing, Policy, Read, Slowdowns, feed, send_all};
+use crate::deliver::{Counts, Feeding, Finished, Halt, Policy, Read, Slowdowns};
 use crate::domain::{Clock, EmailAddress, SystemClock};
 use crate::job::Job;
 use crate::journal::{CampaignLock, Elsewhere, Journal, StartLock, State};
@@ -279,28 +278,21 @@ async fn send(
     // sender keeps it.
     let first =
         relay.connect().await.map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
-    let fingerprint = job.bulletin.fingerprint;
     let started = Instant::now();
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
 
-    let (tx, rx) = mpsc::channel::<Outgoing>(smtp.concurrency * 2);
-    let mut reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
-    let choice = options.choice();
+    let reader_journal = Journal::open(&options.state_dir, &job.bulletin.campaign)?;
     let gate = window.map(|window| super::window::gate(window, Arc::clone(&clock)));
-    let producer = {
-        let (cancel, clock, gate) = (cancel.clone(), Arc::clone(&clock), gate.clone());
-        std::thread::spawn(move || {
-            let source = FeedSource {
-                job: &job,
-                journal: &mut reader_journal,
-                elsewhere: &elsewhere,
-                choice,
-                clock: &clock,
-                gate: gate.as_deref(),
-            };
-            feed(source, rows, &tx, &cancel)
-        })
+    let feeding = Feeding {
+        job,
+        rows,
+        journal: reader_journal,
+        elsewhere,
+        choice: options.choice(),
+        clock: Arc::clone(&clock),
+        gate: gate.clone(),
+        queue: smtp.concurrency * 2,
     };
     let counts = Arc::new(Counts::default());
     let progress = Progress::start(total, ui.quiet, Arc::clone(&counts));
@@ -316,16 +308,9 @@ async fn send(
         suppressed,
         gate: gate.clone(),
     };
-    let finished = send_all(
-        transports,
-        rx,
-        journal.with_clock(clock).with_fingerprint(fingerprint),
-        policy,
-        cancel.clone(),
-        Arc::clone(&counts),
-    )
-    .await;
-    let read = producer.join().expect("the reader panicked")?;
+    let (finished, read) =
+        crate::deliver::run(feeding, transports, journal, policy, cancel.clone(), Arc::clone(&counts)).await;
+    let read = read.expect("the reader panicked")?;
     progress.finish().await;
     let Finished { journal, halt, slowdowns } = finished?;
 

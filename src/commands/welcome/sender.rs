@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Failed, Welcomer, failed};
@@ -16,7 +15,7 @@ use crate::config::{Settings, SmtpOverrides, SmtpSettings};
 use crate::content::CampaignId;
 use crate::deliver::plan::{Choice, plan, received_elsewhere, text_of};
 use crate::deliver::smtp::Relay;
-use crate::deliver::{Counts, FeedSource, Finished, Halt, Outgoing, Policy, feed, send_all};
+use crate::deliver::{Counts, Feeding, Finished, Halt, Policy};
 use crate::domain::{EmailAddress, EmailKey, Timestamp, chain};
 use crate::job::Job;
 use crate::journal::welcomes::Welcomes;
@@ -169,9 +168,8 @@ impl Welcomer {
         journal
             .started(&job.bulletin.path, &job.bulletin.subject_text(), text_of(&job.bulletin))
             .map_err(failed(journal_failed))?;
-        let fingerprint = job.bulletin.fingerprint;
         let rows = job.rows().map_err(failed(journal_failed))?;
-        let mut reader_journal = Journal::open(&self.state_dir, &campaign).map_err(failed(journal_failed))?;
+        let reader_journal = Journal::open(&self.state_dir, &campaign).map_err(failed(journal_failed))?;
         let clock = Arc::clone(&self.clock);
         let list = self.list.clone();
         // A runtime of its own for the send alone: an idle `serve` keeps
@@ -182,23 +180,17 @@ impl Welcomer {
                 .connect()
                 .await
                 .map_err(|f| anyhow::anyhow!("cannot use the relay {}: {f}", relay.name()))?;
-            let (tx, rx) = mpsc::channel::<Outgoing>(2);
-            let cancel = CancellationToken::new();
-            let producer = {
-                let (cancel, clock) = (cancel.clone(), Arc::clone(&clock));
-                std::thread::spawn(move || {
-                    let source = FeedSource {
-                        job: &job,
-                        journal: &mut reader_journal,
-                        elsewhere: &elsewhere,
-                        choice,
-                        clock: &clock,
-                        // A welcome answers the reader's confirmation, so
-                        // it goes at once, whatever SEND_WINDOW says.
-                        gate: None,
-                    };
-                    feed(source, rows, &tx, &cancel)
-                })
+            let feeding = Feeding {
+                job,
+                rows,
+                journal: reader_journal,
+                elsewhere,
+                choice,
+                clock,
+                // A welcome answers the reader's confirmation, so it goes
+                // at once, whatever SEND_WINDOW says.
+                gate: None,
+                queue: 2,
             };
             let policy = Policy {
                 rate: smtp.rate,
@@ -209,16 +201,16 @@ impl Welcomer {
                 gate: None,
             };
             let counts = Arc::new(Counts::default());
-            let finished = send_all(
+            let (finished, read) = crate::deliver::run(
+                feeding,
                 vec![first],
-                rx,
-                journal.with_clock(clock).with_fingerprint(fingerprint),
+                journal,
                 policy,
-                cancel,
+                CancellationToken::new(),
                 Arc::clone(&counts),
             )
             .await;
-            producer.join().map_err(|_| anyhow::anyhow!("the reader panicked"))??;
+            read.map_err(|_| anyhow::anyhow!("the reader panicked"))??;
             let held_back = counts.suppressed.load(Ordering::SeqCst);
             finished.map(|finished| (finished, held_back))
         });
