@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use super::consent::{Event, Kind, Reason};
 use super::{SubscriberReader, SubscribersError};
-use crate::merge::FieldName;
 
 /// Rows of the ledger dated after a moment, by what they record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,12 +64,7 @@ pub fn changes_since(path: &Path, since: Option<SystemTime>) -> Result<Changes, 
         return Ok(changes);
     }
     SubscriberReader::each_row(path, |columns, _line, cells| {
-        let cell = |name: &str| {
-            FieldName::normalise(name)
-                .and_then(|n| columns.index_of(&n))
-                .and_then(|i| cells.get(i))
-                .map_or("", String::as_str)
-        };
+        let cell = |name: &str| columns.cell(&cells, name);
         let reason = cell("reason");
         let event = Event::read(reason, cell("date"), cell("issued"), cell("until"));
         changes.count(reason, &event, since);
@@ -89,12 +83,7 @@ pub fn confirmed_since(path: &Path, since: SystemTime) -> Result<Vec<super::Emai
     }
     let since = crate::domain::Timestamp::from(since).unix_seconds();
     SubscriberReader::each_row(path, |columns, _line, cells| {
-        let cell = |name: &str| {
-            FieldName::normalise(name)
-                .and_then(|n| columns.index_of(&n))
-                .and_then(|i| cells.get(i))
-                .map_or("", String::as_str)
-        };
+        let cell = |name: &str| columns.cell(&cells, name);
         let event = Event::read(cell("reason"), cell("date"), "", "");
         let recent = event.at.is_some_and(|at| crate::domain::Timestamp::from(at).unix_seconds() >= since);
         if event.kind == Kind::Confirmed

@@ -12,7 +12,6 @@ use super::consent::{self, Event, Standing};
 use super::pseudonym::{self, Salt};
 use super::{EmailAddress, LineCount, RowProblem, Skip, SkipReason, SubscriberReader, SubscribersError};
 use crate::domain::EmailKey;
-use crate::merge::FieldName;
 
 /// Whom a row is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -162,12 +161,7 @@ pub(crate) fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Skip>, Option<Line
     let mut ledger = Ledger::default();
     let mut problems = Vec::new();
     let read = SubscriberReader::each_row(path, |columns, line, cells| {
-        let cell = |name: &str| {
-            FieldName::normalise(name)
-                .and_then(|n| columns.index_of(&n))
-                .and_then(|i| cells.get(i))
-                .map_or("", String::as_str)
-        };
+        let cell = |name: &str| columns.cell(&cells, name);
         let email = cells.get(columns.email).map_or("", String::as_str);
         let event = Event::read(cell("reason"), cell("date"), cell("issued"), cell("until"));
         if pseudonym::parse(email).is_some() {

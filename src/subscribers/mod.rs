@@ -139,6 +139,16 @@ impl Columns {
         self.names.iter().position(|n| n.as_ref() == Some(name))
     }
 
+    /// The cell of the column named `name` (any spelling a merge field
+    /// takes) in a row's `cells`; empty when the file has no such column
+    /// or the row is short.
+    pub fn cell<'a>(&self, cells: &'a [String], name: &str) -> &'a str {
+        FieldName::normalise(name)
+            .and_then(|n| self.index_of(&n))
+            .and_then(|i| cells.get(i))
+            .map_or("", String::as_str)
+    }
+
     /// Every column usable as a merge field, in file order.
     pub fn field_names(&self) -> impl Iterator<Item = &FieldName> {
         self.names.iter().flatten()
