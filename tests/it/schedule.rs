@@ -13,7 +13,8 @@ use pretty_assertions::assert_eq;
 use crate::send_util::{
     DEADLINE, Faults, PyServer, SinkServer, by_recipient, outwaiting_holds, to_relay, wait_until,
 };
-use crate::unsubscribe::{Server, list_test};
+use crate::signup::serve;
+use crate::unsubscribe::list_test;
 use crate::util::{SAMPLE_BULLETIN, Test, bulletin, bulletin_with, collapse};
 
 /// Readers on `list.csv`.
@@ -43,17 +44,6 @@ fn schedule(test: &Test, bulletin: &str, seconds: u64) -> i64 {
     let line = run.printed();
     let id = line.split("Scheduled #").nth(1).and_then(|rest| rest.split(':').next()).expect("an id");
     id.parse().unwrap_or_else(|_| panic!("not an id in {line}"))
-}
-
-/// `bulletin serve` on the test's list, on a free port.
-fn serve(test: &Test) -> Server {
-    Server::start_command(test.std_command(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--subscribers",
-        "list.csv",
-    ]))
 }
 
 /// Schedule `id`'s state and why, read from the store.

@@ -15,7 +15,7 @@ use crate::concurrency::Sending;
 use crate::send_util::{
     DEADLINE, Faults, PyServer, Received, SinkServer, by_recipient, outwaiting_holds, to_relay, wait_until,
 };
-use crate::unsubscribe::{Server, list_test};
+use crate::unsubscribe::list_test;
 use crate::util::{SAMPLE_BULLETIN, Test};
 
 const WINDOW: &str = "Mon-Fri 08:00-18:00";
@@ -186,13 +186,7 @@ fn a_scheduled_send_due_on_a_saturday_waits_in_serve_for_monday_and_goes_once() 
     let run = test.run(&["schedule", SAMPLE_BULLETIN, "--at", "2026-12-12T10:01:00Z"]).code(0);
     let id =
         run.stdout.split("Scheduled #").nth(1).and_then(|rest| rest.split(':').next()).unwrap().to_owned();
-    let serve = Server::start_command(test.std_command(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--subscribers",
-        "list.csv",
-    ]));
+    let serve = crate::signup::serve(&test);
     set_clock(&test, "2026-12-12T10:01:30Z");
     wait_until("the scheduled send to be claimed", DEADLINE, || {
         (schedule_state(&test, &id) == "claimed").then_some(())

@@ -14,8 +14,9 @@ use jiff::civil::Weekday;
 use pretty_assertions::assert_eq;
 
 use crate::send_util::{DEADLINE, Faults, PyServer, Received, by_recipient, to_relay, wait_until};
+use crate::signup::serve;
 use crate::staff_report::{Parsed, python_reads};
-use crate::unsubscribe::{Server, list_test};
+use crate::unsubscribe::list_test;
 use crate::util::Test;
 
 const READERS: usize = 3;
@@ -94,16 +95,6 @@ fn weekly(port: u16) -> Test {
         .env("TIME_ZONE", "Europe/London")
         .env("SEND_EVERY", "Thursday 07:00")
         .env("BULLETIN_TEST_SCHEDULER_WAKE_MS", WAKE_MS)
-}
-
-fn serve(test: &Test) -> Server {
-    Server::start_command(test.std_command(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--subscribers",
-        "list.csv",
-    ]))
 }
 
 /// The weekly occurrence's row: state, bulletin and why.
