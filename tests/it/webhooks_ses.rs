@@ -15,6 +15,8 @@ use serde_json::json;
 
 use crate::send_util::{DEADLINE, TestCa};
 use crate::signup::serve;
+use crate::unsubscribe::Server;
+use crate::util::Test;
 use crate::webhooks::{Ledgers, ledgers, mailed, openssl, post, rfc3339, sign};
 
 const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:hope-bounces";
@@ -140,9 +142,10 @@ fn bounce(id: &str, recipient: &str, bounce_type: &str, ago: u64) -> serde_json:
            "Timestamp": rfc3339(ago)})
 }
 
-#[test]
-fn an_ses_bounce_signed_by_the_sns_certificate_suppresses_and_forged_other_topic_stale_replayed_or_foreign_hosted_ones_change_nothing()
- {
+/// The SNS stand-in serving its signing certificate, and `readers` readers
+/// mailed by a `serve` set up for `TOPIC` the way the user guide says:
+/// certificates from the stand-in's host only, trusted through the test CA.
+fn subscribed_to_sns(readers: usize) -> (TestCa, Mirror, Test, Server) {
     let ca = TestCa::new();
     let mirror = Mirror::start(&ca);
     std::fs::copy(
@@ -153,7 +156,7 @@ fn an_ses_bounce_signed_by_the_sns_certificate_suppresses_and_forged_other_topic
     let hosts = format!("127.0.0.1:{}", mirror.port);
     let ca_file = ca.cert_file();
     let test = mailed(
-        3,
+        readers,
         &[
             ("SES_SNS_TOPIC_ARN", TOPIC),
             ("SNS_CERT_URL_HOSTS", &hosts),
@@ -161,6 +164,13 @@ fn an_ses_bounce_signed_by_the_sns_certificate_suppresses_and_forged_other_topic
         ],
     );
     let server = serve(&test);
+    (ca, mirror, test, server)
+}
+
+#[test]
+fn an_ses_bounce_signed_by_the_sns_certificate_suppresses_and_forged_other_topic_stale_replayed_or_foreign_hosted_ones_change_nothing()
+ {
+    let (_ca, mirror, test, server) = subscribed_to_sns(3);
     let hook =
         |body: &str| post(&server, "/webhooks/ses", &[("x-amz-sns-message-type", "Notification")], body);
     let unchanged = |before: &Ledgers, (status, body): (u16, String), expected: u16| {
@@ -219,24 +229,7 @@ fn an_ses_bounce_signed_by_the_sns_certificate_suppresses_and_forged_other_topic
 
 #[test]
 fn an_sns_subscription_confirmation_for_the_topic_is_confirmed_only_on_an_allowed_host() {
-    let ca = TestCa::new();
-    let mirror = Mirror::start(&ca);
-    std::fs::copy(
-        mirror.dir.path().join("signing.pem"),
-        mirror.dir.path().join("SimpleNotificationService-test.pem"),
-    )
-    .unwrap();
-    let hosts = format!("127.0.0.1:{}", mirror.port);
-    let ca_file = ca.cert_file();
-    let test = mailed(
-        1,
-        &[
-            ("SES_SNS_TOPIC_ARN", TOPIC),
-            ("SNS_CERT_URL_HOSTS", &hosts),
-            ("SNS_CERT_CA_FILE", ca_file.to_str().unwrap()),
-        ],
-    );
-    let server = serve(&test);
+    let (_ca, mirror, test, server) = subscribed_to_sns(1);
     let confirmation = |id: &str, subscribe: String| {
         let fields = json!({"Type": "SubscriptionConfirmation", "MessageId": id, "TopicArn": TOPIC, "Token": "tok-1",
             "Message": "You have chosen to subscribe to the topic.", "SubscribeURL": subscribe, "Timestamp": rfc3339(1)});
